@@ -1,0 +1,71 @@
+"""GridSnap: the application factory."""
+import os
+
+from flask import Flask
+
+from app import config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error handlers, commands."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_path=os.environ.get("GRIDSNAP_INSTANCE_DIR") or os.path.join(root, "instance"),
+                instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import i18n
+    from app.database import init_database
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from app.storage import init_storage
+
+    db.init_app(app)
+    init_database(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    limiter.init_app(app)
+    init_storage(app)
+    i18n.init_app(app)
+    from app.auth import login as _login  # noqa: F401  (user loader and request loader)
+
+
+def register_blueprints(app: Flask) -> None:
+    # Views are imported here, not in the packages' __init__, so models can import
+    # pure modules such as app.triage.workflow without pulling in the web layer.
+    from app.api import reports as _api_reports  # noqa: F401
+    from app.auth import views as _auth_views  # noqa: F401
+    from app.reports import views as _report_views  # noqa: F401
+    from app.triage import views as _triage_views  # noqa: F401
+    from app import pages
+    from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
+    from app.reports import bp as reports_bp
+    from app.triage import bp as triage_bp
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(triage_bp)
+    app.register_blueprint(api_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register_errorhandlers as register
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+    register(app)

@@ -1,0 +1,75 @@
+"""POST and GET /api/v1/reports for riders and scripts."""
+from flask import current_app, jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.api import bp
+from app.api.representations import event_json, report_json
+from app.auth.access import require_view
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.reports import services
+from app.storage import photo_store
+
+
+@bp.route("/reports", methods=["POST"])
+@login_required
+def create_report():
+    files = [f for f in request.files.getlist("photos") if f and f.filename != ""]
+    form = request.form
+    report, created = services.submit_report(
+        current_user, photo_store(), category=form.get("category", ""),
+        photos=[f.read() for f in files], description=form.get("description", ""),
+        lat=form.get("lat"), lon=form.get("lon"), accuracy=form.get("accuracy"),
+        location_source=form.get("location_source"), building=form.get("building", ""),
+        idempotency_key=request.headers.get("Idempotency-Key"), captured_at=form.get("captured_at"),
+        max_photos=current_app.config["MAX_PHOTOS"])
+    db.session.commit()
+    if created:
+        from app.reports.addresses import lookup_address_later
+        lookup_address_later(report.id)
+    response = jsonify(report_json(report))
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = url_for("api.get_report", report_id=report.id)
+    return response
+
+
+@bp.route("/reports/<int:report_id>", methods=["GET"])
+@login_required
+def get_report(report_id: int):
+    report = services.get_report(report_id)
+    require_view(current_user, report)
+    return jsonify(report_json(report))
+
+
+@bp.route("/reports/<int:report_id>/events", methods=["GET"])
+@login_required
+def report_events(report_id: int):
+    report = services.get_report(report_id)
+    require_view(current_user, report)
+    internal = current_user.role in ("coordinator", "admin", "handler")
+    return jsonify({"events": [event_json(e) for e in services.timeline(report, internal)]})
+
+
+def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:
+    """page and per_page from the query string, validated."""
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", default_size))
+    except ValueError:
+        raise ValidationFailed(_("page and per_page must be whole numbers."))
+    if page < 1 or not (1 <= per_page <= max_size):
+        raise ValidationFailed(_("page must be 1 or more and per_page between 1 and %(n)d.", n=max_size))
+    return page, per_page
+
+
+@bp.route("/reports", methods=["GET"])
+@login_required
+def list_reports():
+    page, per_page = page_args()
+    if request.args.get("mine") or not current_user.is_staff:
+        rows, total = services.my_reports(current_user, page, per_page)
+        return jsonify({"items": [report_json(r) for r in rows], "page": page, "per_page": per_page,
+                        "total": total})
+    from app.triage.views import staff_report_list  # the board's filters
+    return staff_report_list(page, per_page)

@@ -1,0 +1,32 @@
+"""How Flask-Login finds the user: the session cookie, or a Bearer token on API calls."""
+from flask import redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from app.auth.access import wants_bearer
+from app.auth.services import user_for_token
+from app.errors import error_response, wants_json
+from app.extensions import db, login_manager
+from app.models import User
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Please log in first.")
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+@login_manager.request_loader
+def load_user_from_request(req):
+    token = wants_bearer()
+    return user_for_token(token) if token else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    if wants_json() or wants_bearer():
+        return error_response(401, "unauthorized", _l("Please log in first."))
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

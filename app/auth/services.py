@@ -1,0 +1,98 @@
+"""Account operations: create users, check passwords, issue and check API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.errors import NotFound, ValidationFailed
+from app.extensions import db
+from app.models import ROLES, ApiToken, Team, User, utcnow
+
+# A fixed hash to compare against when the user does not exist, so timing does not tell.
+_DUMMY = User(password_hash="scrypt:32768:8:1$dummy$" + "0" * 128)
+
+
+def create_user(username: str, password: str, role: str = "rider", *, display_name: str | None = None,
+                team: str | None = None, phone: str | None = None, department_id: int | None = None) -> User:
+    """Create a user with a hashed password; the team is created if it does not exist."""
+    username = (username or "").strip()
+    if not username or len(username) > 40:
+        raise ValidationFailed(_l("A user name of 1 to 40 characters is required."))
+    if role not in ROLES:
+        raise ValidationFailed(_l("Unknown role."))
+    if len(password or "") < 8:
+        raise ValidationFailed(_l("The password needs at least 8 characters."))
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise ValidationFailed(_l("That user name is taken."), status=409, code="exists")
+    user = User(username=username, display_name=display_name or username, role=role, phone=phone,
+                department_id=department_id)
+    user.set_password(password)
+    if team:
+        user.team = db.session.scalar(select(Team).where(Team.name == team)) or Team(name=team)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with these credentials, or None."""
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        _DUMMY.check_password(password or "")
+        return None
+    if not user.check_password(password or "") or not user.active:
+        return None
+    return user
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Issue a new personal API token; the plain token is returned once and never stored."""
+    plain = "gs_" + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=(name or "")[:80], token_hash=_hash(plain), prefix=plain[:10])
+    db.session.add(token)
+    db.session.flush()
+    return token, plain
+
+
+def user_for_token(plain: str) -> User | None:
+    """The active owner of a valid, unrevoked token."""
+    if not plain:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(plain)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
+        token.last_used_at = now  # written at most every 5 minutes: no write per request
+    return token.user
+
+
+def revoke_token(user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(_l("No such token."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+def user_tokens(user: User) -> list[ApiToken]:
+    """The user's tokens, newest first."""
+    return list(db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))
+
+
+def get_user(username: str) -> User:
+    """A user by name, or NotFound."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(_l("No such user."))
+    return user

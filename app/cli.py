@@ -1,0 +1,68 @@
+"""Command-line interface: thin wrappers over the services."""
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.extensions import db
+
+user_cli = AppGroup("user", help="Manage users.")
+token_cli = AppGroup("token", help="Manage personal API tokens.")
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+@user_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["rider", "handler", "coordinator", "admin"]), default="rider")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--team", default=None, help="Volunteer team name (created if missing).")
+@click.option("--display-name", default=None)
+def create_user(name, role, password, team, display_name):
+    """Create a user."""
+    from app.auth.services import create_user as create
+    from app.errors import DomainError
+    try:
+        user = create(name, password, role, team=team, display_name=display_name)
+    except DomainError as err:
+        raise click.ClickException(str(err.message))
+    db.session.commit()
+    click.echo(f"created {user.role} {user.username} (id {user.id})")
+
+
+@token_cli.command("create")
+@click.argument("name")
+@click.option("--label", default="cli", help="A name for the token.")
+def create_token(name, label):
+    """Create a personal API token for user NAME; the token is printed alone on the last line."""
+    from app.auth.services import create_token as create, get_user
+    from app.errors import DomainError
+    try:
+        user = get_user(name)
+    except DomainError as err:
+        raise click.ClickException(str(err.message))
+    _token, plain = create(user, label)
+    db.session.commit()
+    click.echo(f"token for {user.username} (shown once, store it safely):")
+    click.echo(plain)
+
+
+@demo_cli.command("load")
+@click.option("--reports", "synthetic", type=int, default=0,
+              help="Also add N synthetic reports over the last two years (for benchmarks).")
+@click.option("--if-empty", is_flag=True, help="Only load the demo when the database has no users.")
+def demo_load(synthetic, if_empty):
+    """Load the Qianwei County demo (accounts, categories, reports with photos)."""
+    from app import demo
+    if if_empty and not demo.is_empty():
+        click.echo("database not empty: demo not loaded")
+    else:
+        summary = demo.load_demo()
+        click.echo(summary)
+    if synthetic:
+        n = demo.load_synthetic(synthetic)
+        click.echo(f"added {n} synthetic reports")
+
+
+def register(app: Flask) -> None:
+    """Attach the command groups to the app."""
+    for group in (user_cli, token_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,56 @@
+"""Defaults; environment variables override them."""
+import os
+import secrets
+from datetime import timedelta
+
+
+def from_environment(instance_path: str) -> dict:
+    """Build the configuration from defaults and the process environment."""
+    env = os.environ.get
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    database_url = env("DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "gridsnap.db")
+    return {
+        "SECRET_KEY": env("SECRET_KEY") or _instance_secret(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "UPLOAD_DIR": env("GRIDSNAP_UPLOAD_DIR") or os.path.join(root, "uploads"),
+        "TIMEZONE": env("GRIDSNAP_TIMEZONE") or "Asia/Shanghai",
+        "TILE_URL": env("GRIDSNAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "TILE_ATTRIBUTION": env("GRIDSNAP_TILE_ATTRIBUTION") or "&copy; OpenStreetMap contributors",
+        "GEOCODER": env("GRIDSNAP_GEOCODER") or "",
+        "GEOCODER_TIMEOUT": float(env("GRIDSNAP_GEOCODER_TIMEOUT") or 2.0),
+        "GEOCODER_USER_AGENT": env("GRIDSNAP_GEOCODER_USER_AGENT") or "gridsnap",
+        "MAX_CONTENT_LENGTH": int(env("GRIDSNAP_MAX_UPLOAD_MB") or 40) * 1024 * 1024,
+        "MAX_PHOTOS": 4,
+        "MAX_PIXELS": 50_000_000,
+        "DUPLICATE_RADIUS_M": float(env("GRIDSNAP_DUPLICATE_RADIUS_M") or 100),
+        "DUPLICATE_DAYS": int(env("GRIDSNAP_DUPLICATE_DAYS") or 14),
+        "RATELIMIT_STORAGE_URI": env("GRIDSNAP_REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env("GRIDSNAP_LOGIN_RATE_LIMIT") or "10 per minute",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=180),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=180),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_TRANSLATION_DIRECTORIES": os.path.join(root, "app", "translations"),
+        "LANGUAGES": ["zh_CN", "en"],
+        "SEND_FILE_MAX_AGE_DEFAULT": timedelta(days=365),
+    }
+
+
+def _instance_secret(instance_path: str) -> str:
+    """Keep one random secret per instance so sessions survive restarts without configuration."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except FileNotFoundError:
+        os.makedirs(instance_path, exist_ok=True)
+        key = secrets.token_hex(32)
+        with open(path, "w") as fh:
+            fh.write(key)
+        return key

@@ -1,0 +1,212 @@
+"""Demo data around Qianwei County (犍为县), Sichuan, and synthetic volume for benchmarks."""
+from __future__ import annotations
+
+import io
+import random
+from datetime import timedelta
+
+from PIL import Image, ImageDraw
+from sqlalchemy import func, insert, select
+
+from app.auth.services import create_user
+from app.catalog import seed_reference_data
+from app.extensions import db
+from app.models import Category, Department, Report, ReportEvent, User, utcnow
+from app.reports.geo import cell_of
+from app.reports.services import make_reference, submit_report
+from app.storage import photo_store
+
+CENTRE = (29.2089, 103.9512)  # Qianwei county town (玉津镇)
+PASSWORD = "gridsnap-demo"
+
+PEOPLE = [
+    # username, display name, role, team, department code
+    ("admin", "系统管理员", "admin", None, None),
+    ("coord_wang", "王协调", "coordinator", None, None),
+    ("coord_li", "李主任", "coordinator", None, None),
+    ("handler_jj", "交警 刘警官", "handler", None, "traffic_police"),
+    ("handler_sj", "市场监管 陈工", "handler", None, "market_supervision"),
+    ("rider_zhang", "张师傅", "rider", "犍路先锋", None),
+    ("rider_chen", "陈小哥", "rider", "犍路先锋", None),
+    ("rider_liu", "刘骑手", "rider", "犍路先锋", None),
+    ("rider_zhao", "赵师傅", "rider", "小哥传声筒", None),
+    ("rider_sun", "孙小妹", "rider", "小哥传声筒", None),
+    ("rider_zhou", "周大哥", "rider", "小哥传声筒", None),
+]
+
+NOTES = {
+    "illegal_parking": "人行道上停了三辆电动车和一辆轿车，行人只能走机动车道",
+    "noise": "夜里十一点后烧烤店音响很大",
+    "elevator_hazard": "3号楼2单元电梯门关不严，运行时有异响",
+    "fire_lane_blocked": "小区消防通道被货车堵住",
+    "road_damage": "路面有一个大坑，雨天积水，电动车容易摔",
+    "manhole_missing": "井盖缺失，已用纸箱临时挡住",
+    "streetlight_broken": "这一段路灯连续几晚不亮",
+    "garbage": "垃圾桶旁堆满装修垃圾",
+    "street_vending": "水果摊占了半条人行道",
+    "other": "公交站牌倾斜",
+}
+
+# The path each demo report travels (by the triage workflow, once it has moved).
+PATHS = [[], [], ["accepted"], ["accepted", "assigned"], ["accepted", "assigned", "in_progress"],
+         ["accepted", "assigned", "resolved"], ["accepted", "assigned", "resolved", "closed"],
+         ["rejected"]]
+
+
+def is_empty() -> bool:
+    """True when no user exists yet."""
+    return not db.session.scalar(select(func.count()).select_from(User))
+
+
+def demo_photo(colour: str, seed: int) -> bytes:
+    """A simple street-scene picture for demo reports (no real faces or plates)."""
+    rnd = random.Random(seed)
+    im = Image.new("RGB", (1200, 900), (135, 170, 200))
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, 520, 1200, 900], fill=(90, 90, 95))
+    d.rectangle([0, 480, 1200, 540], fill=(170, 170, 160))
+    for x in range(0, 1200, 150):
+        h = rnd.randint(150, 420)
+        d.rectangle([x + 5, 480 - h, x + 140, 480], fill=(rnd.randint(150, 220),) * 3)
+    d.ellipse([500, 560, 760, 760], fill=colour, outline=(255, 255, 255), width=8)
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def load_demo(n_reports: int = 36) -> str:
+    """Create the demo accounts and a few dozen reports in different states over the last weeks."""
+    seed_reference_data()
+    depts = {d.code: d for d in db.session.scalars(select(Department))}
+    users = {}
+    for username, name, role, team, dept in PEOPLE:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = create_user(username, PASSWORD, role, display_name=name, team=team,
+                               department_id=depts[dept].id if dept else None)
+            if role in ("coordinator", "admin"):
+                user.email = f"{username}@example.org"
+        users[username] = user
+    riders = [u for u in users.values() if u.role == "rider"]
+    cats = list(db.session.scalars(select(Category)))
+    rnd = random.Random(2026)
+    store = photo_store()
+    now = utcnow()
+    made = 0
+    for i in range(n_reports):
+        cat = cats[i % len(cats)]
+        rider = riders[i % len(riders)]
+        lat = CENTRE[0] + rnd.uniform(-0.012, 0.012)
+        lon = CENTRE[1] + rnd.uniform(-0.015, 0.015)
+        report, created = submit_report(
+            rider, store, category=cat.code, photos=[demo_photo(cat.color, i)],
+            description=NOTES.get(cat.code, ""), lat=lat, lon=lon, accuracy=rnd.choice([8, 12, 25, 40]),
+            location_source="device", idempotency_key=f"demo-{i}")
+        if not created:
+            continue
+        made += 1
+        age = timedelta(days=rnd.uniform(0, 28), hours=rnd.uniform(0, 12))
+        _backdate(report, now - age)
+        _advance(report, PATHS[i % len(PATHS)], users)
+    db.session.commit()
+    return f"demo loaded: {len(users)} users, {made} new reports (password for every demo account: {PASSWORD})"
+
+
+def _backdate(report: Report, when) -> None:
+    """Move a fresh demo report's times into the past, keeping its deadlines relative."""
+    shift = report.created_at - when
+    for attr in ("created_at", "captured_at", "updated_at", "accept_due_at", "resolve_due_at"):
+        setattr(report, attr, getattr(report, attr) - shift)
+    report.reference = make_reference(report.id, report.created_at)
+    for ev in db.session.scalars(select(ReportEvent).where(ReportEvent.report_id == report.id)):
+        ev.created_at = ev.created_at - shift
+
+
+def _advance(report: Report, path: list[str], users: dict) -> None:
+    """Move a demo report along the workflow as coordinators and handlers would."""
+    try:
+        from app.triage.services import demo_walk
+    except ImportError:
+        return
+    demo_walk(report, path, users)
+
+
+def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
+    """Insert n synthetic reports (with their events) spread over the last two years, in batches."""
+    seed_reference_data()
+    rnd = random.Random(seed)
+    cats = list(db.session.scalars(select(Category)))
+    riders = list(db.session.scalars(select(User).where(User.role == "rider")))
+    if not riders:
+        riders = [create_user("bench_rider", PASSWORD, "rider", display_name="压测骑手")]
+        db.session.flush()
+    next_id = (db.session.scalar(select(func.max(Report.id))) or 0) + 1
+    next_event = (db.session.scalar(select(func.max(ReportEvent.id))) or 0) + 1
+    now = utcnow()
+    span = timedelta(days=730).total_seconds()
+    done = 0
+    while done < n:
+        reports, events = [], []
+        for _ in range(min(batch, n - done)):
+            cat = rnd.choice(cats)
+            created = now - timedelta(seconds=rnd.random() * span)
+            lat = CENTRE[0] + rnd.gauss(0, 0.03)
+            lon = CENTRE[1] + rnd.gauss(0, 0.03)
+            status, evs = _synthetic_history(rnd, created, now, cat)
+            rid = next_id
+            next_id += 1
+            reports.append({
+                "id": rid, "reference": make_reference(rid, created), "user_id": rnd.choice(riders).id,
+                "category_id": cat.id, "status": status, "description": "", "building": "",
+                "lat": lat, "lon": lon, "cell": cell_of(lat, lon), "accuracy": 15.0,
+                "location_source": "device", "source": "web", "attributes": {}, "contact": {},
+                "captured_at": created, "created_at": created, "updated_at": evs[-1][0],
+                "version": len(evs), "priority": "urgent" if cat.hazard else "normal",
+                "department_id": cat.default_department_id,
+                "accept_due_at": created + timedelta(hours=cat.accept_hours),
+                "resolve_due_at": created + timedelta(hours=cat.resolve_hours),
+                "accepted_at": next((t for t, _f, to in evs if to == "accepted"), None),
+                "resolved_at": next((t for t, _f, to in evs if to == "resolved"), None),
+                "closed_at": next((t for t, _f, to in evs if to == "closed"), None),
+                "outcome": "fixed" if status == "closed" else None,
+            })
+            for at, frm, to in evs:
+                events.append({"id": next_event, "report_id": rid, "actor_id": None, "created_at": at,
+                               "kind": "submitted" if frm is None else "transition",
+                               "from_status": frm, "to_status": to, "note": "", "internal": False,
+                               "details": {}})
+                next_event += 1
+        db.session.execute(insert(Report), reports)
+        db.session.execute(insert(ReportEvent), events)
+        db.session.commit()
+        done += len(reports)
+    _reset_sequences()
+    return done
+
+
+def _synthetic_history(rnd: random.Random, created, now, cat):
+    """A plausible status history for a synthetic report: list of (time, from, to)."""
+    evs = [(created, None, "submitted")]
+    t = created
+    roll = rnd.random()
+    path = (["accepted", "assigned", "resolved", "closed"] if roll < 0.7 else
+            ["rejected"] if roll < 0.8 else ["accepted", "assigned"] if roll < 0.9 else [])
+    prev = "submitted"
+    for to in path:
+        t = t + timedelta(hours=rnd.expovariate(1 / (cat.accept_hours if to == "accepted" else 24)))
+        if t > now:
+            break
+        evs.append((t, prev, to))
+        prev = to
+    return prev, evs
+
+
+def _reset_sequences() -> None:
+    """PostgreSQL sequences must move past explicitly inserted ids."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+    for table in ("report", "report_event"):
+        db.session.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"))
+    db.session.commit()

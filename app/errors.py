@@ -1,0 +1,124 @@
+"""Domain errors raised by services, and the one place that maps them to HTTP responses."""
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A refusal a person can understand: an HTTP status, a stable code and a message."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message, *, code: str | None = None, status: int | None = None, **extra):
+        super().__init__(str(message))
+        self.message = message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.extra = extra
+
+
+class ValidationFailed(DomainError):
+    status, code = 400, "invalid"
+
+
+class PhotoRejected(DomainError):
+    status, code = 400, "bad_photo"
+
+
+class PermissionDenied(DomainError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class InvalidTransition(DomainError):
+    status, code = 409, "invalid_transition"
+
+
+class StaleReport(DomainError):
+    status, code = 409, "stale_version"
+
+
+class StorageUnavailable(DomainError):
+    status, code = 503, "storage_unavailable"
+
+
+HTTP_MESSAGES = {
+    400: _l("The request could not be understood."),
+    401: _l("Please log in first."),
+    403: _l("You are not allowed to do that."),
+    404: _l("Not found."),
+    405: _l("That method is not allowed here."),
+    409: _l("That conflicts with the current state."),
+    413: _l("The upload is too large. Send fewer or smaller photos."),
+    415: _l("That file type is not supported."),
+    429: _l("Too many attempts. Please wait a minute and try again."),
+    500: _l("Something went wrong on our side. Nothing was saved; please try again."),
+    503: _l("The service is briefly unavailable. Please try again in a moment."),
+}
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "too_large",
+              415: "unsupported_media_type", 429: "rate_limited", 500: "server_error",
+              503: "unavailable"}
+
+
+def wants_json() -> bool:
+    """API paths and clients that ask for JSON get JSON errors."""
+    return (request.path.startswith("/api/") or request.is_json
+            or request.accept_mimetypes.best == "application/json")
+
+
+def error_response(status: int, code: str, message, **extra):
+    """The one JSON or HTML error shape."""
+    if request.path.startswith("/open311/"):
+        from app.api.open311 import open311_error  # Open311 has its own error document
+        return open311_error(status, str(message))
+    if wants_json():
+        body = {"error": {"code": code, "message": str(message), **extra}}
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=str(message), extra=extra), status
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Map domain and HTTP errors to responses; never a stack trace to the user."""
+
+    @app.errorhandler(DomainError)
+    def domain_error(err: DomainError):
+        return error_response(err.status, err.code, err.message, **err.extra)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        return error_response(400, "csrf", _("Your form expired. Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        status = err.code or 500
+        response = error_response(status, HTTP_CODES.get(status, "error"),
+                                  HTTP_MESSAGES.get(status, err.description))
+        if status == 503 or status == 429:
+            resp = app.make_response(response)
+            resp.headers.setdefault("Retry-After", "5")
+            return resp
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        from sqlalchemy.exc import OperationalError
+        from app.extensions import db
+        db.session.rollback()
+        if isinstance(err, OperationalError):
+            # The database is unreachable or locked: a retry will work, nothing was written.
+            resp = app.make_response(error_response(503, "unavailable", HTTP_MESSAGES[503]))
+            resp.headers["Retry-After"] = "5"
+            app.logger.warning("database unavailable: %s", err)
+            return resp
+        app.logger.exception("unhandled error")
+        return error_response(500, "server_error", HTTP_MESSAGES[500])

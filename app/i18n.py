@@ -1,0 +1,71 @@
+"""Language and time zone: Accept-Language decides, the header switch overrides."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+
+
+def select_locale() -> str:
+    """The session's chosen language, else the best match for Accept-Language, else Chinese."""
+    langs = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in langs:
+        return chosen
+    best = request.accept_languages.best_match(["zh_CN", "zh", "zh-CN", "en"])
+    if best is None:
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return "en" if best == "en" else "zh_CN"
+
+
+def select_timezone() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+def local_zone() -> ZoneInfo:
+    """The configured local time zone (default Asia/Shanghai)."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def iso(dt: datetime | None) -> str | None:
+    """ISO-8601 with the local offset, e.g. 2026-11-29T20:10:00+08:00."""
+    if dt is None:
+        return None
+    return dt.astimezone(local_zone()).isoformat(timespec="seconds")
+
+
+def lang() -> str:
+    """'zh' or 'en' for choosing a name column."""
+    return "zh" if str(get_locale() or "zh_CN").startswith("zh") else "en"
+
+
+def init_app(app: Flask) -> None:
+    """Template helpers for dates and names."""
+
+    @app.template_filter("localtime")
+    def _localtime(dt, fmt="short"):
+        return format_datetime(dt, fmt) if dt else ""
+
+    @app.context_processor
+    def _helpers():
+        return {"lang": lang(), "current_locale": str(get_locale() or "zh_CN"),
+                "status_label": status_label, "role_label": role_label}
+
+
+def status_label(status: str | None) -> str:
+    """The translated name of a status."""
+    from app.triage.workflow import LABELS, Status
+    try:
+        return str(LABELS[Status(status)])
+    except ValueError:
+        return status or ""
+
+
+ROLE_LABELS = {"rider": _l("Rider"), "handler": _l("Handler"), "coordinator": _l("Coordinator"),
+               "admin": _l("Administrator")}
+
+
+def role_label(role: str) -> str:
+    """The translated name of a role."""
+    return str(ROLE_LABELS.get(role, role))

@@ -1,0 +1,279 @@
+"""Core models: people, categories, reports, their photos and their timeline."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from flask_login import UserMixin
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint, text)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+from app.triage.workflow import OPEN_STATUSES, Status, is_open
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(db.TypeDecorator):
+    """A DateTime stored as UTC and always read back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+ROLES = ("rider", "handler", "coordinator", "admin")
+
+
+class Team(db.Model):
+    """A volunteer team of riders."""
+
+    __tablename__ = "team"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    slogan: Mapped[str] = mapped_column(String(200), default="")
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Department(db.Model):
+    """A handling unit that reports are dispatched to (traffic police, urban management...)."""
+
+    __tablename__ = "department"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+class User(UserMixin, db.Model):
+    """A rider, handler, coordinator or admin."""
+
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(20), default="rider")
+    phone: Mapped[Optional[str]] = mapped_column(String(32))
+    team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id"), index=True)
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[Optional[str]] = mapped_column(String(200))
+    wants_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    team: Mapped[Optional[Team]] = relationship()
+    department: Mapped[Optional[Department]] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    @property
+    def is_staff(self) -> bool:
+        """Coordinators and admins see and move every report."""
+        return self.role in ("coordinator", "admin")
+
+    @property
+    def masked_phone(self) -> str:
+        p = self.phone or ""
+        return p[:-8] + "****" + p[-4:] if len(p) >= 8 else ""
+
+
+class ApiToken(db.Model):
+    """A personal API token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Category(db.Model):
+    """A kind of problem riders report, with its deadlines."""
+
+    __tablename__ = "category"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+    description_zh: Mapped[str] = mapped_column(String(300), default="")
+    description_en: Mapped[str] = mapped_column(String(300), default="")
+    icon: Mapped[str] = mapped_column(String(40), default="other")
+    color: Mapped[str] = mapped_column(String(9), default="#555555")
+    hazard: Mapped[bool] = mapped_column(Boolean, default=False)
+    sort_order: Mapped[int] = mapped_column(Integer, default=100)
+    accept_hours: Mapped[float] = mapped_column(Float, default=24)
+    resolve_hours: Mapped[float] = mapped_column(Float, default=168)
+    default_department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    default_department: Mapped[Optional[Department]] = relationship()
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+_OPEN_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
+
+
+class Report(db.Model):
+    """A problem a rider found: where, what, photos, and where it stands."""
+
+    __tablename__ = "report"
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key", name="uq_report_user_idempotency"),
+        # The board's first page: open reports, newest first (a plain (status, created_at)
+        # index is ignored by SQLite's planner for IN (...); the partial one is used).
+        Index("ix_report_open_created", "created_at",
+              sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
+        Index("ix_report_status_created", "status", "created_at"),
+        Index("ix_report_category_created", "category_id", "created_at"),
+        Index("ix_report_user_created", "user_id", "created_at"),
+        Index("ix_report_cell_created", "cell", "created_at"),
+        Index("ix_report_department_status", "department_id", "status"),
+        Index("ix_report_assignee_status", "assignee_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
+    status: Mapped[str] = mapped_column(String(20), default=Status.SUBMITTED.value)
+    description: Mapped[str] = mapped_column(Text, default="")
+    building: Mapped[str] = mapped_column(String(100), default="")
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    # ~100 m grid cell of the location, for indexed nearby searches (see reports.geo.cell_of)
+    cell: Mapped[int] = mapped_column(Integer)
+    accuracy: Mapped[Optional[float]] = mapped_column(Float)
+    location_source: Mapped[str] = mapped_column(String(10), default="device")
+    address: Mapped[Optional[str]] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(10), default="web")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    contact: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String(100))
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    accept_due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    resolve_due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    outcome: Mapped[Optional[str]] = mapped_column(String(20))
+    duplicate_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("report.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])
+    category: Mapped[Category] = relationship()
+    department: Mapped[Optional[Department]] = relationship()
+    duplicate_of: Mapped[Optional["Report"]] = relationship(remote_side=[id])
+    photos: Mapped[list["Photo"]] = relationship(
+        back_populates="report", order_by="Photo.id", cascade="all, delete-orphan")
+
+    @property
+    def is_open(self) -> bool:
+        return is_open(self.status)
+
+    @property
+    def due_at(self) -> Optional[datetime]:
+        """The deadline that applies now: to accept while submitted, to resolve until resolved."""
+        if self.status == Status.SUBMITTED:
+            return self.accept_due_at
+        if self.status in (Status.ACCEPTED, Status.ASSIGNED, Status.IN_PROGRESS):
+            return self.resolve_due_at
+        return None
+
+    def is_overdue(self, now: Optional[datetime] = None) -> bool:
+        due = self.due_at
+        return due is not None and due < (now or utcnow())
+
+
+class Photo(db.Model):
+    """A stored, re-encoded photo of a report (display size and thumbnail)."""
+
+    __tablename__ = "photo"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)
+    event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("report_event.id"))
+    kind: Mapped[str] = mapped_column(String(10), default="report")  # report | after | followup
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    thumb_key: Mapped[str] = mapped_column(String(100), unique=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    byte_size: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    report: Mapped[Report] = relationship(back_populates="photos")
+
+
+class ReportEvent(db.Model):
+    """One line of a report's timeline: a status move, a comment or a photo."""
+
+    __tablename__ = "report_event"
+    __table_args__ = (
+        Index("ix_event_report_created", "report_id", "created_at"),
+        Index("ix_event_created_to", "created_at", "to_status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id"))
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(12), default="transition")  # submitted|transition|comment|photo
+    from_status: Mapped[Optional[str]] = mapped_column(String(20))
+    to_status: Mapped[Optional[str]] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    report: Mapped[Report] = relationship()
+    actor: Mapped[Optional[User]] = relationship()
+
+
+class CoReporter(db.Model):
+    """A rider whose duplicate report was merged into this one; they follow its progress."""
+
+    __tablename__ = "co_reporter"
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
+    duplicate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("report.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,227 @@
+"""Filing a report: validate, process photos, store files, then the rows. The caller commits."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound, ValidationFailed
+from app.extensions import db
+from app.models import Category, CoReporter, Photo, Report, ReportEvent, User, utcnow
+from app.reports.geo import cell_of, valid_location
+from app.reports.photos import ProcessedPhoto, process_photo
+from app.storage import PhotoStore, new_key
+from app.triage.workflow import Status
+
+MAX_DESCRIPTION = 1000
+LOCATION_SOURCES = ("device", "exif", "map", "address")
+CLOCK_SKEW = timedelta(minutes=10)
+MAX_OFFLINE_AGE = timedelta(days=14)
+
+
+def categories() -> list[Category]:
+    """Active categories, hazards first."""
+    return list(db.session.scalars(select(Category).where(Category.active.is_(True))
+                                   .order_by(Category.hazard.desc(), Category.sort_order, Category.id)))
+
+
+def category_by_code(code: str) -> Category:
+    """An active category by its code, or a 400 naming the problem."""
+    cat = db.session.scalar(select(Category).where(Category.code == (code or "")))
+    if cat is None or not cat.active:
+        raise ValidationFailed(_l("Choose a category from the list."), code="unknown_category")
+    return cat
+
+
+def _float(value, what) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_l("%(what)s must be a number.", what=what), code="invalid_number")
+
+
+def _captured_at(value: Any, now: datetime) -> datetime:
+    """When the rider filed it on the phone (offline outbox), bounded to something believable."""
+    if not value:
+        return now
+    try:
+        when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(_l("The capture time is not a valid date and time."), code="invalid_time")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    if when > now + CLOCK_SKEW or when < now - MAX_OFFLINE_AGE:
+        return now
+    return min(when, now)
+
+
+def track_new_files(session: Session, store: PhotoStore, keys: Iterable[str]) -> None:
+    """Delete these stored files unless the session's transaction commits."""
+    session.info.setdefault("pending_files", []).extend((store, k) for k in keys)
+
+
+@event.listens_for(Session, "after_commit")
+def _files_committed(session):
+    session.info.pop("pending_files", None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _files_abandoned(session, transaction):
+    if transaction.parent is None and transaction.nested is False:
+        for store, key in session.info.pop("pending_files", []):
+            store.delete(key)
+
+
+def store_photos(store: PhotoStore, processed: list[ProcessedPhoto]) -> list[Photo]:
+    """Write display and thumbnail files (atomically) and return unsaved Photo rows."""
+    rows, written = [], []
+    try:
+        for p in processed:
+            key, thumb_key = new_key(), new_key()
+            store.put(key, p.display)
+            written.append(key)
+            store.put(thumb_key, p.thumb)
+            written.append(thumb_key)
+            rows.append(Photo(key=key, thumb_key=thumb_key, width=p.width, height=p.height,
+                              byte_size=len(p.display)))
+    except Exception:
+        for key in written:
+            store.delete(key)
+        raise
+    track_new_files(db.session, store, written)
+    return rows
+
+
+def process_uploads(blobs: list[bytes], max_photos: int) -> list[ProcessedPhoto]:
+    """Run every upload through the photo pipeline (before anything is written)."""
+    if len(blobs) > max_photos:
+        raise ValidationFailed(_l("At most %(n)d photos per report.", n=max_photos), code="too_many_photos")
+    return [process_photo(b) for b in blobs]
+
+
+def find_by_idempotency_key(user: User, key: str | None) -> Report | None:
+    """The report this user already filed with this key."""
+    if not key:
+        return None
+    return db.session.scalar(select(Report).where(Report.user_id == user.id, Report.idempotency_key == key))
+
+
+def submit_report(user: User, store: PhotoStore, *, category: str, photos: list[bytes],
+                  description: str = "", lat=None, lon=None, accuracy=None,
+                  location_source: str | None = None, building: str = "",
+                  idempotency_key: str | None = None, captured_at=None, source: str = "web",
+                  attributes: dict | None = None, contact: dict | None = None,
+                  address: str | None = None, require_photo: bool = True,
+                  max_description: int = MAX_DESCRIPTION, max_photos: int = 4) -> tuple[Report, bool]:
+    """File a report; returns (report, created). A repeated idempotency key returns the first report."""
+    if idempotency_key is not None:
+        idempotency_key = idempotency_key.strip()[:100] or None
+    existing = find_by_idempotency_key(user, idempotency_key)
+    if existing is not None:
+        return existing, False
+    if not user.approved:
+        raise ValidationFailed(_l("Your team has not approved your account yet."), status=403, code="not_approved")
+    cat = category_by_code(category)
+    description = (description or "").strip()
+    if len(description) > max_description:
+        raise ValidationFailed(_l("The description is too long (at most %(n)d characters).", n=max_description),
+                               code="description_too_long")
+    building = (building or "").strip()
+    if len(building) > 100:
+        raise ValidationFailed(_l("The building / unit / lift number is too long (at most 100 characters)."),
+                               code="building_too_long")
+    if require_photo and not photos:
+        raise ValidationFailed(_l("Add at least one photo."), code="photo_required")
+    lat_f, lon_f, acc = _float(lat, "lat"), _float(lon, "lon"), _float(accuracy, "accuracy")
+    if (lat_f is None) != (lon_f is None):
+        raise ValidationFailed(_l("Send both latitude and longitude."), code="invalid_location")
+    if lat_f is not None and not valid_location(lat_f, lon_f):
+        raise ValidationFailed(_l("The location is out of range."), code="invalid_location")
+    if acc is not None and not (0 <= acc <= 100_000):
+        raise ValidationFailed(_l("The accuracy is out of range."), code="invalid_accuracy")
+    now = utcnow()
+    when = _captured_at(captured_at, now)
+    processed = process_uploads(photos, max_photos)
+    if lat_f is None:
+        gps = next((p.gps for p in processed if p.gps), None) if processed else None
+        if gps is None:
+            raise ValidationFailed(_l("We need a location: allow location access, use a photo with GPS, or tap the map."),
+                                   code="location_required")
+        lat_f, lon_f, acc, location_source = gps[0], gps[1], None, "exif"
+    location_source = location_source if location_source in LOCATION_SOURCES else "device"
+
+    photo_rows = store_photos(store, processed)
+    report = Report(user=user, category=cat, description=description, building=building,
+                    lat=lat_f, lon=lon_f, cell=cell_of(lat_f, lon_f), accuracy=acc,
+                    location_source=location_source, source=source, address=address,
+                    attributes=attributes or {}, contact=contact or {},
+                    idempotency_key=idempotency_key, captured_at=when, created_at=now, updated_at=now,
+                    priority="urgent" if cat.hazard else "normal",
+                    department_id=cat.default_department_id,
+                    accept_due_at=now + timedelta(hours=cat.accept_hours),
+                    resolve_due_at=now + timedelta(hours=cat.resolve_hours),
+                    status=Status.SUBMITTED.value, version=1)
+    report.photos = photo_rows
+    try:
+        with db.session.begin_nested():
+            db.session.add(report)
+            db.session.flush()
+    except IntegrityError:
+        # Another request with the same key won the race: answer with its report.
+        for p in photo_rows:
+            store.delete(p.key)
+            store.delete(p.thumb_key)
+        existing = find_by_idempotency_key(user, idempotency_key)
+        if existing is None:
+            raise
+        return existing, False
+    report.reference = make_reference(report.id, now)
+    db.session.add(ReportEvent(report=report, actor=user, kind="submitted", created_at=now,
+                               to_status=Status.SUBMITTED.value, details={"source": source}))
+    db.session.flush()
+    return report, True
+
+
+def make_reference(report_id: int, when: datetime) -> str:
+    """The reference riders quote, e.g. GS-2026-000123."""
+    return f"GS-{when.year}-{report_id:06d}"
+
+
+def get_report(report_id: int) -> Report:
+    """A report by id, or NotFound."""
+    report = db.session.get(Report, report_id)
+    if report is None:
+        raise NotFound(_l("No such report."))
+    return report
+
+
+def get_report_by_reference(reference: str) -> Report:
+    """A report by its reference (GS-2026-000123), or NotFound."""
+    report = db.session.scalar(select(Report).where(Report.reference == reference))
+    if report is None:
+        raise NotFound(_l("No such report."))
+    return report
+
+
+def my_reports(user: User, page: int = 1, per_page: int = 20) -> tuple[list[Report], int]:
+    """The rider's own reports and those they co-reported, newest first, with the total."""
+    followed = select(CoReporter.report_id).where(CoReporter.user_id == user.id)
+    cond = (Report.user_id == user.id) | (Report.id.in_(followed))
+    total = db.session.scalar(select(func.count()).select_from(Report).where(cond))
+    rows = db.session.scalars(select(Report).where(cond).order_by(Report.created_at.desc(), Report.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page))
+    return list(rows), total or 0
+
+
+def timeline(report: Report, include_internal: bool) -> list[ReportEvent]:
+    """The report's events, oldest first; riders do not see internal notes."""
+    q = select(ReportEvent).where(ReportEvent.report_id == report.id)
+    if not include_internal:
+        q = q.where(ReportEvent.internal.is_(False))
+    return list(db.session.scalars(q.order_by(ReportEvent.created_at, ReportEvent.id)))

@@ -1,0 +1,90 @@
+"""The rider's pages: the report form, the confirmation, My reports, a report, and photos."""
+from flask import (abort, current_app, redirect, render_template, request, send_file, url_for)
+from flask_login import current_user, login_required
+import io
+
+from app.api.representations import report_json
+from app.auth.access import require_view
+from app.auth.forms import EmptyForm
+from app.extensions import db
+from app.models import Photo
+from app.reports import bp, services
+from app.storage import photo_store
+
+
+@bp.route("/report", methods=["GET"])
+@login_required
+def new():
+    cats = services.categories()
+    return render_template("reports/new.html", categories=cats, form=EmptyForm(),
+                           tile_url=current_app.config["TILE_URL"],
+                           tile_attribution=current_app.config["TILE_ATTRIBUTION"])
+
+
+@bp.route("/report", methods=["POST"])
+@login_required
+def create():
+    """The plain form post (no JavaScript): original photos, location from the form or EXIF."""
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    files = [f for f in request.files.getlist("photos") if f and f.filename != ""]
+    report, created = services.submit_report(
+        current_user, photo_store(), category=request.form.get("category", ""),
+        photos=[f.read() for f in files], description=request.form.get("description", ""),
+        lat=request.form.get("lat"), lon=request.form.get("lon"), accuracy=request.form.get("accuracy"),
+        location_source=request.form.get("location_source") or "map",
+        building=request.form.get("building", ""), idempotency_key=request.form.get("idempotency_key"),
+        max_photos=current_app.config["MAX_PHOTOS"])
+    db.session.commit()
+    if created:
+        from app.reports.addresses import lookup_address_later
+        lookup_address_later(report.id)
+    return redirect(url_for("reports.filed", report_id=report.id))
+
+
+@bp.route("/reports/<int:report_id>/filed")
+@login_required
+def filed(report_id: int):
+    report = services.get_report(report_id)
+    require_view(current_user, report)
+    return render_template("reports/filed.html", report=report)
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows, total = services.my_reports(current_user, page, 20)
+    timelines = {r.id: services.timeline(r, include_internal=False) for r in rows}
+    return render_template("reports/mine.html", reports=rows, total=total, page=page, per_page=20,
+                           timelines=timelines)
+
+
+@bp.route("/reports/<int:report_id>")
+@login_required
+def detail(report_id: int):
+    report = services.get_report(report_id)
+    require_view(current_user, report)
+    if current_user.is_staff or current_user.role == "handler":
+        return redirect(url_for("triage.report", report_id=report.id))
+    return render_template("reports/detail.html", report=report,
+                           events=services.timeline(report, include_internal=False))
+
+
+@bp.route("/photos/<int:photo_id>/<any(display, thumb):variant>.jpg")
+@login_required
+def photo(photo_id: int, variant: str):
+    photo = db.session.get(Photo, photo_id)
+    if photo is None:
+        abort(404)
+    require_view(current_user, photo.report)
+    key = photo.key if variant == "display" else photo.thumb_key
+    store = photo_store()
+    path = store.path(key)
+    if path:
+        response = send_file(path, mimetype="image/jpeg", max_age=0, conditional=True, etag=True)
+    else:
+        response = send_file(io.BytesIO(store.get(key)), mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=86400, immutable"
+    return response

@@ -1,0 +1,51 @@
+"""Rows for tests: users, tokens and reports made through the real services."""
+import io
+import re
+
+from PIL import Image
+
+from app.auth.services import create_token, create_user
+from app.extensions import db
+from app.reports.services import submit_report
+from app.storage import photo_store
+
+PASSWORD = "correct-horse-1"
+QIANWEI = (29.2089, 103.9512)
+
+
+def user(username="rider1", role="rider", **kw):
+    u = create_user(username, PASSWORD, role, **kw)
+    db.session.commit()
+    return u
+
+
+def token(u):
+    _t, plain = create_token(u, "test")
+    db.session.commit()
+    return plain
+
+
+def jpeg(width=640, height=480, colour=(200, 80, 40)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+def report(u, category="illegal_parking", lat=QIANWEI[0], lon=QIANWEI[1], **kw):
+    r, _created = submit_report(u, photo_store(), category=category, photos=kw.pop("photos", [jpeg()]),
+                                lat=lat, lon=lon, **kw)
+    db.session.commit()
+    return r
+
+
+def csrf_from(html: str) -> str:
+    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert m, "no CSRF token on the page"
+    return m.group(1)
+
+
+def login(client, username, password=PASSWORD):
+    page = client.get("/login")
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})

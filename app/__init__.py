@@ -29,6 +29,8 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
     from app.storage import init_storage
 
+    from app import models as _models  # noqa: F401  (every table, for Alembic and mappers)
+
     db.init_app(app)
     init_database(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))

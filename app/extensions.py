@@ -6,11 +6,19 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+# Named constraints, so migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
+NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+          "ck": "ck_%(table_name)s_%(constraint_name)s",
+          "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s"}
 
 
 class Base(DeclarativeBase):
     """Declarative base for every model."""
+
+    metadata = MetaData(naming_convention=NAMING)
 
 
 db = SQLAlchemy(model_class=Base)

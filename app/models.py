@@ -14,6 +14,7 @@ from app.extensions import db
 from app.triage.workflow import OPEN_STATUSES, Status, is_open
 
 
+
 def utcnow() -> datetime:
     """Timezone-aware now in UTC."""
     return datetime.now(timezone.utc)
@@ -201,12 +202,14 @@ class Report(db.Model):
     closed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     outcome: Mapped[Optional[str]] = mapped_column(String(20))
     duplicate_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("report.id"))
+    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])
     category: Mapped[Category] = relationship()
     department: Mapped[Optional[Department]] = relationship()
     duplicate_of: Mapped[Optional["Report"]] = relationship(remote_side=[id])
+    grid: Mapped[Optional["Grid"]] = relationship()
     photos: Mapped[list["Photo"]] = relationship(
         back_populates="report", order_by="Photo.id", cascade="all, delete-orphan")
 
@@ -277,3 +280,8 @@ class CoReporter(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
     duplicate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("report.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Feature models live in their packages; importing them here registers every table
+# before any mapper is configured (and makes Alembic see them).
+from app.grids.models import Grid  # noqa: E402,F401

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 91ef41bfe927
+Revision ID: 215f154cf1e9
 Revises: 
-Create Date: 2026-11-29 20:51:10.732727
+Create Date: 2026-11-29 20:52:45.722404
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '91ef41bfe927'
+revision = '215f154cf1e9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -23,8 +23,8 @@ def upgrade():
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('name_zh', sa.String(length=80), nullable=False),
     sa.Column('name_en', sa.String(length=80), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('code')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_department')),
+    sa.UniqueConstraint('code', name=op.f('uq_department_code'))
     )
     op.create_table('team',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -32,8 +32,8 @@ def upgrade():
     sa.Column('slogan', sa.String(length=200), nullable=False),
     sa.Column('requires_approval', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('name')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_team')),
+    sa.UniqueConstraint('name', name=op.f('uq_team_name'))
     )
     op.create_table('category',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -50,9 +50,9 @@ def upgrade():
     sa.Column('resolve_hours', sa.Float(), nullable=False),
     sa.Column('default_department_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['default_department_id'], ['department.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('code')
+    sa.ForeignKeyConstraint(['default_department_id'], ['department.id'], name=op.f('fk_category_default_department_id_department')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_category')),
+    sa.UniqueConstraint('code', name=op.f('uq_category_code'))
     )
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -68,10 +68,10 @@ def upgrade():
     sa.Column('email', sa.String(length=200), nullable=True),
     sa.Column('wants_digest', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
-    sa.ForeignKeyConstraint(['team_id'], ['team.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('username')
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], name=op.f('fk_user_department_id_department')),
+    sa.ForeignKeyConstraint(['team_id'], ['team.id'], name=op.f('fk_user_team_id_team')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user')),
+    sa.UniqueConstraint('username', name=op.f('uq_user_username'))
     )
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_department_id'), ['department_id'], unique=False)
@@ -86,13 +86,26 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('token_hash')
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_api_token_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
     )
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
 
+    op.create_table('grid',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('geometry', sa.JSON(), nullable=False),
+    sa.Column('worker_id', sa.Integer(), nullable=True),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], name=op.f('fk_grid_department_id_department')),
+    sa.ForeignKeyConstraint(['worker_id'], ['user.id'], name=op.f('fk_grid_worker_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_grid')),
+    sa.UniqueConstraint('code', name=op.f('uq_grid_code'))
+    )
     op.create_table('report',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('reference', sa.String(length=20), nullable=True),
@@ -125,13 +138,15 @@ def upgrade():
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=True),
     sa.Column('duplicate_of_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['assignee_id'], ['user.id'], ),
-    sa.ForeignKeyConstraint(['category_id'], ['category.id'], ),
-    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
-    sa.ForeignKeyConstraint(['duplicate_of_id'], ['report.id'], ),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('reference'),
+    sa.Column('grid_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['assignee_id'], ['user.id'], name=op.f('fk_report_assignee_id_user')),
+    sa.ForeignKeyConstraint(['category_id'], ['category.id'], name=op.f('fk_report_category_id_category')),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], name=op.f('fk_report_department_id_department')),
+    sa.ForeignKeyConstraint(['duplicate_of_id'], ['report.id'], name=op.f('fk_report_duplicate_of_id_report')),
+    sa.ForeignKeyConstraint(['grid_id'], ['grid.id'], name=op.f('fk_report_grid_id_grid')),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_report_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report')),
+    sa.UniqueConstraint('reference', name=op.f('uq_report_reference')),
     sa.UniqueConstraint('user_id', 'idempotency_key', name='uq_report_user_idempotency')
     )
     with op.batch_alter_table('report', schema=None) as batch_op:
@@ -139,6 +154,7 @@ def upgrade():
         batch_op.create_index('ix_report_category_created', ['category_id', 'created_at'], unique=False)
         batch_op.create_index('ix_report_cell_created', ['cell', 'created_at'], unique=False)
         batch_op.create_index('ix_report_department_status', ['department_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_report_grid_id'), ['grid_id'], unique=False)
         batch_op.create_index('ix_report_open_created', ['created_at'], unique=False, sqlite_where=sa.text("status IN ('submitted', 'accepted', 'assigned', 'in_progress', 'resolved')"), postgresql_where=sa.text("status IN ('submitted', 'accepted', 'assigned', 'in_progress', 'resolved')"))
         batch_op.create_index('ix_report_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index('ix_report_user_created', ['user_id', 'created_at'], unique=False)
@@ -148,10 +164,10 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('duplicate_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['duplicate_id'], ['report.id'], ),
-    sa.ForeignKeyConstraint(['report_id'], ['report.id'], ),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
-    sa.PrimaryKeyConstraint('report_id', 'user_id')
+    sa.ForeignKeyConstraint(['duplicate_id'], ['report.id'], name=op.f('fk_co_reporter_duplicate_id_report')),
+    sa.ForeignKeyConstraint(['report_id'], ['report.id'], name=op.f('fk_co_reporter_report_id_report')),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_co_reporter_user_id_user')),
+    sa.PrimaryKeyConstraint('report_id', 'user_id', name=op.f('pk_co_reporter'))
     )
     op.create_table('report_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -164,9 +180,9 @@ def upgrade():
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('internal', sa.Boolean(), nullable=False),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['user.id'], ),
-    sa.ForeignKeyConstraint(['report_id'], ['report.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['actor_id'], ['user.id'], name=op.f('fk_report_event_actor_id_user')),
+    sa.ForeignKeyConstraint(['report_id'], ['report.id'], name=op.f('fk_report_event_report_id_report')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_event'))
     )
     with op.batch_alter_table('report_event', schema=None) as batch_op:
         batch_op.create_index('ix_event_created_to', ['created_at', 'to_status'], unique=False)
@@ -183,11 +199,11 @@ def upgrade():
     sa.Column('height', sa.Integer(), nullable=False),
     sa.Column('byte_size', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['event_id'], ['report_event.id'], ),
-    sa.ForeignKeyConstraint(['report_id'], ['report.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('key'),
-    sa.UniqueConstraint('thumb_key')
+    sa.ForeignKeyConstraint(['event_id'], ['report_event.id'], name=op.f('fk_photo_event_id_report_event')),
+    sa.ForeignKeyConstraint(['report_id'], ['report.id'], name=op.f('fk_photo_report_id_report')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_photo')),
+    sa.UniqueConstraint('key', name=op.f('uq_photo_key')),
+    sa.UniqueConstraint('thumb_key', name=op.f('uq_photo_thumb_key'))
     )
     with op.batch_alter_table('photo', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_photo_report_id'), ['report_id'], unique=False)
@@ -211,12 +227,14 @@ def downgrade():
         batch_op.drop_index('ix_report_user_created')
         batch_op.drop_index('ix_report_status_created')
         batch_op.drop_index('ix_report_open_created', sqlite_where=sa.text("status IN ('submitted', 'accepted', 'assigned', 'in_progress', 'resolved')"), postgresql_where=sa.text("status IN ('submitted', 'accepted', 'assigned', 'in_progress', 'resolved')"))
+        batch_op.drop_index(batch_op.f('ix_report_grid_id'))
         batch_op.drop_index('ix_report_department_status')
         batch_op.drop_index('ix_report_cell_created')
         batch_op.drop_index('ix_report_category_created')
         batch_op.drop_index('ix_report_assignee_status')
 
     op.drop_table('report')
+    op.drop_table('grid')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 

@@ -2,7 +2,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -10,6 +10,8 @@ from flask_babel import lazy_gettext as _l
 def select_locale() -> str:
     """The session's chosen language, else the best match for Accept-Language, else Chinese."""
     langs = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI and background work
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in langs:
         return chosen

@@ -7,6 +7,7 @@ import os
 import uuid
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -93,8 +94,18 @@ def app(request, tmp_path_factory, pg_url):
         db.engine.dispose()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (own `g`, own DB session), as in production,
+    even though the test itself holds an app context for direct service calls."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = FreshContextClient
     return app.test_client()
 
 

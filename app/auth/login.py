@@ -15,6 +15,8 @@ login_manager.login_message_category = "info"
 
 @login_manager.user_loader
 def load_user(user_id: str):
+    if wants_bearer():  # a request that names a token is judged by the token alone
+        return None
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     return user if user is not None and user.active else None
 

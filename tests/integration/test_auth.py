@@ -1,0 +1,139 @@
+"""Accounts: login, safe redirects, rate limits, API tokens, CLI, language."""
+import re
+
+from app.extensions import db
+from app.models import ApiToken, User
+from tests.factories import PASSWORD, csrf_from, login, token, user
+
+
+def test_password_is_hashed_with_a_strong_kdf(app):
+    u = user("rider1")
+    assert PASSWORD not in u.password_hash
+    assert u.password_hash.startswith("scrypt:")
+
+
+def test_login_wrong_password_is_refused(client, app):
+    user("rider1")
+    r = login(client, "rider1", "wrong-password")
+    assert r.status_code == 400
+    assert client.get("/mine").status_code == 302
+
+
+def test_login_without_csrf_token_is_refused(client, app):
+    user("rider1")
+    r = client.post("/login", data={"username": "rider1", "password": PASSWORD})
+    assert r.status_code == 400
+    assert client.get("/mine").status_code == 302
+
+
+def test_next_redirect_stays_on_site(client, app):
+    user("rider1")
+    page = client.get("/login?next=https://evil.example/steal")
+    r = client.post("/login?next=https://evil.example/steal",
+                    data={"username": "rider1", "password": PASSWORD,
+                          "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert r.status_code == 302
+    assert "evil.example" not in r.headers["Location"]
+
+
+def test_next_redirect_to_a_local_page_is_followed(client, app):
+    user("rider1")
+    page = client.get("/login?next=/mine")
+    r = client.post("/login?next=/mine", data={"username": "rider1", "password": PASSWORD,
+                                               "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert r.headers["Location"].endswith("/mine")
+
+
+def test_login_is_rate_limited(client, app):
+    user("rider1")
+    statuses = [login(client, "rider1", "nope").status_code for _ in range(12)]
+    assert statuses[0] == 400
+    assert 429 in statuses
+
+
+def test_deactivated_user_cannot_log_in_or_use_a_token(client, app):
+    u = user("rider1")
+    plain = token(u)
+    u.active = False
+    db.session.commit()
+    assert login(client, "rider1").status_code == 400
+    r = client.get("/api/v1/reports?mine=1", headers={"Authorization": f"Bearer {plain}"})
+    assert r.status_code == 401
+
+
+def test_bearer_token_authenticates_and_revoked_token_does_not(client, app):
+    u = user("rider1")
+    plain = token(u)
+    auth = {"Authorization": f"Bearer {plain}"}
+    assert client.get("/api/v1/reports?mine=1", headers=auth).status_code == 200
+    stored = db.session.query(ApiToken).one()
+    assert stored.token_hash != plain and plain not in stored.token_hash
+    from app.models import utcnow
+    stored.revoked_at = utcnow()
+    db.session.commit()
+    assert client.get("/api/v1/reports?mine=1", headers=auth).status_code == 401
+
+
+def test_profile_creates_lists_and_revokes_tokens(client, app):
+    user("rider1")
+    login(client, "rider1")
+    page = client.get("/profile").get_data(as_text=True)
+    r = client.post("/profile/tokens", data={"name": "my script", "csrf_token": csrf_from(page)})
+    html = r.get_data(as_text=True)
+    plain = re.search(r'id="new-token">([^<]+)<', html).group(1)
+    assert client.get("/api/v1/reports?mine=1", headers={"Authorization": f"Bearer {plain}"}).status_code == 200
+    tok = db.session.query(ApiToken).one()
+    r = client.post(f"/profile/tokens/{tok.id}/revoke", data={"csrf_token": csrf_from(html)})
+    assert r.status_code == 302
+    assert client.get("/api/v1/reports?mine=1", headers={"Authorization": f"Bearer {plain}"}).status_code == 401
+
+
+def test_a_rider_cannot_revoke_someone_elses_token(client, app):
+    other = user("rider2")
+    token(other)
+    user("rider1")
+    login(client, "rider1")
+    page = client.get("/profile").get_data(as_text=True)
+    tok = db.session.query(ApiToken).one()
+    r = client.post(f"/profile/tokens/{tok.id}/revoke", data={"csrf_token": csrf_from(page)})
+    assert r.status_code == 404
+    db.session.refresh(tok)
+    assert tok.revoked_at is None
+
+
+def test_logout_needs_a_post_with_csrf(client, app):
+    user("rider1")
+    login(client, "rider1")
+    assert client.post("/logout").status_code == 400
+    assert client.get("/mine").status_code == 200  # no CSRF token: still logged in
+    page = client.get("/profile").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+    assert client.get("/mine").status_code == 302
+
+
+def test_cli_creates_users_and_prints_a_working_token_last(runner, client, app):
+    r = runner.invoke(args=["user", "create", "cli_rider", "--role", "rider", "--password", "long-enough-1",
+                            "--team", "犍路先锋"])
+    assert r.exit_code == 0, r.output
+    u = db.session.query(User).filter_by(username="cli_rider").one()
+    assert u.team.name == "犍路先锋"
+    r = runner.invoke(args=["token", "create", "cli_rider"])
+    assert r.exit_code == 0, r.output
+    plain = r.output.strip().splitlines()[-1]
+    assert client.get("/api/v1/reports?mine=1", headers={"Authorization": f"Bearer {plain}"}).status_code == 200
+
+
+def test_cli_refuses_a_short_password(runner, app):
+    r = runner.invoke(args=["user", "create", "x", "--password", "short"])
+    assert r.exit_code != 0
+    assert "8" in r.output
+
+
+def test_language_follows_accept_language_and_the_switch(client, app):
+    r = client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert '<html lang="en">' in r.get_data(as_text=True)
+    r = client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert '<html lang="zh-CN">' in r.get_data(as_text=True)
+    client.get("/lang/en")
+    r = client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert '<html lang="en">' in r.get_data(as_text=True)

@@ -285,3 +285,4 @@ class CoReporter(db.Model):
 # Feature models live in their packages; importing them here registers every table
 # before any mapper is configured (and makes Alembic see them).
 from app.grids.models import Grid  # noqa: E402,F401
+from app.triage.models import ReportSeen, ReportStatusCount, ResponseTemplate  # noqa: E402,F401

@@ -1,0 +1,46 @@
+"""Triage tables: response templates, what a rider has seen, and maintained counts per status."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models import UTCDateTime, utcnow
+
+
+class ResponseTemplate(db.Model):
+    """A ready-made note for a move to target_status (e.g. the usual rejection reason)."""
+
+    __tablename__ = "response_template"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_status: Mapped[str] = mapped_column(String(20), index=True)
+    text_zh: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    sort_order: Mapped[int] = mapped_column(Integer, default=100)
+
+    def text(self, locale: str) -> str:
+        return self.text_zh if locale.startswith("zh") else self.text_en
+
+
+class ReportSeen(db.Model):
+    """When a rider last looked at a report they follow (for the unread badge in My reports)."""
+
+    __tablename__ = "report_seen"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportStatusCount(db.Model):
+    """Reports per status, kept exact by database triggers on `report` (see the migration).
+
+    The board shows these as tab counts: a GROUP BY over a million rows costs ~50 ms, a read
+    of eight rows nothing. Triggers (not application code) keep them, so bulk inserts, the
+    demo loader and any other writer can never make them drift.
+    """
+
+    __tablename__ = "report_status_count"
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)

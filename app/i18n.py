@@ -51,8 +51,10 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _helpers():
-        return {"lang": lang(), "current_locale": str(get_locale() or "zh_CN"),
-                "status_label": status_label, "role_label": role_label}
+        return {"lang": lang(), "current_locale": str(get_locale() or "zh_CN")}
+
+    # globals, not context: imported macros see them too
+    app.jinja_env.globals.update(status_label=status_label, role_label=role_label)
 
 
 def status_label(status: str | None) -> str:

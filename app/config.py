@@ -25,6 +25,10 @@ def from_environment(instance_path: str) -> dict:
         "MAX_PIXELS": 50_000_000,
         "DUPLICATE_RADIUS_M": float(env("GRIDSNAP_DUPLICATE_RADIUS_M") or 100),
         "DUPLICATE_DAYS": int(env("GRIDSNAP_DUPLICATE_DAYS") or 14),
+        # Open311: report photos are public only when switched on (parking photos show plates)
+        "OPEN311_PUBLIC_MEDIA": (env("GRIDSNAP_OPEN311_PUBLIC_MEDIA") or "").lower() in ("1", "true", "yes", "on"),
+        "OPEN311_RATE_LIMIT": env("GRIDSNAP_OPEN311_RATE_LIMIT") or "30 per minute",
+        "OPEN311_CONTACT": env("GRIDSNAP_OPEN311_CONTACT") or "",
         "RATELIMIT_STORAGE_URI": env("GRIDSNAP_REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env("GRIDSNAP_LOGIN_RATE_LIMIT") or "10 per minute",
@@ -39,6 +43,11 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": os.path.join(root, "app", "translations"),
         "LANGUAGES": ["zh_CN", "en"],
         "SEND_FILE_MAX_AGE_DEFAULT": timedelta(days=365),
+        # Recognition points (see app/teams/points.py)
+        "GRIDSNAP_POINTS_ACCEPTED": int(env("GRIDSNAP_POINTS_ACCEPTED") or 5),
+        "GRIDSNAP_POINTS_FIXED": int(env("GRIDSNAP_POINTS_FIXED") or 10),
+        "GRIDSNAP_POINTS_COREPORTER_PERCENT": int(env("GRIDSNAP_POINTS_COREPORTER_PERCENT") or 50),
+        "GRIDSNAP_POINTS_DAILY_CAP": int(env("GRIDSNAP_POINTS_DAILY_CAP") or 30),
     }
 
 

@@ -49,3 +49,28 @@ def login(client, username, password=PASSWORD):
     page = client.get("/login")
     token = csrf_from(page.get_data(as_text=True))
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def history(r, moves, actor=None):
+    """Write a report's status history directly as events: moves are (to_status, when, details)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.models import ReportEvent
+    prev = r.status
+    first = min((m[1] for m in moves), default=None)
+    if first is not None and r.created_at > first:  # keep the timeline in order
+        for ev in db.session.scalars(select(ReportEvent).where(ReportEvent.report_id == r.id)):
+            ev.created_at = first - (r.created_at - ev.created_at) - timedelta(minutes=5)
+        r.created_at = first - timedelta(minutes=5)
+    for to, when, *rest in moves:
+        details = rest[0] if rest else {}
+        db.session.add(ReportEvent(report_id=r.id, actor=actor, kind="transition", created_at=when,
+                                   from_status=prev, to_status=to, details=details))
+        prev = to
+    r.status = prev
+    if prev == "closed":
+        r.outcome = (moves[-1][2] if len(moves[-1]) > 2 else {}).get("outcome")
+    db.session.commit()
+    return r

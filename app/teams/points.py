@@ -1,0 +1,269 @@
+"""Recognition points, derived purely from report events (recomputed on every call, never stored).
+
+Rules (amounts from config, defaults in brackets):
+- a report accepted earns its rider GRIDSNAP_POINTS_ACCEPTED [5], dated at its first `accepted` event;
+- a report whose latest close is `closed` with outcome `fixed` earns GRIDSNAP_POINTS_FIXED [10] more,
+  dated at that close (reopening a report withdraws it until it is closed as fixed again);
+- reports now `rejected` or `duplicate` earn nothing;
+- co-reporters (riders of duplicates merged into a report, or who added their photo to it) earn
+  GRIDSNAP_POINTS_COREPORTER_PERCENT [50] % of each award, dated at the award or when they joined, if later;
+- a rider earns at most GRIDSNAP_POINTS_DAILY_CAP [30] points per local day (GRIDSNAP_TIMEZONE).
+
+Public functions (all need an app context; `start`/`end` are timezone-aware, the range is [start, end)):
+- awards(start, end, user_ids=None) -> list[Award]         every uncapped award in the range
+- points_for(user_ids, start, end) -> dict[int, int]        capped points per user (user_ids None: everyone)
+- total_points(user_id) -> int                              all-time capped points of one user
+- period_bounds(period, now=None) -> (start, end)           "week" (Monday 00:00 local) or "month"
+- leaderboard(period_start, period_end, by="team"|"volunteer", limit=None) -> list[LeaderRow]
+  volunteer rows: display names only; team rows ranked by points per active member
+  (active: member accounts not deactivated), `points` is that ratio (one decimal).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable, Optional
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.i18n import local_zone
+from app.models import CoReporter, Report, ReportEvent, Team, User
+
+DEFAULTS = {"GRIDSNAP_POINTS_ACCEPTED": 5, "GRIDSNAP_POINTS_FIXED": 10,
+            "GRIDSNAP_POINTS_COREPORTER_PERCENT": 50, "GRIDSNAP_POINTS_DAILY_CAP": 30}
+NO_POINTS = ("rejected", "duplicate")
+EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+FAR = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+def setting(key: str) -> int:
+    """A points amount from the config, or its default."""
+    return int(current_app.config.get(key, DEFAULTS[key]))
+
+
+@dataclass(frozen=True)
+class Award:
+    """Points one user earned from one report at one moment (before the daily cap)."""
+
+    user_id: int
+    report_id: int
+    kind: str  # accepted | fixed | co_accepted | co_fixed
+    points: int
+    at: datetime
+
+
+@dataclass
+class LeaderRow:
+    """One line of a league table."""
+
+    rank: int
+    id: int
+    name: str
+    points: float
+    reports: int
+    fixed: int
+    total_points: int = 0
+    members: int = 0
+
+
+def _report_awards(report_id: int, owner_id: int, events: list[ReportEvent],
+                   co_reporters: dict[int, datetime]) -> list[Award]:
+    """The awards one report's event history earns its rider and co-reporters."""
+    moves = [e for e in events if e.to_status and e.kind != "submitted"]
+    if not moves or moves[-1].to_status in NO_POINTS:
+        return []
+    own: list[tuple[str, int, datetime]] = []
+    accepted = next((e for e in moves if e.to_status == "accepted"), None)
+    if accepted is not None:
+        own.append(("accepted", setting("GRIDSNAP_POINTS_ACCEPTED"), accepted.created_at))
+    last = moves[-1]
+    if last.to_status == "closed" and (last.details or {}).get("outcome") == "fixed":
+        own.append(("fixed", setting("GRIDSNAP_POINTS_FIXED"), last.created_at))
+    share = setting("GRIDSNAP_POINTS_COREPORTER_PERCENT")
+    out = [Award(owner_id, report_id, kind, pts, at) for kind, pts, at in own if pts]
+    for uid, since in co_reporters.items():
+        if uid == owner_id:
+            continue
+        for kind, pts, at in own:
+            part = pts * share // 100
+            if part:
+                out.append(Award(uid, report_id, "co_" + kind, part, max(at, since)))
+    return out
+
+
+def _candidate_reports(start: datetime, end: datetime) -> set[int]:
+    """Reports whose history may hold an award dated in [start, end)."""
+    moved = select(ReportEvent.report_id).where(
+        ReportEvent.created_at >= start, ReportEvent.created_at < end,
+        ReportEvent.to_status.in_(("accepted", "closed")))
+    joined = select(CoReporter.report_id).where(CoReporter.created_at >= start, CoReporter.created_at < end)
+    ids = set(db.session.scalars(moved)) | set(db.session.scalars(joined))
+    # A duplicate merged in the range makes its rider a co-reporter of the target from then on.
+    for details in db.session.scalars(select(ReportEvent.details).where(
+            ReportEvent.created_at >= start, ReportEvent.created_at < end, ReportEvent.to_status == "duplicate")):
+        target = _target_id((details or {}).get("duplicate_of"))
+        if target:
+            ids.add(target)
+    return ids
+
+
+def _target_id(value) -> Optional[int]:
+    """A duplicate target as an id (the triage service may record the id or the reference)."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        if value.isdigit():
+            return int(value)
+        return db.session.scalar(select(Report.id).where(Report.reference == value))
+    return None
+
+
+def _co_reporters(report_ids: set[int]) -> dict[int, dict[int, datetime]]:
+    """report id -> {co-reporter user id: since when}, from CoReporter rows and duplicate events."""
+    out: dict[int, dict[int, datetime]] = defaultdict(dict)
+    ids = list(report_ids)
+    for chunk in _chunks(ids):
+        for row in db.session.execute(select(CoReporter.report_id, CoReporter.user_id, CoReporter.created_at)
+                                      .where(CoReporter.report_id.in_(chunk))):
+            out[row.report_id][row.user_id] = row.created_at
+    # Riders of duplicates merged into these reports, in case no CoReporter row was written.
+    for chunk in _chunks(ids):
+        for dup_id, target, uid in db.session.execute(
+                select(Report.id, Report.duplicate_of_id, Report.user_id)
+                .where(Report.status == "duplicate", Report.duplicate_of_id.in_(chunk))):
+            at = db.session.scalar(select(func.min(ReportEvent.created_at)).where(
+                ReportEvent.report_id == dup_id, ReportEvent.to_status == "duplicate"))
+            if at is not None and uid not in out[target]:
+                out[target][uid] = at
+    return out
+
+
+def _chunks(ids: list[int], size: int = 900):
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iterable[int]] = None) -> list[Award]:
+    """Every award dated in [start, end), before the daily cap, for these users (None: everyone)."""
+    report_ids = _candidate_reports(start, end)
+    if not report_ids:
+        return []
+    owners: dict[int, int] = {}
+    events: dict[int, list[ReportEvent]] = defaultdict(list)
+    for chunk in _chunks(sorted(report_ids)):
+        owners.update(db.session.execute(select(Report.id, Report.user_id).where(Report.id.in_(chunk))).all())
+        for ev in db.session.scalars(select(ReportEvent).where(ReportEvent.report_id.in_(chunk))
+                                     .order_by(ReportEvent.created_at, ReportEvent.id)):
+            events[ev.report_id].append(ev)
+    co = _co_reporters(report_ids)
+    wanted = set(user_ids) if user_ids is not None else None
+    out = []
+    for rid, owner in owners.items():
+        for a in _report_awards(rid, owner, events[rid], co.get(rid, {})):
+            if start <= a.at < end and (wanted is None or a.user_id in wanted):
+                out.append(a)
+    out.sort(key=lambda a: (a.at, a.report_id, a.user_id, a.kind))
+    return out
+
+
+def local_day(at: datetime) -> date:
+    """The day in GRIDSNAP_TIMEZONE an award falls on."""
+    return at.astimezone(local_zone()).date()
+
+
+def capped(items: Iterable[Award]) -> dict[int, int]:
+    """Points per user after the daily cap (sum per local day, each day at most the cap)."""
+    cap = setting("GRIDSNAP_POINTS_DAILY_CAP")
+    per_day: dict[tuple[int, date], int] = defaultdict(int)
+    for a in items:
+        per_day[(a.user_id, local_day(a.at))] += a.points
+    out: dict[int, int] = defaultdict(int)
+    for (uid, _day), pts in per_day.items():
+        out[uid] += min(pts, cap) if cap > 0 else pts
+    return dict(out)
+
+
+def points_for(user_ids: Optional[Iterable[int]], start: datetime = EPOCH, end: datetime = FAR) -> dict[int, int]:
+    """Capped points per user earned in [start, end); user_ids None means everyone with points."""
+    ids = list(user_ids) if user_ids is not None else None
+    result = capped(awards(start, end, ids))
+    if ids is not None:
+        return {uid: result.get(uid, 0) for uid in ids}
+    return result
+
+
+def total_points(user_id: int) -> int:
+    """All-time capped points of one user."""
+    return points_for([user_id])[user_id]
+
+
+def period_bounds(period: str, now: Optional[datetime] = None) -> tuple[datetime, datetime]:
+    """The current local week (from Monday) or month containing `now`, as UTC-aware datetimes."""
+    zone = local_zone()
+    here = (now or datetime.now(timezone.utc)).astimezone(zone)
+    day = here.date()
+    if period == "week":
+        first = day - timedelta(days=day.weekday())
+        after = first + timedelta(days=7)
+    elif period == "month":
+        first = day.replace(day=1)
+        after = (first + timedelta(days=32)).replace(day=1)
+    else:
+        raise ValueError(f"unknown period {period!r}")
+    start = datetime(first.year, first.month, first.day, tzinfo=zone)
+    end = datetime(after.year, after.month, after.day, tzinfo=zone)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def _filed_and_fixed(start: datetime, end: datetime) -> tuple[dict[int, int], dict[int, int]]:
+    """Per user: reports filed in the range, and own reports now closed as fixed with that close in range."""
+    filed = dict(db.session.execute(select(Report.user_id, func.count()).where(
+        Report.created_at >= start, Report.created_at < end).group_by(Report.user_id)).all())
+    fixed: dict[int, int] = defaultdict(int)
+    for a in awards(start, end):
+        if a.kind == "fixed":
+            fixed[a.user_id] += 1
+    return filed, dict(fixed)
+
+
+def leaderboard(period_start: datetime, period_end: datetime, by: str = "volunteer",
+                limit: Optional[int] = None) -> list[LeaderRow]:
+    """The league table for [period_start, period_end): volunteers by points, or teams by points per active member."""
+    if by not in ("team", "volunteer"):
+        raise ValueError(f"unknown leaderboard {by!r}")
+    pts = points_for(None, period_start, period_end)
+    filed, fixed = _filed_and_fixed(period_start, period_end)
+    rows: list[LeaderRow] = []
+    if by == "volunteer":
+        ids = {uid for uid, p in pts.items() if p > 0} | set(filed)
+        if ids:
+            users = db.session.execute(select(User.id, User.display_name).where(
+                User.id.in_(ids), User.active.is_(True))).all()
+            rows = [LeaderRow(0, uid, name, pts.get(uid, 0), filed.get(uid, 0), fixed.get(uid, 0),
+                              total_points=pts.get(uid, 0)) for uid, name in users]
+        rows.sort(key=lambda r: (-r.points, -r.fixed, -r.reports, r.name, r.id))
+    else:
+        members: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+        for uid, team_id, active in db.session.execute(
+                select(User.id, User.team_id, User.active).where(User.team_id.is_not(None))):
+            members[team_id].append((uid, active))
+        for team in db.session.scalars(select(Team)):
+            mine = members.get(team.id, [])
+            active_n = sum(1 for _uid, active in mine if active)
+            total = sum(pts.get(uid, 0) for uid, _a in mine)
+            per = round(total / active_n, 1) if active_n else 0.0
+            rows.append(LeaderRow(0, team.id, team.name, per, sum(filed.get(uid, 0) for uid, _a in mine),
+                                  sum(fixed.get(uid, 0) for uid, _a in mine), total_points=total,
+                                  members=active_n))
+        rows.sort(key=lambda r: (-r.points, -r.total_points, r.name, r.id))
+    prev_key, rank = None, 0
+    for i, row in enumerate(rows, start=1):
+        key = (row.points, row.total_points) if by == "team" else row.points
+        if key != prev_key:
+            rank, prev_key = i, key
+        row.rank = rank  # equal points share a rank
+    return rows[:limit] if limit else rows
+

@@ -1,0 +1,153 @@
+"""Recognition points: awarded from report events exactly as configured, capped per local day, recomputable."""
+from datetime import datetime, timedelta, timezone
+
+from app.extensions import db
+from app.models import CoReporter, ReportEvent
+from app.teams import points
+from tests import factories as f
+
+# 10:00 in Shanghai on a Wednesday
+T0 = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
+
+
+def _config(app, **kw):
+    app.config.update({"GRIDSNAP_POINTS_ACCEPTED": 5, "GRIDSNAP_POINTS_FIXED": 10,
+                       "GRIDSNAP_POINTS_COREPORTER_PERCENT": 50, "GRIDSNAP_POINTS_DAILY_CAP": 1000, **kw})
+
+
+def test_accepted_report_earns_the_configured_amount(app):
+    _config(app, GRIDSNAP_POINTS_ACCEPTED=7)
+    rider = f.user("r1")
+    f.history(f.report(rider), [("accepted", T0)])
+    assert points.points_for([rider.id]) == {rider.id: 7}
+
+
+def test_fixed_close_earns_more_and_other_outcomes_do_not(app):
+    _config(app)
+    rider = f.user("r1")
+    other = f.user("r2")
+    f.history(f.report(rider), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
+                                ("resolved", T0 + timedelta(hours=2)),
+                                ("closed", T0 + timedelta(hours=3), {"outcome": "fixed"})])
+    f.history(f.report(other), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
+                                ("resolved", T0 + timedelta(hours=2)),
+                                ("closed", T0 + timedelta(hours=3), {"outcome": "unable_to_fix"})])
+    assert points.points_for([rider.id, other.id]) == {rider.id: 15, other.id: 5}
+
+
+def test_rejected_duplicate_and_unreviewed_reports_earn_nothing(app):
+    _config(app)
+    rider = f.user("r1")
+    f.report(rider)  # still submitted
+    f.history(f.report(rider), [("rejected", T0, {})])
+    f.history(f.report(rider), [("accepted", T0), ("rejected", T0 + timedelta(hours=1))])
+    target = f.report(f.user("r2"))
+    f.history(f.report(rider), [("duplicate", T0, {"duplicate_of": target.id})])
+    assert points.points_for([rider.id]) == {rider.id: 0}
+
+
+def test_reopening_withdraws_the_fixed_points_until_fixed_again(app):
+    _config(app)
+    rider = f.user("r1")
+    r = f.history(f.report(rider), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
+                                    ("resolved", T0 + timedelta(hours=2)),
+                                    ("closed", T0 + timedelta(hours=3), {"outcome": "fixed"}),
+                                    ("accepted", T0 + timedelta(hours=4))])
+    assert points.total_points(rider.id) == 5
+    f.history(r, [("assigned", T0 + timedelta(hours=5)), ("resolved", T0 + timedelta(hours=6)),
+                  ("closed", T0 + timedelta(hours=7), {"outcome": "fixed"})])
+    assert points.total_points(rider.id) == 15
+
+
+def test_co_reporters_of_a_duplicate_get_the_configured_share(app):
+    _config(app, GRIDSNAP_POINTS_COREPORTER_PERCENT=40)
+    owner, co = f.user("owner"), f.user("co")
+    target = f.report(owner)
+    dup = f.report(co)
+    f.history(dup, [("duplicate", T0, {"duplicate_of": target.id})])
+    dup.duplicate_of_id = target.id
+    db.session.add(CoReporter(report_id=target.id, user_id=co.id, duplicate_id=dup.id, created_at=T0))
+    db.session.commit()
+    f.history(target, [("accepted", T0 + timedelta(hours=1)), ("assigned", T0 + timedelta(hours=2)),
+                       ("resolved", T0 + timedelta(hours=3)),
+                       ("closed", T0 + timedelta(hours=4), {"outcome": "fixed"})])
+    assert points.points_for([owner.id, co.id]) == {owner.id: 15, co.id: 2 + 4}
+    kinds = sorted(a.kind for a in points.awards(user_ids=[co.id]))
+    assert kinds == ["co_accepted", "co_fixed"]
+
+
+def test_daily_cap_applies_per_local_day(app):
+    _config(app, GRIDSNAP_POINTS_ACCEPTED=5, GRIDSNAP_POINTS_DAILY_CAP=12)
+    rider = f.user("r1")
+    # 15:30 UTC and 16:30 UTC are different days in Shanghai (23:30 and 00:30).
+    late = datetime(2026, 11, 18, 15, 30, tzinfo=timezone.utc)
+    for _ in range(3):
+        f.history(f.report(rider), [("accepted", late)])
+    for _ in range(3):
+        f.history(f.report(rider), [("accepted", late + timedelta(hours=1))])
+    assert points.total_points(rider.id) == 12 + 12
+    app.config["TIMEZONE"] = "UTC"  # now both hours fall on the same day
+    assert points.total_points(rider.id) == 12
+
+
+def test_points_in_a_period_count_awards_dated_inside_it(app):
+    _config(app)
+    rider = f.user("r1")
+    r = f.history(f.report(rider), [("accepted", T0)])
+    f.history(r, [("assigned", T0 + timedelta(days=1)), ("resolved", T0 + timedelta(days=8)),
+                  ("closed", T0 + timedelta(days=8), {"outcome": "fixed"})])
+    start, end = points.period_bounds("week", T0)
+    assert points.points_for([rider.id], start, end) == {rider.id: 5}
+    start2, end2 = points.period_bounds("week", T0 + timedelta(days=8))
+    assert points.points_for([rider.id], start2, end2) == {rider.id: 10}
+
+
+def test_points_are_recomputed_from_events_when_history_changes(app):
+    _config(app)
+    rider = f.user("r1")
+    r = f.history(f.report(rider), [("accepted", T0)])
+    assert points.total_points(rider.id) == 5
+    db.session.execute(ReportEvent.__table__.delete().where(ReportEvent.report_id == r.id,
+                                                            ReportEvent.to_status == "accepted"))
+    r.status = "submitted"
+    db.session.commit()
+    assert points.total_points(rider.id) == 0
+
+
+def test_week_and_month_bounds_are_local(app):
+    start, end = points.period_bounds("week", T0)
+    assert start == datetime(2026, 11, 15, 16, 0, tzinfo=timezone.utc)  # Monday 16th 00:00 +08:00
+    assert end - start == timedelta(days=7)
+    mstart, mend = points.period_bounds("month", T0)
+    assert mstart == datetime(2026, 10, 31, 16, 0, tzinfo=timezone.utc)
+    assert mend == datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
+
+
+def test_volunteer_leaderboard_ranks_by_points_with_display_names(app):
+    _config(app)
+    a = f.user("ra", display_name="Alice")
+    b = f.user("rb", display_name="Bob")
+    f.history(f.report(a), [("accepted", T0)])
+    f.history(f.report(b), [("accepted", T0), ("assigned", T0), ("resolved", T0),
+                            ("closed", T0 + timedelta(hours=1), {"outcome": "fixed"})])
+    start, end = points.period_bounds("week", T0)
+    rows = points.leaderboard(start, end, by="volunteer")
+    assert [(r.rank, r.name, r.points, r.fixed) for r in rows] == [(1, "Bob", 15, 1), (2, "Alice", 5, 0)]
+
+
+def test_team_league_ranks_by_points_per_active_member(app):
+    _config(app)
+    big = [f.user(f"b{i}", team="Big") for i in range(4)]
+    small = f.user("s1", team="Small")
+    for u in big[:2]:
+        f.history(f.report(u), [("accepted", T0)])
+    f.history(f.report(small), [("accepted", T0)])
+    start, end = points.period_bounds("month", T0)
+    rows = points.leaderboard(start, end, by="team")
+    assert [(r.name, r.points, r.total_points, r.members) for r in rows] == [
+        ("Small", 5.0, 5, 1), ("Big", 2.5, 10, 4)]
+    big[3].active = False
+    big[2].active = False
+    db.session.commit()
+    rows = points.leaderboard(start, end, by="team")
+    assert [(r.name, r.points) for r in rows] == [("Big", 5.0), ("Small", 5.0)]

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from flask_login import UserMixin
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String,
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -180,7 +180,7 @@ class Report(db.Model):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     # ~100 m grid cell of the location, for indexed nearby searches (see reports.geo.cell_of)
-    cell: Mapped[int] = mapped_column(Integer)
+    cell: Mapped[int] = mapped_column(BigInteger)  # row * 360000 + col exceeds 32 bits
     accuracy: Mapped[Optional[float]] = mapped_column(Float)
     location_source: Mapped[str] = mapped_column(String(10), default="device")
     address: Mapped[Optional[str]] = mapped_column(String(300))

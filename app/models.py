@@ -286,3 +286,5 @@ class CoReporter(db.Model):
 # before any mapper is configured (and makes Alembic see them).
 from app.grids.models import Grid  # noqa: E402,F401
 from app.triage.models import ReportSeen, ReportStatusCount, ResponseTemplate  # noqa: E402,F401
+from app.teams.models import TeamInvite, TeamLeader  # noqa: E402,F401
+from app.admin.models import AuditLog  # noqa: E402,F401

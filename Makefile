@@ -22,6 +22,10 @@ db: $(STAMP)
 run: db
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# Production server: gunicorn with gunicorn.conf.py (GRIDSNAP_BIND, GRIDSNAP_WORKERS, ... from the environment).
+serve: db
+	$(BIN)/gunicorn -c gunicorn.conf.py
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 

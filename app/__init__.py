@@ -30,7 +30,9 @@ def register_extensions(app: Flask) -> None:
     from app.storage import init_storage
 
     from app import models as _models  # noqa: F401  (every table, for Alembic and mappers)
+    from app import ops
 
+    ops.init_app(app)  # request ids, JSON logs, engine timeouts: before the engine exists
     db.init_app(app)
     init_database(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
@@ -61,6 +63,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(triage_bp)
     app.register_blueprint(api_bp)
+    from app.ops import bp as ops_bp  # /readyz
+    app.register_blueprint(ops_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -92,7 +92,11 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
-        return error_response(err.status, err.code, err.message, **err.extra)
+        response = app.make_response(error_response(err.status, err.code, err.message, **err.extra))
+        if err.status == 503:  # e.g. the photo store is unreachable: retrying later will work
+            response.headers.setdefault("Retry-After", "5")
+            app.logger.warning("%s: %s", err.code, err.__cause__ or err)
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(err):

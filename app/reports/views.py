@@ -79,12 +79,5 @@ def photo(photo_id: int, variant: str):
     if photo is None:
         abort(404)
     require_view(current_user, photo.report)
-    key = photo.key if variant == "display" else photo.thumb_key
-    store = photo_store()
-    path = store.path(key)
-    if path:
-        response = send_file(path, mimetype="image/jpeg", max_age=0, conditional=True, etag=True)
-    else:
-        response = send_file(io.BytesIO(store.get(key)), mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, max-age=86400, immutable"
-    return response
+    from app.storage import photo_response  # local file, S3 stream or presigned redirect
+    return photo_response(photo.key if variant == "display" else photo.thumb_key)

@@ -1,13 +1,13 @@
 """The photo pipeline: validate with Pillow, read GPS, orient, downscale, re-encode without metadata.
 
 Fast path for JPEG: read the EXIF header first, then decode with draft (DCT) scaling
-to the smallest scale at least as large as the display size, one bicubic resize, then rotate.
+to the smallest scale at least as large as the display size (box given in the stored orientation),
+one resize, then rotate the small image; the thumbnail comes from the display image.
 """
 from __future__ import annotations
 
 import io
 import math
-import warnings
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -59,47 +59,48 @@ def process_photo(data: bytes, max_pixels: int = MAX_PIXELS) -> ProcessedPhoto:
     """Validate and re-encode one uploaded photo, or raise PhotoRejected (400 or 415)."""
     if not data:
         raise PhotoRejected(_l("The photo is empty."), code="empty_photo")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise PhotoRejected(_l("This file is not a photo we can read. Send a JPEG, PNG, WebP or HEIC photo."),
-                            code="unsupported_photo", status=415)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoRejected(_l("The photo has too many pixels (at most 50 megapixels)."), code="too_many_pixels")
-    except Exception:
-        raise PhotoRejected(_l("The photo is damaged and cannot be read."), code="corrupt_photo")
-    if im.format not in ACCEPTED_FORMATS:
-        raise PhotoRejected(_l("This file is not a photo we can read. Send a JPEG, PNG, WebP or HEIC photo."),
-                            code="unsupported_photo", status=415)
+    im = _open(data)
     width, height = im.size
     if width < 1 or height < 1 or width * height > max_pixels:
         raise PhotoRejected(_l("The photo has too many pixels (at most 50 megapixels)."), code="too_many_pixels")
+    exif = _exif(im)
+    gps = gps_from_exif(exif)
+    # pillow-heif applies HEIF's own rotation on decode; EXIF orientation is for the others.
+    orientation = exif.get(0x0112, 1) if im.format != "HEIF" else 1
     try:
-        exif = im.getexif()
-        gps = gps_from_exif(exif)
-        # pillow-heif applies HEIF's own rotation on decode; EXIF orientation is for the others.
-        orientation = exif.get(0x0112, 1) if im.format != "HEIF" else 1
-        display = _decode_scaled(im)
-        display = _to_rgb(display)
-        for op in _TRANSPOSE.get(orientation, ()):
+        display = _to_rgb(_decode_scaled(im))
+        for op in _TRANSPOSE.get(orientation if isinstance(orientation, int) else 1, ()):
             display = display.transpose(op)
-        thumb = display.copy()
-        thumb.thumbnail((THUMB_EDGE, THUMB_EDGE), Image.Resampling.BICUBIC)
+        thumb = _fit(display, THUMB_EDGE, Image.Resampling.BICUBIC, reducing_gap=2.0)
         return ProcessedPhoto(display=_encode(display), thumb=_encode(thumb),
                               width=display.width, height=display.height, gps=gps,
                               source_format=im.format)
-    except PhotoRejected:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct_error()):
+    except Exception:
+        # Whatever a damaged file makes the decoders raise, the rider gets a 400, never a 500.
         raise PhotoRejected(_l("The photo is damaged or incomplete. Take it again and resend."),
                             code="corrupt_photo")
 
 
-def struct_error():
-    import struct
-    return struct.error
+def _open(data: bytes) -> Image.Image:
+    """Identify the file (headers only), refusing what is not an accepted photo format."""
+    try:
+        im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        im = None
+    except Exception:
+        raise PhotoRejected(_l("The photo is damaged and cannot be read."), code="corrupt_photo")
+    if im is None or im.format not in ACCEPTED_FORMATS:
+        raise PhotoRejected(_l("This file is not a photo we can read. Send a JPEG, PNG, WebP or HEIC photo."),
+                            code="unsupported_photo", status=415)
+    return im
+
+
+def _exif(im: Image.Image) -> Image.Exif:
+    """The photo's EXIF, or an empty one when it is missing or unreadable (the pixels may still be fine)."""
+    try:
+        return im.getexif()
+    except Exception:
+        return Image.Exif()
 
 
 def _decode_scaled(im: Image.Image) -> Image.Image:
@@ -117,7 +118,20 @@ def _decode_scaled(im: Image.Image) -> Image.Image:
         return im
     if im.mode not in ("RGB", "L", "RGBA", "CMYK", "LA"):
         im = _to_rgb(im)
-    return im.resize(target, Image.Resampling.BICUBIC, reducing_gap=None)
+    if im.width < 2 * target[0]:
+        # After a DCT-scaled decode the factor left is under 2, where Pillow's (antialiased)
+        # bilinear filter is ~1 dB below bicubic against LANCZOS from full size, at 60% of its cost.
+        return im.resize(target, Image.Resampling.BILINEAR, reducing_gap=None)
+    return im.resize(target, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
+def _fit(im: Image.Image, edge: int, resample, reducing_gap: float | None = None) -> Image.Image:
+    """A downscaled copy whose long edge is at most `edge` (never upscaled)."""
+    scale = edge / max(im.size)
+    if scale >= 1:
+        return im.copy()
+    size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+    return im.resize(size, resample, reducing_gap=reducing_gap)
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -139,6 +153,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
 def _encode(im: Image.Image) -> bytes:
     """Plain baseline JPEG with no EXIF, no ICC, no comments."""
     out = io.BytesIO()
+    im.info = {}  # Pillow would copy a source comment into the JPEG
     # optimize/progressive cost 5x encoder time for ~4% fewer bytes: off on the request path
     im.save(out, "JPEG", quality=QUALITY)
     return out.getvalue()

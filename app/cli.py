@@ -66,3 +66,5 @@ def register(app: Flask) -> None:
     """Attach the command groups to the app."""
     for group in (user_cli, token_cli, demo_cli):
         app.cli.add_command(group)
+    from app.grids.cli import grids_cli
+    app.cli.add_command(grids_cli)

@@ -40,6 +40,7 @@ def report_json(report: Report) -> dict:
         "overdue": report.is_overdue(),
         "outcome": report.outcome,
         "duplicate_of": report.duplicate_of.reference if report.duplicate_of else None,
+        "grid": {"code": report.grid.code, "name": report.grid.name} if report.grid else None,
         "photos": [photo_json(p) for p in report.photos if p.kind == "report"],
         "after_photos": [photo_json(p) for p in report.photos if p.kind == "after"],
     }

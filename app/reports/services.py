@@ -13,6 +13,7 @@ from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Category, CoReporter, Photo, Report, ReportEvent, User, utcnow
 from app.reports.geo import cell_of, valid_location
+from app.grids.index import grid_for_point
 from app.reports.photos import ProcessedPhoto, process_photo
 from app.storage import PhotoStore, new_key
 from app.triage.workflow import Status
@@ -174,6 +175,7 @@ def submit_report(user: User, store: PhotoStore, *, category: str, photos: list[
                     accept_due_at=now + timedelta(hours=cat.accept_hours),
                     resolve_due_at=now + timedelta(hours=cat.resolve_hours),
                     status=Status.SUBMITTED.value, version=1)
+    report.grid_id = grid_for_point(lat_f, lon_f)
     report.photos = photo_rows
     try:
         with db.session.begin_nested():

@@ -1,0 +1,51 @@
+"""`flask grids import FILE.geojson` and `flask grids export`: thin wrappers over the grid services."""
+import json
+
+import click
+from flask.cli import AppGroup
+
+from app.extensions import db
+
+grids_cli = AppGroup("grids", help="Import and export grid areas (GeoJSON).")
+
+
+@grids_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--regrid", is_flag=True, help="Also move open reports into the grids that now contain them.")
+def import_command(path, regrid):
+    """Upsert grids by properties.code from a GeoJSON FeatureCollection (all or nothing)."""
+    from app.errors import DomainError
+    from app.grids import services
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        result = services.import_grids(data)
+    except DomainError as err:
+        db.session.rollback()
+        problems = err.extra.get("problems")
+        if problems:
+            for line in problems:
+                click.echo(line, err=True)
+            raise click.ClickException(f"nothing imported: {len(problems)} invalid feature(s)")
+        raise click.ClickException(str(err.message))
+    moved = services.regrid_open_reports(None) if regrid else None
+    db.session.commit()
+    click.echo(f"grids imported: {result.summary()}")
+    if moved is not None:
+        click.echo(f"open reports moved to another grid: {moved}")
+    elif result.created or result.updated:
+        click.echo("run with --regrid (or use the admin page) to move open reports into the changed grids")
+
+
+@grids_cli.command("export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+def export_command(output):
+    """Print all grids as a GeoJSON FeatureCollection (properties code, name)."""
+    from app.grids.services import export_grids
+    text = json.dumps(export_grids(), ensure_ascii=False)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text)

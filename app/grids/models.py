@@ -21,7 +21,8 @@ class Grid(db.Model):
     geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
     worker_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
     department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: max(updated_at) is part of the cheap "grids version" every lookup checks.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     worker: Mapped[Optional[User]] = relationship()
     department: Mapped[Optional[Department]] = relationship()

@@ -57,11 +57,13 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.reports import bp as reports_bp
     from app.triage import bp as triage_bp
+    from app.summaries import bp as summaries_bp, views as _summary_views  # noqa: F401
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(triage_bp)
+    app.register_blueprint(summaries_bp)
     app.register_blueprint(api_bp)
     from app.ops import bp as ops_bp  # /readyz
     app.register_blueprint(ops_bp)

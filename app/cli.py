@@ -66,5 +66,7 @@ def register(app: Flask) -> None:
     """Attach the command groups to the app."""
     for group in (user_cli, token_cli, demo_cli):
         app.cli.add_command(group)
+    from app.summaries.cli import summary_command
+    app.cli.add_command(summary_command)
     from app.grids.cli import grids_cli
     app.cli.add_command(grids_cli)

@@ -43,6 +43,14 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": os.path.join(root, "app", "translations"),
         "LANGUAGES": ["zh_CN", "en"],
         "SEND_FILE_MAX_AGE_DEFAULT": timedelta(days=365),
+        # Weekly summary digest: links point at BASE_URL; SMTP_TLS is "", "starttls" or "ssl".
+        "BASE_URL": env("GRIDSNAP_BASE_URL") or "http://localhost:5000",
+        "SMTP_HOST": env("GRIDSNAP_SMTP_HOST") or "localhost",
+        "SMTP_PORT": int(env("GRIDSNAP_SMTP_PORT") or 25),
+        "SMTP_USER": env("GRIDSNAP_SMTP_USER") or "",
+        "SMTP_PASSWORD": env("GRIDSNAP_SMTP_PASSWORD") or "",
+        "SMTP_TLS": (env("GRIDSNAP_SMTP_TLS") or "").lower(),
+        "SMTP_SENDER": env("GRIDSNAP_SMTP_SENDER") or "gridsnap@localhost",
         # Recognition points (see app/teams/points.py)
         "GRIDSNAP_POINTS_ACCEPTED": int(env("GRIDSNAP_POINTS_ACCEPTED") or 5),
         "GRIDSNAP_POINTS_FIXED": int(env("GRIDSNAP_POINTS_FIXED") or 10),

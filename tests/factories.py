@@ -74,3 +74,24 @@ def history(r, moves, actor=None):
         r.outcome = (moves[-1][2] if len(moves[-1]) > 2 else {}).get("outcome")
     db.session.commit()
     return r
+
+
+def filed_report(u, category="illegal_parking", at=None, lat=QIANWEI[0], lon=QIANWEI[1], **cols):
+    """A report row filed at a chosen moment (no photos), with its deadlines and `submitted` event."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.models import Category, Report, ReportEvent, utcnow
+    from app.reports.geo import cell_of
+    at = at or utcnow()
+    cat = db.session.scalar(select(Category).where(Category.code == category))
+    r = Report(user_id=u.id, category_id=cat.id, lat=lat, lon=lon, cell=cell_of(lat, lon), created_at=at,
+               captured_at=at, updated_at=at, accept_due_at=at + timedelta(hours=cat.accept_hours),
+               resolve_due_at=at + timedelta(hours=cat.resolve_hours),
+               department_id=cols.pop("department_id", cat.default_department_id), **cols)
+    db.session.add(r)
+    db.session.flush()
+    db.session.add(ReportEvent(report_id=r.id, kind="submitted", created_at=at, to_status="submitted"))
+    db.session.commit()
+    return r

@@ -1,0 +1,98 @@
+"""Hotspots: greedy clusters of reports within ~150 m of a centre, found over ~100 m grid cells."""
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from app.reports.geo import CELL_DEG, _COLS, distance_m
+
+RADIUS_M = 150.0
+# Metres per degree on a sphere of the mean Earth radius; the ellipsoid differs by < 0.6 %,
+# so only pairs within 1 % of the radius need the exact geodesic distance.
+M_PER_DEG = 111_195.0
+MARGIN = 0.01
+
+
+@dataclass
+class Point:
+    """One report's location and what it was about."""
+
+    lat: float
+    lon: float
+    cell: int
+    category_id: int
+    grid_id: Optional[int]
+
+
+@dataclass
+class Cluster:
+    """Reports within RADIUS_M of a centre; lat/lon is the members' mean (the representative location)."""
+
+    lat: float
+    lon: float
+    count: int
+    category_id: int
+    category_count: int
+    grid_id: Optional[int]
+
+
+def _within(lat0: float, lon0: float, p: Point, radius: float, coslat: float) -> bool:
+    dy = (p.lat - lat0) * M_PER_DEG
+    dx = (p.lon - lon0) * M_PER_DEG * coslat
+    d = math.sqrt(dx * dx + dy * dy)
+    if d < radius * (1 - MARGIN):
+        return True
+    if d > radius * (1 + MARGIN):
+        return False
+    return distance_m((lat0, lon0), (p.lat, p.lon)) <= radius
+
+
+def clusters(points: Iterable[Point], radius_m: float = RADIUS_M, limit: int = 10,
+             min_count: int = 2) -> list[Cluster]:
+    """The `limit` largest clusters of at least `min_count` reports, largest first.
+
+    Greedy: cells are taken in order of how many reports their neighbourhood holds; each
+    takes the unclaimed reports within radius_m of the mean location of its own unclaimed
+    reports. A neighbourhood count bounds any cluster seeded there, so the search stops as
+    soon as no remaining cell can beat the smallest of the clusters kept.
+    """
+    by_cell: dict[int, list[Point]] = defaultdict(list)
+    for p in points:
+        by_cell[p.cell].append(p)
+    if not by_cell:
+        return []
+    max_lat = max(abs(p.lat) for ps in by_cell.values() for p in ps)
+    # Cells (rows, columns) a point within radius_m of a point in the seed cell can be in.
+    dr = math.ceil(radius_m / (110_000 * CELL_DEG))
+    dc = math.ceil(radius_m / (110_000 * CELL_DEG * max(0.01, math.cos(math.radians(min(max_lat + 0.01, 89.9))))))
+    size = {c: len(ps) for c, ps in by_cell.items()}
+    offsets = [r * _COLS + c for r in range(-dr, dr + 1) for c in range(-dc, dc + 1)]
+    bound = {c: sum(size.get(c + o, 0) for o in offsets) for c in by_cell}
+    claimed: set[int] = set()
+    kept: list[Cluster] = []
+    for cell in sorted(by_cell, key=lambda c: (-bound[c], c)):
+        if len(kept) >= limit and bound[cell] <= kept[-1].count:
+            break
+        seeds = [p for p in by_cell[cell] if id(p) not in claimed]
+        if len(seeds) == 0 or bound[cell] < min_count:
+            continue
+        lat0 = sum(p.lat for p in seeds) / len(seeds)
+        lon0 = sum(p.lon for p in seeds) / len(seeds)
+        coslat = math.cos(math.radians(lat0))
+        members = [p for o in offsets for p in by_cell.get(cell + o, ())
+                   if id(p) not in claimed and _within(lat0, lon0, p, radius_m, coslat)]
+        if len(members) < min_count:
+            continue
+        claimed.update(id(p) for p in members)
+        cats = Counter(p.category_id for p in members)
+        top_cat, top_n = min(cats.items(), key=lambda kv: (-kv[1], kv[0]))
+        grids = Counter(p.grid_id for p in members)
+        top_grid = min(grids.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or 0))[0]
+        kept.append(Cluster(round(sum(p.lat for p in members) / len(members), 6),
+                            round(sum(p.lon for p in members) / len(members), 6),
+                            len(members), top_cat, top_n, top_grid))
+        kept.sort(key=lambda k: -k.count)
+        del kept[limit:]
+    return kept

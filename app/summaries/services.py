@@ -1,0 +1,480 @@
+"""The weekly summary: one plain data object built from reports and their event history.
+
+Every figure is grouped in SQL by (category, grid, department, team) and rolled up here, so
+the headline, the four breakdowns and the category x grid rows add up by construction.
+Status "at the end of the week" comes from the event history, not from the current status:
+a report's status at time T is its current status unless it moved at or after T, in which
+case it is the `from_status` of its first move at or after T.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+from flask import current_app
+from sqlalchemy import and_, case, distinct, func, or_, select, text
+
+from app.extensions import db
+from app.models import Category, Department, Report, ReportEvent, Team, User
+from app.grids.models import Grid
+from app.i18n import local_zone
+from app.summaries import hotspots as hotspot_search
+from app.summaries.weeks import Week, last_complete_week, parse_week, week_of
+from app.triage.workflow import OPEN_STATUSES, Outcome
+
+R, E, U = Report.__table__, ReportEvent.__table__, User.__table__
+OPEN = tuple(s.value for s in OPEN_STATUSES)
+WORKING = ("accepted", "assigned", "in_progress")  # the deadline to resolve applies
+# Literal, not bound, so SQLite can use the partial index ix_report_open_created.
+OPEN_NOW = text("report.status IN ({})".format(", ".join(f"'{s}'" for s in OPEN)))
+MOVES = ("accepted", "rejected", "duplicate", "resolved", "closed")
+OUTCOMES = tuple(o.value for o in Outcome)
+COUNTS = ("received", "accepted", "rejected", "duplicates", "resolved", "closed", "reopened",
+          "open_at_end", "overdue_at_end")
+HEADLINE = COUNTS + ("hours_to_accept_median", "hours_to_resolve_median", "accept_within_pct",
+                     "resolve_within_pct")
+# Upper bounds (hours) of the time-to-resolve histogram bars; the last bar is open-ended.
+RESOLVE_BUCKETS = (2, 24, 72, 168)
+KEYS = (R.c.category_id, R.c.grid_id, R.c.department_id, U.c.team_id)
+Key = tuple[Optional[int], Optional[int], Optional[int], Optional[int]]
+
+
+@dataclass
+class Hours:
+    """Median and 90th percentile of a set of durations, in hours."""
+
+    median: Optional[float] = None
+    p90: Optional[float] = None
+    count: int = 0
+
+
+@dataclass
+class Figures:
+    """The figures of one week, for everything or for one group."""
+
+    received: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    resolved: int = 0
+    closed: int = 0
+    closed_by_outcome: dict[str, int] = field(default_factory=dict)
+    reopened: int = 0
+    open_at_end: int = 0
+    overdue_at_end: int = 0
+    hours_to_accept: Hours = field(default_factory=Hours)
+    hours_to_resolve: Hours = field(default_factory=Hours)
+    within_deadline_pct: dict[str, Optional[float]] = field(default_factory=dict)
+
+    def headline(self) -> dict[str, Any]:
+        """The flat headline numbers compared week to week."""
+        out = {k: getattr(self, k) for k in COUNTS}
+        out["hours_to_accept_median"] = self.hours_to_accept.median
+        out["hours_to_resolve_median"] = self.hours_to_resolve.median
+        out["accept_within_pct"] = self.within_deadline_pct.get("accept")
+        out["resolve_within_pct"] = self.within_deadline_pct.get("resolve")
+        return out
+
+
+@dataclass
+class Group(Figures):
+    """Figures for one category, grid, department or team (code None: none of them)."""
+
+    code: Optional[str] = None
+    name_zh: str = ""
+    name_en: str = ""
+
+
+@dataclass
+class Hotspot:
+    """A place where reports cluster."""
+
+    lat: float
+    lon: float
+    count: int
+    category: str
+    category_zh: str
+    category_en: str
+    category_count: int
+    grid: Optional[str]
+
+
+@dataclass
+class WeeklySummary(Figures):
+    """Everything the weekly page, JSON, CSV, CLI and email show."""
+
+    week: str = ""
+    start: Optional[datetime] = None
+    end: Optional[datetime] = None
+    as_of: Optional[datetime] = None
+    so_far: bool = False
+    generated_at: Optional[datetime] = None
+    previous_week: str = ""
+    next_week: Optional[str] = None
+    by_category: list[Group] = field(default_factory=list)
+    by_grid: list[Group] = field(default_factory=list)
+    by_department: list[Group] = field(default_factory=list)
+    by_team: list[Group] = field(default_factory=list)
+    by_category_grid: list[dict[str, Any]] = field(default_factory=list)
+    per_day: list[dict[str, Any]] = field(default_factory=list)
+    resolve_histogram: list[dict[str, Any]] = field(default_factory=list)
+    previous: dict[str, Any] = field(default_factory=dict)
+    change: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hotspots: list[Hotspot] = field(default_factory=list)
+    top_volunteers: list[dict[str, Any]] = field(default_factory=list)
+    top_teams: list[dict[str, Any]] = field(default_factory=list)
+    narrative: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data; times as ISO-8601 with the local offset."""
+        out = asdict(self)
+        for k in ("start", "end", "as_of", "generated_at"):
+            out[k] = getattr(self, k).isoformat() if getattr(self, k) else None
+        return out
+
+
+class _Tally:
+    """Counts and durations for one (category, grid, department, team) cell of the week."""
+
+    __slots__ = ("counts", "outcomes", "accept_h", "resolve_h", "accept_met", "resolve_met")
+
+    def __init__(self):
+        self.counts: Counter = Counter()
+        self.outcomes: Counter = Counter()
+        self.accept_h: list[float] = []
+        self.resolve_h: list[float] = []
+        self.accept_met = 0
+        self.resolve_met = 0
+
+    def add(self, other: "_Tally") -> None:
+        self.counts.update(other.counts)
+        self.outcomes.update(other.outcomes)
+        self.accept_h.extend(other.accept_h)
+        self.resolve_h.extend(other.resolve_h)
+        self.accept_met += other.accept_met
+        self.resolve_met += other.resolve_met
+
+    def fill(self, fig: Figures) -> Figures:
+        for k in COUNTS:
+            setattr(fig, k, self.counts[k])
+        fig.closed_by_outcome = {o: self.outcomes[o] for o in OUTCOMES}
+        fig.hours_to_accept = hours(self.accept_h)
+        fig.hours_to_resolve = hours(self.resolve_h)
+        fig.within_deadline_pct = {"accept": pct(self.accept_met, len(self.accept_h)),
+                                   "resolve": pct(self.resolve_met, len(self.resolve_h))}
+        return fig
+
+
+def quantile(values: list[float], q: float) -> Optional[float]:
+    """The q-quantile by linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return None
+    v = sorted(values)
+    pos = (len(v) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def hours(values: list[float]) -> Hours:
+    """Median and p90, rounded to a tenth of an hour."""
+    if not values:
+        return Hours()
+    return Hours(round(quantile(values, 0.5), 1), round(quantile(values, 0.9), 1), len(values))
+
+
+def pct(part: int, whole: int) -> Optional[float]:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _overdue(status_col, as_of: datetime):
+    """1 when a report in `status_col` had passed the deadline that status has, as of `as_of`."""
+    return case((or_(and_(status_col == "submitted", R.c.accept_due_at < as_of),
+                     and_(status_col.in_(WORKING), R.c.resolve_due_at < as_of)), 1), else_=0)
+
+
+def _joined():
+    return R.join(U, U.c.id == R.c.user_id)
+
+
+def _received(start: datetime, end: datetime, tallies: dict[Key, _Tally], with_points: bool):
+    """Reports filed in [start, end): counts per group, and their locations for hotspots."""
+    cols = [*KEYS, R.c.created_at]
+    if with_points:
+        cols += [R.c.lat, R.c.lon, R.c.cell]
+    rows = db.session.execute(select(*cols).select_from(_joined())
+                              .where(R.c.created_at >= start, R.c.created_at < end)).all()
+    for row in rows:
+        tallies[tuple(row[:4])].counts["received"] += 1
+    return rows
+
+
+def _moves(start: datetime, end: datetime, tallies: dict[Key, _Tally]) -> None:
+    """Reports moved in [start, end): accepted, rejected, duplicate, resolved, closed by outcome, reopened."""
+    def reports_where(cond):
+        return func.count(distinct(case((cond, E.c.report_id))))
+
+    outcome = func.coalesce(E.c.details["outcome"].as_string(), R.c.outcome)
+    to, frm = E.c.to_status, E.c.from_status
+    measures = {
+        "accepted": reports_where(and_(to == "accepted", frm == "submitted")),
+        "rejected": reports_where(to == "rejected"),
+        "duplicates": reports_where(to == "duplicate"),
+        "resolved": reports_where(to == "resolved"),
+        "closed": reports_where(to == "closed"),
+        "reopened": reports_where(and_(to == "accepted", frm.in_(("closed", "rejected")))),
+    }
+    for o in OUTCOMES:
+        measures["outcome:" + o] = reports_where(and_(to == "closed", outcome == o))
+    q = (select(*KEYS, *(m.label(k.replace(":", "_")) for k, m in measures.items()))
+         .select_from(E.join(R, R.c.id == E.c.report_id).join(U, U.c.id == R.c.user_id))
+         .where(E.c.created_at >= start, E.c.created_at < end, to.in_(MOVES))
+         .group_by(*KEYS))
+    for row in db.session.execute(q):
+        t = tallies[tuple(row[:4])]
+        for name, value in zip(measures, row[4:]):
+            if name.startswith("outcome:"):
+                t.outcomes[name[8:]] += value
+            else:
+                t.counts[name] += value
+
+
+def _durations(start: datetime, end: datetime, tallies: dict[Key, _Tally]) -> list[tuple[str, datetime]]:
+    """Hours from filing to acceptance (accepted this week) and to resolution (resolved this week)."""
+    q = (select(*KEYS, E.c.report_id, E.c.to_status, E.c.created_at, R.c.created_at,
+                R.c.accept_due_at, R.c.resolve_due_at)
+         .select_from(E.join(R, R.c.id == E.c.report_id).join(U, U.c.id == R.c.user_id))
+         .where(E.c.created_at >= start, E.c.created_at < end,
+                or_(and_(E.c.to_status == "accepted", E.c.from_status == "submitted"),
+                    E.c.to_status == "resolved")))
+    first_resolved: dict[int, tuple] = {}
+    moments: list[tuple[str, datetime]] = []
+    for row in db.session.execute(q):
+        key, rid, to, at, filed, accept_due, resolve_due = tuple(row[:4]), *row[4:]
+        if to == "accepted":
+            t = tallies[key]
+            t.accept_h.append((at - filed).total_seconds() / 3600)
+            t.accept_met += accept_due is None or at <= accept_due
+            moments.append(("accepted", at))
+        elif rid not in first_resolved or at < first_resolved[rid][1]:
+            first_resolved[rid] = (key, at, filed, resolve_due)
+    for key, at, filed, resolve_due in first_resolved.values():
+        t = tallies[key]
+        t.resolve_h.append((at - filed).total_seconds() / 3600)
+        t.resolve_met += resolve_due is None or at <= resolve_due
+        moments.append(("resolved", at))
+    return moments
+
+
+def _backlog(as_of: datetime, tallies: dict[Key, _Tally]) -> None:
+    """Open and overdue reports as of `as_of`, from the current status corrected by later moves."""
+    now_open = (select(*KEYS, func.count().label("n"), func.sum(_overdue(R.c.status, as_of)).label("late"))
+                .select_from(_joined()).where(OPEN_NOW, R.c.created_at < as_of).group_by(*KEYS))
+    for row in db.session.execute(now_open):
+        t = tallies[tuple(row[:4])]
+        t.counts["open_at_end"] += row.n
+        t.counts["overdue_at_end"] += row.late or 0
+    # Reports that moved at or after as_of: their status then is the from_status of that first move.
+    later = (select(E.c.report_id, E.c.from_status,
+                    func.row_number().over(partition_by=E.c.report_id,
+                                           order_by=(E.c.created_at, E.c.id)).label("rn"))
+             .select_from(E.join(R, R.c.id == E.c.report_id))
+             .where(E.c.created_at >= as_of, R.c.created_at < as_of, E.c.from_status.is_not(None))
+             .subquery())
+    was = later.c.from_status
+    fix = (select(*KEYS,
+                  func.sum(case((R.c.status.in_(OPEN), 1), else_=0)).label("open_now"),
+                  func.sum(case((R.c.status.in_(OPEN), _overdue(R.c.status, as_of)), else_=0)).label("late_now"),
+                  func.sum(case((was.in_(OPEN), 1), else_=0)).label("open_then"),
+                  func.sum(_overdue(was, as_of)).label("late_then"))
+           .select_from(later.join(R, R.c.id == later.c.report_id).join(U, U.c.id == R.c.user_id))
+           .where(later.c.rn == 1).group_by(*KEYS))
+    for row in db.session.execute(fix):
+        t = tallies[tuple(row[:4])]
+        t.counts["open_at_end"] += row.open_then - row.open_now
+        t.counts["overdue_at_end"] += row.late_then - row.late_now
+
+
+def _facts(start: datetime, end: datetime, as_of: datetime, with_points: bool):
+    """Tallies per (category, grid, department, team) for [start, end), backlog as of as_of."""
+    tallies: dict[Key, _Tally] = defaultdict(_Tally)
+    received = _received(start, end, tallies, with_points)
+    _moves(start, end, tallies)
+    moments = _durations(start, end, tallies)
+    _backlog(as_of, tallies)
+    return tallies, received, moments
+
+
+def _total(tallies: dict[Key, _Tally]) -> _Tally:
+    total = _Tally()
+    for t in tallies.values():
+        total.add(t)
+    return total
+
+
+def _rollup(tallies: dict[Key, _Tally], index: tuple[int, ...]) -> dict[tuple, _Tally]:
+    out: dict[tuple, _Tally] = defaultdict(_Tally)
+    for key, t in tallies.items():
+        out[tuple(key[i] for i in index)].add(t)
+    return out
+
+
+def _labels(tallies: dict[Key, _Tally]) -> list[dict[Optional[int], tuple]]:
+    """id -> (code, name_zh, name_en, sort) for the categories, grids, departments and teams present."""
+    ids = [{k[i] for k in tallies} - {None} for i in range(4)]
+    out: list[dict] = [{}, {}, {}, {}]
+    if ids[0]:
+        for c in db.session.execute(select(Category.id, Category.code, Category.name_zh, Category.name_en,
+                                           Category.sort_order).where(Category.id.in_(ids[0]))):
+            out[0][c.id] = (c.code, c.name_zh, c.name_en, c.sort_order)
+    if ids[1]:
+        for g in db.session.execute(select(Grid.id, Grid.code, Grid.name).where(Grid.id.in_(ids[1]))):
+            out[1][g.id] = (g.code, g.name, g.name, 0)
+    if ids[2]:
+        for d in db.session.execute(select(Department.id, Department.code, Department.name_zh,
+                                           Department.name_en).where(Department.id.in_(ids[2]))):
+            out[2][d.id] = (d.code, d.name_zh, d.name_en, 0)
+    if ids[3]:
+        for t in db.session.execute(select(Team.id, Team.name).where(Team.id.in_(ids[3]))):
+            out[3][t.id] = (t.name, t.name, t.name, 0)
+    none = [("", "", "", 0), ("", "网格外", "Outside all grids", 0), ("", "未分派", "No department", 0),
+            ("", "无车队", "No team", 0)]
+    for i in range(4):
+        out[i][None] = none[i]
+    return out
+
+
+def _groups(tallies: dict[Key, _Tally], index: int, labels: dict) -> list[Group]:
+    groups = []
+    for (gid,), t in _rollup(tallies, (index,)).items():
+        code, zh, en, _sort = labels.get(gid, (str(gid), str(gid), str(gid), 0))
+        groups.append(t.fill(Group(code=code or None, name_zh=zh, name_en=en)))
+    groups.sort(key=lambda g: (-g.received, -g.open_at_end, -g.resolved, g.code is None, g.code or ""))
+    return groups
+
+
+def _category_grid_rows(tallies: dict[Key, _Tally], labels: list[dict]) -> list[dict[str, Any]]:
+    rows = []
+    for (cat, grid), t in _rollup(tallies, (0, 1)).items():
+        f = t.fill(Figures())
+        c, g = labels[0].get(cat, ("", "", "", 0)), labels[1].get(grid, ("", "", "", 0))
+        rows.append({"category": c[0], "category_zh": c[1], "category_en": c[2],
+                     "grid": g[0] or None, "grid_name": g[1] if g[0] else "",
+                     **{k: getattr(f, k) for k in COUNTS},
+                     "closed_by_outcome": f.closed_by_outcome,
+                     "hours_to_accept": asdict(f.hours_to_accept), "hours_to_resolve": asdict(f.hours_to_resolve),
+                     "within_deadline_pct": f.within_deadline_pct, "_sort": (c[3], g[0] == "", g[0])})
+    rows.sort(key=lambda r: r.pop("_sort"))
+    return rows
+
+
+def _per_day(week: Week, received_rows, moments) -> list[dict[str, Any]]:
+    zone = week.zone
+    days: dict[date, Counter] = {d: Counter() for d in week.days}
+    for row in received_rows:
+        days[row.created_at.astimezone(zone).date()]["received"] += 1
+    for kind, at in moments:
+        days[at.astimezone(zone).date()][kind] += 1
+    return [{"date": d.isoformat(), "received": c["received"], "accepted": c["accepted"],
+             "resolved": c["resolved"]} for d, c in days.items()]
+
+
+def _histogram(values: list[float]) -> list[dict[str, Any]]:
+    bars, lower = [], 0
+    for upper in (*RESOLVE_BUCKETS, None):
+        n = sum(1 for v in values if v >= lower and (upper is None or v < upper))
+        bars.append({"from_hours": lower, "to_hours": upper, "count": n})
+        lower = upper
+    return bars
+
+
+def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for k in HEADLINE:
+        a, b = now.get(k), before.get(k)
+        if a is None or b is None:
+            out[k] = {"delta": None, "pct": None}
+        else:
+            out[k] = {"delta": round(a - b, 1), "pct": round(100.0 * (a - b) / b, 1) if b else None}
+    return out
+
+
+def _hotspots(received_rows, labels: list[dict], limit: int) -> list[Hotspot]:
+    points = [hotspot_search.Point(r.lat, r.lon, r.cell, r.category_id, r.grid_id) for r in received_rows]
+    found = []
+    for c in hotspot_search.clusters(points, limit=limit):
+        code, zh, en, _s = labels[0].get(c.category_id, ("", "", "", 0))
+        grid = labels[1].get(c.grid_id, ("",))[0] or None
+        found.append(Hotspot(c.lat, c.lon, c.count, code, zh, en, c.category_count, grid))
+    return found
+
+
+def _leaders(start: datetime, end: datetime, limit: int) -> tuple[list[dict], list[dict]]:
+    """The most active volunteers and teams by points in the week (the teams feature's league tables)."""
+    from app.teams.points import leaderboard
+
+    def rows(by):
+        return [{"rank": r.rank, "name": r.name, "points": r.points, "reports": r.reports, "fixed": r.fixed}
+                for r in leaderboard(start, end, by=by, limit=limit) if r.points or r.reports]
+    return rows("volunteer"), rows("team")
+
+
+def resolve_week(name: Optional[str], now: Optional[datetime] = None) -> Week:
+    """The named week (validated), or the last complete week when no name is given."""
+    zone = local_zone()
+    now = now or datetime.now(timezone.utc)
+    return parse_week(name, zone, now) if name else last_complete_week(zone, now)
+
+
+def weekly_summary(week: Optional[str], now: Optional[datetime] = None, *, hotspot_limit: int = 10,
+                   leaders: int = 5) -> WeeklySummary:
+    """The summary of one ISO week (default: the last complete week), as of `now`."""
+    from app.summaries.narrative import narrative
+
+    now = now or datetime.now(timezone.utc)
+    wk = resolve_week(week, now)
+    start, end = wk.start.astimezone(timezone.utc), wk.end.astimezone(timezone.utc)
+    as_of = min(end, now)
+    tallies, received_rows, moments = _facts(start, end, as_of, with_points=True)
+    prev = wk.shifted(-1)
+    p_start, p_end = prev.start.astimezone(timezone.utc), prev.end.astimezone(timezone.utc)
+    prev_tallies, _rows, _moments = _facts(p_start, p_end, p_end, with_points=False)
+    labels = _labels({**prev_tallies, **tallies})
+
+    s = _total(tallies).fill(WeeklySummary())
+    s.week, s.start, s.end = wk.name, wk.start, wk.end
+    s.as_of, s.so_far, s.generated_at = as_of.astimezone(wk.zone), now < end, now.astimezone(wk.zone)
+    s.previous_week = prev.name
+    following = wk.shifted(1)
+    s.next_week = following.name if following.start <= now else None
+    s.by_category = _groups(tallies, 0, labels[0])
+    s.by_grid = _groups(tallies, 1, labels[1])
+    s.by_department = _groups(tallies, 2, labels[2])
+    s.by_team = _groups(tallies, 3, labels[3])
+    s.by_category_grid = _category_grid_rows(tallies, labels)
+    s.per_day = _per_day(wk, received_rows, moments)
+    s.resolve_histogram = _histogram(_total(tallies).resolve_h)
+    before = _total(prev_tallies).fill(Figures())
+    s.previous = {"week": prev.name, **{k: v for k, v in asdict(before).items()}}
+    s.change = _change(s.headline(), before.headline())
+    s.hotspots = _hotspots(received_rows, labels, hotspot_limit)
+    s.top_volunteers, s.top_teams = _leaders(start, end, leaders)
+    s.narrative = narrative(s, _category_grid_rows(prev_tallies, labels))
+    return s
+
+
+def recent_weeks(count: int = 26, offset: int = 0, now: Optional[datetime] = None) -> list[dict[str, Any]]:
+    """The weeks to list (newest first, from the current one), with reports received in each."""
+    zone = local_zone()
+    now = now or datetime.now(timezone.utc)
+    newest = week_of(now, zone).shifted(-offset)
+    weeks = [newest.shifted(-i) for i in range(count)]
+    bounds = [(w.start.astimezone(timezone.utc), w.end.astimezone(timezone.utc)) for w in weeks]
+    cols = [func.sum(case((and_(R.c.created_at >= s, R.c.created_at < e), 1), else_=0)) for s, e in bounds]
+    counts = db.session.execute(select(*cols).where(R.c.created_at >= bounds[-1][0],
+                                                    R.c.created_at < bounds[0][1])).one()
+    return [{"week": w.name, "start": w.start, "end": w.end, "first_day": w.days[0], "last_day": w.days[-1],
+             "received": n or 0, "so_far": now < w.end}
+            for w, n in zip(weeks, counts)]

@@ -1,0 +1,57 @@
+"""Summary pages for coordinators and admins: the list of weeks, one week as HTML, JSON or CSV."""
+from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.auth.access import role_required
+from app.auth.forms import EmptyForm
+from app.errors import DomainError, NotFound, ValidationFailed
+from app.extensions import db
+from app.summaries import bp, digest, render, services
+
+STAFF = ("coordinator", "admin")
+PER_PAGE = 26
+
+
+@bp.route("/")
+@role_required(*STAFF)
+def index():
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        raise ValidationFailed(_("The page number must be a whole number."))
+    weeks = services.recent_weeks(PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("summaries/index.html", weeks=weeks, page=page)
+
+
+@bp.route("/<name>")
+@role_required(*STAFF)
+def week(name: str):
+    week_name, _dot, fmt = name.partition(".")
+    if fmt not in ("", "json", "csv"):
+        raise NotFound(_("Summaries come as a page, .json or .csv."))
+    try:
+        summary = services.weekly_summary(week_name)
+    except DomainError as err:
+        if fmt != "json":
+            raise
+        return jsonify({"error": {"code": err.code, "message": str(err.message)}}), err.status
+    if fmt == "json":
+        return jsonify(summary.to_dict())
+    if fmt == "csv":
+        return Response(render.csv_text(summary), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="gridsnap-{summary.week}.csv"'})
+    return render_template("summaries/week.html", s=summary, tile_url=current_app.config["TILE_URL"],
+                           tile_attribution=current_app.config["TILE_ATTRIBUTION"])
+
+
+@bp.route("/digest", methods=["POST"])
+@role_required(*STAFF)
+def digest_preference():
+    """Opt in or out of the weekly email digest (from the profile page)."""
+    if not EmptyForm().validate_on_submit():
+        raise ValidationFailed(_("Your form expired. Reload the page and try again."))
+    digest.set_preference(current_user, request.form.get("wants_digest") == "y", request.form.get("email", ""))
+    db.session.commit()
+    flash(_("Weekly digest: on.") if current_user.wants_digest else _("Weekly digest: off."), "ok")
+    return redirect(url_for("auth.profile"))

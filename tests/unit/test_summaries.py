@@ -1,0 +1,268 @@
+"""Weekly summary figures, checked against expectations worked out by hand for a known history.
+
+The scenario is set in 2025-W48 (Mon 24 Nov to Sun 30 Nov 2025, Asia/Shanghai) and the week
+before it. Every expected number below is derived in the comments from the reports' chosen
+times, never from the service's own helpers.
+"""
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.errors import NotFound, ValidationFailed
+from app.extensions import db
+from app.models import Grid
+from app.summaries import hotspots
+from app.summaries.services import quantile, weekly_summary
+from app.summaries.weeks import last_complete_week, parse_week, week_of
+from tests import factories as f
+
+SH = ZoneInfo("Asia/Shanghai")
+MON = date(2025, 11, 24)  # Monday of 2025-W48
+SQUARE = {"type": "Polygon", "coordinates": [[[103.9, 29.2], [103.91, 29.2], [103.91, 29.21], [103.9, 29.2]]]}
+
+
+def at(day_offset: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    """Local Shanghai time, `day_offset` days after Monday of 2025-W48."""
+    d = MON + timedelta(days=day_offset)
+    return datetime(d.year, d.month, d.day, hour, minute, second, tzinfo=SH)
+
+
+NOW = at(9, 12)  # Wednesday of the following week: 2025-W48 is complete
+
+
+# ---- week names and bounds -------------------------------------------------------------
+
+def test_week_names_parse_and_bound_in_local_time():
+    w = parse_week("2025-W48", SH, NOW)
+    assert (w.start, w.end) == (at(0), at(7))
+    assert w.start.astimezone(timezone.utc) == datetime(2025, 11, 23, 16, 0, tzinfo=timezone.utc)
+
+
+def test_sunday_2359_and_monday_0000_in_shanghai_are_different_weeks():
+    assert week_of(at(-1, 23, 59), SH).name == "2025-W47"
+    assert week_of(at(0, 0, 0), SH).name == "2025-W48"
+    # the same instants in UTC are both on Sunday 23 November
+    assert at(-1, 23, 59).astimezone(timezone.utc).date() == at(0).astimezone(timezone.utc).date()
+
+
+def test_week_53_exists_only_in_long_years():
+    assert parse_week("2020-W53", SH, NOW).start == datetime(2020, 12, 28, tzinfo=SH)
+    with pytest.raises(NotFound):
+        parse_week("2026-W53", SH, NOW)
+    with pytest.raises(NotFound):
+        parse_week("2025-W00", SH, NOW)
+
+
+@pytest.mark.parametrize("name", ["2025-48", "2025W48", "25-W48", "2025-W4", "2025-w48", "", "2025-W48x"])
+def test_malformed_week_names_are_refused(name):
+    with pytest.raises(ValidationFailed):
+        parse_week(name, SH, NOW)
+
+
+def test_weeks_that_have_not_started_are_not_found():
+    with pytest.raises(NotFound):
+        parse_week("2025-W51", SH, NOW)
+
+
+def test_last_complete_week_is_the_one_before_now():
+    assert last_complete_week(SH, NOW).name == "2025-W48"
+    assert last_complete_week(SH, at(7, 0, 0)).name == "2025-W48"
+    assert last_complete_week(SH, at(6, 23, 59)).name == "2025-W47"
+
+
+def test_quantile_interpolates_between_ranks():
+    assert quantile([30, 1, 6], 0.5) == 6
+    assert quantile([1, 6, 30], 0.9) == pytest.approx(25.2)
+    assert quantile([5], 0.9) == 5
+    assert quantile([], 0.5) is None
+
+
+# ---- hotspots ----------------------------------------------------------------------------
+
+def _offset(lat, lon, north_m, east_m):
+    import math
+    return lat + north_m / 111_195, lon + east_m / (111_195 * math.cos(math.radians(lat)))
+
+
+def _points(specs):
+    from app.reports.geo import cell_of
+    return [hotspots.Point(lat, lon, cell_of(lat, lon), cat, grid) for lat, lon, cat, grid in specs]
+
+
+def test_hotspots_group_reports_within_150_m_largest_first():
+    a, b = (29.2089, 103.9512), (29.2189, 103.9612)  # about 1.5 km apart
+    specs = [(*_offset(*a, n, e), 1 if i < 3 else 2, 7) for i, (n, e) in
+             enumerate([(0, 0), (40, 10), (-30, 50), (20, -60), (-50, -20)])]
+    specs += [(*_offset(*b, n, e), 3, None) for n, e in [(0, 0), (60, 0), (0, -60)]]
+    specs += [(*_offset(*a, 3000, 0), 4, None)]  # alone
+    found = hotspots.clusters(_points(specs))
+    assert [c.count for c in found] == [5, 3]
+    assert (found[0].category_id, found[0].category_count, found[0].grid_id) == (1, 3, 7)
+    assert found[0].lat == pytest.approx(a[0], abs=0.0005) and found[0].lon == pytest.approx(a[1], abs=0.0005)
+    assert found[1].category_id == 3
+
+
+def test_hotspot_radius_is_150_m_geodesic():
+    a = (29.2089, 103.9512)
+    near = _points([(*a, 1, None), (*_offset(*a, 0, 140), 1, None)])
+    far = _points([(*a, 1, None), (*_offset(*a, 0, 160), 1, None)])
+    assert [c.count for c in hotspots.clusters(near)] == [2]
+    assert hotspots.clusters(far) == []
+
+
+def test_hotspots_keep_only_the_top_n():
+    base = (29.2089, 103.9512)
+    specs = []
+    for k in range(6):  # six separate pairs, 1 km apart, and one triple
+        centre = _offset(*base, 1000 * k, 0)
+        specs += [(*centre, 1, None), (*_offset(*centre, 10, 10), 1, None)]
+    specs += [(*_offset(*base, 0, 5000), 2, None)] * 3
+    found = hotspots.clusters(_points(specs), limit=3)
+    assert [c.count for c in found] == [3, 2, 2]
+
+
+# ---- a known history -----------------------------------------------------------------------
+
+@pytest.fixture
+def scenario(app):
+    """Eleven reports around 2025-W48; see the comments for what each one tests."""
+    g1 = Grid(code="G01", name="玉津一网格", geometry=SQUARE)
+    g2 = Grid(code="G02", name="玉津二网格", geometry=SQUARE)
+    db.session.add_all([g1, g2])
+    ra = f.user("ra", team="犍路先锋")
+    rb = f.user("rb", team="小哥传声筒")
+    rc = f.user("rc")
+    from app.models import Department
+    from sqlalchemy import select
+    dept = {d.code: d.id for d in db.session.scalars(select(Department))}
+    P, E = "illegal_parking", "elevator_hazard"  # deadlines 24 h / 168 h and 2 h / 24 h
+    r = {}
+    # 1: Sunday 23:59 local, the week before; never accepted: open and (from Mon 23:59) overdue
+    r[1] = f.filed_report(ra, P, at(-1, 23, 59), grid_id=g1.id)
+    # 2: Monday 00:00 local, this week; accepted after 6 h; resolve deadline exactly at the week's end
+    r[2] = f.history(f.filed_report(ra, P, at(0, 0, 0), grid_id=g1.id), [("accepted", at(0, 6))])
+    # 3: filed last Friday (hazard), accepted in 1 h, resolved this Tuesday after 96 h (late), closed fixed
+    r[3] = f.history(f.filed_report(ra, E, at(-3, 10), grid_id=g1.id),
+                     [("accepted", at(-3, 11)), ("assigned", at(-3, 12)), ("resolved", at(1, 10)),
+                      ("closed", at(1, 12), {"outcome": "fixed"})])
+    # 4: filed and closed last week, reopened this Wednesday, still accepted: overdue (due this Monday 09:00)
+    r[4] = f.history(f.filed_report(ra, P, at(-7, 9), grid_id=g2.id),
+                     [("accepted", at(-7, 10)), ("assigned", at(-7, 11)), ("resolved", at(-6, 9)),
+                      ("closed", at(-6, 10), {"outcome": "fixed"}), ("accepted", at(2, 9))])
+    # 5: marked duplicate this week
+    r[5] = f.history(f.filed_report(ra, P, at(1, 8), grid_id=g2.id), [("duplicate", at(1, 9))])
+    # 6: hazard rejected this week
+    r[6] = f.history(f.filed_report(rb, E, at(1, 10), grid_id=g2.id), [("rejected", at(1, 15))])
+    # 7: hazard accepted in 1 h, resolved after 30 h (late), closed as not our responsibility
+    r[7] = f.history(f.filed_report(rb, E, at(2, 8), grid_id=g2.id),
+                     [("accepted", at(2, 9)), ("assigned", at(2, 10)), ("resolved", at(3, 14)),
+                      ("closed", at(3, 16), {"outcome": "not_responsible"})])
+    # 8: accepted after 30 h (late), resolved after 48 h (in time), left resolved
+    r[8] = f.history(f.filed_report(rb, P, at(2, 8), grid_id=g2.id),
+                     [("accepted", at(3, 14)), ("assigned", at(3, 15)), ("resolved", at(4, 8))])
+    # 9: Monday 00:00 of the next week: not this week's
+    r[9] = f.filed_report(rb, P, at(7, 0, 0))
+    # 10: filed Thursday, still submitted at the end of the week (overdue), accepted next Monday
+    r[10] = f.history(f.filed_report(rc, P, at(3, 10), department_id=None), [("accepted", at(7, 9))])
+    # 11: an old report, closed weeks ago
+    r[11] = f.history(f.filed_report(rc, P, at(-20, 9)),
+                      [("accepted", at(-20, 10)), ("assigned", at(-20, 11)), ("resolved", at(-19, 9)),
+                       ("closed", at(-19, 10), {"outcome": "unable_to_fix"})])
+    return {"reports": r, "dept": dept}
+
+
+def test_headline_figures_of_a_known_week(scenario):
+    s = weekly_summary("2025-W48", now=NOW)
+    assert (s.week, s.so_far) == ("2025-W48", False)
+    assert s.start == at(0) and s.end == at(7)
+    assert s.received == 6            # reports 2, 5, 6, 7, 8, 10 (not 1: Sunday 23:59; not 9: next Monday)
+    assert s.accepted == 3            # 2, 7, 8 (4's acceptance is a reopening; 10's is next week)
+    assert s.rejected == 1            # 6
+    assert s.duplicates == 1          # 5
+    assert s.resolved == 3            # 3 (filed last week), 7, 8
+    assert s.closed == 2              # 3 fixed, 7 not responsible
+    assert s.closed_by_outcome == {"fixed": 1, "not_responsible": 1, "unable_to_fix": 0}
+    assert s.reopened == 1            # 4
+    assert s.open_at_end == 5         # 1, 2, 4, 8 (resolved is open), 10 (submitted at the end)
+    assert s.overdue_at_end == 3      # 1 (accept), 4 (resolve), 10 (accept); 2 is due exactly at the end
+    assert (s.hours_to_accept.median, s.hours_to_accept.p90, s.hours_to_accept.count) == (6, 25.2, 3)
+    assert (s.hours_to_resolve.median, s.hours_to_resolve.p90, s.hours_to_resolve.count) == (48, 86.4, 3)
+    assert s.within_deadline_pct == {"accept": 66.7, "resolve": 33.3}  # 2 of 3 accepted, 1 of 3 resolved in time
+
+
+def test_status_at_the_end_comes_from_history_not_current_status(scenario):
+    before = weekly_summary("2025-W47", now=NOW)
+    # At Monday 00:00 of W48: 1 submitted (due Monday 23:59: not yet overdue), 3 assigned (due Saturday:
+    # overdue); 4 and 11 closed. Report 3 is closed now and 10 is accepted now; neither matters here.
+    assert (before.open_at_end, before.overdue_at_end) == (2, 1)
+    assert before.received == 3       # 1, 3, 4
+    assert (before.accepted, before.resolved, before.closed) == (2, 1, 1)
+    assert before.hours_to_accept.median == 1
+
+
+def test_previous_week_and_change(scenario):
+    s = weekly_summary("2025-W48", now=NOW)
+    assert s.previous["week"] == "2025-W47"
+    assert (s.previous["received"], s.previous["open_at_end"], s.previous["overdue_at_end"]) == (3, 2, 1)
+    assert s.change["received"] == {"delta": 3, "pct": 100.0}
+    assert s.change["open_at_end"] == {"delta": 3, "pct": 150.0}
+    assert s.change["rejected"] == {"delta": 1, "pct": None}  # nothing to compare a share with
+
+
+def test_breakdowns_by_category_grid_department_team(scenario):
+    s = weekly_summary("2025-W48", now=NOW)
+    cats = {g.code: g for g in s.by_category}
+    park, lift = cats["illegal_parking"], cats["elevator_hazard"]
+    assert (park.received, park.accepted, park.duplicates, park.resolved, park.reopened) == (4, 2, 1, 1, 1)
+    assert (park.open_at_end, park.overdue_at_end) == (5, 3)
+    assert (lift.received, lift.accepted, lift.rejected, lift.resolved, lift.closed) == (2, 1, 1, 2, 2)
+    assert (lift.open_at_end, lift.overdue_at_end, lift.hours_to_resolve.median) == (0, 0, 63)  # (30+96)/2
+    grids = {g.code: g for g in s.by_grid}
+    assert (grids["G01"].received, grids["G01"].resolved, grids["G01"].open_at_end, grids["G01"].overdue_at_end) == (1, 1, 2, 1)
+    assert (grids["G02"].received, grids["G02"].open_at_end, grids["G02"].overdue_at_end) == (4, 2, 1)
+    assert (grids[None].name_en, grids[None].received, grids[None].open_at_end) == ("Outside all grids", 1, 1)
+    depts = {g.code: g for g in s.by_department}
+    assert (depts["traffic_police"].received, depts["traffic_police"].overdue_at_end) == (3, 2)
+    assert (depts["market_supervision"].received, depts["market_supervision"].resolved) == (2, 2)
+    assert (depts[None].received, depts[None].overdue_at_end) == (1, 1)
+    teams = {g.code: g for g in s.by_team}
+    assert (teams["犍路先锋"].received, teams["犍路先锋"].open_at_end) == (2, 3)   # 2, 5 / 1, 2, 4
+    assert (teams["小哥传声筒"].received, teams["小哥传声筒"].resolved) == (3, 2)  # 6, 7, 8 / 7, 8
+    assert teams[None].received == 1
+    assert sum(g.received for g in s.by_category) == s.received == sum(g.received for g in s.by_team)
+    rows = {(r["category"], r["grid"]): r for r in s.by_category_grid}
+    assert rows[("illegal_parking", "G02")]["received"] == 2 and rows[("elevator_hazard", "G01")]["resolved"] == 1
+
+
+def test_counts_per_day_use_local_dates(scenario):
+    s = weekly_summary("2025-W48", now=NOW)
+    per_day = {d["date"]: d for d in s.per_day}
+    assert list(per_day) == [(MON + timedelta(days=i)).isoformat() for i in range(7)]
+    assert per_day["2025-11-24"]["received"] == 1   # report 2 at Monday 00:00 (Sunday 16:00 UTC)
+    assert per_day["2025-11-26"]["received"] == 2   # 7 and 8
+    assert per_day["2025-11-27"]["resolved"] == 1   # 7
+    assert sum(d["resolved"] for d in s.per_day) == 3
+
+
+def test_narrative_in_both_languages_from_the_figures(scenario):
+    s = weekly_summary("2025-W48", now=NOW)
+    assert "filed 6 reports, 100% more than last week (3)" in s.narrative["en"]
+    assert "上报6件" in s.narrative["zh"] and "增加100%" in s.narrative["zh"]
+    assert "3 reports are overdue" in s.narrative["en"]
+    assert "交警大队" in s.narrative["en"] and "交警大队" in s.narrative["zh"]
+
+
+def test_current_week_is_so_far_with_backlog_as_of_now(scenario):
+    now = at(3, 12)  # Thursday noon of 2025-W48
+    s = weekly_summary("2025-W48", now=now)
+    assert s.so_far and s.as_of == now
+    # open now: 1, 2, 4 (reopened Wed), 7 (accepted, resolved only at 14:00), 8 (still submitted), 10 (filed 10:00)
+    # overdue now: 1 (accept), 4 (resolve), 7 (resolve due Thu 08:00), 8 (accept due Thu 08:00)
+    assert (s.open_at_end, s.overdue_at_end) == (6, 4)
+    assert s.next_week is None
+
+
+def test_default_week_is_the_last_complete_one(scenario):
+    assert weekly_summary(None, now=NOW).week == "2025-W48"
+    assert weekly_summary(None, now=at(6, 23, 59)).week == "2025-W47"

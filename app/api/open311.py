@@ -1,0 +1,157 @@
+"""Open311 GeoReport v2 at /open311: discovery, services, requests (JSON and XML), public media."""
+import hashlib
+import io
+import re
+
+from flask import Blueprint, abort, current_app, g, request, send_file, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+
+from app.api import open311_services as services
+from app.api.open311_format import render
+from app.extensions import csrf, db, limiter
+from app.i18n import lang
+from app.models import Photo
+from app.storage import photo_store
+
+bp = Blueprint("open311", __name__, url_prefix="/open311")
+csrf.exempt(bp)  # api_key authenticates POSTs; there is no cookie session here
+
+FORMAT = "<any(json, xml):fmt>"
+SPEC = "http://wiki.open311.org/GeoReport_v2"
+
+
+def open311_error(status: int, message: str):
+    """The spec's error document: a list of {code, description}, in the request's format."""
+    path = request.path
+    fmt = "json" if path.endswith(".json") else "xml" if path.endswith(".xml") else (
+        "json" if request.accept_mimetypes.best == "application/json" else "xml")
+    return render("errors", [{"code": status, "description": message}], fmt, status)
+
+
+@bp.before_request
+def _locale_from_request():
+    """`locale` (e.g. en, zh_CN, zh-Hans) chooses the language; otherwise Accept-Language does."""
+    wanted = (request.args.get("locale") or request.form.get("locale") or "").lower()
+    chosen = "en" if wanted.startswith("en") else "zh_CN" if wanted.startswith("zh") else None
+    if chosen:
+        g.open311_locale = force_locale(chosen)
+        g.open311_locale.__enter__()
+
+
+@bp.teardown_request
+def _locale_done(_exc):
+    cm = g.pop("open311_locale", None)
+    if cm is not None:
+        cm.__exit__(None, None, None)
+
+
+@bp.route("/discovery.<any(json, xml):fmt>")
+def discovery(fmt: str):
+    endpoint = {"specification": SPEC, "url": request.url_root.rstrip("/") + "/open311/v2",
+                "changeset": services.DEFINITIONS_CHANGED, "type": "production",
+                "formats": ["text/xml", "application/json"]}
+    data = {"changeset": services.DEFINITIONS_CHANGED,
+            "contact": current_app.config.get("OPEN311_CONTACT") or _(
+                "Ask the GridSnap coordinators of your county for assistance."),
+            "key_service": _("Log in to GridSnap and create a personal API token on your profile page: %(url)s",
+                             url=url_for("auth.profile", _external=True)),
+            "endpoints": [endpoint]}
+    return render("discovery", data, fmt)
+
+
+@bp.route(f"/v2/services.{FORMAT}")
+def service_list(fmt: str):
+    return render("services", services.service_list(lang()), fmt)
+
+
+@bp.route(f"/v2/services/<path:code>.{FORMAT}")
+def service_definition(code: str, fmt: str):
+    return render("service_definition", services.service_definition(code), fmt)
+
+
+def _api_key_bucket() -> str:
+    """Rate-limit POSTs per api_key (hashed, so no token sits in the limiter's storage)."""
+    key = (request.form.get("api_key") or "").strip()
+    if not key:
+        return "ip:" + get_remote_address()
+    return "key:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+_ATTRIBUTE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
+
+
+def _attributes(form) -> dict[str, list[str]]:
+    """attribute[code]=v and attribute[code][]=v1&attribute[code][]=v2 as code -> values."""
+    found: dict[str, list[str]] = {}
+    for key in form:
+        m = _ATTRIBUTE.match(key)
+        if m:
+            found.setdefault(m.group(1), []).extend(form.getlist(key))
+    return found
+
+
+@bp.route(f"/v2/requests.{FORMAT}", methods=["POST"])
+@limiter.limit(lambda: current_app.config["OPEN311_RATE_LIMIT"], key_func=_api_key_bucket)
+def create_request(fmt: str):
+    user = services.user_for_api_key(request.form.get("api_key"))
+    upload = request.files.get("media")
+    media = upload.read() if upload is not None and upload.filename else None
+    report, created = services.file_request(user, photo_store(), request.form, _attributes(request.form),
+                                            media=media, idempotency_key=request.headers.get("Idempotency-Key"))
+    db.session.commit()
+    if created:
+        from app.reports.addresses import lookup_address_later
+        lookup_address_later(report.id)
+    account = (report.contact or {}).get("account_id") or None
+    return render("requests", [{"service_request_id": report.reference,
+                                "service_notice": services.service_notice(report.category),
+                                "account_id": account}], fmt)
+
+
+def _media_url(report) -> str | None:
+    """A public photo URL only when public media are switched on (photos may show number plates)."""
+    if not current_app.config.get("OPEN311_PUBLIC_MEDIA"):
+        return None
+    photo = next((p for p in report.photos if p.kind == "report"), None)
+    if photo is not None:
+        return url_for("open311.media", photo_id=photo.id, _external=True)
+    return (report.attributes or {}).get("media_url")
+
+
+def _documents(reports) -> list[dict]:
+    notes = services.public_notes(reports)
+    l = lang()
+    return [services.request_dict(r, l, notes.get(r.id), _media_url(r)) for r in reports]
+
+
+@bp.route(f"/v2/requests.{FORMAT}", methods=["GET"])
+def request_list(fmt: str):
+    query = services.parse_query(request.args)
+    return render("requests", _documents(services.find_requests(query)), fmt)
+
+
+@bp.route(f"/v2/requests/<path:service_request_id>.{FORMAT}")
+def request_detail(service_request_id: str, fmt: str):
+    return render("requests", _documents([services.get_request(service_request_id)]), fmt)
+
+
+@bp.route(f"/v2/tokens/<path:token>.{FORMAT}")
+def token(token: str, fmt: str):
+    return open311_error(404, _("GridSnap returns the service_request_id at once (type realtime), "
+                                "so there are no tokens to look up."))
+
+
+@bp.route("/media/<int:photo_id>.jpg")
+def media(photo_id: int):
+    """A report photo for Open311 clients, only while GRIDSNAP_OPEN311_PUBLIC_MEDIA is on."""
+    photo = db.session.get(Photo, photo_id)
+    if not current_app.config.get("OPEN311_PUBLIC_MEDIA") or photo is None or photo.kind != "report":
+        abort(404)
+    store = photo_store()
+    path = store.path(photo.key)
+    response = (send_file(path, mimetype="image/jpeg", conditional=True, etag=True) if path
+                else send_file(io.BytesIO(store.get(photo.key)), mimetype="image/jpeg"))
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

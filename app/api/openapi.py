@@ -1,0 +1,322 @@
+"""The OpenAPI 3 document of /api/v1, kept next to the code it describes.
+
+OPERATIONS holds every endpoint (path relative to /api/v1, then method). document() publishes the
+operations whose route the running app has, so the document never promises a missing endpoint;
+tests/integration/test_openapi.py fails when an /api/v1 route has no entry here.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+
+from app.triage.workflow import Outcome, Status
+
+PREFIX = "/api/v1"
+STATUSES = [s.value for s in Status]
+PRIORITIES = ["urgent", "high", "normal", "low"]
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: dict) -> dict:
+    return {**schema, "nullable": True}
+
+
+STR, INT, NUM, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
+WHEN = {"type": "string", "format": "date-time", "description": "ISO-8601 with the local offset"}
+
+SCHEMAS: dict[str, dict] = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "description": "Every refusal: a stable code and a translated message (extra fields may explain more).",
+        "properties": {"error": {"type": "object", "required": ["code", "message"],
+                                 "properties": {"code": STR, "message": STR}}},
+    },
+    "Photo": {
+        "type": "object", "required": ["id", "url", "thumb_url", "width", "height"],
+        "properties": {"id": INT, "kind": STR, "url": STR, "thumb_url": STR, "width": INT, "height": INT},
+    },
+    "GridRef": nullable({"type": "object", "required": ["code", "name"],
+                         "properties": {"code": STR, "name": STR}}),
+    "Report": {
+        "type": "object",
+        "required": ["id", "reference", "status", "category", "lat", "lon", "created_at", "photos"],
+        "properties": {
+            "id": INT, "reference": STR, "status": {"type": "string", "enum": STATUSES},
+            "category": STR, "category_name": STR, "description": STR, "building": STR,
+            "lat": NUM, "lon": NUM, "accuracy": nullable(NUM),
+            "location_source": {"type": "string", "enum": ["device", "exif", "map", "address"]},
+            "address": nullable(STR), "created_at": WHEN, "captured_at": nullable(WHEN),
+            "updated_at": nullable(WHEN), "version": INT,
+            "priority": {"type": "string", "enum": PRIORITIES},
+            "department": nullable(STR), "assignee": nullable(STR), "due_at": nullable(WHEN),
+            "overdue": BOOL, "outcome": nullable({"type": "string", "enum": [o.value for o in Outcome]}),
+            "duplicate_of": nullable(STR), "grid": ref("GridRef"),
+            "photos": {"type": "array", "items": ref("Photo")},
+            "after_photos": {"type": "array", "items": ref("Photo")},
+        },
+    },
+    "ReportRow": {
+        "type": "object", "required": ["id", "reference", "status", "category", "lat", "lon", "created_at"],
+        "description": "A list row: the full Report for riders, the board's columns for staff.",
+        "properties": {
+            "id": INT, "reference": STR, "status": {"type": "string", "enum": STATUSES}, "version": INT,
+            "priority": {"type": "string", "enum": PRIORITIES}, "category": STR, "category_name": STR,
+            "department": nullable(STR), "assignee": nullable(STR), "assignee_id": nullable(INT),
+            "description": STR, "address": nullable(STR), "lat": NUM, "lon": NUM, "grid_id": nullable(INT),
+            "created_at": WHEN, "updated_at": nullable(WHEN), "due_at": nullable(WHEN), "overdue": BOOL,
+            "due_soon": BOOL},
+    },
+    "ReportPage": {
+        "type": "object", "required": ["items", "page", "per_page", "total"],
+        "properties": {"items": {"type": "array", "items": ref("ReportRow")}, "page": INT, "per_page": INT,
+                       "total": INT,
+                       "counts": {"type": "object", "additionalProperties": INT,
+                                  "description": "Staff: reports per status under the same filters"},
+                       "filter": {"type": "object", "description": "Staff: the filter as applied"}},
+    },
+    "Event": {
+        "type": "object", "required": ["id", "kind", "at"],
+        "properties": {"id": INT, "kind": STR, "at": WHEN, "actor": nullable(STR),
+                       "from": nullable(STR), "to": nullable(STR), "note": STR, "internal": BOOL,
+                       "details": {"type": "object"}},
+    },
+    "EventList": {"type": "object", "required": ["events"],
+                  "properties": {"events": {"type": "array", "items": ref("Event")}}},
+    "Transition": {
+        "type": "object", "required": ["to", "version"],
+        "description": "A status move; send only what the move needs (see the workflow).",
+        "properties": {"to": {"type": "string", "enum": STATUSES},
+                       "version": {"type": "integer", "description": "The version you saw (stale: 409)"},
+                       "note": STR, "assignee": nullable({"type": "integer", "description": "A handler's user id"}),
+                       "department": nullable({"type": "string", "description": "A department code or id"}),
+                       "outcome": {"type": "string", "enum": [o.value for o in Outcome]},
+                       "duplicate_of": nullable({"type": "string", "description": "A reference or id"}),
+                       "internal": {"type": "boolean", "description": "Hide the note from the rider"}},
+    },
+    "Comment": {"type": "object", "required": ["note"],
+                "properties": {"note": STR, "internal": {"type": "boolean",
+                                                          "description": "Staff only: hidden from the rider"}}},
+    "PhotoAdded": {"type": "object", "required": ["report", "event"],
+                   "properties": {"report": ref("Report"), "event": ref("Event")}},
+    "Candidates": {
+        "type": "object", "required": ["items", "radius_m"],
+        "properties": {"radius_m": NUM, "days": INT, "items": {"type": "array", "items": {
+            "type": "object", "required": ["id", "reference", "status", "category", "distance_m"],
+            "properties": {"id": INT, "reference": STR, "status": {"type": "string", "enum": STATUSES},
+                           "category": STR, "category_name": STR, "created_at": WHEN, "lat": NUM, "lon": NUM,
+                           "description": STR, "distance_m": NUM,
+                           "mine": {"type": "boolean", "description": "The caller already follows it"}}}}},
+    },
+    "Leaderboard": {
+        "type": "object", "required": ["period", "start", "end", "rows"],
+        "properties": {"period": {"type": "string", "enum": ["week", "month"]}, "start": STR, "end": STR,
+                       "rows": {"type": "array", "items": {
+                           "type": "object", "required": ["rank", "name", "points", "reports", "fixed"],
+                           "properties": {"rank": INT, "name": STR, "points": NUM, "reports": INT,
+                                          "fixed": INT}}}},
+    },
+    "FeatureCollection": {
+        "type": "object", "required": ["type", "features"],
+        "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
+                       "features": {"type": "array", "items": {
+                           "type": "object", "required": ["type", "geometry", "properties"],
+                           "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                                          "geometry": nullable({"type": "object"}),
+                                          "properties": {"type": "object"}}}}},
+    },
+    "TeamList": {"type": "object", "properties": {"teams": {"type": "array", "items": {
+        "type": "object", "required": ["name"],
+        "properties": {"id": INT, "name": STR, "slogan": nullable(STR), "members": INT}}}},
+        "additionalProperties": True},
+}
+
+MESSAGES = {200: "OK", 201: "Created", 400: "Missing or invalid parameter", 401: "Not logged in",
+            403: "Not allowed for this account", 404: "No such resource", 409: "Conflict with the current state",
+            413: "Upload too large", 415: "Unsupported photo type", 429: "Too many requests"}
+
+
+def ok(schema_name: str, description: str = "OK", headers: dict | None = None) -> dict:
+    out = {"description": description, "content": {"application/json": {"schema": ref(schema_name)}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+def errors(*codes: int) -> dict:
+    return {str(c): {"description": MESSAGES[c], "content": {"application/json": {"schema": ref("Error")}}}
+            for c in codes}
+
+
+def query(name: str, schema: dict, description: str = "", **extra) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description,
+            **extra}
+
+
+REPORT_ID = {"name": "report_id", "in": "path", "required": True, "example": 1,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+PAGING = [query("page", {"type": "integer", "minimum": 1}, "Page number, from 1"),
+          query("per_page", {"type": "integer", "minimum": 1, "maximum": 100},
+                "Rows per page (riders at most 100, staff at most 200)")]
+
+OPERATIONS: dict[str, dict[str, dict]] = {
+    "/openapi.json": {"get": {
+        "summary": "This document", "tags": ["meta"], "security": [],
+        "responses": {"200": {"description": "The OpenAPI document",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/reports": {
+        "get": {
+            "summary": "List reports",
+            "description": "Riders (or `mine=1`) get their own and co-reported reports; coordinators and "
+                           "admins get the triage board's list with its filters and counts per status.",
+            "tags": ["reports"],
+            "parameters": [
+                query("mine", {"type": "string", "enum": ["1"]}, "Only the caller's own reports"), *PAGING,
+                query("status", {"type": "array", "items": {"type": "string", "enum": STATUSES + ["open"]}},
+                      "Staff: statuses to show (repeat the parameter, or comma-separated; `open` = all open "
+                      "statuses, the default)", style="form", explode=True),
+                query("category", STR, "Staff: a category code"),
+                query("department", STR, "Staff: a department code"),
+                query("assignee", STR, "Staff: a user id, or `none`"),
+                query("priority", {"type": "string", "enum": PRIORITIES}, "Staff: priority"),
+                query("overdue", {"type": "string", "enum": ["1"]}, "Staff: only overdue reports"),
+                query("from", {"type": "string", "format": "date"}, "Staff: filed on or after (local date)"),
+                query("to", {"type": "string", "format": "date"}, "Staff: filed on or before (local date)"),
+                query("q", STR, "Staff: text in the reference, description or address"),
+                query("grid", INT, "Staff: a grid id"),
+                query("sort", {"type": "string", "enum": ["newest", "oldest", "due", "priority", "updated"]},
+                      "Staff: order"),
+            ],
+            "responses": {"200": ok("ReportPage"), **errors(400, 401)},
+        },
+        "post": {
+            "summary": "File a report",
+            "description": "Multipart form with 1-4 photos. Without lat/lon the first photo's EXIF GPS is "
+                           "used. A repeated `Idempotency-Key` returns the first report with 200.",
+            "tags": ["reports"],
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                            "schema": {"type": "string", "maxLength": 100}}],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["photos", "category"],
+                "properties": {
+                    "photos": {"type": "array", "items": {"type": "string", "format": "binary"},
+                               "minItems": 1, "maxItems": 4},
+                    "category": STR, "description": {"type": "string", "maxLength": 1000},
+                    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                    "lon": {"type": "number", "minimum": -180, "maximum": 180},
+                    "accuracy": {"type": "number", "minimum": 0},
+                    "location_source": {"type": "string", "enum": ["device", "exif", "map"]},
+                    "building": {"type": "string", "maxLength": 100},
+                    "captured_at": {"type": "string", "format": "date-time"}}}}}},
+            "responses": {"201": ok("Report", "Filed", {"Location": {"schema": STR}}),
+                          "200": ok("Report", "Already filed with this Idempotency-Key"),
+                          **errors(400, 401, 403, 413, 415)},
+        },
+    },
+    "/reports/{report_id}": {"get": {
+        "summary": "One report", "description": "For its rider, co-reporters, staff and its handlers.",
+        "tags": ["reports"], "parameters": [REPORT_ID],
+        "responses": {"200": ok("Report"), **errors(401, 403, 404)}}},
+    "/reports/{report_id}/events": {"get": {
+        "summary": "A report's timeline", "description": "Oldest first; riders do not see internal notes.",
+        "tags": ["reports"], "parameters": [REPORT_ID],
+        "responses": {"200": ok("EventList"), **errors(401, 403, 404)}}},
+    "/reports/{report_id}/transitions": {"post": {
+        "summary": "Move a report to another status",
+        "description": "Coordinators and admins make any legal move; handlers move reports assigned to them "
+                       "or their department. An illegal move is 409 `invalid_transition`, a stale version "
+                       "409 `stale_version`.",
+        "tags": ["triage"], "parameters": [REPORT_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": ref("Transition")}}},
+        "responses": {"200": ok("Report"), **errors(400, 401, 403, 404, 409)}}},
+    "/reports/{report_id}/duplicates": {"get": {
+        "summary": "Duplicate candidates",
+        "description": "Coordinators and admins: same category, nearby and recent, not rejected, nearest "
+                       "first, with the distance in metres.",
+        "tags": ["triage"], "parameters": [REPORT_ID],
+        "responses": {"200": ok("Candidates"), **errors(401, 403, 404)}}},
+    "/reports/{report_id}/comments": {"post": {
+        "summary": "Comment on a report", "description": "A timeline entry without a status change.",
+        "tags": ["triage"], "parameters": [REPORT_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": ref("Comment")}}},
+        "responses": {"201": ok("Event", "Added"), **errors(400, 401, 403, 404)}}},
+    "/reports/{report_id}/photos": {"post": {
+        "summary": "Add photos to a report",
+        "description": "A rider's \"still there\" photos for their own or a nearby open report.",
+        "tags": ["reports"], "parameters": [REPORT_ID],
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["photos"],
+            "properties": {"photos": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                      "minItems": 1, "maxItems": 4},
+                           "comment": STR, "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                           "lon": {"type": "number", "minimum": -180, "maximum": 180}}}}}},
+        "responses": {"201": ok("PhotoAdded", "Added"), **errors(400, 401, 403, 404, 409, 413, 415)}}},
+    "/reports/nearby": {"get": {
+        "summary": "Open reports nearby",
+        "description": "Open reports of a category near a point, nearest first (\"already reported?\").",
+        "tags": ["reports"],
+        "parameters": [query("category", STR, "A category code", required=True),
+                       query("lat", {"type": "number", "minimum": -90, "maximum": 90}, required=True),
+                       query("lon", {"type": "number", "minimum": -180, "maximum": 180}, required=True)],
+        "responses": {"200": ok("Candidates"), **errors(400, 401)}}},
+    "/leaderboard": {"get": {
+        "summary": "Leaderboard", "tags": ["teams"],
+        "parameters": [query("period", {"type": "string", "enum": ["week", "month"]}),
+                       query("by", {"type": "string", "enum": ["team", "volunteer"]})],
+        "responses": {"200": ok("Leaderboard"), **errors(400, 401)}}},
+    "/grids": {"get": {
+        "summary": "Grid areas as GeoJSON", "tags": ["grids"],
+        "responses": {"200": ok("FeatureCollection"), **errors(401)}}},
+    "/teams": {"get": {
+        "summary": "Volunteer teams with member counts", "tags": ["teams"],
+        "responses": {"200": ok("TeamList"), **errors(401)}}},
+}
+
+
+def openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path relative to /api/v1: <int:report_id> -> {report_id}."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule[len(PREFIX):])
+
+
+def routes() -> set[tuple[str, str]]:
+    """(path, method) of every /api/v1 route of the running app."""
+    found = set()
+    for rule in current_app.url_map.iter_rules():
+        if rule.rule.startswith(PREFIX + "/"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                found.add((openapi_path(rule.rule), method.lower()))
+    return found
+
+
+def document() -> dict:
+    """The OpenAPI 3.0 document of the endpoints this app serves."""
+    present = routes()
+    paths: dict[str, dict] = {}
+    for path, operations in OPERATIONS.items():
+        for method, operation in operations.items():
+            if (path, method) in present:
+                paths.setdefault(path, {})[method] = {
+                    "operationId": f"{method}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
+                    **operation}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "GridSnap API", "version": "1",
+                 "description": "Reports, triage, teams and grids. Authenticate with a personal API token "
+                                "(`Authorization: Bearer ...`, created on your profile page) or the session "
+                                "cookie plus an `X-CSRFToken` header. Errors are `{\"error\": {\"code\", "
+                                "\"message\"}}`. Open311 GeoReport v2 is served separately at /open311/v2."},
+        "servers": [{"url": PREFIX}],
+        "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A personal API token"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
+                               "description": "The web session; writes also need the X-CSRFToken header"},
+            },
+        },
+    }

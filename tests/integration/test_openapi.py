@@ -1,0 +1,113 @@
+"""The OpenAPI document of /api/v1: complete, readable at /api/docs, and true (a schemathesis run)."""
+import time
+from collections import Counter
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
+from schemathesis.core.failures import FailureGroup
+
+from app.api.openapi import OPERATIONS, openapi_path
+from app.extensions import db
+from tests import factories as f
+
+EXAMPLES_PER_STRATEGY = 8
+BUDGET_SECONDS = 45  # a bound on the fuzzing run per database backend, not an assertion
+
+
+def test_every_api_v1_route_is_in_the_document(app, client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                path = openapi_path(rule.rule)
+                if method.lower() not in doc["paths"].get(path, {}):
+                    missing.append(f"{method} {rule.rule}")
+    assert not missing, "add these to app/api/openapi.py OPERATIONS: " + ", ".join(missing)
+
+
+def test_document_only_lists_routes_that_exist(app, client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    served = {(openapi_path(r.rule), m.lower()) for r in app.url_map.iter_rules()
+              if r.rule.startswith("/api/v1/") for m in r.methods}
+    listed = {(p, m) for p, ops in doc["paths"].items() for m in ops}
+    assert listed <= served
+    assert listed == {(p, m) for p, ops in OPERATIONS.items() for m in ops} & served
+
+
+def test_document_describes_the_error_shape_and_authentication(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    assert doc["components"]["schemas"]["Error"]["properties"]["error"]["required"] == ["code", "message"]
+    assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if op.get("security") != []:
+                assert "401" in op["responses"], f"{method} {path} must document 401"
+
+
+def test_docs_page_shows_every_operation_without_external_assets(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for path, ops in doc["paths"].items():
+        assert f"/api/v1{path}" in html
+        for op in ops.values():
+            assert f'id="op-{op["operationId"]}"' in html
+    assert "cdn" not in html.lower() and "https://unpkg" not in html
+
+
+@pytest.fixture
+def seeded(app):
+    """A coordinator's Bearer token and a few reports for the run to find."""
+    rider = f.user("rider1")
+    reports = [f.report(rider, category=c) for c in ("road_damage", "illegal_parking", "road_damage")]
+    coordinator = f.user("coord1", role="coordinator")
+    return {"Authorization": f"Bearer {f.token(coordinator)}"}, [r.id for r in reports]
+
+
+def strategies(operation, report_ids):
+    """Random inputs, plus inputs aimed at existing reports (random ids are nearly always 404)."""
+    yield operation.as_strategy()
+    if "{report_id}" in operation.path:
+        for report_id in report_ids[:2]:
+            yield operation.as_strategy(path_parameters={"report_id": report_id})
+    if operation.path == "/reports/nearby":
+        yield operation.as_strategy(query={"category": "road_damage"})
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(app, client, seeded):
+    headers, report_ids = seeded
+    schema = schemathesis.openapi.from_dict(client.get("/api/v1/openapi.json").get_json())
+    schema.app = app  # requests go through the WSGI app
+    checks = [not_a_server_error, response_schema_conformance, status_code_conformance]
+    failures, statuses = [], Counter()
+    deadline = time.monotonic() + BUDGET_SECONDS
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for strategy in strategies(operation, report_ids):
+            if time.monotonic() > deadline:
+                break
+
+            @settings(max_examples=EXAMPLES_PER_STRATEGY, deadline=None, database=None, derandomize=True,
+                      suppress_health_check=list(HealthCheck))
+            @given(case=strategy)
+            def run(case):
+                try:
+                    response = case.call_and_validate(headers=headers, checks=checks)
+                    statuses[response.status_code // 100] += 1
+                except (AssertionError, FailureGroup) as err:
+                    failures.append(f"{case.method} {case.formatted_path} {case.query or ''}: {err}"[:1500])
+                finally:
+                    db.session.rollback()
+
+            try:
+                run()
+            except Unsatisfiable:
+                pass
+    assert statuses[2] > 0 and statuses[4] > 0  # the run reached both answers and refusals
+    assert not failures, "\n".join(failures[:20])

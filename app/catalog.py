@@ -57,3 +57,5 @@ def seed_reference_data() -> None:
             accept_hours=2 if hazard else 24, resolve_hours=24 if hazard else 168,
             default_department_id=depts[dept].id if dept else None))
     db.session.flush()
+    from app.triage.services import seed_response_templates  # the workflow's ready-made notes
+    seed_response_templates()

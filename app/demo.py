@@ -50,7 +50,7 @@ NOTES = {
 # The path each demo report travels (by the triage workflow, once it has moved).
 PATHS = [[], [], ["accepted"], ["accepted", "assigned"], ["accepted", "assigned", "in_progress"],
          ["accepted", "assigned", "resolved"], ["accepted", "assigned", "resolved", "closed"],
-         ["rejected"]]
+         ["rejected"], ["duplicate"]]
 
 
 def is_empty() -> bool:

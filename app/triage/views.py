@@ -1,40 +1,178 @@
-"""The triage board (first slice: a list of open reports) and report detail for staff."""
-from flask import jsonify, render_template, request
-from sqlalchemy import func, select
+"""The triage board, a report's page for staff and handlers, and a handler's tasks."""
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
 
-from app.api.representations import report_json
-from app.auth.access import role_required
+from app.auth.access import require_view, role_required, safe_next
+from app.auth.forms import EmptyForm
+from app.errors import StaleReport
 from app.extensions import db
-from app.models import Report
+from app.models import Category, Department, User
 from app.reports import services as report_services
-from app.triage import bp
-from app.triage.workflow import OPEN_STATUSES
+from app.triage import board as queries
+from app.triage import bp, duplicates, services
+from app.triage.models import ResponseTemplate
+from app.triage.workflow import MOVE_LABELS, OUTCOME_LABELS, Status
+from app.api import triage as _api_triage  # noqa: F401  (registers /api/v1 workflow routes on the api blueprint)
+
+STAFF = ("coordinator", "admin")
 
 
 def staff_report_list(page: int, per_page: int):
-    """The board's list as JSON (filters come with the triage issue)."""
-    q = select(Report).where(Report.status.in_([s.value for s in OPEN_STATUSES]))
-    total = db.session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = db.session.scalars(q.order_by(Report.created_at.desc()).limit(per_page).offset((page - 1) * per_page))
-    return jsonify({"items": [report_json(r) for r in rows], "page": page, "per_page": per_page, "total": total})
+    """GET /api/v1/reports for staff: the board's filters as query parameters, with counts."""
+    from app.api.triage import board_item_json
+    f = queries.parse_filter(request.args, per_page_default=per_page)
+    counts = queries.status_counts(f)
+    rows = queries.board_rows(f)
+    return jsonify({"items": [board_item_json(r) for r in rows], "page": f.page, "per_page": f.per_page,
+                    "total": queries.total_for(f, counts), "counts": counts, "filter": f.args(page=None)})
+
+
+def _pickers():
+    from app.grids.models import Grid
+    cats = list(db.session.scalars(select(Category).order_by(Category.hazard.desc(), Category.sort_order)))
+    departments, handlers = services.dispatch_choices()
+    grids = list(db.session.scalars(select(Grid).order_by(Grid.code).limit(500)))
+    return {"categories": cats, "departments": departments, "handlers": handlers, "grids": grids}
 
 
 @bp.route("/board")
-@role_required("coordinator", "admin")
+@role_required(*STAFF)
 def board():
-    rows = db.session.scalars(select(Report).where(Report.status.in_([s.value for s in OPEN_STATUSES]))
-                              .order_by(Report.created_at.desc()).limit(50))
-    return render_template("triage/board.html", reports=list(rows))
+    f = queries.parse_filter(request.args)
+    counts = queries.status_counts(f)
+    rows = queries.board_rows(f)
+    return render_template("triage/board.html", f=f, rows=rows, counts=counts,
+                           total=queries.total_for(f, counts), form=EmptyForm(),
+                           view="map" if request.args.get("view") == "map" else "list",
+                           deadline=queries.deadline_state, Status=Status,
+                           priorities=services.PRIORITIES, priority_labels=services.PRIORITY_LABELS,
+                           tile_url=current_app.config["TILE_URL"],
+                           tile_attribution=current_app.config["TILE_ATTRIBUTION"], **_pickers())
 
 
-@bp.route("/tasks")
-@role_required("handler", "coordinator", "admin")
-def my_tasks():
-    return render_template("triage/board.html", reports=[])
+@bp.route("/board/map.json")
+@role_required(*STAFF)
+def board_map():
+    f = queries.parse_filter(request.args)
+    points = queries.map_points(f)
+    return jsonify({"points": [{"id": p.id, "reference": p.reference, "status": p.status, "lat": p.lat,
+                                "lon": p.lon, "priority": p.priority, "category": p.code, "color": p.color,
+                                "url": url_for("triage.report", report_id=p.id)} for p in points],
+                    "truncated": len(points) >= 5000})
+
+
+@bp.route("/board/bulk", methods=["POST"])
+@role_required(*STAFF)
+def bulk():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    form = request.form
+    ids = form.getlist("ids")
+    versions = {}
+    for rid in ids:
+        v = form.get(f"v_{rid}")
+        if rid.isdigit() and v and v.isdigit():
+            versions[int(rid)] = int(v)
+    results = services.bulk(current_user, ids, form.get("action", ""), note=form.get("note", ""),
+                            assignee_id=form.get("assignee") or None, department_id=form.get("department") or None,
+                            priority=form.get("priority"), versions=versions)
+    db.session.commit()
+    done = [r for r in results if r["ok"]]
+    if done:
+        flash(_("%(n)d of %(m)d reports updated.", n=len(done), m=len(results)), "ok")
+    for r in results:
+        if not r["ok"]:
+            flash("%s: %s" % (r["reference"] or r["id"], r["message"]), "error")
+    return redirect(safe_next(form.get("back"), url_for("triage.board")))
+
+
+def _detail_context(report):
+    departments, handlers = services.dispatch_choices()
+    templates = {}
+    for t in db.session.scalars(select(ResponseTemplate).order_by(ResponseTemplate.sort_order, ResponseTemplate.id)):
+        templates.setdefault(t.target_status, []).append(t)
+    staff = current_user.role in STAFF
+    return {
+        "report": report, "form": EmptyForm(),
+        "events": report_services.timeline(report, include_internal=True),
+        "moves": services.legal_moves_for(current_user, report),
+        "move_labels": MOVE_LABELS, "outcome_labels": OUTCOME_LABELS, "Status": Status,
+        "needs": lambda to: services.workflow.requirements(report.status, to),
+        "candidates": duplicates.duplicate_candidates(report) if staff and report.is_open else [],
+        "departments": departments, "handlers": handlers, "templates": templates,
+        "priorities": services.PRIORITIES, "priority_labels": services.PRIORITY_LABELS,
+        "deadline": queries.deadline_state(report.status, report.accept_due_at, report.resolve_due_at,
+                                           report.created_at),
+        "tile_url": current_app.config["TILE_URL"], "tile_attribution": current_app.config["TILE_ATTRIBUTION"],
+        "staff": staff,
+    }
 
 
 @bp.route("/board/reports/<int:report_id>")
 @role_required("coordinator", "admin", "handler")
 def report(report_id: int):
     r = report_services.get_report(report_id)
-    return render_template("reports/detail.html", report=r, events=report_services.timeline(r, True))
+    require_view(current_user, r)
+    return render_template("triage/report.html", **_detail_context(r))
+
+
+def _stale_page(report_id: int, err: StaleReport):
+    db.session.rollback()
+    return render_template("triage/stale.html", message=err.message, report_id=report_id), 409
+
+
+@bp.route("/board/reports/<int:report_id>/transition", methods=["POST"])
+@role_required("coordinator", "admin", "handler")
+def move(report_id: int):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    r = report_services.get_report(report_id)
+    require_view(current_user, r)
+    form = request.form
+    photo = request.files.get("after_photo")
+    try:
+        services.transition(r, current_user, form.get("to", ""), version=form.get("version"),
+                            note=form.get("note"), assignee_id=form.get("assignee") or None,
+                            department_id=form.get("department") or None, outcome=form.get("outcome"),
+                            duplicate_of=form.get("duplicate_of"), internal=bool(form.get("internal")),
+                            after_photo=photo.read() if photo and photo.filename else None)
+    except StaleReport as err:
+        return _stale_page(report_id, err)
+    db.session.commit()
+    flash(_("%(ref)s is now %(status)s.", ref=r.reference, status=services.LABELS[Status(r.status)]), "ok")
+    return redirect(url_for("triage.report", report_id=r.id))
+
+
+@bp.route("/board/reports/<int:report_id>/comment", methods=["POST"])
+@role_required("coordinator", "admin", "handler")
+def comment(report_id: int):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    r = report_services.get_report(report_id)
+    require_view(current_user, r)
+    services.add_comment(r, current_user, request.form.get("note", ""), internal=bool(request.form.get("internal")))
+    db.session.commit()
+    return redirect(url_for("triage.report", report_id=r.id) + "#timeline")
+
+
+@bp.route("/board/reports/<int:report_id>/priority", methods=["POST"])
+@role_required(*STAFF)
+def priority(report_id: int):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    r = report_services.get_report(report_id)
+    try:
+        services.set_priority(r, current_user, request.form.get("priority", ""), version=request.form.get("version"))
+    except StaleReport as err:
+        return _stale_page(report_id, err)
+    db.session.commit()
+    return redirect(url_for("triage.report", report_id=r.id))
+
+
+@bp.route("/tasks")
+@role_required("handler", "coordinator", "admin")
+def my_tasks():
+    rows = queries.task_rows(current_user)
+    return render_template("triage/tasks.html", rows=rows, deadline=queries.deadline_state)

@@ -1,0 +1,106 @@
+"""/api/v1 for the workflow: transitions, duplicate candidates, nearby reports, riders' photos."""
+from flask import current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.api import bp
+from app.api.representations import event_json, report_json
+from app.auth.access import require_view
+from app.errors import PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.i18n import iso, lang
+from app.reports import services as report_services
+from app.triage import duplicates, services
+from app.triage.board import deadline_state
+
+
+def board_item_json(row) -> dict:
+    """A board row (Core row from triage.board) in the list API's shape."""
+    l = lang()
+    state = deadline_state(row.status, row.accept_due_at, row.resolve_due_at, row.created_at)
+    due = row.accept_due_at if row.status == "submitted" else (
+        row.resolve_due_at if row.status in ("accepted", "assigned", "in_progress") else None)
+    return {"id": row.id, "reference": row.reference, "status": row.status, "version": row.version,
+            "priority": row.priority, "category": row.category,
+            "category_name": row.category_zh if l == "zh" else row.category_en,
+            "department": row.department, "assignee": row.assignee, "assignee_id": row.assignee_id,
+            "description": row.description, "address": row.address, "lat": row.lat, "lon": row.lon,
+            "grid_id": row.grid_id, "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
+            "due_at": iso(due), "overdue": state == "overdue", "due_soon": state == "due_soon"}
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if data is None:
+        data = request.form.to_dict()
+    if not isinstance(data, dict):
+        raise ValidationFailed(_("Send a JSON object."))
+    return data
+
+
+@bp.route("/reports/<int:report_id>/transitions", methods=["POST"])
+@login_required
+def post_transition(report_id: int):
+    report = report_services.get_report(report_id)
+    if current_user.role == "rider" and not report.user_id == current_user.id:
+        require_view(current_user, report)  # 403 for someone else's report either way
+    data = _body()
+    if "to" not in data:
+        raise ValidationFailed(_("Say which status to move to (\"to\")."), code="to_required")
+    services.transition(report, current_user, data.get("to"), version=data.get("version"),
+                        note=data.get("note"), assignee_id=data.get("assignee"),
+                        department_id=data.get("department"), outcome=data.get("outcome"),
+                        duplicate_of=data.get("duplicate_of"), internal=bool(data.get("internal")))
+    db.session.commit()
+    return jsonify(report_json(report))
+
+
+@bp.route("/reports/<int:report_id>/duplicates", methods=["GET"])
+@login_required
+def report_duplicates(report_id: int):
+    report = report_services.get_report(report_id)
+    if not current_user.is_staff:
+        raise PermissionDenied(_("Only coordinators look for duplicates."))
+    found = duplicates.duplicate_candidates(report)
+    return jsonify({"items": [{"id": r.id, "reference": r.reference, "status": r.status,
+                               "category": r.category.code, "created_at": iso(r.created_at),
+                               "lat": r.lat, "lon": r.lon, "distance_m": round(d, 1)} for r, d in found],
+                    "radius_m": current_app.config["DUPLICATE_RADIUS_M"],
+                    "days": current_app.config["DUPLICATE_DAYS"]})
+
+
+@bp.route("/reports/nearby", methods=["GET"])
+@login_required
+def nearby_reports():
+    found = duplicates.nearby_open_reports(request.args.get("category", ""), request.args.get("lat"),
+                                           request.args.get("lon"))
+    items = []
+    for r, d in found:
+        items.append({"id": r.id, "reference": r.reference, "status": r.status, "category": r.category.code,
+                      "category_name": r.category.name(lang()), "created_at": iso(r.created_at),
+                      "description": (r.description or "")[:140], "distance_m": round(d),
+                      "mine": services.follows(current_user, r)})
+    return jsonify({"items": items, "radius_m": current_app.config["DUPLICATE_RADIUS_M"]})
+
+
+@bp.route("/reports/<int:report_id>/photos", methods=["POST"])
+@login_required
+def add_photos(report_id: int):
+    report = report_services.get_report(report_id)
+    files = [f for f in request.files.getlist("photos") if f and f.filename != ""]
+    event = services.add_rider_photos(
+        report, current_user, [f.read() for f in files], request.form.get("comment", ""),
+        lat=request.form.get("lat"), lon=request.form.get("lon"),
+        radius_m=2 * current_app.config["DUPLICATE_RADIUS_M"], max_photos=current_app.config["MAX_PHOTOS"])
+    db.session.commit()
+    return jsonify({"report": report_json(report), "event": event_json(event)}), 201
+
+
+@bp.route("/reports/<int:report_id>/comments", methods=["POST"])
+@login_required
+def add_comment(report_id: int):
+    report = report_services.get_report(report_id)
+    data = _body()
+    event = services.add_comment(report, current_user, data.get("note", ""), internal=bool(data.get("internal")))
+    db.session.commit()
+    return jsonify(event_json(event)), 201

@@ -1,0 +1,273 @@
+"""The board's queries: filters from the URL, one page of rows, counts per status, deadline colours."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Mapping, Optional
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, literal_column, or_, select, text
+from sqlalchemy.orm import aliased
+
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.models import Category, Department, Report, User, utcnow
+from app.triage.models import ReportStatusCount
+from app.triage.workflow import OPEN_STATUSES, Status
+
+OPEN = tuple(s.value for s in OPEN_STATUSES)
+# Exactly the partial index's predicate (models.ix_report_open_created), written as a literal so
+# SQLite's planner can prove the query implies it; with bound parameters it scans the table.
+OPEN_SQL = text("report.status IN ({})".format(", ".join(f"'{s}'" for s in OPEN)))
+SORTS = ("newest", "oldest", "due", "priority", "updated")
+PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+MAX_PER_PAGE = 200
+
+
+@dataclass
+class BoardFilter:
+    """What the board shows; parsed from (and written back to) the URL's query string."""
+
+    statuses: list[str] = field(default_factory=list)  # empty = all open statuses
+    category: Optional[str] = None
+    department: Optional[str] = None
+    assignee: Optional[str] = None  # a user id, or "none" for not yet assigned
+    priority: Optional[str] = None
+    overdue: bool = False
+    date_from: Optional[date] = None
+    date_to: Optional[date] = None
+    q: str = ""
+    grid: Optional[int] = None
+    sort: str = "newest"
+    page: int = 1
+    per_page: int = 50
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether anything besides the status limits the rows (then counts need a query)."""
+        return bool(self.category or self.department or self.assignee or self.priority or self.overdue
+                    or self.date_from or self.date_to or self.q or self.grid)
+
+    def args(self, **override) -> dict[str, Any]:
+        """The query-string form of this filter (for links that keep the view)."""
+        out: dict[str, Any] = {"status": self.statuses, "category": self.category,
+                               "department": self.department, "assignee": self.assignee,
+                               "priority": self.priority, "overdue": "1" if self.overdue else None,
+                               "from": self.date_from.isoformat() if self.date_from else None,
+                               "to": self.date_to.isoformat() if self.date_to else None,
+                               "q": self.q or None, "grid": self.grid,
+                               "sort": self.sort if self.sort != "newest" else None,
+                               "page": self.page if self.page != 1 else None}
+        out.update(override)
+        return {k: v for k, v in out.items() if v not in (None, "", [])}
+
+
+def _date(value: str | None, what: str) -> Optional[date]:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(_l("%(what)s is not a date (YYYY-MM-DD).", what=what), code="invalid_date")
+
+
+def parse_filter(args, per_page_default: int = 50) -> BoardFilter:
+    """A BoardFilter from query arguments (a MultiDict: status may repeat); 400 on nonsense."""
+    statuses = []
+    for value in args.getlist("status"):
+        for s in value.split(","):
+            s = s.strip()
+            if not s:
+                continue
+            if s == "open":
+                statuses.extend(OPEN)
+                continue
+            try:
+                statuses.append(Status(s).value)
+            except ValueError:
+                raise ValidationFailed(_l("Unknown status: %(s)s", s=s), code="invalid_status")
+    statuses = sorted(set(statuses), key=lambda s: list(Status).index(Status(s)))
+    if set(statuses) == set(OPEN):
+        statuses = []
+    priority = args.get("priority") or None
+    if priority and priority not in PRIORITY_ORDER:
+        raise ValidationFailed(_l("Unknown priority."), code="invalid_priority")
+    sort = args.get("sort") or "newest"
+    if sort not in SORTS:
+        raise ValidationFailed(_l("Unknown sort order."), code="invalid_sort")
+    try:
+        page = int(args.get("page") or 1)
+        per_page = int(args.get("per_page") or per_page_default)
+        grid = int(args["grid"]) if args.get("grid") else None
+    except ValueError:
+        raise ValidationFailed(_l("page, per_page and grid must be whole numbers."), code="invalid_number")
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationFailed(_l("page must be 1 or more and per_page between 1 and %(n)d.", n=MAX_PER_PAGE),
+                               code="invalid_page")
+    assignee = args.get("assignee") or None
+    if assignee and assignee != "none" and not assignee.isdigit():
+        raise ValidationFailed(_l("assignee must be a user number or none."), code="invalid_assignee")
+    return BoardFilter(statuses=statuses, category=args.get("category") or None,
+                       department=args.get("department") or None, assignee=assignee, priority=priority,
+                       overdue=args.get("overdue") in ("1", "true", "on", "yes"),
+                       date_from=_date(args.get("from"), "from"), date_to=_date(args.get("to"), "to"),
+                       q=(args.get("q") or "").strip()[:100], grid=grid, sort=sort, page=page,
+                       per_page=per_page)
+
+
+def _local_midnight(d: date) -> datetime:
+    from app.i18n import local_zone
+    return datetime.combine(d, time.min, tzinfo=local_zone())
+
+
+def overdue_clause(now: datetime):
+    """SQL for Report.is_overdue: past the accept deadline while submitted, else past the resolve one."""
+    return or_(and_(Report.status == Status.SUBMITTED.value, Report.accept_due_at < now),
+               and_(Report.status.in_([Status.ACCEPTED.value, Status.ASSIGNED.value, Status.IN_PROGRESS.value]),
+                    Report.resolve_due_at < now))
+
+
+def conditions(f: BoardFilter, *, with_status: bool = True, now: Optional[datetime] = None) -> list:
+    """The WHERE terms of a filter (optionally without the status, for the tab counts)."""
+    now = now or utcnow()
+    where = []
+    if with_status:
+        if not f.statuses:
+            where.append(OPEN_SQL)
+        elif len(f.statuses) == 1:
+            where.append(Report.status == f.statuses[0])
+        else:
+            where.append(Report.status.in_(f.statuses))
+    if f.category:
+        where.append(Report.category_id == select(Category.id).where(Category.code == f.category).scalar_subquery())
+    if f.department:
+        dept = (Department.id == int(f.department)) if f.department.isdigit() else (Department.code == f.department)
+        where.append(Report.department_id == select(Department.id).where(dept).scalar_subquery())
+    if f.assignee == "none":
+        where.append(Report.assignee_id.is_(None))
+    elif f.assignee:
+        where.append(Report.assignee_id == int(f.assignee))
+    if f.priority:
+        where.append(Report.priority == f.priority)
+    if f.overdue:
+        where.append(overdue_clause(now))
+    if f.date_from:
+        where.append(Report.created_at >= _local_midnight(f.date_from))
+    if f.date_to:
+        where.append(Report.created_at < _local_midnight(f.date_to + timedelta(days=1)))
+    if f.q:
+        like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(or_(Report.reference.ilike(like, escape="\\"), Report.description.ilike(like, escape="\\"),
+                         Report.building.ilike(like, escape="\\"), Report.address.ilike(like, escape="\\")))
+    if f.grid:
+        where.append(Report.grid_id == f.grid)
+    return where
+
+
+def _order(f: BoardFilter):
+    if f.sort == "oldest":
+        return [Report.created_at.asc(), Report.id.asc()]
+    if f.sort == "updated":
+        return [Report.updated_at.desc(), Report.id.desc()]
+    if f.sort == "priority":
+        rank = case(PRIORITY_ORDER, value=Report.priority, else_=9)
+        return [rank, Report.created_at.desc(), Report.id.desc()]
+    if f.sort == "due":
+        due = case((Report.status == Status.SUBMITTED.value, Report.accept_due_at), else_=Report.resolve_due_at)
+        return [due.asc(), Report.id.asc()]
+    return [Report.created_at.desc(), Report.id.desc()]
+
+
+Assignee = aliased(User)
+
+ROW_COLUMNS = (Report.id, Report.reference, Report.status, Report.priority, Report.version,
+               Report.description, Report.address, Report.lat, Report.lon, Report.created_at,
+               Report.updated_at, Report.accept_due_at, Report.resolve_due_at, Report.grid_id,
+               Category.code.label("category"), Category.name_zh.label("category_zh"),
+               Category.name_en.label("category_en"), Category.color.label("category_color"),
+               Department.code.label("department"), Department.name_zh.label("department_zh"),
+               Department.name_en.label("department_en"), Assignee.id.label("assignee_id"),
+               Assignee.display_name.label("assignee"))
+
+
+def _row_select():
+    return (select(*ROW_COLUMNS).select_from(Report)
+            .join(Category, Category.id == Report.category_id)
+            .outerjoin(Department, Department.id == Report.department_id)
+            .outerjoin(Assignee, Assignee.id == Report.assignee_id))
+
+
+def board_rows(f: BoardFilter, now: Optional[datetime] = None) -> list:
+    """One page of rows (Core rows, not ORM objects: the board shows 50 at once)."""
+    now = now or utcnow()
+    q = _row_select().where(*conditions(f, now=now)).order_by(*_order(f))
+    q = q.limit(f.per_page).offset((f.page - 1) * f.per_page)
+    return list(db.session.execute(q))
+
+
+def status_counts(f: BoardFilter, now: Optional[datetime] = None) -> dict[str, int]:
+    """Reports per status under the filter's other conditions (the tabs' numbers)."""
+    counts = {s.value: 0 for s in Status}
+    if not f.narrowed:
+        # Maintained by triggers on the report table: exact, and eight rows instead of a million.
+        for status, n in db.session.execute(select(ReportStatusCount.status, ReportStatusCount.n)):
+            counts[status] = n
+    else:
+        q = (select(Report.status, func.count()).where(*conditions(f, with_status=False, now=now))
+             .group_by(Report.status))
+        for status, n in db.session.execute(q):
+            counts[status] = n
+    counts["open"] = sum(counts[s] for s in OPEN)
+    return counts
+
+
+def total_for(f: BoardFilter, counts: dict[str, int]) -> int:
+    """How many rows the filter matches (from the counts: no second COUNT query)."""
+    return counts["open"] if not f.statuses else sum(counts[s] for s in f.statuses)
+
+
+def map_points(f: BoardFilter, limit: int = 5000) -> list:
+    """Up to `limit` matching reports as points for the board's map (newest first)."""
+    q = (select(Report.id, Report.reference, Report.status, Report.lat, Report.lon, Report.priority,
+                Category.code, Category.color)
+         .join(Category, Category.id == Report.category_id)
+         .where(*conditions(f)).order_by(*_order(f)).limit(limit))
+    return list(db.session.execute(q))
+
+
+def deadline_state(status: str, accept_due_at, resolve_due_at, created_at, now: Optional[datetime] = None):
+    """'overdue', 'due_soon' (within the last quarter of its window) or None."""
+    now = now or utcnow()
+    if status == Status.SUBMITTED.value:
+        due = accept_due_at
+    elif status in (Status.ACCEPTED.value, Status.ASSIGNED.value, Status.IN_PROGRESS.value):
+        due = resolve_due_at
+    else:
+        return None
+    if due is None:
+        return None
+    if due.tzinfo is None:  # SQLite through Core rows: stored as UTC
+        from datetime import timezone
+        due = due.replace(tzinfo=timezone.utc)
+    if created_at is not None and created_at.tzinfo is None:
+        from datetime import timezone
+        created_at = created_at.replace(tzinfo=timezone.utc)
+    if due < now:
+        return "overdue"
+    window = due - created_at if created_at else timedelta(0)
+    if window > timedelta(0) and due - now <= window / 4:
+        return "due_soon"
+    return None
+
+
+def task_rows(user: User, now: Optional[datetime] = None) -> list:
+    """A handler's work: reports dispatched to them or their department, overdue first."""
+    now = now or utcnow()
+    mine = Report.assignee_id == user.id
+    if user.department_id:
+        mine = or_(mine, Report.department_id == user.department_id)
+    active = Report.status.in_([Status.ASSIGNED.value, Status.IN_PROGRESS.value])
+    overdue_first = case((Report.resolve_due_at < now, 0), else_=1)
+    q = (_row_select().where(active, mine)
+         .order_by(overdue_first, Report.resolve_due_at.asc(), Report.id.asc()).limit(200))
+    return list(db.session.execute(q))

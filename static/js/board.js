@@ -1,0 +1,63 @@
+/* The triage board: select-all for bulk actions, the map view, and response templates. ES5 only. */
+(function () {
+  'use strict';
+  var all = document.getElementById('select-all');
+  if (all) {
+    all.addEventListener('change', function () {
+      var boxes = document.querySelectorAll('#bulk input[name="ids"]');
+      for (var i = 0; i < boxes.length; i++) { boxes[i].checked = all.checked; }
+    });
+  }
+
+  // Response templates: a select fills the note field of its own form.
+  var pickers = document.querySelectorAll('select[data-template-for]');
+  for (var p = 0; p < pickers.length; p++) {
+    pickers[p].addEventListener('change', function (ev) {
+      var sel = ev.target;
+      var field = document.getElementById(sel.getAttribute('data-template-for'));
+      if (field && sel.value) { field.value = sel.value; field.focus(); }
+    });
+  }
+
+  var mapEl = document.getElementById('board-map');
+  if (mapEl && window.L) {
+    var map = L.map(mapEl).setView([29.2089, 103.9512], 13);
+    L.tileLayer(mapEl.getAttribute('data-tiles'), {
+      maxZoom: 19, attribution: mapEl.getAttribute('data-attribution')
+    }).addTo(map);
+    var cluster = L.markerClusterGroup();
+    map.addLayer(cluster);
+    var xhr = new XMLHttpRequest();
+    xhr.open('GET', mapEl.getAttribute('data-points'));
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.onload = function () {
+      if (xhr.status !== 200) { return; }
+      var data = JSON.parse(xhr.responseText), bounds = [];
+      for (var i = 0; i < data.points.length; i++) {
+        var pt = data.points[i];
+        var m = L.circleMarker([pt.lat, pt.lon], {
+          radius: 8, color: '#fff', weight: 2, fillColor: pt.color, fillOpacity: 0.9
+        });
+        var a = document.createElement('a');
+        a.href = pt.url;
+        a.textContent = pt.reference;
+        m.bindPopup(a);
+        cluster.addLayer(m);
+        bounds.push([pt.lat, pt.lon]);
+      }
+      mapEl.setAttribute('data-count', String(data.points.length));
+      if (bounds.length) { map.fitBounds(bounds, {maxZoom: 16}); }
+    };
+    xhr.send();
+  }
+
+  var small = document.getElementById('report-map');
+  if (small && window.L) {
+    var lat = parseFloat(small.getAttribute('data-lat')), lon = parseFloat(small.getAttribute('data-lon'));
+    var sm = L.map(small).setView([lat, lon], 17);
+    L.tileLayer(small.getAttribute('data-tiles'), {
+      maxZoom: 19, attribution: small.getAttribute('data-attribution')
+    }).addTo(sm);
+    L.circleMarker([lat, lon], {radius: 9, color: '#b3261e', fillOpacity: 0.8}).addTo(sm);
+  }
+})();

@@ -1,0 +1,195 @@
+"""Team pages, invite links with QR codes, joining, the rider's recognition profile and league tables."""
+import io
+
+import segno
+from flask import (Response, abort, flash, redirect, render_template, request, session, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+
+from app.auth.access import role_required
+from app.auth.forms import EmptyForm
+from app.errors import DomainError
+from app.extensions import db, limiter
+from app.models import User
+from app.teams import badges as badge_rules
+from app.teams import bp, points, services
+from app.teams.forms import InviteForm, JoinForm, TeamForm
+
+
+def invite_url(invite) -> str:
+    return url_for("teams.join", token=invite.token, _external=True)
+
+
+@bp.route("/teams")
+@login_required
+def index():
+    return render_template("teams/index.html", teams=services.all_teams(), counts=services.member_counts(),
+                           form=TeamForm(), can_manage=current_user.is_staff)
+
+
+@bp.route("/teams/new", methods=["POST"])
+@role_required("coordinator", "admin")
+def create():
+    form = TeamForm()
+    if not form.validate_on_submit():
+        flash(_("Check the team's name and slogan."), "error")
+        return redirect(url_for("teams.index"))
+    team = services.save_team(None, current_user, name=form.name.data, slogan=form.slogan.data,
+                              requires_approval=form.requires_approval.data)
+    db.session.commit()
+    return redirect(url_for("teams.show", team_id=team.id))
+
+
+@bp.route("/teams/<int:team_id>")
+@login_required
+def show(team_id: int):
+    team = services.get_team(team_id)
+    page = services.team_page(team)
+    staff = current_user.is_staff
+    return render_template(
+        "teams/show.html", page=page, staff=staff,
+        pending=services.pending_members(team) if staff else [],
+        invites=services.team_invites(team) if staff else [],
+        leader_ids={u.id for u in page.leaders}, invite_form=InviteForm(), button=EmptyForm(),
+        team_form=TeamForm(obj=team) if staff else None, invite_url=invite_url)
+
+
+@bp.route("/teams/<int:team_id>/edit", methods=["POST"])
+@role_required("coordinator", "admin")
+def edit(team_id: int):
+    team = services.get_team(team_id)
+    form = TeamForm()
+    if not form.validate_on_submit():
+        flash(_("Check the team's name and slogan."), "error")
+    else:
+        services.save_team(team, current_user, name=form.name.data, slogan=form.slogan.data,
+                           requires_approval=form.requires_approval.data)
+        db.session.commit()
+        flash(_("Team saved."), "ok")
+    return redirect(url_for("teams.show", team_id=team.id))
+
+
+@bp.route("/teams/<int:team_id>/invites", methods=["POST"])
+@role_required("coordinator", "admin")
+def create_invite(team_id: int):
+    team = services.get_team(team_id)
+    form = InviteForm()
+    if not form.validate_on_submit():
+        flash(_("An invite lasts 1 to 90 days."), "error")
+        return redirect(url_for("teams.show", team_id=team.id))
+    invite = services.create_invite(team, current_user, form.days.data, form.max_uses.data)
+    db.session.commit()
+    return redirect(url_for("teams.invite", invite_id=invite.id))
+
+
+@bp.route("/teams/invites/<int:invite_id>")
+@role_required("coordinator", "admin")
+def invite(invite_id: int):
+    inv = services.get_invite(invite_id)
+    return render_template("teams/invite.html", invite=inv, url=invite_url(inv), button=EmptyForm())
+
+
+@bp.route("/teams/invites/<int:invite_id>/qr.svg")
+@role_required("coordinator", "admin")
+def invite_qr(invite_id: int):
+    inv = services.get_invite(invite_id)
+    out = io.BytesIO()
+    segno.make(invite_url(inv), error="m").save(out, kind="svg", scale=8, border=2, xmldecl=False,
+                                                 title=inv.team.name)
+    return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"})
+
+
+@bp.route("/teams/invites/<int:invite_id>/revoke", methods=["POST"])
+@role_required("coordinator", "admin")
+def revoke_invite(invite_id: int):
+    inv = services.get_invite(invite_id)
+    if EmptyForm().validate_on_submit():
+        services.revoke_invite(inv, current_user)
+        db.session.commit()
+        flash(_("Invite link withdrawn."), "ok")
+    return redirect(url_for("teams.show", team_id=inv.team_id))
+
+
+@bp.route("/teams/<int:team_id>/members/<int:user_id>/approve", methods=["POST"])
+@role_required("coordinator", "admin")
+def approve(team_id: int, user_id: int):
+    team = services.get_team(team_id)
+    user = db.session.get(User, user_id) or abort(404)
+    if EmptyForm().validate_on_submit():
+        services.approve_member(team, user, current_user)
+        db.session.commit()
+        flash(_("%(name)s can now file reports.", name=user.display_name), "ok")
+    return redirect(url_for("teams.show", team_id=team.id))
+
+
+@bp.route("/teams/<int:team_id>/members/<int:user_id>/leader", methods=["POST"])
+@role_required("coordinator", "admin")
+def leader(team_id: int, user_id: int):
+    team = services.get_team(team_id)
+    user = db.session.get(User, user_id) or abort(404)
+    if EmptyForm().validate_on_submit():
+        services.set_leader(team, user, current_user, request.form.get("leader") == "1")
+        db.session.commit()
+    return redirect(url_for("teams.show", team_id=team.id))
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def join(token: str):
+    invite = services.usable_invite(token)
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            user = services.join_team(token, display_name=form.display_name.data, phone=form.phone.data,
+                                      password=form.password.data)
+        except DomainError as err:
+            db.session.rollback()
+            if err.code not in ("invalid_phone", "phone_taken", "invalid_name", "invalid", "exists"):
+                raise
+            field = form.phone if err.code in ("invalid_phone", "phone_taken") else form.display_name
+            field.errors = list(field.errors) + [str(err.message)]
+            return render_template("teams/join.html", form=form, invite=invite), err.status
+        db.session.commit()
+        session.permanent = True
+        login_user(user, remember=True)
+        return redirect(url_for("teams.welcome"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("teams/join.html", form=form, invite=invite), status
+
+
+@bp.route("/welcome")
+@login_required
+def welcome():
+    return render_template("teams/welcome.html", team=current_user.team)
+
+
+def _profile(user: User):
+    return render_template("teams/profile.html", person=user, total=points.total_points(user.id),
+                           week=points.points_for([user.id], *points.period_bounds("week"))[user.id],
+                           month=points.points_for([user.id], *points.period_bounds("month"))[user.id],
+                           badges=badge_rules.badges_for(user.id), all_badges=badge_rules.BADGES,
+                           by_status=badge_rules.reports_by_status(user.id))
+
+
+@bp.route("/me/points")
+@login_required
+def my_profile():
+    return _profile(current_user)
+
+
+@bp.route("/riders/<int:user_id>")
+@role_required("coordinator", "admin")
+def rider_profile(user_id: int):
+    return _profile(db.session.get(User, user_id) or abort(404))
+
+
+@bp.route("/leaderboard")
+@login_required
+def leaderboard():
+    period = request.args.get("period", "week")
+    if period not in ("week", "month"):
+        period = "week"
+    start, end = points.period_bounds(period)
+    return render_template("teams/leaderboard.html", period=period, start=start, end=end,
+                           teams=points.leaderboard(start, end, by="team"),
+                           volunteers=points.leaderboard(start, end, by="volunteer", limit=50))

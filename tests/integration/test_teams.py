@@ -1,0 +1,258 @@
+"""Teams: invite links (expired, revoked, used up), joining, approval, deactivation, team pages and API."""
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditLog, Team, TeamInvite, User, utcnow
+from app.teams import services
+from tests import factories as f
+
+PHONE = "138 0013 8000"
+E164 = "+8613800138000"
+
+
+def make_team(name="犍路先锋", requires_approval=False):
+    team = Team(name=name, slogan="路在脚下", requires_approval=requires_approval)
+    db.session.add(team)
+    db.session.commit()
+    return team
+
+
+def make_invite(team, days=7, max_uses=None):
+    coord = db.session.scalar(select(User).where(User.username == "coord")) or f.user("coord", role="coordinator")
+    inv = services.create_invite(team, coord, days, max_uses)
+    db.session.commit()
+    return inv
+
+
+def join_via_page(client, token, name="新骑手", phone=PHONE, password="long-enough-pw", confirm=None):
+    page = client.get(f"/join/{token}")
+    if page.status_code != 200:
+        return page
+    csrf = f.csrf_from(page.get_data(as_text=True))
+    return client.post(f"/join/{token}", data={"csrf_token": csrf, "display_name": name, "phone": phone,
+                                               "password": password, "confirm": confirm or password})
+
+
+def test_phone_numbers_are_normalised_to_e164_and_refused_when_invalid(app):
+    assert services.normalise_phone("138-0013-8000") == E164
+    assert services.normalise_phone("+86 138 0013 8000") == E164
+    for bad in ("12345", "abc", "", "010 6552 9988"):  # the last is a Beijing landline
+        try:
+            services.normalise_phone(bad)
+        except services.ValidationFailed as err:
+            assert err.code == "invalid_phone"
+        else:
+            raise AssertionError(bad)
+
+
+def test_rider_joins_through_an_invite_and_lands_in_the_team(app, client):
+    team = make_team()
+    inv = make_invite(team)
+    resp = join_via_page(client, inv.token)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/welcome")
+    user = db.session.scalar(select(User).where(User.phone == E164))
+    assert (user.team_id, user.role, user.approved, user.display_name) == (team.id, "rider", True, "新骑手")
+    assert user.username == "13800138000"
+    assert db.session.get(TeamInvite, inv.id).uses == 1
+    welcome = client.get("/welcome").get_data(as_text=True)
+    assert "138****8000" in welcome and E164 not in welcome
+    # They are logged in and can log in again with their mobile number.
+    client.post("/logout", data={"csrf_token": f.csrf_from(welcome)})
+    assert f.login(client, "13800138000", "long-enough-pw").status_code == 302
+
+
+def test_expired_revoked_used_up_and_unknown_invites_are_refused(app, client):
+    team = make_team()
+    expired = make_invite(team)
+    expired.expires_at = utcnow() - timedelta(minutes=1)
+    revoked = make_invite(team)
+    services.revoke_invite(revoked, db.session.get(User, revoked.created_by_id))
+    used = make_invite(team, max_uses=1)
+    used.uses = 1
+    db.session.commit()
+    for inv, word in ((expired, "expired"), (revoked, "withdrawn"), (used, "used up")):
+        resp = client.get(f"/join/{inv.token}")
+        assert resp.status_code == 410 and word in resp.get_data(as_text=True)
+    assert client.get("/join/not-a-token").status_code == 404
+    assert db.session.scalar(select(User).where(User.role == "rider")) is None
+
+
+def test_posting_to_an_invite_that_expired_meanwhile_creates_nobody(app, client):
+    inv = make_invite(make_team())
+    page = client.get(f"/join/{inv.token}")
+    inv.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    resp = client.post(f"/join/{inv.token}", data={"csrf_token": f.csrf_from(page.get_data(as_text=True)),
+                                                   "display_name": "x", "phone": PHONE,
+                                                   "password": "long-enough-pw", "confirm": "long-enough-pw"})
+    assert resp.status_code == 410
+    assert db.session.scalar(select(User).where(User.phone == E164)) is None
+
+
+def test_join_form_errors_are_shown_not_500(app, client):
+    inv = make_invite(make_team())
+    resp = join_via_page(client, inv.token, phone="12345")
+    assert resp.status_code == 400 and "valid mobile number" in resp.get_data(as_text=True)
+    resp = join_via_page(client, inv.token, password="long-enough-pw", confirm="different-pw")
+    assert resp.status_code == 400
+    assert join_via_page(client, inv.token).status_code == 302
+    client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
+    resp = join_via_page(app.test_client(), inv.token, name="again")
+    assert resp.status_code == 409 and "already registered" in resp.get_data(as_text=True)
+
+
+def test_team_requiring_approval_blocks_reports_until_a_coordinator_approves(app, client):
+    team = make_team(requires_approval=True)
+    inv = make_invite(team)
+    assert join_via_page(client, inv.token).status_code == 302
+    rider = db.session.scalar(select(User).where(User.phone == E164))
+    assert rider.approved is False
+    assert "awaiting-approval" in client.get("/welcome").get_data(as_text=True)
+    tok = f.token(rider)
+    resp = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {tok}"},
+                       data={"category": "garbage", "lat": "29.21", "lon": "103.95",
+                             "photos": [(__import__("io").BytesIO(f.jpeg()), "a.jpg")]},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "not_approved"
+    # The coordinator sees them waiting and approves.
+    coord_client = app.test_client()
+    f.login(coord_client, "coord")
+    page = coord_client.get(f"/teams/{team.id}").get_data(as_text=True)
+    assert "新骑手" in page and "138****8000" in page
+    resp = coord_client.post(f"/teams/{team.id}/members/{rider.id}/approve", data={"csrf_token": f.csrf_from(page)})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, rider.id).approved is True
+    assert db.session.scalar(select(AuditLog.action).where(AuditLog.action == "user.approve")) == "user.approve"
+    resp = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {tok}"},
+                       data={"category": "garbage", "lat": "29.21", "lon": "103.95",
+                             "photos": [(__import__("io").BytesIO(f.jpeg()), "a.jpg")]},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 201
+
+
+def test_only_coordinators_manage_invites(app, client):
+    team = make_team()
+    f.user("rider1", team=team.name)
+    f.login(client, "rider1")
+    page = client.get(f"/teams/{team.id}")
+    assert page.status_code == 200 and "Invite links" not in page.get_data(as_text=True)
+    token = f.csrf_from(page.get_data(as_text=True))
+    assert client.post(f"/teams/{team.id}/invites", data={"csrf_token": token, "days": 7}).status_code == 403
+    inv = make_invite(team)
+    assert client.get(f"/teams/invites/{inv.id}/qr.svg").status_code == 403
+    assert client.post(f"/teams/invites/{inv.id}/revoke", data={"csrf_token": token}).status_code == 403
+
+
+def test_coordinator_creates_an_invite_with_a_server_made_qr_code_and_revokes_it(app, client):
+    team = make_team()
+    f.user("coord", role="coordinator")
+    f.login(client, "coord")
+    page = client.get(f"/teams/{team.id}").get_data(as_text=True)
+    resp = client.post(f"/teams/{team.id}/invites", data={"csrf_token": f.csrf_from(page), "days": 3})
+    assert resp.status_code == 302
+    inv = db.session.scalar(select(TeamInvite))
+    assert timedelta(days=2, hours=23) < inv.expires_at - utcnow() <= timedelta(days=3)
+    sheet = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert f"/join/{inv.token}" in sheet
+    qr = client.get(f"/teams/invites/{inv.id}/qr.svg")
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
+    assert client.post(f"/teams/{team.id}/invites", data={"csrf_token": f.csrf_from(page), "days": 0}).status_code == 302
+    assert db.session.scalar(select(db.func.count()).select_from(TeamInvite)) == 1
+    client.post(f"/teams/invites/{inv.id}/revoke", data={"csrf_token": f.csrf_from(page)})
+    assert app.test_client().get(f"/join/{inv.token}").status_code == 410
+    actions = list(db.session.scalars(select(AuditLog.action).order_by(AuditLog.id)))
+    assert actions == ["invite.create", "invite.revoke"]
+
+
+def test_forms_without_csrf_are_refused(app, client):
+    inv = make_invite(make_team())
+    resp = client.post(f"/join/{inv.token}", data={"display_name": "x", "phone": PHONE,
+                                                   "password": "long-enough-pw", "confirm": "long-enough-pw"})
+    assert resp.status_code == 400
+    assert db.session.scalar(select(User).where(User.phone == E164)) is None
+
+
+def test_deactivated_user_cannot_log_in_or_use_tokens_but_keeps_reports(app, client):
+    rider = f.user("rider1")
+    report = f.report(rider)
+    tok = f.token(rider)
+    rider.active = False
+    db.session.commit()
+    assert f.login(client, "rider1").status_code == 400
+    resp = client.get("/api/v1/reports?mine=1", headers={"Authorization": f"Bearer {tok}"})
+    assert resp.status_code == 401
+    assert db.session.get(type(report), report.id).user_id == rider.id
+
+
+def test_deactivated_users_session_stops_working(app, client):
+    f.user("rider1")
+    f.login(client, "rider1")
+    assert client.get("/me/points").status_code == 200
+    db.session.scalar(select(User).where(User.username == "rider1")).active = False
+    db.session.commit()
+    assert client.get("/me/points").status_code == 302
+
+
+def test_team_page_shows_leaders_members_reports_and_standing(app, client):
+    team = make_team()
+    lead = f.user("lead", team=team.name, display_name="队长老王", phone=E164)
+    member = f.user("m1", team=team.name, display_name="小李")
+    services.set_leader(team, lead, None, True)
+    db.session.commit()
+    f.history(f.report(member), [("accepted", utcnow())])
+    f.login(client, "m1")
+    page = client.get(f"/teams/{team.id}").get_data(as_text=True)
+    assert "队长老王" in page and "小李" in page and "路在脚下" in page
+    assert "GS-" in page and "#1 of 1" in page
+    assert "138****8000" not in page  # riders see display names only
+
+
+def test_api_lists_teams_with_member_counts(app, client):
+    a, b = make_team("A队"), make_team("B队")
+    f.user("r1", team="A队")
+    f.user("r2", team="A队")
+    gone = f.user("r3", team="A队")
+    gone.active = False
+    db.session.commit()
+    tok = f.token(f.user("r4", team="B队"))
+    body = client.get("/api/v1/teams", headers={"Authorization": f"Bearer {tok}"}).get_json()
+    assert [(t["name"], t["members"]) for t in body["teams"]] == [("A队", 2), ("B队", 1)]
+    assert client.get("/api/v1/teams").status_code == 401
+
+
+def test_leaderboard_api_shape_and_validation(app, client):
+    team = make_team()
+    rider = f.user("r1", team=team.name, display_name="张师傅")
+    f.history(f.report(rider), [("accepted", utcnow())])
+    tok = f.token(rider)
+    h = {"Authorization": f"Bearer {tok}"}
+    body = client.get("/api/v1/leaderboard?period=week&by=volunteer", headers=h).get_json()
+    assert body["period"] == "week" and re.match(r"\d{4}-\d\d-\d\dT00:00:00\+08:00", body["start"])
+    assert body["rows"] == [{"rank": 1, "name": "张师傅", "points": 5, "reports": 1, "fixed": 0}]
+    body = client.get("/api/v1/leaderboard?period=month&by=team", headers=h).get_json()
+    assert body["rows"][0]["name"] == team.name and body["rows"][0]["points"] == 5.0
+    assert client.get("/api/v1/leaderboard?period=year", headers=h).status_code == 400
+    assert client.get("/api/v1/leaderboard?by=city", headers=h).status_code == 400
+
+
+def test_rider_profile_shows_points_badges_and_reports_by_status(app, client):
+    rider = f.user("r1")
+    f.history(f.report(rider, category="manhole_missing"), [("accepted", utcnow())])
+    f.report(rider)
+    f.login(client, "r1")
+    page = client.get("/me/points").get_data(as_text=True)
+    assert 'id="points-total">5<' in page
+    assert "Hazard spotter" in page and "First report" in page
+    assert client.get(f"/riders/{rider.id}").status_code == 403
+
+
+def test_league_table_page(app, client):
+    make_team()
+    f.user("r1")
+    f.login(client, "r1")
+    for period in ("week", "month"):
+        assert client.get(f"/leaderboard?period={period}").status_code == 200

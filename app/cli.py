@@ -66,6 +66,8 @@ def register(app: Flask) -> None:
     """Attach the command groups to the app."""
     for group in (user_cli, token_cli, demo_cli):
         app.cli.add_command(group)
+    from app.ops.cli import register as register_ops  # storage, backup, db copy
+    register_ops(app)
     from app.summaries.cli import summary_command
     app.cli.add_command(summary_command)
     from app.grids.cli import grids_cli

@@ -67,19 +67,86 @@ def _clean(app) -> None:
     db.session.commit()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3-compatible server for this session (None when moto is not installed)."""
+    from tests.servers import MotoS3
+    if not MotoS3.available():
+        yield None
+        return
+    server = MotoS3(log_path=str(tmp_path_factory.getbasetemp() / "moto.log")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """TEST_REDIS_URL (CI starts redis-server), else a private redis-server, else None."""
+    from tests.servers import RedisServer
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+    elif RedisServer.available():
+        server = RedisServer().start()
+        yield server.url
+        server.stop()
+    else:
+        yield None
+
+
+def s3_bucket(server) -> dict:
+    """A new empty bucket on the moto server, as app configuration."""
+    import boto3
+    bucket = f"gs-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
+                 aws_secret_access_key="test").create_bucket(Bucket=bucket)
+    return {"STORAGE_BACKEND": "s3", "STORAGE_BUCKET": bucket, "STORAGE_ENDPOINT_URL": server.url,
+            "STORAGE_REGION": "us-east-1", "STORAGE_ACCESS_KEY_ID": "test", "STORAGE_SECRET_ACCESS_KEY": "test"}
+
+
+_SESSION_PREFIX = f"gs-test-{uuid.uuid4().hex[:8]}"
+
+# The S3 + Redis run covers the integration tests of reports, photos, triage, the APIs and operations
+# (every test a third time would add minutes to the suite for pages that never touch storage).
+SCALEOUT_MODULES = ("report", "photo", "triage", "api", "open311", "storage", "operations", "board")
+
+
+def pytest_collection_modifyitems(config, items):
+    keep, drop = [], []
+    for item in items:
+        variant = getattr(item, "callspec", None) and item.callspec.params.get("app")
+        if variant == "postgresql-s3" and not (item.get_closest_marker("scaleout") or (
+                "integration" in item.path.parts and any(m in item.path.name for m in SCALEOUT_MODULES))):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql-s3"])
 def app(request, tmp_path_factory, pg_url):
-    """The app on a migrated, emptied database, with uploads in a temporary folder."""
-    if request.param == "postgresql":
+    """The app on a migrated, emptied database, with uploads in a temporary folder.
+
+    "postgresql-s3" is the scale-out set-up: PostgreSQL, photos in S3 (moto), rate limits in Redis.
+    """
+    extra = {}
+    if request.param.startswith("postgresql"):
         need(pg_url is not None, "PostgreSQL not configured: set TEST_DATABASE_URL")
         url = pg_url
     else:
         url = "sqlite:///" + str(tmp_path_factory.getbasetemp() / "gridsnap-test.db")
+    if request.param == "postgresql-s3":
+        server, redis = request.getfixturevalue("s3_server"), request.getfixturevalue("redis_url")
+        need(server is not None, "moto[server] not installed: pip install 'moto[server]'")
+        need(redis is not None, "Redis not available: set TEST_REDIS_URL or install redis-server")
+        extra = {**s3_bucket(server), "RATELIMIT_STORAGE_URI": redis,
+                 "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": _SESSION_PREFIX, "socket_timeout": 2}}
     uploads = tmp_path_factory.mktemp("uploads")
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(uploads),
         "SECRET_KEY": "test", "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": True,
-        "GEOCODER": "", "SERVER_NAME": None,
+        "GEOCODER": "", "SERVER_NAME": None, **extra,
     })
     with app.app_context():
         if url not in _migrated:

@@ -1,0 +1,215 @@
+"""Real servers for the scale-out tests: moto's S3, redis-server, gunicorn, and a TCP proxy to cut."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def executable(name: str) -> str | None:
+    """A program from the venv first, then PATH."""
+    path = os.path.join(BIN, name)
+    return path if os.access(path, os.X_OK) else shutil.which(name)
+
+
+def wait_for(predicate, timeout: float = 20.0, what: str = "server") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not come up in {timeout} s")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Process:
+    """A child process we started, stopped by its own pid only."""
+
+    def __init__(self, args: list[str], env: dict | None = None, log_path: str | None = None):
+        self.args, self.env, self.log_path = args, env, log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "Process":
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+class MotoS3(Process):
+    """moto's S3-compatible server on a free loopback port."""
+
+    def __init__(self, port: int | None = None, log_path: str | None = None):
+        self.port = port or free_port()
+        super().__init__([executable("moto_server"), "-H", "127.0.0.1", "-p", str(self.port)], log_path=log_path)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "MotoS3":
+        super().start()
+        wait_for(lambda: urllib.request.urlopen(self.url + "/moto-api/", timeout=1).status == 200, what="moto_server")
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:  # in-memory only: nothing to shut down cleanly
+            self.proc.kill()
+            self.proc.wait(5)
+
+    @staticmethod
+    def available() -> bool:
+        return executable("moto_server") is not None
+
+
+class RedisServer(Process):
+    """A private redis-server (no persistence) on a free loopback port."""
+
+    def __init__(self):
+        self.port = free_port()
+        super().__init__([executable("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
+                          "--save", "", "--appendonly", "no"])
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        super().start()
+        wait_for(lambda: port_open(self.port), what="redis-server")
+        return self
+
+    @staticmethod
+    def available() -> bool:
+        return executable("redis-server") is not None
+
+
+class Gunicorn(Process):
+    """`make serve`'s gunicorn with gunicorn.conf.py on a free port, its JSON log kept in a file."""
+
+    def __init__(self, env: dict, log_path: str, workers: int = 2, port: int | None = None):
+        self.port = port or free_port()
+        env = {**os.environ, **env, "GRIDSNAP_BIND": f"127.0.0.1:{self.port}", "GRIDSNAP_WORKERS": str(workers)}
+        super().__init__([executable("gunicorn"), "-c", os.path.join(ROOT, "gunicorn.conf.py")], env=env,
+                         log_path=log_path)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Gunicorn":
+        super().start()
+        wait_for(lambda: urllib.request.urlopen(self.url + "/healthz", timeout=2).status == 200,
+                 timeout=40, what="gunicorn")
+        return self
+
+    def worker_pids(self) -> list[int]:
+        """The master's children (the workers), read from /proc."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.proc.pid:
+                    pids.append(int(entry))
+        return pids
+
+    @staticmethod
+    def available() -> bool:
+        return executable("gunicorn") is not None
+
+
+class TcpProxy:
+    """Forwards a local port to a target; stop() drops every connection as an outage would."""
+
+    def __init__(self, target_port: int, port: int | None = None):
+        self.target_port, self.port = target_port, port or free_port()
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> "TcpProxy":
+        ls = socket.socket()
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("127.0.0.1", self.port))
+        ls.listen(64)
+        self._listener = ls
+        threading.Thread(target=self._accept, args=(ls,), daemon=True).start()
+        return self
+
+    def _accept(self, ls: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = ls.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        if self._listener:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass

@@ -76,6 +76,21 @@ def history(r, moves, actor=None):
     return r
 
 
+def photo_fixture(name: str) -> bytes:
+    """A real photo from tests/fixtures/photos (see its MANIFEST.tsv)."""
+    from tests.conftest import fixture_bytes
+    return fixture_bytes("photos/" + name)
+
+
+def bearer(plain_token: str) -> dict:
+    return {"Authorization": f"Bearer {plain_token}"}
+
+
+def stored_keys() -> list[str]:
+    """Every object in the app's photo store (for the local folder: every file, temporary ones too)."""
+    return sorted(o.key for o in photo_store().list())
+
+
 def filed_report(u, category="illegal_parking", at=None, lat=QIANWEI[0], lon=QIANWEI[1], **cols):
     """A report row filed at a chosen moment (no photos), with its deadlines and `submitted` event."""
     from datetime import timedelta

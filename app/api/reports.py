@@ -58,7 +58,7 @@ def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:
         per_page = int(request.args.get("per_page", default_size))
     except ValueError:
         raise ValidationFailed(_("page and per_page must be whole numbers."))
-    if page < 1 or not (1 <= per_page <= max_size):
+    if not (1 <= page <= 1_000_000) or not (1 <= per_page <= max_size):
         raise ValidationFailed(_("page must be 1 or more and per_page between 1 and %(n)d.", n=max_size))
     return page, per_page
 

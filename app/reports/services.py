@@ -38,6 +38,14 @@ def category_by_code(code: str) -> Category:
     return cat
 
 
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+
+
+def _text(value) -> str:
+    """Form text without control characters (PostgreSQL refuses NUL in text), trimmed."""
+    return str(value or "").translate(_CONTROL).strip()
+
+
 def _float(value, what) -> float | None:
     if value is None or value == "":
         return None
@@ -69,7 +77,10 @@ def track_new_files(session: Session, store: PhotoStore, keys: Iterable[str]) ->
 
 @event.listens_for(Session, "after_commit")
 def _files_committed(session):
-    session.info.pop("pending_files", None)
+    # after_commit also fires when a SAVEPOINT (begin_nested) is released: the files are only
+    # safe once the outermost transaction commits.
+    if not session.in_nested_transaction():
+        session.info.pop("pending_files", None)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -129,18 +140,18 @@ def submit_report(user: User, store: PhotoStore, *, category: str, photos: list[
                   max_description: int = MAX_DESCRIPTION, max_photos: int = 4) -> tuple[Report, bool]:
     """File a report; returns (report, created). A repeated idempotency key returns the first report."""
     if idempotency_key is not None:
-        idempotency_key = idempotency_key.strip()[:100] or None
+        idempotency_key = _text(idempotency_key)[:100] or None
     existing = find_by_idempotency_key(user, idempotency_key)
     if existing is not None:
         return existing, False
     if not user.approved:
         raise ValidationFailed(_l("Your team has not approved your account yet."), status=403, code="not_approved")
-    cat = category_by_code(category)
-    description = (description or "").strip()
+    cat = category_by_code(_text(category))
+    description = _text(description)
     if len(description) > max_description:
         raise ValidationFailed(_l("The description is too long (at most %(n)d characters).", n=max_description),
                                code="description_too_long")
-    building = (building or "").strip()
+    building = _text(building)
     if len(building) > 100:
         raise ValidationFailed(_l("The building / unit / lift number is too long (at most 100 characters)."),
                                code="building_too_long")

@@ -1,0 +1,266 @@
+"""Summary pages, JSON, CSV, CLI and email digest: each renders the same summary; only staff see them."""
+import csv
+import email
+import io
+import json
+import socket
+from datetime import date, datetime, timedelta
+from email import policy
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.extensions import db
+from app.models import User
+from app.summaries.services import weekly_summary
+from tests import factories as f
+
+SH = ZoneInfo("Asia/Shanghai")
+MON = date(2025, 3, 3)  # Monday of 2025-W10, long past whenever the tests run
+WEEK = "2025-W10"
+
+
+def at(day: int, hour: int = 0) -> datetime:
+    d = MON + timedelta(days=day)
+    return datetime(d.year, d.month, d.day, hour, tzinfo=SH)
+
+
+@pytest.fixture
+def week_data(app):
+    """A few reports in 2025-W10 and the week before, and one user of each role."""
+    rider = f.user("rider1", team="犍路先锋")
+    f.user("coord", role="coordinator")
+    f.user("boss", role="admin")
+    f.user("handler1", role="handler")
+    f.filed_report(rider, "illegal_parking", at(-3, 9))
+    f.history(f.filed_report(rider, "illegal_parking", at(0, 9)), [("accepted", at(0, 11)), ("resolved", at(1, 9))])
+    f.history(f.filed_report(rider, "elevator_hazard", at(2, 9)), [("rejected", at(2, 10), {})])
+    f.filed_report(rider, "illegal_parking", at(3, 9), lat=29.2091, lon=103.9513)
+    f.filed_report(rider, "garbage", at(6, 23))
+    return rider
+
+
+def _staff_client(client, username="coord"):
+    f.login(client, username)
+    return client
+
+
+def _without_generated(d: dict) -> dict:
+    return {k: v for k, v in d.items() if k != "generated_at"}
+
+
+@pytest.mark.parametrize("path", ["/summaries/", f"/summaries/{WEEK}", f"/summaries/{WEEK}.json",
+                                  f"/summaries/{WEEK}.csv"])
+@pytest.mark.parametrize("username", ["rider1", "handler1"])
+def test_riders_and_handlers_may_not_see_summaries(client, week_data, path, username):
+    f.login(client, username)
+    assert client.get(path).status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_login(client, week_data):
+    r = client.get(f"/summaries/{WEEK}")
+    assert r.status_code in (302, 401)
+
+
+@pytest.mark.parametrize("username", ["coord", "boss"])
+def test_staff_see_the_list_of_weeks(client, week_data, username):
+    _staff_client(client, username)
+    html = client.get("/summaries/").get_data(as_text=True)
+    assert "so far" in html or "截至目前" in html or "本周" in html or "so-far" in html
+    # older pages list earlier weeks; 2025-W10 is far back but reachable by paging
+    found = any(WEEK in client.get(f"/summaries/?page={p}").get_data(as_text=True) for p in range(1, 8))
+    assert found
+
+
+def test_week_page_shows_the_service_figures(client, week_data):
+    _staff_client(client)
+    s = weekly_summary(WEEK)
+    r = client.get(f"/summaries/{WEEK}?lang=en")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert f'id="fig-received"' in html
+    card = html.split('id="fig-received"')[1].split("</div>")[0]
+    assert f">{s.received}<" in card and s.received == 4
+    assert s.narrative["en"].split(",")[0] in html and s.narrative["zh"][:10] in html
+    assert "<svg" in html and "hotspot-map" in html and "vendor/leaflet/leaflet.js" in html
+    assert "so far" not in html.split("<main")[1].split("</h1>")[0]
+
+
+def test_current_week_page_says_so_far(client, week_data):
+    _staff_client(client)
+    from app.summaries.weeks import week_of
+    current = week_of(datetime.now(SH), SH).name
+    html = client.get(f"/summaries/{current}?lang=en").get_data(as_text=True)
+    assert "so far" in html.split("</h1>")[0]
+
+
+def test_json_is_the_service_object(client, week_data):
+    _staff_client(client)
+    data = client.get(f"/summaries/{WEEK}.json").get_json()
+    expected = json.loads(json.dumps(weekly_summary(WEEK).to_dict()))
+    assert _without_generated(data) == _without_generated(expected)
+    for key in ("week", "start", "end", "received", "accepted", "rejected", "duplicates", "resolved", "closed",
+                "reopened", "open_at_end", "overdue_at_end", "hours_to_accept", "hours_to_resolve",
+                "within_deadline_pct", "by_category", "by_grid", "by_department", "by_team", "previous",
+                "hotspots", "top_volunteers", "top_teams", "narrative"):
+        assert key in data
+    assert data["start"] == "2025-03-03T00:00:00+08:00" and data["end"] == "2025-03-10T00:00:00+08:00"
+    assert (data["received"], data["accepted"], data["rejected"], data["resolved"]) == (4, 1, 1, 1)
+    assert data["hours_to_accept"] == {"median": 2.0, "p90": 2.0, "count": 1}
+    assert data["previous"]["received"] == 1
+    assert set(data["narrative"]) == {"zh", "en"}
+    assert data["hotspots"][0]["count"] == 4  # this week's four reports all lie within 25 m
+
+
+def test_csv_has_one_row_per_category_and_grid(client, week_data):
+    _staff_client(client)
+    r = client.get(f"/summaries/{WEEK}.csv")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
+    s = weekly_summary(WEEK)
+    assert len(rows) == len(s.by_category_grid)
+    by_cat = {row["category"]: row for row in rows}
+    assert by_cat["illegal_parking"]["received"] == "2" and by_cat["illegal_parking"]["hours_to_resolve_median"] == "24.0"
+    assert by_cat["elevator_hazard"]["rejected"] == "1"
+    assert sum(int(row["received"]) for row in rows) == s.received
+
+
+@pytest.mark.parametrize("path,status", [("/summaries/2026-W53", 404), ("/summaries/2025-W99", 404),
+                                         ("/summaries/2025-10", 400), ("/summaries/2099-W01", 404),
+                                         ("/summaries/2025-W10.xml", 404)])
+def test_bad_week_names_are_refused_clearly(client, week_data, path, status):
+    _staff_client(client)
+    assert client.get(path).status_code == status
+
+
+def test_bad_week_names_in_json_get_a_json_error(client, week_data):
+    _staff_client(client)
+    r = client.get("/summaries/2026-W53.json")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "no_such_week"
+
+
+def test_week_53_of_2020_exists(client, week_data):
+    _staff_client(client)
+    data = client.get("/summaries/2020-W53.json").get_json()
+    assert data["start"] == "2020-12-28T00:00:00+08:00"
+
+
+def test_cli_renders_the_same_summary_in_every_format(runner, week_data, tmp_path):
+    expected = json.loads(json.dumps(weekly_summary(WEEK).to_dict()))
+    out = runner.invoke(args=["summary", WEEK, "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert _without_generated(json.loads(out.output)) == _without_generated(expected)
+    out = runner.invoke(args=["summary", WEEK, "--format", "csv"])
+    assert out.output.splitlines()[0].startswith("week,category,")
+    target = tmp_path / "w.html"
+    out = runner.invoke(args=["summary", WEEK, "--format", "html", "--output", str(target)])
+    assert out.exit_code == 0, out.output
+    html = target.read_text(encoding="utf-8")
+    assert expected["narrative"]["zh"] in html and "<style>" in html and 'id="fig-received"' in html
+
+
+def test_cli_without_a_week_takes_the_last_complete_one(runner, week_data):
+    from app.summaries.weeks import last_complete_week
+    out = runner.invoke(args=["summary", "--format", "json"])
+    assert json.loads(out.output)["week"] == last_complete_week(SH).name
+
+
+def test_cli_refuses_a_bad_week(runner, week_data):
+    out = runner.invoke(args=["summary", "2026-W53"])
+    assert out.exit_code != 0 and "53" in out.output
+
+
+# ---- email digest --------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server (aiosmtpd) on a free local port, collecting what arrives."""
+    aiosmtpd = pytest.importorskip("aiosmtpd.controller")
+
+    class Inbox:
+        def __init__(self):
+            self.envelopes = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.envelopes.append(envelope)
+            return "250 OK"
+
+    inbox = Inbox()
+    port = _free_port()
+    controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_TLS="", SMTP_USER="",
+                      SMTP_SENDER="gridsnap@example.org", BASE_URL="https://gridsnap.example.org")
+    yield inbox
+    controller.stop()
+
+
+def _opt_in(username, address):
+    u = db.session.query(User).filter_by(username=username).one()
+    u.email, u.wants_digest = address, True
+    db.session.commit()
+
+
+def test_email_digest_reaches_opted_in_staff_with_html_and_text(runner, week_data, smtp_server):
+    _opt_in("coord", "coord@example.org")
+    _opt_in("boss", "boss@example.org")
+    _opt_in("rider1", "rider@example.org")  # riders never get it, even if the flag is set
+    f.user("coord2", role="coordinator").email = "quiet@example.org"  # did not opt in
+    db.session.commit()
+    out = runner.invoke(args=["summary", WEEK, "--format", "json", "--email"])
+    assert out.exit_code == 0, out.output
+    assert len(smtp_server.envelopes) == 1
+    env = smtp_server.envelopes[0]
+    assert sorted(env.rcpt_tos) == ["boss@example.org", "coord@example.org"]
+    assert env.mail_from == "gridsnap@example.org"
+    msg = email.message_from_bytes(env.content, policy=policy.default)
+    assert msg.get_content_type() == "multipart/alternative"
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    s = weekly_summary(WEEK)
+    link = f"https://gridsnap.example.org/summaries/{WEEK}"
+    assert link in text and f'href="{link}"' in html
+    assert s.narrative["zh"] in text and s.narrative["en"] in text
+    assert f"<strong>{s.received}</strong>" in html and WEEK in msg["Subject"]
+
+
+def test_no_digest_is_sent_when_nobody_opted_in(runner, week_data, smtp_server):
+    out = runner.invoke(args=["summary", WEEK, "--email"])
+    assert out.exit_code == 0 and smtp_server.envelopes == []
+
+
+def test_staff_opt_in_from_the_profile(client, week_data):
+    _staff_client(client)
+    page = client.get("/profile").get_data(as_text=True)
+    assert 'id="digest"' in page
+    token = f.csrf_from(page)
+    r = client.post("/summaries/digest", data={"csrf_token": token, "wants_digest": "y", "email": "c@example.org"})
+    assert r.status_code == 302
+    u = db.session.query(User).filter_by(username="coord").one()
+    db.session.refresh(u)
+    assert (u.wants_digest, u.email) == (True, "c@example.org")
+    r = client.post("/summaries/digest", data={"csrf_token": token, "email": "c@example.org"})
+    db.session.refresh(u)
+    assert u.wants_digest is False
+
+
+def test_opting_in_needs_a_valid_address(client, week_data):
+    _staff_client(client)
+    token = f.csrf_from(client.get("/profile").get_data(as_text=True))
+    r = client.post("/summaries/digest", data={"csrf_token": token, "wants_digest": "y", "email": "not an address"})
+    assert r.status_code == 400
+
+
+def test_riders_cannot_opt_in(client, week_data):
+    f.login(client, "rider1")
+    page = client.get("/profile").get_data(as_text=True)
+    assert 'id="digest"' not in page
+    r = client.post("/summaries/digest", data={"csrf_token": f.csrf_from(page), "wants_digest": "y",
+                                               "email": "r@example.org"})
+    assert r.status_code == 403

@@ -49,6 +49,7 @@ def register_blueprints(app: Flask) -> None:
     # Views are imported here, not in the packages' __init__, so models can import
     # pure modules such as app.triage.workflow without pulling in the web layer.
     from app.api import reports as _api_reports  # noqa: F401
+    from app.api import community as _api_community  # noqa: F401  (leaderboard, grids, teams)
     from app.auth import views as _auth_views  # noqa: F401
     from app.reports import views as _report_views  # noqa: F401
     from app.triage import views as _triage_views  # noqa: F401
@@ -65,8 +66,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(triage_bp)
     app.register_blueprint(summaries_bp)
     app.register_blueprint(api_bp)
+    from app.teams import bp as teams_bp, views as _team_views  # noqa: F401
+    app.register_blueprint(teams_bp)
     from app.ops import bp as ops_bp  # /readyz
     app.register_blueprint(ops_bp)
+    from app.api import docs, open311  # Open311 GeoReport v2; the OpenAPI document and its page
+    app.register_blueprint(open311.bp)
+    app.register_blueprint(docs.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -97,6 +97,7 @@ SCHEMAS: dict[str, dict] = {
                        "duplicate_of": nullable({"type": "string", "description": "A reference or id"}),
                        "internal": {"type": "boolean", "description": "Hide the note from the rider"}},
     },
+    "CsrfToken": {"type": "object", "required": ["csrf_token"], "properties": {"csrf_token": STR}},
     "Comment": {"type": "object", "required": ["note"],
                 "properties": {"note": STR, "internal": {"type": "boolean",
                                                           "description": "Staff only: hidden from the rider"}}},
@@ -167,6 +168,12 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         "summary": "This document", "tags": ["meta"], "security": [],
         "responses": {"200": {"description": "The OpenAPI document",
                               "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/csrf": {"get": {
+        "summary": "A fresh CSRF token",
+        "description": "For cookie-authenticated writes from pages served from the phone's cache (the offline "
+                       "outbox): send the token back in the `X-CSRFToken` header. Never cached.",
+        "tags": ["meta"],
+        "responses": {"200": ok("CsrfToken"), **errors(401)}}},
     "/reports": {
         "get": {
             "summary": "List reports",
@@ -230,8 +237,17 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                        "or their department. An illegal move is 409 `invalid_transition`, a stale version "
                        "409 `stale_version`.",
         "tags": ["triage"], "parameters": [REPORT_ID],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": ref("Transition")}}},
-        "responses": {"200": ok("Report"), **errors(400, 401, 403, 404, 409)}}},
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": ref("Transition")},
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["to", "version"],
+                "description": "The same fields as a form, plus the \"after\" photo of a resolve.",
+                "properties": {"to": {"type": "string", "enum": STATUSES}, "version": INT, "note": STR,
+                               "assignee": INT, "department": STR,
+                               "outcome": {"type": "string", "enum": [o.value for o in Outcome]},
+                               "duplicate_of": STR, "internal": BOOL,
+                               "after_photo": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"200": ok("Report"), **errors(400, 401, 403, 404, 409, 413, 415)}}},
     "/reports/{report_id}/duplicates": {"get": {
         "summary": "Duplicate candidates",
         "description": "Coordinators and admins: same category, nearby and recent, not rejected, nearest "

@@ -15,8 +15,9 @@ login_manager.login_message_category = "info"
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    if wants_bearer():  # a request that names a token is judged by the token alone
-        return None
+    token = wants_bearer()
+    if token:  # a request that names a token is judged by the token alone, even with a
+        return user_for_token(token)  # session or remember-me cookie (Flask-Login tries those first)
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     return user if user is not None and user.active else None
 

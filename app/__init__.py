@@ -42,6 +42,8 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     init_storage(app)
     i18n.init_app(app)
+    from app import assets
+    assets.init_app(app)  # versioned static URLs, compressed responses
     from app.auth import login as _login  # noqa: F401  (user loader and request loader)
 
 

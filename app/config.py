@@ -17,6 +17,8 @@ def from_environment(instance_path: str) -> dict:
         "TIMEZONE": env("GRIDSNAP_TIMEZONE") or "Asia/Shanghai",
         "TILE_URL": env("GRIDSNAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "TILE_ATTRIBUTION": env("GRIDSNAP_TILE_ATTRIBUTION") or "&copy; OpenStreetMap contributors",
+        # Where the report map opens before a location is known ("lat,lon"; Qianwei County by default)
+        "MAP_CENTER": env("GRIDSNAP_MAP_CENTER") or "29.2254,103.9507",
         "GEOCODER": env("GRIDSNAP_GEOCODER") or "",
         "GEOCODER_TIMEOUT": float(env("GRIDSNAP_GEOCODER_TIMEOUT") or 2.0),
         "GEOCODER_USER_AGENT": env("GRIDSNAP_GEOCODER_USER_AGENT") or "gridsnap",

@@ -27,3 +27,55 @@ def healthz():
         db.session.rollback()
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok")
+
+
+# The installable web app: manifest and service worker (served from the root so it controls every page).
+SHELL_ASSETS = ("css/app.css", "js/exif.js", "js/outbox.js", "js/app.js", "js/report.js",
+                "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css",
+                "vendor/leaflet/images/marker-icon.png", "vendor/leaflet/images/marker-icon-2x.png",
+                "vendor/leaflet/images/marker-shadow.png", "icons/app.svg", "icons/app-192.png")
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    from flask_babel import gettext as _
+    from app.i18n import lang
+    body = {
+        "name": "网格随手拍 GridSnap",
+        "short_name": _("GridSnap"),
+        "description": _("Snap a problem on your rounds; the grid centre gets it solved."),
+        "lang": "zh-CN" if lang() == "zh" else "en",
+        "start_url": url_for("reports.new"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#f4f5f7",
+        "theme_color": "#0b5cad",
+        "icons": [
+            {"src": url_for("static", filename="icons/app-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": url_for("static", filename="icons/app-512.png"), "sizes": "512x512", "type": "image/png"},
+            {"src": url_for("static", filename="icons/app-maskable-512.png"), "sizes": "512x512",
+             "type": "image/png", "purpose": "maskable"},
+            {"src": url_for("static", filename="icons/app.svg"), "sizes": "any", "type": "image/svg+xml"},
+        ],
+        "shortcuts": [{"name": _("My reports"), "url": url_for("reports.mine")}],
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/sw.js")
+def service_worker():
+    import hashlib
+    from flask import current_app, render_template
+    from app.reports.services import categories
+    icons = sorted({f"icons/{c.icon}.svg" for c in categories()})
+    assets = [url_for("static", filename=name) for name in (*SHELL_ASSETS, *icons)]
+    pages = [url_for("reports.new"), url_for("reports.mine")]
+    version = hashlib.sha256("\n".join(assets + pages).encode()).hexdigest()[:12]
+    body = render_template("sw.js", assets=assets, pages=pages, version=version,
+                           outbox=url_for("static", filename="js/outbox.js"))
+    response = current_app.response_class(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -2,6 +2,7 @@
 from flask import current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
 from app.api import bp
 from app.api.representations import event_json, report_json
@@ -31,6 +32,15 @@ def create_report():
     response = jsonify(report_json(report))
     response.status_code = 201 if created else 200
     response.headers["Location"] = url_for("api.get_report", report_id=report.id)
+    return response
+
+
+@bp.route("/csrf", methods=["GET"])
+@login_required
+def csrf_token():
+    """A fresh CSRF token for pages served from the phone's cache (the offline outbox sends with it)."""
+    response = jsonify({"csrf_token": generate_csrf()})
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

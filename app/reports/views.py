@@ -18,7 +18,17 @@ def new():
     cats = services.categories()
     return render_template("reports/new.html", categories=cats, form=EmptyForm(),
                            tile_url=current_app.config["TILE_URL"],
-                           tile_attribution=current_app.config["TILE_ATTRIBUTION"])
+                           tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+                           map_center=map_center())
+
+
+def map_center() -> tuple[float, float]:
+    """Where the map opens before a location is known (GRIDSNAP_MAP_CENTER, "lat,lon")."""
+    try:
+        lat, lon = (float(v) for v in current_app.config["MAP_CENTER"].split(","))
+        return lat, lon
+    except (ValueError, AttributeError):
+        return 29.2254, 103.9507
 
 
 @bp.route("/report", methods=["POST"])

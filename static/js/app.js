@@ -1,0 +1,100 @@
+/* GridSnap: the installable app's glue for the rider's pages.
+   Registers the service worker (secure origins only: HTTPS or localhost), sends the outbox when the
+   page opens and whenever the connection returns, and lists waiting reports on My reports.
+   Plain ES5 for WeChat's built-in browser. */
+(function () {
+  'use strict';
+
+  var Outbox = window.GridSnapOutbox;
+  var started = false;
+
+  function registerWorker() {
+    if (!('serviceWorker' in navigator) || !window.isSecureContext) { return; }
+    var url = document.documentElement.getAttribute('data-sw');
+    if (!url) { return; }
+    navigator.serviceWorker.register(url, { scope: '/' })['catch'](function () {});
+    navigator.serviceWorker.addEventListener('message', function (e) {
+      if (e.data && e.data.type === 'outbox-sent') { refreshList(true); }
+    });
+  }
+
+  function flush() {
+    if (!Outbox || !Outbox.available() || navigator.onLine === false) { return; }
+    Outbox.flush(function (summary) {
+      if (summary.sent.length) { refreshList(true); } else { refreshList(false); }
+    });
+  }
+
+  /* ---------- My reports: the waiting list ---------- */
+
+  var box = null, T = null;
+
+  function text(tag, cls, value) {
+    var n = document.createElement(tag);
+    if (cls) { n.className = cls; }
+    n.textContent = value;
+    return n;
+  }
+
+  function refreshList(sentSomething) {
+    if (!box) { return; }
+    if (sentSomething && navigator.onLine !== false) {
+      // The server now has them: show the server's list.
+      window.location.reload();
+      return;
+    }
+    Outbox.all(function (err, list) {
+      var ul = document.getElementById('outbox-list');
+      ul.innerHTML = '';
+      box.hidden = !list.length;
+      for (var i = 0; i < list.length; i++) {
+        var rec = list[i], li = document.createElement('li'), meta = document.createElement('div');
+        li.className = 'outbox-item';
+        li.setAttribute('data-key', rec.key);
+        if (rec.photos && rec.photos[0] && window.URL && URL.createObjectURL) {
+          var img = document.createElement('img');
+          try { img.src = URL.createObjectURL(rec.photos[0].blob); img.alt = ''; li.appendChild(img); } catch (e) { /* no preview */ }
+        }
+        meta.className = 'meta';
+        meta.appendChild(text('strong', '', rec.label || rec.fields.category || ''));
+        meta.appendChild(document.createElement('br'));
+        meta.appendChild(text('span', rec.refused ? 'refused' : 'waiting',
+          rec.refused ? T.refused.replace('%(reason)s', rec.refused) : T.waiting));
+        meta.appendChild(document.createElement('br'));
+        meta.appendChild(text('time', '', Outbox.localTime(rec.fields.captured_at)));
+        li.appendChild(meta);
+        var del = text('button', 'button', T['delete']);
+        del.type = 'button';
+        del.setAttribute('data-delete', rec.key);
+        li.appendChild(del);
+        ul.appendChild(li);
+      }
+    });
+  }
+
+  function initList() {
+    box = document.getElementById('outbox');
+    if (!box || !Outbox || !Outbox.available()) { return; }
+    T = JSON.parse(document.getElementById('outbox-i18n').textContent);
+    box.addEventListener('click', function (e) {
+      var key = e.target.getAttribute && e.target.getAttribute('data-delete');
+      if (key && window.confirm(T.confirm_delete)) { Outbox.remove(key, function () { refreshList(false); }); }
+      if (e.target.id === 'outbox-send') { flush(); }
+    });
+    refreshList(false);
+  }
+
+  window.GridSnapApp = {
+    start: function () {
+      if (started) { return; }
+      started = true;
+      registerWorker();
+      initList();
+      window.addEventListener('online', flush);
+      flush();
+    },
+    flush: flush
+  };
+
+  if (document.getElementById('outbox')) { window.GridSnapApp.start(); }
+})();

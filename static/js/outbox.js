@@ -1,0 +1,204 @@
+/* GridSnap outbox: reports kept on the phone (IndexedDB) until the server has them.
+
+   Every report goes through here: it is saved first, then sent with its Idempotency-Key,
+   and removed only once the server answered 200/201. A network failure or a 5xx keeps it
+   for later (the `online` event, the next page load, or Background Sync in the service
+   worker); the same key means it can never arrive twice.
+   Plain ES5: runs in pages (XHR, with upload progress) and in the service worker (fetch). */
+(function (root) {
+  'use strict';
+
+  var DB_NAME = 'gridsnap', STORE = 'outbox', DB_VERSION = 1;
+  var TOKEN_URL = '/api/v1/csrf';
+  var flushing = false;
+
+  function idb() { return root.indexedDB || null; }
+
+  function openDb(cb) {
+    var factory = idb();
+    if (!factory) { cb(null); return; }
+    var req;
+    try { req = factory.open(DB_NAME, DB_VERSION); } catch (e) { cb(null); return; }
+    req.onupgradeneeded = function () {
+      var db = req.result;
+      if (!db.objectStoreNames.contains(STORE)) { db.createObjectStore(STORE, { keyPath: 'key' }); }
+    };
+    req.onsuccess = function () { cb(req.result); };
+    req.onerror = function () { cb(null); };
+    req.onblocked = function () { cb(null); };
+  }
+
+  /* Run fn(store, setResult) in one transaction; done(err, result) when it has committed. */
+  function withStore(mode, fn, done) {
+    openDb(function (db) {
+      if (!db) { if (done) { done(new Error('IndexedDB is not available')); } return; }
+      var result, t;
+      try { t = db.transaction(STORE, mode); } catch (e) { db.close(); if (done) { done(e); } return; }
+      fn(t.objectStore(STORE), function (r) { result = r; });
+      t.oncomplete = function () { db.close(); if (done) { done(null, result); } };
+      t.onerror = t.onabort = function () { db.close(); if (done) { done(t.error || new Error('IndexedDB error')); } };
+    });
+  }
+
+  function put(record, cb) { withStore('readwrite', function (s) { s.put(record); }, cb); }
+  function remove(key, cb) { withStore('readwrite', function (s) { s['delete'](key); }, cb); }
+  function get(key, cb) {
+    withStore('readonly', function (s, set) {
+      var req = s.get(key);
+      req.onsuccess = function () { set(req.result || null); };
+    }, function (err, rec) { cb(err, rec || null); });
+  }
+  function all(cb) {
+    withStore('readonly', function (s, set) {
+      var out = [], req = s.openCursor();
+      req.onsuccess = function () {
+        var cursor = req.result;
+        if (cursor) { out.push(cursor.value); cursor['continue'](); } else { set(out); }
+      };
+    }, function (err, list) {
+      list = list || [];
+      list.sort(function (a, b) { return a.created - b.created; });
+      cb(err, list);
+    });
+  }
+
+  function newKey() {
+    var c = root.crypto || root.msCrypto, bytes = [], i;
+    if (c && c.getRandomValues) {
+      var buf = new Uint8Array(16);
+      c.getRandomValues(buf);
+      for (i = 0; i < 16; i++) { bytes.push(buf[i]); }
+    } else {
+      for (i = 0; i < 16; i++) { bytes.push(Math.floor(Math.random() * 256)); }
+    }
+    var hex = '';
+    for (i = 0; i < 16; i++) { hex += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16); }
+    return 'gs-' + hex;
+  }
+
+  function parseJson(text) {
+    try { return JSON.parse(text); } catch (e) { return null; }
+  }
+
+  /* A fresh CSRF token (a page served from the cache carries an old one). cb(token or null). */
+  function fetchToken(cb) {
+    if (root.XMLHttpRequest) {
+      var xhr = new XMLHttpRequest();
+      xhr.open('GET', TOKEN_URL, true);
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.onload = function () {
+        var body = parseJson(xhr.responseText);
+        cb(xhr.status === 200 && body ? body.csrf_token : null, xhr.status);
+      };
+      xhr.onerror = xhr.ontimeout = function () { cb(null, 0); };
+      xhr.timeout = 15000;
+      xhr.send();
+      return;
+    }
+    root.fetch(TOKEN_URL, { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+      .then(function (r) { return r.json().then(function (b) { cb(r.status === 200 ? b.csrf_token : null, r.status); }); })
+      ['catch'](function () { cb(null, 0); });
+  }
+
+  function formFor(record) {
+    var fd = new FormData(), name;
+    for (name in record.fields) {
+      if (record.fields.hasOwnProperty(name) && record.fields[name] !== null && record.fields[name] !== undefined) {
+        fd.append(name, record.fields[name]);
+      }
+    }
+    for (var i = 0; i < record.photos.length; i++) {
+      fd.append(record.fieldName || 'photos', record.photos[i].blob, record.photos[i].name || ('photo-' + (i + 1) + '.jpg'));
+    }
+    return fd;
+  }
+
+  /* Send one record. cb({status, body}); status 0 means the network failed. */
+  function send(record, token, onProgress, cb) {
+    var headers = { 'Accept': 'application/json', 'X-CSRFToken': token || '', 'Idempotency-Key': record.key };
+    if (root.XMLHttpRequest) {
+      var xhr = new XMLHttpRequest(), h;
+      xhr.open('POST', record.url, true);
+      for (h in headers) { if (headers.hasOwnProperty(h)) { xhr.setRequestHeader(h, headers[h]); } }
+      if (onProgress && xhr.upload) {
+        xhr.upload.onprogress = function (e) { if (e.lengthComputable) { onProgress(e.loaded / e.total); } };
+      }
+      xhr.onload = function () { cb({ status: xhr.status, body: parseJson(xhr.responseText) }); };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { cb({ status: 0, body: null }); };
+      xhr.timeout = 120000;
+      xhr.send(formFor(record));
+      return;
+    }
+    root.fetch(record.url, { method: 'POST', credentials: 'same-origin', headers: headers, body: formFor(record) })
+      .then(function (r) {
+        return r.text().then(function (t) { cb({ status: r.status, body: parseJson(t) }); });
+      })['catch'](function () { cb({ status: 0, body: null }); });
+  }
+
+  /* Worth trying again later: the network, the server or the session, not the report. */
+  function retryable(status) {
+    return status === 0 || status === 401 || status === 408 || status === 429 || status >= 500;
+  }
+
+  function message(res) {
+    return res.body && res.body.error ? res.body.error.message : null;
+  }
+
+  /* Send everything waiting, oldest first. cb({sent: [reports], waiting: n, refused: n}). */
+  function flush(cb) {
+    cb = cb || function () {};
+    if (flushing) { cb({ sent: [], waiting: -1, refused: 0, busy: true }); return; }
+    flushing = true;
+    all(function (err, list) {
+      var summary = { sent: [], waiting: 0, refused: 0 };
+      if (err || !list.length) { flushing = false; cb(summary); return; }
+      var pending = [];
+      for (var i = 0; i < list.length; i++) { if (!list[i].refused) { pending.push(list[i]); } else { summary.refused++; } }
+      if (!pending.length) { flushing = false; cb(summary); return; }
+      fetchToken(function (token) {
+        if (!token) {
+          summary.waiting = pending.length;
+          flushing = false;
+          cb(summary);
+          return;
+        }
+        var index = 0;
+        (function next() {
+          if (index >= pending.length) { flushing = false; cb(summary); return; }
+          var rec = pending[index++];
+          send(rec, token, null, function (res) {
+            if (res.status === 200 || res.status === 201) {
+              summary.sent.push(res.body);
+              remove(rec.key, function () { next(); });
+            } else if (retryable(res.status)) {
+              rec.attempts = (rec.attempts || 0) + 1;
+              rec.lastError = message(res) || ('HTTP ' + res.status);
+              summary.waiting += pending.length - index + 1;
+              // The connection is down or the server is struggling: stop here, try again later.
+              put(rec, function () { flushing = false; cb(summary); });
+            } else {
+              rec.refused = message(res) || ('HTTP ' + res.status);
+              summary.refused++;
+              put(rec, function () { next(); });
+            }
+          });
+        })();
+      });
+    });
+  }
+
+  /* "2026-11-29 21:40" in the phone's own time. */
+  function localTime(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return ''; }
+    function pad(n) { return (n < 10 ? '0' : '') + n; }
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' + pad(d.getMinutes());
+  }
+
+  root.GridSnapOutbox = {
+    localTime: localTime,
+    available: function () { return !!idb(); },
+    newKey: newKey, put: put, get: get, remove: remove, all: all,
+    fetchToken: fetchToken, send: send, flush: flush, retryable: retryable, message: message
+  };
+})(typeof self !== 'undefined' ? self : this);

@@ -1,0 +1,404 @@
+/* GridSnap: the rider's report page.
+   Photos are downscaled on the phone (long edge 1600 px, JPEG 0.82) before upload; the location
+   comes from the device, else the first photo's EXIF GPS, else a pin on the map (always draggable).
+   Every report is kept in the outbox (IndexedDB) until the server has it, so a dropped connection
+   loses nothing, and its Idempotency-Key means it never arrives twice.
+   Plain ES5 for WeChat's built-in browser. */
+(function () {
+  'use strict';
+
+  var MAX_PHOTOS = 4, LONG_EDGE = 1600, QUALITY = 0.82;
+  var form = document.getElementById('report-form');
+  if (!form) { return; }
+  var T = JSON.parse(document.getElementById('report-i18n').textContent);
+  var Outbox = window.GridSnapOutbox;
+
+  var el = function (id) { return document.getElementById(id); };
+  var photoInput = el('photo-input'), previews = el('previews'), photoHint = el('photo-hint');
+  var statusLine = el('location-status'), mapBox = el('map'), errorBox = el('form-error');
+  var progress = el('progress'), bar = el('progress-bar'), submit = el('submit');
+  var nearbyBox = el('nearby'), nearbyList = el('nearby-list');
+
+  var photos = [];          // {blob, url, gps, name}
+  var processing = 0;       // photos still being downscaled
+  var loc = null;           // {lat, lon, accuracy, source}
+  var geoState = 'pending'; // pending | ok | failed
+  var map = null, marker = null;
+  var pendingKey = null;    // kept across retries of the same report
+  var busy = false;
+
+  document.documentElement.className += ' js';
+  el('coords').hidden = true;
+
+  function fmt(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (m, k) { return values.hasOwnProperty(k) ? values[k] : m; });
+  }
+
+  function showError(text) {
+    errorBox.textContent = text;
+    errorBox.hidden = !text;
+    if (text && errorBox.scrollIntoView) { errorBox.scrollIntoView({ block: 'center' }); }
+  }
+
+  /* ---------- photos ---------- */
+
+  function toBlob(canvas, cb) {
+    if (canvas.toBlob) { canvas.toBlob(cb, 'image/jpeg', QUALITY); return; }
+    var data = canvas.toDataURL('image/jpeg', QUALITY), bin = atob(data.split(',')[1]);
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+    cb(new Blob([bytes], { type: 'image/jpeg' }));
+  }
+
+  /* The photo as a JPEG of at most 1600 px; the original when the browser cannot decode it (HEIC). */
+  function downscale(file, cb) {
+    if (!window.URL || !URL.createObjectURL || !document.createElement('canvas').getContext) { cb(file); return; }
+    var url = URL.createObjectURL(file), img = new Image();
+    img.onload = function () {
+      var w = img.naturalWidth, h = img.naturalHeight, scale = Math.min(1, LONG_EDGE / Math.max(w, h));
+      var canvas = document.createElement('canvas');
+      canvas.width = Math.max(1, Math.round(w * scale));
+      canvas.height = Math.max(1, Math.round(h * scale));
+      var ctx = canvas.getContext('2d');
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+      URL.revokeObjectURL(url);
+      toBlob(canvas, function (blob) {
+        cb(blob && blob.size && (blob.size < file.size || file.type !== 'image/jpeg') ? blob : file);
+      });
+    };
+    img.onerror = function () { URL.revokeObjectURL(url); cb(file); };
+    img.src = url;
+  }
+
+  function renderPreviews() {
+    previews.innerHTML = '';
+    for (var i = 0; i < photos.length; i++) {
+      var li = document.createElement('li'), img = document.createElement('img'), btn = document.createElement('button');
+      img.src = photos[i].url;
+      img.alt = fmt(T.photo_n, { n: i + 1 });
+      btn.type = 'button';
+      btn.className = 'remove';
+      btn.setAttribute('aria-label', fmt(T.remove_photo, { n: i + 1 }));
+      btn.textContent = '×';
+      btn.setAttribute('data-index', String(i));
+      li.appendChild(img);
+      li.appendChild(btn);
+      previews.appendChild(li);
+    }
+    photoHint.textContent = photos.length >= MAX_PHOTOS ? T.max_photos : fmt(T.photos_count, { n: photos.length, max: MAX_PHOTOS });
+    el('camera-label').className = el('camera-label').className.replace(/ disabled/g, '') + (photos.length >= MAX_PHOTOS ? ' disabled' : '');
+    photoInput.disabled = photos.length >= MAX_PHOTOS;
+  }
+
+  previews.addEventListener('click', function (e) {
+    var index = e.target.getAttribute && e.target.getAttribute('data-index');
+    if (index === null || index === undefined) { return; }
+    var removed = photos.splice(parseInt(index, 10), 1)[0];
+    if (removed && removed.url) { URL.revokeObjectURL(removed.url); }
+    renderPreviews();
+    if (loc && loc.source === 'exif' && !firstGps()) { loc = null; updateLocation(); }
+  });
+
+  function firstGps() {
+    for (var i = 0; i < photos.length; i++) { if (photos[i].gps) { return photos[i].gps; } }
+    return null;
+  }
+
+  function addFile(file) {
+    if (photos.length + processing >= MAX_PHOTOS) { showError(T.max_photos); return; }
+    if (file.type && file.type.indexOf('image/') !== 0 && !/\.(heic|heif)$/i.test(file.name || '')) {
+      showError(T.not_image);
+      return;
+    }
+    processing++;
+    submit.disabled = true;
+    var entry = { blob: null, url: null, gps: null, name: 'photo.jpg' };
+    var done = 0;
+    function finished() {
+      if (++done < 2) { return; }
+      processing--;
+      photos.push(entry);
+      renderPreviews();
+      if (entry.gps && (!loc || loc.source === 'exif' || (geoState === 'failed' && loc.source !== 'map'))) {
+        if (!loc || loc.source !== 'device') { setLocation(entry.gps.lat, entry.gps.lon, null, 'exif'); }
+      }
+      if (!processing) { submit.disabled = false; }
+      checkNearby();
+    }
+    var reader = window.GridSnapExif;
+    if (reader) {
+      reader.read(file, function (info) {
+        if (info && typeof info.lat === 'number' && typeof info.lon === 'number') {
+          entry.gps = { lat: info.lat, lon: info.lon };
+        }
+        finished();
+      });
+    } else { done++; }
+    downscale(file, function (blob) {
+      entry.blob = blob;
+      entry.name = blob === file && file.name ? 'photo' + (/\.\w+$/.exec(file.name) || ['.jpg'])[0] : 'photo.jpg';
+      try { entry.url = URL.createObjectURL(blob); } catch (e) { entry.url = ''; }
+      finished();
+    });
+  }
+
+  photoInput.addEventListener('change', function () {
+    showError('');
+    var files = photoInput.files || [];
+    for (var i = 0; i < files.length; i++) { addFile(files[i]); }
+    photoInput.value = '';
+  });
+
+  /* ---------- location ---------- */
+
+  function setLocation(lat, lon, accuracy, source) {
+    loc = { lat: lat, lon: lon, accuracy: accuracy, source: source };
+    updateLocation();
+    checkNearby();
+  }
+
+  function updateLocation() {
+    el('lat').value = loc ? loc.lat.toFixed(6) : '';
+    el('lon').value = loc ? loc.lon.toFixed(6) : '';
+    el('accuracy').value = loc && loc.accuracy !== null ? String(Math.round(loc.accuracy)) : '';
+    el('location-source').value = loc ? loc.source : 'map';
+    if (!loc) {
+      statusLine.textContent = geoState === 'pending' ? T.locating : T.tap_map;
+    } else if (loc.source === 'device') {
+      statusLine.textContent = fmt(T.located, { m: Math.round(loc.accuracy || 0) });
+    } else if (loc.source === 'exif') {
+      statusLine.textContent = T.from_photo;
+    } else {
+      statusLine.textContent = T.from_map;
+    }
+    statusLine.className = 'hint location-' + (loc ? loc.source : 'none');
+    placeMarker();
+  }
+
+  function placeMarker() {
+    if (!map) { return; }
+    if (!loc) { if (marker) { map.removeLayer(marker); marker = null; } return; }
+    var point = [loc.lat, loc.lon];
+    if (!marker) {
+      marker = window.L.marker(point, { draggable: true, keyboard: true, title: T.drag_pin }).addTo(map);
+      marker.on('dragend', function () {
+        var p = marker.getLatLng();
+        setLocation(p.lat, p.lng, null, 'map');
+      });
+    } else {
+      marker.setLatLng(point);
+    }
+    map.setView(point, Math.max(map.getZoom(), 16));
+  }
+
+  function initMap() {
+    if (map || !window.L) { return; }
+    mapBox.hidden = false;
+    var center = [parseFloat(form.getAttribute('data-lat')), parseFloat(form.getAttribute('data-lon'))];
+    map = window.L.map(mapBox, { zoomControl: true, attributionControl: true }).setView(center, 13);
+    window.L.tileLayer(form.getAttribute('data-tiles'), {
+      maxZoom: 19, attribution: form.getAttribute('data-attribution')
+    }).addTo(map);
+    map.on('click', function (e) { setLocation(e.latlng.lat, e.latlng.lng, null, 'map'); });
+    placeMarker();
+  }
+
+  function locate() {
+    if (!navigator.geolocation) { geoState = 'failed'; updateLocation(); return; }
+    geoState = 'pending';
+    updateLocation();
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      geoState = 'ok';
+      if (loc && loc.source === 'map') { return; } // the rider placed the pin: keep it
+      setLocation(pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy, 'device');
+    }, function () {
+      geoState = 'failed';
+      var gps = firstGps();
+      if (gps && (!loc || loc.source !== 'map')) { setLocation(gps.lat, gps.lon, null, 'exif'); } else { updateLocation(); }
+    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+  }
+
+  el('locate').addEventListener('click', locate);
+
+  /* ---------- "already reported?" ---------- */
+
+  var nearbyTimer = null, nearbyRequest = 0;
+
+  function category() {
+    var checked = form.querySelector('input[name=category]:checked');
+    return checked ? checked.value : '';
+  }
+
+  function checkNearby() {
+    if (nearbyTimer) { clearTimeout(nearbyTimer); }
+    nearbyTimer = setTimeout(loadNearby, 300);
+  }
+
+  function loadNearby() {
+    var cat = category();
+    if (!cat || !loc || !navigator.onLine) { nearbyBox.hidden = true; return; }
+    var xhr = new XMLHttpRequest(), id = ++nearbyRequest;
+    xhr.open('GET', form.getAttribute('data-nearby') + '?category=' + encodeURIComponent(cat) +
+             '&lat=' + loc.lat.toFixed(6) + '&lon=' + loc.lon.toFixed(6), true);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.onload = function () {
+      if (id !== nearbyRequest || xhr.status !== 200) { return; }
+      var items = (JSON.parse(xhr.responseText).items || []).slice(0, 3);
+      nearbyList.innerHTML = '';
+      for (var i = 0; i < items.length; i++) {
+        var it = items[i], li = document.createElement('li'), text = document.createElement('span');
+        text.textContent = it.reference + ' · ' + it.category_name + ' · ' + fmt(T.metres_away, { m: it.distance_m }) +
+          (it.description ? ' · ' + it.description : '');
+        li.appendChild(text);
+        if (!it.mine) {
+          var btn = document.createElement('button');
+          btn.type = 'button';
+          btn.className = 'button big';
+          btn.textContent = T.add_to_this;
+          btn.setAttribute('data-id', String(it.id));
+          btn.setAttribute('data-reference', it.reference);
+          li.appendChild(btn);
+        } else {
+          var note = document.createElement('em');
+          note.textContent = ' ' + T.already_following;
+          li.appendChild(note);
+        }
+        nearbyList.appendChild(li);
+      }
+      nearbyBox.hidden = items.length === 0;
+    };
+    xhr.send();
+  }
+
+  form.addEventListener('change', function (e) {
+    if (e.target && e.target.name === 'category') { checkNearby(); }
+  });
+
+  nearbyList.addEventListener('click', function (e) {
+    var id = e.target.getAttribute && e.target.getAttribute('data-id');
+    if (!id || busy) { return; }
+    if (!photos.length) { showError(T.need_photo_to_add); return; }
+    var record = {
+      key: Outbox.newKey(), url: form.getAttribute('data-api') + '/' + id + '/photos', created: Date.now(),
+      fields: { comment: form.elements.description.value, lat: loc.lat.toFixed(6), lon: loc.lon.toFixed(6) },
+      photos: photos.map(function (p) { return { blob: p.blob, name: p.name }; })
+    };
+    transmit(record, function (res) {
+      if (res.status === 201) {
+        done(T.added_title, e.target.getAttribute('data-reference'), new Date().toISOString(), false);
+      } else {
+        showError(Outbox.message(res) || T.send_failed);
+      }
+    }, false);
+  });
+
+  /* ---------- sending ---------- */
+
+  function showProgress(fraction) {
+    progress.hidden = false;
+    bar.style.width = Math.round(fraction * 100) + '%';
+  }
+
+  /* Send now with a fresh CSRF token; cb(response). */
+  function transmit(record, cb, keep) {
+    busy = true;
+    submit.disabled = true;
+    showError('');
+    showProgress(0.02);
+    Outbox.fetchToken(function (token, status) {
+      if (!token) { finish({ status: status === 401 ? 401 : 0, body: null }); return; }
+      Outbox.send(record, token, showProgress, finish);
+    });
+    function finish(res) {
+      busy = false;
+      submit.disabled = false;
+      progress.hidden = true;
+      cb(res);
+    }
+  }
+
+  function done(title, reference, when, queued) {
+    form.hidden = true;
+    var box = el('confirmation');
+    el('conf-title').textContent = title;
+    el('conf-reference').textContent = reference || '';
+    el('conf-reference-line').hidden = !reference;
+    // The server's times carry the county's offset (shown as they are); the phone's own are converted.
+    el('conf-time').textContent = /[+-]\d\d:\d\d$/.test(String(when)) ? String(when).replace('T', ' ').slice(0, 16)
+      : Outbox.localTime(when);
+    el('conf-queued').hidden = !queued;
+    box.hidden = false;
+    window.scrollTo(0, 0);
+    pendingKey = null;
+  }
+
+  function validate() {
+    if (processing) { return T.still_processing; }
+    if (!photos.length) { return T.need_photo; }
+    if (!category()) { return T.need_category; }
+    if (!loc) { return T.need_location; }
+    return '';
+  }
+
+  form.addEventListener('submit', function (e) {
+    e.preventDefault();
+    if (busy) { return; }
+    var problem = validate();
+    if (problem) { showError(problem); return; }
+    pendingKey = pendingKey || Outbox.newKey();
+    var capturedAt = new Date().toISOString();
+    var record = {
+      key: pendingKey, url: form.getAttribute('data-api'), created: Date.now(),
+      label: form.querySelector('input[name=category]:checked').getAttribute('data-name'),
+      fields: {
+        category: category(), description: form.elements.description.value, building: form.elements.building.value,
+        lat: loc.lat.toFixed(6), lon: loc.lon.toFixed(6), accuracy: loc.accuracy === null ? '' : String(Math.round(loc.accuracy)),
+        location_source: loc.source, captured_at: capturedAt
+      },
+      photos: photos.map(function (p) { return { blob: p.blob, name: p.name }; })
+    };
+    var saved = false;
+    Outbox.put(record, function (err) {
+      saved = !err;
+      if (saved && navigator.onLine === false) { queued(); return; }
+      transmit(record, function (res) {
+        if (res.status === 200 || res.status === 201) {
+          if (saved) { Outbox.remove(record.key); }
+          done(T.sent_title, res.body.reference, res.body.created_at, false);
+        } else if (Outbox.retryable(res.status) && saved) {
+          queued();
+        } else {
+          // Refused (bad input): nothing was created; the rider fixes the form and sends again.
+          if (saved) { Outbox.remove(record.key); }
+          showError(Outbox.message(res) || (res.status ? T.send_failed : T.offline_no_outbox));
+        }
+      }, true);
+    });
+    function queued() {
+      requestSync();
+      done(T.queued_title, '', capturedAt, true);
+    }
+  });
+
+  function requestSync() {
+    if (navigator.serviceWorker && navigator.serviceWorker.ready) {
+      navigator.serviceWorker.ready.then(function (reg) {
+        if (reg.sync && reg.sync.register) { return reg.sync.register('gridsnap-outbox'); }
+      })['catch'](function () {});
+    }
+  }
+
+  /* ---------- start ---------- */
+
+  // Each tile carries its name for the outbox list.
+  var tiles = form.querySelectorAll('input[name=category]');
+  for (var i = 0; i < tiles.length; i++) {
+    tiles[i].setAttribute('data-name', tiles[i].parentNode.querySelector('span').textContent);
+  }
+  renderPreviews();
+  initMap();
+  locate();
+  if (window.GridSnapApp) { window.GridSnapApp.start(); }
+})();

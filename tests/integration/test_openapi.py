@@ -13,8 +13,10 @@ from app.api.openapi import OPERATIONS, openapi_path
 from app.extensions import db
 from tests import factories as f
 
-EXAMPLES_PER_STRATEGY = 8
-BUDGET_SECONDS = 45  # a bound on the fuzzing run per database backend, not an assertion
+EXAMPLES_PER_STRATEGY = 6
+# A bound on the fuzzing run per database backend, not an assertion: past it, every operation still
+# gets its random inputs, but the extra strategies aimed at existing reports are skipped.
+BUDGET_SECONDS = 15
 
 
 def test_every_api_v1_route_is_in_the_document(app, client):
@@ -36,6 +38,11 @@ def test_document_only_lists_routes_that_exist(app, client):
     listed = {(p, m) for p, ops in doc["paths"].items() for m in ops}
     assert listed <= served
     assert listed == {(p, m) for p, ops in OPERATIONS.items() for m in ops} & served
+
+
+def test_document_is_a_valid_openapi_3_document(client):
+    from openapi_spec_validator import validate as validate_spec
+    validate_spec(client.get("/api/v1/openapi.json").get_json())
 
 
 def test_document_describes_the_error_shape_and_authentication(client):
@@ -91,8 +98,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(app, client,
     deadline = time.monotonic() + BUDGET_SECONDS
     for result in schema.get_all_operations():
         operation = result.ok()
-        for strategy in strategies(operation, report_ids):
-            if time.monotonic() > deadline:
+        for n, strategy in enumerate(strategies(operation, report_ids)):
+            if n and time.monotonic() > deadline:
                 break
 
             @settings(max_examples=EXAMPLES_PER_STRATEGY, deadline=None, database=None, derandomize=True,

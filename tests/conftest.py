@@ -105,30 +105,12 @@ def s3_bucket(server) -> dict:
 
 _SESSION_PREFIX = f"gs-test-{uuid.uuid4().hex[:8]}"
 
-# The S3 + Redis run covers the integration tests of reports, photos, triage, the APIs and operations
-# (every test a third time would add minutes to the suite for pages that never touch storage).
-SCALEOUT_MODULES = ("report", "photo", "triage", "api", "open311", "storage", "operations", "board")
-
-
-def pytest_collection_modifyitems(config, items):
-    keep, drop = [], []
-    for item in items:
-        variant = getattr(item, "callspec", None) and item.callspec.params.get("app")
-        if variant == "postgresql-s3" and not (item.get_closest_marker("scaleout") or (
-                "integration" in item.path.parts and any(m in item.path.name for m in SCALEOUT_MODULES))):
-            drop.append(item)
-        else:
-            keep.append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-
-
 @pytest.fixture(params=["sqlite", "postgresql", "postgresql-s3"])
 def app(request, tmp_path_factory, pg_url):
     """The app on a migrated, emptied database, with uploads in a temporary folder.
 
-    "postgresql-s3" is the scale-out set-up: PostgreSQL, photos in S3 (moto), rate limits in Redis.
+    "postgresql-s3" is the scale-out set-up: PostgreSQL, photos in S3 (moto), rate limits in Redis;
+    every test runs on it too (nothing is deselected), so the whole suite proves that set-up.
     """
     extra = {}
     if request.param.startswith("postgresql"):

@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
-from app.models import Photo, Report, ReportEvent
+from app.models import Photo, Report, ReportEvent, User
 from app.ops.logs import JsonFormatter, RequestIdFilter
 from app.storage import photo_store
 from app.storage_s3 import S3Store
@@ -140,6 +140,11 @@ def test_db_copy_moves_every_row_from_sqlite_to_postgresql_and_new_rows_follow(a
     first.duplicate_of_id = second.id  # a reference to a later row of the same table
     db.session.commit()
     before = {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+    # Read what the checks need now: touching these rows inside the other app's context would load them
+    # through its engine and leave a connection open on the database dropped below.
+    rider_id, first_ref, second_ref, second_id = rider.id, first.reference, second.reference, second.id
+    first_photo_id = first.photos[0].id
+    db.session.remove()
 
     name = f"gs_copy_{uuid.uuid4().hex[:8]}"
     admin = create_engine(make_url(pg_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -154,11 +159,11 @@ def test_db_copy_moves_every_row_from_sqlite_to_postgresql_and_new_rows_follow(a
         with moved.app_context():
             after = {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
             assert after == before
-            copied = db.session.scalar(select(Report).where(Report.reference == first.reference))
-            assert copied.duplicate_of.reference == second.reference and len(copied.photos) == 1
-            newer = report(db.session.get(type(rider), rider.id))  # sequences continue past the copied ids
-            assert newer.id == second.id + 1
-            assert db.session.scalar(select(func.max(ReportEvent.id))) > 0 and newer.photos[0].id > first.photos[0].id
+            copied = db.session.scalar(select(Report).where(Report.reference == first_ref))
+            assert copied.duplicate_of.reference == second_ref and len(copied.photos) == 1
+            newer = report(db.session.get(User, rider_id))  # sequences continue past the copied ids
+            assert newer.id == second_id + 1
+            assert db.session.scalar(select(func.max(ReportEvent.id))) > 0 and newer.photos[0].id > first_photo_id
             refused = moved.test_cli_runner().invoke(args=["db", "copy", "--to", target])
             assert refused.exit_code != 0 and "not empty" in refused.output
             db.session.remove()

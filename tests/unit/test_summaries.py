@@ -47,11 +47,15 @@ def test_sunday_2359_and_monday_0000_in_shanghai_are_different_weeks():
 
 
 def test_week_53_exists_only_in_long_years():
+    # ISO years that begin on a Thursday (2020, 2026) or leap years that begin on a Wednesday have 53 weeks;
+    # 2025 began on a Wednesday and is not a leap year.
+    later = datetime(2030, 1, 1, tzinfo=SH)
     assert parse_week("2020-W53", SH, NOW).start == datetime(2020, 12, 28, tzinfo=SH)
-    with pytest.raises(NotFound):
-        parse_week("2026-W53", SH, NOW)
-    with pytest.raises(NotFound):
-        parse_week("2025-W00", SH, NOW)
+    assert parse_week("2026-W53", SH, later).start == datetime(2026, 12, 28, tzinfo=SH)
+    for name in ("2025-W53", "2027-W53", "2025-W00"):
+        with pytest.raises(NotFound) as err:
+            parse_week(name, SH, later)
+        assert err.value.code == "no_such_week"
 
 
 @pytest.mark.parametrize("name", ["2025-48", "2025W48", "25-W48", "2025-W4", "2025-w48", "", "2025-W48x"])
@@ -61,8 +65,12 @@ def test_malformed_week_names_are_refused(name):
 
 
 def test_weeks_that_have_not_started_are_not_found():
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as err:
         parse_week("2025-W51", SH, NOW)
+    assert err.value.code == "future_week"  # it exists, it just has not begun: say so
+    assert parse_week("2025-W50", SH, at(14, 0, 0)).name == "2025-W50"  # from its first instant on
+    with pytest.raises(NotFound):
+        parse_week("2025-W50", SH, at(13, 23, 59, 59))
 
 
 def test_last_complete_week_is_the_one_before_now():
@@ -266,3 +274,25 @@ def test_current_week_is_so_far_with_backlog_as_of_now(scenario):
 def test_default_week_is_the_last_complete_one(scenario):
     assert weekly_summary(None, now=NOW).week == "2025-W48"
     assert weekly_summary(None, now=at(6, 23, 59)).week == "2025-W47"
+
+
+def test_top_volunteers_and_teams_by_points_of_the_week(scenario):
+    s = weekly_summary("2025-W48", now=NOW)
+    # Points in W48 (5 when first accepted, 10 more when closed as fixed, nothing for rejected or duplicate):
+    # ra: report 2 accepted (5) + report 3 closed fixed (10) = 15; filed 2 and 5 this week; one fixed
+    # rb: reports 7 and 8 accepted (5 + 5); 7 closed "not responsible" earns nothing; filed 6, 7, 8
+    # rc: report 10 accepted only next week; filed 10 this week, so listed with 0 points
+    assert [(v["name"], v["points"], v["reports"], v["fixed"]) for v in s.top_volunteers] == [
+        ("ra", 15, 2, 1), ("rb", 10, 3, 0), ("rc", 0, 1, 0)]
+    assert [v["rank"] for v in s.top_volunteers] == [1, 2, 3]
+    # Teams by points per active member; each team here has one member.
+    assert [(t["name"], t["points"], t["reports"]) for t in s.top_teams] == [("犍路先锋", 15, 2), ("小哥传声筒", 10, 3)]
+
+
+def test_hotspots_of_the_week_come_from_its_reports(scenario):
+    s = weekly_summary("2025-W48", now=NOW)
+    # Every scenario report is filed at the factory's default location, so this week's six form one cluster;
+    # parking is the main category (2, 5, 8, 10 against the hazards 6 and 7), and G02 holds four of the six.
+    assert len(s.hotspots) == 1
+    h = s.hotspots[0]
+    assert (h.count, h.category, h.category_count, h.grid) == (6, "illegal_parking", 4, "G02")

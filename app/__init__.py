@@ -70,6 +70,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     from app.teams import bp as teams_bp, views as _team_views  # noqa: F401
     app.register_blueprint(teams_bp)
+    from app.admin import bp as admin_bp, views as _admin_views  # noqa: F401  (/admin, admins only)
+    app.register_blueprint(admin_bp)
     from app.ops import bp as ops_bp  # /readyz
     app.register_blueprint(ops_bp)
     from app.api import docs, open311  # Open311 GeoReport v2; the OpenAPI document and its page

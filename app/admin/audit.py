@@ -47,12 +47,35 @@ def record(actor: Optional[User], action: str, target_type: str, target_id: Any 
     return entry
 
 
-def entries(page: int = 1, per_page: int = 50, target_type: Optional[str] = None) -> tuple[list[AuditLog], int]:
-    """Audit entries, newest first, with the total."""
+def entries(page: int = 1, per_page: int = 50, target_type: Optional[str] = None, actor_id: Optional[int] = None,
+            action: Optional[str] = None, since: Optional[datetime] = None, until: Optional[datetime] = None,
+            target_id: Optional[str] = None) -> tuple[list[AuditLog], int]:
+    """Audit entries matching the filters, newest first, with the total."""
     q = select(AuditLog)
     if target_type:
         q = q.where(AuditLog.target_type == target_type)
+    if target_id:
+        q = q.where(AuditLog.target_id == str(target_id))
+    if actor_id:
+        q = q.where(AuditLog.actor_id == actor_id)
+    if action:
+        q = q.where(AuditLog.action.startswith(action, autoescape=True))
+    if since is not None:
+        q = q.where(AuditLog.created_at >= since)
+    if until is not None:
+        q = q.where(AuditLog.created_at < until)
     total = db.session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = db.session.scalars(q.order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
                               .limit(per_page).offset((max(page, 1) - 1) * per_page))
     return list(rows), total
+
+
+def target_types() -> list[str]:
+    """The kinds of things the log has entries for."""
+    return sorted(db.session.scalars(select(AuditLog.target_type).distinct()))
+
+
+def actors() -> list[User]:
+    """The people who have made recorded changes."""
+    ids = select(AuditLog.actor_id).where(AuditLog.actor_id.is_not(None)).distinct()
+    return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.display_name)))

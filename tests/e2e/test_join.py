@@ -1,0 +1,99 @@
+"""A rider joins a team through an invite link on a phone: the form, the welcome page, logging in again.
+
+Headless Chromium, 390x844 (see conftest). The team and invite are made in the live app's context.
+"""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Team, TeamInvite, User, utcnow
+from app.teams import services
+from tests import factories
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.e2e
+
+
+def invite_for(name: str, requires_approval: bool = False, **changes) -> TeamInvite:
+    coord = factories.user("coord", role="coordinator")
+    team = services.save_team(None, coord, name=name, slogan="路在脚下", requires_approval=requires_approval)
+    invite = services.create_invite(team, coord, 7)
+    for key, value in changes.items():
+        setattr(invite, key, value)
+    db.session.commit()
+    return invite
+
+
+def no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def fill_join_form(page, name: str, phone: str, password: str, confirm: str | None = None) -> None:
+    page.fill("input[name=display_name]", name)
+    page.fill("input[name=phone]", phone)
+    page.fill("input[name=password]", password)
+    page.fill("input[name=confirm]", confirm or password)
+    page.click("#join-form button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_rider_joins_through_an_invite_link_on_a_phone(live, phone):
+    invite = invite_for("犍路先锋")
+    token, team_id = invite.token, invite.team_id
+    phone.goto(f"/join/{token}")
+    assert "犍路先锋" in phone.inner_text("h1")
+    assert no_horizontal_scroll(phone)
+    assert phone.get_attribute("input[name=phone]", "inputmode") == "tel"
+    button = phone.locator("#join-form button[type=submit]").bounding_box()
+    assert button["height"] >= 44
+
+    # A landline is refused next to the field; what was typed stays.
+    fill_join_form(phone, "新骑手", "010 6552 9988", "long-enough-pw")
+    assert phone.locator("#join-form .error").count() == 1
+    assert phone.input_value("input[name=display_name]") == "新骑手"
+
+    fill_join_form(phone, "新骑手", "138 0013 8000", "long-enough-pw")
+    assert phone.url.endswith("/welcome")
+    body = phone.inner_text("main")
+    assert "138****8000" in body and "+8613800138000" not in body
+    assert phone.locator("main a.huge").count() == 1  # no approval needed: straight to reporting
+    assert no_horizontal_scroll(phone)
+
+    db.session.expire_all()
+    user = db.session.scalar(select(User).where(User.phone == "+8613800138000"))
+    assert (user.team_id, user.role, user.approved, user.display_name) == (team_id, "rider", True, "新骑手")
+    assert db.session.scalar(select(TeamInvite.uses).where(TeamInvite.token == token)) == 1
+
+    # Next time they log in with the mobile number they joined with.
+    phone.context.clear_cookies()
+    login(phone, "13800138000", "long-enough-pw")
+    assert "/login" not in phone.url
+    # The 400 of the refused form and offline map tiles log "Failed to load resource"; no script errors.
+    assert [e for e in phone.errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_joining_a_team_that_requires_approval_waits_for_a_coordinator(live, phone):
+    invite = invite_for("小哥传声筒", requires_approval=True)
+    phone.goto(f"/join/{invite.token}")
+    fill_join_form(phone, "小李", "13900139000", "long-enough-pw")
+    assert phone.url.endswith("/welcome")
+    assert phone.locator("#awaiting-approval").is_visible()
+    assert phone.locator("main a.huge").count() == 0
+    db.session.expire_all()
+    assert db.session.scalar(select(User.approved).where(User.phone == "+8613900139000")) is False
+
+
+def test_expired_and_withdrawn_invite_links_explain_themselves(live, phone):
+    expired = invite_for("犍路先锋", expires_at=utcnow() - timedelta(minutes=1))
+    coord = db.session.scalar(select(User).where(User.username == "coord"))
+    withdrawn = services.create_invite(db.session.get(Team, expired.team_id), coord, 7)
+    services.revoke_invite(withdrawn, coord)
+    db.session.commit()
+    for token in (expired.token, withdrawn.token):
+        response = phone.goto(f"/join/{token}")
+        assert response.status == 410
+        assert phone.locator("input[name=phone]").count() == 0
+        assert no_horizontal_scroll(phone)
+    assert db.session.scalar(select(User).where(User.role == "rider")) is None

@@ -110,3 +110,38 @@ def filed_report(u, category="illegal_parking", at=None, lat=QIANWEI[0], lon=QIA
     db.session.add(ReportEvent(report_id=r.id, kind="submitted", created_at=at, to_status="submitted"))
     db.session.commit()
     return r
+
+
+def token_user(username, role="rider", department=None, **cols):
+    """A user who calls the API with a bearer token (returned as headers); no password hash to compute."""
+    from sqlalchemy import select
+
+    from app.models import Department, User
+    dept_id = db.session.scalar(select(Department.id).where(Department.code == department)) if department else None
+    u = User(username=username, display_name=cols.pop("display_name", username), role=role,
+             password_hash="!", department_id=dept_id, **cols)
+    db.session.add(u)
+    db.session.flush()
+    headers = bearer(token(u))
+    return u, headers
+
+
+def quick_user(username, role="rider", team=None, **cols):
+    """A user row without a password hash to compute (log in with `session_login`); the team is made if new."""
+    from sqlalchemy import select
+
+    from app.models import Team, User
+    u = User(username=username, display_name=cols.pop("display_name", username), role=role, password_hash="!",
+             **cols)
+    if team:
+        u.team = db.session.scalar(select(Team).where(Team.name == team)) or Team(name=team)
+    db.session.add(u)
+    db.session.commit()
+    return u
+
+
+def session_login(client, u):
+    """Log the client in as `u` through the session cookie (what a successful /login leaves behind)."""
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(u.id)
+        sess["_fresh"] = True

@@ -12,7 +12,9 @@ csrf.exempt(bp)
 @bp.before_request
 def _csrf_unless_bearer():
     # Bearer tokens cannot be sent by another site's form; cookie-authenticated calls need the header.
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not wants_bearer():
+    # A caller with no session at all has nothing to forge: they get the 401 of login_required.
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not wants_bearer() \
+            and current_user.is_authenticated:
         csrf.protect()
 
 

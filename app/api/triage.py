@@ -38,19 +38,25 @@ def _body() -> dict:
     return data
 
 
+def _flag(value) -> bool:
+    """JSON true, or a form's "1"/"true"/"on"."""
+    return value is True or str(value).lower() in ("1", "true", "on", "yes")
+
+
 @bp.route("/reports/<int:report_id>/transitions", methods=["POST"])
 @login_required
 def post_transition(report_id: int):
     report = report_services.get_report(report_id)
-    if current_user.role == "rider" and not report.user_id == current_user.id:
-        require_view(current_user, report)  # 403 for someone else's report either way
+    require_view(current_user, report)
     data = _body()
     if "to" not in data:
         raise ValidationFailed(_("Say which status to move to (\"to\")."), code="to_required")
+    photo = request.files.get("after_photo")  # multipart form: the "after" photo of a resolve
     services.transition(report, current_user, data.get("to"), version=data.get("version"),
                         note=data.get("note"), assignee_id=data.get("assignee"),
                         department_id=data.get("department"), outcome=data.get("outcome"),
-                        duplicate_of=data.get("duplicate_of"), internal=bool(data.get("internal")))
+                        duplicate_of=data.get("duplicate_of"), internal=_flag(data.get("internal")),
+                        after_photo=photo.read() if photo and photo.filename else None)
     db.session.commit()
     return jsonify(report_json(report))
 
@@ -101,6 +107,6 @@ def add_photos(report_id: int):
 def add_comment(report_id: int):
     report = report_services.get_report(report_id)
     data = _body()
-    event = services.add_comment(report, current_user, data.get("note", ""), internal=bool(data.get("internal")))
+    event = services.add_comment(report, current_user, data.get("note", ""), internal=_flag(data.get("internal")))
     db.session.commit()
     return jsonify(event_json(event)), 201

@@ -6,7 +6,7 @@ from typing import Iterable, Optional
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from app.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, StaleReport, ValidationFailed
 from app.extensions import db
@@ -43,14 +43,19 @@ def legal_moves_for(user: User, report: Report) -> list[Status]:
     return [to for to in workflow.allowed_moves(report.status) if may_move(user, report, to)]
 
 
-def _check_role(user: User, report: Report, target: Status) -> None:
-    if user.role not in ("handler",) + STAFF_ROLES:
+def _check_actor(user: User, report: Report) -> None:
+    """Riders never move reports; handlers only those dispatched to them or their department."""
+    if user.role in STAFF_ROLES:
+        return
+    if user.role != "handler":
         raise PermissionDenied(_l("Riders cannot change the status of a report."))
-    if user.role == "handler":
-        if (Status(report.status), target) not in HANDLER_MOVES:
-            raise PermissionDenied(_l("Handlers may only start and resolve reports dispatched to them."))
-        if not handles(user, report):
-            raise PermissionDenied(_l("This report is not dispatched to you or your department."))
+    if not handles(user, report):
+        raise PermissionDenied(_l("This report is not dispatched to you or your department."))
+
+
+def _check_handler_move(user: User, report: Report, target: Status) -> None:
+    if user.role == "handler" and (Status(report.status), target) not in HANDLER_MOVES:
+        raise PermissionDenied(_l("Handlers may only start and resolve reports dispatched to them."))
 
 
 # -- optimistic locking ------------------------------------------------------------------------
@@ -92,14 +97,20 @@ def _stale(report_id: int, current_version: int | None = None) -> StaleReport:
                        current_version=current_version)
 
 
-def _claim(report: Report, version, now: datetime) -> None:
-    """Bump the version with UPDATE ... WHERE version = :v, so of two concurrent edits only one wins."""
+def _check_version(report: Report, version) -> int:
+    """The sent version as a number; StaleReport when the report has moved on since."""
     try:
         version = int(version)
     except (TypeError, ValueError):
         raise ValidationFailed(_l("The report's version is missing; reload the page."), code="version_required")
     if version != report.version:
         raise _stale(report.id, report.version)
+    return version
+
+
+def _claim(report: Report, version, now: datetime) -> None:
+    """Bump the version with UPDATE ... WHERE version = :v, so of two concurrent edits only one wins."""
+    version = _check_version(report, version)
     result = db.session.execute(
         update(Report).where(Report.id == report.id, Report.version == version)
         .values(version=version + 1, updated_at=now).execution_options(synchronize_session=False))
@@ -177,8 +188,9 @@ def transition(report: Report, actor: User, to, *, version, note: Optional[str] 
         target = Status(to)
     except ValueError:
         raise InvalidTransition(_l("Unknown status."))
-    if actor.role not in STAFF_ROLES:
-        _check_role(actor, report, target)
+    _check_actor(actor, report)
+    _check_version(report, version)  # a stale page first: its move was chosen from an old status
+    _check_handler_move(actor, report, target)
     if not workflow.is_legal(report.status, target):
         raise InvalidTransition(_l("A report that is %(a)s cannot be moved to %(b)s.",
                                    a=LABELS[Status(report.status)], b=LABELS[target]),
@@ -350,6 +362,51 @@ def set_priority(report: Report, actor: User, priority: str, *, version) -> Repo
     db.session.add(event)
     db.session.flush()
     return event
+
+
+# -- what a rider has not seen yet -----------------------------------------------------------------
+
+def unread_counts(user: User, report_ids: Iterable[int]) -> dict[int, int]:
+    """For each report, the events the user may see that others wrote after the user last looked.
+
+    Before a first look the count starts when the user began to follow the report (their own
+    report: its filing; a co-reported one: when they joined it). Internal notes never count.
+    """
+    from app.triage.models import ReportSeen
+    ids = sorted({int(i) for i in report_ids})
+    counts = dict.fromkeys(ids, 0)
+    if not ids:
+        return counts
+    since = func.coalesce(ReportSeen.seen_at, CoReporter.created_at)
+    q = (select(ReportEvent.report_id, func.count())
+         .outerjoin(ReportSeen, and_(ReportSeen.report_id == ReportEvent.report_id, ReportSeen.user_id == user.id))
+         .outerjoin(CoReporter, and_(CoReporter.report_id == ReportEvent.report_id, CoReporter.user_id == user.id))
+         .where(ReportEvent.report_id.in_(ids), ReportEvent.internal.is_(False),
+                ReportEvent.kind != "submitted",
+                or_(ReportEvent.actor_id.is_(None), ReportEvent.actor_id != user.id),
+                or_(since.is_(None), ReportEvent.created_at > since))
+         .group_by(ReportEvent.report_id))
+    for report_id, n in db.session.execute(q):
+        counts[report_id] = n
+    return counts
+
+
+def mark_seen(user: User, report: Report, now: Optional[datetime] = None) -> None:
+    """Remember that the user has just looked at the report (clears its unread badge)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.triage.models import ReportSeen
+    now = now or utcnow()
+    seen = db.session.get(ReportSeen, (user.id, report.id))
+    if seen is None:
+        try:
+            with db.session.begin_nested():  # two tabs opening at once: the second one updates
+                db.session.add(ReportSeen(user_id=user.id, report_id=report.id, seen_at=now))
+            return
+        except IntegrityError:
+            seen = db.session.get(ReportSeen, (user.id, report.id))
+    seen.seen_at = max(seen.seen_at, now)
+    db.session.flush()
 
 
 # -- bulk ----------------------------------------------------------------------------------------

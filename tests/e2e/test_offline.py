@@ -1,0 +1,152 @@
+"""Riders on bad networks: the report page opens with no network after one visit, a report filed
+offline waits on the phone (surviving a reload) and arrives exactly once when the network returns,
+and an upload the server fails is retried and arrives once."""
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Photo, Report
+from tests import factories
+from tests.e2e.conftest import login
+from tests.e2e.test_rider_report import SAMSUNG, offline_tiles
+
+pytestmark = pytest.mark.e2e
+
+SHELL_CACHED = """async () => {
+  if (!navigator.serviceWorker) return false;
+  await navigator.serviceWorker.ready;
+  if (!navigator.serviceWorker.controller) return false;
+  const names = await caches.keys();
+  for (const name of names) {
+    const cache = await caches.open(name);
+    if (await cache.match('/report') && await cache.match('/mine')) return true;
+  }
+  return false;
+}"""
+
+
+def reports_on_server() -> int:
+    db.session.expire_all()
+    db.session.rollback()
+    return db.session.scalar(select(func.count(Report.id)))
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+def install(page):
+    """One online visit: log in, open the report page, wait until the shell is cached and controlled."""
+    factories.user("rider1")
+    db.session.commit()
+    offline_tiles(page)
+    login(page, "rider1", factories.PASSWORD)
+    page.goto("/report")
+    assert wait_until(lambda: page.evaluate(SHELL_CACHED)), "the service worker did not cache the shell"
+    page.reload()  # now controlled by the worker
+
+
+def fill(page, category="fire_lane_blocked"):
+    page.set_input_files("#photo-input", SAMSUNG)
+    page.wait_for_selector("#previews li img")
+    page.wait_for_selector(".location-device")
+    page.click(f"label.tile:has(input[value={category}])")
+
+
+def test_report_page_opens_with_no_network_after_one_visit(phone, live):
+    install(phone)
+    phone.context.set_offline(True)
+    phone.reload()
+    phone.wait_for_selector("#report-form")
+    phone.wait_for_selector("#map:not([hidden])")   # Leaflet came from the cache too
+    assert phone.is_visible("#photo-input + p, #photo-hint")
+    phone.goto("/mine")
+    phone.wait_for_selector("#my-reports")
+    phone.context.set_offline(False)
+
+
+def test_report_filed_offline_waits_survives_a_reload_and_arrives_exactly_once(phone, live):
+    install(phone)
+    phone.context.set_offline(True)
+    phone.reload()
+    fill(phone)
+    phone.click("#submit")
+    phone.wait_for_selector("#conf-queued:not([hidden])")
+    filed_at = phone.evaluate("Date.now()")
+
+    phone.goto("/mine")                                 # served from the phone's cache
+    phone.wait_for_selector("#outbox:not([hidden]) .outbox-item")
+    phone.reload()                                      # still there after a reload
+    phone.wait_for_selector("#outbox:not([hidden]) .outbox-item")
+    assert phone.locator(".outbox-item").count() == 1
+    assert reports_on_server() == 0
+
+    phone.context.set_offline(False)                    # the connection returns: it is sent by itself
+    assert wait_until(lambda: reports_on_server() == 1), "the waiting report was not sent"
+    phone.wait_for_selector("#my-reports [data-reference]")
+    phone.wait_for_function("document.querySelectorAll('.outbox-item').length === 0")
+    time.sleep(1)                                       # any second sender (Background Sync) has had its turn
+    assert reports_on_server() == 1
+    report = db.session.scalar(select(Report))
+    assert report.category.code == "fire_lane_blocked"
+    assert report.idempotency_key.startswith("gs-")
+    assert db.session.scalar(select(func.count(Photo.id))) == 1
+    # The capture time is when the rider filed it on the phone, not when it arrived.
+    assert abs(report.captured_at.timestamp() * 1000 - filed_at) < 5000
+    assert report.captured_at < report.created_at
+
+
+@pytest.mark.parametrize("reached_server", [False, True], ids=["refused-before", "answer-lost"])
+def test_upload_the_server_fails_once_is_retried_and_arrives_once(phone, live, reached_server):
+    install(phone)
+    failures = []
+
+    def fail_once(route):
+        failures.append(route.request.headers.get("idempotency-key"))
+        if reached_server:
+            route.fetch()                               # the server filed it, but the answer never came back
+        route.fulfill(status=503, content_type="application/json",
+                      body=json.dumps({"error": {"code": "unavailable", "message": "busy"}}))
+
+    # Only the first upload is intercepted; the retry goes to the server untouched.
+    phone.route("**/api/v1/reports", fail_once, times=1)
+    fill(phone, "noise")
+    phone.click("#submit")
+    phone.wait_for_selector("#conf-queued:not([hidden])")
+    assert failures and failures[0].startswith("gs-")
+    assert reports_on_server() == (1 if reached_server else 0)
+
+    # Chromium's request interception cannot replay bodies read back from IndexedDB: stop intercepting.
+    phone.unroute_all()
+    phone.goto("/mine")                                 # opening the app sends what waits
+    assert wait_until(lambda: reports_on_server() == 1)
+    phone.wait_for_function("document.querySelectorAll('.outbox-item').length === 0")
+    time.sleep(1)
+    assert reports_on_server() == 1
+    assert db.session.scalar(select(Report)).idempotency_key == failures[0]
+
+
+def test_rider_can_delete_a_waiting_report(phone, live):
+    install(phone)
+    phone.context.set_offline(True)
+    phone.reload()
+    fill(phone)
+    phone.click("#submit")
+    phone.wait_for_selector("#conf-queued:not([hidden])")
+    phone.goto("/mine")
+    phone.wait_for_selector(".outbox-item")
+    phone.on("dialog", lambda d: d.accept())
+    phone.click(".outbox-item [data-delete]")
+    phone.wait_for_function("document.querySelectorAll('.outbox-item').length === 0")
+    phone.context.set_offline(False)
+    phone.reload()
+    time.sleep(1)
+    assert reports_on_server() == 0

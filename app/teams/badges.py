@@ -21,11 +21,11 @@ from app.i18n import local_zone
 from app.models import Category, Report, ReportEvent
 
 BADGES = {
-    "first_report": (_l("First report"), _l("Filed a first report that was not rejected.")),
-    "first_hazard": (_l("Hazard spotter"), _l("A report of a safety hazard was accepted.")),
+    "first_report": (_l("First report"), _l("Filed a report that was not rejected or marked as a duplicate.")),
+    "first_hazard": (_l("Hazard spotter"), _l("A report in a safety-hazard category (lift, fire lane, manhole…) was accepted.")),
     "fixed_10": (_l("10 fixed"), _l("10 of your reports were closed as fixed.")),
     "fixed_50": (_l("50 fixed"), _l("50 of your reports were closed as fixed.")),
-    "steady_month": (_l("Steady month"), _l("Reported in every week of a calendar month.")),
+    "steady_month": (_l("Steady month"), _l("Filed a report in each week of one calendar month (days 1–7, 8–14, 15–21 and 22 to the end).")),
 }
 NOT_COUNTED = ("rejected", "duplicate")
 

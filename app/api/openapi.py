@@ -113,12 +113,16 @@ SCHEMAS: dict[str, dict] = {
                            "mine": {"type": "boolean", "description": "The caller already follows it"}}}}},
     },
     "Leaderboard": {
-        "type": "object", "required": ["period", "start", "end", "rows"],
-        "properties": {"period": {"type": "string", "enum": ["week", "month"]}, "start": STR, "end": STR,
+        "type": "object", "required": ["period", "by", "start", "end", "rows"],
+        "properties": {"period": {"type": "string", "enum": ["week", "month"]},
+                       "by": {"type": "string", "enum": ["team", "volunteer"]}, "start": WHEN, "end": WHEN,
                        "rows": {"type": "array", "items": {
                            "type": "object", "required": ["rank", "name", "points", "reports", "fixed"],
-                           "properties": {"rank": INT, "name": STR, "points": NUM, "reports": INT,
-                                          "fixed": INT}}}},
+                           "properties": {"rank": INT, "name": {"type": "string",
+                                                                "description": "A team or display name"},
+                                          "points": NUM, "reports": INT, "fixed": INT,
+                                          "total_points": {"type": "number", "description": "Teams: all time"},
+                                          "members": {"type": "integer", "description": "Teams only"}}}}},
     },
     "FeatureCollection": {
         "type": "object", "required": ["type", "features"],
@@ -129,10 +133,10 @@ SCHEMAS: dict[str, dict] = {
                                           "geometry": nullable({"type": "object"}),
                                           "properties": {"type": "object"}}}}},
     },
-    "TeamList": {"type": "object", "properties": {"teams": {"type": "array", "items": {
-        "type": "object", "required": ["name"],
-        "properties": {"id": INT, "name": STR, "slogan": nullable(STR), "members": INT}}}},
-        "additionalProperties": True},
+    "TeamList": {"type": "object", "required": ["teams"], "properties": {"teams": {"type": "array", "items": {
+        "type": "object", "required": ["id", "name", "members"],
+        "properties": {"id": INT, "name": STR, "slogan": nullable(STR), "requires_approval": BOOL,
+                       "members": {"type": "integer", "description": "Active members"}}}}}},
 }
 
 MESSAGES = {200: "OK", 201: "Created", 400: "Missing or invalid parameter", 401: "Not logged in",

@@ -70,8 +70,16 @@ def test_docs_page_shows_every_operation_without_external_assets(client):
 
 @pytest.fixture
 def seeded(app):
-    """A coordinator's Bearer token and a few reports for the run to find."""
-    rider = f.user("rider1")
+    """A coordinator's Bearer token and a few reports, a team and a grid for the run to find."""
+    import json
+
+    from app.grids.services import import_grids
+    square = [[103.94, 29.20], [103.96, 29.20], [103.96, 29.24], [103.94, 29.24], [103.94, 29.20]]
+    import_grids(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"code": "QW-01", "name": "Yujin"},
+        "geometry": {"type": "Polygon", "coordinates": [square]}}]}))
+    db.session.commit()
+    rider = f.quick_user("rider1", team="Qianwei Riders")
     reports = [f.report(rider, category=c) for c in ("road_damage", "illegal_parking", "road_damage")]
     coordinator = f.user("coord1", role="coordinator")
     # identity: the WSGI transport hands schemathesis the raw body, and the app compresses responses

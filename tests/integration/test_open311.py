@@ -195,6 +195,22 @@ def test_address_is_geocoded_when_a_geocoder_is_configured(app, client, key):
     assert r.status_code == 400 and "could not be found" in r.get_json()[0]["description"]
 
 
+class FakeReverseGeocoder:
+    """A reverse geocoder faked at the interface."""
+
+    def address(self, lat, lon, language="zh"):
+        return "犍为县玉津镇新民街" if (lat, lon) == HERE else None
+
+
+def test_address_comes_from_the_reverse_geocoder_when_one_is_configured(app, client, key, monkeypatch):
+    from app.reports import addresses
+    app.extensions["geocoder"] = FakeReverseGeocoder()
+    monkeypatch.setattr(addresses, "lookup_address_later", addresses.fill_address)  # at once, not in a thread
+    report = filed(client, key)
+    item = client.get(f"{V2}/requests/{report.reference}.json").get_json()[0]
+    assert item["address"] == "犍为县玉津镇新民街"
+
+
 BAD_POSTS = [
     ({"service_code": "no_such_service"}, "Unknown service_code"),
     ({"service_code": ""}, "service_code is required"),

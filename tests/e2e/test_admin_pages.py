@@ -1,0 +1,42 @@
+"""An admin on a phone: every admin page fits 390 px without sideways scrolling; the grid map draws the grids."""
+import base64
+import re
+
+import pytest
+
+from app import models as _models  # noqa: F401  (every table first: app.grids imports app.admin)
+from app.extensions import db
+from app.grids import services as grids
+from tests import factories
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.e2e
+
+BLANK_TILE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+PAGES = ["/admin/", "/admin/users", "/admin/categories", "/admin/categories/new", "/admin/departments",
+         "/admin/grids", "/admin/teams", "/admin/templates", "/admin/templates/new", "/admin/audit"]
+SQUARE = [[103.94, 29.20], [103.95, 29.20], [103.95, 29.22], [103.94, 29.22], [103.94, 29.20]]
+EAST = [[103.95, 29.20], [103.96, 29.20], [103.96, 29.22], [103.95, 29.22], [103.95, 29.20]]
+
+
+def test_admin_pages_fit_a_phone_and_the_grid_map_draws_every_grid(live, phone):
+    factories.user("boss", role="admin", display_name="管理员")
+    grids.import_grids('{"type": "FeatureCollection", "features": [%s, %s]}' % tuple(
+        '{"type": "Feature", "properties": {"code": "%s", "name": "网格"}, '
+        '"geometry": {"type": "Polygon", "coordinates": [%s]}}' % (code, ring)
+        for code, ring in (("Q-01", SQUARE), ("Q-02", EAST))))
+    db.session.commit()
+    phone.route(re.compile(r"^https?://(?!127\.0\.0\.1).*"),
+                lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))
+    login(phone, "boss", factories.PASSWORD)
+    for path in PAGES:
+        response = phone.goto(path)
+        assert response.status == 200, path
+        assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+    phone.goto("/admin/grids")
+    phone.wait_for_selector("#grid-map path.leaflet-interactive")
+    assert phone.locator("#grid-map path.leaflet-interactive").count() == 2
+    menu_link = phone.locator(".admin-menu a").first.bounding_box()
+    assert menu_link["height"] >= 44
+    assert [e for e in phone.errors if not e.startswith("Failed to load resource")] == []

@@ -66,6 +66,8 @@ def test_docs_page_shows_every_operation_without_external_assets(client):
         for op in ops.values():
             assert f'id="op-{op["operationId"]}"' in html
     assert "cdn" not in html.lower() and "https://unpkg" not in html
+    assert "<code>Authorization: Bearer ...</code>" in html and "`" not in html  # descriptions' code marks
+    assert 'id="open311"' in html and "/open311/v2/requests/{service_request_id}.json" in html
 
 
 @pytest.fixture

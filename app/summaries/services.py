@@ -412,13 +412,51 @@ def _hotspots(received_rows, labels: list[dict], limit: int) -> list[Hotspot]:
 
 
 def _leaders(start: datetime, end: datetime, limit: int) -> tuple[list[dict], list[dict]]:
-    """The most active volunteers and teams by points in the week (the teams feature's league tables)."""
-    from app.teams.points import leaderboard
+    """The most active volunteers and teams by points in the week.
 
-    def rows(by):
-        return [{"rank": r.rank, "name": r.name, "points": r.points, "reports": r.reports, "fixed": r.fixed}
-                for r in leaderboard(start, end, by=by, limit=limit) if r.points or r.reports]
-    return rows("volunteer"), rows("team")
+    Points are the teams feature's (app/teams/points.py: its awards and daily cap); the awards are
+    computed once for both tables, where calling its leaderboard() twice would compute them four times.
+    Ordering follows leaderboard(): volunteers by points, fixed, reports; teams by points per active member.
+    """
+    from app.teams import points
+
+    awarded = points.awards(start, end)
+    pts = points.capped(awarded)
+    fixed = Counter(a.user_id for a in awarded if a.kind == "fixed")
+    filed = dict(db.session.execute(select(R.c.user_id, func.count()).where(
+        R.c.created_at >= start, R.c.created_at < end).group_by(R.c.user_id)).all())
+    people = db.session.execute(select(U.c.id, U.c.display_name, U.c.team_id, U.c.active).where(
+        or_(U.c.id.in_(sorted(set(pts) | set(filed))), U.c.team_id.is_not(None)))).all()
+    volunteers = [{"id": u.id, "name": u.display_name, "points": pts.get(u.id, 0), "reports": filed.get(u.id, 0),
+                   "fixed": fixed.get(u.id, 0)} for u in people if u.active and (pts.get(u.id) or filed.get(u.id))]
+    volunteers.sort(key=lambda r: (-r["points"], -r["fixed"], -r["reports"], r["name"], r["id"]))
+    members: dict[int, list] = defaultdict(list)
+    for u in people:
+        if u.team_id is not None:
+            members[u.team_id].append(u)
+    teams = []
+    for team_id, name in db.session.execute(select(Team.id, Team.name).where(Team.id.in_(members))):
+        mine = members[team_id]
+        active = sum(1 for u in mine if u.active)
+        total = sum(pts.get(u.id, 0) for u in mine)
+        row = {"id": team_id, "name": name, "points": round(total / active, 1) if active else 0.0,
+               "total_points": total, "members": active, "reports": sum(filed.get(u.id, 0) for u in mine),
+               "fixed": sum(fixed.get(u.id, 0) for u in mine)}
+        if row["total_points"] or row["reports"]:
+            teams.append(row)
+    teams.sort(key=lambda r: (-r["points"], -r["total_points"], r["name"], r["id"]))
+    return _ranked(volunteers, ("points",))[:limit], _ranked(teams, ("points", "total_points"))[:limit]
+
+
+def _ranked(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    """Number sorted rows 1, 2, ... (rows equal on `keys` share a rank); ids stay out of the summary."""
+    prev, rank = None, 0
+    for i, row in enumerate(rows, start=1):
+        key = tuple(row[k] for k in keys)
+        if key != prev:
+            rank, prev = i, key
+        row["rank"] = rank
+    return [{"rank": r.pop("rank"), **{k: v for k, v in r.items() if k != "id"}} for r in rows]
 
 
 def resolve_week(name: Optional[str], now: Optional[datetime] = None) -> Week:

@@ -29,10 +29,10 @@ def at(day: int, hour: int = 0) -> datetime:
 @pytest.fixture
 def week_data(app):
     """A few reports in 2025-W10 and the week before, and one user of each role."""
-    rider = f.user("rider1", team="犍路先锋")
-    f.user("coord", role="coordinator")
-    f.user("boss", role="admin")
-    f.user("handler1", role="handler")
+    rider = f.quick_user("rider1", team="犍路先锋")
+    f.quick_user("coord", role="coordinator")
+    f.quick_user("boss", role="admin")
+    f.quick_user("handler1", role="handler")
     f.filed_report(rider, "illegal_parking", at(-3, 9))
     f.history(f.filed_report(rider, "illegal_parking", at(0, 9)), [("accepted", at(0, 11)), ("resolved", at(1, 9))])
     f.history(f.filed_report(rider, "elevator_hazard", at(2, 9)), [("rejected", at(2, 10), {})])
@@ -41,21 +41,24 @@ def week_data(app):
     return rider
 
 
-def _staff_client(client, username="coord"):
-    f.login(client, username)
+def _login(client, username):
+    f.session_login(client, db.session.query(User).filter_by(username=username).one())
     return client
+
+
+def _staff_client(client, username="coord"):
+    return _login(client, username)
 
 
 def _without_generated(d: dict) -> dict:
     return {k: v for k, v in d.items() if k != "generated_at"}
 
 
-@pytest.mark.parametrize("path", ["/summaries/", f"/summaries/{WEEK}", f"/summaries/{WEEK}.json",
-                                  f"/summaries/{WEEK}.csv"])
 @pytest.mark.parametrize("username", ["rider1", "handler1"])
-def test_riders_and_handlers_may_not_see_summaries(client, week_data, path, username):
-    f.login(client, username)
-    assert client.get(path).status_code == 403
+def test_riders_and_handlers_may_not_see_summaries(client, week_data, username):
+    _login(client, username)
+    for path in ("/summaries/", f"/summaries/{WEEK}", f"/summaries/{WEEK}.json", f"/summaries/{WEEK}.csv"):
+        assert client.get(path).status_code == 403, path
 
 
 def test_anonymous_visitors_are_sent_to_login(client, week_data):
@@ -222,7 +225,7 @@ def test_email_digest_reaches_opted_in_staff_with_html_and_text(runner, week_dat
     _opt_in("coord", "coord@example.org")
     _opt_in("boss", "boss@example.org")
     _opt_in("rider1", "rider@example.org")  # riders never get it, even if the flag is set
-    f.user("coord2", role="coordinator").email = "quiet@example.org"  # did not opt in
+    f.quick_user("coord2", role="coordinator").email = "quiet@example.org"  # did not opt in
     db.session.commit()
     out = runner.invoke(args=["summary", WEEK, "--format", "json", "--email"])
     assert out.exit_code == 0, out.output
@@ -239,6 +242,13 @@ def test_email_digest_reaches_opted_in_staff_with_html_and_text(runner, week_dat
     assert link in text and f'href="{link}"' in html
     assert s.narrative["zh"] in text and s.narrative["en"] in text
     assert f"<strong>{s.received}</strong>" in html and WEEK in msg["Subject"]
+
+
+def test_cli_fails_loudly_when_the_mail_server_is_unreachable(runner, app, week_data):
+    _opt_in("coord", "coord@example.org")
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port(), SMTP_TLS="")  # nothing listens there
+    out = runner.invoke(args=["summary", WEEK, "--format", "csv", "--email"])
+    assert out.exit_code != 0 and "could not send the digest" in out.output
 
 
 def test_no_digest_is_sent_when_nobody_opted_in(runner, week_data, smtp_server):
@@ -269,7 +279,7 @@ def test_opting_in_needs_a_valid_address(client, week_data):
 
 
 def test_riders_cannot_opt_in(client, week_data):
-    f.login(client, "rider1")
+    _login(client, "rider1")
     page = client.get("/profile").get_data(as_text=True)
     assert 'id="digest"' not in page
     r = client.post("/summaries/digest", data={"csrf_token": f.csrf_from(page), "wants_digest": "y",

@@ -138,9 +138,9 @@ def scenario(app):
     g1 = Grid(code="G01", name="玉津一网格", geometry=SQUARE)
     g2 = Grid(code="G02", name="玉津二网格", geometry=SQUARE)
     db.session.add_all([g1, g2])
-    ra = f.user("ra", team="犍路先锋")
-    rb = f.user("rb", team="小哥传声筒")
-    rc = f.user("rc")
+    ra = f.quick_user("ra", team="犍路先锋")
+    rb = f.quick_user("rb", team="小哥传声筒")
+    rc = f.quick_user("rc")
     from app.models import Department
     from sqlalchemy import select
     dept = {d.code: d.id for d in db.session.scalars(select(Department))}
@@ -296,3 +296,13 @@ def test_hotspots_of_the_week_come_from_its_reports(scenario):
     assert len(s.hotspots) == 1
     h = s.hotspots[0]
     assert (h.count, h.category, h.category_count, h.grid) == (6, "illegal_parking", 4, "G02")
+
+
+def test_top_tables_rank_as_the_teams_leaderboard_does(scenario):
+    from app.teams.points import leaderboard
+    s = weekly_summary("2025-W48", now=NOW)
+    start, end = s.start, s.end
+    for rows, by in ((s.top_volunteers, "volunteer"), (s.top_teams, "team")):
+        theirs = [(r.rank, r.name, r.points, r.reports, r.fixed) for r in leaderboard(start, end, by=by)
+                  if r.points or r.reports]
+        assert [(r["rank"], r["name"], r["points"], r["reports"], r["fixed"]) for r in rows] == theirs

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Photo
 from app.reports import bp, services
 from app.storage import photo_store
+from app.triage import services as triage_services
 
 
 @bp.route("/report", methods=["GET"])
@@ -67,8 +68,15 @@ def mine():
     page = max(1, request.args.get("page", 1, type=int) or 1)
     rows, total = services.my_reports(current_user, page, 20)
     timelines = {r.id: services.timeline(r, include_internal=False) for r in rows}
-    return render_template("reports/mine.html", reports=rows, total=total, page=page, per_page=20,
-                           timelines=timelines)
+    unread = triage_services.unread_counts(current_user, [r.id for r in rows])
+    html = render_template("reports/mine.html", reports=rows, total=total, page=page, per_page=20,
+                           timelines=timelines, unread=unread)
+    # Shown once: what was new on this visit is seen now.
+    for r in rows:
+        if unread.get(r.id):
+            triage_services.mark_seen(current_user, r)
+    db.session.commit()
+    return html
 
 
 @bp.route("/reports/<int:report_id>")
@@ -78,8 +86,11 @@ def detail(report_id: int):
     require_view(current_user, report)
     if current_user.is_staff or current_user.role == "handler":
         return redirect(url_for("triage.report", report_id=report.id))
-    return render_template("reports/detail.html", report=report,
+    html = render_template("reports/detail.html", report=report,
                            events=services.timeline(report, include_internal=False))
+    triage_services.mark_seen(current_user, report)
+    db.session.commit()
+    return html
 
 
 @bp.route("/photos/<int:photo_id>/<any(display, thumb):variant>.jpg")

@@ -102,8 +102,9 @@ def filed_report(u, category="illegal_parking", at=None, lat=QIANWEI[0], lon=QIA
     at = at or utcnow()
     cat = db.session.scalar(select(Category).where(Category.code == category))
     r = Report(user_id=u.id, category_id=cat.id, lat=lat, lon=lon, cell=cell_of(lat, lon), created_at=at,
-               captured_at=at, updated_at=at, accept_due_at=at + timedelta(hours=cat.accept_hours),
-               resolve_due_at=at + timedelta(hours=cat.resolve_hours),
+               captured_at=at, updated_at=at,
+               accept_due_at=cols.pop("accept_due_at", at + timedelta(hours=cat.accept_hours)),
+               resolve_due_at=cols.pop("resolve_due_at", at + timedelta(hours=cat.resolve_hours)),
                department_id=cols.pop("department_id", cat.default_department_id), **cols)
     db.session.add(r)
     db.session.flush()

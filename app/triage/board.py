@@ -16,6 +16,7 @@ from app.triage.models import ReportStatusCount
 from app.triage.workflow import OPEN_STATUSES, Status
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
+ACTIVE = (Status.ACCEPTED.value, Status.ASSIGNED.value, Status.IN_PROGRESS.value)  # the resolve deadline runs
 # Exactly the partial index's predicate (models.ix_report_open_created), written as a literal so
 # SQLite's planner can prove the query implies it; with bound parameters it scans the table.
 OPEN_SQL = text("report.status IN ({})".format(", ".join(f"'{s}'" for s in OPEN)))
@@ -57,7 +58,8 @@ class BoardFilter:
                                "to": self.date_to.isoformat() if self.date_to else None,
                                "q": self.q or None, "grid": self.grid,
                                "sort": self.sort if self.sort != "newest" else None,
-                               "page": self.page if self.page != 1 else None}
+                               "page": self.page if self.page != 1 else None,
+                               "per_page": self.per_page if self.per_page != 50 else None}
         out.update(override)
         return {k: v for k, v in out.items() if v not in (None, "", [])}
 
@@ -173,8 +175,10 @@ def _order(f: BoardFilter):
         rank = case(PRIORITY_ORDER, value=Report.priority, else_=9)
         return [rank, Report.created_at.desc(), Report.id.desc()]
     if f.sort == "due":
-        due = case((Report.status == Status.SUBMITTED.value, Report.accept_due_at), else_=Report.resolve_due_at)
-        return [due.asc(), Report.id.asc()]
+        # The deadline that applies now (Report.due_at); resolved and closed reports have none: last.
+        due = case((Report.status == Status.SUBMITTED.value, Report.accept_due_at),
+                   (Report.status.in_(ACTIVE), Report.resolve_due_at), else_=None)
+        return [case((due.is_(None), 1), else_=0), due.asc(), Report.id.asc()]
     return [Report.created_at.desc(), Report.id.desc()]
 
 

@@ -40,6 +40,7 @@ class Cast:
             "coordinator": ("coordinator", None), "admin": ("admin", None),
         }.items():
             self.users[role], self.headers[role] = f.token_user(role, kind, dept, display_name=role.title())
+            self.headers[role]["Accept-Language"] = "en"
         db.session.commit()
         self.original = f.filed_report(self.users["rider_other"])  # what duplicates point at
         self.original.reference = make_reference(self.original.id, self.original.created_at)

@@ -74,6 +74,13 @@ ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
 }
 DEFAULT_ATTRIBUTES = (_BUILDING, _UNIT)
 BUILDING_PARTS = ("building", "unit", "lift_number")
+# Control characters other than tab and newlines: PostgreSQL refuses NUL in text, XML refuses the rest.
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+
+
+def clean(value) -> str:
+    """Client text without control characters, trimmed."""
+    return str(value or "").translate(_CONTROL).strip()
 
 
 def attributes_for(code: str) -> tuple[Attribute, ...]:
@@ -101,7 +108,7 @@ def service_definition(code: str) -> dict:
     """GET services/<code>: the attributes of one service, or NotFound."""
     cat = _active_category(code)
     if cat is None:
-        raise NotFound(_l("There is no service with the code %(code)s.", code=code[:40]))
+        raise NotFound(_l("There is no service with the code %(code)s.", code=clean(code)[:40]))
     attrs = []
     for order, a in enumerate(attributes_for(cat.code), start=1):
         attrs.append({"variable": True, "code": a.code, "datatype": a.datatype, "required": a.required,
@@ -112,7 +119,7 @@ def service_definition(code: str) -> dict:
 
 
 def _active_category(code: str) -> Category | None:
-    cat = db.session.scalar(select(Category).where(Category.code == (code or "")))
+    cat = db.session.scalar(select(Category).where(Category.code == clean(code)))
     return cat if cat is not None and cat.active else None
 
 
@@ -176,7 +183,7 @@ def user_for_api_key(api_key: str | None) -> User:
 
 
 def _text(form: Mapping[str, str], name: str, limit: int = 200) -> str:
-    value = (form.get(name) or "").strip()
+    value = clean(form.get(name))
     if len(value) > limit:
         raise ValidationFailed(_l("%(name)s is too long (at most %(n)d characters).", name=name, n=limit))
     return value
@@ -186,7 +193,7 @@ def check_attributes(code: str, given: Mapping[str, list[str]]) -> dict:
     """Validate attribute[...] answers against the service definition; unknown codes are ignored."""
     answers: dict = {}
     for a in attributes_for(code):
-        values = [v.strip() for v in given.get(a.code, []) if v is not None and v.strip()]
+        values = [clean(v) for v in given.get(a.code, []) if clean(v)]
         if not values:
             if a.required:
                 raise ValidationFailed(_l("attribute[%(code)s] is required: %(question)s",
@@ -206,7 +213,7 @@ def check_attributes(code: str, given: Mapping[str, list[str]]) -> dict:
 
 
 def _media_url(value: str) -> str | None:
-    value = (value or "").strip()
+    value = clean(value)
     if not value:
         return None
     if len(value) > 1000 or not re.match(r"^https?://[^\s/]+\S*$", value):
@@ -217,7 +224,7 @@ def _media_url(value: str) -> str | None:
 def file_request(user: User, store, form: Mapping[str, str], attributes: Mapping[str, list[str]],
                  media: bytes | None = None, idempotency_key: str | None = None) -> tuple[Report, bool]:
     """POST requests: validate the Open311 fields and file a report; the caller commits."""
-    code = (form.get("service_code") or "").strip()
+    code = clean(form.get("service_code"))
     if not code:
         raise ValidationFailed(_l("service_code is required."), code="service_code_missing")
     if _active_category(code) is None:
@@ -228,12 +235,12 @@ def file_request(user: User, store, form: Mapping[str, str], attributes: Mapping
     if len(description.strip()) > MAX_DESCRIPTION:
         raise ValidationFailed(_l("The description is too long (at most %(n)d characters).", n=MAX_DESCRIPTION),
                                code="description_too_long")
-    contact = {k: _text(form, k) for k in CONTACT_FIELDS if (form.get(k) or "").strip()}
+    contact = {k: _text(form, k) for k in CONTACT_FIELDS if clean(form.get(k))}
     external = _media_url(form.get("media_url") or "")
     if external:
         answers["media_url"] = external
     address = _text(form, "address_string", 300) or None
-    lat, lon = (form.get("lat") or "").strip(), (form.get("long") or "").strip()
+    lat, lon = clean(form.get("lat")), clean(form.get("long"))
     source = "device"
     if bool(lat) != bool(lon):
         raise ValidationFailed(_l("Send both lat and long."), code="invalid_location")
@@ -282,8 +289,11 @@ class RequestQuery:
 
 
 def _when(value: str, name: str) -> datetime:
+    text = clean(value).replace("Z", "+00:00").replace("z", "+00:00")
+    # An unencoded "+08:00" in a query string arrives as " 08:00".
+    text = re.sub(r"(T[\d:.]+) (\d{2}:?\d{2})$", r"\1+\2", text)
     try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        when = datetime.fromisoformat(text)
     except ValueError:
         raise ValidationFailed(_l("%(name)s must be a w3 date and time, e.g. 2026-01-01T00:00:00Z.", name=name),
                                code="invalid_date")
@@ -302,7 +312,7 @@ def _int(value: str, name: str, low: int, high: int) -> int:
 
 
 def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
+    return [clean(v) for v in (value or "").split(",") if clean(v)]
 
 
 def parse_query(args: Mapping[str, str], now: datetime | None = None) -> RequestQuery:
@@ -332,15 +342,23 @@ def parse_query(args: Mapping[str, str], now: datetime | None = None) -> Request
             raise ValidationFailed(_l("start_date and end_date may be at most 90 days apart."),
                                    code="invalid_date_range")
     elif start:
-        end = start + MAX_RANGE
+        end = _shift(start, MAX_RANGE)
     elif end:
-        start = end - MAX_RANGE
+        start = _shift(end, -MAX_RANGE)
     else:
         start = now - MAX_RANGE
     q.start, q.end = start, end
     if args.get("bbox"):
         q.bbox = _bbox(args["bbox"])
     return q
+
+
+def _shift(when: datetime, by: timedelta) -> datetime | None:
+    """when + by, or None (no bound) past the calendar's ends."""
+    try:
+        return when + by
+    except OverflowError:
+        return None
 
 
 def _bbox(value: str) -> tuple[float, float, float, float]:
@@ -386,9 +404,10 @@ def find_requests(q: RequestQuery) -> list[Report]:
 
 def get_request(service_request_id: str) -> Report:
     """One report by its reference, or NotFound."""
-    report = db.session.scalar(select(Report).where(Report.reference == (service_request_id or "")[:40]))
+    wanted = clean(service_request_id)[:40]
+    report = db.session.scalar(select(Report).where(Report.reference == wanted))
     if report is None:
-        raise NotFound(_l("There is no service request %(id)s.", id=service_request_id[:40]))
+        raise NotFound(_l("There is no service request %(id)s.", id=wanted))
     return report
 
 

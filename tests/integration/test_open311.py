@@ -1,6 +1,6 @@
 """Open311 GeoReport v2: discovery, services, filing and querying requests, errors, in JSON and XML."""
 import re
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -446,3 +446,28 @@ def test_status_notes_is_the_latest_public_note(app, client):
     db.session.commit()
     item = client.get(f"{V2}/requests/{report.reference}.json").get_json()[0]
     assert item["status_notes"] == "Crew booked for Monday."
+
+
+def test_odd_query_input_is_answered_not_a_server_error(client):
+    road = filed(client, f.token(f.user("rider5")))
+    for query in ("service_code=%00", "service_request_id=%00,GS-%00", "status=open&start_date=%00",
+                  "end_date=0001-01-01T00:00:00Z", "start_date=9999-12-31T00:00:00Z"):
+        r = client.get(f"{V2}/requests.json?{query}")
+        assert r.status_code in (200, 400), query
+        if r.status_code == 200:
+            validate("requests.json", r.get_json())
+    assert client.get(f"{V2}/services/%00.json").status_code == 404
+    assert client.get(f"{V2}/requests/%00.xml").status_code == 404
+    check_xml(client.get(f"{V2}/requests/GS-%00.xml"), "errors")
+    # An unencoded "+" in the offset arrives as a space; it still means +08:00.
+    start = road.created_at.astimezone(timezone(timedelta(hours=8))) - timedelta(minutes=1)
+    assert refs(client.get(f"{V2}/requests.json?start_date=" + start.strftime("%Y-%m-%dT%H:%M:%S+08:00"))) \
+        == [road.reference]
+
+
+def test_control_characters_in_posted_fields_are_dropped(client, key):
+    report = filed(client, key, service_code="road_damage\x00", email="zs@example.org\x00",
+                   address_string="Xinmin\x00 Street", **{"attribute[building]": "3\x00栋"})
+    assert report.category.code == "road_damage"
+    assert report.contact == {"email": "zs@example.org"}
+    assert report.address == "Xinmin Street" and report.attributes == {"building": "3栋"}

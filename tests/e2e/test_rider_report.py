@@ -73,6 +73,7 @@ def test_rider_files_a_report_with_the_phones_location_and_finds_it_in_my_report
 
     phone.click("#confirmation a[href$='/mine']")
     phone.wait_for_selector(f"[data-reference='{reference}']")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     assert phone.errors == []
 
 

@@ -120,6 +120,9 @@ def register_errorhandlers(app: Flask) -> None:
         db.session.rollback()
         if isinstance(err, OperationalError):
             # The database is unreachable or locked: a retry will work, nothing was written.
+            # The page is drawn for an anonymous visitor: loading the user would need the database.
+            from flask import g
+            g._login_user = app.login_manager.anonymous_user()
             resp = app.make_response(error_response(503, "unavailable", HTTP_MESSAGES[503]))
             resp.headers["Retry-After"] = "5"
             app.logger.warning("database unavailable: %s", err)

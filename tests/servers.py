@@ -1,6 +1,7 @@
 """Real servers for the scale-out tests: moto's S3, redis-server, gunicorn, and a TCP proxy to cut."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -58,13 +59,28 @@ class Process:
         return self
 
     def stop(self) -> None:
+        self.terminate()
+        self.wait_stopped()
+
+    def terminate(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+
+    def wait_stopped(self) -> None:
+        if self.proc:
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+
+def stop_all(processes: list[Process]) -> None:
+    """Stop several servers side by side (a gunicorn master takes a few seconds to wind down)."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait_stopped()
 
 
 class MotoS3(Process):
@@ -129,10 +145,51 @@ class Gunicorn(Process):
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "Gunicorn":
+        return self.launch().wait_ready()
+
+    def launch(self) -> "Gunicorn":
+        """Start the master without waiting (boot several servers side by side, then wait_ready)."""
         super().start()
-        wait_for(lambda: urllib.request.urlopen(self.url + "/healthz", timeout=2).status == 200,
-                 timeout=40, what="gunicorn")
         return self
+
+    def wait_ready(self, timeout: float = 60) -> "Gunicorn":
+        try:
+            wait_for(lambda: self.proc.poll() is None and
+                     urllib.request.urlopen(self.url + "/healthz", timeout=2).status == 200,
+                     timeout=timeout, what="gunicorn")
+        except RuntimeError as err:
+            raise RuntimeError(f"{err}; its log ends with:\n{self.log_tail()}") from None
+        return self
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            with open(self.log_path, errors="replace") as fh:
+                return "".join(fh.readlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def log_records(self) -> list[dict]:
+        """The JSON lines of its log (anything else, e.g. a traceback's continuation, is skipped)."""
+        out = []
+        with open(self.log_path, errors="replace") as fh:
+            for line in fh:
+                if line.startswith("{"):
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        pass
+        return out
+
+    def terminate(self) -> None:
+        """Tests need no graceful shutdown (a master winds down in seconds): kill the master, then its workers."""
+        if self.proc and self.proc.poll() is None:
+            workers = self.worker_pids()
+            self.proc.kill()
+            for pid in workers:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def worker_pids(self) -> list[int]:
         """The master's children (the workers), read from /proc."""
@@ -203,6 +260,10 @@ class TcpProxy:
 
     def stop(self) -> None:
         if self._listener:
+            try:  # wakes the thread blocked in accept(); close() alone leaves the port accepting on Linux
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
             self._listener = None
         with self._lock:
@@ -213,3 +274,75 @@ class TcpProxy:
                 s.close()
             except OSError:
                 pass
+
+
+def site_env(database_url: str, folder: str, storage: dict | None = None, redis_url: str | None = None,
+             **extra: str) -> dict:
+    """The GRIDSNAP_* environment of one site's app servers, as an operator would write it."""
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "one-secret-for-every-server",
+           "GRIDSNAP_INSTANCE_DIR": os.path.join(folder, "instance"),
+           "GRIDSNAP_UPLOAD_DIR": os.path.join(folder, "uploads"), "GRIDSNAP_GEOCODER": ""}
+    os.makedirs(env["GRIDSNAP_UPLOAD_DIR"], exist_ok=True)
+    for name, value in (storage or {}).items():  # STORAGE_BUCKET -> GRIDSNAP_STORAGE_BUCKET
+        env["GRIDSNAP_" + name] = str(value)
+    if redis_url:
+        env["GRIDSNAP_REDIS_URL"] = redis_url
+    env.update(extra)
+    return env
+
+
+def site_app(env: dict):
+    """An in-process app on the same database and store as the servers (to arrange rows and check)."""
+    from app import create_app
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "SECRET_KEY": env["SECRET_KEY"],
+              "UPLOAD_DIR": env["GRIDSNAP_UPLOAD_DIR"], "GEOCODER": ""}
+    config.update({k[len("GRIDSNAP_"):]: v for k, v in env.items() if k.startswith("GRIDSNAP_STORAGE_")})
+    return create_app(config)
+
+
+def prepare_database(env: dict) -> None:
+    """Build the schema through the migrations and seed the categories, as `make db` would."""
+    from flask_migrate import upgrade
+
+    from app.catalog import seed_reference_data
+    from app.extensions import db
+    app = site_app(env)
+    with app.app_context():
+        upgrade()
+        seed_reference_data()
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+class PostgresDatabase:
+    """A new, empty PostgreSQL database next to the test session's, dropped by drop()."""
+
+    def __init__(self, base_url: str, prefix: str = "gs_site"):
+        import uuid
+
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+        self.name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        base = make_url(base_url)
+        self._admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        self.url = base.set(database=self.name).render_as_string(hide_password=False)
+        self.port = base.port or 5432
+
+    def create(self) -> "PostgresDatabase":
+        from sqlalchemy import text
+        with self._admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        return self
+
+    def url_via(self, port: int) -> str:
+        """The same database reached through another port (a TcpProxy)."""
+        from sqlalchemy.engine import make_url
+        return make_url(self.url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        from sqlalchemy import text
+        with self._admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self._admin.dispose()
+

@@ -13,9 +13,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The compiled catalogs (.mo) are built from the committed .po files.
+MO := app/translations/zh_CN/LC_MESSAGES/messages.mo app/translations/en/LC_MESSAGES/messages.mo
+$(MO): $(STAMP) app/translations/zh_CN/LC_MESSAGES/messages.po app/translations/en/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile -q -d app/translations
 
-db: $(STAMP)
+setup: $(STAMP) $(MO)
+
+db: $(STAMP) $(MO)
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
 
@@ -26,13 +31,12 @@ run: db
 serve: db
 	$(BIN)/gunicorn -c gunicorn.conf.py
 
-test: $(STAMP)
+test: $(STAMP) $(MO)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Extract new strings, update both catalogs (English filled from the source), compile; lists missing Chinese.
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
-	$(BIN)/pybabel compile -d app/translations
+	$(BIN)/python scripts/catalogs.py
 
 clean:
 	rm -rf $(VENV) instance/*.db

@@ -1,4 +1,8 @@
-"""Language and time zone: Accept-Language decides, the header switch overrides."""
+"""Language and time zone: Accept-Language decides, the header switch overrides.
+
+Babel names Simplified Chinese `zh_Hans_CN`; the catalog lives in `app/translations/zh_CN` and
+`app/translations/zh_Hans_CN` is a link to it, so gettext finds it under the name Babel asks for.
+"""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -54,7 +58,7 @@ def init_app(app: Flask) -> None:
         return {"lang": lang(), "current_locale": str(get_locale() or "zh_CN")}
 
     # globals, not context: imported macros see them too
-    app.jinja_env.globals.update(status_label=status_label, role_label=role_label)
+    app.jinja_env.globals.update(status_label=status_label, role_label=role_label, outcome_label=outcome_label)
 
 
 def status_label(status: str | None) -> str:
@@ -64,6 +68,15 @@ def status_label(status: str | None) -> str:
         return str(LABELS[Status(status)])
     except ValueError:
         return status or ""
+
+
+def outcome_label(outcome: str | None) -> str:
+    """The translated name of a closed report's outcome."""
+    from app.triage.workflow import OUTCOME_LABELS, Outcome
+    try:
+        return str(OUTCOME_LABELS[Outcome(outcome)])
+    except ValueError:
+        return outcome or ""
 
 
 ROLE_LABELS = {"rider": _l("Rider"), "handler": _l("Handler"), "coordinator": _l("Coordinator"),

@@ -18,9 +18,9 @@ from app.models import ROLES, Category, Department, Report, Team, User
 from app.triage.models import ResponseTemplate
 from app.triage.workflow import LABELS
 
-USER_FIELDS = ("role", "team_id", "department_id", "active", "display_name")
-CATEGORY_FIELDS = ("code", "name_zh", "name_en", "icon", "hazard", "accept_hours", "resolve_hours",
-                   "default_department_id", "active", "sort_order")
+USER_FIELDS = ("display_name", "role", "active")
+CATEGORY_FIELDS = ("code", "name_zh", "name_en", "icon", "hazard", "accept_hours", "resolve_hours", "active",
+                   "sort_order")
 DEPARTMENT_FIELDS = ("code", "name_zh", "name_en")
 TEMPLATE_FIELDS = ("target_status", "text_zh", "text_en", "sort_order")
 # The category icons shipped in static/icons.
@@ -83,6 +83,15 @@ def list_users(query: str = "", role: str = "", team_id: Optional[int] = None, a
     return list(rows), total
 
 
+def user_state(user: User) -> dict[str, Any]:
+    """What the audit log keeps of a user: names, not ids, so entries read on their own."""
+    state = snapshot(user, USER_FIELDS)
+    team = db.session.get(Team, user.team_id) if user.team_id else None
+    dept = db.session.get(Department, user.department_id) if user.department_id else None
+    state.update(team=team.name if team else None, department=dept.code if dept else None)
+    return state
+
+
 def _other_active_admins(user: User) -> int:
     return db.session.scalar(select(func.count()).select_from(User).where(
         User.role == "admin", User.active.is_(True), User.id != user.id)) or 0
@@ -100,14 +109,14 @@ def update_user(user: User, actor: User, *, display_name: str, role: str, team_i
         _get(Department, department_id, _l("No such department."))
     if user.role == "admin" and (role != "admin" or not active) and not _other_active_admins(user):
         raise ValidationFailed(_l("Keep at least one active administrator."), status=409, code="last_admin")
-    before = snapshot(user, USER_FIELDS)
+    before = user_state(user)
     user.display_name, user.role, user.team_id, user.department_id = display_name, role, team_id, department_id
     user.active = bool(active)
     db.session.flush()
     action = "user.update"
     if before["active"] != user.active:
         action = "user.deactivate" if not user.active else "user.reactivate"
-    record(actor, action, "user", user.id, user.username, before, snapshot(user, USER_FIELDS))
+    record(actor, action, "user", user.id, user.username, before, user_state(user))
     return user
 
 
@@ -131,6 +140,13 @@ def all_categories() -> list[Category]:
 def get_category(category_id: int) -> Category:
     """A category by id, or NotFound."""
     return _get(Category, category_id, _l("No such category."))
+
+
+def category_state(category: Category) -> dict[str, Any]:
+    """What the audit log keeps of a category (the department by its code)."""
+    dept_id = category.default_department_id
+    dept = db.session.get(Department, dept_id) if dept_id else None
+    return {**snapshot(category, CATEGORY_FIELDS), "default_department": dept.code if dept else None}
 
 
 def _hours(value: Any, label) -> float:
@@ -163,7 +179,7 @@ def save_category(category: Optional[Category], actor: User, *, code: str, name_
     clash = db.session.scalar(select(Category.id).where(Category.code == code))
     if clash is not None and (category is None or clash != category.id):
         raise ValidationFailed(_l("A category with that code exists."), status=409, code="exists")
-    before = snapshot(category, CATEGORY_FIELDS) if category is not None else {}
+    before = category_state(category) if category is not None else {}
     if category is None:
         category = Category(**values)
         db.session.add(category)
@@ -172,7 +188,7 @@ def save_category(category: Optional[Category], actor: User, *, code: str, name_
             setattr(category, key, value)
     db.session.flush()
     record(actor, "category.update" if before else "category.create", "category", category.id, category.code,
-           before, snapshot(category, CATEGORY_FIELDS))
+           before, category_state(category))
     return category
 
 
@@ -226,12 +242,12 @@ def add_member(department: Department, actor: User, username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None:
         raise NotFound(_l("No such user."))
-    before = snapshot(user, USER_FIELDS)
+    before = user_state(user)
     user.department_id = department.id
     if user.role == "rider":
         user.role = "handler"
     db.session.flush()
-    record(actor, "department.member_add", "user", user.id, user.username, before, snapshot(user, USER_FIELDS))
+    record(actor, "department.member_add", "user", user.id, user.username, before, user_state(user))
     return user
 
 
@@ -239,11 +255,11 @@ def remove_member(department: Department, actor: User, user: User) -> User:
     """Take a user out of a department (their role stays)."""
     if user.department_id != department.id:
         raise NotFound(_l("That person is not in this department."))
-    before = snapshot(user, USER_FIELDS)
+    before = user_state(user)
     user.department_id = None
     db.session.flush()
     record(actor, "department.member_remove", "user", user.id, user.username, before,
-           snapshot(user, USER_FIELDS))
+           user_state(user))
     return user
 
 

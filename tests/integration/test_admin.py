@@ -18,6 +18,7 @@ BOWTIE = [[104.0, 29.0], [104.1, 29.1], [104.1, 29.0], [104.0, 29.1], [104.0, 29
 
 
 def admin_client(client, username="boss"):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # the assertions read the English source strings
     f.user(username, role="admin", display_name="管理员")
     assert f.login(client, username).status_code == 302
     return client
@@ -99,8 +100,8 @@ def test_admin_changes_role_team_and_department_and_the_audit_shows_before_and_a
     assert (person.display_name, person.role, person.team_id, person.department_id) == ("张师傅", "handler", team.id, dept.id)
     [entry] = audit("user.update")
     assert entry.actor.username == "boss" and entry.target_id == str(rider.id)
-    assert entry.before == {"display_name": "老张", "role": "rider", "team_id": None, "department_id": None}
-    assert entry.after == {"display_name": "张师傅", "role": "handler", "team_id": team.id, "department_id": dept.id}
+    assert entry.before == {"display_name": "老张", "role": "rider", "team": None, "department": None}
+    assert entry.after == {"display_name": "张师傅", "role": "handler", "team": "犍路先锋", "department": "public_works"}
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "user.update" in page and "老张" in page and "张师傅" in page and "管理员" in page
 
@@ -165,7 +166,7 @@ def test_category_is_created_and_edited_with_deadlines_and_default_department(ap
     assert (fresh(Category, cat.id).hazard, fresh(Category, cat.id).accept_hours) == (True, 2)
     [created] = audit("category.create")
     [updated] = audit("category.update")
-    assert created.after["code"] == "dog_waste"
+    assert (created.after["code"], created.after["default_department"]) == ("dog_waste", "urban_management")
     assert updated.before == {"hazard": False, "accept_hours": 12.0} and updated.after == {"hazard": True, "accept_hours": 2.0}
 
 
@@ -208,7 +209,7 @@ def test_departments_and_their_members_are_managed_and_recorded(app, client):
     actions = [e.action for e in db.session.scalars(select(AuditLog).order_by(AuditLog.id))]
     assert actions == ["department.create", "department.member_add", "department.member_remove", "department.delete"]
     add = audit("department.member_add")[0]
-    assert add.before == {"role": "rider", "department_id": None} and add.after == {"role": "handler", "department_id": dept_id}
+    assert add.before == {"role": "rider", "department": None} and add.after == {"role": "handler", "department": "water"}
 
 
 def test_grid_upload_lists_every_bad_feature_and_imports_nothing(app, client):

@@ -2,6 +2,7 @@
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -11,6 +12,12 @@ from tests import factories as f
 
 PHONE = "138 0013 8000"
 E164 = "+8613800138000"
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Pages in English: the assertions read the source strings (the default language is Chinese)."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
 
 def make_team(name="犍路先锋", requires_approval=False):
@@ -100,8 +107,9 @@ def test_join_form_errors_are_shown_not_500(app, client):
     resp = join_via_page(client, inv.token, password="long-enough-pw", confirm="different-pw")
     assert resp.status_code == 400
     assert join_via_page(client, inv.token).status_code == 302
-    client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
-    resp = join_via_page(app.test_client(), inv.token, name="again")
+    other = app.test_client()  # a second phone, not logged in
+    other.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    resp = join_via_page(other, inv.token, name="again")
     assert resp.status_code == 409 and "already registered" in resp.get_data(as_text=True)
 
 

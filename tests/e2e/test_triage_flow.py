@@ -1,0 +1,97 @@
+"""A report from accept to close in the browser: the coordinator accepts and dispatches it, the handler
+resolves it with a note, the coordinator closes it as fixed, and the rider follows it on the phone."""
+import pytest
+
+from app.extensions import db
+from tests import factories as f
+from tests.e2e.conftest import login, phone_context
+
+pytestmark = pytest.mark.e2e
+
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def offline(context, base_url):
+    """Only the live server answers: map tiles and anything else outside are refused."""
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base_url)
+                  else route.abort())
+    return context
+
+
+def desktop(browser, live):
+    context = offline(browser.new_context(viewport=DESKTOP, base_url=live.url, locale="en-US"), live.url)
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return context, page
+
+
+def submit_move(page, to):
+    page.locator(f'form.move[data-to="{to}"] button[type=submit]').click()
+    page.wait_for_load_state()
+
+
+def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, live):
+    from app.models import Department
+    from sqlalchemy import select
+    traffic = db.session.scalar(select(Department.id).where(Department.code == "traffic_police"))
+    f.user("rider", display_name="Rider Zhang")
+    f.user("coord", "coordinator", display_name="Coordinator Li")
+    handler = f.user("handler", "handler", display_name="Handler Wang", department_id=traffic)
+    from app.models import User
+    rider = db.session.scalar(select(User).where(User.username == "rider"))
+    report = f.report(rider, description="car on the tactile path")
+    report_id, reference, handler_id = report.id, report.reference, handler.id
+    db.session.commit()
+
+    coord_ctx, coord = desktop(browser, live)
+    login(coord, "coord", f.PASSWORD)
+    coord.goto("/board")
+    coord.click(f"text={reference}")
+    assert coord.url.endswith(f"/board/reports/{report_id}")
+    submit_move(coord, "accepted")
+    assert coord.locator('form.move[data-to="assigned"]').is_visible()
+    dispatch = coord.locator('form.move[data-to="assigned"]')
+    assert dispatch.locator('select[name="department"]').input_value() == "traffic_police"  # suggested
+    dispatch.locator('select[name="assignee"]').select_option(str(handler_id))
+    submit_move(coord, "assigned")
+    moves = coord.locator("#moves form.move").evaluate_all("fs => fs.map(f => f.dataset.to)")
+    assert moves == ["in_progress", "resolved", "accepted"]  # a coordinator may also recall it
+
+    handler_ctx, hpage = desktop(browser, live)
+    login(hpage, "handler", f.PASSWORD)
+    hpage.goto("/tasks")
+    hpage.click(f"#tasks >> text={reference}")
+    resolve = hpage.locator('form.move[data-to="resolved"]')
+    resolve.locator("textarea[name=note]").fill("Car towed, path clear")
+    submit_move(hpage, "resolved")
+    assert "Car towed, path clear" in hpage.locator("#timeline").inner_text()
+    assert hpage.locator("form.move").count() == 0  # nothing more for the handler to do
+
+    coord.reload()
+    close = coord.locator('form.move[data-to="closed"]')
+    close.locator('select[name="outcome"]').select_option("fixed")
+    close.locator("textarea[name=note]").fill("Checked on site")
+    submit_move(coord, "closed")
+    assert coord.locator("h1 .badge").inner_text().strip() == "Closed"
+    assert coord.errors == [] and hpage.errors == []
+    coord_ctx.close()
+    handler_ctx.close()
+
+    phone_ctx = offline(phone_context(browser, live.url, locale="en-US"), live.url)
+    phone = phone_ctx.new_page()
+    login(phone, "rider", f.PASSWORD)
+    phone.goto("/mine")
+    item = phone.locator(f'#my-reports li[data-reference="{reference}"]')
+    item.locator("summary").click()
+    timeline = item.locator("ol.timeline li")
+    steps = [t.strip() for t in item.locator("ol.timeline li .what").all_inner_texts()]
+    assert steps == ["Filed", "Submitted → Accepted", "Accepted → Dispatched", "Dispatched → Resolved",
+                     "Resolved → Closed"]
+    text = item.inner_text()
+    assert "Car towed, path clear" in text and "Checked on site" in text and "Fixed" in text
+    assert timeline.count() == 5
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the rider's list scrolls sideways"
+    phone_ctx.close()

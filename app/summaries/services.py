@@ -34,6 +34,8 @@ MOVES = ("accepted", "rejected", "duplicate", "resolved", "closed")
 OUTCOMES = tuple(o.value for o in Outcome)
 COUNTS = ("received", "accepted", "rejected", "duplicates", "resolved", "closed", "reopened",
           "open_at_end", "overdue_at_end")
+IX = {k: i for i, k in enumerate(COUNTS)}
+OX = {o: i for i, o in enumerate(OUTCOMES)}
 HEADLINE = COUNTS + ("hours_to_accept_median", "hours_to_resolve_median", "accept_within_pct",
                      "resolve_within_pct")
 # Upper bounds (hours) of the time-to-resolve histogram bars; the last bar is open-ended.
@@ -142,25 +144,37 @@ class _Tally:
     __slots__ = ("counts", "outcomes", "accept_h", "resolve_h", "accept_met", "resolve_met")
 
     def __init__(self):
-        self.counts: Counter = Counter()
-        self.outcomes: Counter = Counter()
+        # Sparse {IX[name]: n} and {OX[outcome]: n}: most cells hold only the backlog's two counts,
+        # and rolling thousands of cells up is the service's hot loop.
+        self.counts: dict[int, int] = {}
+        self.outcomes: dict[int, int] = {}
         self.accept_h: list[float] = []
         self.resolve_h: list[float] = []
         self.accept_met = 0
         self.resolve_met = 0
 
     def add(self, other: "_Tally") -> None:
-        self.counts.update(other.counts)
-        self.outcomes.update(other.outcomes)
-        self.accept_h.extend(other.accept_h)
-        self.resolve_h.extend(other.resolve_h)
-        self.accept_met += other.accept_met
-        self.resolve_met += other.resolve_met
+        counts = self.counts
+        for i, n in other.counts.items():
+            counts[i] = counts.get(i, 0) + n
+        if other.outcomes:
+            for i, n in other.outcomes.items():
+                self.outcomes[i] = self.outcomes.get(i, 0) + n
+        if other.accept_h:
+            self.accept_h.extend(other.accept_h)
+            self.accept_met += other.accept_met
+        if other.resolve_h:
+            self.resolve_h.extend(other.resolve_h)
+            self.resolve_met += other.resolve_met
+
+    def bump(self, name: str, n: int = 1) -> None:
+        i = IX[name]
+        self.counts[i] = self.counts.get(i, 0) + n
 
     def fill(self, fig: Figures) -> Figures:
-        for k in COUNTS:
-            setattr(fig, k, self.counts[k])
-        fig.closed_by_outcome = {o: self.outcomes[o] for o in OUTCOMES}
+        for i, k in enumerate(COUNTS):
+            setattr(fig, k, self.counts.get(i, 0))
+        fig.closed_by_outcome = {o: self.outcomes.get(i, 0) for i, o in enumerate(OUTCOMES)}
         fig.hours_to_accept = hours(self.accept_h)
         fig.hours_to_resolve = hours(self.resolve_h)
         fig.within_deadline_pct = {"accept": pct(self.accept_met, len(self.accept_h)),
@@ -195,8 +209,12 @@ def _overdue(status_col, as_of: datetime):
                      and_(status_col.in_(WORKING), R.c.resolve_due_at < as_of)), 1), else_=0)
 
 
-def _joined():
-    return R.join(U, U.c.id == R.c.user_id)
+def _joined(base=R):
+    """Reports (or events joined to their reports) with the filing rider, for the team.
+
+    An outer join, though every report has its rider: SQLite keeps the left side as the outer loop,
+    so it scans the week's rows by time instead of walking every report of each team member."""
+    return base.outerjoin(U, U.c.id == R.c.user_id)
 
 
 def _received(start: datetime, end: datetime, tallies: dict[Key, _Tally], with_points: bool):
@@ -207,7 +225,7 @@ def _received(start: datetime, end: datetime, tallies: dict[Key, _Tally], with_p
     rows = db.session.execute(select(*cols).select_from(_joined())
                               .where(R.c.created_at >= start, R.c.created_at < end)).all()
     for row in rows:
-        tallies[tuple(row[:4])].counts["received"] += 1
+        tallies[tuple(row[:4])].bump("received")
     return rows
 
 
@@ -229,23 +247,24 @@ def _moves(start: datetime, end: datetime, tallies: dict[Key, _Tally]) -> None:
     for o in OUTCOMES:
         measures["outcome:" + o] = reports_where(and_(to == "closed", outcome == o))
     q = (select(*KEYS, *(m.label(k.replace(":", "_")) for k, m in measures.items()))
-         .select_from(E.join(R, R.c.id == E.c.report_id).join(U, U.c.id == R.c.user_id))
+         .select_from(_joined(E.join(R, R.c.id == E.c.report_id)))
          .where(E.c.created_at >= start, E.c.created_at < end, to.in_(MOVES))
          .group_by(*KEYS))
     for row in db.session.execute(q):
         t = tallies[tuple(row[:4])]
         for name, value in zip(measures, row[4:]):
             if name.startswith("outcome:"):
-                t.outcomes[name[8:]] += value
+                if value:
+                    t.outcomes[OX[name[8:]]] = t.outcomes.get(OX[name[8:]], 0) + value
             else:
-                t.counts[name] += value
+                t.bump(name, value)
 
 
 def _durations(start: datetime, end: datetime, tallies: dict[Key, _Tally]) -> list[tuple[str, datetime]]:
     """Hours from filing to acceptance (accepted this week) and to resolution (resolved this week)."""
     q = (select(*KEYS, E.c.report_id, E.c.to_status, E.c.created_at, R.c.created_at,
                 R.c.accept_due_at, R.c.resolve_due_at)
-         .select_from(E.join(R, R.c.id == E.c.report_id).join(U, U.c.id == R.c.user_id))
+         .select_from(_joined(E.join(R, R.c.id == E.c.report_id)))
          .where(E.c.created_at >= start, E.c.created_at < end,
                 or_(and_(E.c.to_status == "accepted", E.c.from_status == "submitted"),
                     E.c.to_status == "resolved")))
@@ -274,27 +293,36 @@ def _backlog(as_of: datetime, tallies: dict[Key, _Tally]) -> None:
                 .select_from(_joined()).where(OPEN_NOW, R.c.created_at < as_of).group_by(*KEYS))
     for row in db.session.execute(now_open):
         t = tallies[tuple(row[:4])]
-        t.counts["open_at_end"] += row.n
-        t.counts["overdue_at_end"] += row.late or 0
-    # Reports that moved at or after as_of: their status then is the from_status of that first move.
-    later = (select(E.c.report_id, E.c.from_status,
-                    func.row_number().over(partition_by=E.c.report_id,
-                                           order_by=(E.c.created_at, E.c.id)).label("rn"))
-             .select_from(E.join(R, R.c.id == E.c.report_id))
-             .where(E.c.created_at >= as_of, R.c.created_at < as_of, E.c.from_status.is_not(None))
-             .subquery())
-    was = later.c.from_status
-    fix = (select(*KEYS,
-                  func.sum(case((R.c.status.in_(OPEN), 1), else_=0)).label("open_now"),
-                  func.sum(case((R.c.status.in_(OPEN), _overdue(R.c.status, as_of)), else_=0)).label("late_now"),
-                  func.sum(case((was.in_(OPEN), 1), else_=0)).label("open_then"),
-                  func.sum(_overdue(was, as_of)).label("late_then"))
-           .select_from(later.join(R, R.c.id == later.c.report_id).join(U, U.c.id == R.c.user_id))
-           .where(later.c.rn == 1).group_by(*KEYS))
-    for row in db.session.execute(fix):
+        t.bump("open_at_end", row.n)
+        t.bump("overdue_at_end", row.late or 0)
+    # Reports filed before as_of that moved at or after it: their status at as_of is the from_status of
+    # their first such move. Picked in Python from a scan of the events' time index: a window function
+    # partitioned by report makes SQLite walk every event in report order instead.
+    # (Reports filed after as_of are skipped here too: a condition on their filing time in SQL would
+    # tempt the planner into walking all older reports.)
+    q = (select(*KEYS, E.c.report_id, E.c.from_status, E.c.created_at.label("moved_at"), E.c.id.label("event_id"),
+                R.c.created_at.label("filed_at"), R.c.status, R.c.accept_due_at, R.c.resolve_due_at)
+         .select_from(_joined(E.join(R, R.c.id == E.c.report_id)))
+         .where(E.c.created_at >= as_of, E.c.from_status.is_not(None)))
+    first: dict[int, Any] = {}
+    for row in db.session.execute(q):
+        if row.filed_at >= as_of:
+            continue
+        seen = first.get(row.report_id)
+        if seen is None or (row.moved_at, row.event_id) < (seen.moved_at, seen.event_id):
+            first[row.report_id] = row
+    for row in first.values():
         t = tallies[tuple(row[:4])]
-        t.counts["open_at_end"] += row.open_then - row.open_now
-        t.counts["overdue_at_end"] += row.late_then - row.late_now
+        open_now, open_then = row.status in OPEN, row.from_status in OPEN
+        t.bump("open_at_end", open_then - open_now)
+        t.bump("overdue_at_end", _is_overdue(row.from_status, row, as_of)
+               - (open_now and _is_overdue(row.status, row, as_of)))
+
+
+def _is_overdue(status: str, report, as_of: datetime) -> bool:
+    """What _overdue() says in SQL, for one row with accept_due_at and resolve_due_at."""
+    due = report.accept_due_at if status == "submitted" else report.resolve_due_at if status in WORKING else None
+    return due is not None and due < as_of
 
 
 def _facts(start: datetime, end: datetime, as_of: datetime, with_points: bool):
@@ -364,10 +392,20 @@ def _category_grid_rows(tallies: dict[Key, _Tally], labels: list[dict]) -> list[
                      "grid": g[0] or None, "grid_name": g[1] if g[0] else "",
                      **{k: getattr(f, k) for k in COUNTS},
                      "closed_by_outcome": f.closed_by_outcome,
-                     "hours_to_accept": asdict(f.hours_to_accept), "hours_to_resolve": asdict(f.hours_to_resolve),
+                     "hours_to_accept": vars(f.hours_to_accept).copy(),
+                     "hours_to_resolve": vars(f.hours_to_resolve).copy(),
                      "within_deadline_pct": f.within_deadline_pct, "_sort": (c[3], g[0] == "", g[0])})
     rows.sort(key=lambda r: r.pop("_sort"))
     return rows
+
+
+def _received_by_category_grid(tallies: dict[Key, _Tally], labels: list[dict]) -> list[dict[str, Any]]:
+    """Just the reports received per category x grid (the week before, for the narrative)."""
+    received: Counter = Counter()
+    for key, t in tallies.items():
+        received[key[0], key[1]] += t.counts.get(IX["received"], 0)
+    return [{"category": labels[0].get(cat, ("",))[0], "grid": labels[1].get(grid, ("",))[0] or None, "received": n}
+            for (cat, grid), n in received.items() if n]
 
 
 def _per_day(week: Week, received_rows, moments) -> list[dict[str, Any]]:
@@ -481,7 +519,8 @@ def weekly_summary(week: Optional[str], now: Optional[datetime] = None, *, hotsp
     prev_tallies, _rows, _moments = _facts(p_start, p_end, p_end, with_points=False)
     labels = _labels({**prev_tallies, **tallies})
 
-    s = _total(tallies).fill(WeeklySummary())
+    total = _total(tallies)
+    s = total.fill(WeeklySummary())
     s.week, s.start, s.end = wk.name, wk.start, wk.end
     s.as_of, s.so_far, s.generated_at = as_of.astimezone(wk.zone), now < end, now.astimezone(wk.zone)
     s.previous_week = prev.name
@@ -493,13 +532,13 @@ def weekly_summary(week: Optional[str], now: Optional[datetime] = None, *, hotsp
     s.by_team = _groups(tallies, 3, labels[3])
     s.by_category_grid = _category_grid_rows(tallies, labels)
     s.per_day = _per_day(wk, received_rows, moments)
-    s.resolve_histogram = _histogram(_total(tallies).resolve_h)
+    s.resolve_histogram = _histogram(total.resolve_h)
     before = _total(prev_tallies).fill(Figures())
     s.previous = {"week": prev.name, **{k: v for k, v in asdict(before).items()}}
     s.change = _change(s.headline(), before.headline())
     s.hotspots = _hotspots(received_rows, labels, hotspot_limit)
     s.top_volunteers, s.top_teams = _leaders(start, end, leaders)
-    s.narrative = narrative(s, _category_grid_rows(prev_tallies, labels))
+    s.narrative = narrative(s, _received_by_category_grid(prev_tallies, labels))
     return s
 
 

@@ -306,3 +306,38 @@ def test_top_tables_rank_as_the_teams_leaderboard_does(scenario):
         theirs = [(r.rank, r.name, r.points, r.reports, r.fixed) for r in leaderboard(start, end, by=by)
                   if r.points or r.reports]
         assert [(r["rank"], r["name"], r["points"], r["reports"], r["fixed"]) for r in rows] == theirs
+
+
+def test_summary_queries_use_the_time_indexes_on_sqlite(scenario):
+    """No statement of the summary walks all reports: weeks are found by time, the backlog by its index."""
+    from sqlalchemy import event
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("query plans checked on SQLite (PostgreSQL plans depend on its statistics)")
+    statements = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        weekly_summary("2025-W48", now=NOW)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    raw = db.engine.raw_connection()
+    try:
+        plans = {}
+        for statement, parameters in statements:
+            if statement.lstrip().upper().startswith("SELECT") and "report" in statement:
+                cur = raw.cursor()
+                cur.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+                plans[statement] = [row[-1] for row in cur.fetchall()]
+    finally:
+        raw.close()
+    backlog = [p for s, p in plans.items() if "count(*) AS n" in s]
+    open_only = ("ix_report_open_backlog", "ix_report_open_created", "ix_report_status_created (status=?")
+    assert backlog and all(any(i in line for i in open_only for line in p) for p in backlog)  # open reports only
+    for statement, plan in plans.items():
+        for line in plan:
+            assert not line.startswith("SCAN report"), (statement[:200], plan)
+            one_sided = "created_at<?)" in line and "created_at>?" not in line  # everything filed before...
+            assert not one_sided or any(i in line for i in open_only), (statement[:200], plan)

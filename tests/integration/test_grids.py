@@ -2,6 +2,8 @@
 import json
 from datetime import timedelta
 
+import pytest
+from flask_babel import refresh
 from shapely.geometry import shape
 from sqlalchemy import select, update
 
@@ -10,6 +12,13 @@ from app.models import AuditLog, Grid, utcnow  # noqa: I001  (app.models first: 
 from app.grids import services
 from app.grids.index import grid_for_point
 from tests import factories as f
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    """Import problems in English: the assertions read the source strings (the default language is Chinese)."""
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+    refresh()
 
 
 def square(x0, y0, x1, y1):

@@ -1,0 +1,49 @@
+"""A coordinator on a phone reads a weekly summary: it fits 360 px, the hotspot map draws, it prints on A4."""
+import base64
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests import factories
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.e2e
+
+SH = ZoneInfo("Asia/Shanghai")
+BLANK_TILE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+
+def test_week_page_fits_a_phone_draws_hotspots_and_prints(live, phone):
+    factories.user("coord", role="coordinator")
+    rider = factories.quick_user("rider1", team="犍路先锋")
+    # two clusters ~1 km apart (3 and 2 reports) in 2025-W10, one of them resolved
+    for i, (lat, lon) in enumerate([(29.2089, 103.9512), (29.2090, 103.9513), (29.2091, 103.9511),
+                                    (29.2189, 103.9512), (29.2190, 103.9513)]):
+        r = factories.filed_report(rider, "illegal_parking" if i % 2 else "garbage",
+                                   datetime(2025, 3, 3 + i, 9, tzinfo=SH), lat=lat, lon=lon)
+        if i == 0:
+            factories.history(r, [("accepted", datetime(2025, 3, 3, 10, tzinfo=SH)),
+                                  ("resolved", datetime(2025, 3, 4, 10, tzinfo=SH))])
+    phone.route(re.compile(r"^https?://(?!127\.0\.0\.1).*"),
+                lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))
+    phone.set_viewport_size({"width": 360, "height": 780})
+    login(phone, "coord", factories.PASSWORD)
+
+    assert phone.goto("/summaries/").status == 200
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert phone.goto("/summaries/2025-W10?lang=en").status == 200
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert phone.locator("#fig-received .figure-value").inner_text() == "5"
+    phone.wait_for_selector("#hotspot-map path.leaflet-interactive")
+    assert phone.locator("#hotspot-map path.leaflet-interactive").count() == 2
+    assert phone.locator("svg.chart").count() == 3
+    assert phone.locator(".summary-nav a").first.bounding_box()["height"] >= 44
+
+    phone.emulate_media(media="print")
+    assert phone.locator(".summary-nav").is_hidden()  # the print stylesheet drops the buttons
+    pdf_ready = phone.evaluate("getComputedStyle(document.querySelector('.cards')).gridTemplateColumns")
+    assert len(pdf_ready.split()) == 5  # five headline cards to a row on paper
+    assert [e for e in phone.errors if not e.startswith("Failed to load resource")] == []

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup db serve translations clean
+.PHONY: run test setup db migrate serve translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 # The compiled catalogs (.mo) are built from the committed .po files.
 MO := app/translations/zh_CN/LC_MESSAGES/messages.mo app/translations/en/LC_MESSAGES/messages.mo
 $(MO): $(STAMP) app/translations/zh_CN/LC_MESSAGES/messages.po app/translations/en/LC_MESSAGES/messages.po
-	$(BIN)/pybabel compile -q -d app/translations
+	$(BIN)/pybabel compile -d app/translations >/dev/null
 
 setup: $(STAMP) $(MO)
 
@@ -27,8 +27,14 @@ db: $(STAMP) $(MO)
 run: db
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# Production: the migrations and the reference categories, never the demo accounts. With several app
+# servers run it once per release (e.g. on one machine), then start gunicorn everywhere.
+migrate: $(STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) db seed
+
 # Production server: gunicorn with gunicorn.conf.py (GRIDSNAP_BIND, GRIDSNAP_WORKERS, ... from the environment).
-serve: db
+serve: migrate
 	$(BIN)/gunicorn -c gunicorn.conf.py
 
 test: $(STAMP) $(MO)

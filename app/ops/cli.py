@@ -1,4 +1,4 @@
-"""Operator commands: `flask storage check|migrate`, `flask backup create|restore`, `flask db copy`."""
+"""Operator commands: `flask storage check|migrate`, `flask backup create|restore`, `flask db copy|seed`."""
 from datetime import timedelta
 
 import click
@@ -106,10 +106,20 @@ def db_copy(to_url):
     click.echo(f"copied {sum(counts.values())} rows into {make_url(to_url).render_as_string(hide_password=True)}")
 
 
+@click.command("seed")
+def db_seed():
+    """Create the missing departments and categories (never demo accounts); edited rows are kept."""
+    from app.catalog import seed_reference_data
+    seed_reference_data()
+    db.session.commit()
+    click.echo("departments and categories in place")
+
+
 def register(app: Flask) -> None:
-    """Attach the operator commands (and `copy` to Flask-Migrate's `db` group)."""
+    """Attach the operator commands (and `copy`, `seed` to Flask-Migrate's `db` group)."""
     from flask_migrate.cli import db as db_group
     app.cli.add_command(storage_cli)
     app.cli.add_command(backup_cli)
-    if "copy" not in db_group.commands:
-        db_group.add_command(db_copy)
+    for command in (db_copy, db_seed):
+        if command.name not in db_group.commands:
+            db_group.add_command(command)

@@ -172,3 +172,18 @@ def test_db_copy_moves_every_row_from_sqlite_to_postgresql_and_new_rows_follow(a
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_db_seed_fills_in_missing_categories_keeps_edited_ones_and_adds_no_accounts(app, runner):
+    from app.models import Category, User
+    categories = db.session.scalars(select(Category).order_by(Category.id)).all()
+    kept, dropped = categories[0], categories[-1]
+    kept.name_en = "Renamed by an admin"
+    db.session.delete(dropped)
+    db.session.commit()
+    result = runner.invoke(args=["db", "seed"])
+    assert result.exit_code == 0, result.output
+    codes = set(db.session.scalars(select(Category.code)))
+    assert dropped.code in codes and len(codes) == len(categories)
+    assert db.session.get(Category, kept.id).name_en == "Renamed by an admin"
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0

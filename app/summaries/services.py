@@ -542,8 +542,9 @@ def weekly_summary(week: Optional[str], now: Optional[datetime] = None, *, hotsp
     return s
 
 
-def recent_weeks(count: int = 26, offset: int = 0, now: Optional[datetime] = None) -> list[dict[str, Any]]:
-    """The weeks to list (newest first, from the current one), with reports received in each."""
+def recent_weeks(count: int = 26, offset: int = 0, now: Optional[datetime] = None) -> tuple[list[dict[str, Any]], bool]:
+    """The weeks to list (newest first, from the current one) with reports received in each, and
+    whether older weeks with reports exist."""
     zone = local_zone()
     now = now or datetime.now(timezone.utc)
     newest = week_of(now, zone).shifted(-offset)
@@ -552,6 +553,8 @@ def recent_weeks(count: int = 26, offset: int = 0, now: Optional[datetime] = Non
     cols = [func.sum(case((and_(R.c.created_at >= s, R.c.created_at < e), 1), else_=0)) for s, e in bounds]
     counts = db.session.execute(select(*cols).where(R.c.created_at >= bounds[-1][0],
                                                     R.c.created_at < bounds[0][1])).one()
-    return [{"week": w.name, "start": w.start, "end": w.end, "first_day": w.days[0], "last_day": w.days[-1],
-             "received": n or 0, "so_far": now < w.end}
-            for w, n in zip(weeks, counts)]
+    first = db.session.scalar(select(func.min(R.c.created_at)))
+    listed = [{"week": w.name, "start": w.start, "end": w.end, "first_day": w.days[0], "last_day": w.days[-1],
+               "received": n or 0, "so_far": now < w.end}
+              for w, n in zip(weeks, counts)]
+    return listed, first is not None and first < bounds[-1][0]

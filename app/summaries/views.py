@@ -20,8 +20,8 @@ def index():
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         raise ValidationFailed(_("The page number must be a whole number."))
-    weeks = services.recent_weeks(PER_PAGE, offset=(page - 1) * PER_PAGE)
-    return render_template("summaries/index.html", weeks=weeks, page=page)
+    weeks, older = services.recent_weeks(PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("summaries/index.html", weeks=weeks, page=page, older=older)
 
 
 @bp.route("/<name>")

@@ -69,11 +69,22 @@ def test_anonymous_visitors_are_sent_to_login(client, week_data):
 @pytest.mark.parametrize("username", ["coord", "boss"])
 def test_staff_see_the_list_of_weeks(client, week_data, username):
     _staff_client(client, username)
-    html = client.get("/summaries/").get_data(as_text=True)
-    assert "so far" in html or "截至目前" in html or "本周" in html or "so-far" in html
-    # older pages list earlier weeks; 2025-W10 is far back but reachable by paging
-    found = any(WEEK in client.get(f"/summaries/?page={p}").get_data(as_text=True) for p in range(1, 8))
-    assert found
+    from app.summaries.weeks import week_of
+    current = week_of(datetime.now(SH), SH).name
+    pages, page = [], 1
+    while True:
+        html = client.get(f"/summaries/?page={page}").get_data(as_text=True)
+        pages.append(html)
+        if f"/summaries/?page={page + 1}" not in html:
+            break
+        page += 1
+        assert page < 20
+    first_row = pages[0].split("<tbody>")[1].split("</tr>")[0]
+    assert f">{current}<" in first_row and "so-far" in first_row  # newest first, marked "so far"
+    row = next(r for html in pages for r in html.split("<tr>") if f">{WEEK}<" in r)
+    assert "<td>4</td>" in row and "so-far" not in row
+    # paging stops at the page holding the week of the earliest report (Friday 28 February 2025: 2025-W09)
+    assert ">2025-W09<" in pages[-1] and all(">2025-W09<" not in html for html in pages[:-1])
 
 
 def test_week_page_shows_the_service_figures(client, week_data):

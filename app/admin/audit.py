@@ -4,11 +4,44 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Iterable, Optional
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.admin.models import AuditLog
 from app.extensions import db
 from app.models import User
+
+
+TARGET_LABELS = {
+    "user": _l("People"), "category": _l("Categories"), "department": _l("Departments"), "grid": _l("Grids"),
+    "report": _l("Reports"), "team": _l("Teams"), "team_invite": _l("Invite links"),
+    "response_template": _l("Response templates"),
+}
+ACTION_LABELS = {
+    "user.create": _l("Account created"), "user.update": _l("Account changed"),
+    "user.deactivate": _l("Account deactivated"), "user.reactivate": _l("Account reactivated"),
+    "user.password": _l("Password reset"), "user.approve": _l("Team member approved"),
+    "category.create": _l("Category created"), "category.update": _l("Category changed"),
+    "department.create": _l("Department created"), "department.update": _l("Department changed"),
+    "department.delete": _l("Department deleted"), "department.member_add": _l("Added to a department"),
+    "department.member_remove": _l("Removed from a department"),
+    "grid.create": _l("Grid created"), "grid.update": _l("Grid changed"), "grid.delete": _l("Grid deleted"),
+    "grid.regrid": _l("Open reports re-assigned to grids"),
+    "team.create": _l("Team created"), "team.update": _l("Team changed"), "team.leader": _l("Team leader changed"),
+    "invite.create": _l("Invite link created"), "invite.revoke": _l("Invite link withdrawn"),
+    "template.create": _l("Response template created"), "template.update": _l("Response template changed"),
+    "template.delete": _l("Response template deleted"),
+}
+
+
+def action_label(action: str) -> str:
+    """The translated name of an audit action (the code itself if it has none)."""
+    return str(ACTION_LABELS.get(action, action))
+
+
+def target_label(target_type: str) -> str:
+    """The translated name of a kind of audited thing."""
+    return str(TARGET_LABELS.get(target_type, target_type))
 
 
 def _plain(value: Any) -> Any:

@@ -15,6 +15,14 @@ class UserForm(FlaskForm):
     active = BooleanField(_l("Active (may log in)"))
 
 
+class NewUserForm(UserForm):
+    username = StringField(_l("User name (to log in)"), validators=[DataRequired(), Length(max=40)])
+    phone = StringField(_l("Mobile number (optional)"), validators=[Length(max=32)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+
+
 class PasswordResetForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=200)])
     confirm = PasswordField(_l("Repeat the password"),

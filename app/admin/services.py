@@ -120,6 +120,26 @@ def update_user(user: User, actor: User, *, display_name: str, role: str, team_i
     return user
 
 
+def create_account(actor: User, *, username: str, display_name: str, role: str, password: str,
+                   phone: str = "", team_id: Optional[int] = None, department_id: Optional[int] = None) -> User:
+    """Create an account (staff, or a rider without an invite); the mobile number is stored in E.164."""
+    from app.auth.services import create_user
+    from app.teams.services import normalise_phone
+    e164 = normalise_phone(phone) if (phone or "").strip() else None
+    if e164 and db.session.scalar(select(User.id).where(User.phone == e164)):
+        raise ValidationFailed(_l("That mobile number is already registered."), status=409, code="phone_taken")
+    if team_id is not None:
+        _get(Team, team_id, _l("No such team."))
+    if department_id is not None:
+        _get(Department, department_id, _l("No such department."))
+    user = create_user(username, password, role, display_name=_text(display_name, _l("Display name"), 80),
+                       phone=e164, department_id=department_id)
+    user.team_id = team_id
+    db.session.flush()
+    record(actor, "user.create", "user", user.id, user.username, {}, user_state(user))
+    return user
+
+
 def reset_password(user: User, actor: User, password: str) -> User:
     """Set a new password for a user (the audit log notes that it changed, never the password)."""
     if len(password or "") < 8 or len(password) > 200:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin import audit, bp, services
-from app.admin.forms import (CategoryForm, DepartmentForm, GridForm, GridImportForm, MemberForm,
+from app.admin.forms import (CategoryForm, DepartmentForm, GridForm, GridImportForm, MemberForm, NewUserForm,
                              PasswordResetForm, TemplateForm, UserForm)
 from app.auth.forms import EmptyForm
 from app.errors import DomainError
@@ -20,6 +20,10 @@ from app.triage.workflow import LABELS
 
 PER_PAGE = 50
 MAX_GEOJSON_BYTES = 20 * 1024 * 1024
+
+# Globals, not context: the audit macro is imported without context.
+bp.add_app_template_global(audit.action_label, "action_label")
+bp.add_app_template_global(audit.target_label, "target_label")
 
 
 @bp.before_request
@@ -74,14 +78,35 @@ def users():
                            teams=teams.all_teams())
 
 
-def _user_form(user: User) -> UserForm:
-    form = UserForm(obj=user if request.method == "GET" else None)
+def _user_form(user, form_class=UserForm):
+    form = form_class(obj=user if request.method == "GET" else None)
     form.role.choices = [(r, role_label(r)) for r in ROLES]
     form.team_id.choices = _none_choice(_("No team")) + [(t.id, t.name) for t in teams.all_teams()]
     form.department_id.choices = _department_choices()
-    if request.method == "GET":
+    if request.method == "GET" and user is not None:
         form.team_id.data, form.department_id.data = user.team_id or 0, user.department_id or 0
     return form
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    form, status = _user_form(None, NewUserForm), 200
+    if request.method == "GET":
+        form.active.data = True
+    elif form.validate_on_submit():
+        try:
+            person = services.create_account(
+                current_user, username=form.username.data, display_name=form.display_name.data,
+                role=form.role.data, password=form.password.data, phone=form.phone.data or "",
+                team_id=form.team_id.data or None, department_id=form.department_id.data or None)
+            db.session.commit()
+            flash(_("Account created."), "ok")
+            return redirect(url_for("admin.user", user_id=person.id))
+        except DomainError as err:
+            status = _refused(err, form)
+    else:
+        status = 400
+    return render_template("admin/new_user.html", form=form), status
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])

@@ -9,7 +9,7 @@ from app.models import AuditLog, Category, Department, Grid, Report, ResponseTem
 from app.teams import services as teams
 from tests import factories as f
 
-ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/categories", "/admin/categories/new", "/admin/departments",
+ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/categories", "/admin/categories/new", "/admin/departments",
                "/admin/grids", "/admin/grids/export.geojson", "/admin/grids/regrid", "/admin/teams",
                "/admin/templates", "/admin/templates/new", "/admin/audit"]
 
@@ -314,3 +314,23 @@ def test_audit_page_filters_and_pages(app, client):
     assert "(55)" in by_action
     assert "(0)" in client.get("/admin/audit?to=2000-01-01").get_data(as_text=True)
     assert client.get("/admin/audit?from=garbage&page=-3&actor=x").status_code == 200
+
+
+def test_admin_creates_an_account_with_a_normalised_mobile_number(app, client):
+    admin_client(client)
+    dept = db.session.scalar(select(Department).where(Department.code == "traffic_police"))
+    token = csrf(client, "/admin/users/new")
+    data = {"csrf_token": token, "username": "jj01", "display_name": "交警小刘", "role": "handler",
+            "phone": "139-0013-9000", "team_id": 0, "department_id": dept.id, "password": "handler-pw-1",
+            "confirm": "handler-pw-1"}
+    assert client.post("/admin/users/new", data={**data, "phone": "010 6552 9988"}).status_code == 400
+    assert client.post("/admin/users/new", data={**data, "username": "boss"}).status_code == 409
+    resp = client.post("/admin/users/new", data=data)
+    assert resp.status_code == 302
+    person = db.session.scalar(select(User).where(User.username == "jj01"))
+    assert (person.role, person.phone, person.department_id, person.active) == ("handler", "+8613900139000", dept.id, True)
+    [entry] = audit("user.create")
+    assert entry.after == {"display_name": "交警小刘", "role": "handler", "active": True, "team": None,
+                           "department": "traffic_police"}
+    assert "Account created" in client.get("/admin/audit").get_data(as_text=True)
+    assert f.login(app.test_client(), "jj01", "handler-pw-1").status_code == 302

@@ -123,3 +123,23 @@ def department_members() -> list[tuple[Department, list[User]]]:
                                 .order_by(User.display_name)):
         members.setdefault(u.department_id, []).append(u)
     return [(d, members[d.id]) for d in departments]
+
+
+def set_member(actor: User, username: str, department: Optional[str]) -> User:
+    """Put a user in a department as a handler (a rider becomes a handler), or take them out (None)."""
+    _admin(actor)
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        raise NotFound(_l("No such user."))
+    dept_id = None
+    if department:
+        dept_id = db.session.scalar(select(Department.id).where(Department.code == department))
+        if dept_id is None:
+            raise ValidationFailed(_l("No such department."), code="department_unknown")
+    before = snapshot(user, ("role", "department_id"))
+    if dept_id is not None and user.role == "rider":
+        user.role = "handler"
+    user.department_id = dept_id
+    db.session.flush()
+    record(actor, "update", "user", user.id, user.username, before, snapshot(user, ("role", "department_id")))
+    return user

@@ -224,3 +224,16 @@ def save_category_rules(category_id: int):
     from app.i18n import lang
     flash(_("Deadlines of %(name)s saved.", name=cat.name(lang())), "ok")
     return redirect(url_for("triage.settings_page") + "#categories")
+
+
+@bp.route("/board/settings/members", methods=["POST"])
+@role_required("admin")
+def save_member():
+    from app.triage import settings
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user = settings.set_member(current_user, request.form.get("username", ""),
+                               request.form.get("department") or None)
+    db.session.commit()
+    flash(_("%(name)s saved.", name=user.display_name), "ok")
+    return redirect(url_for("triage.settings_page") + "#departments")

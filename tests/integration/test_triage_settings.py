@@ -108,3 +108,21 @@ def test_settings_page_lists_department_members(admin_client, app):
     html = admin_client.get("/board/settings").get_data(as_text=True)
     assert "Handler Sun" in html and dept
     assert 'id="settings-link"' in admin_client.get("/board").get_data(as_text=True)
+
+
+def test_admin_puts_a_rider_in_a_department_as_a_handler(admin_client, app):
+    from app.models import User
+    u = f.user("wang", display_name="Wang Wu")
+    token = f.csrf_from(admin_client.get("/board/settings").get_data(as_text=True))
+    resp = admin_client.post("/board/settings/members", data={"csrf_token": token, "username": "wang",
+                                                              "department": "property"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    u = db.session.get(User, u.id)
+    assert (u.role, u.department.code) == ("handler", "property")
+    admin_client.post("/board/settings/members", data={"csrf_token": token, "username": "wang", "department": ""})
+    db.session.expire_all()
+    assert db.session.get(User, u.id).department_id is None
+    missing = admin_client.post("/board/settings/members", data={"csrf_token": token, "username": "nobody",
+                                                                 "department": "property"})
+    assert missing.status_code == 404

@@ -1,5 +1,6 @@
 """Two app servers (two gunicorn instances) sharing one PostgreSQL, one S3 store and one Redis."""
 import io
+import json
 import os
 
 import pytest
@@ -11,7 +12,7 @@ from app.storage import photo_store
 from tests.conftest import need, s3_bucket
 from tests.factories import jpeg, token_user
 from tests.servers import (Gunicorn, PostgresDatabase, RedisServer, prepare_database, site_app, site_env,
-                           stop_all)
+                           stop_all, wait_for)
 
 pytestmark = pytest.mark.servers
 LOGIN_LIMIT = 3
@@ -43,7 +44,7 @@ def site(pg_url, s3_server, tmp_path_factory):
             _coordinator, coordinator = token_user("coord1", role="coordinator")
             db.session.commit()
             yield {"a": servers[0].url, "b": servers[1].url, "rider": rider, "coordinator": coordinator,
-                   "app": app, "uploads": env["GRIDSNAP_UPLOAD_DIR"]}
+                   "app": app, "uploads": env["GRIDSNAP_UPLOAD_DIR"], "servers": servers}
             db.session.remove()
             db.engine.dispose()
     finally:
@@ -61,6 +62,8 @@ def _file(base, headers, photos, **fields):
 
 def test_a_report_filed_through_one_server_is_read_photos_included_through_the_other(site):
     a, b, rider = site["a"], site["b"], site["rider"]
+    store = photo_store()
+    before = {o.key for o in store.list()}
     filed = _file(a, {**rider, "Idempotency-Key": "ride-7"}, [jpeg(colour=(200, 30, 30)), jpeg(colour=(30, 30, 200))],
                   description="blocked fire lane")
     assert filed.status_code == 201, filed.text
@@ -69,7 +72,6 @@ def test_a_report_filed_through_one_server_is_read_photos_included_through_the_o
     read = requests.get(f"{b}/api/v1/reports/{report['id']}", headers=rider, timeout=10)
     assert read.status_code == 200 and read.json() == report
     assert len(report["photos"]) == 2
-    store = photo_store()
     for photo in report["photos"]:
         via_b = requests.get(b + photo["url"], headers=rider, timeout=10)
         via_a = requests.get(a + photo["url"], headers=rider, timeout=10)
@@ -78,7 +80,7 @@ def test_a_report_filed_through_one_server_is_read_photos_included_through_the_o
         assert Image.open(io.BytesIO(via_b.content)).size == (photo["width"], photo["height"])
         assert requests.get(b + photo["thumb_url"], headers=rider, timeout=10).status_code == 200
     keys = {o.key for o in store.list()}
-    assert len(keys) == 4  # display and thumbnail of each photo, all in the shared bucket
+    assert len(keys - before) == 4  # display and thumbnail of each photo, all in the shared bucket
     assert not any(files for _dir, _sub, files in os.walk(site["uploads"]))  # nothing on a server's disk
 
     again = _file(b, {**rider, "Idempotency-Key": "ride-7"}, [jpeg()])  # the phone retried through b
@@ -118,3 +120,33 @@ def test_a_triage_move_on_one_server_is_seen_on_the_other(site):
     stale = requests.post(f"{b}/api/v1/reports/{report['id']}/transitions", headers=coordinator,
                           json={"to": "rejected", "note": "seen twice", "version": report["version"]}, timeout=10)
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "stale_version"
+
+
+def test_a_grid_drawn_while_the_servers_run_is_used_by_both(site):
+    from app.grids.services import import_grids
+    a, b, rider = site["a"], site["b"], site["rider"]
+    assert [_file(s, rider, [jpeg()]).json()["grid"] for s in (a, b)] == [None, None]  # both index caches warm
+    lon, lat = 103.9512, 29.2089
+    square = [[lon - 0.01, lat - 0.01], [lon + 0.01, lat - 0.01], [lon + 0.01, lat + 0.01],
+              [lon - 0.01, lat + 0.01], [lon - 0.01, lat - 0.01]]
+    import_grids(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"code": "QW-01", "name": "Qianwei centre"},
+        "geometry": {"type": "Polygon", "coordinates": [square]}}]}))
+    db.session.commit()
+    assert [_file(s, rider, [jpeg()]).json()["grid"]["code"] for s in (b, a)] == ["QW-01", "QW-01"]
+
+
+def test_every_log_line_of_both_servers_is_json_and_requests_carry_their_id(site):
+    a, b, rider = site["a"], site["b"], site["rider"]
+    for server, rid in ((a, "lb-a-1"), (b, "lb-b-1")):
+        r = requests.get(f"{server}/api/v1/reports", headers={**rider, "X-Request-ID": rid}, timeout=10)
+        assert r.status_code == 200 and r.headers["X-Request-ID"] == rid
+    for server, rid in zip(site["servers"], ("lb-a-1", "lb-b-1")):
+        def logged():  # the access line is written once the response has gone out
+            return any(r["request_id"] == rid and r["path"] == "/api/v1/reports" and r["status"] == 200
+                       for r in server.log_records() if r["logger"] == "gridsnap.access")
+        wait_for(logged, timeout=10, what="the access line")
+        with open(server.log_path) as fh:
+            assert all(line.startswith("{") for line in fh if line.strip())  # nothing but JSON lines
+        access = [r for r in server.log_records() if r["logger"] == "gridsnap.access"]
+        assert len(access) > 2 and all(r["request_id"] for r in access)

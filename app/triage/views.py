@@ -37,6 +37,26 @@ def _pickers():
     return {"categories": cats, "departments": departments, "handlers": handlers, "grids": grids}
 
 
+def _row_helpers() -> dict:
+    """Per-page constants for the board's rows: 50 rows must not translate and route 50 times."""
+    from app.i18n import local_zone
+    zone = local_zone()
+    words = {s.value: str(services.LABELS[s]) for s in Status}
+    words.update({p: str(label) for p, label in services.PRIORITY_LABELS.items()})
+    words.update(overdue=_("Overdue"), due_soon=_("Due soon"))
+
+    def shorttime(dt):
+        if dt is None:
+            return ""
+        if dt.tzinfo is None:  # Core rows on SQLite: stored as UTC
+            from datetime import timezone
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    return {"words": words, "shorttime": shorttime,
+            "report_url": url_for("triage.report", report_id=0)[:-1]}
+
+
 @bp.route("/board")
 @role_required(*STAFF)
 def board():
@@ -44,7 +64,7 @@ def board():
     counts = queries.status_counts(f)
     rows = queries.board_rows(f)
     return render_template("triage/board.html", f=f, rows=rows, counts=counts,
-                           total=queries.total_for(f, counts), form=EmptyForm(),
+                           total=queries.total_for(f, counts), form=EmptyForm(), **_row_helpers(),
                            view="map" if request.args.get("view") == "map" else "list",
                            deadline=queries.deadline_state, Status=Status,
                            priorities=services.PRIORITIES, priority_labels=services.PRIORITY_LABELS,

@@ -2,9 +2,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, DecimalField, IntegerField, PasswordField, SelectField, StringField,
-                     TextAreaField)
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 
 class UserForm(FlaskForm):
@@ -35,10 +34,9 @@ class CategoryForm(FlaskForm):
     name_en = StringField(_l("English name"), validators=[DataRequired(), Length(max=80)])
     icon = SelectField(_l("Icon"))
     hazard = BooleanField(_l("Safety hazard (urgent)"))
-    accept_hours = DecimalField(_l("Hours to accept"), places=1,
-                                validators=[InputRequired(), NumberRange(min=0.1, max=8760)])
-    resolve_hours = DecimalField(_l("Hours to resolve"), places=1,
-                                 validators=[InputRequired(), NumberRange(min=0.1, max=8760)])
+    # Text, checked by the service: a DecimalField lets "sNaN" through to a validator that crashes on it.
+    accept_hours = StringField(_l("Hours to accept"), validators=[DataRequired(), Length(max=12)])
+    resolve_hours = StringField(_l("Hours to resolve"), validators=[DataRequired(), Length(max=12)])
     default_department_id = SelectField(_l("Default department"), coerce=int)
     sort_order = IntegerField(_l("Order in lists"), default=100, validators=[Optional(), NumberRange(0, 10000)])
     active = BooleanField(_l("Offered to riders"), default=True)

@@ -27,6 +27,12 @@ TEMPLATE_FIELDS = ("target_status", "text_zh", "text_en", "sort_order")
 ICONS = ("elevator", "fire", "garbage", "light", "manhole", "noise", "other", "parking", "road", "vending")
 CODE_RE = re.compile(r"^[a-z0-9_]{1,40}$")
 MAX_HOURS = 24 * 365
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+
+
+def clean(value: Optional[str]) -> str:
+    """Text without control characters (PostgreSQL refuses NUL), trimmed."""
+    return str(value or "").translate(_CONTROL).strip()
 
 
 def require_admin(user: User) -> None:
@@ -43,7 +49,7 @@ def _get(model, obj_id: int, message):
 
 
 def _text(value: Optional[str], label, max_len: int, required: bool = True) -> str:
-    value = (value or "").strip()
+    value = clean(value)
     if (required and not value) or len(value) > max_len:
         raise ValidationFailed(_l("%(field)s: 1 to %(n)d characters are required.", field=label, n=max_len)
                                if required else _l("%(field)s: at most %(n)d characters.", field=label, n=max_len))
@@ -51,7 +57,7 @@ def _text(value: Optional[str], label, max_len: int, required: bool = True) -> s
 
 
 def _code(value: Optional[str]) -> str:
-    value = (value or "").strip()
+    value = clean(value)
     if not CODE_RE.match(value):
         raise ValidationFailed(_l("The code uses lower-case letters, digits and _ (1 to 40)."), code="invalid_code")
     return value
@@ -69,7 +75,7 @@ def list_users(query: str = "", role: str = "", team_id: Optional[int] = None, a
     """Users matching the filters, by display name, with the total."""
     q = select(User)
     if query:
-        like = f"%{query.strip()[:40]}%"
+        like = f"%{clean(query)[:40]}%"
         q = q.where(or_(User.username.ilike(like), User.display_name.ilike(like)))
     if role in ROLES:
         q = q.where(User.role == role)
@@ -125,14 +131,14 @@ def create_account(actor: User, *, username: str, display_name: str, role: str, 
     """Create an account (staff, or a rider without an invite); the mobile number is stored in E.164."""
     from app.auth.services import create_user
     from app.teams.services import normalise_phone
-    e164 = normalise_phone(phone) if (phone or "").strip() else None
+    e164 = normalise_phone(clean(phone)) if clean(phone) else None
     if e164 and db.session.scalar(select(User.id).where(User.phone == e164)):
         raise ValidationFailed(_l("That mobile number is already registered."), status=409, code="phone_taken")
     if team_id is not None:
         _get(Team, team_id, _l("No such team."))
     if department_id is not None:
         _get(Department, department_id, _l("No such department."))
-    user = create_user(username, password, role, display_name=_text(display_name, _l("Display name"), 80),
+    user = create_user(clean(username), password, role, display_name=_text(display_name, _l("Display name"), 80),
                        phone=e164, department_id=department_id)
     user.team_id = team_id
     db.session.flush()
@@ -171,7 +177,7 @@ def category_state(category: Category) -> dict[str, Any]:
 
 def _hours(value: Any, label) -> float:
     try:
-        hours = float(value)
+        hours = float(str(value).strip())
     except (TypeError, ValueError):
         hours = -1
     if not 0 < hours <= MAX_HOURS:
@@ -259,7 +265,7 @@ def save_department(department: Optional[Department], actor: User, *, code: str,
 
 def add_member(department: Department, actor: User, username: str) -> User:
     """Make a user a member (handler) of a department; riders become handlers."""
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    user = db.session.scalar(select(User).where(User.username == clean(username)[:40]))
     if user is None:
         raise NotFound(_l("No such user."))
     before = user_state(user)

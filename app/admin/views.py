@@ -437,8 +437,9 @@ def _day(value: str):
 def audit_log():
     args = request.args
     since, until = _day(args.get("from", "")), _day(args.get("to", ""))
-    rows, total = audit.entries(_page(), PER_PAGE, target_type=args.get("type") or None,
-                                actor_id=args.get("actor", type=int), action=(args.get("action") or "")[:40] or None,
+    rows, total = audit.entries(_page(), PER_PAGE, target_type=services.clean(args.get("type"))[:40] or None,
+                                actor_id=args.get("actor", type=int),
+                                action=services.clean(args.get("action"))[:40] or None,
                                 since=since, until=until + timedelta(days=1) if until else None)
     return render_template("admin/audit.html", rows=rows, total=total, page=_page(), per_page=PER_PAGE,
                            types=audit.target_types(), actors=audit.actors(), args=args)

@@ -334,3 +334,27 @@ def test_admin_creates_an_account_with_a_normalised_mobile_number(app, client):
                            "department": "traffic_police"}
     assert "Account created" in client.get("/admin/audit").get_data(as_text=True)
     assert f.login(app.test_client(), "jj01", "handler-pw-1").status_code == 302
+
+
+def test_odd_input_is_refused_or_cleaned_never_a_server_error(app, client):
+    admin_client(client)
+    token = csrf(client, "/admin/categories/new")
+    cat = db.session.scalar(select(Category).where(Category.code == "garbage"))
+    for hours in ("NaN", "sNaN", "Infinity", "1e999", "-1", " "):
+        data = {"csrf_token": token, "code": "dog", "name_zh": "狗", "name_en": "Dog", "icon": "garbage",
+                "accept_hours": hours, "resolve_hours": "10", "default_department_id": 0, "sort_order": "1"}
+        assert client.post("/admin/categories/new", data=data).status_code == 400, hours
+        assert client.post(f"/admin/categories/{cat.id}", data=data).status_code == 400, hours
+    for path in ("/admin/users?team=abc&page=-1&state=zz&role=%3Cx%3E&q=%00", "/admin/audit?page=999&type=%00&action=%00",
+                 "/admin/users/99999", "/admin/grids/99999", "/admin/departments/99999", "/admin/templates/99999"):
+        assert client.get(path).status_code in (200, 404), path
+    resp = client.post("/admin/departments/1/members", data={"csrf_token": token, "username": "nobody\x00"})
+    assert resp.status_code == 302
+    resp = client.post("/admin/templates/new", data={"csrf_token": token, "target_status": "closed",
+                                                     "text_zh": "已\x00修复", "text_en": "Fixed\x07", "sort_order": "1"})
+    assert resp.status_code == 302
+    assert db.session.scalar(select(ResponseTemplate.text_zh).where(ResponseTemplate.text_en == "Fixed")) == "已修复"
+    resp = client.post("/admin/grids/import", content_type="multipart/form-data", data={
+        "csrf_token": token, "file": geojson_upload(feature("Q-\x0001", SQUARE, "前\x00卫"))})
+    assert resp.status_code == 302
+    assert db.session.scalar(select(Grid.name).where(Grid.code == "Q-01")) == "前卫"

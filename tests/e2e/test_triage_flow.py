@@ -75,6 +75,10 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
     close.locator("textarea[name=note]").fill("Checked on site")
     submit_move(coord, "closed")
     assert coord.locator("h1 .badge").inner_text().strip() == "Closed"
+    # the same filter as a map: the closed report is one clustered marker
+    coord.goto("/board?status=closed&view=map")
+    coord.wait_for_selector('#board-map[data-count="1"]')
+    assert coord.locator(".leaflet-marker-pane, .leaflet-overlay-pane").count() >= 1
     assert coord.errors == [] and hpage.errors == []
     coord_ctx.close()
     handler_ctx.close()

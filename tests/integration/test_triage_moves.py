@@ -310,3 +310,22 @@ def test_recall_clears_the_assignee(client, cast):
     r = cast.report_in("assigned")
     body = move(client, r.id, {"to": "accepted", "version": 1}, cast.headers["coordinator"]).get_json()
     assert (body["status"], body["assignee"]) == ("accepted", None)
+
+
+def test_of_two_coordinators_racing_only_the_first_write_counts(cast):
+    """Both read version 1; the other one commits first (here on its own connection): the loser's
+    UPDATE ... WHERE version = 1 finds no row and the move is refused, nothing overwritten."""
+    from sqlalchemy import text, update
+
+    from app.errors import StaleReport
+    from app.triage import services
+    r = cast.report_in("submitted")
+    assert r.version == 1  # loaded in this session, and kept as it is (no refresh)
+    with db.engine.connect() as other:
+        other.execute(update(Report).where(Report.id == r.id).values(status="accepted", version=2))
+        other.commit()
+    with pytest.raises(StaleReport):
+        services.transition(r, cast.users["admin"], "rejected", version=1, note="blurred")
+    db.session.rollback()
+    assert db.session.execute(text("SELECT status, version FROM report WHERE id = :i"), {"i": r.id}).one() == \
+        ("accepted", 2)

@@ -18,7 +18,7 @@ from app.grids.models import Grid
 from app.models import Department, Report, User, utcnow
 from app.triage.workflow import OPEN_STATUSES
 
-GRID_FIELDS = ("code", "name", "worker_id", "department_id")
+GRID_FIELDS = ("code", "name")
 MAX_FEATURES = 20_000
 _CONTROL = dict.fromkeys(range(32))  # PostgreSQL refuses NUL; no control character belongs in a code or name
 
@@ -33,6 +33,14 @@ class ImportResult:
 
     def summary(self) -> str:
         return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
+
+
+def grid_state(grid: Grid) -> dict[str, Any]:
+    """What the audit log keeps of a grid: the worker and department by name, so entries read on their own."""
+    worker = db.session.get(User, grid.worker_id) if grid.worker_id else None
+    dept = db.session.get(Department, grid.department_id) if grid.department_id else None
+    return {**snapshot(grid, GRID_FIELDS), "worker": worker.username if worker else None,
+            "department": dept.code if dept else None}
 
 
 def all_grids() -> list[Grid]:
@@ -126,16 +134,16 @@ def import_grids(text: str | bytes, actor: Optional[User] = None) -> ImportResul
             db.session.add(grid)
             db.session.flush()
             result.created.append(grid.code)
-            record(actor, "grid.create", "grid", grid.id, grid.code, {}, snapshot(grid, GRID_FIELDS))
+            record(actor, "grid.create", "grid", grid.id, grid.code, {}, grid_state(grid))
             continue
-        before = snapshot(grid, GRID_FIELDS)
+        before = grid_state(grid)
         same_shape = shape(grid.geometry).equals_exact(shape(item["geometry"]), 0)
         grid.name = item["name"]
         if item.get("department"):
             grid.department_id = dept_id
         if item.get("worker"):
             grid.worker_id = worker_id
-        after = snapshot(grid, GRID_FIELDS)
+        after = grid_state(grid)
         if same_shape and before == after:
             result.unchanged.append(grid.code)
             continue
@@ -173,9 +181,9 @@ def update_grid(grid: Grid, actor: Optional[User], *, name: str, worker_id: Opti
         raise ValidationFailed(_l("No such user."))
     if department_id is not None and db.session.get(Department, department_id) is None:
         raise ValidationFailed(_l("No such department."))
-    before = snapshot(grid, GRID_FIELDS)
+    before = grid_state(grid)
     grid.name, grid.worker_id, grid.department_id = name, worker_id, department_id
-    if record(actor, "grid.update", "grid", grid.id, grid.code, before, snapshot(grid, GRID_FIELDS)):
+    if record(actor, "grid.update", "grid", grid.id, grid.code, before, grid_state(grid)):
         grid.updated_at = utcnow()
     db.session.flush()
     return grid
@@ -184,7 +192,7 @@ def update_grid(grid: Grid, actor: Optional[User], *, name: str, worker_id: Opti
 def delete_grid(grid: Grid, actor: Optional[User]) -> None:
     """Remove a grid; its reports become 'outside all grids' until re-gridded."""
     db.session.execute(Report.__table__.update().where(Report.grid_id == grid.id).values(grid_id=None))
-    record(actor, "grid.delete", "grid", grid.id, grid.code, snapshot(grid, GRID_FIELDS), {})
+    record(actor, "grid.delete", "grid", grid.id, grid.code, grid_state(grid), {})
     db.session.delete(grid)
     db.session.flush()
 
@@ -219,11 +227,12 @@ def regrid_preview() -> list[tuple[Report, Optional[int]]]:
 def regrid_open_reports(actor: Optional[User]) -> int:
     """Put every open report in the grid that contains it now; returns how many moved."""
     moves = regrid_preview()
-    before = {r.reference or str(r.id): r.grid_id for r, _n in moves[:500]}
+    codes = dict(db.session.execute(select(Grid.id, Grid.code)).all()) if moves else {}
+    before = {r.reference or str(r.id): codes.get(r.grid_id) for r, _n in moves[:500]}
     for report, new_id in moves:
         report.grid_id = new_id
-    if moves:
+    if moves:  # the log names grids by code (None: outside all grids); at most 500 reports are listed
         record(actor, "grid.regrid", "report", None, f"{len(moves)} open reports",
-               {"grid_id": before}, {"grid_id": {r.reference or str(r.id): n for r, n in moves[:500]}})
+               {"grid": before}, {"grid": {r.reference or str(r.id): codes.get(n) for r, n in moves[:500]}})
     db.session.flush()
     return len(moves)

@@ -244,6 +244,8 @@ def test_grid_upload_offers_to_regrid_open_reports_and_edits_are_recorded(app, c
     assert client.post("/admin/grids/regrid", data={"csrf_token": token}).status_code == 302
     grid = db.session.scalar(select(Grid).where(Grid.code == "Q-01"))
     assert fresh(Report, report.id).grid_id == grid.id
+    [regrid] = audit("grid.regrid")
+    assert (regrid.before, regrid.after) == ({"grid": {report.reference: None}}, {"grid": {report.reference: "Q-01"}})
     worker = f.user("worker", role="handler")
     dept = db.session.scalar(select(Department).where(Department.code == "urban_management"))
     resp = client.post(f"/admin/grids/{grid.id}", data={"csrf_token": token, "name": "前卫社区",
@@ -251,7 +253,8 @@ def test_grid_upload_offers_to_regrid_open_reports_and_edits_are_recorded(app, c
     assert resp.status_code == 302
     assert (fresh(Grid, grid.id).worker_id, fresh(Grid, grid.id).department_id) == (worker.id, dept.id)
     [update] = audit("grid.update")
-    assert update.before == {"name": "前卫", "worker_id": None, "department_id": None}
+    assert update.before == {"name": "前卫", "worker": None, "department": None}
+    assert update.after == {"name": "前卫社区", "worker": "worker", "department": "urban_management"}
     assert [e.action for e in db.session.scalars(select(AuditLog).order_by(AuditLog.id))] == \
         ["grid.create", "grid.regrid", "grid.update"]
     export = client.get("/admin/grids/export.geojson")

@@ -226,3 +226,19 @@ def test_object_store_outage_gives_a_clear_503_and_writes_nothing(cut_site):
     assert site.counts() == (reports_before, keys_before)
     site.wait_ready()
     assert _file(site.url, site.rider).status_code == 201
+
+
+def test_rate_limits_hold_per_process_while_redis_is_unreachable_and_never_500(tmp_path):
+    from app import create_app
+    from tests.servers import free_port
+    env = site_env(f"sqlite:///{tmp_path / 'gridsnap.db'}", str(tmp_path))
+    prepare_database(env)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "SECRET_KEY": "x",
+                      "UPLOAD_DIR": env["GRIDSNAP_UPLOAD_DIR"], "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True,
+                      "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{free_port()}/0", "LOGIN_RATE_LIMIT": "2 per minute"})
+    client = app.test_client()
+    wrong = {"username": "nobody", "password": "not-the-password"}
+    assert [client.post("/login", data=wrong).status_code for _ in range(3)] == [400, 400, 429]
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -121,15 +121,14 @@ def _media_url(report) -> str | None:
 
 
 def _documents(reports) -> list[dict]:
-    notes = services.public_notes(reports)
-    l = lang()
-    return [services.request_dict(r, l, notes.get(r.id), _media_url(r)) for r in reports]
+    return services.request_documents(reports, lang(), {r.id: _media_url(r) for r in reports})
 
 
 @bp.route(f"/v2/requests.{FORMAT}", methods=["GET"])
 def request_list(fmt: str):
     query = services.parse_query(request.args)
-    return render("requests", _documents(services.find_requests(query)), fmt)
+    reports = services.find_requests(query, with_photos=bool(current_app.config.get("OPEN311_PUBLIC_MEDIA")))
+    return render("requests", _documents(reports), fmt)
 
 
 @bp.route(f"/v2/requests/<path:service_request_id>.{FORMAT}")

@@ -14,7 +14,7 @@ from typing import Mapping
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
@@ -376,7 +376,7 @@ def _bbox(value: str) -> tuple[float, float, float, float]:
     return box
 
 
-def find_requests(q: RequestQuery) -> list[Report]:
+def find_requests(q: RequestQuery, with_photos: bool = False) -> list[Report]:
     """The reports matching the query, newest first, one page (at most 1000)."""
     stmt = select(Report).where(Report.reference.is_not(None))
     if q.ids is not None:
@@ -395,8 +395,13 @@ def find_requests(q: RequestQuery) -> list[Report]:
         if q.bbox:
             minlon, minlat, maxlon, maxlat = q.bbox
             stmt = stmt.where(Report.lat.between(minlat, maxlat), Report.lon.between(minlon, maxlon))
-    stmt = (stmt.options(selectinload(Report.category), selectinload(Report.department),
-                         selectinload(Report.photos))
+    # Contact details are never published; photos and attributes only serve media_url.
+    loads = [selectinload(Report.category), selectinload(Report.department), defer(Report.contact)]
+    if with_photos:  # only when public media are switched on
+        loads.append(selectinload(Report.photos))
+    else:
+        loads.append(defer(Report.attributes))
+    stmt = (stmt.options(*loads)
             .order_by(Report.created_at.desc(), Report.id.desc())
             .limit(q.page_size).offset((q.page - 1) * q.page_size))
     return list(db.session.scalars(stmt))
@@ -424,7 +429,19 @@ def public_notes(reports: list[Report]) -> dict[int, str]:
     return {report_id: note for report_id, note in rows}  # later rows win: the latest note
 
 
-def request_dict(report: Report, lang: str, note: str | None, media_url: str | None) -> dict:
+def request_documents(reports: list[Report], lang: str, media_urls: Mapping[int, str | None]) -> list[dict]:
+    """The service request documents of these reports (notes and notices looked up once)."""
+    notes = public_notes(reports)
+    notices: dict[int, str] = {}
+    for r in reports:
+        if r.category_id not in notices:
+            notices[r.category_id] = service_notice(r.category)
+    return [request_dict(r, lang, notes.get(r.id), media_urls.get(r.id), notices[r.category_id])
+            for r in reports]
+
+
+def request_dict(report: Report, lang: str, note: str | None, media_url: str | None,
+                 notice: str | None = None) -> dict:
     """One service request in the spec's order; nothing about who filed it."""
     return {
         "service_request_id": report.reference,
@@ -434,7 +451,7 @@ def request_dict(report: Report, lang: str, note: str | None, media_url: str | N
         "service_code": report.category.code,
         "description": report.description or None,
         "agency_responsible": report.department.name(lang) if report.department else None,
-        "service_notice": service_notice(report.category),
+        "service_notice": notice if notice is not None else service_notice(report.category),
         "requested_datetime": iso(report.created_at),
         "updated_datetime": iso(report.updated_at),
         "expected_datetime": iso(report.due_at),

@@ -13,6 +13,12 @@ V2 = "/open311/v2"
 HERE = f.QIANWEI
 
 
+@pytest.fixture(autouse=True)
+def english(client):
+    """Messages are checked in English; without Accept-Language the server answers in Chinese."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 @pytest.fixture
 def key(app):
     """A rider's personal API token."""
@@ -368,7 +374,7 @@ def test_request_maps_status_notes_agency_deadline_and_hides_the_rider(app, clie
     assert item["status_notes"] == "Not a public space: private dispute."  # not internal, not the rider's
     assert item["agency_responsible"] == "Environment bureau" and item["expected_datetime"] is None
     assert item["media_url"] is None
-    road_item = client.get(f"{V2}/requests/{road.reference}.json").get_json()[0]
+    road_item = client.get(f"{V2}/requests/{road.reference}.json?locale=zh-CN").get_json()[0]
     assert road_item["status_notes"] is None and road_item["agency_responsible"] == "住建局市政所"
     assert road_item["expected_datetime"].endswith("+08:00")
     for fmt in ("json", "xml"):
@@ -384,6 +390,14 @@ def test_single_request_in_xml_and_unknown_request_is_404(app, client):
     assert [e.text or "" for e in root[0]] == [as_text(js[k]) for k in tags(root[0])]
     assert client.get(f"{V2}/requests/GS-2000-999999.json").status_code == 404
     check_xml(client.get(f"{V2}/requests/GS-2000-999999.xml"), "errors")
+
+
+def test_errors_are_in_the_request_language(client, key):
+    del client.environ_base["HTTP_ACCEPT_LANGUAGE"]
+    chinese = post(client, key, lat=None, long=None).get_json()[0]["description"]
+    english = post(client, key, lat=None, long=None, locale="en").get_json()[0]["description"]
+    assert english == "A location is required: send lat and long, or address_string."
+    assert chinese != english and re.search("[\u4e00-\u9fff]", chinese)
 
 
 def test_tokens_are_404_with_a_clear_message(client):

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.e2e
 
 BLANK_TILE = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
-PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/categories", "/admin/categories/new", "/admin/departments",
+PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/categories", "/admin/categories/new",
+         "/admin/departments",
          "/admin/grids", "/admin/teams", "/admin/templates", "/admin/templates/new", "/admin/audit"]
 SQUARE = [[103.94, 29.20], [103.95, 29.20], [103.95, 29.22], [103.94, 29.22], [103.94, 29.20]]
 EAST = [[103.95, 29.20], [103.96, 29.20], [103.96, 29.22], [103.95, 29.22], [103.95, 29.20]]

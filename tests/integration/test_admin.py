@@ -9,7 +9,8 @@ from app.models import AuditLog, Category, Department, Grid, Report, ResponseTem
 from app.teams import services as teams
 from tests import factories as f
 
-ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/categories", "/admin/categories/new", "/admin/departments",
+ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/categories", "/admin/categories/new",
+               "/admin/departments",
                "/admin/grids", "/admin/grids/export.geojson", "/admin/grids/regrid", "/admin/teams",
                "/admin/templates", "/admin/templates/new", "/admin/audit"]
 
@@ -55,7 +56,8 @@ def test_non_admins_get_403_on_every_admin_page(app, client):  # client: app.tes
         for path in ADMIN_PAGES:
             assert client.get(path).status_code == 403, (role, path)
         token = f.csrf_from(client.get("/me/points").get_data(as_text=True))
-        resp = client.post("/admin/departments", data={"csrf_token": token, "code": "x", "name_zh": "x", "name_en": "x"})
+        resp = client.post("/admin/departments",
+                           data={"csrf_token": token, "code": "x", "name_zh": "x", "name_en": "x"})
         assert resp.status_code == 403
         assert 'href="/admin/"' not in client.get("/me/points").get_data(as_text=True)
     assert db.session.scalar(select(Department).where(Department.code == "x")) is None
@@ -80,7 +82,8 @@ def test_forms_without_csrf_are_refused_and_change_nothing(app, client):
                                                           "department_id": 0, "active": "y"})
     assert resp.status_code == 400
     assert fresh(User, rider.id).role == "rider"
-    assert client.post("/admin/departments", data={"code": "new_dept", "name_zh": "新", "name_en": "New"}).status_code == 400
+    resp = client.post("/admin/departments", data={"code": "new_dept", "name_zh": "新", "name_en": "New"})
+    assert resp.status_code == 400
     assert db.session.scalar(select(Department).where(Department.code == "new_dept")) is None
     assert audit("user.update") == [] and audit("department.create") == []
 
@@ -97,11 +100,13 @@ def test_admin_changes_role_team_and_department_and_the_audit_shows_before_and_a
         "department_id": dept.id, "active": "y"})
     assert resp.status_code == 302
     person = fresh(User, rider.id)
-    assert (person.display_name, person.role, person.team_id, person.department_id) == ("张师傅", "handler", team.id, dept.id)
+    assert (person.display_name, person.role, person.team_id, person.department_id) == \
+        ("张师傅", "handler", team.id, dept.id)
     [entry] = audit("user.update")
     assert entry.actor.username == "boss" and entry.target_id == str(rider.id)
     assert entry.before == {"display_name": "老张", "role": "rider", "team": None, "department": None}
-    assert entry.after == {"display_name": "张师傅", "role": "handler", "team": "犍路先锋", "department": "public_works"}
+    assert entry.after == {"display_name": "张师傅", "role": "handler", "team": "犍路先锋",
+                           "department": "public_works"}
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "user.update" in page and "老张" in page and "张师傅" in page and "管理员" in page
 
@@ -167,7 +172,8 @@ def test_category_is_created_and_edited_with_deadlines_and_default_department(ap
     [created] = audit("category.create")
     [updated] = audit("category.update")
     assert (created.after["code"], created.after["default_department"]) == ("dog_waste", "urban_management")
-    assert updated.before == {"hazard": False, "accept_hours": 12.0} and updated.after == {"hazard": True, "accept_hours": 2.0}
+    assert updated.before == {"hazard": False, "accept_hours": 12.0}
+    assert updated.after == {"hazard": True, "accept_hours": 2.0}
 
 
 def test_category_with_impossible_deadlines_or_a_taken_code_is_refused(app, client):
@@ -209,7 +215,8 @@ def test_departments_and_their_members_are_managed_and_recorded(app, client):
     actions = [e.action for e in db.session.scalars(select(AuditLog).order_by(AuditLog.id))]
     assert actions == ["department.create", "department.member_add", "department.member_remove", "department.delete"]
     add = audit("department.member_add")[0]
-    assert add.before == {"role": "rider", "department": None} and add.after == {"role": "handler", "department": "water"}
+    assert add.before == {"role": "rider", "department": None}
+    assert add.after == {"role": "handler", "department": "water"}
 
 
 def test_grid_upload_lists_every_bad_feature_and_imports_nothing(app, client):
@@ -331,7 +338,8 @@ def test_admin_creates_an_account_with_a_normalised_mobile_number(app, client):
     resp = client.post("/admin/users/new", data=data)
     assert resp.status_code == 302
     person = db.session.scalar(select(User).where(User.username == "jj01"))
-    assert (person.role, person.phone, person.department_id, person.active) == ("handler", "+8613900139000", dept.id, True)
+    assert (person.role, person.phone, person.department_id, person.active) == \
+        ("handler", "+8613900139000", dept.id, True)
     [entry] = audit("user.create")
     assert entry.after == {"display_name": "交警小刘", "role": "handler", "active": True, "team": None,
                            "department": "traffic_police"}
@@ -348,13 +356,14 @@ def test_odd_input_is_refused_or_cleaned_never_a_server_error(app, client):
                 "accept_hours": hours, "resolve_hours": "10", "default_department_id": 0, "sort_order": "1"}
         assert client.post("/admin/categories/new", data=data).status_code == 400, hours
         assert client.post(f"/admin/categories/{cat.id}", data=data).status_code == 400, hours
-    for path in ("/admin/users?team=abc&page=-1&state=zz&role=%3Cx%3E&q=%00", "/admin/audit?page=999&type=%00&action=%00",
+    for path in ("/admin/users?team=abc&page=-1&state=zz&role=%3Cx%3E&q=%00",
+                 "/admin/audit?page=999&type=%00&action=%00",
                  "/admin/users/99999", "/admin/grids/99999", "/admin/departments/99999", "/admin/templates/99999"):
         assert client.get(path).status_code in (200, 404), path
     resp = client.post("/admin/departments/1/members", data={"csrf_token": token, "username": "nobody\x00"})
     assert resp.status_code == 302
-    resp = client.post("/admin/templates/new", data={"csrf_token": token, "target_status": "closed",
-                                                     "text_zh": "已\x00修复", "text_en": "Fixed\x07", "sort_order": "1"})
+    resp = client.post("/admin/templates/new", data={"csrf_token": token, "target_status": "closed", "sort_order": "1",
+                                                     "text_zh": "已\x00修复", "text_en": "Fixed\x07"})
     assert resp.status_code == 302
     assert db.session.scalar(select(ResponseTemplate.text_zh).where(ResponseTemplate.text_en == "Fixed")) == "已修复"
     resp = client.post("/admin/grids/import", content_type="multipart/form-data", data={

@@ -6,7 +6,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
+from schemathesis.checks import (content_type_conformance, not_a_server_error, response_headers_conformance,
+                                 response_schema_conformance, status_code_conformance)
 from schemathesis.core.failures import FailureGroup
 
 from app.api.openapi import OPERATIONS, openapi_path
@@ -103,7 +104,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(app, client,
     headers, report_ids = seeded
     schema = schemathesis.openapi.from_dict(client.get("/api/v1/openapi.json").get_json())
     schema.app = app  # requests go through the WSGI app
-    checks = [not_a_server_error, response_schema_conformance, status_code_conformance]
+    checks = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance,
+              response_headers_conformance]
     failures, statuses = [], Counter()
     deadline = time.monotonic() + BUDGET_SECONDS
     for result in schema.get_all_operations():

@@ -34,6 +34,25 @@ ACTION_LABELS = {
 }
 
 
+FIELD_LABELS = {
+    "display_name": _l("Display name"), "role": _l("Role"), "active": _l("Active"), "team": _l("Team"),
+    "department": _l("Department"), "password": _l("Password"), "approved": _l("Approved"),
+    "code": _l("Code"), "name": _l("Name"), "name_zh": _l("Chinese name"), "name_en": _l("English name"),
+    "icon": _l("Icon"), "hazard": _l("Hazard"), "accept_hours": _l("Hours to accept"),
+    "resolve_hours": _l("Hours to resolve"), "default_department": _l("Default department"),
+    "sort_order": _l("Order in lists"), "worker": _l("Grid worker"), "geometry": _l("Shape"),
+    "grid": _l("Grid"), "slogan": _l("Slogan"), "requires_approval": _l("Approval required"),
+    "leader": _l("Leader"), "expires_at": _l("Expires"), "max_uses": _l("Maximum joins"),
+    "revoked_at": _l("Withdrawn"), "target_status": _l("For moves to"), "text_zh": _l("Chinese text"),
+    "text_en": _l("English text"),
+}
+
+
+def field_label(field: str) -> str:
+    """The translated name of a recorded field."""
+    return str(FIELD_LABELS.get(field, field))
+
+
 def action_label(action: str) -> str:
     """The translated name of an audit action (the code itself if it has none)."""
     return str(ACTION_LABELS.get(action, action))

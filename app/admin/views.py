@@ -24,6 +24,7 @@ MAX_GEOJSON_BYTES = 20 * 1024 * 1024
 # Globals, not context: the audit macro is imported without context.
 bp.add_app_template_global(audit.action_label, "action_label")
 bp.add_app_template_global(audit.target_label, "target_label")
+bp.add_app_template_global(audit.field_label, "field_label")
 
 
 @bp.before_request

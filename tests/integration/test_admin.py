@@ -109,6 +109,7 @@ def test_admin_changes_role_team_and_department_and_the_audit_shows_before_and_a
                            "department": "public_works"}
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "user.update" in page and "老张" in page and "张师傅" in page and "管理员" in page
+    assert "Account changed" in page and "Display name" in page and "public_works" in page
 
 
 def test_deactivation_from_the_admin_page_stops_login_and_tokens_but_keeps_reports(app, client):

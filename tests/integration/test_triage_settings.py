@@ -89,13 +89,13 @@ def test_category_deadlines_apply_to_reports_filed_afterwards(admin_client, app)
     assert report.department.code == "property"
 
 
-@pytest.mark.parametrize("accept,resolve", [("0", "10"), ("abc", "10"), ("20", "10"), ("1", "99999")])
-def test_nonsense_deadlines_are_refused(admin_client, app, accept, resolve):
+def test_nonsense_deadlines_are_refused(admin_client, app):
     cat = db.session.scalar(select(Category).where(Category.code == "garbage"))
     token = f.csrf_from(admin_client.get("/board/settings").get_data(as_text=True))
-    resp = admin_client.post(f"/board/settings/categories/{cat.id}", data={
-        "csrf_token": token, "accept_hours": accept, "resolve_hours": resolve})
-    assert resp.status_code == 400
+    for accept, resolve in [("0", "10"), ("abc", "10"), ("20", "10"), ("1", "99999")]:
+        resp = admin_client.post(f"/board/settings/categories/{cat.id}", data={
+            "csrf_token": token, "accept_hours": accept, "resolve_hours": resolve})
+        assert resp.status_code == 400, (accept, resolve)
     db.session.expire_all()
     assert db.session.get(Category, cat.id).accept_hours == 24
 

@@ -169,6 +169,7 @@ class Report(db.Model):
               "user_id", "accept_due_at", "resolve_due_at",
               sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
         Index("ix_report_created", "created_at"),  # the reports filed in a week
+        Index("ix_report_duplicate_of", "duplicate_of_id"),  # duplicates merged into a report
         Index("ix_report_status_created", "status", "created_at"),
         Index("ix_report_category_created", "category_id", "created_at"),
         Index("ix_report_user_created", "user_id", "created_at"),

@@ -131,11 +131,16 @@ def _co_reporters(report_ids: set[int]) -> dict[int, dict[int, datetime]]:
             out[row.report_id][row.user_id] = row.created_at
     # Riders of duplicates merged into these reports, in case no CoReporter row was written.
     for chunk in _chunks(ids):
-        for dup_id, target, uid in db.session.execute(
-                select(Report.id, Report.duplicate_of_id, Report.user_id)
-                .where(Report.status == "duplicate", Report.duplicate_of_id.in_(chunk))):
-            at = db.session.scalar(select(func.min(ReportEvent.created_at)).where(
-                ReportEvent.report_id == dup_id, ReportEvent.to_status == "duplicate"))
+        dups = db.session.execute(select(Report.id, Report.duplicate_of_id, Report.user_id)
+                                  .where(Report.status == "duplicate", Report.duplicate_of_id.in_(chunk))).all()
+        if not dups:
+            continue
+        marked = dict(db.session.execute(  # when each was marked duplicate: one query, not one per duplicate
+            select(ReportEvent.report_id, func.min(ReportEvent.created_at))
+            .where(ReportEvent.report_id.in_([d.id for d in dups]), ReportEvent.to_status == "duplicate")
+            .group_by(ReportEvent.report_id)).all())
+        for dup_id, target, uid in dups:
+            at = marked.get(dup_id)
             if at is not None and uid not in out[target]:
                 out[target][uid] = at
     return out
@@ -155,7 +160,11 @@ def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iter
     events: dict[int, list[ReportEvent]] = defaultdict(list)
     for chunk in _chunks(sorted(report_ids)):
         owners.update(db.session.execute(select(Report.id, Report.user_id).where(Report.id.in_(chunk))).all())
-        for ev in db.session.scalars(select(ReportEvent).where(ReportEvent.report_id.in_(chunk))
+        # Plain rows with the columns _report_awards reads: a week's candidates are thousands of
+        # reports with several events each, and ORM objects cost several times more to build.
+        for ev in db.session.execute(select(ReportEvent.report_id, ReportEvent.kind, ReportEvent.to_status,
+                                            ReportEvent.created_at, ReportEvent.details)
+                                     .where(ReportEvent.report_id.in_(chunk))
                                      .order_by(ReportEvent.created_at, ReportEvent.id)):
             events[ev.report_id].append(ev)
     co = _co_reporters(report_ids)

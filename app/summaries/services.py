@@ -217,20 +217,39 @@ def _joined(base=R):
     return base.outerjoin(U, U.c.id == R.c.user_id)
 
 
-def _received(start: datetime, end: datetime, tallies: dict[Key, _Tally], with_points: bool):
-    """Reports filed in [start, end): counts per group, and their locations for hotspots."""
-    cols = [*KEYS, R.c.created_at]
-    if with_points:
-        cols += [R.c.lat, R.c.lon, R.c.cell]
-    rows = db.session.execute(select(*cols).select_from(_joined())
-                              .where(R.c.created_at >= start, R.c.created_at < end)).all()
+@dataclass(frozen=True)
+class _Window:
+    """One week to count (UTC bounds) and the moment its backlog is taken."""
+
+    start: datetime
+    end: datetime
+    as_of: datetime
+
+
+def _window_of(windows: list[_Window], at: datetime) -> Optional[int]:
+    for i, w in enumerate(windows):
+        if w.start <= at < w.end:
+            return i
+    return None
+
+
+def _received(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list:
+    """Reports filed in each window: counts per group; the first window's rows (with locations) returned."""
+    lo, hi = min(w.start for w in windows), max(w.end for w in windows)
+    rows = db.session.execute(select(*KEYS, R.c.created_at, R.c.lat, R.c.lon, R.c.cell).select_from(_joined())
+                              .where(R.c.created_at >= lo, R.c.created_at < hi)).all()
+    first = []
     for row in rows:
-        tallies[tuple(row[:4])].bump("received")
-    return rows
+        i = _window_of(windows, row.created_at)
+        if i is not None:
+            tallies[i][tuple(row[:4])].bump("received")
+            if i == 0:
+                first.append(row)
+    return first
 
 
-def _moves(start: datetime, end: datetime, tallies: dict[Key, _Tally]) -> None:
-    """Reports moved in [start, end): accepted, rejected, duplicate, resolved, closed by outcome, reopened."""
+def _moves(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> None:
+    """Reports moved in each window: accepted, rejected, duplicate, resolved, closed by outcome, reopened."""
     def reports_where(cond):
         return func.count(distinct(case((cond, E.c.report_id))))
 
@@ -246,13 +265,17 @@ def _moves(start: datetime, end: datetime, tallies: dict[Key, _Tally]) -> None:
     }
     for o in OUTCOMES:
         measures["outcome:" + o] = reports_where(and_(to == "closed", outcome == o))
-    q = (select(*KEYS, *(m.label(k.replace(":", "_")) for k, m in measures.items()))
+    which = case(*((and_(E.c.created_at >= w.start, E.c.created_at < w.end), i) for i, w in enumerate(windows)))
+    q = (select(*KEYS, which.label("window"), *(m.label(k.replace(":", "_")) for k, m in measures.items()))
          .select_from(_joined(E.join(R, R.c.id == E.c.report_id)))
-         .where(E.c.created_at >= start, E.c.created_at < end, to.in_(MOVES))
-         .group_by(*KEYS))
+         .where(E.c.created_at >= min(w.start for w in windows), E.c.created_at < max(w.end for w in windows),
+                to.in_(MOVES))
+         .group_by(*KEYS, which))
     for row in db.session.execute(q):
-        t = tallies[tuple(row[:4])]
-        for name, value in zip(measures, row[4:]):
+        if row.window is None:
+            continue
+        t = tallies[row.window][tuple(row[:4])]
+        for name, value in zip(measures, row[5:]):
             if name.startswith("outcome:"):
                 if value:
                     t.outcomes[OX[name[8:]]] = t.outcomes.get(OX[name[8:]], 0) + value
@@ -260,41 +283,55 @@ def _moves(start: datetime, end: datetime, tallies: dict[Key, _Tally]) -> None:
                 t.bump(name, value)
 
 
-def _durations(start: datetime, end: datetime, tallies: dict[Key, _Tally]) -> list[tuple[str, datetime]]:
-    """Hours from filing to acceptance (accepted this week) and to resolution (resolved this week)."""
+def _durations(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list[tuple[str, datetime]]:
+    """Hours from filing to acceptance (accepted in the window) and to resolution (first resolved in it);
+    the first window's moments, for the counts per day."""
     q = (select(*KEYS, E.c.report_id, E.c.to_status, E.c.created_at, R.c.created_at,
                 R.c.accept_due_at, R.c.resolve_due_at)
          .select_from(_joined(E.join(R, R.c.id == E.c.report_id)))
-         .where(E.c.created_at >= start, E.c.created_at < end,
+         .where(E.c.created_at >= min(w.start for w in windows), E.c.created_at < max(w.end for w in windows),
                 or_(and_(E.c.to_status == "accepted", E.c.from_status == "submitted"),
                     E.c.to_status == "resolved")))
-    first_resolved: dict[int, tuple] = {}
+    first_resolved: dict[tuple[int, int], tuple] = {}
     moments: list[tuple[str, datetime]] = []
     for row in db.session.execute(q):
         key, rid, to, at, filed, accept_due, resolve_due = tuple(row[:4]), *row[4:]
+        i = _window_of(windows, at)
+        if i is None:
+            continue
         if to == "accepted":
-            t = tallies[key]
+            t = tallies[i][key]
             t.accept_h.append((at - filed).total_seconds() / 3600)
             t.accept_met += accept_due is None or at <= accept_due
-            moments.append(("accepted", at))
-        elif rid not in first_resolved or at < first_resolved[rid][1]:
-            first_resolved[rid] = (key, at, filed, resolve_due)
-    for key, at, filed, resolve_due in first_resolved.values():
-        t = tallies[key]
+            if i == 0:
+                moments.append(("accepted", at))
+        elif (i, rid) not in first_resolved or at < first_resolved[i, rid][1]:
+            first_resolved[i, rid] = (key, at, filed, resolve_due)
+    for (i, _rid), (key, at, filed, resolve_due) in first_resolved.items():
+        t = tallies[i][key]
         t.resolve_h.append((at - filed).total_seconds() / 3600)
         t.resolve_met += resolve_due is None or at <= resolve_due
-        moments.append(("resolved", at))
+        if i == 0:
+            moments.append(("resolved", at))
     return moments
 
 
-def _backlog(as_of: datetime, tallies: dict[Key, _Tally]) -> None:
-    """Open and overdue reports as of `as_of`, from the current status corrected by later moves."""
-    now_open = (select(*KEYS, func.count().label("n"), func.sum(_overdue(R.c.status, as_of)).label("late"))
-                .select_from(_joined()).where(OPEN_NOW, R.c.created_at < as_of).group_by(*KEYS))
+def _backlog(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> None:
+    """Open and overdue reports as of each window's as_of, from the current status corrected by later moves.
+
+    One pass over the open reports serves every window (the scan is the summary's largest)."""
+    cols = []
+    for i, w in enumerate(windows):
+        before = R.c.created_at < w.as_of
+        cols += [func.sum(case((before, 1), else_=0)).label(f"n{i}"),
+                 func.sum(case((before, _overdue(R.c.status, w.as_of)), else_=0)).label(f"late{i}")]
+    now_open = (select(*KEYS, *cols).select_from(_joined())
+                .where(OPEN_NOW, R.c.created_at < max(w.as_of for w in windows)).group_by(*KEYS))
     for row in db.session.execute(now_open):
-        t = tallies[tuple(row[:4])]
-        t.bump("open_at_end", row.n)
-        t.bump("overdue_at_end", row.late or 0)
+        for i in range(len(windows)):
+            t = tallies[i][tuple(row[:4])]
+            t.bump("open_at_end", row[4 + 2 * i] or 0)
+            t.bump("overdue_at_end", row[5 + 2 * i] or 0)
     # Reports filed before as_of that moved at or after it: their status at as_of is the from_status of
     # their first such move. Picked in Python from a scan of the events' time index: a window function
     # partitioned by report makes SQLite walk every event in report order instead.
@@ -303,20 +340,22 @@ def _backlog(as_of: datetime, tallies: dict[Key, _Tally]) -> None:
     q = (select(*KEYS, E.c.report_id, E.c.from_status, E.c.created_at.label("moved_at"), E.c.id.label("event_id"),
                 R.c.created_at.label("filed_at"), R.c.status, R.c.accept_due_at, R.c.resolve_due_at)
          .select_from(_joined(E.join(R, R.c.id == E.c.report_id)))
-         .where(E.c.created_at >= as_of, E.c.from_status.is_not(None)))
-    first: dict[int, Any] = {}
+         .where(E.c.created_at >= min(w.as_of for w in windows), E.c.from_status.is_not(None)))
+    first: list[dict[int, Any]] = [{} for _w in windows]
     for row in db.session.execute(q):
-        if row.filed_at >= as_of:
-            continue
-        seen = first.get(row.report_id)
-        if seen is None or (row.moved_at, row.event_id) < (seen.moved_at, seen.event_id):
-            first[row.report_id] = row
-    for row in first.values():
-        t = tallies[tuple(row[:4])]
-        open_now, open_then = row.status in OPEN, row.from_status in OPEN
-        t.bump("open_at_end", open_then - open_now)
-        t.bump("overdue_at_end", _is_overdue(row.from_status, row, as_of)
-               - (open_now and _is_overdue(row.status, row, as_of)))
+        for i, w in enumerate(windows):
+            if row.moved_at < w.as_of or row.filed_at >= w.as_of:
+                continue
+            seen = first[i].get(row.report_id)
+            if seen is None or (row.moved_at, row.event_id) < (seen.moved_at, seen.event_id):
+                first[i][row.report_id] = row
+    for i, w in enumerate(windows):
+        for row in first[i].values():
+            t = tallies[i][tuple(row[:4])]
+            open_now, open_then = row.status in OPEN, row.from_status in OPEN
+            t.bump("open_at_end", open_then - open_now)
+            t.bump("overdue_at_end", _is_overdue(row.from_status, row, w.as_of)
+                   - (open_now and _is_overdue(row.status, row, w.as_of)))
 
 
 def _is_overdue(status: str, report, as_of: datetime) -> bool:
@@ -325,13 +364,14 @@ def _is_overdue(status: str, report, as_of: datetime) -> bool:
     return due is not None and due < as_of
 
 
-def _facts(start: datetime, end: datetime, as_of: datetime, with_points: bool):
-    """Tallies per (category, grid, department, team) for [start, end), backlog as of as_of."""
-    tallies: dict[Key, _Tally] = defaultdict(_Tally)
-    received = _received(start, end, tallies, with_points)
-    _moves(start, end, tallies)
-    moments = _durations(start, end, tallies)
-    _backlog(as_of, tallies)
+def _facts(windows: list[_Window]):
+    """Tallies per (category, grid, department, team) for each window, with the first window's
+    received rows (for hotspots) and moments (for the counts per day)."""
+    tallies: list[dict[Key, _Tally]] = [defaultdict(_Tally) for _w in windows]
+    received = _received(windows, tallies)
+    _moves(windows, tallies)
+    moments = _durations(windows, tallies)
+    _backlog(windows, tallies)
     return tallies, received, moments
 
 
@@ -513,10 +553,10 @@ def weekly_summary(week: Optional[str], now: Optional[datetime] = None, *, hotsp
     wk = resolve_week(week, now)
     start, end = wk.start.astimezone(timezone.utc), wk.end.astimezone(timezone.utc)
     as_of = min(end, now)
-    tallies, received_rows, moments = _facts(start, end, as_of, with_points=True)
     prev = wk.shifted(-1)
     p_start, p_end = prev.start.astimezone(timezone.utc), prev.end.astimezone(timezone.utc)
-    prev_tallies, _rows, _moments = _facts(p_start, p_end, p_end, with_points=False)
+    (tallies, prev_tallies), received_rows, moments = _facts([_Window(start, end, as_of),
+                                                             _Window(p_start, p_end, p_end)])
     labels = _labels({**prev_tallies, **tallies})
 
     total = _total(tallies)

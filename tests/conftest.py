@@ -155,7 +155,11 @@ class FreshContextClient(FlaskClient):
 @pytest.fixture
 def client(app):
     app.test_client_class = FreshContextClient
-    return app.test_client()
+    client = app.test_client()
+    # Tests read English unless they ask otherwise; the site's own default (Chinese for a browser
+    # that names no language) is tested by removing this or sending an explicit header.
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 @pytest.fixture

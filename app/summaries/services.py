@@ -503,8 +503,12 @@ def _leaders(start: datetime, end: datetime, limit: int) -> tuple[list[dict], li
     fixed = Counter(a.user_id for a in awarded if a.kind == "fixed")
     filed = dict(db.session.execute(select(R.c.user_id, func.count()).where(
         R.c.created_at >= start, R.c.created_at < end).group_by(R.c.user_id)).all())
-    people = db.session.execute(select(U.c.id, U.c.display_name, U.c.team_id, U.c.active).where(
-        or_(U.c.id.in_(sorted(set(pts) | set(filed))), U.c.team_id.is_not(None)))).all()
+    person = select(U.c.id, U.c.display_name, U.c.team_id, U.c.active)
+    people = {u.id: u for u in db.session.execute(person.where(U.c.team_id.is_not(None)))}
+    loners = sorted((set(pts) | set(filed)) - set(people))
+    for i in range(0, len(loners), 900):  # riders in no team, a bounded number of ids per statement
+        people.update((u.id, u) for u in db.session.execute(person.where(U.c.id.in_(loners[i:i + 900]))))
+    people = list(people.values())
     volunteers = [{"id": u.id, "name": u.display_name, "points": pts.get(u.id, 0), "reports": filed.get(u.id, 0),
                    "fixed": fixed.get(u.id, 0)} for u in people if u.active and (pts.get(u.id) or filed.get(u.id))]
     volunteers.sort(key=lambda r: (-r["points"], -r["fixed"], -r["reports"], r["name"], r["id"]))

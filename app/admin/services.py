@@ -156,6 +156,12 @@ def reset_password(user: User, actor: User, password: str) -> User:
     return user
 
 
+def grid_worker_candidates(grid) -> list[User]:
+    """Who can be a grid's worker: active staff, and whoever holds the post now."""
+    q = select(User).where(or_(User.id == grid.worker_id, (User.active.is_(True)) & (User.role != "rider")))
+    return list(db.session.scalars(q.order_by(User.display_name, User.id)))
+
+
 # --- categories --------------------------------------------------------------------------
 
 def all_categories() -> list[Category]:

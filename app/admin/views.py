@@ -14,7 +14,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.grids import services as grids
 from app.i18n import local_zone, role_label
-from app.models import ROLES, User
+from app.models import ROLES
 from app.teams import services as teams
 from app.triage.workflow import LABELS
 
@@ -314,10 +314,8 @@ def grids_export():
 def grid(grid_id: int):
     area = grids.get_grid(grid_id)
     form = GridForm(obj=area if request.method == "GET" else None)
-    workers = db.session.scalars(db.select(User).where(User.active.is_(True), User.role != "rider")
-                                 .order_by(User.display_name))
     form.worker_id.choices = _none_choice(_("None")) + [(u.id, f"{u.display_name} ({u.username})")
-                                                         for u in workers]
+                                                         for u in services.grid_worker_candidates(area)]
     form.department_id.choices = _department_choices()
     if request.method == "GET":
         form.worker_id.data, form.department_id.data = area.worker_id or 0, area.department_id or 0

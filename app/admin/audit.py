@@ -31,7 +31,7 @@ ACTION_LABELS = {
     "invite.create": _l("Invite link created"), "invite.revoke": _l("Invite link withdrawn"),
     "template.create": _l("Response template created"), "template.update": _l("Response template changed"),
     "template.delete": _l("Response template deleted"),
-    # Bare verbs, as the triage settings page records them (the kind is shown beside them).
+    # Bare verbs (older entries): the kind is shown beside them.
     "create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),
 }
 

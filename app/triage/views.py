@@ -8,7 +8,7 @@ from app.auth.access import require_view, role_required, safe_next
 from app.auth.forms import EmptyForm
 from app.errors import StaleReport
 from app.extensions import db
-from app.models import Category, Department, User
+from app.models import Category
 from app.reports import services as report_services
 from app.triage import board as queries
 from app.triage import bp, duplicates, services
@@ -197,63 +197,3 @@ def my_tasks():
     rows = queries.task_rows(current_user)
     return render_template("triage/tasks.html", rows=rows, deadline=queries.deadline_state)
 
-
-# -- workflow settings (admins) --------------------------------------------------------------------
-
-@bp.route("/board/settings")
-@role_required("admin")
-def settings_page():
-    from app.triage import settings
-    cats = list(db.session.scalars(select(Category).order_by(Category.hazard.desc(), Category.sort_order)))
-    return render_template("triage/settings.html", form=EmptyForm(), templates=settings.templates_by_status(),
-                           targets=settings.TARGETS, categories=cats, members=settings.department_members(),
-                           departments=services.dispatch_choices()[0])
-
-
-@bp.route("/board/settings/templates", methods=["POST"])
-@bp.route("/board/settings/templates/<int:template_id>", methods=["POST"])
-@role_required("admin")
-def save_template(template_id=None):
-    from app.triage import settings
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    form = request.form
-    if template_id is not None and form.get("delete"):
-        settings.delete_template(current_user, template_id)
-        flash(_("Template deleted."), "ok")
-    else:
-        settings.save_template(current_user, template_id, target_status=form.get("target_status", ""),
-                               text_zh=form.get("text_zh", ""), text_en=form.get("text_en", ""),
-                               sort_order=form.get("sort_order") or 100)
-        flash(_("Template saved."), "ok")
-    db.session.commit()
-    return redirect(url_for("triage.settings_page") + "#templates")
-
-
-@bp.route("/board/settings/categories/<int:category_id>", methods=["POST"])
-@role_required("admin")
-def save_category_rules(category_id: int):
-    from app.triage import settings
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    form = request.form
-    cat = settings.set_category_rules(current_user, category_id, accept_hours=form.get("accept_hours"),
-                                      resolve_hours=form.get("resolve_hours"),
-                                      default_department=form.get("default_department") or None)
-    db.session.commit()
-    from app.i18n import lang
-    flash(_("Deadlines of %(name)s saved.", name=cat.name(lang())), "ok")
-    return redirect(url_for("triage.settings_page") + "#categories")
-
-
-@bp.route("/board/settings/members", methods=["POST"])
-@role_required("admin")
-def save_member():
-    from app.triage import settings
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    user = settings.set_member(current_user, request.form.get("username", ""),
-                               request.form.get("department") or None)
-    db.session.commit()
-    flash(_("%(name)s saved.", name=user.display_name), "ok")
-    return redirect(url_for("triage.settings_page") + "#departments")

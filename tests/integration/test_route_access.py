@@ -19,7 +19,7 @@ ROLES = ["anonymous", "rider", "other_rider", "handler", "coordinator", "admin"]
 # Areas by path: who may GET them.
 PUBLIC = ("/login", "/healthz", "/readyz", "/manifest.webmanifest", "/sw.js", "/static/", "/open311/",
           "/api/docs", "/api/v1/openapi.json", "/join/", "/lang/")
-ADMIN = ("/admin", "/board/settings")
+ADMIN = ("/admin",)
 STAFF = ("/board", "/summaries", "/api/v1/reports/<int:report_id>/duplicates")
 HANDLERS = ("/tasks",)
 # Team management and other riders' profiles: coordinators and admins (team leaders for their team).

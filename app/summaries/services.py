@@ -297,8 +297,11 @@ def _moves(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> None:
 def _durations(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list[tuple[str, datetime]]:
     """Hours from filing to acceptance (accepted in the window) and to resolution (first resolved in it);
     the first window's moments, for the counts per day."""
+    def met(due):  # a flag, not a datetime to convert per row
+        return case((or_(due.is_(None), E.c.created_at <= due), 1), else_=0)
+
     q = (select(*KEYS, E.c.report_id, E.c.to_status, E.c.created_at, R.c.created_at,
-                R.c.accept_due_at, R.c.resolve_due_at)
+                met(R.c.accept_due_at), met(R.c.resolve_due_at))
          .select_from(_joined(E.join(R, R.c.id == E.c.report_id)))
          .where(E.c.created_at >= min(w.start for w in windows), E.c.created_at < max(w.end for w in windows),
                 or_(and_(E.c.to_status == "accepted", E.c.from_status == "submitted"),
@@ -306,22 +309,22 @@ def _durations(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list
     first_resolved: dict[tuple[int, int], tuple] = {}
     moments: list[tuple[str, datetime]] = []
     for row in db.session.execute(q):
-        key, rid, to, at, filed, accept_due, resolve_due = tuple(row[:4]), *row[4:]
+        key, rid, to, at, filed, accept_met, resolve_met = tuple(row[:4]), *row[4:]
         i = _window_of(windows, at)
         if i is None:
             continue
         if to == "accepted":
             t = tallies[i][key]
             t.accept_h.append((at - filed).total_seconds() / 3600)
-            t.accept_met += accept_due is None or at <= accept_due
+            t.accept_met += accept_met
             if i == 0:
                 moments.append(("accepted", at))
         elif (i, rid) not in first_resolved or at < first_resolved[i, rid][1]:
-            first_resolved[i, rid] = (key, at, filed, resolve_due)
-    for (i, _rid), (key, at, filed, resolve_due) in first_resolved.items():
+            first_resolved[i, rid] = (key, at, filed, resolve_met)
+    for (i, _rid), (key, at, filed, resolve_met) in first_resolved.items():
         t = tallies[i][key]
         t.resolve_h.append((at - filed).total_seconds() / 3600)
-        t.resolve_met += resolve_due is None or at <= resolve_due
+        t.resolve_met += resolve_met
         if i == 0:
             moments.append(("resolved", at))
     return moments
@@ -350,35 +353,35 @@ def _backlog(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> None:
             t.bump("open_at_end", row[4 + 2 * i] or 0)
             t.bump("overdue_at_end", row[5 + 2 * i] or 0)
     # Reports filed before as_of that moved at or after it: their status at as_of is the from_status of
-    # their first such move. Picked in Python from a scan of the events' time index: a window function
-    # partitioned by report makes SQLite walk every event in report order instead.
-    # (Reports filed after as_of are skipped here too: a condition on their filing time in SQL would
-    # tempt the planner into walking all older reports.)
-    q = (select(*KEYS, E.c.report_id, E.c.from_status, E.c.created_at.label("moved_at"), E.c.id.label("event_id"),
-                R.c.created_at.label("filed_at"), R.c.status, R.c.accept_due_at, R.c.resolve_due_at)
+    # their first such move. Picked in Python from a scan of the events' time index, in time order: a
+    # window function partitioned by report makes SQLite walk every event in report order instead.
+    # Filing time and deadlines come as 0/1 flags per window (no datetimes to convert), and are not
+    # conditions in SQL: one on the filing time would tempt the planner into walking all older reports.
+    flags = []
+    for w in windows:
+        flags += [case((E.c.created_at >= w.as_of, 1), else_=0), case((R.c.created_at < w.as_of, 1), else_=0),
+                  case((R.c.accept_due_at < w.as_of, 1), else_=0), case((R.c.resolve_due_at < w.as_of, 1), else_=0)]
+    q = (select(*KEYS, E.c.report_id, E.c.from_status, R.c.status, *flags)
          .select_from(_joined(E.join(R, R.c.id == E.c.report_id)))
-         .where(E.c.created_at >= min(w.as_of for w in windows), E.c.from_status.is_not(None)))
-    first: list[dict[int, Any]] = [{} for _w in windows]
+         .where(E.c.created_at >= min(w.as_of for w in windows), E.c.from_status.is_not(None))
+         .order_by(E.c.created_at, E.c.id))
+    seen: list[set[int]] = [set() for _w in windows]
     for row in db.session.execute(q):
-        for i, w in enumerate(windows):
-            if row.moved_at < w.as_of or row.filed_at >= w.as_of:
+        for i in range(len(windows)):
+            after, filed_before, accept_late, resolve_late = row[7 + 4 * i:11 + 4 * i]
+            if not (after and filed_before) or row.report_id in seen[i]:
                 continue
-            seen = first[i].get(row.report_id)
-            if seen is None or (row.moved_at, row.event_id) < (seen.moved_at, seen.event_id):
-                first[i][row.report_id] = row
-    for i, w in enumerate(windows):
-        for row in first[i].values():
+            seen[i].add(row.report_id)  # its first move at or after as_of
             t = tallies[i][tuple(row[:4])]
             open_now, open_then = row.status in OPEN, row.from_status in OPEN
             t.bump("open_at_end", open_then - open_now)
-            t.bump("overdue_at_end", _is_overdue(row.from_status, row, w.as_of)
-                   - (open_now and _is_overdue(row.status, row, w.as_of)))
+            t.bump("overdue_at_end", _late(row.from_status, accept_late, resolve_late)
+                   - (_late(row.status, accept_late, resolve_late) if open_now else 0))
 
 
-def _is_overdue(status: str, report, as_of: datetime) -> bool:
-    """What _overdue() says in SQL, for one row with accept_due_at and resolve_due_at."""
-    due = report.accept_due_at if status == "submitted" else report.resolve_due_at if status in WORKING else None
-    return due is not None and due < as_of
+def _late(status: str, accept_late: int, resolve_late: int) -> int:
+    """What _overdue() says in SQL, given whether each deadline had passed."""
+    return accept_late if status == "submitted" else resolve_late if status in WORKING else 0
 
 
 def _facts(windows: list[_Window]):

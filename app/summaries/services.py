@@ -443,9 +443,9 @@ def _groups(tallies: dict[Key, _Tally], index: int, labels: dict) -> list[Group]
     return groups
 
 
-def _category_grid_rows(tallies: dict[Key, _Tally], labels: list[dict]) -> list[dict[str, Any]]:
+def _category_grid_rows(by_category_grid: dict[tuple, _Tally], labels: list[dict]) -> list[dict[str, Any]]:
     rows = []
-    for (cat, grid), t in _rollup(tallies, (0, 1)).items():
+    for (cat, grid), t in by_category_grid.items():
         f = t.fill(Figures())
         c, g = labels[0].get(cat, ("", "", "", 0)), labels[1].get(grid, ("", "", "", 0))
         rows.append({"category": c[0], "category_zh": c[1], "category_en": c[2],
@@ -583,18 +583,20 @@ def weekly_summary(week: Optional[str], now: Optional[datetime] = None, *, hotsp
                                                              _Window(p_start, p_end, p_end)])
     labels = _labels({**prev_tallies, **tallies})
 
-    total = _total(tallies)
+    # Category, grid and total roll up from the few category x grid cells; department and team need all.
+    cells = _rollup(tallies, (0, 1))
+    total = _total(cells)
     s = total.fill(WeeklySummary())
     s.week, s.start, s.end = wk.name, wk.start, wk.end
     s.as_of, s.so_far, s.generated_at = as_of.astimezone(wk.zone), now < end, now.astimezone(wk.zone)
     s.previous_week = prev.name
     following = wk.shifted(1)
     s.next_week = following.name if following.start <= now else None
-    s.by_category = _groups(tallies, 0, labels[0])
-    s.by_grid = _groups(tallies, 1, labels[1])
+    s.by_category = _groups(cells, 0, labels[0])
+    s.by_grid = _groups(cells, 1, labels[1])
     s.by_department = _groups(tallies, 2, labels[2])
     s.by_team = _groups(tallies, 3, labels[3])
-    s.by_category_grid = _category_grid_rows(tallies, labels)
+    s.by_category_grid = _category_grid_rows(cells, labels)
     s.per_day = _per_day(wk, received_rows, moments)
     s.resolve_histogram = _histogram(total.resolve_h)
     before = _total(prev_tallies).fill(Figures())

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from flask import current_app
 from sqlalchemy import Integer, and_, case, cast, func, or_, select, text
 
 from app.extensions import db

@@ -55,7 +55,11 @@ class Process:
 
     def start(self) -> "Process":
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            self.proc = subprocess.Popen(self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        finally:
+            if out is not subprocess.DEVNULL:
+                out.close()  # the child has its own copy
         return self
 
     def stop(self) -> None:

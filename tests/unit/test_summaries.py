@@ -338,7 +338,9 @@ def test_summary_queries_use_the_time_indexes_on_sqlite(scenario):
     assert backlog and all(any(i in line for i in open_only for line in p) for p in backlog)  # open reports only
     for statement, plan in plans.items():
         for line in plan:
-            assert not line.startswith("SCAN report"), (statement[:200], plan)
+            # A scan of a partial index holds open reports only (the planner may prefer it once
+            # other tests have left statistics behind); a scan of the table or a full index is refused.
+            assert not line.startswith("SCAN report") or any(i in line for i in open_only[:2]), (statement[:200], plan)
             one_sided = "created_at<?)" in line and "created_at>?" not in line  # everything filed before...
             assert not one_sided or any(i in line for i in open_only), (statement[:200], plan)
 

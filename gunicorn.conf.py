@@ -27,6 +27,10 @@ max_requests_jitter = int(env("GRIDSNAP_MAX_REQUESTS_JITTER") or 200)
 # Trust X-Forwarded-* only from the proxies named here (the app's ProxyFix uses GRIDSNAP_PROXY_COUNT).
 forwarded_allow_ips = env("GRIDSNAP_FORWARDED_ALLOW_IPS") or "127.0.0.1,::1"
 wsgi_app = "app:create_app()"
+# Build the app once in the master and fork warm workers: they start in milliseconds (a killed or
+# recycled worker is replaced at once) and share the imported code. Nothing connects before the fork:
+# database pools, the Redis client and the S3 client all open their connections in each worker.
+preload_app = (env("GRIDSNAP_PRELOAD") or "1") != "0"
 accesslog = None  # the app logs each request itself, as JSON with its request id
 errorlog = "-"
 loglevel = (env("GRIDSNAP_LOG_LEVEL") or "info").lower()

@@ -327,7 +327,9 @@ def test_summary_queries_use_the_time_indexes_on_sqlite(scenario):
     try:
         plans = {}
         for statement, parameters in statements:
-            if statement.lstrip().upper().startswith("SELECT") and "report" in statement:
+            # Lookups of given ids are not walks (on a tiny table the planner may scan for them).
+            by_id = "WHERE report.id IN (" in statement
+            if statement.lstrip().upper().startswith("SELECT") and "report" in statement and not by_id:
                 cur = raw.cursor()
                 cur.execute("EXPLAIN QUERY PLAN " + statement, parameters)
                 plans[statement] = [row[-1] for row in cur.fetchall()]

@@ -80,8 +80,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from app.errors import register_errorhandlers as register
+    from app.errors import refuse_nul_characters, register_errorhandlers as register
     register(app)
+    app.before_request(refuse_nul_characters)
 
 
 def register_commands(app: Flask) -> None:

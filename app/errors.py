@@ -129,3 +129,30 @@ def register_errorhandlers(app: Flask) -> None:
             return resp
         app.logger.exception("unhandled error")
         return error_response(500, "server_error", HTTP_MESSAGES[500])
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_characters() -> None:
+    """No text field anywhere may carry a NUL character (PostgreSQL refuses it in text): a clear 400.
+
+    Open311 cleans its own input the way its spec's clients expect, so its paths are left to it.
+    """
+    from flask import request
+    if request.path.startswith("/open311/") or request.path.startswith("/static/"):
+        return
+    values = list(request.args.values())
+    if request.method in ("POST", "PUT", "PATCH"):
+        values += list(request.form.values())
+        if request.is_json:
+            values.append(request.get_json(silent=True))
+    if any(_has_nul(v) for v in values):
+        raise ValidationFailed(_l("Text may not contain NUL characters."), code="invalid_text")

@@ -68,9 +68,12 @@ def _date(value: str | None, what: str) -> Optional[date]:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationFailed(_l("%(what)s is not a date (YYYY-MM-DD).", what=what), code="invalid_date")
+    if not 1900 <= day.year <= 2999:
+        raise ValidationFailed(_l("%(what)s must be a date between 1900 and 2999.", what=what), code="invalid_date")
+    return day
 
 
 def parse_filter(args, per_page_default: int = 50) -> BoardFilter:
@@ -103,6 +106,8 @@ def parse_filter(args, per_page_default: int = 50) -> BoardFilter:
         grid = int(args["grid"]) if args.get("grid") else None
     except ValueError:
         raise ValidationFailed(_l("page, per_page and grid must be whole numbers."), code="invalid_number")
+    if grid is not None and not 0 < grid < 2**31:
+        raise ValidationFailed(_l("There is no such grid."), code="invalid_number")
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationFailed(_l("page must be 1 or more and per_page between 1 and %(n)d.", n=MAX_PER_PAGE),
                                code="invalid_page")

@@ -125,6 +125,8 @@ def _claim(report: Report, version, now: datetime) -> None:
 # -- the move ---------------------------------------------------------------------------------
 
 def _clean_note(note: Optional[str]) -> str:
+    if note is not None and not isinstance(note, str):
+        raise ValidationFailed(_l("The note must be text."), code="invalid_note")
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise ValidationFailed(_l("The note is too long (at most %(n)d characters).", n=MAX_NOTE),

@@ -1,0 +1,37 @@
+"""Odd input to the JSON API answers 400 with a message, never a 500 (PostgreSQL refuses NUL in text)."""
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture
+def staff(app):
+    coord = factories.user("coord1", "coordinator")
+    rider = factories.user("rider1")
+    report = factories.report(rider)
+    return {"Authorization": f"Bearer {factories.token(coord)}"}, report
+
+
+@pytest.mark.parametrize("query", [
+    "/api/v1/reports/nearby?category=%00&lat=29.2&lon=103.9",
+    "/api/v1/reports?category=%00", "/api/v1/reports?department=%00", "/api/v1/reports?q=%00",
+    "/api/v1/reports?from=0001-01-01&to=9999-12-31", "/api/v1/reports?grid=99999999999999999999",
+])
+def test_odd_query_arguments_are_400(client, staff, query):
+    headers, _report = staff
+    r = client.get(query, headers=headers)
+    assert r.status_code == 400 and r.json["error"]["message"]
+
+
+@pytest.mark.parametrize("path,body", [
+    ("transitions", {"to": "accepted", "version": 1, "note": "\u0000"}),
+    ("transitions", {"to": "duplicate", "version": 1, "duplicate_of": "\u0000"}),
+    ("comments", {"note": "\u0000 hi"}),
+    ("comments", {"note": ["x"]}),
+])
+def test_odd_json_bodies_are_400_and_change_nothing(client, staff, path, body):
+    headers, report = staff
+    r = client.post(f"/api/v1/reports/{report.id}/{path}", json=body, headers=headers)
+    assert r.status_code == 400 and r.json["error"]["message"]
+    events = client.get(f"/api/v1/reports/{report.id}/events", headers=headers).json["events"]
+    assert len(events) == 1  # only the filing

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import ROLES, Category, Department, Report, Team, User
 from app.triage.models import ResponseTemplate
 from app.triage.workflow import LABELS
+from app.text import clean_text
 
 USER_FIELDS = ("display_name", "role", "active")
 CATEGORY_FIELDS = ("code", "name_zh", "name_en", "icon", "hazard", "accept_hours", "resolve_hours", "active",
@@ -27,12 +28,7 @@ TEMPLATE_FIELDS = ("target_status", "text_zh", "text_en", "sort_order")
 ICONS = ("elevator", "fire", "garbage", "light", "manhole", "noise", "other", "parking", "road", "vending")
 CODE_RE = re.compile(r"^[a-z0-9_]{1,40}$")
 MAX_HOURS = 24 * 365
-_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
-
-
-def clean(value: Optional[str]) -> str:
-    """Text without control characters (PostgreSQL refuses NUL), trimmed."""
-    return str(value or "").translate(_CONTROL).strip()
+clean = clean_text  # admin form text: no control characters, trimmed
 
 
 def require_admin(user: User) -> None:

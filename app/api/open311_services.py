@@ -23,6 +23,7 @@ from app.models import Category, Report, ReportEvent, User, utcnow
 from app.reports import services as report_services
 from app.reports.geo import valid_location
 from app.triage.workflow import CLOSED_STATUSES, OPEN_STATUSES, is_open
+from app.text import clean_text
 
 MAX_DESCRIPTION = 4000
 MAX_RANGE = timedelta(days=90)
@@ -74,13 +75,7 @@ ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
 }
 DEFAULT_ATTRIBUTES = (_BUILDING, _UNIT)
 BUILDING_PARTS = ("building", "unit", "lift_number")
-# Control characters other than tab and newlines: PostgreSQL refuses NUL in text, XML refuses the rest.
-_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
-
-
-def clean(value) -> str:
-    """Client text without control characters, trimmed."""
-    return str(value or "").translate(_CONTROL).strip()
+clean = clean_text  # client text: no control characters, trimmed
 
 
 def attributes_for(code: str) -> tuple[Attribute, ...]:

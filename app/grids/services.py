@@ -17,10 +17,10 @@ from app.grids.index import current_index, grid_for_point  # noqa: F401  (re-exp
 from app.grids.models import Grid
 from app.models import Department, Report, User, utcnow
 from app.triage.workflow import OPEN_STATUSES
+from app.text import clean_text
 
 GRID_FIELDS = ("code", "name")
 MAX_FEATURES = 20_000
-_CONTROL = dict.fromkeys(range(32))  # PostgreSQL refuses NUL; no control character belongs in a code or name
 
 
 @dataclass
@@ -90,10 +90,10 @@ def _check_feature(feature: Any) -> tuple[Optional[str], dict[str, Any]]:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         return str(_l("not a GeoJSON Feature")), {}
     props = feature.get("properties") or {}
-    code = str(props.get("code") or "").translate(_CONTROL).strip()
+    code = clean_text(props.get("code"), single_line=True)
     if not code or len(code) > 40:
         return str(_l("properties.code is required (1 to 40 characters)")), {}
-    name = str(props.get("name") or code).translate(_CONTROL).strip()[:120]
+    name = clean_text(props.get("name") or code, single_line=True)[:120]
     geometry = feature.get("geometry")
     if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
         return str(_l("the geometry must be a Polygon or MultiPolygon")), {}
@@ -111,7 +111,7 @@ def _check_feature(feature: Any) -> tuple[Optional[str], dict[str, Any]]:
     item = {"code": code, "name": name, "geometry": geom.__geo_interface__}
     for key in ("department", "worker"):
         if props.get(key):
-            item[key] = str(props[key]).translate(_CONTROL)[:80]
+            item[key] = clean_text(str(props[key]), single_line=True)[:80]
     return None, item
 
 

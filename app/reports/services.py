@@ -17,6 +17,7 @@ from app.grids.index import grid_for_point
 from app.reports.photos import ProcessedPhoto, process_photo
 from app.storage import PhotoStore, new_key
 from app.triage.workflow import Status
+from app.text import clean_text
 
 MAX_DESCRIPTION = 1000
 LOCATION_SOURCES = ("device", "exif", "map", "address")
@@ -38,12 +39,7 @@ def category_by_code(code: str) -> Category:
     return cat
 
 
-_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
-
-
-def _text(value) -> str:
-    """Form text without control characters (PostgreSQL refuses NUL in text), trimmed."""
-    return str(value or "").translate(_CONTROL).strip()
+_text = clean_text  # form text: no control characters, trimmed
 
 
 def _float(value, what) -> float | None:

@@ -115,9 +115,9 @@
     processing++;
     submit.disabled = true;
     var entry = { blob: null, url: null, gps: null, name: 'photo.jpg' };
-    var done = 0;
+    var steps = 0; // EXIF read and downscale both finish before the photo counts
     function finished() {
-      if (++done < 2) { return; }
+      if (++steps < 2) { return; }
       processing--;
       photos.push(entry);
       renderPreviews();
@@ -135,7 +135,7 @@
         }
         finished();
       });
-    } else { done++; }
+    } else { steps++; }
     downscale(file, function (blob) {
       entry.blob = blob;
       entry.name = blob === file && file.name ? 'photo' + (/\.\w+$/.exec(file.name) || ['.jpg'])[0] : 'photo.jpg';

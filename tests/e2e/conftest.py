@@ -4,7 +4,6 @@
 The live app runs on its own SQLite file (migrated, seeded); each test gets emptied tables.
 """
 import os
-import shutil
 import threading
 
 import pytest
@@ -131,10 +130,3 @@ def login(page, username: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
-
-
-def copy_fixture(name: str, dest_dir) -> str:
-    src = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", name)
-    dest = os.path.join(str(dest_dir), os.path.basename(name))
-    shutil.copyfile(src, dest)
-    return dest

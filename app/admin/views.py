@@ -47,6 +47,20 @@ def _refused(err: DomainError, form=None):
     return err.status
 
 
+def _save(form, apply, done, message=None):
+    """Validate a posted form, apply the service, commit, flash, redirect; else the status to re-render with."""
+    if not form.validate_on_submit():
+        return 400
+    try:
+        saved = apply()
+        db.session.commit()
+    except DomainError as err:
+        return _refused(err, form)
+    flash(_("Saved.") if message is None else message, "ok")
+    # done: the URL to go to, or a function of what the service returned (a new row's page).
+    return redirect(done(saved) if callable(done) else done)
+
+
 def _page() -> int:
     return max(request.args.get("page", 1, type=int) or 1, 1)
 
@@ -94,19 +108,14 @@ def new_user():
     form, status = _user_form(None, NewUserForm), 200
     if request.method == "GET":
         form.active.data = True
-    elif form.validate_on_submit():
-        try:
-            person = services.create_account(
-                current_user, username=form.username.data, display_name=form.display_name.data,
-                role=form.role.data, password=form.password.data, phone=form.phone.data or "",
-                team_id=form.team_id.data or None, department_id=form.department_id.data or None)
-            db.session.commit()
-            flash(_("Account created."), "ok")
-            return redirect(url_for("admin.user", user_id=person.id))
-        except DomainError as err:
-            status = _refused(err, form)
     else:
-        status = 400
+        status = _save(form, lambda: services.create_account(
+            current_user, username=form.username.data, display_name=form.display_name.data,
+            role=form.role.data, password=form.password.data, phone=form.phone.data or "",
+            team_id=form.team_id.data or None, department_id=form.department_id.data or None),
+            lambda person: url_for("admin.user", user_id=person.id), _("Account created."))
+        if not isinstance(status, int):
+            return status
     return render_template("admin/new_user.html", form=form), status
 
 
@@ -115,18 +124,12 @@ def user(user_id: int):
     person = services.get_user(user_id)
     form, status = _user_form(person), 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                services.update_user(person, current_user, display_name=form.display_name.data,
-                                     role=form.role.data, team_id=form.team_id.data or None,
-                                     department_id=form.department_id.data or None, active=form.active.data)
-                db.session.commit()
-                flash(_("Saved."), "ok")
-                return redirect(url_for("admin.user", user_id=person.id))
-            except DomainError as err:
-                status = _refused(err, form)
-        else:
-            status = 400
+        status = _save(form, lambda: services.update_user(
+            person, current_user, display_name=form.display_name.data, role=form.role.data,
+            team_id=form.team_id.data or None, department_id=form.department_id.data or None,
+            active=form.active.data), url_for("admin.user", user_id=person.id))
+        if not isinstance(status, int):
+            return status
     return render_template("admin/user.html", person=person, form=form, password_form=PasswordResetForm(),
                            history=audit.entries(1, 20, "user", target_id=str(person.id))[0]), status
 
@@ -165,21 +168,15 @@ def category(category_id):
         form.default_department_id.data = cat.default_department_id or 0
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                cat = services.save_category(
-                    cat, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data,
-                    icon=form.icon.data, hazard=form.hazard.data, accept_hours=form.accept_hours.data,
-                    resolve_hours=form.resolve_hours.data, active=form.active.data,
-                    default_department_id=form.default_department_id.data or None,
-                    sort_order=form.sort_order.data if form.sort_order.data is not None else 100)
-                db.session.commit()
-                flash(_("Saved."), "ok")
-                return redirect(url_for("admin.categories"))
-            except DomainError as err:
-                status = _refused(err, form)
-        else:
-            status = 400
+        status = _save(form, lambda: services.save_category(
+            cat, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data,
+            icon=form.icon.data, hazard=form.hazard.data, accept_hours=form.accept_hours.data,
+            resolve_hours=form.resolve_hours.data, active=form.active.data,
+            default_department_id=form.default_department_id.data or None,
+            sort_order=form.sort_order.data if form.sort_order.data is not None else 100),
+            url_for("admin.categories"))
+        if not isinstance(status, int):
+            return status
     return render_template("admin/category.html", form=form, category=cat), status
 
 
@@ -189,17 +186,11 @@ def category(category_id):
 def departments():
     form, status = DepartmentForm(), 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                dept = services.save_department(None, current_user, code=form.code.data,
-                                                name_zh=form.name_zh.data, name_en=form.name_en.data)
-                db.session.commit()
-                flash(_("Saved."), "ok")
-                return redirect(url_for("admin.department", department_id=dept.id))
-            except DomainError as err:
-                status = _refused(err, form)
-        else:
-            status = 400
+        status = _save(form, lambda: services.save_department(
+            None, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data),
+            lambda dept: url_for("admin.department", department_id=dept.id))
+        if not isinstance(status, int):
+            return status
     return render_template("admin/departments.html", rows=services.all_departments(), form=form,
                            counts=services.member_counts()), status
 
@@ -209,17 +200,11 @@ def department(department_id: int):
     dept = services.get_department(department_id)
     form, status = DepartmentForm(obj=dept if request.method == "GET" else None), 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                services.save_department(dept, current_user, code=form.code.data, name_zh=form.name_zh.data,
-                                         name_en=form.name_en.data)
-                db.session.commit()
-                flash(_("Saved."), "ok")
-                return redirect(url_for("admin.department", department_id=dept.id))
-            except DomainError as err:
-                status = _refused(err, form)
-        else:
-            status = 400
+        status = _save(form, lambda: services.save_department(
+            dept, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data),
+            url_for("admin.department", department_id=dept.id))
+        if not isinstance(status, int):
+            return status
     return render_template("admin/department.html", department=dept, form=form, member_form=MemberForm(),
                            button=EmptyForm(), members=services.department_members(dept)), status
 
@@ -321,17 +306,11 @@ def grid(grid_id: int):
         form.worker_id.data, form.department_id.data = area.worker_id or 0, area.department_id or 0
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                grids.update_grid(area, current_user, name=form.name.data, worker_id=form.worker_id.data or None,
-                                  department_id=form.department_id.data or None)
-                db.session.commit()
-                flash(_("Saved."), "ok")
-                return redirect(url_for("admin.grids_index"))
-            except DomainError as err:
-                status = _refused(err, form)
-        else:
-            status = 400
+        status = _save(form, lambda: grids.update_grid(
+            area, current_user, name=form.name.data, worker_id=form.worker_id.data or None,
+            department_id=form.department_id.data or None), url_for("admin.grids_index"))
+        if not isinstance(status, int):
+            return status
     return render_template("admin/grid.html", grid=area, form=form, button=EmptyForm(),
                            tile_url=current_app.config["TILE_URL"],
                            tile_attribution=current_app.config["TILE_ATTRIBUTION"],
@@ -395,18 +374,12 @@ def template(template_id):
     form.target_status.choices = _status_choices()
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                services.save_template(tpl, current_user, target_status=form.target_status.data,
-                                       text_zh=form.text_zh.data, text_en=form.text_en.data,
-                                       sort_order=form.sort_order.data if form.sort_order.data is not None else 100)
-                db.session.commit()
-                flash(_("Saved."), "ok")
-                return redirect(url_for("admin.templates"))
-            except DomainError as err:
-                status = _refused(err, form)
-        else:
-            status = 400
+        status = _save(form, lambda: services.save_template(
+            tpl, current_user, target_status=form.target_status.data, text_zh=form.text_zh.data,
+            text_en=form.text_en.data, sort_order=form.sort_order.data if form.sort_order.data is not None else 100),
+            url_for("admin.templates"))
+        if not isinstance(status, int):
+            return status
     return render_template("admin/template.html", form=form, template=tpl), status
 
 

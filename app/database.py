@@ -1,4 +1,5 @@
-"""Engine settings: SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL is left as is."""
+"""Engine settings: SQLite gets WAL, foreign keys, a busy timeout, a memory map and a larger page cache;
+PostgreSQL is left as is."""
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -10,6 +11,8 @@ def init_database(app: Flask) -> None:
     """Tune each new SQLite connection of this app's engine."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
+    mmap_bytes = max(0, int(app.config.get("SQLITE_MMAP_MB", 0))) * 1024 * 1024
+    cache_kib = max(1, int(app.config.get("SQLITE_CACHE_MB", 2))) * 1024
     with app.app_context():
         engine: Engine = db.engine
 
@@ -20,4 +23,6 @@ def init_database(app: Flask) -> None:
         cur.execute("PRAGMA busy_timeout=15000")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA mmap_size={mmap_bytes}")
+        cur.execute(f"PRAGMA cache_size=-{cache_kib}")  # negative: KiB, not pages
         cur.close()

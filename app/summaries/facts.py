@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Integer, and_, case, cast, func, or_, select, text
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, literal_column, or_, select, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 
 from app.extensions import db
 from app.models import Report, ReportEvent, User
@@ -23,6 +25,7 @@ WORKING = ("accepted", "assigned", "in_progress")  # the deadline to resolve app
 OPEN_NOW = text("report.status IN ({})".format(", ".join(f"'{s}'" for s in OPEN)))
 MOVES = ("accepted", "rejected", "duplicate", "resolved", "closed")
 OUTCOMES = tuple(o.value for o in Outcome)
+COUNTED = ("accepted", "rejected", "duplicates", "resolved", "closed", "reopened")  # per report and window
 COUNTS = ("received", "accepted", "rejected", "duplicates", "resolved", "closed", "reopened",
           "open_at_end", "overdue_at_end")
 IX = {k: i for i, k in enumerate(COUNTS)}
@@ -129,26 +132,52 @@ class _Window:
     as_of: datetime
 
 
-def _window_of(windows: list[_Window], at: datetime) -> Optional[int]:
-    for i, w in enumerate(windows):
-        if w.start <= at < w.end:
-            return i
-    return None
+class hours_between(FunctionElement):
+    """Hours from `earlier` to `later`, computed by the database (no datetime built per row in Python).
+
+    Rounded to whole milliseconds on SQLite, whose julianday() arithmetic would otherwise turn 1.25 h into
+    1.2499999; PostgreSQL subtracts exactly."""
+
+    type = Float()
+    name = "hours_between"
+    inherit_cache = True
+
+
+@compiles(hours_between)
+def _hours_between(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION) / 3600.0)"
+
+
+@compiles(hours_between, "sqlite")
+def _hours_between_sqlite(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(ROUND((julianday({later}) - julianday({earlier})) * 86400000.0) / 3600000.0)"
+
+
+def _at(moment: datetime):
+    """A moment as a bound value of the reports' time type (UTC on every database)."""
+    return literal(moment, R.c.created_at.type)
+
+
+def _window_case(column, windows: list[_Window]):
+    return case(*((and_(column >= w.start, column < w.end), i) for i, w in enumerate(windows)))
 
 
 def _received(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list:
-    """Reports filed in each window: counts per group; the first window's rows (with locations) returned."""
-    lo, hi = min(w.start for w in windows), max(w.end for w in windows)
-    rows = db.session.execute(select(*KEYS, R.c.created_at, R.c.lat, R.c.lon, R.c.cell).select_from(_joined())
-                              .where(R.c.created_at >= lo, R.c.created_at < hi)).all()
-    first = []
+    """Reports filed in each window, counted per group; the first window's rows returned (location, and
+    `h`: hours after the window's start, for the counts per day)."""
+    first = windows[0]
+    rows = db.session.execute(
+        select(*KEYS, R.c.lat, R.c.lon, R.c.cell, hours_between(R.c.created_at, _at(first.start)).label("h"))
+        .select_from(_joined()).where(R.c.created_at >= first.start, R.c.created_at < first.end)).all()
     for row in rows:
-        i = _window_of(windows, row.created_at)
-        if i is not None:
-            tallies[i][tuple(row[:4])].bump("received")
-            if i == 0:
-                first.append(row)
-    return first
+        tallies[0][tuple(row[:4])].bump("received")
+    for i, w in enumerate(windows[1:], start=1):
+        for row in db.session.execute(select(*KEYS, func.count()).select_from(_joined())
+                                      .where(R.c.created_at >= w.start, R.c.created_at < w.end).group_by(*KEYS)):
+            tallies[i][tuple(row[:4])].bump("received", row[4])
+    return rows
 
 
 def _int_sum(column):
@@ -156,14 +185,16 @@ def _int_sum(column):
     return cast(func.sum(column), Integer)
 
 
-def _moves(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> None:
-    """Reports moved in each window: accepted, rejected, duplicate, resolved, closed by outcome, reopened.
+def _activity(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list[tuple[str, float]]:
+    """What moved in each window: accepted, rejected, duplicate, resolved, closed by outcome, reopened, and
+    the hours from filing to acceptance (accepted in the window) and to resolution (first resolved in it).
 
-    Each report counts once per measure: first one flag per report and window (a report may be resolved
-    twice in a week), then the flags summed per group; cheaper than a COUNT(DISTINCT) per measure."""
-    outcome = func.coalesce(E.c.details["outcome"].as_string(), R.c.outcome)
-    to, frm = E.c.to_status, E.c.from_status
-    measures = {
+    One pass over the windows' events, grouped per report and window first (each report counts once per
+    measure, and its first resolution is the one timed), then joined to the far fewer reports. Returns
+    the first window's moments as (kind, hours after its start), for the counts per day."""
+    to, frm, at = E.c.to_status, E.c.from_status, E.c.created_at
+    outcome = E.c.details["outcome"].as_string()
+    flags = {
         "accepted": and_(to == "accepted", frm == "submitted"),
         "rejected": to == "rejected",
         "duplicates": to == "duplicate",
@@ -171,65 +202,55 @@ def _moves(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> None:
         "closed": to == "closed",
         "reopened": and_(to == "accepted", frm.in_(("closed", "rejected"))),
     }
-    for o in OUTCOMES:
-        measures["outcome:" + o] = and_(to == "closed", outcome == o)
-    names = [k.replace(":", "_") for k in measures]
-    which = case(*((and_(E.c.created_at >= w.start, E.c.created_at < w.end), i) for i, w in enumerate(windows)))
-    per_report = (select(*KEYS, which.label("window"),
-                         *(func.max(case((cond, 1), else_=0)).label(n) for n, cond in zip(names, measures.values())))
-                  .select_from(_joined(E.join(R, R.c.id == E.c.report_id)))
-                  .where(E.c.created_at >= min(w.start for w in windows),
-                         E.c.created_at < max(w.end for w in windows), to.in_(MOVES))
-                  .group_by(R.c.id, which, *KEYS).subquery())
-    keys = [per_report.c[c.name] for c in KEYS]
-    q = (select(*keys, per_report.c.window, *(_int_sum(per_report.c[n]).label(n) for n in names))
-         .group_by(*keys, per_report.c.window))
+    for o in OUTCOMES:  # the outcome the close recorded; the report's own when the event has none
+        flags["outcome_" + o] = and_(to == "closed", outcome == o)
+    flags["outcome_unrecorded"] = and_(to == "closed", outcome.is_(None))
+    window = _window_case(at, windows)  # one expression object: PostgreSQL matches it with the GROUP BY
+    per_report = (select(E.c.report_id, window.label("window"),
+                         *(func.max(case((cond, 1), else_=0)).label(n) for n, cond in flags.items()),
+                         func.min(case((flags["accepted"], at))).label("accepted_at"),
+                         func.min(case((to == "resolved", at))).label("resolved_at"))
+                  .where(at >= min(w.start for w in windows), at < max(w.end for w in windows), to.in_(MOVES))
+                  .group_by(E.c.report_id, window).subquery())
+    p = per_report.c
+
+    def met(moment, due):  # a flag, not a datetime to convert per row
+        return case((moment.is_(None), None), (or_(due.is_(None), moment <= due), 1), else_=0)
+
+    outcomes = [case((or_(p["outcome_" + o] == 1, and_(p.outcome_unrecorded == 1, R.c.outcome == o)), 1), else_=0)
+                for o in OUTCOMES]
+    start0 = _at(windows[0].start)
+    q = (select(*KEYS, p.window, *(p[n] for n in COUNTED), *outcomes,
+                hours_between(p.accepted_at, R.c.created_at), met(p.accepted_at, R.c.accept_due_at),
+                hours_between(p.accepted_at, start0),
+                hours_between(p.resolved_at, R.c.created_at), met(p.resolved_at, R.c.resolve_due_at),
+                hours_between(p.resolved_at, start0))
+         .select_from(per_report.join(R, R.c.id == p.report_id).outerjoin(U, U.c.id == R.c.user_id)))
+    moments: list[tuple[str, float]] = []
+    counted, n_counted, n_out = [IX[n] for n in COUNTED], len(COUNTED), len(OUTCOMES)
     for row in db.session.execute(q):
-        if row.window is None:
+        window = row[4]
+        if window is None:
             continue
-        t = tallies[row.window][tuple(row[:4])]
-        for name, value in zip(measures, row[5:]):
-            if not value:
-                continue
-            if name.startswith("outcome:"):
-                t.outcomes[OX[name[8:]]] = t.outcomes.get(OX[name[8:]], 0) + value
-            else:
-                t.bump(name, value)
-
-
-def _durations(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list[tuple[str, datetime]]:
-    """Hours from filing to acceptance (accepted in the window) and to resolution (first resolved in it);
-    the first window's moments, for the counts per day."""
-    def met(due):  # a flag, not a datetime to convert per row
-        return case((or_(due.is_(None), E.c.created_at <= due), 1), else_=0)
-
-    q = (select(*KEYS, E.c.report_id, E.c.to_status, E.c.created_at, R.c.created_at,
-                met(R.c.accept_due_at), met(R.c.resolve_due_at))
-         .select_from(_joined(E.join(R, R.c.id == E.c.report_id)))
-         .where(E.c.created_at >= min(w.start for w in windows), E.c.created_at < max(w.end for w in windows),
-                or_(and_(E.c.to_status == "accepted", E.c.from_status == "submitted"),
-                    E.c.to_status == "resolved")))
-    first_resolved: dict[tuple[int, int], tuple] = {}
-    moments: list[tuple[str, datetime]] = []
-    for row in db.session.execute(q):
-        key, rid, to, at, filed, accept_met, resolve_met = tuple(row[:4]), *row[4:]
-        i = _window_of(windows, at)
-        if i is None:
-            continue
-        if to == "accepted":
-            t = tallies[i][key]
-            t.accept_h.append((at - filed).total_seconds() / 3600)
+        t = tallies[window][tuple(row[:4])]
+        counts = t.counts
+        for i, value in zip(counted, row[5:5 + n_counted]):
+            if value:
+                counts[i] = counts.get(i, 0) + value
+        for i, value in enumerate(row[5 + n_counted:5 + n_counted + n_out]):
+            if value:
+                t.outcomes[i] = t.outcomes.get(i, 0) + value
+        accept_h, accept_met, accept_at, resolve_h, resolve_met, resolve_at = row[5 + n_counted + n_out:]
+        if accept_h is not None:
+            t.accept_h.append(accept_h)
             t.accept_met += accept_met
-            if i == 0:
-                moments.append(("accepted", at))
-        elif (i, rid) not in first_resolved or at < first_resolved[i, rid][1]:
-            first_resolved[i, rid] = (key, at, filed, resolve_met)
-    for (i, _rid), (key, at, filed, resolve_met) in first_resolved.items():
-        t = tallies[i][key]
-        t.resolve_h.append((at - filed).total_seconds() / 3600)
-        t.resolve_met += resolve_met
-        if i == 0:
-            moments.append(("resolved", at))
+            if window == 0:
+                moments.append(("accepted", accept_at))
+        if resolve_h is not None:
+            t.resolve_h.append(resolve_h)
+            t.resolve_met += resolve_met
+            if window == 0:
+                moments.append(("resolved", resolve_at))
     return moments
 
 
@@ -255,31 +276,38 @@ def _backlog(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> None:
             t = tallies[i][tuple(row[:4])]
             t.bump("open_at_end", row[4 + 2 * i] or 0)
             t.bump("overdue_at_end", row[5 + 2 * i] or 0)
-    # Reports filed before as_of that moved at or after it: their status at as_of is the from_status of
-    # their first such move. Picked in Python from a scan of the events' time index, in time order: a
-    # window function partitioned by report makes SQLite walk every event in report order instead.
-    # Filing time and deadlines come as 0/1 flags per window (no datetimes to convert), and are not
-    # conditions in SQL: one on the filing time would tempt the planner into walking all older reports.
-    flags = []
-    for w in windows:
-        flags += [case((E.c.created_at >= w.as_of, 1), else_=0), case((R.c.created_at < w.as_of, 1), else_=0),
-                  case((R.c.accept_due_at < w.as_of, 1), else_=0), case((R.c.resolve_due_at < w.as_of, 1), else_=0)]
-    q = (select(*KEYS, E.c.report_id, E.c.from_status, R.c.status, *flags)
-         .select_from(_joined(E.join(R, R.c.id == E.c.report_id)))
-         .where(E.c.created_at >= min(w.as_of for w in windows), E.c.from_status.is_not(None))
-         .order_by(E.c.created_at, E.c.id))
-    seen: list[set[int]] = [set() for _w in windows]
+    for i, w in enumerate(windows):
+        _moved_since(w.as_of, tallies[i])
+
+
+def _moved_since(as_of: datetime, tally: dict[Key, _Tally]) -> None:
+    """Correct one window's backlog for reports filed before as_of that moved at or after it: their status
+    at as_of is the from_status of their first such move (the earliest, then the lowest id).
+
+    Found in SQL and grouped by status then and now: a few hundred rows, however many moves there were."""
+    since = _at(as_of)
+    moved = and_(E.c.created_at >= since, E.c.from_status.is_not(None))
+    # Grouped by report_id + 0, not report_id: given the bare column, SQLite walks every event in report
+    # order (ix_event_report_created saves it a sort) instead of the few since as_of by time.
+    report = (E.c.report_id + literal_column("0")).label("report_id")
+    first_at = (select(report, func.min(E.c.created_at).label("at")).where(moved).group_by(report).subquery())
+    first_id = (select(func.min(E.c.id).label("id"))
+                .select_from(first_at.join(E, and_(E.c.report_id == first_at.c.report_id,
+                                                   E.c.created_at == first_at.c.at)))
+                .where(E.c.from_status.is_not(None)).group_by(E.c.report_id).subquery())
+    accept_late = case((R.c.accept_due_at < since, 1), else_=0)
+    resolve_late = case((R.c.resolve_due_at < since, 1), else_=0)
+    q = (select(*KEYS, E.c.from_status, R.c.status, accept_late, resolve_late, func.count())
+         .select_from(first_id.join(E, E.c.id == first_id.c.id).join(R, R.c.id == E.c.report_id)
+                      .outerjoin(U, U.c.id == R.c.user_id))
+         .where(R.c.created_at < since)
+         .group_by(*KEYS, E.c.from_status, R.c.status, accept_late, resolve_late))
     for row in db.session.execute(q):
-        for i in range(len(windows)):
-            after, filed_before, accept_late, resolve_late = row[7 + 4 * i:11 + 4 * i]
-            if not (after and filed_before) or row.report_id in seen[i]:
-                continue
-            seen[i].add(row.report_id)  # its first move at or after as_of
-            t = tallies[i][tuple(row[:4])]
-            open_now, open_then = row.status in OPEN, row.from_status in OPEN
-            t.bump("open_at_end", open_then - open_now)
-            t.bump("overdue_at_end", _late(row.from_status, accept_late, resolve_late)
-                   - (_late(row.status, accept_late, resolve_late) if open_now else 0))
+        then, now, a_late, r_late, n = row[4:]
+        open_now, open_then = now in OPEN, then in OPEN
+        t = tally[tuple(row[:4])]
+        t.bump("open_at_end", (open_then - open_now) * n)
+        t.bump("overdue_at_end", (_late(then, a_late, r_late) - (_late(now, a_late, r_late) if open_now else 0)) * n)
 
 
 def _late(status: str, accept_late: int, resolve_late: int) -> int:
@@ -292,7 +320,6 @@ def _facts(windows: list[_Window]):
     received rows (for hotspots) and moments (for the counts per day)."""
     tallies: list[dict[Key, _Tally]] = [defaultdict(_Tally) for _w in windows]
     received = _received(windows, tallies)
-    _moves(windows, tallies)
-    moments = _durations(windows, tallies)
+    moments = _activity(windows, tallies)
     _backlog(windows, tallies)
     return tallies, received, moments

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from bisect import bisect_right
+from datetime import datetime, time, timezone
 from typing import Any, Optional
 
 from sqlalchemy import and_, case, func, select
@@ -190,14 +191,21 @@ def _received_by_category_grid(tallies: dict[Key, _Tally], labels: list[dict]) -
 
 
 def _per_day(week: Week, received_rows, moments) -> list[dict[str, Any]]:
-    zone = week.zone
-    days: dict[date, Counter] = {d: Counter() for d in week.days}
+    """Counts per local day; the rows and moments give hours after the week's start (days may be 23 or
+    25 hours long where the zone keeps daylight saving time)."""
+    start = week.start
+    bounds = [(datetime.combine(d, time(0), tzinfo=week.zone) - start).total_seconds() / 3600 for d in week.days]
+    days: list[Counter] = [Counter() for _d in week.days]
+
+    def day(hours: float) -> int:
+        return min(max(bisect_right(bounds, hours) - 1, 0), len(days) - 1)
+
     for row in received_rows:
-        days[row.created_at.astimezone(zone).date()]["received"] += 1
-    for kind, at in moments:
-        days[at.astimezone(zone).date()][kind] += 1
+        days[day(row.h)]["received"] += 1
+    for kind, hours in moments:
+        days[day(hours)][kind] += 1
     return [{"date": d.isoformat(), "received": c["received"], "accepted": c["accepted"],
-             "resolved": c["resolved"]} for d, c in days.items()]
+             "resolved": c["resolved"]} for d, c in zip(week.days, days)]
 
 
 def _histogram(values: list[float]) -> list[dict[str, Any]]:

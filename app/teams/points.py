@@ -69,20 +69,28 @@ class LeaderRow:
     members: int = 0
 
 
-def _report_awards(report_id: int, owner_id: int, events: list[ReportEvent],
-                   co_reporters: dict[int, datetime]) -> list[Award]:
-    """The awards one report's event history earns its rider and co-reporters."""
-    moves = [e for e in events if e.to_status and e.kind != "submitted"]
+def _amounts() -> tuple[int, int, int]:
+    """Points for an accepted report, for a fixed one, and the co-reporters' percentage."""
+    return (setting("GRIDSNAP_POINTS_ACCEPTED"), setting("GRIDSNAP_POINTS_FIXED"),
+            setting("GRIDSNAP_POINTS_COREPORTER_PERCENT"))
+
+
+def _report_awards(report_id: int, owner_id: int, moves: list, co_reporters: dict[int, datetime],
+                   amounts: tuple[int, int, int]) -> list[Award]:
+    """The awards one report's moves earn its rider and co-reporters.
+
+    `moves`: its status changes after filing in time order, each with .to_status, .outcome (the close's
+    recorded outcome, else None) and .created_at."""
     if not moves or moves[-1].to_status in NO_POINTS:
         return []
+    accepted_pts, fixed_pts, share = amounts
     own: list[tuple[str, int, datetime]] = []
     accepted = next((e for e in moves if e.to_status == "accepted"), None)
     if accepted is not None:
-        own.append(("accepted", setting("GRIDSNAP_POINTS_ACCEPTED"), accepted.created_at))
+        own.append(("accepted", accepted_pts, accepted.created_at))
     last = moves[-1]
-    if last.to_status == "closed" and (last.details or {}).get("outcome") == "fixed":
-        own.append(("fixed", setting("GRIDSNAP_POINTS_FIXED"), last.created_at))
-    share = setting("GRIDSNAP_POINTS_COREPORTER_PERCENT")
+    if last.to_status == "closed" and last.outcome == "fixed":
+        own.append(("fixed", fixed_pts, last.created_at))
     out = [Award(owner_id, report_id, kind, pts, at) for kind, pts, at in own if pts]
     for uid, since in co_reporters.items():
         if uid == owner_id:
@@ -157,21 +165,23 @@ def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iter
     if not report_ids:
         return []
     owners: dict[int, int] = {}
-    events: dict[int, list[ReportEvent]] = defaultdict(list)
+    events: dict[int, list] = defaultdict(list)
     for chunk in _chunks(sorted(report_ids)):
         owners.update(db.session.execute(select(Report.id, Report.user_id).where(Report.id.in_(chunk))).all())
-        # Plain rows with the columns _report_awards reads: a week's candidates are thousands of
-        # reports with several events each, and ORM objects cost several times more to build.
-        for ev in db.session.execute(select(ReportEvent.report_id, ReportEvent.kind, ReportEvent.to_status,
-                                            ReportEvent.created_at, ReportEvent.details)
-                                     .where(ReportEvent.report_id.in_(chunk))
+        # Plain rows with only what _report_awards reads, moves only, and the outcome taken out of the
+        # details by the database: a week's candidates are thousands of reports with several events each.
+        for ev in db.session.execute(select(ReportEvent.report_id, ReportEvent.to_status, ReportEvent.created_at,
+                                            ReportEvent.details["outcome"].as_string().label("outcome"))
+                                     .where(ReportEvent.report_id.in_(chunk), ReportEvent.to_status.is_not(None),
+                                            ReportEvent.kind != "submitted")
                                      .order_by(ReportEvent.created_at, ReportEvent.id)):
             events[ev.report_id].append(ev)
     co = _co_reporters(report_ids)
     wanted = set(user_ids) if user_ids is not None else None
+    amounts = _amounts()
     out = []
     for rid, owner in owners.items():
-        for a in _report_awards(rid, owner, events[rid], co.get(rid, {})):
+        for a in _report_awards(rid, owner, events[rid], co.get(rid, {}), amounts):
             if start <= a.at < end and (wanted is None or a.user_id in wanted):
                 out.append(a)
     out.sort(key=lambda a: (a.at, a.report_id, a.user_id, a.kind))

@@ -277,7 +277,8 @@ def run_backend(name: str, database_url: str, folder: str, photo: bytes, args, s
     prepare_database(env)
     riders, coordinators = make_users(env, args.riders, args.coordinators)
     cores = os.cpu_count() or 1
-    workers = args.workers or min(2 * cores + 1, 12)
+    # gunicorn.conf.py's default: cores + 1 with local photos, 2 x cores + 1 with an object store
+    workers = args.workers or min((2 * cores + 1) if storage else (cores + 1), 12)
     server = Gunicorn(env, log_path=os.path.join(folder, "gunicorn.log"), workers=workers).start()
     load = Load(server.url, photo, riders, coordinators, args.photos)
     floors, cpu_photo, rounds = [], [], []

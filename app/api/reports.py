@@ -25,13 +25,15 @@ def create_report():
         location_source=form.get("location_source"), building=form.get("building", ""),
         idempotency_key=request.headers.get("Idempotency-Key"), captured_at=form.get("captured_at"),
         max_photos=current_app.config["MAX_PHOTOS"])
+    db.session.flush()
+    body = report_json(report)  # from the objects in memory: after the commit they would all be reloaded
     db.session.commit()
     if created:
         from app.reports.addresses import lookup_address_later
-        lookup_address_later(report.id)
-    response = jsonify(report_json(report))
+        lookup_address_later(body["id"])
+    response = jsonify(body)
     response.status_code = 201 if created else 200
-    response.headers["Location"] = url_for("api.get_report", report_id=report.id)
+    response.headers["Location"] = url_for("api.get_report", report_id=body["id"])
     return response
 
 

@@ -57,8 +57,10 @@ def post_transition(report_id: int):
                         department_id=data.get("department"), outcome=data.get("outcome"),
                         duplicate_of=data.get("duplicate_of"), internal=_flag(data.get("internal")),
                         after_photo=photo.read() if photo and photo.filename else None)
+    db.session.flush()
+    body = report_json(report)  # before the commit, which would expire the report and make it reload
     db.session.commit()
-    return jsonify(report_json(report))
+    return jsonify(body)
 
 
 @bp.route("/reports/<int:report_id>/duplicates", methods=["GET"])

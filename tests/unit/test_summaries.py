@@ -369,3 +369,36 @@ def test_a_report_moved_twice_the_same_way_in_a_week_counts_once(app):
     assert s.within_deadline_pct["resolve"] == 100
     assert (s.open_at_end, s.overdue_at_end) == (0, 0)
     assert [d["resolved"] for d in s.per_day] == [0, 1, 0, 0, 0, 0, 0]
+
+
+def test_a_close_without_a_recorded_outcome_counts_the_reports_outcome(app):
+    """Older events (or imports) may close a report without the outcome in their details: the summary
+    then takes the outcome recorded on the report, as the triage service keeps it there too."""
+    u = f.quick_user("ro")
+    r = f.history(f.filed_report(u, "illegal_parking", at(0, 9)), [
+        ("accepted", at(0, 10)), ("resolved", at(1, 9)), ("closed", at(1, 10))])  # no outcome in the event
+    r.outcome = "unable_to_fix"
+    db.session.commit()
+    s = weekly_summary("2025-W48", now=NOW)
+    assert s.closed == 1
+    assert s.closed_by_outcome == {"fixed": 0, "not_responsible": 0, "unable_to_fix": 1}
+
+
+def test_moves_at_the_same_instant_after_the_week_read_in_the_order_they_were_written(app):
+    """The status at the end of the week is the from_status of the first move after it; two moves of one
+    report stamped with the same instant are ordered by their ids (the order they were written)."""
+    u = f.quick_user("rt")
+    # filed Friday, accepted Saturday: open (accepted) at the end of the week, and not overdue (parking:
+    # 168 h to resolve). Monday 08:00 of the next week it is rejected and reopened in the same instant.
+    r = f.history(f.filed_report(u, "illegal_parking", at(4, 9)), [
+        ("accepted", at(5, 10)), ("rejected", at(7, 8)), ("accepted", at(7, 8))])
+    assert r.status == "accepted"
+    s = weekly_summary("2025-W48", now=NOW)
+    assert (s.open_at_end, s.overdue_at_end) == (1, 0)
+    # a report rejected after the week and left so is not open now, but was open at the end of the week
+    u2 = f.quick_user("rt2")
+    f.history(f.filed_report(u2, "illegal_parking", at(4, 9)), [("accepted", at(5, 10)), ("rejected", at(7, 8))])
+    s = weekly_summary("2025-W48", now=NOW)
+    assert (s.open_at_end, s.overdue_at_end) == (2, 0)
+    following = weekly_summary("2025-W49", now=NOW)  # the current week, as of Wednesday noon
+    assert following.open_at_end == 1  # the first report (accepted again); the second was rejected

@@ -199,9 +199,18 @@ ROW_COLUMNS = (Report.id, Report.reference, Report.status, Report.priority, Repo
                Assignee.display_name.label("assignee"))
 
 
+def _category_of_report():
+    """Join condition report → category that SQLite cannot turn round. Given the bare column, the planner
+    may walk the categories and, for each, the open reports by ix_report_open_backlog (led by
+    category_id), then sort every open report for the first page: 330 ms at a million reports instead of
+    reading ix_report_open_created newest first and stopping after 50 (seen when that index had no
+    statistics yet). `+ 0` leaves category_id usable only once the report row is read."""
+    return Category.id == Report.category_id + literal_column("0")
+
+
 def _row_select():
     return (select(*ROW_COLUMNS).select_from(Report)
-            .join(Category, Category.id == Report.category_id)
+            .join(Category, _category_of_report())
             .outerjoin(Department, Department.id == Report.department_id)
             .outerjoin(Assignee, Assignee.id == Report.assignee_id))
 
@@ -239,7 +248,7 @@ def map_points(f: BoardFilter, limit: int = 5000) -> list:
     """Up to `limit` matching reports as points for the board's map (newest first)."""
     q = (select(Report.id, Report.reference, Report.status, Report.lat, Report.lon, Report.priority,
                 Category.code, Category.color)
-         .join(Category, Category.id == Report.category_id)
+         .join(Category, _category_of_report())
          .where(*conditions(f)).order_by(*_order(f)).limit(limit))
     return list(db.session.execute(q))
 

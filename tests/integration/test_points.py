@@ -76,6 +76,30 @@ def test_co_reporters_of_a_duplicate_get_the_configured_share(app):
     assert kinds == ["co_accepted", "co_fixed"]
 
 
+def test_one_riders_points_equal_their_line_in_everyones_points(app):
+    """A profile asks for one rider's points (their reports only); the league tables ask for everyone's
+    (every report that moved in the period). Both must agree, including a co-reporter whose duplicate
+    was merged without a CoReporter row, all-time and within a week."""
+    _config(app)
+    owner, co, other = f.user("owner2"), f.user("co2"), f.user("other2")
+    target = f.report(owner)
+    dup = f.report(co)
+    f.history(dup, [("duplicate", T0, {"duplicate_of": target.id})])
+    dup.duplicate_of_id = target.id  # no CoReporter row: the duplicate itself makes co a co-reporter
+    db.session.commit()
+    f.history(target, [("accepted", T0 + timedelta(hours=1)), ("assigned", T0 + timedelta(hours=2)),
+                       ("resolved", T0 + timedelta(days=8)), ("closed", T0 + timedelta(days=8, hours=1),
+                                                              {"outcome": "fixed"})])
+    f.history(f.report(other), [("accepted", T0 + timedelta(days=1))])
+    week = points.period_bounds("week", T0)
+    for start, end in ((points.EPOCH, points.FAR), week, (T0 + timedelta(days=7), T0 + timedelta(days=14))):
+        everyone = points.points_for(None, start, end)
+        for u in (owner, co, other):
+            assert points.points_for([u.id], start, end) == {u.id: everyone.get(u.id, 0)}, (u.username, start)
+    assert points.total_points(co.id) == 2 + 5  # half of the accepted 5 (rounded down) and of the fixed 10
+    assert points.points_for([co.id], *week) == {co.id: 2}  # the close fell in the following week
+
+
 def test_daily_cap_applies_per_local_day(app):
     _config(app, GRIDSNAP_POINTS_ACCEPTED=5, GRIDSNAP_POINTS_DAILY_CAP=12)
     rider = f.user("r1")

@@ -14,7 +14,8 @@ Public functions (all need an app context; `start`/`end` are timezone-aware, the
 - points_for(user_ids, start, end) -> dict[int, int]        capped points per user (user_ids None: everyone)
 - total_points(user_id) -> int                              all-time capped points of one user
 - period_bounds(period, now=None) -> (start, end)           "week" (Monday 00:00 local) or "month"
-- leaderboard(period_start, period_end, by="team"|"volunteer", limit=None) -> list[LeaderRow]
+- period_tally(start, end) -> (points, filed, fixed) per user  one computation for both league tables
+- leaderboard(period_start, period_end, by="team"|"volunteer", limit=None, tally=None) -> list[LeaderRow]
   volunteer rows: display names only; team rows ranked by points per active member
   (active: member accounts not deactivated), `points` is that ratio (one decimal).
 """
@@ -256,24 +257,27 @@ def period_bounds(period: str, now: Optional[datetime] = None) -> tuple[datetime
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
-def _filed_and_fixed(start: datetime, end: datetime) -> tuple[dict[int, int], dict[int, int]]:
-    """Per user: reports filed in the range, and own reports now closed as fixed with that close in range."""
-    filed = dict(db.session.execute(select(Report.user_id, func.count()).where(
-        Report.created_at >= start, Report.created_at < end).group_by(Report.user_id)).all())
+def period_tally(start: datetime, end: datetime) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+    """Per user for [start, end): capped points, reports filed, and own reports now closed as fixed with
+    that close in the range. The awards are computed once for all three (and for both league tables)."""
+    awarded = awards(start, end)
     fixed: dict[int, int] = defaultdict(int)
-    for a in awards(start, end):
+    for a in awarded:
         if a.kind == "fixed":
             fixed[a.user_id] += 1
-    return filed, dict(fixed)
+    filed = dict(db.session.execute(select(Report.user_id, func.count()).where(
+        Report.created_at >= start, Report.created_at < end).group_by(Report.user_id)).all())
+    return capped(awarded), filed, dict(fixed)
 
 
 def leaderboard(period_start: datetime, period_end: datetime, by: str = "volunteer",
-                limit: Optional[int] = None) -> list[LeaderRow]:
-    """The league table for [period_start, period_end): volunteers by points, or teams by points per active member."""
+                limit: Optional[int] = None, tally=None) -> list[LeaderRow]:
+    """The league table for [period_start, period_end): volunteers by points, or teams by points per active member.
+
+    `tally`: period_tally() of the same period, when the caller shows both tables."""
     if by not in ("team", "volunteer"):
         raise ValueError(f"unknown leaderboard {by!r}")
-    pts = points_for(None, period_start, period_end)
-    filed, fixed = _filed_and_fixed(period_start, period_end)
+    pts, filed, fixed = tally if tally is not None else period_tally(period_start, period_end)
     rows: list[LeaderRow] = []
     if by == "volunteer":
         ids = {uid for uid, p in pts.items() if p > 0} | set(filed)

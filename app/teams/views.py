@@ -190,6 +190,7 @@ def leaderboard():
     if period not in ("week", "month"):
         period = "week"
     start, end = points.period_bounds(period)
+    tally = points.period_tally(start, end)  # one computation of the period's awards for both tables
     return render_template("teams/leaderboard.html", period=period, start=start, end=end,
-                           teams=points.leaderboard(start, end, by="team"),
-                           volunteers=points.leaderboard(start, end, by="volunteer", limit=50))
+                           teams=points.leaderboard(start, end, by="team", tally=tally),
+                           volunteers=points.leaderboard(start, end, by="volunteer", limit=50, tally=tally))

@@ -14,10 +14,12 @@ os.environ.setdefault("GRIDSNAP_LOG_FORMAT", "json")
 
 bind = env("GRIDSNAP_BIND") or "127.0.0.1:8000"
 # With photos in the local folder a report is CPU work (Pillow) plus short database calls: cores + 1
-# workers keep every core busy, and more only make them take turns (bench/load.py on 2 cores, 3 workers
-# against 5: throughput / pipeline 0.73-0.76 against 0.68-0.78, lower on PostgreSQL, whose processes
-# share the cores). With photos in an object store each upload also waits on the network (two PUTs):
-# 2 x cores + 1 then. Never more than 12: past that, workers only queue on the database and memory.
+# workers keep every core busy, and more only make them take turns (bench/load.py on 2 cores with
+# PostgreSQL on the same cores: 0.64-0.68 of the pipeline's rate with 5 workers, 0.73-0.75 with 3; on
+# SQLite 3 did as well as 5, at lower latency). A slow page (a summary, an export) holds one worker
+# meanwhile: raise GRIDSNAP_WORKERS where many such pages are served. With photos in an object store
+# each upload also waits on the network (two PUTs): 2 x cores + 1 then. Never more than 12: past that,
+# workers only queue on the database and memory.
 _object_store = (env("GRIDSNAP_STORAGE_BACKEND") or "local").lower() != "local"
 workers = int(env("GRIDSNAP_WORKERS") or min((2 * cores + 1) if _object_store else (cores + 1), 12))
 worker_class = "sync"

@@ -210,7 +210,8 @@ def _activity(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list[
                          *(func.max(case((cond, 1), else_=0)).label(n) for n, cond in flags.items()),
                          func.min(case((flags["accepted"], at))).label("accepted_at"),
                          func.min(case((to == "resolved", at))).label("resolved_at"))
-                  .where(at >= min(w.start for w in windows), at < max(w.end for w in windows), to.in_(MOVES))
+                  .where(at >= min(w.start for w in windows), at < max(w.end for w in windows), to.in_(MOVES),
+                         E.c.kind == "transition")  # comments and edits repeat the status: not moves
                   .group_by(E.c.report_id, window).subquery())
     p = per_report.c
 
@@ -286,7 +287,7 @@ def _moved_since(as_of: datetime, tally: dict[Key, _Tally]) -> None:
 
     Found in SQL and grouped by status then and now: a few hundred rows, however many moves there were."""
     since = _at(as_of)
-    moved = and_(E.c.created_at >= since, E.c.from_status.is_not(None))
+    moved = and_(E.c.created_at >= since, E.c.kind == "transition")
     # Grouped by report_id + 0, not report_id: given the bare column, SQLite walks every event in report
     # order (ix_event_report_created saves it a sort) instead of the few since as_of by time.
     report = (E.c.report_id + literal_column("0")).label("report_id")
@@ -294,7 +295,7 @@ def _moved_since(as_of: datetime, tally: dict[Key, _Tally]) -> None:
     first_id = (select(func.min(E.c.id).label("id"))
                 .select_from(first_at.join(E, and_(E.c.report_id == first_at.c.report_id,
                                                    E.c.created_at == first_at.c.at)))
-                .where(E.c.from_status.is_not(None)).group_by(E.c.report_id).subquery())
+                .where(E.c.kind == "transition").group_by(E.c.report_id).subquery())
     accept_late = case((R.c.accept_due_at < since, 1), else_=0)
     resolve_late = case((R.c.resolve_due_at < since, 1), else_=0)
     q = (select(*KEYS, E.c.from_status, R.c.status, accept_late, resolve_late, func.count())

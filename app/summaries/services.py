@@ -193,8 +193,9 @@ def _received_by_category_grid(tallies: dict[Key, _Tally], labels: list[dict]) -
 def _per_day(week: Week, received_rows, moments) -> list[dict[str, Any]]:
     """Counts per local day; the rows and moments give hours after the week's start (days may be 23 or
     25 hours long where the zone keeps daylight saving time)."""
-    start = week.start
-    bounds = [(datetime.combine(d, time(0), tzinfo=week.zone) - start).total_seconds() / 3600 for d in week.days]
+    start = week.start.astimezone(timezone.utc)  # elapsed time: two datetimes of one zone subtract as clocks
+    bounds = [(datetime.combine(d, time(0), tzinfo=week.zone).astimezone(timezone.utc) - start).total_seconds() / 3600
+              for d in week.days]
     days: list[Counter] = [Counter() for _d in week.days]
 
     def day(hours: float) -> int:

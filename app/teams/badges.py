@@ -64,7 +64,7 @@ def badges_for(user_id: int) -> list[Badge]:
     if hazard_ids:
         first_accept: Optional[datetime] = db.session.scalar(
             select(ReportEvent.created_at).where(ReportEvent.report_id.in_(hazard_ids),
-                                                 ReportEvent.to_status == "accepted")
+                                                 ReportEvent.to_status == "accepted", ReportEvent.kind == "transition")
             .order_by(ReportEvent.created_at).limit(1))
         if first_accept is not None:
             out.append(Badge("first_hazard", first_accept))
@@ -73,7 +73,8 @@ def badges_for(user_id: int) -> list[Badge]:
         # The latest close of each report counts; its n-th fixed report earned the badge.
         per_report = {}
         for rid, at in db.session.execute(select(ReportEvent.report_id, ReportEvent.created_at).where(
-                ReportEvent.report_id.in_(fixed_ids), ReportEvent.to_status == "closed")):
+                ReportEvent.report_id.in_(fixed_ids), ReportEvent.to_status == "closed",
+                ReportEvent.kind == "transition")):  # not a later comment on the closed report
             per_report[rid] = max(at, per_report.get(rid, at))
         closes = sorted(per_report.values())
         for n, code in ((10, "fixed_10"), (50, "fixed_50")):

@@ -80,8 +80,9 @@ def _report_awards(report_id: int, owner_id: int, moves: list, co_reporters: dic
                    amounts: tuple[int, int, int]) -> list[Award]:
     """The awards one report's moves earn its rider and co-reporters.
 
-    `moves`: its status changes after filing in time order, each with .to_status, .outcome (the close's
-    recorded outcome, else None) and .created_at."""
+    `moves`: its status changes after filing (events of kind "transition": comments, photos and edits
+    repeat the current status and are not moves) in time order, each with .to_status, .outcome (the
+    close's recorded outcome, else None) and .created_at."""
     if not moves or moves[-1].to_status in NO_POINTS:
         return []
     accepted_pts, fixed_pts, share = amounts
@@ -107,7 +108,7 @@ def _candidate_reports(start: datetime, end: datetime) -> set[int]:
     """Reports whose history may hold an award dated in [start, end)."""
     moved = select(ReportEvent.report_id).where(
         ReportEvent.created_at >= start, ReportEvent.created_at < end,
-        ReportEvent.to_status.in_(("accepted", "closed")))
+        ReportEvent.to_status.in_(("accepted", "closed")), ReportEvent.kind == "transition")
     joined = select(CoReporter.report_id).where(CoReporter.created_at >= start, CoReporter.created_at < end)
     ids = set(db.session.scalars(moved)) | set(db.session.scalars(joined))
     # A duplicate merged in the range makes its rider a co-reporter of the target from then on.
@@ -192,8 +193,7 @@ def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iter
         # details by the database: a week's candidates are thousands of reports with several events each.
         for ev in db.session.execute(select(ReportEvent.report_id, ReportEvent.to_status, ReportEvent.created_at,
                                             ReportEvent.details["outcome"].as_string().label("outcome"))
-                                     .where(ReportEvent.report_id.in_(chunk), ReportEvent.to_status.is_not(None),
-                                            ReportEvent.kind != "submitted")
+                                     .where(ReportEvent.report_id.in_(chunk), ReportEvent.kind == "transition")
                                      .order_by(ReportEvent.created_at, ReportEvent.id)):
             events[ev.report_id].append(ev)
     co = _co_reporters(report_ids)

@@ -175,3 +175,17 @@ def test_team_league_ranks_by_points_per_active_member(app):
     db.session.commit()
     rows = points.leaderboard(start, end, by="team")
     assert [(r.name, r.points) for r in rows] == [("Big", 5.0), ("Small", 5.0)]
+
+
+def test_a_comment_after_the_close_keeps_the_fixed_points(app):
+    """A staff comment (or the internal note a close carries, written just after it) repeats the status
+    "closed" without an outcome: it is not a move, and the report stays closed as fixed."""
+    _config(app)
+    rider = f.user("commented")
+    r = f.history(f.report(rider), [("accepted", T0), ("closed", T0 + timedelta(hours=1), {"outcome": "fixed"})])
+    db.session.add(ReportEvent(report_id=r.id, kind="comment", created_at=T0 + timedelta(hours=2),
+                               from_status="closed", to_status="closed", note="thanks", internal=True))
+    db.session.commit()
+    assert sorted(a.kind for a in points.awards(user_ids=[rider.id])) == ["accepted", "fixed"]
+    assert points.total_points(rider.id) == 15
+    assert points.points_for(None)[rider.id] == 15

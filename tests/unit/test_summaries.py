@@ -402,3 +402,39 @@ def test_moves_at_the_same_instant_after_the_week_read_in_the_order_they_were_wr
     assert (s.open_at_end, s.overdue_at_end) == (2, 0)
     following = weekly_summary("2025-W49", now=NOW)  # the current week, as of Wednesday noon
     assert following.open_at_end == 1  # the first report (accepted again); the second was rejected
+
+
+def test_counts_per_day_follow_local_days_across_a_clock_change(app):
+    """Where the clocks move during the week, days are 23 or 25 hours long: Israel went to summer time on
+    Friday 27 March 2026 at 02:00, so Saturday began 23 hours after Friday did."""
+    app.config["TIMEZONE"] = "Asia/Jerusalem"
+    jlm = ZoneInfo("Asia/Jerusalem")
+    u = f.quick_user("rj")
+    r = f.filed_report(u, "illegal_parking", datetime(2026, 3, 28, 0, 30, tzinfo=jlm))  # Saturday 00:30
+    f.history(r, [("accepted", datetime(2026, 3, 29, 0, 30, tzinfo=jlm))])            # Sunday 00:30
+    f.filed_report(u, "noise", datetime(2026, 3, 27, 1, 30, tzinfo=jlm))                # Friday 01:30 (winter time)
+    s = weekly_summary("2026-W13", now=datetime(2026, 4, 1, tzinfo=timezone.utc))
+    assert [d["date"] for d in s.per_day][4:] == ["2026-03-27", "2026-03-28", "2026-03-29"]
+    assert [d["received"] for d in s.per_day] == [0, 0, 0, 0, 1, 1, 0]
+    assert [d["accepted"] for d in s.per_day] == [0, 0, 0, 0, 0, 0, 1]
+
+
+def test_comments_photos_and_edits_are_not_moves(app):
+    """Comments, riders' photos and priority edits record the report's status as it stands (from = to);
+    the week counts only transitions. Report A was rejected the week before and commented on in the week;
+    report B resolved in the week gets a comment and a photo afterwards, both repeating "resolved"."""
+    from app.models import ReportEvent
+    u = f.quick_user("rc")
+    a = f.history(f.filed_report(u, "illegal_parking", at(-3, 9)), [("rejected", at(-3, 10))])
+    b = f.history(f.filed_report(u, "illegal_parking", at(0, 9)), [
+        ("accepted", at(0, 10)), ("assigned", at(0, 11)), ("resolved", at(1, 9))])
+    for report, status, day, kind in ((a, "rejected", 2, "comment"), (b, "resolved", 3, "comment"),
+                                      (b, "resolved", 4, "photo"), (b, "resolved", 5, "edit")):
+        db.session.add(ReportEvent(report_id=report.id, kind=kind, created_at=at(day, 12), from_status=status,
+                                   to_status=status, note="still there"))
+    db.session.commit()
+    s = weekly_summary("2025-W48", now=NOW)
+    assert (s.received, s.accepted, s.rejected, s.resolved) == (1, 1, 0, 1)
+    assert (s.hours_to_resolve.count, s.hours_to_resolve.median) == (1, 24)
+    assert [d["resolved"] for d in s.per_day] == [0, 1, 0, 0, 0, 0, 0]
+    assert s.open_at_end == 1  # b (resolved, not closed); a was rejected before the week

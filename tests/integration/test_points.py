@@ -189,3 +189,14 @@ def test_a_comment_after_the_close_keeps_the_fixed_points(app):
     assert sorted(a.kind for a in points.awards(user_ids=[rider.id])) == ["accepted", "fixed"]
     assert points.total_points(rider.id) == 15
     assert points.points_for(None)[rider.id] == 15
+
+
+def test_of_two_moves_at_one_instant_the_later_written_is_the_latest(app):
+    """Moves stamped with the same instant are ordered as they were written (by id): a close as fixed
+    followed in the same instant by a reopening leaves no fixed award; the other way round it stands."""
+    _config(app)
+    reopened, closed = f.user("same1"), f.user("same2")
+    t = T0 + timedelta(hours=3)
+    f.history(f.report(reopened), [("accepted", T0), ("closed", t, {"outcome": "fixed"}), ("accepted", t)])
+    f.history(f.report(closed), [("accepted", T0), ("accepted", t), ("closed", t, {"outcome": "fixed"})])
+    assert points.points_for([reopened.id, closed.id]) == {reopened.id: 5, closed.id: 15}

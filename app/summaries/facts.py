@@ -29,7 +29,6 @@ COUNTED = ("accepted", "rejected", "duplicates", "resolved", "closed", "reopened
 COUNTS = ("received", "accepted", "rejected", "duplicates", "resolved", "closed", "reopened",
           "open_at_end", "overdue_at_end")
 IX = {k: i for i, k in enumerate(COUNTS)}
-OX = {o: i for i, o in enumerate(OUTCOMES)}
 KEYS = (R.c.category_id, R.c.grid_id, R.c.department_id, U.c.team_id)
 Key = tuple[Optional[int], Optional[int], Optional[int], Optional[int]]
 
@@ -49,7 +48,7 @@ class _Tally:
     __slots__ = ("counts", "outcomes", "accept_h", "resolve_h", "accept_met", "resolve_met")
 
     def __init__(self):
-        # Sparse {IX[name]: n} and {OX[outcome]: n}: most cells hold only the backlog's two counts,
+        # Sparse {IX[name]: n} and {index in OUTCOMES: n}: most cells hold only the backlog's two counts,
         # and rolling thousands of cells up is the service's hot loop.
         self.counts: dict[int, int] = {}
         self.outcomes: dict[int, int] = {}

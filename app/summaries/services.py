@@ -240,55 +240,18 @@ def _hotspots(received_rows, labels: list[dict], limit: int) -> list[Hotspot]:
 
 
 def _leaders(start: datetime, end: datetime, limit: int) -> tuple[list[dict], list[dict]]:
-    """The most active volunteers and teams by points in the week.
-
-    Points are the teams feature's (app/teams/points.py: its awards and daily cap); the awards are
-    computed once for both tables, where calling its leaderboard() twice would compute them four times.
-    Ordering follows leaderboard(): volunteers by points, fixed, reports; teams by points per active member.
-    """
+    """The most active volunteers and teams by points in the week: the teams feature's league tables
+    (app/teams/points.py, one computation of the week's awards for both), teams with neither points nor
+    reports left out."""
     from app.teams import points
 
-    awarded = points.awards(start, end)
-    pts = points.capped(awarded)
-    fixed = Counter(a.user_id for a in awarded if a.kind == "fixed")
-    filed = dict(db.session.execute(select(R.c.user_id, func.count()).where(
-        R.c.created_at >= start, R.c.created_at < end).group_by(R.c.user_id)).all())
-    person = select(U.c.id, U.c.display_name, U.c.team_id, U.c.active)
-    people = {u.id: u for u in db.session.execute(person.where(U.c.team_id.is_not(None)))}
-    loners = sorted((set(pts) | set(filed)) - set(people))
-    for i in range(0, len(loners), 900):  # riders in no team, a bounded number of ids per statement
-        people.update((u.id, u) for u in db.session.execute(person.where(U.c.id.in_(loners[i:i + 900]))))
-    people = list(people.values())
-    volunteers = [{"id": u.id, "name": u.display_name, "points": pts.get(u.id, 0), "reports": filed.get(u.id, 0),
-                   "fixed": fixed.get(u.id, 0)} for u in people if u.active and (pts.get(u.id) or filed.get(u.id))]
-    volunteers.sort(key=lambda r: (-r["points"], -r["fixed"], -r["reports"], r["name"], r["id"]))
-    members: dict[int, list] = defaultdict(list)
-    for u in people:
-        if u.team_id is not None:
-            members[u.team_id].append(u)
-    teams = []
-    for team_id, name in db.session.execute(select(Team.id, Team.name).where(Team.id.in_(members))):
-        mine = members[team_id]
-        active = sum(1 for u in mine if u.active)
-        total = sum(pts.get(u.id, 0) for u in mine)
-        row = {"id": team_id, "name": name, "points": round(total / active, 1) if active else 0.0,
-               "total_points": total, "members": active, "reports": sum(filed.get(u.id, 0) for u in mine),
-               "fixed": sum(fixed.get(u.id, 0) for u in mine)}
-        if row["total_points"] or row["reports"]:
-            teams.append(row)
-    teams.sort(key=lambda r: (-r["points"], -r["total_points"], r["name"], r["id"]))
-    return _ranked(volunteers, ("points",))[:limit], _ranked(teams, ("points", "total_points"))[:limit]
-
-
-def _ranked(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
-    """Number sorted rows 1, 2, ... (rows equal on `keys` share a rank); ids stay out of the summary."""
-    prev, rank = None, 0
-    for i, row in enumerate(rows, start=1):
-        key = tuple(row[k] for k in keys)
-        if key != prev:
-            rank, prev = i, key
-        row["rank"] = rank
-    return [{"rank": r.pop("rank"), **{k: v for k, v in r.items() if k != "id"}} for r in rows]
+    tally = points.period_tally(start, end)
+    volunteers = points.leaderboard(start, end, by="volunteer", limit=limit, tally=tally)
+    teams = [r for r in points.leaderboard(start, end, by="team", tally=tally) if r.total_points or r.reports]
+    return ([{"rank": r.rank, "name": r.name, "points": r.points, "reports": r.reports, "fixed": r.fixed}
+             for r in volunteers],
+            [{"rank": r.rank, "name": r.name, "points": r.points, "total_points": r.total_points,
+              "members": r.members, "reports": r.reports, "fixed": r.fixed} for r in teams[:limit]])
 
 
 def resolve_week(name: Optional[str], now: Optional[datetime] = None) -> Week:

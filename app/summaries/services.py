@@ -23,7 +23,7 @@ from app.i18n import local_zone
 from app.summaries import hotspots as hotspot_search
 from app.summaries.weeks import Week, last_complete_week, parse_week, week_of
 # COUNTS, OUTCOMES, Hours, hours, pct and quantile are also this module's public names (render, tests).
-from app.summaries.facts import (COUNTS, IX, OUTCOMES, R, U, Hours, Key, _facts, _Tally, _Window,  # noqa: F401
+from app.summaries.facts import (COUNTS, IX, OUTCOMES, R, Hours, Key, _facts, _Tally, _Window,  # noqa: F401
                                  hours, pct, quantile)
 
 HEADLINE = COUNTS + ("hours_to_accept_median", "hours_to_resolve_median", "accept_within_pct",
@@ -203,8 +203,8 @@ def _per_day(week: Week, received_rows, moments) -> list[dict[str, Any]]:
 
     for row in received_rows:
         days[day(row.h)]["received"] += 1
-    for kind, hours in moments:
-        days[day(hours)][kind] += 1
+    for kind, offset in moments:
+        days[day(offset)][kind] += 1
     return [{"date": d.isoformat(), "received": c["received"], "accepted": c["accepted"],
              "resolved": c["resolved"]} for d, c in zip(week.days, days)]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal_column, or_, select, text

@@ -12,7 +12,7 @@ from app.errors import DomainError, InvalidTransition, NotFound, PermissionDenie
 from app.extensions import db
 from app.models import CoReporter, Department, Photo, Report, ReportEvent, User, utcnow
 from app.triage import workflow
-from app.triage.workflow import HANDLER_MOVES, LABELS, MOVE_LABELS, OUTCOME_LABELS, Outcome, Status
+from app.triage.workflow import HANDLER_MOVES, LABELS, Outcome, Status
 
 PRIORITIES = ("urgent", "high", "normal", "low")
 PRIORITY_LABELS = {"urgent": _l("Urgent"), "high": _l("High"), "normal": _l("Normal"), "low": _l("Low")}

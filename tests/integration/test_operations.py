@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
-from app.models import Photo, Report, ReportEvent, User
+from app.models import Report, ReportEvent, User
 from app.ops.logs import JsonFormatter, RequestIdFilter
 from app.storage import photo_store
 from app.storage_s3 import S3Store

@@ -34,7 +34,7 @@ migrate: $(STAMP)
 	$(FLASK) db seed
 
 # Production server: gunicorn with gunicorn.conf.py (GRIDSNAP_BIND, GRIDSNAP_WORKERS, ... from the environment).
-serve: migrate
+serve: migrate $(MO)
 	$(BIN)/gunicorn -c gunicorn.conf.py
 
 test: $(STAMP) $(MO)

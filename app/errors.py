@@ -1,5 +1,5 @@
 """Domain errors raised by services, and the one place that maps them to HTTP responses."""
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -121,7 +121,6 @@ def register_errorhandlers(app: Flask) -> None:
         if isinstance(err, OperationalError):
             # The database is unreachable or locked: a retry will work, nothing was written.
             # The page is drawn for an anonymous visitor: loading the user would need the database.
-            from flask import g
             g._login_user = app.login_manager.anonymous_user()
             resp = app.make_response(error_response(503, "unavailable", HTTP_MESSAGES[503]))
             resp.headers["Retry-After"] = "5"
@@ -146,12 +145,11 @@ def refuse_nul_characters() -> None:
 
     Open311 cleans its own input the way its spec's clients expect, so its paths are left to it.
     """
-    from flask import request
     if request.path.startswith("/open311/") or request.path.startswith("/static/"):
         return
-    values = list(request.args.values())
+    values = [v for vs in request.args.listvalues() for v in vs]  # every value of a repeated key too
     if request.method in ("POST", "PUT", "PATCH"):
-        values += list(request.form.values())
+        values += [v for vs in request.form.listvalues() for v in vs]
         if request.is_json:
             values.append(request.get_json(silent=True))
     if any(_has_nul(v) for v in values):

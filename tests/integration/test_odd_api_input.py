@@ -16,6 +16,7 @@ def staff(app):
     "/api/v1/reports/nearby?category=%00&lat=29.2&lon=103.9",
     "/api/v1/reports?category=%00", "/api/v1/reports?department=%00", "/api/v1/reports?q=%00",
     "/api/v1/reports?from=0001-01-01&to=9999-12-31", "/api/v1/reports?grid=99999999999999999999",
+    "/api/v1/reports?q=fine&q=%00",  # a repeated key: every value is checked, not only the first
 ])
 def test_odd_query_arguments_are_400(client, staff, query):
     headers, _report = staff

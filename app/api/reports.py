@@ -25,8 +25,7 @@ def create_report():
         location_source=form.get("location_source"), building=form.get("building", ""),
         idempotency_key=request.headers.get("Idempotency-Key"), captured_at=form.get("captured_at"),
         max_photos=current_app.config["MAX_PHOTOS"])
-    db.session.flush()
-    body = report_json(report)  # from the objects in memory: after the commit they would all be reloaded
+    body = report_json(report)  # from the objects in memory (flushed by the service): a commit expires them
     db.session.commit()
     if created:
         from app.reports.addresses import lookup_address_later

@@ -57,8 +57,7 @@ def post_transition(report_id: int):
                         department_id=data.get("department"), outcome=data.get("outcome"),
                         duplicate_of=data.get("duplicate_of"), internal=_flag(data.get("internal")),
                         after_photo=photo.read() if photo and photo.filename else None)
-    db.session.flush()
-    body = report_json(report)  # before the commit, which would expire the report and make it reload
+    body = report_json(report)  # before the commit (the service flushed), which would expire the report
     db.session.commit()
     return jsonify(body)
 

@@ -78,7 +78,7 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
     # the same filter as a map: the closed report is one clustered marker
     coord.goto("/board?status=closed&view=map")
     coord.wait_for_selector('#board-map[data-count="1"]')
-    assert coord.locator(".leaflet-marker-pane, .leaflet-overlay-pane").count() >= 1
+    assert coord.locator("#board-map .leaflet-overlay-pane path.leaflet-interactive").count() == 1  # one circle marker
     assert coord.errors == [] and hpage.errors == []
     coord_ctx.close()
     handler_ctx.close()

@@ -464,10 +464,13 @@ def test_status_notes_is_the_latest_public_note(app, client):
 
 def test_odd_query_input_is_answered_not_a_server_error(client):
     road = filed(client, f.token(f.user("rider5")))
-    for query in ("service_code=%00", "service_request_id=%00,GS-%00", "status=open&start_date=%00",
-                  "end_date=0001-01-01T00:00:00Z", "start_date=9999-12-31T00:00:00Z"):
+    # Open311 cleans NUL out of codes and ids (nothing matches); an unreadable date is a 400; dates at the
+    # ends of the calendar are no bound at all.
+    for query, status in (("service_code=%00", 200), ("service_request_id=%00,GS-%00", 200),
+                          ("status=open&start_date=%00", 400), ("end_date=0001-01-01T00:00:00Z", 200),
+                          ("start_date=9999-12-31T00:00:00Z", 200)):
         r = client.get(f"{V2}/requests.json?{query}")
-        assert r.status_code in (200, 400), query
+        assert r.status_code == status, query
         if r.status_code == 200:
             validate("requests.json", r.get_json())
     assert client.get(f"{V2}/services/%00.json").status_code == 404

@@ -15,6 +15,7 @@ class UserForm(FlaskForm):
 
 
 class NewUserForm(UserForm):
+    active = None  # a new account is active; the field is for editing one
     username = StringField(_l("User name (to log in)"), validators=[DataRequired(), Length(max=40)])
     phone = StringField(_l("Mobile number (optional)"), validators=[Length(max=32)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])

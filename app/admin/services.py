@@ -127,7 +127,8 @@ def create_account(actor: User, *, username: str, display_name: str, role: str, 
     """Create an account (staff, or a rider without an invite); the mobile number is stored in E.164."""
     from app.auth.services import create_user
     from app.teams.services import normalise_phone
-    e164 = normalise_phone(clean(phone)) if clean(phone) else None
+    phone = clean(phone)
+    e164 = normalise_phone(phone) if phone else None
     if e164 and db.session.scalar(select(User.id).where(User.phone == e164)):
         raise ValidationFailed(_l("That mobile number is already registered."), status=409, code="phone_taken")
     if team_id is not None:

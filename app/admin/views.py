@@ -47,17 +47,18 @@ def _refused(err: DomainError, form=None):
     return err.status
 
 
-def _save(form, apply, done, message=None):
-    """Validate a posted form, apply the service, commit, flash, redirect; else the status to re-render with."""
+def _save(form, apply, done, page, message=None):
+    """A posted edit form: validate, apply the service, commit, flash and redirect to `done` (a URL, or a
+    function of what the service returned: a new row's page); else `page(status)`, the form again with
+    its errors (400) or the service's refusal."""
     if not form.validate_on_submit():
-        return 400
+        return page(400)
     try:
         saved = apply()
         db.session.commit()
     except DomainError as err:
-        return _refused(err, form)
+        return page(_refused(err, form))
     flash(_("Saved.") if message is None else message, "ok")
-    # done: the URL to go to, or a function of what the service returned (a new row's page).
     return redirect(done(saved) if callable(done) else done)
 
 
@@ -105,33 +106,35 @@ def _user_form(user, form_class=UserForm):
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
-    form, status = _user_form(None, NewUserForm), 200
-    if request.method == "GET":
-        form.active.data = True
-    else:
-        status = _save(form, lambda: services.create_account(
+    form = _user_form(None, NewUserForm)
+
+    def page(status=200):
+        return render_template("admin/new_user.html", form=form), status
+
+    if request.method == "POST":
+        return _save(form, lambda: services.create_account(
             current_user, username=form.username.data, display_name=form.display_name.data,
             role=form.role.data, password=form.password.data, phone=form.phone.data or "",
             team_id=form.team_id.data or None, department_id=form.department_id.data or None),
-            lambda person: url_for("admin.user", user_id=person.id), _("Account created."))
-        if not isinstance(status, int):
-            return status
-    return render_template("admin/new_user.html", form=form), status
+            lambda person: url_for("admin.user", user_id=person.id), page, _("Account created."))
+    return page()
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user(user_id: int):
     person = services.get_user(user_id)
-    form, status = _user_form(person), 200
+    form = _user_form(person)
+
+    def page(status=200):
+        return render_template("admin/user.html", person=person, form=form, password_form=PasswordResetForm(),
+                               history=audit.entries(1, 20, "user", target_id=str(person.id))[0]), status
+
     if request.method == "POST":
-        status = _save(form, lambda: services.update_user(
+        return _save(form, lambda: services.update_user(
             person, current_user, display_name=form.display_name.data, role=form.role.data,
             team_id=form.team_id.data or None, department_id=form.department_id.data or None,
-            active=form.active.data), url_for("admin.user", user_id=person.id))
-        if not isinstance(status, int):
-            return status
-    return render_template("admin/user.html", person=person, form=form, password_form=PasswordResetForm(),
-                           history=audit.entries(1, 20, "user", target_id=str(person.id))[0]), status
+            active=form.active.data), url_for("admin.user", user_id=person.id), page)
+    return page()
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
@@ -166,47 +169,52 @@ def category(category_id):
     form.default_department_id.choices = _department_choices()
     if request.method == "GET" and cat is not None:
         form.default_department_id.data = cat.default_department_id or 0
-    status = 200
+
+    def page(status=200):
+        return render_template("admin/category.html", form=form, category=cat), status
+
     if request.method == "POST":
-        status = _save(form, lambda: services.save_category(
+        return _save(form, lambda: services.save_category(
             cat, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data,
             icon=form.icon.data, hazard=form.hazard.data, accept_hours=form.accept_hours.data,
             resolve_hours=form.resolve_hours.data, active=form.active.data,
             default_department_id=form.default_department_id.data or None,
             sort_order=form.sort_order.data if form.sort_order.data is not None else 100),
-            url_for("admin.categories"))
-        if not isinstance(status, int):
-            return status
-    return render_template("admin/category.html", form=form, category=cat), status
+            url_for("admin.categories"), page)
+    return page()
 
 
 # --- departments ------------------------------------------------------------------------
 
 @bp.route("/departments", methods=["GET", "POST"])
 def departments():
-    form, status = DepartmentForm(), 200
+    form = DepartmentForm()
+
+    def page(status=200):
+        return render_template("admin/departments.html", rows=services.all_departments(), form=form,
+                               counts=services.member_counts()), status
+
     if request.method == "POST":
-        status = _save(form, lambda: services.save_department(
+        return _save(form, lambda: services.save_department(
             None, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data),
-            lambda dept: url_for("admin.department", department_id=dept.id))
-        if not isinstance(status, int):
-            return status
-    return render_template("admin/departments.html", rows=services.all_departments(), form=form,
-                           counts=services.member_counts()), status
+            lambda dept: url_for("admin.department", department_id=dept.id), page)
+    return page()
 
 
 @bp.route("/departments/<int:department_id>", methods=["GET", "POST"])
 def department(department_id: int):
     dept = services.get_department(department_id)
-    form, status = DepartmentForm(obj=dept if request.method == "GET" else None), 200
+    form = DepartmentForm(obj=dept if request.method == "GET" else None)
+
+    def page(status=200):
+        return render_template("admin/department.html", department=dept, form=form, member_form=MemberForm(),
+                               button=EmptyForm(), members=services.department_members(dept)), status
+
     if request.method == "POST":
-        status = _save(form, lambda: services.save_department(
+        return _save(form, lambda: services.save_department(
             dept, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data),
-            url_for("admin.department", department_id=dept.id))
-        if not isinstance(status, int):
-            return status
-    return render_template("admin/department.html", department=dept, form=form, member_form=MemberForm(),
-                           button=EmptyForm(), members=services.department_members(dept)), status
+            url_for("admin.department", department_id=dept.id), page)
+    return page()
 
 
 @bp.route("/departments/<int:department_id>/members", methods=["POST"])
@@ -304,19 +312,20 @@ def grid(grid_id: int):
     form.department_id.choices = _department_choices()
     if request.method == "GET":
         form.worker_id.data, form.department_id.data = area.worker_id or 0, area.department_id or 0
-    status = 200
+
+    def page(status=200):
+        return render_template("admin/grid.html", grid=area, form=form, button=EmptyForm(),
+                               tile_url=current_app.config["TILE_URL"],
+                               tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+                               geojson=json.dumps({"type": "FeatureCollection", "features": [
+                                   {"type": "Feature", "properties": {"code": area.code, "name": area.name},
+                                    "geometry": area.geometry}]}, ensure_ascii=False)), status
+
     if request.method == "POST":
-        status = _save(form, lambda: grids.update_grid(
+        return _save(form, lambda: grids.update_grid(
             area, current_user, name=form.name.data, worker_id=form.worker_id.data or None,
-            department_id=form.department_id.data or None), url_for("admin.grids_index"))
-        if not isinstance(status, int):
-            return status
-    return render_template("admin/grid.html", grid=area, form=form, button=EmptyForm(),
-                           tile_url=current_app.config["TILE_URL"],
-                           tile_attribution=current_app.config["TILE_ATTRIBUTION"],
-                           geojson=json.dumps({"type": "FeatureCollection", "features": [
-                               {"type": "Feature", "properties": {"code": area.code, "name": area.name},
-                                "geometry": area.geometry}]}, ensure_ascii=False)), status
+            department_id=form.department_id.data or None), url_for("admin.grids_index"), page)
+    return page()
 
 
 @bp.route("/grids/<int:grid_id>/delete", methods=["POST"])
@@ -372,15 +381,16 @@ def template(template_id):
     tpl = services.get_template(template_id) if template_id else None
     form = TemplateForm(obj=tpl if request.method == "GET" else None)
     form.target_status.choices = _status_choices()
-    status = 200
+
+    def page(status=200):
+        return render_template("admin/template.html", form=form, template=tpl), status
+
     if request.method == "POST":
-        status = _save(form, lambda: services.save_template(
+        return _save(form, lambda: services.save_template(
             tpl, current_user, target_status=form.target_status.data, text_zh=form.text_zh.data,
             text_en=form.text_en.data, sort_order=form.sort_order.data if form.sort_order.data is not None else 100),
-            url_for("admin.templates"))
-        if not isinstance(status, int):
-            return status
-    return render_template("admin/template.html", form=form, template=tpl), status
+            url_for("admin.templates"), page)
+    return page()
 
 
 @bp.route("/templates/<int:template_id>/delete", methods=["POST"])

@@ -15,7 +15,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -29,37 +28,19 @@ QUERIES = ["", "status=open", "service_code=illegal_parking", "bbox=103.94,29.20
 
 def raw_sql(app, args: dict, count: int) -> tuple[list[float], int]:
     """Replay the statements of find_requests + public_notes through the bare cursor."""
-    from sqlalchemy import event
     from werkzeug.datastructures import MultiDict
 
     from app.api import open311_services as services
     from app.extensions import db
-    captured: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        captured.append((statement, parameters))
+    from bench.capture import replay, statements
 
     with app.test_request_context():
         q = services.parse_query(MultiDict(args))
-        event.listen(db.engine, "before_cursor_execute", capture)
-        reports = services.find_requests(q)
-        services.public_notes(reports)
-        event.remove(db.engine, "before_cursor_execute", capture)
+        with statements(db.engine) as captured:
+            reports = services.find_requests(q)
+            services.public_notes(reports)
         db.session.rollback()
-        out = []
-        dbapi = db.engine.raw_connection()
-        try:
-            cur = dbapi.cursor()
-            for i in range(count + 2):
-                t = time.perf_counter()
-                for statement, parameters in captured:
-                    cur.execute(statement, parameters)
-                    cur.fetchall()
-                if i >= 2:
-                    out.append(time.perf_counter() - t)
-            cur.close()
-        finally:
-            dbapi.close()
+        out = replay(db.engine, captured, count, warm=2)
         db.session.remove()
     return out, len(reports)
 

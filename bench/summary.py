@@ -143,21 +143,15 @@ def main() -> None:
     args = parser.parse_args()
     ensure_database()
 
-    from sqlalchemy import event
     from app.extensions import db
     from app.summaries.services import weekly_summary
+    from bench.capture import replay, statements
 
     app = make_app(DB)
     with app.app_context():
-        captured: list[tuple[str, object]] = []
-
-        def capture(_conn, _cursor, statement, parameters, _context, _many):
-            captured.append((statement, parameters))
-
         weekly_summary(args.week)  # warm the page cache and the SQLAlchemy statement cache
-        event.listen(db.engine, "before_cursor_execute", capture)
-        s = weekly_summary(args.week)
-        event.remove(db.engine, "before_cursor_execute", capture)
+        with statements(db.engine) as captured:
+            s = weekly_summary(args.week)
         db.session.rollback()
 
         service, raw = [], []
@@ -166,17 +160,7 @@ def main() -> None:
             weekly_summary(args.week)
             service.append(time.perf_counter() - t)
             db.session.rollback()
-            dbapi = db.engine.raw_connection()
-            try:
-                cur = dbapi.cursor()
-                t = time.perf_counter()
-                for statement, parameters in captured:
-                    cur.execute(statement, parameters)
-                    cur.fetchall()
-                raw.append(time.perf_counter() - t)
-                cur.close()
-            finally:
-                dbapi.close()
+            raw += replay(db.engine, captured, 1)  # interleaved: load on the machine hits both alike
 
         from app.summaries import services
         t = time.perf_counter()

@@ -111,11 +111,12 @@ def main() -> None:
     path = db_path(args.reports)
     ensure_database(path, args.reports)
 
-    from sqlalchemy import event, func, select
+    from sqlalchemy import func, select
     from app.extensions import db
     from app.models import Report, User
     from app.triage import board, duplicates
     from werkzeug.datastructures import MultiDict
+    from bench.capture import replay, statements
 
     app = make_app(path)
     with app.app_context():
@@ -137,31 +138,12 @@ def main() -> None:
 
     with app.app_context():
         # The statements of the board's data (rows + counts), captured and replayed raw.
-        captured: list[tuple[str, object]] = []
-
-        def capture(_conn, _cursor, statement, parameters, _context, _many):
-            captured.append((statement, parameters))
-
         f = board.parse_filter(MultiDict())
-        event.listen(db.engine, "before_cursor_execute", capture)
-        rows = board.board_rows(f)
-        counts = board.status_counts(f)
-        event.remove(db.engine, "before_cursor_execute", capture)
+        with statements(db.engine) as captured:
+            rows = board.board_rows(f)
+            counts = board.status_counts(f)
         db.session.rollback()
-        raw = []
-        dbapi = db.engine.raw_connection()
-        try:
-            cur = dbapi.cursor()
-            for i in range(args.requests + 3):
-                t = time.perf_counter()
-                for statement, parameters in captured:
-                    cur.execute(statement, parameters)
-                    cur.fetchall()
-                if i >= 3:
-                    raw.append(time.perf_counter() - t)
-            cur.close()
-        finally:
-            dbapi.close()
+        raw = replay(db.engine, captured, args.requests, warm=3)
 
         plans = {"board": _plan(captured[0]) if captured else "?"}
 
@@ -172,16 +154,9 @@ def main() -> None:
         while len(ids) < args.lookups:
             ids.append(rnd.randint(1, max_id))
         lookups, found = [], 0
-        dup_sql: list[tuple[str, object]] = []
         probe = db.session.get(Report, ids[0])
-
-        def capture_dup(_conn, _cursor, statement, parameters, _context, _many):
-            if "report.cell IN" in statement:
-                dup_sql.append((statement, parameters))
-
-        event.listen(db.engine, "before_cursor_execute", capture_dup)
-        duplicates.duplicate_candidates(probe)
-        event.remove(db.engine, "before_cursor_execute", capture_dup)
+        with statements(db.engine, marker="report.cell IN") as dup_sql:
+            duplicates.duplicate_candidates(probe)
         plans["duplicates"] = _plan(dup_sql[0])
         for rid in ids:
             report = db.session.get(Report, rid)

@@ -6,6 +6,7 @@ uses the cores best (measured: 0.95 of the 2-core pipeline limit vs 0.74 with gt
 import os
 
 from app.ops.logs import logging_config
+from app.ops.serving import default_workers
 
 env = os.environ.get
 cores = os.cpu_count() or 1
@@ -13,15 +14,8 @@ cores = os.cpu_count() or 1
 os.environ.setdefault("GRIDSNAP_LOG_FORMAT", "json")
 
 bind = env("GRIDSNAP_BIND") or "127.0.0.1:8000"
-# With photos in the local folder a report is CPU work (Pillow) plus short database calls: cores + 1
-# workers keep every core busy, and more only make them take turns (bench/load.py on 2 cores with
-# PostgreSQL on the same cores: 0.64-0.68 of the pipeline's rate with 5 workers, 0.73-0.75 with 3; on
-# SQLite 3 did as well as 5, at lower latency). A slow page (a summary, an export) holds one worker
-# meanwhile: raise GRIDSNAP_WORKERS where many such pages are served. With photos in an object store
-# each upload also waits on the network (two PUTs): 2 x cores + 1 then. Never more than 12: past that,
-# workers only queue on the database and memory.
-_object_store = (env("GRIDSNAP_STORAGE_BACKEND") or "local").lower() != "local"
-workers = int(env("GRIDSNAP_WORKERS") or min((2 * cores + 1) if _object_store else (cores + 1), 12))
+# cores + 1 with local photos, 2 x cores + 1 with an object store (why: app/ops/serving.py)
+workers = int(env("GRIDSNAP_WORKERS") or default_workers(cores, env("GRIDSNAP_STORAGE_BACKEND") or "local"))
 worker_class = "sync"
 # A 4-photo upload from a slow phone is read by the proxy in front, not by the worker; 60 s covers
 # the photo pipeline on a busy machine with a wide margin.

@@ -31,6 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from app.ops.serving import default_workers  # noqa: E402
 from bench.ingest import make_photo  # noqa: E402
 from tests.servers import (Gunicorn, MotoS3, PostgresDatabase, prepare_database, site_app,  # noqa: E402
                            site_env, wait_for)
@@ -277,8 +278,7 @@ def run_backend(name: str, database_url: str, folder: str, photo: bytes, args, s
     prepare_database(env)
     riders, coordinators = make_users(env, args.riders, args.coordinators)
     cores = os.cpu_count() or 1
-    # gunicorn.conf.py's default: cores + 1 with local photos, 2 x cores + 1 with an object store
-    workers = args.workers or min((2 * cores + 1) if storage else (cores + 1), 12)
+    workers = args.workers or default_workers(cores, (storage or {}).get("STORAGE_BACKEND", "local"))
     server = Gunicorn(env, log_path=os.path.join(folder, "gunicorn.log"), workers=workers).start()
     load = Load(server.url, photo, riders, coordinators, args.photos)
     floors, cpu_photo, rounds = [], [], []

@@ -3,7 +3,9 @@
 
 The live app runs on its own SQLite file (migrated, seeded); each test gets emptied tables.
 """
+import base64
 import os
+import re
 import threading
 
 import pytest
@@ -130,3 +132,14 @@ def login(page, username: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+# A 1x1 PNG answered for every map tile (and anything else off the live server): the tests run offline.
+BLANK_TILE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+
+def offline_tiles(page) -> None:
+    """Answer every request that leaves the live server (map tiles) with a blank tile."""
+    page.route(re.compile(r"^https?://(?!127\.0\.0\.1).*"),
+               lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))

@@ -1,6 +1,4 @@
 """An admin on a phone: every admin page fits 390 px without sideways scrolling; the grid map draws the grids."""
-import base64
-import re
 
 import pytest
 
@@ -8,12 +6,10 @@ from app import models as _models  # noqa: F401  (every table first: app.grids i
 from app.extensions import db
 from app.grids import services as grids
 from tests import factories
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, offline_tiles
 
 pytestmark = pytest.mark.e2e
 
-BLANK_TILE = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/categories", "/admin/categories/new",
          "/admin/departments",
          "/admin/grids", "/admin/teams", "/admin/templates", "/admin/templates/new", "/admin/audit"]
@@ -28,8 +24,7 @@ def test_admin_pages_fit_a_phone_and_the_grid_map_draws_every_grid(live, phone):
         '"geometry": {"type": "Polygon", "coordinates": [%s]}}' % (code, ring)
         for code, ring in (("Q-01", SQUARE), ("Q-02", EAST))))
     db.session.commit()
-    phone.route(re.compile(r"^https?://(?!127\.0\.0\.1).*"),
-                lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))
+    offline_tiles(phone)
     login(phone, "boss", factories.PASSWORD)
     for path in PAGES:
         response = phone.goto(path)

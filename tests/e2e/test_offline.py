@@ -11,7 +11,8 @@ from app.extensions import db
 from app.models import Photo, Report
 from tests import factories
 from tests.e2e.conftest import login
-from tests.e2e.test_rider_report import SAMSUNG, offline_tiles
+from tests.e2e.conftest import offline_tiles
+from tests.e2e.test_rider_report import SAMSUNG
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,6 @@
 Headless Chromium, 390x844, geolocation granted at a fixed point (or refused, where the photo's
 EXIF GPS places the report). Map tiles are answered locally so the test runs offline.
 """
-import base64
 import re
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Photo, Report
 from tests import factories
-from tests.e2e.conftest import QIANWEI, login
+from tests.e2e.conftest import QIANWEI, login, offline_tiles
 
 pytestmark = pytest.mark.e2e
 
@@ -22,13 +21,6 @@ NIKON = PHOTOS + "gps_nikon_coolpix_p6000.jpg"
 NIKON_GPS = (43.4674483, 11.8851267)
 # A 4032x2012 phone photo: the page must shrink it to 1600 px before upload.
 SAMSUNG = PHOTOS + "gps_samsung_sm-g930f_4032x2012.jpg"
-BLANK_TILE = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
-
-
-def offline_tiles(page):
-    page.route(re.compile(r"^https?://(?!127\.0\.0\.1).*"),
-               lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))
 
 
 def rider(username="rider1"):

@@ -1,19 +1,15 @@
 """A coordinator on a phone reads a weekly summary: it fits 360 px, the hotspot map draws, it prints on A4."""
-import base64
-import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests import factories
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, offline_tiles
 
 pytestmark = pytest.mark.e2e
 
 SH = ZoneInfo("Asia/Shanghai")
-BLANK_TILE = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 
 
 def test_week_page_fits_a_phone_draws_hotspots_and_prints(live, phone):
@@ -27,8 +23,7 @@ def test_week_page_fits_a_phone_draws_hotspots_and_prints(live, phone):
         if i == 0:
             factories.history(r, [("accepted", datetime(2025, 3, 3, 10, tzinfo=SH)),
                                   ("resolved", datetime(2025, 3, 4, 10, tzinfo=SH))])
-    phone.route(re.compile(r"^https?://(?!127\.0\.0\.1).*"),
-                lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))
+    offline_tiles(phone)
     phone.set_viewport_size({"width": 360, "height": 780})
     login(phone, "coord", factories.PASSWORD)
 

@@ -14,7 +14,8 @@ from app.models import Report
 from app.ops.storage_admin import referenced_keys
 from tests.conftest import need, s3_bucket
 from tests.factories import jpeg, stored_keys, token_user
-from tests.servers import Gunicorn, PostgresDatabase, TcpProxy, prepare_database, site_app, site_env, wait_for
+from tests.servers import (Gunicorn, PostgresDatabase, TcpProxy, file_report, prepare_database, site_app, site_env,
+                           wait_for)
 
 pytestmark = pytest.mark.servers
 
@@ -66,9 +67,7 @@ class Site:
 
 
 def _file(base, headers, photos=2, timeout=30):
-    files = [("photos", (f"{i}.jpg", jpeg(colour=(40 * i, 120, 60)), "image/jpeg")) for i in range(photos)]
-    return requests.post(base + "/api/v1/reports", headers=headers, files=files, timeout=timeout,
-                         data={"category": "illegal_parking", "lat": "29.2089", "lon": "103.9512"})
+    return file_report(base, headers, [jpeg(colour=(40 * i, 120, 60)) for i in range(photos)], timeout=timeout)
 
 
 def _in_background(call):

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.storage import photo_store
 from tests.conftest import need, s3_bucket
 from tests.factories import jpeg, token_user
-from tests.servers import (Gunicorn, PostgresDatabase, RedisServer, prepare_database, site_app, site_env,
+from tests.servers import (Gunicorn, file_report, PostgresDatabase, RedisServer, prepare_database, site_app, site_env,
                            stop_all, wait_for)
 
 pytestmark = pytest.mark.servers
@@ -54,17 +54,11 @@ def site(pg_url, s3_server, tmp_path_factory):
             redis.stop()
 
 
-def _file(base, headers, photos, **fields):
-    data = {"category": "illegal_parking", "lat": "29.2089", "lon": "103.9512", **fields}
-    files = [("photos", (f"{i}.jpg", blob, "image/jpeg")) for i, blob in enumerate(photos)]
-    return requests.post(base + "/api/v1/reports", headers=headers, data=data, files=files, timeout=30)
-
-
 def test_a_report_filed_through_one_server_is_read_photos_included_through_the_other(site):
     a, b, rider = site["a"], site["b"], site["rider"]
     store = photo_store()
     before = {o.key for o in store.list()}
-    filed = _file(a, {**rider, "Idempotency-Key": "ride-7"}, [jpeg(colour=(200, 30, 30)), jpeg(colour=(30, 30, 200))],
+    filed = file_report(a, {**rider, "Idempotency-Key": "ride-7"}, [jpeg(colour=(200, 30, 30)), jpeg(colour=(30, 30, 200))],
                   description="blocked fire lane")
     assert filed.status_code == 201, filed.text
     report = filed.json()
@@ -83,7 +77,7 @@ def test_a_report_filed_through_one_server_is_read_photos_included_through_the_o
     assert len(keys - before) == 4  # display and thumbnail of each photo, all in the shared bucket
     assert not any(files for _dir, _sub, files in os.walk(site["uploads"]))  # nothing on a server's disk
 
-    again = _file(b, {**rider, "Idempotency-Key": "ride-7"}, [jpeg()])  # the phone retried through b
+    again = file_report(b, {**rider, "Idempotency-Key": "ride-7"}, [jpeg()])  # the phone retried through b
     assert again.status_code == 200 and again.json()["id"] == report["id"]
     assert {o.key for o in store.list()} == keys
 
@@ -105,7 +99,7 @@ def test_a_login_rate_limit_reached_on_one_server_holds_on_the_other(site):
 
 def test_a_triage_move_on_one_server_is_seen_on_the_other(site):
     a, b, rider, coordinator = site["a"], site["b"], site["rider"], site["coordinator"]
-    report = _file(a, rider, [jpeg()]).json()
+    report = file_report(a, rider, [jpeg()]).json()
     moved = requests.post(f"{a}/api/v1/reports/{report['id']}/transitions", headers=coordinator,
                           json={"to": "accepted", "version": report["version"]}, timeout=10)
     assert moved.status_code == 200 and moved.json()["status"] == "accepted"
@@ -125,7 +119,7 @@ def test_a_triage_move_on_one_server_is_seen_on_the_other(site):
 def test_a_grid_drawn_while_the_servers_run_is_used_by_both(site):
     from app.grids.services import import_grids
     a, b, rider = site["a"], site["b"], site["rider"]
-    assert [_file(s, rider, [jpeg()]).json()["grid"] for s in (a, b)] == [None, None]  # both index caches warm
+    assert [file_report(s, rider, [jpeg()]).json()["grid"] for s in (a, b)] == [None, None]  # both index caches warm
     lon, lat = 103.9512, 29.2089
     square = [[lon - 0.01, lat - 0.01], [lon + 0.01, lat - 0.01], [lon + 0.01, lat + 0.01],
               [lon - 0.01, lat + 0.01], [lon - 0.01, lat - 0.01]]
@@ -133,7 +127,7 @@ def test_a_grid_drawn_while_the_servers_run_is_used_by_both(site):
         "type": "Feature", "properties": {"code": "QW-01", "name": "Qianwei centre"},
         "geometry": {"type": "Polygon", "coordinates": [square]}}]}))
     db.session.commit()
-    assert [_file(s, rider, [jpeg()]).json()["grid"]["code"] for s in (b, a)] == ["QW-01", "QW-01"]
+    assert [file_report(s, rider, [jpeg()]).json()["grid"]["code"] for s in (b, a)] == ["QW-01", "QW-01"]
 
 
 def test_every_log_line_of_both_servers_is_json_and_requests_carry_their_id(site):

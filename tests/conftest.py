@@ -8,8 +8,7 @@ import uuid
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
@@ -38,15 +37,10 @@ def pg_url():
     if not base:
         yield None
         return
-    url = make_url(base)
-    name = f"gs_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    from tests.servers import PostgresDatabase
+    database = PostgresDatabase(base, prefix="gs_t").create()
+    yield database.url
+    database.drop()
 
 
 _migrated: set[str] = set()

@@ -2,11 +2,9 @@
 import io
 import json
 import logging
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from app import create_app
 from app.extensions import db
@@ -16,7 +14,7 @@ from app.storage import photo_store
 from app.storage_s3 import S3Store
 from tests.conftest import need, s3_bucket
 from tests.factories import jpeg, report, user
-from tests.servers import free_port
+from tests.servers import PostgresDatabase, free_port
 
 
 def test_readyz_answers_ok_when_database_and_store_answer(client):
@@ -82,25 +80,18 @@ def test_every_log_line_of_a_request_is_json_with_its_request_id(app, client):
 def empty_machine(app, tmp_path, pg_url, request):
     """Another machine's configuration: a new empty database and an empty photo store."""
     config = {"TESTING": True, "SECRET_KEY": "test", "UPLOAD_DIR": str(tmp_path / "new-uploads")}
-    dropped = None
+    database = None
     if db.engine.dialect.name == "sqlite":
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'new.db'}"
     else:
-        name = f"gs_restore_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(make_url(pg_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        config["SQLALCHEMY_DATABASE_URI"] = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-        dropped = (admin, name)
+        database = PostgresDatabase(pg_url, prefix="gs_restore").create()
+        config["SQLALCHEMY_DATABASE_URI"] = database.url
     if app.config["STORAGE_BACKEND"] == "s3":
         config.update(s3_bucket(request.getfixturevalue("s3_server")))
     (tmp_path / "new-uploads").mkdir()
     yield config
-    if dropped:
-        admin, name = dropped
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    if database is not None:
+        database.drop()
 
 
 def test_backup_restored_onto_an_empty_machine_brings_back_every_report_and_photo(app, runner, tmp_path, empty_machine):
@@ -146,11 +137,8 @@ def test_db_copy_moves_every_row_from_sqlite_to_postgresql_and_new_rows_follow(a
     first_photo_id = first.photos[0].id
     db.session.remove()
 
-    name = f"gs_copy_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(pg_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    target = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    copy = PostgresDatabase(pg_url, prefix="gs_copy").create()
+    target = copy.url
     try:
         result = runner.invoke(args=["db", "copy", "--to", target])
         assert result.exit_code == 0, result.output
@@ -169,9 +157,7 @@ def test_db_copy_moves_every_row_from_sqlite_to_postgresql_and_new_rows_follow(a
             db.session.remove()
             db.engine.dispose()
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        copy.drop()
 
 
 def test_db_seed_fills_in_missing_categories_keeps_edited_ones_and_adds_no_accounts(app, runner):

@@ -188,7 +188,7 @@ def check_attributes(code: str, given: Mapping[str, list[str]]) -> dict:
     """Validate attribute[...] answers against the service definition; unknown codes are ignored."""
     answers: dict = {}
     for a in attributes_for(code):
-        values = [clean(v) for v in given.get(a.code, []) if clean(v)]
+        values = [c for c in (clean(v) for v in given.get(a.code, [])) if c]
         if not values:
             if a.required:
                 raise ValidationFailed(_l("attribute[%(code)s] is required: %(question)s",
@@ -307,7 +307,7 @@ def _int(value: str, name: str, low: int, high: int) -> int:
 
 
 def _split(value: str | None) -> list[str]:
-    return [clean(v) for v in (value or "").split(",") if clean(v)]
+    return [c for c in (clean(v) for v in (value or "").split(",")) if c]
 
 
 def parse_query(args: Mapping[str, str], now: datetime | None = None) -> RequestQuery:
@@ -435,8 +435,7 @@ def request_documents(reports: list[Report], lang: str, media_urls: Mapping[int,
             for r in reports]
 
 
-def request_dict(report: Report, lang: str, note: str | None, media_url: str | None,
-                 notice: str | None = None) -> dict:
+def request_dict(report: Report, lang: str, note: str | None, media_url: str | None, notice: str) -> dict:
     """One service request in the spec's order; nothing about who filed it."""
     return {
         "service_request_id": report.reference,
@@ -446,7 +445,7 @@ def request_dict(report: Report, lang: str, note: str | None, media_url: str | N
         "service_code": report.category.code,
         "description": report.description or None,
         "agency_responsible": report.department.name(lang) if report.department else None,
-        "service_notice": notice if notice is not None else service_notice(report.category),
+        "service_notice": notice,
         "requested_datetime": iso(report.created_at),
         "updated_datetime": iso(report.updated_at),
         "expected_datetime": iso(report.due_at),

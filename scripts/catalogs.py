@@ -16,6 +16,13 @@ TR = ROOT / "app" / "translations"
 PYBABEL = str(Path(sys.executable).with_name("pybabel"))
 
 
+def translated(msg) -> bool:
+    """Every form of the entry has a string and none is marked fuzzy (the rule this script and
+    tests/unit/test_catalogs.py share)."""
+    strings = [msg.string] if isinstance(msg.string, str) else list(msg.string)
+    return all(strings) and "fuzzy" not in msg.flags
+
+
 def run(*args: str) -> None:
     subprocess.run([PYBABEL, *args], cwd=ROOT, check=True, capture_output=True)
 
@@ -28,8 +35,9 @@ def main() -> int:
     with en.open("rb") as fh:
         cat = read_po(fh, locale="en")
     for msg in cat:
-        if msg.id and not (msg.string if not msg.pluralizable else all(msg.string)):
+        if msg.id and not translated(msg):
             msg.string = msg.id if not msg.pluralizable else tuple(msg.id)
+            msg.flags.discard("fuzzy")
     with en.open("wb") as fh:
         write_po(fh, cat, width=0)
     zh = TR / "zh_CN" / "LC_MESSAGES" / "messages.po"
@@ -41,11 +49,11 @@ def main() -> int:
         for m in zcat:
             key = m.id if isinstance(m.id, str) else m.id[0]
             if m.id and key in table and table[key]:
-                m.string = table[key] if not m.pluralizable else tuple([table[key]] * 1)
+                m.string = table[key] if not m.pluralizable else (table[key],)
                 m.flags.discard("fuzzy")
         with zh.open("wb") as fh:
             write_po(fh, zcat, width=0)
-    missing = [m.id for m in zcat if m.id and (not m.string or (m.pluralizable and not all(m.string)))]
+    missing = [m.id for m in zcat if m.id and not translated(m)]
     run("compile", "-d", str(TR))
     for m in missing:
         print("missing zh_CN:", m if isinstance(m, str) else m[0])

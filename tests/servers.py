@@ -79,6 +79,12 @@ class Process:
                 self.proc.wait(5)
 
 
+def answers_ok(url: str, timeout: float) -> bool:
+    """True when a GET of url answers 200 (the response closed again)."""
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return resp.status == 200
+
+
 def stop_all(processes: list[Process]) -> None:
     """Stop several servers side by side (a gunicorn master takes a few seconds to wind down)."""
     for process in processes:
@@ -100,7 +106,7 @@ class MotoS3(Process):
 
     def start(self) -> "MotoS3":
         super().start()
-        wait_for(lambda: urllib.request.urlopen(self.url + "/moto-api/", timeout=1).status == 200, what="moto_server")
+        wait_for(lambda: answers_ok(self.url + "/moto-api/", timeout=1), what="moto_server")
         return self
 
     def stop(self) -> None:
@@ -158,8 +164,7 @@ class Gunicorn(Process):
 
     def wait_ready(self, timeout: float = 60) -> "Gunicorn":
         try:
-            wait_for(lambda: self.proc.poll() is None and
-                     urllib.request.urlopen(self.url + "/healthz", timeout=2).status == 200,
+            wait_for(lambda: self.proc.poll() is None and answers_ok(self.url + "/healthz", timeout=2),
                      timeout=timeout, what="gunicorn")
         except RuntimeError as err:
             raise RuntimeError(f"{err}; its log ends with:\n{self.log_tail()}") from None

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.servers
 class Site:
     """One gunicorn server, an in-process app on the same database and store, and a rider's token."""
 
-    def __init__(self, server: Gunicorn, env: dict, direct: dict, db_proxy=None, s3_proxy=None):
+    def __init__(self, server: Gunicorn, direct: dict, db_proxy=None, s3_proxy=None):
         self.server, self.url, self.db_proxy, self.s3_proxy = server, server.url, db_proxy, s3_proxy
         self.database_url = direct["DATABASE_URL"]
         self.app = site_app(direct)  # reaches the database and store directly, not through the proxies
@@ -101,7 +101,7 @@ def cut_site(pg_url, s3_server, tmp_path_factory):
                        storage={**storage, "STORAGE_ENDPOINT_URL": f"http://127.0.0.1:{s3_proxy.port}"})
         prepare_database(direct)
         server = Gunicorn(env, log_path=str(folder / "server.log")).start()
-        yield Site(server, env, direct, db_proxy=db_proxy, s3_proxy=s3_proxy)
+        yield Site(server, direct, db_proxy=db_proxy, s3_proxy=s3_proxy)
     finally:
         if server:
             server.stop()
@@ -117,7 +117,7 @@ def sqlite_site(tmp_path):
     prepare_database(env)
     server = Gunicorn(env, log_path=str(tmp_path / "server.log")).start()
     try:
-        yield Site(server, env, env)
+        yield Site(server, env)
     finally:
         server.stop()
 

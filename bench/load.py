@@ -33,7 +33,7 @@ sys.path.insert(0, ROOT)
 
 from app.ops.serving import default_workers  # noqa: E402
 from bench.ingest import make_photo  # noqa: E402
-from tests.servers import (Gunicorn, MotoS3, PostgresDatabase, prepare_database, site_app,  # noqa: E402
+from tests.servers import (Gunicorn, MotoS3, PostgresDatabase, prepare_database, s3_bucket, site_app,  # noqa: E402
                            site_env, wait_for)
 
 TARGET = 0.70  # load throughput / pipeline rate on the same cores
@@ -354,15 +354,7 @@ def main() -> int:
             for name, url, pg in backends:
                 folder = os.path.join(tmp, name.lower())
                 os.makedirs(folder)
-                storage = None
-                if moto:
-                    import boto3
-                    bucket = f"load-{uuid.uuid4().hex[:8]}"
-                    boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1", aws_access_key_id="x",
-                                 aws_secret_access_key="x").create_bucket(Bucket=bucket)
-                    storage = {"STORAGE_BACKEND": "s3", "STORAGE_BUCKET": bucket, "STORAGE_ENDPOINT_URL": moto.url,
-                               "STORAGE_REGION": "us-east-1", "STORAGE_ACCESS_KEY_ID": "x",
-                               "STORAGE_SECRET_ACCESS_KEY": "x"}
+                storage = s3_bucket(moto) if moto else None
                 try:
                     results.append(run_backend(name, url or pg.url, folder, photo, args, storage))
                 finally:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
+from tests.servers import s3_bucket
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 IN_CI = bool(os.environ.get("CI"))
@@ -85,16 +86,6 @@ def redis_url():
         server.stop()
     else:
         yield None
-
-
-def s3_bucket(server) -> dict:
-    """A new empty bucket on the moto server, as app configuration."""
-    import boto3
-    bucket = f"gs-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket=bucket)
-    return {"STORAGE_BACKEND": "s3", "STORAGE_BUCKET": bucket, "STORAGE_ENDPOINT_URL": server.url,
-            "STORAGE_REGION": "us-east-1", "STORAGE_ACCESS_KEY_ID": "test", "STORAGE_SECRET_ACCESS_KEY": "test"}
 
 
 _SESSION_PREFIX = f"gs-test-{uuid.uuid4().hex[:8]}"

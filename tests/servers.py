@@ -363,3 +363,15 @@ def file_report(base: str, headers: dict, photos: list[bytes], timeout: float = 
     data = {"category": "illegal_parking", "lat": "29.2089", "lon": "103.9512", **fields}
     files = [("photos", (f"{i}.jpg", blob, "image/jpeg")) for i, blob in enumerate(photos)]
     return requests.post(base + "/api/v1/reports", headers=headers, data=data, files=files, timeout=timeout)
+
+
+def s3_bucket(server) -> dict:
+    """A new empty bucket on a moto server, as app configuration (STORAGE_* keys)."""
+    import uuid
+
+    import boto3
+    bucket = f"gs-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
+                 aws_secret_access_key="test").create_bucket(Bucket=bucket)
+    return {"STORAGE_BACKEND": "s3", "STORAGE_BUCKET": bucket, "STORAGE_ENDPOINT_URL": server.url,
+            "STORAGE_REGION": "us-east-1", "STORAGE_ACCESS_KEY_ID": "test", "STORAGE_SECRET_ACCESS_KEY": "test"}

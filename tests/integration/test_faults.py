@@ -12,10 +12,10 @@ from sqlalchemy import create_engine, func, select, text
 from app.extensions import db
 from app.models import Report
 from app.ops.storage_admin import referenced_keys
-from tests.conftest import need, s3_bucket
+from tests.conftest import need
 from tests.factories import jpeg, stored_keys, token_user
-from tests.servers import (Gunicorn, PostgresDatabase, TcpProxy, file_report, prepare_database, site_app, site_env,
-                           wait_for)
+from tests.servers import (Gunicorn, PostgresDatabase, TcpProxy, file_report, prepare_database, s3_bucket, site_app,
+                           site_env, wait_for)
 
 pytestmark = pytest.mark.servers
 

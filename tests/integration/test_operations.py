@@ -12,9 +12,9 @@ from app.models import Report, ReportEvent, User
 from app.ops.logs import JsonFormatter, RequestIdFilter
 from app.storage import photo_store
 from app.storage_s3 import S3Store
-from tests.conftest import need, s3_bucket
+from tests.conftest import need
 from tests.factories import jpeg, report, user
-from tests.servers import PostgresDatabase, free_port
+from tests.servers import PostgresDatabase, free_port, s3_bucket
 
 
 def test_readyz_answers_ok_when_database_and_store_answer(client):

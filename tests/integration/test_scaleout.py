@@ -9,10 +9,10 @@ from PIL import Image
 
 from app.extensions import db
 from app.storage import photo_store
-from tests.conftest import need, s3_bucket
+from tests.conftest import need
 from tests.factories import jpeg, token_user
-from tests.servers import (Gunicorn, file_report, PostgresDatabase, RedisServer, prepare_database, site_app, site_env,
-                           stop_all, wait_for)
+from tests.servers import (Gunicorn, PostgresDatabase, RedisServer, file_report, prepare_database, s3_bucket, site_app,
+                           site_env, stop_all, wait_for)
 
 pytestmark = pytest.mark.servers
 LOGIN_LIMIT = 3

@@ -28,7 +28,6 @@ TEMPLATE_FIELDS = ("target_status", "text_zh", "text_en", "sort_order")
 ICONS = ("elevator", "fire", "garbage", "light", "manhole", "noise", "other", "parking", "road", "vending")
 CODE_RE = re.compile(r"^[a-z0-9_]{1,40}$")
 MAX_HOURS = 24 * 365
-clean = clean_text  # admin form text: no control characters, trimmed
 
 
 def require_admin(user: User) -> None:
@@ -45,7 +44,7 @@ def _get(model, obj_id: int, message):
 
 
 def _text(value: Optional[str], label, max_len: int, required: bool = True) -> str:
-    value = clean(value)
+    value = clean_text(value)
     if (required and not value) or len(value) > max_len:
         raise ValidationFailed(_l("%(field)s: 1 to %(n)d characters are required.", field=label, n=max_len)
                                if required else _l("%(field)s: at most %(n)d characters.", field=label, n=max_len))
@@ -53,7 +52,7 @@ def _text(value: Optional[str], label, max_len: int, required: bool = True) -> s
 
 
 def _code(value: Optional[str]) -> str:
-    value = clean(value)
+    value = clean_text(value)
     if not CODE_RE.match(value):
         raise ValidationFailed(_l("The code uses lower-case letters, digits and _ (1 to 40)."), code="invalid_code")
     return value
@@ -71,7 +70,7 @@ def list_users(query: str = "", role: str = "", team_id: Optional[int] = None, a
     """Users matching the filters, by display name, with the total."""
     q = select(User)
     if query:
-        like = f"%{clean(query)[:40]}%"
+        like = f"%{clean_text(query)[:40]}%"
         q = q.where(or_(User.username.ilike(like), User.display_name.ilike(like)))
     if role in ROLES:
         q = q.where(User.role == role)
@@ -127,7 +126,7 @@ def create_account(actor: User, *, username: str, display_name: str, role: str, 
     """Create an account (staff, or a rider without an invite); the mobile number is stored in E.164."""
     from app.auth.services import create_user
     from app.teams.services import normalise_phone
-    phone = clean(phone)
+    phone = clean_text(phone)
     e164 = normalise_phone(phone) if phone else None
     if e164 and db.session.scalar(select(User.id).where(User.phone == e164)):
         raise ValidationFailed(_l("That mobile number is already registered."), status=409, code="phone_taken")
@@ -135,7 +134,7 @@ def create_account(actor: User, *, username: str, display_name: str, role: str, 
         _get(Team, team_id, _l("No such team."))
     if department_id is not None:
         _get(Department, department_id, _l("No such department."))
-    user = create_user(clean(username), password, role, display_name=_text(display_name, _l("Display name"), 80),
+    user = create_user(clean_text(username), password, role, display_name=_text(display_name, _l("Display name"), 80),
                        phone=e164, department_id=department_id)
     user.team_id = team_id
     db.session.flush()
@@ -268,7 +267,7 @@ def save_department(department: Optional[Department], actor: User, *, code: str,
 
 def add_member(department: Department, actor: User, username: str) -> User:
     """Make a user a member (handler) of a department; riders become handlers."""
-    user = db.session.scalar(select(User).where(User.username == clean(username)[:40]))
+    user = db.session.scalar(select(User).where(User.username == clean_text(username)[:40]))
     if user is None:
         raise NotFound(_l("No such user."))
     before = user_state(user)

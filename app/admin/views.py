@@ -12,6 +12,7 @@ from app.admin.forms import (CategoryForm, DepartmentForm, GridForm, GridImportF
 from app.auth.forms import EmptyForm
 from app.errors import DomainError
 from app.extensions import db
+from app.text import clean_text
 from app.grids import services as grids
 from app.i18n import local_zone, role_label
 from app.models import ROLES
@@ -419,9 +420,9 @@ def _day(value: str):
 def audit_log():
     args = request.args
     since, until = _day(args.get("from", "")), _day(args.get("to", ""))
-    rows, total = audit.entries(_page(), PER_PAGE, target_type=services.clean(args.get("type"))[:40] or None,
+    rows, total = audit.entries(_page(), PER_PAGE, target_type=clean_text(args.get("type"))[:40] or None,
                                 actor_id=args.get("actor", type=int),
-                                action=services.clean(args.get("action"))[:40] or None,
+                                action=clean_text(args.get("action"))[:40] or None,
                                 since=since, until=until + timedelta(days=1) if until else None)
     return render_template("admin/audit.html", rows=rows, total=total, page=_page(), per_page=PER_PAGE,
                            types=audit.target_types(), actors=audit.actors(), args=args)

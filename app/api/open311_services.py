@@ -75,7 +75,6 @@ ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
 }
 DEFAULT_ATTRIBUTES = (_BUILDING, _UNIT)
 BUILDING_PARTS = ("building", "unit", "lift_number")
-clean = clean_text  # client text: no control characters, trimmed
 
 
 def attributes_for(code: str) -> tuple[Attribute, ...]:
@@ -103,7 +102,7 @@ def service_definition(code: str) -> dict:
     """GET services/<code>: the attributes of one service, or NotFound."""
     cat = _active_category(code)
     if cat is None:
-        raise NotFound(_l("There is no service with the code %(code)s.", code=clean(code)[:40]))
+        raise NotFound(_l("There is no service with the code %(code)s.", code=clean_text(code)[:40]))
     attrs = []
     for order, a in enumerate(attributes_for(cat.code), start=1):
         attrs.append({"variable": True, "code": a.code, "datatype": a.datatype, "required": a.required,
@@ -114,7 +113,7 @@ def service_definition(code: str) -> dict:
 
 
 def _active_category(code: str) -> Category | None:
-    cat = db.session.scalar(select(Category).where(Category.code == clean(code)))
+    cat = db.session.scalar(select(Category).where(Category.code == clean_text(code)))
     return cat if cat is not None and cat.active else None
 
 
@@ -178,7 +177,7 @@ def user_for_api_key(api_key: str | None) -> User:
 
 
 def _text(form: Mapping[str, str], name: str, limit: int = 200) -> str:
-    value = clean(form.get(name))
+    value = clean_text(form.get(name))
     if len(value) > limit:
         raise ValidationFailed(_l("%(name)s is too long (at most %(n)d characters).", name=name, n=limit))
     return value
@@ -188,7 +187,7 @@ def check_attributes(code: str, given: Mapping[str, list[str]]) -> dict:
     """Validate attribute[...] answers against the service definition; unknown codes are ignored."""
     answers: dict = {}
     for a in attributes_for(code):
-        values = [c for c in (clean(v) for v in given.get(a.code, [])) if c]
+        values = [c for c in (clean_text(v) for v in given.get(a.code, [])) if c]
         if not values:
             if a.required:
                 raise ValidationFailed(_l("attribute[%(code)s] is required: %(question)s",
@@ -208,7 +207,7 @@ def check_attributes(code: str, given: Mapping[str, list[str]]) -> dict:
 
 
 def _media_url(value: str) -> str | None:
-    value = clean(value)
+    value = clean_text(value)
     if not value:
         return None
     if len(value) > 1000 or not re.match(r"^https?://[^\s/]+\S*$", value):
@@ -219,7 +218,7 @@ def _media_url(value: str) -> str | None:
 def file_request(user: User, store, form: Mapping[str, str], attributes: Mapping[str, list[str]],
                  media: bytes | None = None, idempotency_key: str | None = None) -> tuple[Report, bool]:
     """POST requests: validate the Open311 fields and file a report; the caller commits."""
-    code = clean(form.get("service_code"))
+    code = clean_text(form.get("service_code"))
     if not code:
         raise ValidationFailed(_l("service_code is required."), code="service_code_missing")
     if _active_category(code) is None:
@@ -230,12 +229,12 @@ def file_request(user: User, store, form: Mapping[str, str], attributes: Mapping
     if len(description.strip()) > MAX_DESCRIPTION:
         raise ValidationFailed(_l("The description is too long (at most %(n)d characters).", n=MAX_DESCRIPTION),
                                code="description_too_long")
-    contact = {k: _text(form, k) for k in CONTACT_FIELDS if clean(form.get(k))}
+    contact = {k: _text(form, k) for k in CONTACT_FIELDS if clean_text(form.get(k))}
     external = _media_url(form.get("media_url") or "")
     if external:
         answers["media_url"] = external
     address = _text(form, "address_string", 300) or None
-    lat, lon = clean(form.get("lat")), clean(form.get("long"))
+    lat, lon = clean_text(form.get("lat")), clean_text(form.get("long"))
     source = "device"
     if bool(lat) != bool(lon):
         raise ValidationFailed(_l("Send both lat and long."), code="invalid_location")
@@ -284,7 +283,7 @@ class RequestQuery:
 
 
 def _when(value: str, name: str) -> datetime:
-    text = clean(value).replace("Z", "+00:00").replace("z", "+00:00")
+    text = clean_text(value).replace("Z", "+00:00").replace("z", "+00:00")
     # An unencoded "+08:00" in a query string arrives as " 08:00".
     text = re.sub(r"(T[\d:.]+) (\d{2}:?\d{2})$", r"\1+\2", text)
     try:
@@ -307,7 +306,7 @@ def _int(value: str, name: str, low: int, high: int) -> int:
 
 
 def _split(value: str | None) -> list[str]:
-    return [c for c in (clean(v) for v in (value or "").split(",")) if c]
+    return [c for c in (clean_text(v) for v in (value or "").split(",")) if c]
 
 
 def parse_query(args: Mapping[str, str], now: datetime | None = None) -> RequestQuery:
@@ -404,7 +403,7 @@ def find_requests(q: RequestQuery, with_photos: bool = False) -> list[Report]:
 
 def get_request(service_request_id: str) -> Report:
     """One report by its reference, or NotFound."""
-    wanted = clean(service_request_id)[:40]
+    wanted = clean_text(service_request_id)[:40]
     report = db.session.scalar(select(Report).where(Report.reference == wanted))
     if report is None:
         raise NotFound(_l("There is no service request %(id)s.", id=wanted))

@@ -39,7 +39,6 @@ def category_by_code(code: str) -> Category:
     return cat
 
 
-_text = clean_text  # form text: no control characters, trimmed
 
 
 def _float(value, what) -> float | None:
@@ -136,18 +135,18 @@ def submit_report(user: User, store: PhotoStore, *, category: str, photos: list[
                   max_description: int = MAX_DESCRIPTION, max_photos: int = 4) -> tuple[Report, bool]:
     """File a report; returns (report, created). A repeated idempotency key returns the first report."""
     if idempotency_key is not None:
-        idempotency_key = _text(idempotency_key)[:100] or None
+        idempotency_key = clean_text(idempotency_key)[:100] or None
     existing = find_by_idempotency_key(user, idempotency_key)
     if existing is not None:
         return existing, False
     if not user.approved:
         raise ValidationFailed(_l("Your team has not approved your account yet."), status=403, code="not_approved")
-    cat = category_by_code(_text(category))
-    description = _text(description)
+    cat = category_by_code(clean_text(category))
+    description = clean_text(description)
     if len(description) > max_description:
         raise ValidationFailed(_l("The description is too long (at most %(n)d characters).", n=max_description),
                                code="description_too_long")
-    building = _text(building)
+    building = clean_text(building)
     if len(building) > 100:
         raise ValidationFailed(_l("The building / unit / lift number is too long (at most 100 characters)."),
                                code="building_too_long")

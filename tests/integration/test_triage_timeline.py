@@ -21,8 +21,11 @@ def people(app):
     return {"rider": (rider, rider_h), "coord": (coord, coord_h), "handler": (handler, handler_h)}
 
 
-def walk(report, coord, handler):
-    """Accept (with an internal note), dispatch, resolve, close: the whole workflow."""
+def walked(people, rider=None):
+    """A report of `rider` (by default the people's rider) through the whole workflow: accepted (with an
+    internal note and an internal comment), priority raised, dispatched, resolved, closed as fixed."""
+    coord, handler = people["coord"][0], people["handler"][0]
+    report = f.filed_report(rider or people["rider"][0])
     services.transition(report, coord, "accepted", version=1, note="plate looks fake", internal=True)
     services.add_comment(report, coord, "checking with the traffic police", internal=True)
     services.set_priority(report, coord, "high", version=2)
@@ -31,15 +34,17 @@ def walk(report, coord, handler):
     services.transition(report, handler, "resolved", version=4, note="car towed")
     services.transition(report, coord, "closed", version=5, outcome="fixed", note="checked")
     db.session.commit()
+    return report
+
+
+def events_as(client, people, who, report):
+    """The report's timeline as one of the people sees it through the API."""
+    return client.get(f"/api/v1/reports/{report.id}/events", headers=people[who][1]).get_json()["events"]
 
 
 def test_every_move_is_an_event_with_who_when_from_to_note_and_details(client, people):
-    rider, _ = people["rider"]
-    coord, coord_h = people["coord"]
-    handler, _ = people["handler"]
-    r = f.filed_report(rider)
-    walk(r, coord, handler)
-    events = client.get(f"/api/v1/reports/{r.id}/events", headers=coord_h).get_json()["events"]
+    handler = people["handler"][0]
+    events = events_as(client, people, "coord", walked(people))
     moves = [(e["kind"], e["from"], e["to"], e["actor"]) for e in events if e["kind"] in ("transition", "submitted")]
     assert moves == [("submitted", None, "submitted", None),
                      ("transition", "submitted", "accepted", "Coordinator Li"),
@@ -57,12 +62,7 @@ def test_every_move_is_an_event_with_who_when_from_to_note_and_details(client, p
 
 
 def test_rider_sees_every_move_but_no_internal_note(client, people):
-    rider, rider_h = people["rider"]
-    coord, _ = people["coord"]
-    handler, _ = people["handler"]
-    r = f.filed_report(rider)
-    walk(r, coord, handler)
-    events = client.get(f"/api/v1/reports/{r.id}/events", headers=rider_h).get_json()["events"]
+    events = events_as(client, people, "rider", walked(people))
     assert [e["to"] for e in events if e["kind"] == "transition"] == ["accepted", "assigned", "resolved", "closed"]
     assert not any(e["internal"] for e in events)
     text = repr(events)
@@ -71,11 +71,7 @@ def test_rider_sees_every_move_but_no_internal_note(client, people):
 
 
 def test_rider_my_reports_page_shows_the_timeline_without_internal_notes(client, people):
-    coord, _ = people["coord"]
-    handler, _ = people["handler"]
-    web_rider = f.user("webrider")
-    r = f.filed_report(web_rider)
-    walk(r, coord, handler)
+    walked(people, rider=f.user("webrider"))
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     f.login(client, "webrider")
     html = client.get("/mine").get_data(as_text=True)
@@ -84,12 +80,7 @@ def test_rider_my_reports_page_shows_the_timeline_without_internal_notes(client,
 
 
 def test_handler_of_the_report_sees_internal_notes(client, people):
-    rider, _ = people["rider"]
-    coord, _ = people["coord"]
-    handler, handler_h = people["handler"]
-    r = f.filed_report(rider)
-    walk(r, coord, handler)
-    events = client.get(f"/api/v1/reports/{r.id}/events", headers=handler_h).get_json()["events"]
+    events = events_as(client, people, "handler", walked(people))
     assert "plate looks fake" in repr(events)
 
 

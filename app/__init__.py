@@ -30,8 +30,9 @@ def register_extensions(app: Flask) -> None:
     from app.storage import init_storage
 
     from app import models as _models  # noqa: F401  (every table, for Alembic and mappers)
-    from app import ops
+    from app import ops, security
 
+    security.init_app(app)  # headers, Secure cookies; before Flask-Login (see security.init_app)
     ops.init_app(app)  # request ids, JSON logs, engine timeouts: before the engine exists
     db.init_app(app)
     init_database(app)
@@ -48,6 +49,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.inputs import RowIdConverter
+    app.url_map.converters["int"] = RowIdConverter  # before any rule: ids past the column's range are 404
     # Views are imported here, not in the packages' __init__, so models can import
     # pure modules such as app.triage.workflow without pulling in the web layer.
     from app.api import reports as _api_reports  # noqa: F401

@@ -21,12 +21,23 @@ def csv_text(s: WeeklySummary) -> str:
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     for r in s.by_category_grid:
-        w.writerow([s.week, r["category"], r["category_zh"], r["category_en"], r["grid"] or "", r["grid_name"],
-                    *(r[k] for k in COUNTS), *(r["closed_by_outcome"][o] for o in OUTCOMES),
-                    _blank(r["hours_to_accept"]["median"]), _blank(r["hours_to_accept"]["p90"]),
-                    _blank(r["hours_to_resolve"]["median"]), _blank(r["hours_to_resolve"]["p90"]),
-                    _blank(r["within_deadline_pct"]["accept"]), _blank(r["within_deadline_pct"]["resolve"])])
+        row = [s.week, r["category"], r["category_zh"], r["category_en"], r["grid"] or "", r["grid_name"],
+               *(r[k] for k in COUNTS), *(r["closed_by_outcome"][o] for o in OUTCOMES),
+               _blank(r["hours_to_accept"]["median"]), _blank(r["hours_to_accept"]["p90"]),
+               _blank(r["hours_to_resolve"]["median"]), _blank(r["hours_to_resolve"]["p90"]),
+               _blank(r["within_deadline_pct"]["accept"]), _blank(r["within_deadline_pct"]["resolve"])]
+        w.writerow([spreadsheet_safe(v) for v in row])  # names come from admins and imported grid files
     return out.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A text cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _blank(v):

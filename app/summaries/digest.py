@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -66,10 +67,16 @@ def send_digest(s: WeeklySummary, to: list[str] | None = None) -> list[str]:
         return []
     cfg = current_app.config
     msg = message(s, to)
-    smtp_cls = smtplib.SMTP_SSL if cfg["SMTP_TLS"] == "ssl" else smtplib.SMTP
-    with smtp_cls(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30) as smtp:
+    # smtplib checks no certificate unless given a context: without one, anyone on the path could
+    # pose as the mail server and read SMTP_PASSWORD.
+    tls = ssl.create_default_context()
+    if cfg["SMTP_TLS"] == "ssl":
+        server = smtplib.SMTP_SSL(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30, context=tls)
+    else:
+        server = smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30)
+    with server as smtp:
         if cfg["SMTP_TLS"] in ("starttls", "true", "1", "yes"):
-            smtp.starttls()
+            smtp.starttls(context=tls)
         if cfg["SMTP_USER"]:
             smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])
         smtp.send_message(msg, to_addrs=to)

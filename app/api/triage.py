@@ -79,6 +79,8 @@ def report_duplicates(report_id: int):
 @bp.route("/reports/nearby", methods=["GET"])
 @login_required
 def nearby_reports():
+    if current_user.role == "rider" and not current_user.approved:  # other riders' descriptions: vetted riders
+        raise PermissionDenied(_("Your team has not approved your account yet."), code="not_approved")
     found = duplicates.nearby_open_reports(request.args.get("category", ""), request.args.get("lat"),
                                            request.args.get("lon"))
     items = []

@@ -323,6 +323,8 @@ def add_rider_photos(report: Report, rider: User, photos: list[bytes], note: str
         raise ValidationFailed(_l("Add a photo or a comment."), code="photo_required")
     if rider.role != "rider":
         raise PermissionDenied(_l("Only riders add follow-up photos here; staff comment on the board."))
+    if not rider.approved:  # joining would show them the report: only riders their team has vetted
+        raise PermissionDenied(_l("Your team has not approved your account yet."), code="not_approved")
     joining = not follows(rider, report)
     if joining:
         if not report.is_open:

@@ -1,4 +1,4 @@
-/* Weekly summary page: the hotspot map (Leaflet, vendored) and the print button. ES5 only. */
+/* Weekly summary page: the hotspot map (Leaflet, vendored); print buttons there and on invite sheets. ES5 only. */
 (function () {
   'use strict';
   var buttons = document.querySelectorAll('[data-print]');
@@ -18,8 +18,10 @@
     var h = spots[j];
     var circle = L.circle([h.lat, h.lon], { radius: 150, color: '#b3261e', weight: 2, fillOpacity: 0.25 });
     circle.bindTooltip(String(j + 1), { permanent: true, direction: 'center', className: 'hotspot-rank' });
-    circle.bindPopup('#' + (j + 1) + ' · ' + h.count + ' · ' + (zh ? h.category_zh : h.category_en) +
-                     (h.grid ? ' · ' + h.grid : ''));
+    var label = document.createElement('span');  // text, never HTML: names come from admins and grid files
+    label.textContent = '#' + (j + 1) + ' · ' + h.count + ' · ' + (zh ? h.category_zh : h.category_en) +
+                        (h.grid ? ' · ' + h.grid : '');
+    circle.bindPopup(label);
     circle.addTo(map);
     bounds.push([h.lat, h.lon]);
   }

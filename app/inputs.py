@@ -1,0 +1,89 @@
+"""Numbers, row ids, page numbers and dates sent by clients: read strictly, refused with a clear 400.
+
+Python's int() reads '²', '1_0' and numbers of any size; the database's integer columns stop at
+2**31 - 1 (PostgreSQL raises beyond it, SQLite beyond 2**63), and dates near year 1 or 9999 overflow
+once shifted to UTC. So ids, pages and dates from clients are checked here before any query.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Optional
+
+from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter
+
+from app.errors import ValidationFailed
+
+MAX_ID = 2**31 - 1  # the largest value of an Integer column
+MAX_PAGE = 1_000_000
+
+
+def whole_number(value, maximum: int = MAX_ID) -> Optional[int]:
+    """`value` as a whole number from 0 to `maximum` (a JSON integer or ASCII digits), else None."""
+    if isinstance(value, bool):  # JSON true is not the number 1
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+            return None
+        number = int(text)
+    else:
+        return None
+    return number if 0 <= number <= maximum else None
+
+
+def record_id(value) -> Optional[int]:
+    """`value` as a row id (1 to MAX_ID), else None."""
+    number = whole_number(value)
+    return number if number else None
+
+
+def _out_of_range(name: str, high: int) -> ValidationFailed:
+    return ValidationFailed(_l("%(name)s must be a whole number from %(low)d to %(high)d.", name=name, low=1,
+                               high=high), code="invalid_number")
+
+
+def page_number(value, maximum: int = MAX_PAGE) -> int:
+    """A page number from a query string (absent or empty: 1); 400 unless a whole number 1..maximum."""
+    if value is None or value == "":
+        return 1
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise ValidationFailed(_l("The page number must be a whole number."), code="invalid_page")
+    page = whole_number(text, maximum)
+    if not page:
+        raise _out_of_range("page", maximum)
+    return page
+
+
+def id_filter(value, name: str) -> Optional[int]:
+    """A row id from a query string (absent or empty: None); 400 unless a whole number 1..MAX_ID."""
+    if value is None or value == "":
+        return None
+    number = record_id(value)
+    if number is None:
+        raise _out_of_range(name, MAX_ID)
+    return number
+
+
+def day(value: str | None, what: str) -> Optional[date]:
+    """A YYYY-MM-DD date between 1900 and 2999 (absent or empty: None); 400 otherwise."""
+    if not value:
+        return None
+    try:
+        when = date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(_l("%(what)s is not a date (YYYY-MM-DD).", what=what), code="invalid_date")
+    if not 1900 <= when.year <= 2999:
+        raise ValidationFailed(_l("%(what)s must be a date between 1900 and 2999.", what=what), code="invalid_date")
+    return when
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in URLs: a number beyond any row id is a 404, not a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)

@@ -5,6 +5,7 @@ import json
 import time
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -93,7 +94,7 @@ def test_report_filed_offline_waits_survives_a_reload_and_arrives_exactly_once(p
     phone.context.set_offline(False)                    # the connection returns: it is sent by itself
     assert wait_until(lambda: reports_on_server() == 1), "the waiting report was not sent"
     phone.wait_for_selector("#my-reports [data-reference]")
-    phone.wait_for_function("document.querySelectorAll('.outbox-item').length === 0")
+    expect(phone.locator(".outbox-item")).to_have_count(0, timeout=15000)  # no eval: the CSP forbids it
     time.sleep(1)                                       # any second sender (Background Sync) has had its turn
     assert reports_on_server() == 1
     report = db.session.scalar(select(Report))
@@ -129,7 +130,7 @@ def test_upload_the_server_fails_once_is_retried_and_arrives_once(phone, live, r
     phone.unroute_all()
     phone.goto("/mine")                                 # opening the app sends what waits
     assert wait_until(lambda: reports_on_server() == 1)
-    phone.wait_for_function("document.querySelectorAll('.outbox-item').length === 0")
+    expect(phone.locator(".outbox-item")).to_have_count(0, timeout=15000)  # no eval: the CSP forbids it
     time.sleep(1)
     assert reports_on_server() == 1
     assert db.session.scalar(select(Report)).idempotency_key == failures[0]
@@ -146,7 +147,7 @@ def test_rider_can_delete_a_waiting_report(phone, live):
     phone.wait_for_selector(".outbox-item")
     phone.on("dialog", lambda d: d.accept())
     phone.click(".outbox-item [data-delete]")
-    phone.wait_for_function("document.querySelectorAll('.outbox-item').length === 0")
+    expect(phone.locator(".outbox-item")).to_have_count(0, timeout=15000)  # no eval: the CSP forbids it
     phone.context.set_offline(False)
     phone.reload()
     time.sleep(1)

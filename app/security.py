@@ -1,7 +1,11 @@
 """Browser-facing protections: security headers, a Content-Security-Policy, Secure cookies over HTTPS,
-and a small body limit for JSON requests."""
-from flask import Flask, current_app, has_request_context, request
+a small body limit for JSON requests, and a limit on guessing API tokens."""
+import os
+
+from flask import Flask, abort, current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_limiter.util import get_remote_address
+from limits import parse
 
 # Scripts only from our own files (no inline code, no eval); styles may be inline (templates and Leaflet
 # set style attributes); images from anywhere, because map tiles and presigned photo URLs come from
@@ -56,10 +60,53 @@ def _protect(response):
     return response
 
 
+def _presented_token() -> str | None:
+    """The API token this request authenticates with: a Bearer header, or an Open311 POST's api_key."""
+    from app.auth.access import wants_bearer
+    token = wants_bearer()
+    if token is None and request.method == "POST" and request.path.startswith("/open311/"):
+        token = (request.form.get("api_key") or "").strip() or None
+    return token
+
+
+def _token_failures():
+    return parse(current_app.config["TOKEN_FAILURE_LIMIT"]), "token-failures", get_remote_address()
+
+
+def note_token_failure() -> None:
+    """Count an unknown or revoked API token sent from this address (once per request)."""
+    from app.extensions import limiter
+    if not limiter.enabled or g.get("token_failure_noted"):
+        return
+    g.token_failure_noted = True
+    try:
+        limiter.limiter.hit(*_token_failures())
+    except Exception as err:  # the limits' store is down: answer as without it, like Flask-Limiter
+        current_app.logger.warning("token failure not counted: %s", err)
+
+
+def _refuse_token_guessing() -> None:
+    # Tokens are 256-bit random, so this is about load and noise: an address that keeps sending unknown
+    # tokens is refused before any lookup until its window passes.
+    from app.extensions import limiter
+    if not limiter.enabled or _presented_token() is None:
+        return
+    try:
+        if limiter.limiter.test(*_token_failures()):
+            return
+    except Exception as err:
+        current_app.logger.warning("token failures not checked: %s", err)
+        return
+    g._login_user = current_app.login_manager.anonymous_user()  # the error page must not try the token again
+    abort(429)
+
+
 def init_app(app: Flask) -> None:
     """Install the protections; call before Flask-Login, so this hook sees its remember-me cookie
     (after_request hooks run last-registered first)."""
     app.session_interface = SessionInterface()
     app.config.setdefault("MAX_JSON_BYTES", MAX_JSON_BYTES)
+    app.config.setdefault("TOKEN_FAILURE_LIMIT", os.environ.get("GRIDSNAP_TOKEN_FAILURE_LIMIT") or "20 per minute")
     app.before_request(_limit_json_body)
+    app.before_request(_refuse_token_guessing)
     app.after_request(_protect)

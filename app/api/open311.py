@@ -10,9 +10,11 @@ from flask_limiter.util import get_remote_address
 
 from app.api import open311_services as services
 from app.api.open311_format import render
+from app.errors import PermissionDenied
 from app.extensions import csrf, db, limiter
 from app.i18n import lang
 from app.models import Photo
+from app.security import note_token_failure
 from app.storage import photo_store
 
 bp = Blueprint("open311", __name__, url_prefix="/open311")
@@ -95,7 +97,12 @@ def _attributes(form) -> dict[str, list[str]]:
 @bp.route(f"/v2/requests.{FORMAT}", methods=["POST"])
 @limiter.limit(lambda: current_app.config["OPEN311_RATE_LIMIT"], key_func=_api_key_bucket)
 def create_request(fmt: str):
-    user = services.user_for_api_key(request.form.get("api_key"))
+    try:
+        user = services.user_for_api_key(request.form.get("api_key"))
+    except PermissionDenied as err:
+        if err.code == "api_key_invalid":
+            note_token_failure()
+        raise
     upload = request.files.get("media")
     media = upload.read() if upload is not None and upload.filename else None
     report, created = services.file_request(user, photo_store(), request.form, _attributes(request.form),

@@ -13,11 +13,19 @@ login_manager.login_message = _l("Please log in first.")
 login_manager.login_message_category = "info"
 
 
+def _token_owner(token: str):
+    user = user_for_token(token)
+    if user is None:
+        from app.security import note_token_failure
+        note_token_failure()
+    return user
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
     token = wants_bearer()
     if token:  # a request that names a token is judged by the token alone, even with a
-        return user_for_token(token)  # session or remember-me cookie (Flask-Login tries those first)
+        return _token_owner(token)  # session or remember-me cookie (Flask-Login tries those first)
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     return user if user is not None and user.active else None
 
@@ -25,7 +33,7 @@ def load_user(user_id: str):
 @login_manager.request_loader
 def load_user_from_request(req):
     token = wants_bearer()
-    return user_for_token(token) if token else None
+    return _token_owner(token) if token else None
 
 
 @login_manager.unauthorized_handler

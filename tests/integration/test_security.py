@@ -84,6 +84,32 @@ def test_json_bodies_over_a_megabyte_are_refused_before_parsing(client, app):
     assert small.status_code == 201
 
 
+# -- guessing API tokens --------------------------------------------------------------------------
+
+def test_an_address_sending_unknown_bearer_tokens_is_refused_for_a_while(client, app):
+    app.config["TOKEN_FAILURE_LIMIT"] = "5 per minute"
+    _u, good = f.token_user("rider1")
+    for i in range(5):
+        assert client.get("/api/v1/reports", headers=f.bearer(f"gs_guess{i}")).status_code == 401
+    r = client.get("/api/v1/reports", headers=f.bearer("gs_guess5"))
+    assert r.status_code == 429 and r.get_json()["error"]["code"] == "rate_limited"
+    assert client.get("/board", headers=f.bearer("gs_guess6")).status_code == 429  # pages too, no 500
+    assert client.get("/api/v1/reports", headers=good).status_code == 429  # no lookups from there for now
+    elsewhere = {"REMOTE_ADDR": "10.9.8.7"}
+    assert client.get("/api/v1/reports", headers=good, environ_base=elsewhere).status_code == 200
+    assert client.get("/login").status_code == 200  # people logging in with a password are not affected
+
+
+def test_an_address_sending_unknown_open311_api_keys_is_refused_for_a_while(client, app):
+    app.config["TOKEN_FAILURE_LIMIT"] = "5 per minute"
+    form = {"service_code": "garbage", "lat": "29.2254", "long": "103.9507", "description": "x"}
+    for i in range(5):  # a new key each time: the per-key limit of Open311 never sees them twice
+        r = client.post("/open311/v2/requests.json", data={**form, "api_key": f"gs_guess{i}"})
+        assert r.status_code == 403
+    r = client.post("/open311/v2/requests.json", data={**form, "api_key": "gs_guess5"})
+    assert r.status_code == 429 and r.get_json()[0]["code"] == 429
+
+
 # -- CSV export ------------------------------------------------------------------------------------
 
 def test_summary_csv_neutralises_spreadsheet_formulas(client, app):

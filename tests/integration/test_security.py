@@ -303,3 +303,16 @@ def test_unapproved_riders_cannot_join_or_list_other_riders_reports(client, app)
                     data={"comment": "also here", "lat": near["lat"], "lon": near["lon"],
                           "photos": [(io.BytesIO(f.jpeg()), "p.jpg")]}, content_type="multipart/form-data")
     assert r.status_code == 201
+
+
+def test_open311_public_media_never_serves_follow_up_photos(client, app):
+    from app.triage.services import add_rider_photos
+    owner = f.quick_user("rider1")
+    report = f.report(owner)
+    add_rider_photos(report, f.quick_user("rider2"), [f.jpeg()], "still here", lat=report.lat, lon=report.lon)
+    db.session.commit()
+    app.config["OPEN311_PUBLIC_MEDIA"] = True
+    kinds = {p.kind: p.id for p in db.session.scalars(select(Photo).where(Photo.report_id == report.id))}
+    assert set(kinds) == {"report", "followup"}
+    assert client.get(f"/open311/media/{kinds['report']}.jpg").status_code == 200
+    assert client.get(f"/open311/media/{kinds['followup']}.jpg").status_code == 404  # riders' faces, plates

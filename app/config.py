@@ -74,6 +74,7 @@ def _instance_secret(instance_path: str) -> str:
     except FileNotFoundError:
         os.makedirs(instance_path, exist_ok=True)
         key = secrets.token_hex(32)
-        with open(path, "w") as fh:
+        # Owner-only: whoever reads the secret can sign a session cookie for any account, admins too.
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
             fh.write(key)
         return key

@@ -83,7 +83,7 @@ def create_backup(engine: Engine, store: PhotoStore, output: str, copy_photos: b
     """Write a new backup folder under output and return its path."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     folder = os.path.join(output, f"gridsnap-{stamp}")
-    os.makedirs(folder, exist_ok=False)
+    os.makedirs(folder, mode=0o700, exist_ok=False)  # owner-only: it holds password hashes, phones, photos
     dialect = engine.dialect.name
     db_file = "database.sqlite3" if dialect == "sqlite" else "database.pgdump"
     if dialect == "sqlite":

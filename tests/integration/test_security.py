@@ -316,3 +316,24 @@ def test_open311_public_media_never_serves_follow_up_photos(client, app):
     assert set(kinds) == {"report", "followup"}
     assert client.get(f"/open311/media/{kinds['report']}.jpg").status_code == 200
     assert client.get(f"/open311/media/{kinds['followup']}.jpg").status_code == 404  # riders' faces, plates
+
+
+# -- secrets on disk ------------------------------------------------------------------------------
+
+def test_the_generated_instance_secret_is_readable_by_its_owner_only(tmp_path):
+    import os
+    from app.config import _instance_secret
+    key = _instance_secret(str(tmp_path))
+    assert len(key) == 64 and _instance_secret(str(tmp_path)) == key  # kept across restarts
+    assert os.stat(tmp_path / "secret_key").st_mode & 0o077 == 0
+
+
+def test_a_backup_folder_is_readable_by_its_owner_only(app, tmp_path):
+    import os
+    import shutil
+    from app.ops.backup import create_backup
+    from app.storage import photo_store
+    need(db.engine.dialect.name == "sqlite" or shutil.which("pg_dump") is not None, "pg_dump not installed")
+    f.report(f.quick_user("rider1"))
+    folder = create_backup(db.engine, photo_store(), str(tmp_path))
+    assert os.stat(folder).st_mode & 0o077 == 0

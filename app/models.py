@@ -1,9 +1,12 @@
 """Core models: people, categories, reports, their photos and their timeline."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime, timezone
 from typing import Any, Optional
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint, text)
@@ -95,6 +98,16 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session and remember-me cookie: a new password ends old logins."""
+        return f"{self.id}.{self.password_stamp()}"
+
+    def password_stamp(self) -> str:
+        """A keyed digest of the password hash (nothing an attacker could test passwords against)."""
+        key = current_app.secret_key
+        key = key.encode() if isinstance(key, str) else key
+        return hmac.new(key, self.password_hash.encode(), hashlib.sha256).hexdigest()[:20]
+
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
 
@@ -176,6 +189,8 @@ class Report(db.Model):
         Index("ix_report_cell_created", "cell", "created_at"),
         Index("ix_report_department_status", "department_id", "status"),
         Index("ix_report_assignee_status", "assignee_id", "status"),
+        Index("ix_report_first_accepted", "first_accepted_at"),  # points: acceptances in a period
+        Index("ix_report_closed", "closed_at"),  # points: reports closed as fixed in a period
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
@@ -204,7 +219,8 @@ class Report(db.Model):
     assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
     accept_due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     resolve_due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    accepted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)  # the latest acceptance
+    first_accepted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)  # the first: it earns points
     resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     closed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     outcome: Mapped[Optional[str]] = mapped_column(String(20))

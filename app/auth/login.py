@@ -1,4 +1,6 @@
 """How Flask-Login finds the user: the session cookie, or a Bearer token on API calls."""
+import hmac
+
 from flask import redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
@@ -26,8 +28,15 @@ def load_user(user_id: str):
     token = wants_bearer()
     if token:  # a request that names a token is judged by the token alone, even with a
         return _token_owner(token)  # session or remember-me cookie (Flask-Login tries those first)
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    row_id, _dot, stamp = user_id.partition(".")
+    user = db.session.get(User, int(row_id)) if row_id.isdigit() else None
+    if user is None or not user.active:
+        return None
+    # A login from before the last password change is over. Ids without a stamp come from logins
+    # made before stamps existed: still honoured, so nobody is logged out by the upgrade.
+    if stamp and not hmac.compare_digest(stamp, user.password_stamp()):
+        return None
+    return user
 
 
 @login_manager.request_loader

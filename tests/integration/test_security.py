@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Category, Department, Photo, Team
+from app.models import Category, Department, Photo, Team, User
 from tests import factories as f
 from tests.conftest import need
 
@@ -59,6 +59,29 @@ def test_cookies_over_plain_http_still_work_on_a_lan(client, app):
     assert r.status_code == 302
     assert all("secure" not in [p.strip().lower() for p in c.split(";")] for c in r.headers.getlist("Set-Cookie"))
     assert client.get("/mine").status_code == 200  # the cookie came back: still logged in
+
+
+def test_a_new_password_ends_the_sessions_and_remember_me_logins_made_before(client, app):
+    from app.admin.services import reset_password
+    assert _login_over(client, "http").status_code == 302
+    assert client.get("/mine").status_code == 200
+    remembered = app.test_client()  # another phone: only the remember-me cookie of that login
+    remembered.set_cookie("remember_token", client.get_cookie("remember_token").value)
+    assert remembered.get("/mine").status_code == 200
+    rider = db.session.scalar(select(User).where(User.username == "rider1"))
+    reset_password(rider, f.quick_user("boss", role="admin"), "a-new-secret-9")
+    db.session.commit()
+    for phone in (client, remembered):
+        r = phone.get("/mine")
+        assert r.status_code == 302 and "/login" in r.headers["Location"]
+    page = client.get("/login").get_data(as_text=True)  # the new password logs in again
+    r = client.post("/login", data={"username": "rider1", "password": "a-new-secret-9", "csrf_token": f.csrf_from(page)})
+    assert r.status_code == 302 and client.get("/mine").status_code == 200
+
+
+def test_sessions_from_before_password_stamps_still_work(client, app):
+    f.session_login(client, f.quick_user("rider1"))  # "_user_id" is the bare row id, as before the upgrade
+    assert client.get("/mine").status_code == 200
 
 
 def test_language_switch_does_not_redirect_off_site(client, app):

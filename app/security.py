@@ -51,7 +51,8 @@ def _limit_json_body() -> None:
 def _protect(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.is_secure:  # over HTTPS every cookie we set (remember-me too) is Secure
+    if request.is_secure:  # over HTTPS: stay on HTTPS, and every cookie we set (remember-me too) is Secure
+        response.headers.setdefault("Strict-Transport-Security", "max-age=15552000")
         cookies = response.headers.getlist("Set-Cookie")
         if any("; secure" not in c.lower() for c in cookies):
             response.headers.remove("Set-Cookie")

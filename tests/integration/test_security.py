@@ -52,12 +52,14 @@ def test_session_and_remember_me_cookies_are_secure_over_https(client, app):
     for c in cookies:
         flags = [p.strip().lower() for p in c.split(";")]
         assert "secure" in flags and "httponly" in flags and "samesite=lax" in flags, c
+    assert r.headers["Strict-Transport-Security"] == "max-age=15552000"
 
 
 def test_cookies_over_plain_http_still_work_on_a_lan(client, app):
     r = _login_over(client, "http")
     assert r.status_code == 302
     assert all("secure" not in [p.strip().lower() for p in c.split(";")] for c in r.headers.getlist("Set-Cookie"))
+    assert "Strict-Transport-Security" not in r.headers
     assert client.get("/mine").status_code == 200  # the cookie came back: still logged in
 
 

@@ -16,6 +16,8 @@ HEADER = "X-Request-ID"
 _ACCEPTED = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 access_log = logging.getLogger("gridsnap.access")
+# Open311 clients often send their api_key (a personal API token) in every query string.
+_SECRET_QUERY = re.compile(r"(?i)((?:^|&)(?:api_key|access_token|token)=)[^&]*")
 
 
 def current_request_id() -> str | None:
@@ -94,7 +96,8 @@ class RequestIdMiddleware:
             access_log.info("%s %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), seen["status"],
                             extra={"fields": {
                                 "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"),
-                                "query": environ.get("QUERY_STRING") or None, "status": seen["status"],
+                                "query": _SECRET_QUERY.sub(r"\1[redacted]", environ.get("QUERY_STRING") or "")
+                                or None, "status": seen["status"],
                                 "bytes": int(seen["length"]) if seen["length"] else None,
                                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                                 "remote_addr": environ.get("REMOTE_ADDR"),

@@ -362,3 +362,10 @@ def test_a_backup_folder_is_readable_by_its_owner_only(app, tmp_path):
     f.report(f.quick_user("rider1"))
     folder = create_backup(db.engine, photo_store(), str(tmp_path))
     assert os.stat(folder).st_mode & 0o077 == 0
+
+
+def test_api_keys_in_query_strings_are_not_written_to_the_access_log(client, app, caplog):
+    caplog.set_level("INFO", logger="gridsnap.access")
+    client.get("/open311/v2/requests.json?api_key=gs_secret123&status=open&token=abc").close()
+    queries = [r.fields["query"] for r in caplog.records if r.name == "gridsnap.access"]
+    assert queries == ["api_key=[redacted]&status=open&token=[redacted]"]

@@ -50,7 +50,8 @@ def page_number(value, maximum: int = MAX_PAGE) -> int:
     if value is None or value == "":
         return 1
     text = str(value).strip()
-    if not (text.isascii() and text.isdigit()):
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
         raise ValidationFailed(_l("The page number must be a whole number."), code="invalid_page")
     page = whole_number(text, maximum)
     if not page:

@@ -1,6 +1,6 @@
 """Admin pages (admins only): users, categories, departments, grids, teams and invites, templates, audit."""
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import (Response, abort, current_app, flash, redirect, render_template, request, url_for)
 from flask_babel import gettext as _
@@ -12,6 +12,7 @@ from app.admin.forms import (CategoryForm, DepartmentForm, GridForm, GridImportF
 from app.auth.forms import EmptyForm
 from app.errors import DomainError
 from app.extensions import db
+from app.inputs import day, id_filter, page_number
 from app.text import clean_text
 from app.grids import services as grids
 from app.i18n import local_zone, role_label
@@ -64,7 +65,7 @@ def _save(form, apply, done, page, message=None):
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return page_number(request.args.get("page"))
 
 
 def _none_choice(label):
@@ -86,7 +87,7 @@ def index():
 @bp.route("/users")
 def users():
     query, role = request.args.get("q", "")[:40], request.args.get("role", "")
-    team_id = request.args.get("team", type=int)
+    team_id = id_filter(request.args.get("team"), "team")
     state = request.args.get("state", "")
     active = {"active": True, "inactive": False}.get(state)
     rows, total = services.list_users(query, role, team_id, active, _page(), PER_PAGE)
@@ -407,21 +408,18 @@ def delete_template(template_id: int):
 
 # --- audit log ---------------------------------------------------------------------------
 
-def _day(value: str):
-    """A local date from a yyyy-mm-dd filter, as an aware datetime at local midnight (None if unset or bad)."""
-    try:
-        day = datetime.strptime((value or "")[:10], "%Y-%m-%d")
-    except ValueError:
-        return None
-    return day.replace(tzinfo=local_zone())
+def _day(value: str, what: str):
+    """A local date from a yyyy-mm-dd filter, as an aware datetime at local midnight (None if unset)."""
+    when = day(value, what)
+    return datetime.combine(when, time.min, tzinfo=local_zone()) if when else None
 
 
 @bp.route("/audit")
 def audit_log():
     args = request.args
-    since, until = _day(args.get("from", "")), _day(args.get("to", ""))
+    since, until = _day(args.get("from", ""), "from"), _day(args.get("to", ""), "to")
     rows, total = audit.entries(_page(), PER_PAGE, target_type=clean_text(args.get("type"))[:40] or None,
-                                actor_id=args.get("actor", type=int),
+                                actor_id=id_filter(args.get("actor"), "actor"),
                                 action=clean_text(args.get("action"))[:40] or None,
                                 since=since, until=until + timedelta(days=1) if until else None)
     return render_template("admin/audit.html", rows=rows, total=total, page=_page(), per_page=PER_PAGE,

@@ -7,6 +7,7 @@ from app.api.representations import report_json
 from app.auth.access import require_view
 from app.auth.forms import EmptyForm
 from app.extensions import db
+from app.inputs import page_number
 from app.models import Photo
 from app.reports import bp, services
 from app.storage import photo_store
@@ -65,7 +66,7 @@ def filed(report_id: int):
 @bp.route("/mine")
 @login_required
 def mine():
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_number(request.args.get("page"))
     rows, total = services.my_reports(current_user, page, 20)
     timelines = {r.id: services.timeline(r, include_internal=False) for r in rows}
     unread = triage_services.unread_counts(current_user, [r.id for r in rows])

@@ -7,19 +7,18 @@ from app.auth.access import role_required
 from app.auth.forms import EmptyForm
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
+from app.inputs import page_number
 from app.summaries import bp, digest, render, services
 
 STAFF = ("coordinator", "admin")
 PER_PAGE = 26
+MAX_PAGE = 1000  # 26,000 weeks back: far enough, and week arithmetic stays inside the calendar
 
 
 @bp.route("/")
 @role_required(*STAFF)
 def index():
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        raise ValidationFailed(_("The page number must be a whole number."))
+    page = page_number(request.args.get("page"), maximum=MAX_PAGE)
     weeks, older = services.recent_weeks(PER_PAGE, offset=(page - 1) * PER_PAGE)
     return render_template("summaries/index.html", weeks=weeks, page=page, older=older)
 

@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.errors import NotFound, ValidationFailed
 
-WEEK_NAME = re.compile(r"^(\d{4})-W(\d{2})$")
+WEEK_NAME = re.compile(r"^(\d{4})-W(\d{2})\Z", re.ASCII)
+FIRST_YEAR = 1900
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def parse_week(name: str, zone: ZoneInfo, now: datetime | None = None) -> Week:
         raise ValidationFailed(_l("A week is named like 2026-W48 (year, W, two-digit week number)."),
                                code="invalid_week")
     year, number = int(match.group(1)), int(match.group(2))
+    if year < FIRST_YEAR:  # year 1's weeks cannot be shifted to UTC or back a week: nothing to sum anyway
+        raise NotFound(_l("There are no summaries before %(year)d.", year=FIRST_YEAR), code="no_such_week")
     try:
         date.fromisocalendar(year, number, 1)
     except ValueError:

@@ -10,6 +10,7 @@ from sqlalchemy import and_, case, func, literal_column, or_, select, text
 from sqlalchemy.orm import aliased
 
 from app.errors import ValidationFailed
+from app.inputs import MAX_ID, MAX_PAGE, day, record_id
 from app.extensions import db
 from app.models import Category, Department, Report, User, utcnow
 from app.triage.models import ReportStatusCount
@@ -64,16 +65,14 @@ class BoardFilter:
         return {k: v for k, v in out.items() if v not in (None, "", [])}
 
 
-def _date(value: str | None, what: str) -> Optional[date]:
+def _whole(value: str | None, default: Optional[int]) -> Optional[int]:
+    """An optionally signed whole number in ASCII digits (int() alone takes '²' and '1_000')."""
     if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(_l("%(what)s is not a date (YYYY-MM-DD).", what=what), code="invalid_date")
-    if not 1900 <= day.year <= 2999:
-        raise ValidationFailed(_l("%(what)s must be a date between 1900 and 2999.", what=what), code="invalid_date")
-    return day
+        return default
+    digits = value.strip().removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(value)
+    return int(value)
 
 
 def parse_filter(args, per_page_default: int = 50) -> BoardFilter:
@@ -101,23 +100,23 @@ def parse_filter(args, per_page_default: int = 50) -> BoardFilter:
     if sort not in SORTS:
         raise ValidationFailed(_l("Unknown sort order."), code="invalid_sort")
     try:
-        page = int(args.get("page") or 1)
-        per_page = int(args.get("per_page") or per_page_default)
-        grid = int(args["grid"]) if args.get("grid") else None
+        page = _whole(args.get("page"), 1)
+        per_page = _whole(args.get("per_page"), per_page_default)
+        grid = _whole(args.get("grid"), None)
     except ValueError:
         raise ValidationFailed(_l("page, per_page and grid must be whole numbers."), code="invalid_number")
-    if grid is not None and not 0 < grid < 2**31:
+    if grid is not None and not 0 < grid <= MAX_ID:
         raise ValidationFailed(_l("There is no such grid."), code="invalid_number")
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationFailed(_l("page must be 1 or more and per_page between 1 and %(n)d.", n=MAX_PER_PAGE),
                                code="invalid_page")
     assignee = args.get("assignee") or None
-    if assignee and assignee != "none" and not assignee.isdigit():
+    if assignee and assignee != "none" and record_id(assignee) is None:
         raise ValidationFailed(_l("assignee must be a user number or none."), code="invalid_assignee")
     return BoardFilter(statuses=statuses, category=args.get("category") or None,
                        department=args.get("department") or None, assignee=assignee, priority=priority,
                        overdue=args.get("overdue") in ("1", "true", "on", "yes"),
-                       date_from=_date(args.get("from"), "from"), date_to=_date(args.get("to"), "to"),
+                       date_from=day(args.get("from"), "from"), date_to=day(args.get("to"), "to"),
                        q=(args.get("q") or "").strip()[:100], grid=grid, sort=sort, page=page,
                        per_page=per_page)
 
@@ -148,7 +147,8 @@ def conditions(f: BoardFilter, *, with_status: bool = True, now: Optional[dateti
     if f.category:
         where.append(Report.category_id == select(Category.id).where(Category.code == f.category).scalar_subquery())
     if f.department:
-        dept = (Department.id == int(f.department)) if f.department.isdigit() else (Department.code == f.department)
+        number = record_id(f.department)  # a department's number or its code
+        dept = (Department.id == number) if number else (Department.code == f.department)
         where.append(Report.department_id == select(Department.id).where(dept).scalar_subquery())
     if f.assignee == "none":
         where.append(Report.assignee_id.is_(None))

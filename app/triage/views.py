@@ -8,6 +8,7 @@ from app.auth.access import require_view, role_required, safe_next
 from app.auth.forms import EmptyForm
 from app.errors import StaleReport
 from app.extensions import db
+from app.inputs import record_id, whole_number
 from app.models import Category
 from app.reports import services as report_services
 from app.triage import board as queries
@@ -92,9 +93,9 @@ def bulk():
     ids = form.getlist("ids")
     versions = {}
     for rid in ids:
-        v = form.get(f"v_{rid}")
-        if rid.isdigit() and v and v.isdigit():
-            versions[int(rid)] = int(v)
+        number, version = record_id(rid), whole_number(form.get(f"v_{rid}"))
+        if number and version is not None:
+            versions[number] = version
     results = services.bulk(current_user, ids, form.get("action", ""), note=form.get("note", ""),
                             assignee_id=form.get("assignee") or None, department_id=form.get("department") or None,
                             priority=form.get("priority"), versions=versions)

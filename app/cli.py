@@ -46,7 +46,7 @@ def create_token(name, label):
 
 
 @demo_cli.command("load")
-@click.option("--reports", "synthetic", type=int, default=0,
+@click.option("--reports", "synthetic", type=click.IntRange(min=0), default=0,
               help="Also add N synthetic reports over the last two years (for benchmarks).")
 @click.option("--if-empty", is_flag=True, help="Only load the demo when the database has no users.")
 def demo_load(synthetic, if_empty):

@@ -25,9 +25,15 @@ def create_user(username: str, password: str, role: str = "rider", *, display_na
         raise ValidationFailed(_l("Unknown role."))
     if len(password or "") < 8:
         raise ValidationFailed(_l("The password needs at least 8 characters."))
+    display_name = (display_name or "").strip() or username  # the columns' limits: PostgreSQL refuses more
+    if len(display_name) > 80:
+        raise ValidationFailed(_l("A display name of 1 to 80 characters is required."), code="invalid_name")
+    team = (team or "").strip()
+    if len(team) > 80:
+        raise ValidationFailed(_l("A team name of 1 to 80 characters is required."))
     if db.session.scalar(select(User).where(User.username == username)):
         raise ValidationFailed(_l("That user name is taken."), status=409, code="exists")
-    user = User(username=username, display_name=display_name or username, role=role, phone=phone,
+    user = User(username=username, display_name=display_name, role=role, phone=phone,
                 department_id=department_id)
     user.set_password(password)
     if team:

@@ -45,7 +45,10 @@ def export_command(output):
     from app.grids.services import export_grids
     text = json.dumps(export_grids(), ensure_ascii=False)
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as err:
+            raise click.ClickException(f"cannot write {output}: {err.strerror}")
     else:
         click.echo(text)

@@ -15,12 +15,15 @@ def _store(backend: str | None = None):
     from app.storage import build_store, photo_store
     if not backend:
         return photo_store()
-    return build_store({**current_app.config, "STORAGE_READ_FALLBACK": False}, backend)
+    try:
+        return build_store({**current_app.config, "STORAGE_READ_FALLBACK": False}, backend)
+    except ValueError as err:  # e.g. s3 without GRIDSNAP_STORAGE_BUCKET
+        raise click.ClickException(str(err))
 
 
 @storage_cli.command("check")
 @click.option("--fix", is_flag=True, help="Delete the orphans found.")
-@click.option("--older-than", default=3600, show_default=True, type=int,
+@click.option("--older-than", default=3600, show_default=True, type=click.IntRange(0, 10**9),
               help="Seconds: younger unreferenced files may belong to uploads in flight and are left alone.")
 def storage_check(fix, older_than):
     """Find files with no Photo row (orphans) and Photo rows with no file (missing)."""
@@ -69,11 +72,13 @@ def backup_create(output, photos):
     import os
 
     from app.ops.backup import BackupError, create_backup
-    os.makedirs(output, exist_ok=True)
     try:
+        os.makedirs(output, exist_ok=True)
         folder = create_backup(db.engine, _store(), output, copy_photos=photos)
     except BackupError as err:
         raise click.ClickException(str(err))
+    except OSError as err:
+        raise click.ClickException(f"cannot write the backup into {output}: {err.strerror or err}")
     click.echo(folder)
 
 
@@ -95,6 +100,7 @@ def backup_restore(folder):
 def db_copy(to_url):
     """Copy every table of this database into another (built by the migrations), e.g. SQLite -> PostgreSQL."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
 
     from app.ops.dbcopy import CopyRefused, copy_database, prepare_target
     try:
@@ -102,6 +108,9 @@ def db_copy(to_url):
         counts = copy_database(db.engine, target, progress=lambda t, n: click.echo(f"  {t}: {n} rows"))
     except CopyRefused as err:
         raise click.ClickException(str(err))
+    except SQLAlchemyError as err:  # a malformed URL, an unknown driver, a server that does not answer
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        raise click.ClickException(f"cannot use the target database: {reason}")
     target.dispose()
     click.echo(f"copied {sum(counts.values())} rows into {make_url(to_url).render_as_string(hide_password=True)}")
 

@@ -27,8 +27,11 @@ def summary_command(week, fmt, output, email):
     else:
         body = render.standalone_html(s)
     if output:
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            fh.write(body)
+        try:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                fh.write(body)
+        except OSError as err:
+            raise click.ClickException(f"cannot write {output}: {err.strerror}")
         click.echo(f"summary {s.week} written to {output}", err=True)
     else:
         click.echo(body, nl=False)

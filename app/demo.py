@@ -166,6 +166,7 @@ def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
                 "accept_due_at": created + timedelta(hours=cat.accept_hours),
                 "resolve_due_at": created + timedelta(hours=cat.resolve_hours),
                 "accepted_at": next((t for t, _f, to in evs if to == "accepted"), None),
+                "first_accepted_at": next((t for t, _f, to in evs if to == "accepted"), None),
                 "resolved_at": next((t for t, _f, to in evs if to == "resolved"), None),
                 "closed_at": next((t for t, _f, to in evs if to == "closed"), None),
                 "outcome": "fixed" if status == "closed" else None,

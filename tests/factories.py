@@ -69,9 +69,12 @@ def history(r, moves, actor=None):
         db.session.add(ReportEvent(report_id=r.id, actor=actor, kind="transition", created_at=when,
                                    from_status=prev, to_status=to, details=details))
         prev = to
+        if to == "accepted" and (r.first_accepted_at is None or when < r.first_accepted_at):
+            r.first_accepted_at = when  # the columns the triage service keeps beside the timeline
     r.status = prev
     if prev == "closed":
         r.outcome = (moves[-1][2] if len(moves[-1]) > 2 else {}).get("outcome")
+        r.closed_at = moves[-1][1]
     db.session.commit()
     return r
 

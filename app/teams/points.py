@@ -1,4 +1,4 @@
-"""Recognition points, derived purely from report events (recomputed on every call, never stored).
+"""Recognition points, derived from where reports stand (recomputed on every call, never stored).
 
 Rules (amounts from config, defaults in brackets):
 - a report accepted earns its rider GRIDSNAP_POINTS_ACCEPTED [5], dated at its first `accepted` event;
@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Optional
 
 from flask import current_app
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.i18n import local_zone
@@ -78,25 +78,25 @@ def _amounts() -> tuple[int, int, int]:
 
 @dataclass(frozen=True)
 class History:
-    """What the awards of one report depend on, from its status changes after filing (events of kind
-    "transition": comments, photos and edits repeat the current status and are not moves)."""
+    """What the awards of one report depend on: when it was first accepted, and where it stands now (its
+    latest move; the triage service keeps these columns on the report with every move it writes)."""
 
     first_accepted: Optional[datetime]  # its first move to accepted
-    last_status: str  # its latest move (by time, then id): where it went,
-    last_outcome: Optional[str]  # the outcome that close recorded, if any,
-    last_at: datetime  # and when
+    last_status: str  # its status,
+    last_outcome: Optional[str]  # the outcome of its latest close, when closed,
+    last_at: Optional[datetime]  # and when that close was
 
 
-def _report_awards(report_id: int, owner_id: int, history: Optional[History], co_reporters: dict[int, datetime],
+def _report_awards(report_id: int, owner_id: int, history: History, co_reporters: dict[int, datetime],
                    amounts: tuple[int, int, int]) -> list[Award]:
-    """The awards one report's history earns its rider and co-reporters (None: it never moved)."""
-    if history is None or history.last_status in NO_POINTS:
+    """The awards one report's history earns its rider and co-reporters."""
+    if history.last_status in NO_POINTS:
         return []
     accepted_pts, fixed_pts, share = amounts
     own: list[tuple[str, int, datetime]] = []
     if history.first_accepted is not None:
         own.append(("accepted", accepted_pts, history.first_accepted))
-    if history.last_status == "closed" and history.last_outcome == "fixed":
+    if history.last_status == "closed" and history.last_outcome == "fixed" and history.last_at is not None:
         own.append(("fixed", fixed_pts, history.last_at))
     out = [Award(owner_id, report_id, kind, pts, at) for kind, pts, at in own if pts]
     for uid, since in co_reporters.items():
@@ -109,35 +109,23 @@ def _report_awards(report_id: int, owner_id: int, history: Optional[History], co
     return out
 
 
-def _histories(report_ids: list[int]) -> dict[int, History]:
-    """History of each of these reports, worked out by the database: one row per report, not one per
-    event (a month's candidates at a million reports are 35,000 reports with 130,000 moves)."""
-    E = ReportEvent.__table__
-    moves = and_(E.c.report_id.in_(report_ids), E.c.kind == "transition")
-    per_report = (select(E.c.report_id,
-                         func.min(case((E.c.to_status == "accepted", E.c.created_at))).label("first_accepted"),
-                         func.max(E.c.created_at).label("last_at"))
-                  .where(moves).group_by(E.c.report_id).subquery())
-    last_id = (select(func.max(E.c.id).label("id"))  # the latest move; of two at one instant, the later written
-               .select_from(per_report.join(E, and_(E.c.report_id == per_report.c.report_id,
-                                                    E.c.created_at == per_report.c.last_at)))
-               .where(E.c.kind == "transition").group_by(E.c.report_id).subquery())
-    last = E.alias("last")
-    rows = db.session.execute(
-        select(last.c.report_id, per_report.c.first_accepted, last.c.to_status,
-               last.c.details["outcome"].as_string(), last.c.created_at)
-        .select_from(last_id.join(last, last.c.id == last_id.c.id)
-                     .join(per_report, per_report.c.report_id == last.c.report_id)))
-    return {rid: History(first, status, outcome, at) for rid, first, status, outcome, at in rows}
+def _histories(report_ids: list[int]) -> dict[int, tuple[int, History]]:
+    """Owner and History of each of these reports, one indexed read of their rows."""
+    rows = db.session.execute(select(Report.id, Report.user_id, Report.first_accepted_at, Report.status,
+                                     Report.outcome, Report.closed_at).where(Report.id.in_(report_ids)))
+    return {rid: (owner, History(first, status, outcome if status == "closed" else None, closed))
+            for rid, owner, first, status, outcome, closed in rows}
 
 
 def _candidate_reports(start: datetime, end: datetime) -> set[int]:
-    """Reports whose history may hold an award dated in [start, end)."""
-    moved = select(ReportEvent.report_id).where(
-        ReportEvent.created_at >= start, ReportEvent.created_at < end,
-        ReportEvent.to_status.in_(("accepted", "closed")), ReportEvent.kind == "transition")
-    joined = select(CoReporter.report_id).where(CoReporter.created_at >= start, CoReporter.created_at < end)
-    ids = set(db.session.scalars(moved)) | set(db.session.scalars(joined))
+    """Reports whose history may hold an award dated in [start, end): first accepted or closed in it (by
+    the indexed report columns, not by walking every move), or joined by a co-reporter in it."""
+    ids = set(db.session.scalars(select(Report.id).where(Report.first_accepted_at >= start,
+                                                         Report.first_accepted_at < end)))
+    ids.update(db.session.scalars(select(Report.id).where(Report.closed_at >= start, Report.closed_at < end,
+                                                          Report.status == "closed", Report.outcome == "fixed")))
+    ids.update(db.session.scalars(select(CoReporter.report_id).where(CoReporter.created_at >= start,
+                                                                     CoReporter.created_at < end)))
     # A duplicate merged in the range makes its rider a co-reporter of the target from then on.
     for details in db.session.scalars(select(ReportEvent.details).where(
             ReportEvent.created_at >= start, ReportEvent.created_at < end, ReportEvent.to_status == "duplicate")):
@@ -212,17 +200,15 @@ def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iter
         report_ids = _candidate_reports(start, end) & _reports_of(set(user_ids))
     if not report_ids:
         return []
-    owners: dict[int, int] = {}
-    histories: dict[int, History] = {}
+    histories: dict[int, tuple[int, History]] = {}
     for chunk in _chunks(sorted(report_ids)):
-        owners.update(db.session.execute(select(Report.id, Report.user_id).where(Report.id.in_(chunk))).all())
         histories.update(_histories(chunk))
     co = _co_reporters(report_ids)
     wanted = set(user_ids) if user_ids is not None else None
     amounts = _amounts()
     out = []
-    for rid, owner in owners.items():
-        for a in _report_awards(rid, owner, histories.get(rid), co.get(rid, {}), amounts):
+    for rid, (owner, history) in histories.items():
+        for a in _report_awards(rid, owner, history, co.get(rid, {}), amounts):
             if start <= a.at < end and (wanted is None or a.user_id in wanted):
                 out.append(a)
     out.sort(key=lambda a: (a.at, a.report_id, a.user_id, a.kind))

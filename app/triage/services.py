@@ -231,6 +231,8 @@ def transition(report: Report, actor: User, to, *, version, note: Optional[str] 
     report.status = target.value
     if target == Status.ACCEPTED:
         report.accepted_at = now
+        if report.first_accepted_at is None or now < report.first_accepted_at:
+            report.first_accepted_at = now  # what the acceptance points are dated by
         if source in (Status.CLOSED, Status.REJECTED):  # reopened: a fresh deadline to resolve
             report.resolve_due_at = now + timedelta(hours=report.category.resolve_hours)
             report.outcome = report.closed_at = report.resolved_at = None

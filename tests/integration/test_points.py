@@ -126,16 +126,19 @@ def test_points_in_a_period_count_awards_dated_inside_it(app):
     assert points.points_for([rider.id], start2, end2) == {rider.id: 10}
 
 
-def test_points_are_recomputed_from_events_when_history_changes(app):
+def test_points_are_recomputed_from_where_the_report_stands_now(app):
     _config(app)
     rider = f.user("r1")
     r = f.history(f.report(rider), [("accepted", T0)])
     assert points.total_points(rider.id) == 5
-    db.session.execute(ReportEvent.__table__.delete().where(ReportEvent.report_id == r.id,
-                                                            ReportEvent.to_status == "accepted"))
-    r.status = "submitted"
-    db.session.commit()
-    assert points.total_points(rider.id) == 0
+    f.history(r, [("rejected", T0 + timedelta(days=1))])
+    assert points.total_points(rider.id) == 0  # rejected after all: nothing
+    f.history(r, [("accepted", T0 + timedelta(days=9))])  # reopened: earns again, dated at the first acceptance
+    assert points.total_points(rider.id) == 5
+    start, end = points.period_bounds("week", T0)
+    assert points.points_for([rider.id], start, end) == {rider.id: 5}
+    later, after = points.period_bounds("week", T0 + timedelta(days=9))
+    assert points.points_for([rider.id], later, after) == {rider.id: 0}
 
 
 def test_week_and_month_bounds_are_local(app):

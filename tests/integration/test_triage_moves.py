@@ -332,3 +332,26 @@ def test_of_two_coordinators_racing_only_the_first_write_counts(cast):
     db.session.rollback()
     assert db.session.execute(text("SELECT status, version FROM report WHERE id = :i"), {"i": r.id}).one() == \
         ("accepted", 2)
+
+
+def test_first_acceptance_is_kept_through_recall_close_and_reopen(app, cast):
+    """What the acceptance points are dated by: accepted_at follows the latest acceptance, first_accepted_at
+    stays at the first; closed_at is the latest close."""
+    from datetime import datetime, timedelta, timezone
+
+    from app.triage import services
+    r = cast.report_in("submitted")
+    admin, t0 = cast.users["admin"], datetime(2026, 5, 4, 2, 0, tzinfo=timezone.utc)
+    steps = [("accepted", {}), ("assigned", {"assignee_id": cast.users["handler_assigned"].id}),
+             ("accepted", {"note": "recalled"}), ("assigned", {"assignee_id": cast.users["handler_assigned"].id}),
+             ("resolved", {"note": "fixed"}), ("closed", {"outcome": "fixed"}),
+             ("accepted", {"note": "it came back"}), ("rejected", {"note": "wrong place"}),
+             ("accepted", {"note": "right place after all"}), ("assigned", {"assignee_id": cast.users["handler_assigned"].id}),
+             ("resolved", {"note": "fixed again"}), ("closed", {"outcome": "fixed"})]
+    for hour, (to, kwargs) in enumerate(steps, start=1):
+        services.transition(r, admin, to, version=r.version, now=t0 + timedelta(hours=hour), **kwargs)
+        db.session.commit()
+        db.session.refresh(r)
+        assert r.first_accepted_at == t0 + timedelta(hours=1)
+    assert r.accepted_at == t0 + timedelta(hours=9)
+    assert r.closed_at == t0 + timedelta(hours=12)

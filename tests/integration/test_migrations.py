@@ -1,0 +1,73 @@
+"""Data migrations: a database at an earlier revision, with data, upgraded to the head."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import insert, select
+
+from app import create_app
+from app.extensions import db
+from tests.conftest import need
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request, tmp_path, pg_url):
+    """An empty database of its own (the session's shared one is already at the head)."""
+    if request.param == "sqlite":
+        yield "sqlite:///" + str(tmp_path / "old.db")
+        return
+    need(pg_url is not None, "PostgreSQL not configured: set TEST_DATABASE_URL")
+    from tests.servers import PostgresDatabase
+    database = PostgresDatabase(pg_url, prefix="gs_mig").create()
+    yield database.url
+    database.drop()
+
+
+def test_first_accepted_at_and_the_latest_close_are_filled_from_the_timeline(fresh_url, tmp_path):
+    from flask_migrate import upgrade
+
+    from app.auth.services import create_user
+    from app.catalog import seed_reference_data
+    from app.models import Category, Report, ReportEvent
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "test",
+                      "UPLOAD_DIR": str(tmp_path / "uploads"), "GEOCODER": ""})
+    with app.app_context():
+        upgrade(revision="a9e4c2d7f105")
+        seed_reference_data()
+        rider = create_user("r1", "pw-long-enough-1", "rider")
+        db.session.commit()
+        cat = db.session.scalar(select(Category.id).where(Category.code == "noise"))
+        base = {"user_id": rider.id, "category_id": cat, "lat": 29.2, "lon": 103.9, "cell": 1, "created_at": T0,
+                "captured_at": T0, "updated_at": T0}
+        moves = {  # report id: its status now and its moves (hours after filing)
+            1: ("submitted", []),
+            2: ("accepted", [(1, "accepted")]),
+            # accepted, closed, reopened (accepted again), closed again: first acceptance and latest close
+            3: ("closed", [(1, "accepted"), (5, "closed"), (30, "accepted"), (40, "closed")]),
+            4: ("rejected", [(2, "rejected")]),
+        }
+        for rid, (status, steps) in moves.items():
+            db.session.execute(insert(Report.__table__), [{**base, "id": rid, "status": status,
+                               "closed_at": T0 + timedelta(hours=5) if status == "closed" else None}])
+            rows = [{"report_id": rid, "kind": "submitted", "to_status": "submitted", "created_at": T0}]
+            prev = "submitted"
+            for hours, to in steps:
+                rows.append({"report_id": rid, "kind": "transition", "from_status": prev, "to_status": to,
+                             "created_at": T0 + timedelta(hours=hours)})
+                prev = to
+            # a comment repeats the status: not a move
+            rows.append({"report_id": rid, "kind": "comment", "from_status": prev, "to_status": "accepted",
+                         "created_at": T0 + timedelta(minutes=10)})
+            db.session.execute(insert(ReportEvent.__table__), rows)
+        db.session.commit()
+
+        upgrade()
+
+        got = {r.id: (r.first_accepted_at, r.closed_at) for r in db.session.scalars(select(Report))}
+        assert got[1] == (None, None)
+        assert got[2] == (T0 + timedelta(hours=1), None)
+        assert got[3] == (T0 + timedelta(hours=1), T0 + timedelta(hours=40))
+        assert got[4][0] is None
+        db.session.remove()
+        db.engine.dispose()

@@ -148,6 +148,7 @@ def refuse_nul_characters() -> None:
     if request.path.startswith("/open311/") or request.path.startswith("/static/"):
         return
     values = [v for vs in request.args.listvalues() for v in vs]  # every value of a repeated key too
+    values += list((request.view_args or {}).values())  # and the URL's own parts, e.g. /join/<token>
     if request.method in ("POST", "PUT", "PATCH"):
         values += [v for vs in request.form.listvalues() for v in vs]
         if request.is_json:

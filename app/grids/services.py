@@ -60,7 +60,7 @@ def parse_geojson(text: str | bytes) -> list[dict[str, Any]]:
     """Validate a FeatureCollection of grid polygons; every problem is reported with the feature's index."""
     try:
         doc = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: [[[[... nested too deep
         raise ValidationFailed(_l("The file is not valid JSON: %(err)s", err=str(err)), code="invalid_geojson")
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
         raise ValidationFailed(_l("The file must be a GeoJSON FeatureCollection."), code="invalid_geojson")
@@ -90,10 +90,16 @@ def _check_feature(feature: Any) -> tuple[Optional[str], dict[str, Any]]:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         return str(_l("not a GeoJSON Feature")), {}
     props = feature.get("properties") or {}
-    code = clean_text(props.get("code"), single_line=True)
+    if not isinstance(props, dict):
+        props = {}
+    code = props.get("code")  # text, or a number such as 101; never a list or an object spelled out
+    code = clean_text(code, single_line=True) if isinstance(code, (str, int)) and not isinstance(code, bool) else ""
     if not code or len(code) > 40:
         return str(_l("properties.code is required (1 to 40 characters)")), {}
-    name = clean_text(props.get("name") or code, single_line=True)[:120]
+    name = props.get("name") or code
+    name = clean_text(name, single_line=True) if isinstance(name, (str, int)) and not isinstance(name, bool) else ""
+    if not name or len(name) > 120:
+        return str(_l("properties.name must be text of at most 120 characters")), {}
     geometry = feature.get("geometry")
     if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
         return str(_l("the geometry must be a Polygon or MultiPolygon")), {}

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from app.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, StaleReport, ValidationFailed
 from app.extensions import db
+from app.inputs import record_id, whole_number
 from app.models import CoReporter, Department, Photo, Report, ReportEvent, User, utcnow
 from app.triage import workflow
 from app.triage.workflow import HANDLER_MOVES, LABELS, Outcome, Status
@@ -99,9 +100,8 @@ def _stale(report_id: int, current_version: int | None = None) -> StaleReport:
 
 def _check_version(report: Report, version) -> int:
     """The sent version as a number; StaleReport when the report has moved on since."""
-    try:
-        version = int(version)
-    except (TypeError, ValueError):
+    version = whole_number(version)  # not int(): that reads 1.5 as 1, true as 1 and dies on Infinity
+    if version is None:
         raise ValidationFailed(_l("The report's version is missing; reload the page."), code="version_required")
     if version != report.version:
         raise _stale(report.id, report.version)
@@ -140,10 +140,9 @@ def _resolve_duplicate_target(report: Report, duplicate_of) -> Report:
     if isinstance(duplicate_of, Report):
         target = duplicate_of
     else:
-        target = None
         text = str(duplicate_of).strip()
-        if text.isdigit():
-            target = db.session.get(Report, int(text))
+        number = record_id(duplicate_of)
+        target = db.session.get(Report, number) if number else None
         if target is None:
             target = db.session.scalar(select(Report).where(Report.reference == text.upper()))
     if target is None:
@@ -159,17 +158,14 @@ def _resolve_duplicate_target(report: Report, duplicate_of) -> Report:
 def _dispatch_to(report: Report, assignee_id, department_id) -> tuple[User | None, Department | None]:
     assignee = department = None
     if assignee_id not in (None, ""):
-        try:
-            assignee = db.session.get(User, int(assignee_id))
-        except (TypeError, ValueError):
-            assignee = None
+        number = record_id(assignee_id)
+        assignee = db.session.get(User, number) if number else None
         if assignee is None or not assignee.active or assignee.role not in ("handler", "coordinator", "admin"):
             raise ValidationFailed(_l("Dispatch to an active handler."), code="assignee_unknown")
     if department_id not in (None, ""):
-        department = None
         text = str(department_id).strip()
-        if text.isdigit():
-            department = db.session.get(Department, int(text))
+        number = record_id(department_id)
+        department = db.session.get(Department, number) if number else None
         if department is None:
             department = db.session.scalar(select(Department).where(Department.code == text))
         if department is None:
@@ -318,7 +314,7 @@ def add_comment(report: Report, actor: User, note: str, *, internal: bool = Fals
 def add_rider_photos(report: Report, rider: User, photos: list[bytes], note: str = "", *,
                      lat=None, lon=None, radius_m: float = 200, max_photos: int = 4) -> ReportEvent:
     """A rider's "still there" photo: on a report they follow, or on an open one nearby they join."""
-    from app.reports.geo import distance_m
+    from app.reports.geo import distance_m, valid_location
     from app.reports.services import process_uploads
     note = _clean_note(note)
     if not photos and not note:
@@ -331,12 +327,12 @@ def add_rider_photos(report: Report, rider: User, photos: list[bytes], note: str
     if joining:
         if not report.is_open:
             raise PermissionDenied(_l("This report is no longer open."))
-        try:
-            here = (float(lat), float(lon))
-        except (TypeError, ValueError):
+        if lat in (None, "") or lon in (None, ""):
             raise ValidationFailed(_l("We need your location to add your photo to a report nearby."),
                                    code="location_required")
-        if distance_m(here, (report.lat, report.lon)) > radius_m:
+        if not valid_location(lat, lon):  # geopy raises on NaN or a latitude of 100
+            raise ValidationFailed(_l("The location is out of range."), code="invalid_location")
+        if distance_m((float(lat), float(lon)), (report.lat, report.lon)) > radius_m:
             raise PermissionDenied(_l("You are too far from this report to add to it."))
     processed = process_uploads(photos, max_photos)
     event = ReportEvent(report_id=report.id, actor_id=rider.id, kind="photo" if photos else "comment",
@@ -428,10 +424,10 @@ def bulk(actor: User, ids: Iterable, action: str, *, note: str = "", assignee_id
         raise PermissionDenied(_l("Only coordinators use bulk actions."))
     if action not in BULK_ACTIONS:
         raise ValidationFailed(_l("Unknown bulk action."), code="action_invalid")
-    try:
-        wanted = sorted({int(i) for i in ids})
-    except (TypeError, ValueError):
+    wanted = {record_id(i) for i in ids}
+    if None in wanted:
         raise ValidationFailed(_l("Select reports by their numbers."), code="ids_invalid")
+    wanted = sorted(wanted)
     if not wanted:
         raise ValidationFailed(_l("Select at least one report."), code="ids_required")
     if len(wanted) > 200:

@@ -72,7 +72,9 @@ def list_users(query: str = "", role: str = "", team_id: Optional[int] = None, a
     if query:
         like = f"%{clean_text(query)[:40]}%"
         q = q.where(or_(User.username.ilike(like), User.display_name.ilike(like)))
-    if role in ROLES:
+    if role and role not in ROLES:
+        raise ValidationFailed(_l("Unknown role."), code="invalid_role")
+    if role:
         q = q.where(User.role == role)
     if team_id:
         q = q.where(User.team_id == team_id)

@@ -10,7 +10,7 @@ from app.admin import audit, bp, services
 from app.admin.forms import (CategoryForm, DepartmentForm, GridForm, GridImportForm, MemberForm, NewUserForm,
                              PasswordResetForm, TemplateForm, UserForm)
 from app.auth.forms import EmptyForm
-from app.errors import DomainError
+from app.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.inputs import day, id_filter, page_number
 from app.text import clean_text
@@ -89,6 +89,8 @@ def users():
     query, role = request.args.get("q", "")[:40], request.args.get("role", "")
     team_id = id_filter(request.args.get("team"), "team")
     state = request.args.get("state", "")
+    if state not in ("", "active", "inactive"):
+        raise ValidationFailed(_("state must be active or inactive."), code="invalid_state")
     active = {"active": True, "inactive": False}.get(state)
     rows, total = services.list_users(query, role, team_id, active, _page(), PER_PAGE)
     return render_template("admin/users.html", rows=rows, total=total, page=_page(), per_page=PER_PAGE,

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user
 
 from app.auth.access import role_required
 from app.auth.forms import EmptyForm
-from app.errors import DomainError
+from app.errors import DomainError, ValidationFailed
 from app.extensions import db, limiter
 from app.models import User
 from app.teams import badges as badge_rules
@@ -186,9 +186,9 @@ def rider_profile(user_id: int):
 @bp.route("/leaderboard")
 @login_required
 def leaderboard():
-    period = request.args.get("period", "week")
-    if period not in ("week", "month"):
-        period = "week"
+    period = request.args.get("period") or "week"
+    if period not in ("week", "month"):  # refused, not quietly shown as this week
+        raise ValidationFailed(_("period must be week or month."), code="invalid_period")
     start, end = points.period_bounds(period)
     tally = points.period_tally(start, end)  # one computation of the period's awards for both tables
     return render_template("teams/leaderboard.html", period=period, start=start, end=end,

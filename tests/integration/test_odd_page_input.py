@@ -55,6 +55,7 @@ PAGES = {
         (f"/mine?page={HUGE}", 400, "page must be a whole number from 1 to 1000000"),
         ("/mine?page=-1", 400, "page must be a whole number from 1 to 1000000"),
         ("/mine?page=abc", 400, "The page number must be a whole number."),
+        ("/leaderboard?period=year", 400, "period must be week or month."),  # was this week, unsaid
     ],
     "coordinator": [
         (f"/board?page={INT8}", 400, "page must be 1 or more"),
@@ -76,6 +77,8 @@ PAGES = {
         ("/admin/audit?from=0001-01-01", 400, "from must be a date between 1900 and 2999."),
         ("/admin/audit?to=9999-12-31", 400, "to must be a date between 1900 and 2999."),
         ("/admin/audit?from=garbage", 400, "from is not a date (YYYY-MM-DD)."),
+        ("/admin/users?role=god", 400, "Unknown role."),  # unknown filters listed everyone
+        ("/admin/users?state=asleep", 400, "state must be active or inactive."),
     ],
 }
 

@@ -76,6 +76,25 @@ def test_co_reporters_of_a_duplicate_get_the_configured_share(app):
     assert kinds == ["co_accepted", "co_fixed"]
 
 
+def test_a_rider_who_joined_with_a_photo_earns_the_share_from_the_day_they_joined(app):
+    """A CoReporter row alone (the rider added their photo to a report nearby): awards before the join are
+    dated at the join, in everyone's tally as in the rider's own."""
+    _config(app)
+    owner, joiner = f.user("owner3"), f.user("joiner3")
+    target = f.history(f.report(owner), [("accepted", T0)])
+    joined = T0 + timedelta(days=7)  # the next week
+    db.session.add(CoReporter(report_id=target.id, user_id=joiner.id, created_at=joined))
+    db.session.commit()
+    f.history(target, [("assigned", joined + timedelta(hours=1)), ("resolved", joined + timedelta(hours=2)),
+                       ("closed", joined + timedelta(hours=3), {"outcome": "fixed"})])
+    first, later = points.period_bounds("week", T0), points.period_bounds("week", joined)
+    assert points.points_for(None, *first) == {owner.id: 5}
+    assert points.points_for(None, *later) == {owner.id: 10, joiner.id: 2 + 5}
+    assert points.points_for([joiner.id], *later) == {joiner.id: 7}
+    assert sorted((a.kind, a.at) for a in points.awards(*later, user_ids=[joiner.id])) == \
+        [("co_accepted", joined), ("co_fixed", joined + timedelta(hours=3))]
+
+
 def test_one_riders_points_equal_their_line_in_everyones_points(app):
     """A profile asks for one rider's points (their reports only); the league tables ask for everyone's
     (every report that moved in the period). Both must agree, including a co-reporter whose duplicate

@@ -45,13 +45,13 @@ def week_url(s: WeeklySummary) -> str:
     return f"{base}/summaries/{s.week}"
 
 
-def message(s: WeeklySummary, to: list[str]) -> EmailMessage:
-    """The digest as a multipart/alternative message: plain text first, then HTML."""
+def message(s: WeeklySummary, to: str) -> EmailMessage:
+    """The digest to one address, as a multipart/alternative message: plain text first, then HTML."""
     cfg = current_app.config
     msg = EmailMessage()
     msg["Subject"] = f"GridSnap 网格随手拍 {s.week}: {s.received} reports / 上报{s.received}件"
     msg["From"] = cfg["SMTP_SENDER"]
-    msg["To"] = ", ".join(to)
+    msg["To"] = to
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="gridsnap")
     url = week_url(s)
@@ -61,12 +61,13 @@ def message(s: WeeklySummary, to: list[str]) -> EmailMessage:
 
 
 def send_digest(s: WeeklySummary, to: list[str] | None = None) -> list[str]:
-    """Send the digest to the opted-in staff (or `to`); returns the addresses it went to."""
+    """Send the digest to the opted-in staff (or `to`), one message each over one connection (no one sees
+    the others' addresses); returns the addresses it went to."""
     to = recipients() if to is None else to
     if not to:
         return []
     cfg = current_app.config
-    msg = message(s, to)
+    messages = [message(s, address) for address in to]  # rendered before connecting
     # smtplib checks no certificate unless given a context: without one, anyone on the path could
     # pose as the mail server and read SMTP_PASSWORD.
     tls = ssl.create_default_context()
@@ -79,5 +80,6 @@ def send_digest(s: WeeklySummary, to: list[str] | None = None) -> list[str]:
             smtp.starttls(context=tls)
         if cfg["SMTP_USER"]:
             smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])
-        smtp.send_message(msg, to_addrs=to)
+        for msg in messages:
+            smtp.send_message(msg)
     return to

@@ -240,9 +240,11 @@ def test_email_digest_reaches_opted_in_staff_with_html_and_text(runner, week_dat
     db.session.commit()
     out = runner.invoke(args=["summary", WEEK, "--format", "json", "--email"])
     assert out.exit_code == 0, out.output
-    assert len(smtp_server.envelopes) == 1
+    # one message each, addressed to that person alone: nobody sees who else gets it
+    got = sorted((env.rcpt_tos, email.message_from_bytes(env.content, policy=policy.default)["To"])
+                 for env in smtp_server.envelopes)
+    assert got == [(["boss@example.org"], "boss@example.org"), (["coord@example.org"], "coord@example.org")]
     env = smtp_server.envelopes[0]
-    assert sorted(env.rcpt_tos) == ["boss@example.org", "coord@example.org"]
     assert env.mail_from == "gridsnap@example.org"
     msg = email.message_from_bytes(env.content, policy=policy.default)
     assert msg.get_content_type() == "multipart/alternative"

@@ -8,7 +8,7 @@ from typing import Optional
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from app.admin.audit import record, snapshot
 from app.auth.services import create_user
@@ -138,10 +138,18 @@ def join_team(token: str, *, display_name: str, phone: str, password: str) -> Us
     if db.session.scalar(select(User.id).where(User.phone == e164)):
         raise ValidationFailed(_l("That mobile number is already registered. Log in instead."),
                                status=409, code="phone_taken")
+    # One use taken in the database, not `uses += 1` in Python: two joins at the same moment both passed
+    # the check above and the last one of a single-use link went over its limit.
+    taken = db.session.execute(
+        update(TeamInvite).where(TeamInvite.id == invite.id,
+                                 or_(TeamInvite.max_uses.is_(None), TeamInvite.uses < TeamInvite.max_uses))
+        .values(uses=TeamInvite.uses + 1).execution_options(synchronize_session=False)).rowcount
+    db.session.expire(invite, ["uses"])
+    if not taken:
+        raise InviteUnusable(_l("This invite link has been used up. Ask your team coordinator for a new one."))
     user = create_user(login_name_for(e164), password, "rider", display_name=display_name, phone=e164)
     user.team_id = invite.team_id
     user.approved = not invite.team.requires_approval
-    invite.uses += 1
     db.session.flush()
     return user
 

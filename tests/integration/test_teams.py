@@ -100,6 +100,26 @@ def test_posting_to_an_invite_that_expired_meanwhile_creates_nobody(app, client)
     assert db.session.scalar(select(User).where(User.phone == E164)) is None
 
 
+def test_the_last_use_of_an_invite_goes_to_one_of_two_joins_at_the_same_moment(app, client, monkeypatch):
+    """Both joins pass the invite check; the other one's use lands in between: this one is refused and
+    nobody is created for it."""
+    inv = make_invite(make_team(), max_uses=1)
+    check = services.normalise_phone
+
+    def other_join_lands_meanwhile(raw, *args):
+        with db.engine.connect() as other:
+            other.execute(TeamInvite.__table__.update().where(TeamInvite.id == inv.id).values(uses=1))
+            other.commit()
+        return check(raw, *args)
+
+    monkeypatch.setattr(services, "normalise_phone", other_join_lands_meanwhile)
+    with pytest.raises(services.InviteUnusable):
+        services.join_team(inv.token, display_name="慢一步", phone=PHONE, password="long-enough-pw")
+    db.session.rollback()
+    assert db.session.scalar(select(User).where(User.phone == E164)) is None
+    assert db.session.get(TeamInvite, inv.id).uses == 1
+
+
 def test_join_form_errors_are_shown_not_500(app, client):
     inv = make_invite(make_team())
     resp = join_via_page(client, inv.token, phone="12345")

@@ -38,6 +38,7 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": env("GRIDSNAP_REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env("GRIDSNAP_LOGIN_RATE_LIMIT") or "10 per minute",
+        "LOGIN_ACCOUNT_RATE_LIMIT": env("GRIDSNAP_LOGIN_ACCOUNT_RATE_LIMIT") or "20 per hour",
         "REMEMBER_COOKIE_DURATION": timedelta(days=180),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",

@@ -15,8 +15,15 @@ def _home_for(user) -> str:
         url_for("triage.my_tasks") if user.role == "handler" else url_for("reports.new"))
 
 
+def _login_account() -> str:
+    """The rate-limit key of the account a login names (however many addresses try it)."""
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:80]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], methods=["POST"], key_func=_login_account,
+               deduct_when=lambda response: response.status_code == 400)  # failed tries only
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next"), _home_for(current_user)))

@@ -51,6 +51,25 @@ def test_login_is_rate_limited(client, app):
     assert 429 in statuses
 
 
+def test_failed_logins_are_limited_per_account_from_any_address(client, app):
+    """Guessing one rider's password from many addresses: after the account's failed tries even the right
+    password waits; successful logins do not count, and other accounts are not affected."""
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "3 per hour"
+    user("rider1")
+    user("rider2")
+
+    def attempt(name, password, n):
+        client.environ_base["REMOTE_ADDR"] = f"10.0.0.{n}"
+        return login(client, name, password).status_code
+
+    for n in range(4):  # successes first: they take nothing from the account's allowance
+        assert attempt("rider1", PASSWORD, 100 + n) == 302
+        client.post("/logout", data={"csrf_token": csrf_from(client.get("/profile").get_data(as_text=True))})
+    assert [attempt("rider1", "nope", n) for n in range(4)] == [400, 400, 400, 429]
+    assert attempt("RIDER1 ", PASSWORD, 50) == 429  # the same account however it is typed
+    assert attempt("rider2", PASSWORD, 51) == 302
+
+
 def test_deactivated_user_cannot_log_in_or_use_a_token(client, app):
     u = user("rider1")
     plain = token(u)

@@ -17,6 +17,12 @@ from app.models import User
 from app.summaries.services import WeeklySummary
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TLS_MODES = ("ssl", "starttls", "true", "1", "yes")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+class InsecureSmtp(ValueError):
+    """The SMTP password would cross the network unencrypted."""
 
 
 def set_preference(user: User, wants: bool, email: str) -> None:
@@ -67,6 +73,9 @@ def send_digest(s: WeeklySummary, to: list[str] | None = None) -> list[str]:
     if not to:
         return []
     cfg = current_app.config
+    if cfg["SMTP_USER"] and cfg["SMTP_TLS"] not in TLS_MODES and cfg["SMTP_HOST"] not in LOCAL_HOSTS:
+        raise InsecureSmtp(f"refusing to send the SMTP password unencrypted to {cfg['SMTP_HOST']}: "
+                           "set GRIDSNAP_SMTP_TLS to starttls or ssl")
     messages = [message(s, address) for address in to]  # rendered before connecting
     # smtplib checks no certificate unless given a context: without one, anyone on the path could
     # pose as the mail server and read SMTP_PASSWORD.
@@ -76,7 +85,7 @@ def send_digest(s: WeeklySummary, to: list[str] | None = None) -> list[str]:
     else:
         server = smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30)
     with server as smtp:
-        if cfg["SMTP_TLS"] in ("starttls", "true", "1", "yes"):
+        if cfg["SMTP_TLS"] in TLS_MODES[1:]:
             smtp.starttls(context=tls)
         if cfg["SMTP_USER"]:
             smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])

@@ -264,6 +264,16 @@ def test_cli_fails_loudly_when_the_mail_server_is_unreachable(runner, app, week_
     assert out.exit_code != 0 and "could not send the digest" in out.output
 
 
+def test_the_smtp_password_never_crosses_the_network_unencrypted(runner, app, week_data, smtp_server):
+    _opt_in("coord", "coord@example.org")
+    app.config.update(SMTP_HOST="mail.example.org", SMTP_TLS="", SMTP_USER="gridsnap", SMTP_PASSWORD="secret")
+    out = runner.invoke(args=["summary", WEEK, "--format", "csv", "--email"])
+    assert out.exit_code != 0 and "GRIDSNAP_SMTP_TLS" in out.output and "secret" not in out.output
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_USER="")  # the local relay, no login: sent as before
+    assert runner.invoke(args=["summary", WEEK, "--format", "csv", "--email"]).exit_code == 0
+    assert len(smtp_server.envelopes) == 1
+
+
 def test_no_digest_is_sent_when_nobody_opted_in(runner, week_data, smtp_server):
     out = runner.invoke(args=["summary", WEEK, "--email"])
     assert out.exit_code == 0 and smtp_server.envelopes == []

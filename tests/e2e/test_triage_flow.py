@@ -91,7 +91,7 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
     item.locator("summary").click()
     timeline = item.locator("ol.timeline li")
     steps = [t.strip() for t in item.locator("ol.timeline li .what").all_inner_texts()]
-    assert steps == ["Filed", "Submitted → Accepted", "Accepted → Dispatched", "Dispatched → Resolved",
+    assert steps == ["Submitted", "Submitted → Accepted", "Accepted → Dispatched", "Dispatched → Resolved",
                      "Resolved → Closed"]
     text = item.inner_text()
     assert "Car towed, path clear" in text and "Checked on site" in text and "Fixed" in text

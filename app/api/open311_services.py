@@ -291,7 +291,11 @@ def _when(value: str, name: str) -> datetime:
     except ValueError:
         raise ValidationFailed(_l("%(name)s must be a w3 date and time, e.g. 2026-01-01T00:00:00Z.", name=name),
                                code="invalid_date")
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    try:
+        return when.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the calendar's first UTC moment: no bound there
+        return datetime.min.replace(tzinfo=timezone.utc) if when.year == 1 else datetime.max.replace(tzinfo=timezone.utc)
 
 
 def _int(value: str, name: str, low: int, high: int) -> int:

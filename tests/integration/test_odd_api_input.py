@@ -36,3 +36,15 @@ def test_odd_json_bodies_are_400_and_change_nothing(client, staff, path, body):
     assert r.status_code == 400 and r.json["error"]["message"]
     events = client.get(f"/api/v1/reports/{report.id}/events", headers=headers).json["events"]
     assert len(events) == 1  # only the filing
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_open311_dates_at_the_calendars_ends_are_answered_not_a_server_error(client, staff, fmt):
+    """Year 1 at +14:00 or year 9999 at -14:00 is outside the calendar once in UTC: no bound on that side."""
+    _headers, report = staff
+    for query in ("start_date=0001-01-01T00:00:00%2B14:00", "end_date=9999-12-31T23:59:59-14:00",
+                  "start_date=9999-12-31T23:59:59-14:00", "end_date=0001-01-01T00:00:00 14:00",
+                  "start_date=0001-01-01T00:00:00%2B14:00&end_date=0001-01-01T00:00:00%2B14:00"):
+        r = client.get(f"/open311/v2/requests.{fmt}?{query}")
+        assert r.status_code == 200, query
+        assert report.reference not in r.get_data(as_text=True), query  # filed today: outside every window here

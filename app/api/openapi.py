@@ -97,7 +97,7 @@ SCHEMAS: dict[str, dict] = {
                        "duplicate_of": nullable({"type": "string", "description": "A reference or id"}),
                        "internal": {"type": "boolean", "description": "Hide the note from the rider"}},
     },
-    "CsrfToken": {"type": "object", "required": ["csrf_token"], "properties": {"csrf_token": STR}},
+    "CsrfToken": {"type": "object", "required": ["csrf_token", "user"], "properties": {"csrf_token": STR, "user": INT}},
     "Comment": {"type": "object", "required": ["note"],
                 "properties": {"note": STR, "internal": {"type": "boolean",
                                                           "description": "Staff only: hidden from the rider"}}},

@@ -39,8 +39,9 @@ def create_report():
 @bp.route("/csrf", methods=["GET"])
 @login_required
 def csrf_token():
-    """A fresh CSRF token for pages served from the phone's cache (the offline outbox sends with it)."""
-    response = jsonify({"csrf_token": generate_csrf()})
+    """A fresh CSRF token for pages served from the phone's cache (the offline outbox sends with it), and
+    who is logged in (the outbox sends each rider's reports only under their own login)."""
+    response = jsonify({"csrf_token": generate_csrf(), "user": current_user.id})
     response.headers["Cache-Control"] = "no-store"
     return response
 

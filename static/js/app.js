@@ -43,7 +43,10 @@
       window.location.reload();
       return;
     }
-    Outbox.all(function (err, list) {
+    var me = Number(document.documentElement.getAttribute('data-user')) || null;
+    Outbox.all(function (err, all) {
+      var list = [];
+      for (var k = 0; k < all.length; k++) { if (Outbox.mine(all[k], me)) { list.push(all[k]); } }
       var ul = document.getElementById('outbox-list');
       ul.innerHTML = '';
       box.hidden = !list.length;
@@ -97,4 +100,24 @@
   };
 
   if (document.getElementById('outbox')) { window.GridSnapApp.start(); }
+
+  /* Logging out on a shared phone: the saved copies of this rider's pages go first, so the next person
+     offline does not open them (reports still waiting in the outbox stay, for this rider's next login). */
+  var logout = document.querySelector('form[data-logout]');
+  if (logout && window.caches && window.Promise) {
+    logout.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var pages = JSON.parse(logout.getAttribute('data-offline-pages') || '[]');
+      var gone = false;
+      var go = function () { if (!gone) { gone = true; logout.submit(); } };  // submit() fires no submit event
+      window.setTimeout(go, 2000);  // never stuck on a slow cache
+      caches.keys().then(function (names) {
+        return Promise.all(names.filter(function (n) { return n.indexOf('gridsnap-') === 0; }).map(function (n) {
+          return caches.open(n).then(function (c) {
+            return Promise.all(pages.map(function (p) { return c['delete'](p); }));
+          });
+        }));
+      }).then(go, go);
+    });
+  }
 })();

@@ -80,7 +80,8 @@
     try { return JSON.parse(text); } catch (e) { return null; }
   }
 
-  /* A fresh CSRF token (a page served from the cache carries an old one). cb(token or null). */
+  /* A fresh CSRF token (a page served from the cache carries an old one) and who is logged in.
+     cb(token or null, HTTP status, user id or null). */
   function fetchToken(cb) {
     if (root.XMLHttpRequest) {
       var xhr = new XMLHttpRequest();
@@ -88,7 +89,7 @@
       xhr.setRequestHeader('Accept', 'application/json');
       xhr.onload = function () {
         var body = parseJson(xhr.responseText);
-        cb(xhr.status === 200 && body ? body.csrf_token : null, xhr.status);
+        cb(xhr.status === 200 && body ? body.csrf_token : null, xhr.status, body ? body.user : null);
       };
       xhr.onerror = xhr.ontimeout = function () { cb(null, 0); };
       xhr.timeout = 15000;
@@ -96,7 +97,7 @@
       return;
     }
     root.fetch(TOKEN_URL, { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
-      .then(function (r) { return r.json().then(function (b) { cb(r.status === 200 ? b.csrf_token : null, r.status); }); })
+      .then(function (r) { return r.json().then(function (b) { cb(r.status === 200 ? b.csrf_token : null, r.status, b.user); }); })
       ['catch'](function () { cb(null, 0); });
   }
 
@@ -144,24 +145,36 @@
     return res.body && res.body.error ? res.body.error.message : null;
   }
 
-  /* Send everything waiting, oldest first. cb({sent: [reports], waiting: n, refused: n}). */
+  /* Whether a record may go out under this login: its own rider's (records from before riders were
+     recorded on them go with whoever is logged in). */
+  function mine(record, user) {
+    return !record.user || !user || record.user === user;
+  }
+
+  /* Send everything waiting of the logged-in rider, oldest first (another rider's reports on a shared
+     phone wait for their own login). cb({sent: [reports], waiting: n, refused: n, others: n}). */
   function flush(cb) {
     cb = cb || function () {};
     if (flushing) { cb({ sent: [], waiting: -1, refused: 0, busy: true }); return; }
     flushing = true;
     all(function (err, list) {
-      var summary = { sent: [], waiting: 0, refused: 0 };
+      var summary = { sent: [], waiting: 0, refused: 0, others: 0 };
       if (err || !list.length) { flushing = false; cb(summary); return; }
       var pending = [];
       for (var i = 0; i < list.length; i++) { if (!list[i].refused) { pending.push(list[i]); } else { summary.refused++; } }
       if (!pending.length) { flushing = false; cb(summary); return; }
-      fetchToken(function (token) {
+      fetchToken(function (token, status, user) {
         if (!token) {
           summary.waiting = pending.length;
           flushing = false;
           cb(summary);
           return;
         }
+        var own = [];
+        for (var j = 0; j < pending.length; j++) {
+          if (mine(pending[j], user)) { own.push(pending[j]); } else { summary.others++; }
+        }
+        pending = own;
         var index = 0;
         (function next() {
           if (index >= pending.length) { flushing = false; cb(summary); return; }
@@ -199,6 +212,6 @@
     localTime: localTime,
     available: function () { return !!idb(); },
     newKey: newKey, put: put, get: get, remove: remove, all: all,
-    fetchToken: fetchToken, send: send, flush: flush, retryable: retryable, message: message
+    fetchToken: fetchToken, send: send, flush: flush, retryable: retryable, message: message, mine: mine
   };
 })(typeof self !== 'undefined' ? self : this);

@@ -12,6 +12,8 @@
   if (!form) { return; }
   var T = JSON.parse(document.getElementById('report-i18n').textContent);
   var Outbox = window.GridSnapOutbox;
+  // Whose reports these are: on a shared phone the outbox sends each one only under its own rider's login.
+  var me = Number(document.documentElement.getAttribute('data-user')) || null;
 
   var el = function (id) { return document.getElementById(id); };
   var photoInput = el('photo-input'), previews = el('previews'), photoHint = el('photo-hint');
@@ -281,7 +283,7 @@
     if (!id || busy) { return; }
     if (!photos.length) { showError(T.need_photo_to_add); return; }
     var record = {
-      key: Outbox.newKey(), url: form.getAttribute('data-api') + '/' + id + '/photos', created: Date.now(),
+      key: Outbox.newKey(), url: form.getAttribute('data-api') + '/' + id + '/photos', created: Date.now(), user: me,
       fields: { comment: form.elements.description.value, lat: loc.lat.toFixed(6), lon: loc.lon.toFixed(6) },
       photos: photos.map(function (p) { return { blob: p.blob, name: p.name }; })
     };
@@ -350,7 +352,7 @@
     pendingKey = pendingKey || Outbox.newKey();
     var capturedAt = new Date().toISOString();
     var record = {
-      key: pendingKey, url: form.getAttribute('data-api'), created: Date.now(),
+      key: pendingKey, url: form.getAttribute('data-api'), created: Date.now(), user: me,
       label: form.querySelector('input[name=category]:checked').getAttribute('data-name'),
       fields: {
         category: category(), description: form.elements.description.value, building: form.elements.building.value,

@@ -152,3 +152,40 @@ def test_rider_can_delete_a_waiting_report(phone, live):
     phone.reload()
     time.sleep(1)
     assert reports_on_server() == 0
+
+
+def test_on_a_shared_phone_each_riders_waiting_report_goes_out_under_their_own_login(phone, live):
+    """Rider 1 files while the server cannot take it, then logs out: the saved copies of their pages are
+    gone, and rider 2 logging in on the same phone neither sends nor sees rider 1's waiting report;
+    it arrives, once, when rider 1 logs in again."""
+    install(phone)
+    factories.user("rider2")
+    db.session.commit()
+    phone.route("**/api/v1/reports", lambda route: route.fulfill(
+        status=503, content_type="application/json", body=json.dumps({"error": {"code": "x", "message": "busy"}})))
+    fill(phone)
+    phone.click("#submit")
+    phone.wait_for_selector("#conf-queued:not([hidden])")
+    phone.unroute_all()
+
+    phone.goto("/profile")
+    phone.click("form[data-logout] button[type=submit]")
+    phone.wait_for_url("**/login**")
+    assert not phone.evaluate(SHELL_CACHED), "rider 1's pages are still saved on the phone"
+
+    login(phone, "rider2", factories.PASSWORD)
+    phone.goto("/mine")
+    phone.wait_for_selector("#my-reports")
+    time.sleep(2)  # the outbox has had its turn to send
+    assert reports_on_server() == 0
+    assert phone.locator(".outbox-item").count() == 0
+
+    phone.goto("/profile")
+    phone.click("form[data-logout] button[type=submit]")
+    phone.wait_for_url("**/login**")
+    login(phone, "rider1", factories.PASSWORD)
+    phone.goto("/mine")
+    assert wait_until(lambda: reports_on_server() == 1), "rider 1's waiting report was not sent"
+    time.sleep(1)
+    assert reports_on_server() == 1
+    assert db.session.scalar(select(Report)).user.username == "rider1"

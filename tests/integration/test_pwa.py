@@ -47,8 +47,9 @@ def test_static_files_are_versioned_cached_for_a_year_and_compressed(client, app
 
 def test_csrf_token_endpoint_needs_a_login_and_is_never_cached(client, app):
     assert client.get("/api/v1/csrf", headers={"Accept": "application/json"}).status_code == 401
-    factories.user("rider1")
+    rider = factories.user("rider1")
     factories.login(client, "rider1")
     r = client.get("/api/v1/csrf")
     assert r.status_code == 200 and r.json["csrf_token"]
+    assert r.json["user"] == rider.id  # the outbox sends each rider's reports under their own login only
     assert r.headers["Cache-Control"] == "no-store"

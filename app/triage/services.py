@@ -418,7 +418,7 @@ BULK_ACTIONS = ("accept", "reject", "assign", "priority")
 
 def bulk(actor: User, ids: Iterable, action: str, *, note: str = "", assignee_id=None,
          department_id=None, priority: Optional[str] = None,
-         versions: Optional[dict[int, int]] = None) -> list[dict]:
+         versions: Optional[dict[int, Optional[int]]] = None) -> list[dict]:
     """Apply one action to many reports; each row succeeds or fails on its own (savepoints)."""
     if actor.role not in STAFF_ROLES:
         raise PermissionDenied(_l("Only coordinators use bulk actions."))

@@ -93,9 +93,9 @@ def bulk():
     ids = form.getlist("ids")
     versions = {}
     for rid in ids:
-        number, version = record_id(rid), whole_number(form.get(f"v_{rid}"))
-        if number and version is not None:
-            versions[number] = version
+        number, sent = record_id(rid), form.get(f"v_{rid}")
+        if number and sent:
+            versions[number] = whole_number(sent)  # None when unreadable: that row is refused, not forced
     results = services.bulk(current_user, ids, form.get("action", ""), note=form.get("note", ""),
                             assignee_id=form.get("assignee") or None, department_id=form.get("department") or None,
                             priority=form.get("priority"), versions=versions)

@@ -130,18 +130,38 @@ def register_errorhandlers(app: Flask) -> None:
         return error_response(500, "server_error", HTTP_MESSAGES[500])
 
 
+def _texts(value):
+    """Every string in a JSON value, keys too; a loop, not recursion: a body may nest 900 lists deep."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    return any("\x00" in text for text in _texts(value))
+
+
+def _unencodable(value) -> bool:
+    """A lone surrogate ("\\ud800" in JSON): neither database can store it."""
+    try:
+        for text in _texts(value):
+            text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
     return False
 
 
 def refuse_nul_characters() -> None:
     """No text field anywhere may carry a NUL character (PostgreSQL refuses it in text): a clear 400.
+
+    A JSON body nested too deep to parse, or with a lone surrogate no database can store, is a 400 too.
 
     Open311 cleans its own input the way its spec's clients expect, so its paths are left to it.
     """
@@ -152,6 +172,12 @@ def refuse_nul_characters() -> None:
     if request.method in ("POST", "PUT", "PATCH"):
         values += [v for vs in request.form.listvalues() for v in vs]
         if request.is_json:
-            values.append(request.get_json(silent=True))
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:  # [[[[... nested deeper than the parser goes
+                raise ValidationFailed(HTTP_MESSAGES[400], code="invalid_json")
+            if _unencodable(body):
+                raise ValidationFailed(HTTP_MESSAGES[400], code="invalid_json")
+            values.append(body)
     if any(_has_nul(v) for v in values):
         raise ValidationFailed(_l("Text may not contain NUL characters."), code="invalid_text")

@@ -48,3 +48,15 @@ def test_open311_dates_at_the_calendars_ends_are_answered_not_a_server_error(cli
         r = client.get(f"/open311/v2/requests.{fmt}?{query}")
         assert r.status_code == 200, query
         assert report.reference not in r.get_data(as_text=True), query  # filed today: outside every window here
+
+
+@pytest.mark.parametrize("path", ["transitions", "comments"])
+def test_json_nested_too_deep_or_with_a_lone_surrogate_is_400_and_changes_nothing(client, staff, path):
+    headers, report = staff
+    for body in (b"[" * 100_000 + b"]" * 100_000, b"[" * 900 + b"]" * 900, b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+                 b'{"to": "accepted", "version": 1, "note": "\\ud800"}'):
+        r = client.post(f"/api/v1/reports/{report.id}/{path}", data=body, content_type="application/json",
+                        headers=headers)
+        assert r.status_code == 400 and r.json["error"]["message"], body[:20]
+    events = client.get(f"/api/v1/reports/{report.id}/events", headers=headers).json["events"]
+    assert len(events) == 1  # only the filing

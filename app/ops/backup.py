@@ -123,8 +123,16 @@ def read_manifest(folder: str) -> dict:
             manifest = json.load(fh)
     except FileNotFoundError:
         raise BackupError(f"{folder} is not a complete backup (no manifest.json)")
+    except ValueError as err:  # not JSON, or not UTF-8
+        raise BackupError(f"{folder}/manifest.json is not a backup manifest ({err})")
+    if not isinstance(manifest, dict):
+        raise BackupError(f"{folder}/manifest.json is not a backup manifest (not a JSON object)")
     if manifest.get("format") != FORMAT:
         raise BackupError(f"unknown backup format {manifest.get('format')!r}")
+    database = manifest.get("database")
+    if not (isinstance(database, dict) and {"dialect", "file"} <= database.keys()
+            and isinstance(manifest.get("rows"), dict) and isinstance(manifest.get("photos", []), list)):
+        raise BackupError(f"{folder}/manifest.json lacks the database, rows or photos it must list")
     return manifest
 
 

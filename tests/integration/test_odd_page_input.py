@@ -235,10 +235,15 @@ COMMANDS = [  # (arguments, exit code, a phrase of the message)
 ]
 
 
-def test_commands_with_bad_arguments_say_why_and_exit_non_zero(app, runner, monkeypatch):
+def test_commands_with_bad_arguments_say_why_and_exit_non_zero(app, runner, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "STORAGE_BUCKET", "")
     monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "en")
-    for args, code, message in COMMANDS:
+    manifests = []
+    for name, content in (("broken", b"{"), ("list", b"[]"), ("latin1", b"\xff\xfe"), ("bare", b'{"format": 1}')):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_bytes(content)
+        manifests.append((["backup", "restore", str(tmp_path / name)], 1, "manifest.json"))
+    for args, code, message in COMMANDS + manifests:
         r = runner.invoke(args=args)
         assert r.exception is None or isinstance(r.exception, SystemExit), (args, r.exception)  # no traceback
         assert r.exit_code == code and message in r.output, (args, r.output)

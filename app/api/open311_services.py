@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import defer, selectinload
 
 from app.errors import NotFound, PermissionDenied, ValidationFailed
+from app.inputs import whole_number
 from app.extensions import db
 from app.i18n import iso
 from app.models import Category, Report, ReportEvent, User, utcnow
@@ -299,11 +300,8 @@ def _when(value: str, name: str) -> datetime:
 
 
 def _int(value: str, name: str, low: int, high: int) -> int:
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        n = None
-    if n is None or not (low <= n <= high):
+    n = whole_number(value, high)  # ASCII digits only: int() reads "1_0" as 10 and "１" as 1
+    if n is None or n < low:
         raise ValidationFailed(_l("%(name)s must be a whole number from %(low)d to %(high)d.",
                                   name=name, low=low, high=high), code="invalid_number")
     return n

@@ -60,3 +60,10 @@ def test_json_nested_too_deep_or_with_a_lone_surrogate_is_400_and_changes_nothin
         assert r.status_code == 400 and r.json["error"]["message"], body[:20]
     events = client.get(f"/api/v1/reports/{report.id}/events", headers=headers).json["events"]
     assert len(events) == 1  # only the filing
+
+
+def test_open311_page_numbers_are_ascii_digits(client):
+    """int() reads "1_0" as 10 and a full-width "１" as 1: those are refused, not read as something else."""
+    for query in ("page=1_0", "page_size=%EF%BC%91", "page=%C2%B2", "page_size=%2B5"):
+        r = client.get(f"/open311/v2/requests.json?{query}")
+        assert r.status_code == 400 and "must be a whole number" in r.json[0]["description"], query

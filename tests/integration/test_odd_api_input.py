@@ -67,3 +67,11 @@ def test_open311_page_numbers_are_ascii_digits(client):
     for query in ("page=1_0", "page_size=%EF%BC%91", "page=%C2%B2", "page_size=%2B5"):
         r = client.get(f"/open311/v2/requests.json?{query}")
         assert r.status_code == 400 and "must be a whole number" in r.json[0]["description"], query
+
+
+def test_a_riders_page_numbers_are_ascii_digits(client, staff):
+    """int() read page=1_0 as page 10 and per_page=0_5 as 5 on a rider's own list."""
+    rider = factories.token_user("rider9")[1]
+    for query in ("page=1_0", "per_page=0_5", "page=%EF%BC%92"):
+        r = client.get(f"/api/v1/reports?{query}", headers=rider)
+        assert r.status_code == 400 and r.json["error"]["message"] == "page and per_page must be whole numbers.", query

@@ -69,6 +69,19 @@ def id_filter(value, name: str) -> Optional[int]:
     return number
 
 
+YES, NO = ("1", "true", "on", "yes"), ("", "0", "false", "off", "no")
+
+
+def flag(value, name: str) -> bool:
+    """A yes/no query parameter (absent: no); 400 for anything else than 1/0, true/false, on/off, yes/no."""
+    text = (value or "").strip().lower()
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    raise ValidationFailed(_l("%(name)s must be 1 or 0.", name=name), code="invalid_flag")
+
+
 def day(value: str | None, what: str) -> Optional[date]:
     """A YYYY-MM-DD date between 1900 and 2999 (absent or empty: None); 400 otherwise."""
     if not value:

@@ -9,7 +9,7 @@ from app.api.representations import event_json, report_json
 from app.auth.access import require_view
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.inputs import whole_number
+from app.inputs import flag, whole_number
 from app.reports import services
 from app.storage import photo_store
 
@@ -79,7 +79,7 @@ def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:
 @login_required
 def list_reports():
     page, per_page = page_args()
-    if request.args.get("mine") or not current_user.is_staff:
+    if flag(request.args.get("mine"), "mine") or not current_user.is_staff:  # mine=0: the board's list
         rows, total = services.my_reports(current_user, page, per_page)
         return jsonify({"items": [report_json(r) for r in rows], "page": page, "per_page": per_page,
                         "total": total})

@@ -10,7 +10,7 @@ from sqlalchemy import and_, case, func, literal_column, or_, select, text
 from sqlalchemy.orm import aliased
 
 from app.errors import ValidationFailed
-from app.inputs import MAX_ID, MAX_PAGE, day, record_id
+from app.inputs import MAX_ID, MAX_PAGE, day, flag, record_id
 from app.extensions import db
 from app.models import Category, Department, Report, User, utcnow
 from app.triage.models import ReportStatusCount
@@ -115,7 +115,7 @@ def parse_filter(args, per_page_default: int = 50) -> BoardFilter:
         raise ValidationFailed(_l("assignee must be a user number or none."), code="invalid_assignee")
     return BoardFilter(statuses=statuses, category=args.get("category") or None,
                        department=args.get("department") or None, assignee=assignee, priority=priority,
-                       overdue=args.get("overdue") in ("1", "true", "on", "yes"),
+                       overdue=flag(args.get("overdue"), "overdue"),
                        date_from=day(args.get("from"), "from"), date_to=day(args.get("to"), "to"),
                        q=(args.get("q") or "").strip()[:100], grid=grid, sort=sort, page=page,
                        per_page=per_page)

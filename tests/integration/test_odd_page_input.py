@@ -64,6 +64,8 @@ PAGES = {
         (f"/board?assignee={SUPER2}", 400, "assignee must be a user number or none."),
         (f"/board/map.json?assignee={HUGE}", 400, "assignee must be a user number or none."),
         (f"/api/v1/reports?assignee={INT8}", 400, "assignee must be a user number or none."),
+        ("/board?overdue=maybe", 400, "overdue must be 1 or 0."),  # was quietly "not overdue"
+        ("/api/v1/reports?mine=maybe", 400, "mine must be 1 or 0."),
         (f"/summaries/?page={INT4}", 400, "page must be a whole number from 1 to 1000."),
         ("/summaries/0001-W01", 404, "There are no summaries before 1900."),
         ("/summaries/0001-W01.json", 404, "There are no summaries before 1900."),
@@ -93,6 +95,15 @@ def test_odd_page_arguments_are_refused_with_a_message(client, people, role):
         if r.status_code != status or message not in r.get_data(as_text=True):
             wrong.append(f"{path} -> {r.status_code}")
     assert wrong == []
+
+
+def test_mine_0_is_not_mine(client, people):
+    """A coordinator's mine=0 is the board's list (with counts per status), as without it; mine=1 their own."""
+    users, _report = people
+    as_(client, users, "coordinator")
+    assert "counts" in client.get("/api/v1/reports?mine=0").json
+    assert "counts" in client.get("/api/v1/reports").json
+    assert "counts" not in client.get("/api/v1/reports?mine=1").json
 
 
 def test_a_nul_character_in_a_url_part_is_400(client, people):

@@ -185,7 +185,8 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                            "admins get the triage board's list with its filters and counts per status.",
             "tags": ["reports"],
             "parameters": [
-                query("mine", {"type": "string", "enum": ["1"]}, "Only the caller's own reports"), *PAGING,
+                query("mine", {"type": "string", "enum": ["1", "0"]},
+                      "1: only the caller's own reports (riders always get only theirs)"), *PAGING,
                 query("status", {"type": "array", "items": {"type": "string", "enum": STATUSES + ["open"]}},
                       "Staff: statuses to show (repeat the parameter, or comma-separated; `open` = all open "
                       "statuses, the default)", style="form", explode=True),
@@ -193,7 +194,7 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                 query("department", STR, "Staff: a department code"),
                 query("assignee", STR, "Staff: a user id, or `none`"),
                 query("priority", {"type": "string", "enum": PRIORITIES}, "Staff: priority"),
-                query("overdue", {"type": "string", "enum": ["1"]}, "Staff: only overdue reports"),
+                query("overdue", {"type": "string", "enum": ["1", "0"]}, "Staff: 1 for only overdue reports"),
                 query("from", {"type": "string", "format": "date"}, "Staff: filed on or after (local date)"),
                 query("to", {"type": "string", "format": "date"}, "Staff: filed on or before (local date)"),
                 query("q", STR, "Staff: text in the reference, description or address"),

@@ -153,6 +153,7 @@ def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
             lat = CENTRE[0] + rnd.gauss(0, 0.03)
             lon = CENTRE[1] + rnd.gauss(0, 0.03)
             status, evs = _synthetic_history(rnd, created, now, cat)
+            accepted = next((t for t, _f, to in evs if to == "accepted"), None)
             rid = next_id
             next_id += 1
             reports.append({
@@ -165,8 +166,7 @@ def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
                 "department_id": cat.default_department_id,
                 "accept_due_at": created + timedelta(hours=cat.accept_hours),
                 "resolve_due_at": created + timedelta(hours=cat.resolve_hours),
-                "accepted_at": next((t for t, _f, to in evs if to == "accepted"), None),
-                "first_accepted_at": next((t for t, _f, to in evs if to == "accepted"), None),
+                "accepted_at": accepted, "first_accepted_at": accepted,  # accepted once at most here
                 "resolved_at": next((t for t, _f, to in evs if to == "resolved"), None),
                 "closed_at": next((t for t, _f, to in evs if to == "closed"), None),
                 "outcome": "fixed" if status == "closed" else None,

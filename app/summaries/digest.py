@@ -17,7 +17,8 @@ from app.models import User
 from app.summaries.services import WeeklySummary
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-TLS_MODES = ("ssl", "starttls", "true", "1", "yes")
+STARTTLS = ("starttls", "true", "1", "yes")  # GRIDSNAP_SMTP_TLS values that upgrade a plain connection
+TLS_MODES = ("ssl",) + STARTTLS
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -85,7 +86,7 @@ def send_digest(s: WeeklySummary, to: list[str] | None = None) -> list[str]:
     else:
         server = smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30)
     with server as smtp:
-        if cfg["SMTP_TLS"] in TLS_MODES[1:]:
+        if cfg["SMTP_TLS"] in STARTTLS:
             smtp.starttls(context=tls)
         if cfg["SMTP_USER"]:
             smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])

@@ -223,13 +223,8 @@ def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iter
     return out
 
 
-def local_day(at: datetime) -> date:
-    """The day in GRIDSNAP_TIMEZONE an award falls on."""
-    return at.astimezone(local_zone()).date()
-
-
 def capped(items: Iterable[Award]) -> dict[int, int]:
-    """Points per user after the daily cap (sum per local day, each day at most the cap)."""
+    """Points per user after the daily cap (sum per day in GRIDSNAP_TIMEZONE, each day at most the cap)."""
     cap = setting("GRIDSNAP_POINTS_DAILY_CAP")
     zone = local_zone()  # once, not per award: it is read from the app's config
     per_day: dict[tuple[int, date], int] = defaultdict(int)

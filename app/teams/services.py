@@ -27,6 +27,9 @@ class InviteUnusable(DomainError):
     status, code = 410, "invite_unusable"
 
 
+USED_UP = _l("This invite link has been used up. Ask your team coordinator for a new one.")
+
+
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """A mobile number in E.164 (+8613812345678), or ValidationFailed."""
     try:
@@ -124,7 +127,7 @@ def usable_invite(token: str) -> TeamInvite:
     if invite.expires_at <= utcnow():
         raise InviteUnusable(_l("This invite link has expired. Ask your team coordinator for a new one."))
     if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        raise InviteUnusable(_l("This invite link has been used up. Ask your team coordinator for a new one."))
+        raise InviteUnusable(USED_UP)
     return invite
 
 
@@ -146,7 +149,7 @@ def join_team(token: str, *, display_name: str, phone: str, password: str) -> Us
         .values(uses=TeamInvite.uses + 1).execution_options(synchronize_session=False)).rowcount
     db.session.expire(invite, ["uses"])
     if not taken:
-        raise InviteUnusable(_l("This invite link has been used up. Ask your team coordinator for a new one."))
+        raise InviteUnusable(USED_UP)
     user = create_user(login_name_for(e164), password, "rider", display_name=display_name, phone=e164)
     user.team_id = invite.team_id
     user.approved = not invite.team.requires_approval

@@ -34,6 +34,17 @@ def whole_number(value, maximum: int = MAX_ID) -> Optional[int]:
     return number if 0 <= number <= maximum else None
 
 
+def integer(value: str | None, default: Optional[int] = None) -> Optional[int]:
+    """An optionally signed whole number in ASCII digits (absent or empty: `default`); ValueError for
+    anything else (int() alone takes '²', '1_000' and '１')."""
+    if value is None or value == "":
+        return default
+    digits = value.strip().removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(value)
+    return int(value)
+
+
 def record_id(value) -> Optional[int]:
     """`value` as a row id (1 to MAX_ID), else None."""
     number = whole_number(value)
@@ -47,14 +58,11 @@ def _out_of_range(name: str, high: int) -> ValidationFailed:
 
 def page_number(value, maximum: int = MAX_PAGE) -> int:
     """A page number from a query string (absent or empty: 1); 400 unless a whole number 1..maximum."""
-    if value is None or value == "":
-        return 1
-    text = str(value).strip()
-    digits = text.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):
+    try:
+        page = integer(value if value is None else str(value), 1)
+    except ValueError:
         raise ValidationFailed(_l("The page number must be a whole number."), code="invalid_page")
-    page = whole_number(text, maximum)
-    if not page:
+    if not 1 <= page <= maximum:
         raise _out_of_range("page", maximum)
     return page
 

@@ -9,7 +9,7 @@ from app.api.representations import event_json, report_json
 from app.auth.access import require_view
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.inputs import flag, whole_number
+from app.inputs import MAX_PAGE, flag, integer
 from app.reports import services
 from app.storage import photo_store
 
@@ -66,11 +66,12 @@ def report_events(report_id: int):
 
 def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:
     """page and per_page from the query string, validated."""
-    page, per_page = request.args.get("page", "1"), request.args.get("per_page", str(default_size))
-    if not all(v.strip().lstrip("-").isascii() and v.strip().lstrip("-").isdigit() for v in (page, per_page)):
-        raise ValidationFailed(_("page and per_page must be whole numbers."))  # int() also reads 1_0 and ²
-    page, per_page = whole_number(page, 1_000_000) or 0, whole_number(per_page, max_size) or 0
-    if not page or not per_page:
+    try:
+        page = integer(request.args.get("page"), 1)
+        per_page = integer(request.args.get("per_page"), default_size)
+    except ValueError:
+        raise ValidationFailed(_("page and per_page must be whole numbers."))
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= max_size:
         raise ValidationFailed(_("page must be 1 or more and per_page between 1 and %(n)d.", n=max_size))
     return page, per_page
 

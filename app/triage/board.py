@@ -10,7 +10,7 @@ from sqlalchemy import and_, case, func, literal_column, or_, select, text
 from sqlalchemy.orm import aliased
 
 from app.errors import ValidationFailed
-from app.inputs import MAX_ID, MAX_PAGE, day, flag, record_id
+from app.inputs import MAX_ID, MAX_PAGE, day, flag, integer, record_id
 from app.extensions import db
 from app.models import Category, Department, Report, User, utcnow
 from app.triage.models import ReportStatusCount
@@ -65,16 +65,6 @@ class BoardFilter:
         return {k: v for k, v in out.items() if v not in (None, "", [])}
 
 
-def _whole(value: str | None, default: Optional[int]) -> Optional[int]:
-    """An optionally signed whole number in ASCII digits (int() alone takes '²' and '1_000')."""
-    if not value:
-        return default
-    digits = value.strip().removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):
-        raise ValueError(value)
-    return int(value)
-
-
 def parse_filter(args, per_page_default: int = 50) -> BoardFilter:
     """A BoardFilter from query arguments (a MultiDict: status may repeat); 400 on nonsense."""
     statuses = []
@@ -100,9 +90,9 @@ def parse_filter(args, per_page_default: int = 50) -> BoardFilter:
     if sort not in SORTS:
         raise ValidationFailed(_l("Unknown sort order."), code="invalid_sort")
     try:
-        page = _whole(args.get("page"), 1)
-        per_page = _whole(args.get("per_page"), per_page_default)
-        grid = _whole(args.get("grid"), None)
+        page = integer(args.get("page"), 1)
+        per_page = integer(args.get("per_page"), per_page_default)
+        grid = integer(args.get("grid"))
     except ValueError:
         raise ValidationFailed(_l("page, per_page and grid must be whole numbers."), code="invalid_number")
     if grid is not None and not 0 < grid <= MAX_ID:

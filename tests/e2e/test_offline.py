@@ -30,6 +30,17 @@ SHELL_CACHED = """async () => {
 }"""
 
 
+SAVED_PAGES = """async () => {
+  const saved = [];
+  for (const name of await caches.keys()) {
+    if (name.indexOf('gridsnap-') !== 0) continue;
+    const cache = await caches.open(name);
+    for (const url of ['/report', '/mine']) { if (await cache.match(url)) saved.push(url); }
+  }
+  return saved;
+}"""
+
+
 def reports_on_server() -> int:
     db.session.expire_all()
     db.session.rollback()
@@ -171,7 +182,7 @@ def test_on_a_shared_phone_each_riders_waiting_report_goes_out_under_their_own_l
     phone.goto("/profile")
     phone.click("form[data-logout] button[type=submit]")
     phone.wait_for_url("**/login**")
-    assert not phone.evaluate(SHELL_CACHED), "rider 1's pages are still saved on the phone"
+    assert phone.evaluate(SAVED_PAGES) == [], "rider 1's pages are still saved on the phone"
 
     login(phone, "rider2", factories.PASSWORD)
     phone.goto("/mine")

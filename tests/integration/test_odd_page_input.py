@@ -113,14 +113,17 @@ def test_a_nul_character_in_a_url_part_is_400(client, people):
 
 
 def test_a_department_number_past_any_row_finds_no_reports(client, people):
-    users, _report = people
+    users, report = people
     as_(client, users, "coordinator")
+    assert f'data-id="{report.id}"' in client.get("/board").get_data(as_text=True)  # listed without the filter
     for path in (f"/board?department={HUGE}", f"/board?department={SUPER2}", f"/api/v1/reports?department={INT4}",
                  f"/board/map.json?department={INT8}"):
         r = client.get(path)
         assert r.status_code == 200, path
         if r.is_json:
             assert r.json.get("items", r.json.get("points")) == [], path
+        else:  # the filter was applied, not dropped
+            assert f'data-id="{report.id}"' not in r.get_data(as_text=True), path
 
 
 def test_ids_past_the_integer_columns_are_404(client, people):

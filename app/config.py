@@ -39,6 +39,8 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env("GRIDSNAP_LOGIN_RATE_LIMIT") or "10 per minute",
         "LOGIN_ACCOUNT_RATE_LIMIT": env("GRIDSNAP_LOGIN_ACCOUNT_RATE_LIMIT") or "20 per hour",
+        "TOKEN_FAILURE_LIMIT": env("GRIDSNAP_TOKEN_FAILURE_LIMIT") or "20 per minute",  # unknown API tokens
+        "MAX_JSON_BYTES": 1024 * 1024,  # JSON bodies are small (a move, a comment); photos come as forms
         "REMEMBER_COOKIE_DURATION": timedelta(days=180),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",

@@ -1,4 +1,6 @@
 """Domain errors raised by services, and the one place that maps them to HTTP responses."""
+from typing import Optional
+
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -144,18 +146,17 @@ def _texts(value):
             stack.extend(item)
 
 
-def _has_nul(value) -> bool:
-    return any("\x00" in text for text in _texts(value))
-
-
-def _unencodable(value) -> bool:
-    """A lone surrogate ("\\ud800" in JSON): neither database can store it."""
-    try:
-        for text in _texts(value):
+def _unstorable(value) -> Optional[str]:
+    """What no database stores, in one walk over every text: "nul" (a NUL character, which PostgreSQL
+    refuses) or "surrogate" (a lone one, "\\ud800" in JSON); None when every text is fine."""
+    for text in _texts(value):
+        if "\x00" in text:
+            return "nul"
+        try:
             text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+        except UnicodeEncodeError:
+            return "surrogate"
+    return None
 
 
 def refuse_nul_characters() -> None:
@@ -176,8 +177,9 @@ def refuse_nul_characters() -> None:
                 body = request.get_json(silent=True)
             except RecursionError:  # [[[[... nested deeper than the parser goes
                 raise ValidationFailed(HTTP_MESSAGES[400], code="invalid_json")
-            if _unencodable(body):
-                raise ValidationFailed(HTTP_MESSAGES[400], code="invalid_json")
             values.append(body)
-    if any(_has_nul(v) for v in values):
+    problem = _unstorable(values)
+    if problem == "surrogate":
+        raise ValidationFailed(HTTP_MESSAGES[400], code="invalid_json")
+    if problem == "nul":
         raise ValidationFailed(_l("Text may not contain NUL characters."), code="invalid_text")

@@ -1,7 +1,5 @@
 """Browser-facing protections: security headers, a Content-Security-Policy, Secure cookies over HTTPS,
 a small body limit for JSON requests, and a limit on guessing API tokens."""
-import os
-
 from flask import Flask, abort, current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.util import get_remote_address
@@ -30,9 +28,6 @@ HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
 }
 
-# JSON bodies are small (a move, a comment); photos come as multipart forms under MAX_CONTENT_LENGTH.
-MAX_JSON_BYTES = 1024 * 1024
-
 
 class SessionInterface(SecureCookieSessionInterface):
     """The signed-cookie session, marked Secure whenever the request came over HTTPS."""
@@ -44,8 +39,8 @@ class SessionInterface(SecureCookieSessionInterface):
 def _limit_json_body() -> None:
     # Read lazily by Werkzeug: a longer body (or a longer chunked stream) is refused with 413.
     if request.is_json:
-        request.max_content_length = min(current_app.config.get("MAX_JSON_BYTES", MAX_JSON_BYTES),
-                                         request.max_content_length or MAX_JSON_BYTES)
+        limit = current_app.config["MAX_JSON_BYTES"]
+        request.max_content_length = min(limit, request.max_content_length or limit)
 
 
 def _protect(response):
@@ -106,8 +101,6 @@ def init_app(app: Flask) -> None:
     """Install the protections; call before Flask-Login, so this hook sees its remember-me cookie
     (after_request hooks run last-registered first)."""
     app.session_interface = SessionInterface()
-    app.config.setdefault("MAX_JSON_BYTES", MAX_JSON_BYTES)
-    app.config.setdefault("TOKEN_FAILURE_LIMIT", os.environ.get("GRIDSNAP_TOKEN_FAILURE_LIMIT") or "20 per minute")
     app.before_request(_limit_json_body)
     app.before_request(_refuse_token_guessing)
     app.after_request(_protect)

@@ -65,6 +65,15 @@ def manifest():
     return response
 
 
+OFFLINE_PAGES = ("reports.new", "reports.mine")  # the rider's pages the service worker keeps
+
+
+@bp.app_template_global()
+def offline_pages() -> list[str]:
+    """Paths of the pages kept for offline use (logging out deletes them from the phone)."""
+    return [url_for(endpoint) for endpoint in OFFLINE_PAGES]
+
+
 @bp.route("/sw.js")
 def service_worker():
     import hashlib
@@ -72,7 +81,7 @@ def service_worker():
     from app.reports.services import categories
     icons = sorted({f"icons/{c.icon}.svg" for c in categories()})
     assets = [url_for("static", filename=name) for name in (*SHELL_ASSETS, *icons)]
-    pages = [url_for("reports.new"), url_for("reports.mine")]
+    pages = offline_pages()
     version = hashlib.sha256("\n".join(assets + pages).encode()).hexdigest()[:12]
     body = render_template("sw.js", assets=assets, pages=pages, version=version,
                            outbox=url_for("static", filename="js/outbox.js"))

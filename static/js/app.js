@@ -43,10 +43,8 @@
       window.location.reload();
       return;
     }
-    var me = Number(document.documentElement.getAttribute('data-user')) || null;
     Outbox.all(function (err, all) {
-      var list = [];
-      for (var k = 0; k < all.length; k++) { if (Outbox.mine(all[k], me)) { list.push(all[k]); } }
+      var list = Outbox.own(all, Outbox.currentUser());
       var ul = document.getElementById('outbox-list');
       ul.innerHTML = '';
       box.hidden = !list.length;
@@ -111,8 +109,8 @@
       var gone = false;
       var go = function () { if (!gone) { gone = true; logout.submit(); } };  // submit() fires no submit event
       window.setTimeout(go, 2000);  // never stuck on a slow cache
-      caches.keys().then(function (names) {
-        return Promise.all(names.filter(function (n) { return n.indexOf('gridsnap-') === 0; }).map(function (n) {
+      caches.keys().then(function (names) {  // every cache of this site is the service worker's
+        return Promise.all(names.map(function (n) {
           return caches.open(n).then(function (c) {
             return Promise.all(pages.map(function (p) { return c['delete'](p); }));
           });

@@ -145,20 +145,30 @@
     return res.body && res.body.error ? res.body.error.message : null;
   }
 
-  /* Whether a record may go out under this login: its own rider's (records from before riders were
+  /* The rider logged in on this page (a page's <html data-user>), or null (in the service worker). */
+  function currentUser() {
+    var doc = root.document;
+    return (doc && Number(doc.documentElement.getAttribute('data-user'))) || null;
+  }
+
+  /* The records that may go out under this login: its own rider's (records from before riders were
      recorded on them go with whoever is logged in). */
-  function mine(record, user) {
-    return !record.user || !user || record.user === user;
+  function own(list, user) {
+    var out = [];
+    for (var i = 0; i < list.length; i++) {
+      if (!list[i].user || !user || list[i].user === user) { out.push(list[i]); }
+    }
+    return out;
   }
 
   /* Send everything waiting of the logged-in rider, oldest first (another rider's reports on a shared
-     phone wait for their own login). cb({sent: [reports], waiting: n, refused: n, others: n}). */
+     phone wait for their own login). cb({sent: [reports], waiting: n, refused: n}). */
   function flush(cb) {
     cb = cb || function () {};
     if (flushing) { cb({ sent: [], waiting: -1, refused: 0, busy: true }); return; }
     flushing = true;
     all(function (err, list) {
-      var summary = { sent: [], waiting: 0, refused: 0, others: 0 };
+      var summary = { sent: [], waiting: 0, refused: 0 };
       if (err || !list.length) { flushing = false; cb(summary); return; }
       var pending = [];
       for (var i = 0; i < list.length; i++) { if (!list[i].refused) { pending.push(list[i]); } else { summary.refused++; } }
@@ -170,11 +180,7 @@
           cb(summary);
           return;
         }
-        var own = [];
-        for (var j = 0; j < pending.length; j++) {
-          if (mine(pending[j], user)) { own.push(pending[j]); } else { summary.others++; }
-        }
-        pending = own;
+        pending = own(pending, user);
         var index = 0;
         (function next() {
           if (index >= pending.length) { flushing = false; cb(summary); return; }
@@ -212,6 +218,7 @@
     localTime: localTime,
     available: function () { return !!idb(); },
     newKey: newKey, put: put, get: get, remove: remove, all: all,
-    fetchToken: fetchToken, send: send, flush: flush, retryable: retryable, message: message, mine: mine
+    fetchToken: fetchToken, send: send, flush: flush, retryable: retryable, message: message,
+    currentUser: currentUser, own: own
   };
 })(typeof self !== 'undefined' ? self : this);

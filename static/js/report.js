@@ -13,7 +13,7 @@
   var T = JSON.parse(document.getElementById('report-i18n').textContent);
   var Outbox = window.GridSnapOutbox;
   // Whose reports these are: on a shared phone the outbox sends each one only under its own rider's login.
-  var me = Number(document.documentElement.getAttribute('data-user')) || null;
+  var me = Outbox.currentUser();
 
   var el = function (id) { return document.getElementById(id); };
   var photoInput = el('photo-input'), previews = el('previews'), photoHint = el('photo-hint');

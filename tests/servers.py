@@ -22,6 +22,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class SmtpCatcher:
+    """A real SMTP server (aiosmtpd) on a free local port, keeping what arrives in `envelopes`; plain, or
+    with `tls` (a server SSLContext) as STARTTLS (required) or implicit TLS (mode "ssl")."""
+
+    def __init__(self, tls=None, mode: str = ""):
+        from aiosmtpd.controller import Controller
+        self.envelopes: list = []
+        self.port = free_port()
+        kw = ({"ssl_context": tls} if mode == "ssl" else {"tls_context": tls, "require_starttls": True}) if tls else {}
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, auth_require_tls=False, **kw)
+        if mode == "ssl":  # the controller's readiness probe would not speak TLS
+            self.controller.ready_timeout = 5
+
+    @staticmethod
+    def available() -> bool:
+        import importlib.util
+        return importlib.util.find_spec("aiosmtpd") is not None
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def start(self) -> "SmtpCatcher":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
 def executable(name: str) -> str | None:
     """A program from the venv first, then PATH."""
     path = os.path.join(BIN, name)

@@ -16,7 +16,7 @@ from app.models import Report, Team, User
 from app.summaries.weeks import week_of
 from app.teams import services as teams
 from tests.conftest import _clean
-from tests.e2e.conftest import ConsoleErrors, offline_tiles, phone_context
+from tests.e2e.conftest import ConsoleErrors, login, offline_tiles, phone_context
 
 pytestmark = pytest.mark.e2e
 
@@ -126,14 +126,6 @@ def settles_late(path: str) -> bool:
     return path == "/report" or "view=map" in path or path.startswith(("/board/reports/", "/summaries/2"))
 
 
-def login(page, username: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
 @pytest.mark.parametrize("locale", list(LANGS))
 def test_every_rider_page_and_the_staff_pages_fit_a_360px_phone(browser, site, locale):
     problems = []
@@ -143,7 +135,7 @@ def test_every_rider_page_and_the_staff_pages_fit_a_360px_phone(browser, site, l
         offline_tiles(page)
         errors = ConsoleErrors().watch(page)
         if user:
-            login(page, user)
+            login(page, user, PASSWORD)
         for path in paths:
             del errors[:]
             response = page.goto(path)

@@ -69,7 +69,7 @@ def test_open311_page_numbers_are_ascii_digits(client):
         assert r.status_code == 400 and "must be a whole number" in r.json[0]["description"], query
 
 
-def test_a_riders_page_numbers_are_ascii_digits(client, staff):
+def test_a_riders_page_numbers_are_ascii_digits(client, app):
     """int() read page=1_0 as page 10 and per_page=0_5 as 5 on a rider's own list."""
     rider = factories.token_user("rider9")[1]
     for query in ("page=1_0", "per_page=0_5", "page=%EF%BC%92"):

@@ -3,7 +3,6 @@ access (the other department's handler, another rider, unapproved riders) beyond
 import csv
 import io
 import json
-import socket
 import ssl
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -15,6 +14,7 @@ from app.extensions import db
 from app.models import Category, Department, Photo, Team, User
 from tests import factories as f
 from tests.conftest import need
+from tests.servers import SmtpCatcher
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -197,43 +197,22 @@ def _certificate(tmp_path):
 @pytest.fixture
 def tls_smtp(app, tmp_path):
     """An SMTP server with a self-signed certificate, speaking STARTTLS or implicit TLS."""
-    try:
-        from aiosmtpd.controller import Controller
-    except ImportError:
-        Controller = None
-    need(Controller is not None, "aiosmtpd not installed: pip install aiosmtpd")
+    need(SmtpCatcher.available(), "aiosmtpd not installed: pip install aiosmtpd")
     cert, key = _certificate(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
-
-    class Inbox:
-        envelopes: list = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.envelopes.append(envelope)
-            return "250 OK"
-
-    controllers = []
+    started = []
 
     def start(mode: str):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        inbox = Inbox()
-        inbox.envelopes = []
-        kw = {"ssl_context": server_tls} if mode == "ssl" else {"tls_context": server_tls, "require_starttls": True}
-        c = Controller(inbox, hostname="127.0.0.1", port=port, auth_require_tls=False, **kw)
-        if mode == "ssl":  # the controller's readiness probe would not speak TLS
-            c.ready_timeout = 5
-        c.start()
-        controllers.append(c)
-        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_TLS=mode, SMTP_USER="",
+        inbox = SmtpCatcher(server_tls, mode).start()
+        started.append(inbox)
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=inbox.port, SMTP_TLS=mode, SMTP_USER="",
                           SMTP_SENDER="gridsnap@example.org")
         return inbox
 
     yield start, cert
-    for c in controllers:
-        c.stop()
+    for inbox in started:
+        inbox.stop()
 
 
 @pytest.mark.parametrize("mode", ["starttls", "ssl"])

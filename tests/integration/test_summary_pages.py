@@ -3,7 +3,6 @@ import csv
 import email
 import io
 import json
-import socket
 from datetime import date, datetime, timedelta
 from email import policy
 from zoneinfo import ZoneInfo
@@ -15,6 +14,7 @@ from app.models import User
 from app.summaries.services import weekly_summary
 from tests import factories as f
 from tests.conftest import need
+from tests.servers import SmtpCatcher, free_port
 
 SH = ZoneInfo("Asia/Shanghai")
 MON = date(2025, 3, 3)  # Monday of 2025-W10, long past whenever the tests run
@@ -93,7 +93,7 @@ def test_week_page_shows_the_service_figures(client, week_data):
     r = client.get(f"/summaries/{WEEK}?lang=en")
     html = r.get_data(as_text=True)
     assert r.status_code == 200
-    assert f'id="fig-received"' in html
+    assert 'id="fig-received"' in html
     card = html.split('id="fig-received"')[1].split("</div>")[0]
     assert f">{s.received}<" in card and s.received == 4
     assert s.narrative["en"].split(",")[0] in html and s.narrative["zh"][:10] in html
@@ -193,37 +193,15 @@ def test_cli_refuses_a_bad_week(runner, week_data):
 
 # ---- email digest --------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_server(app):
     """A real SMTP server (aiosmtpd) on a free local port, collecting what arrives."""
-    try:
-        from aiosmtpd.controller import Controller
-    except ImportError:
-        Controller = None
-    need(Controller is not None, "aiosmtpd not installed: pip install aiosmtpd")
-
-    class Inbox:
-        def __init__(self):
-            self.envelopes = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.envelopes.append(envelope)
-            return "250 OK"
-
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_TLS="", SMTP_USER="",
+    need(SmtpCatcher.available(), "aiosmtpd not installed: pip install aiosmtpd")
+    inbox = SmtpCatcher().start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=inbox.port, SMTP_TLS="", SMTP_USER="",
                       SMTP_SENDER="gridsnap@example.org", BASE_URL="https://gridsnap.example.org")
     yield inbox
-    controller.stop()
+    inbox.stop()
 
 
 def _opt_in(username, address):
@@ -259,7 +237,7 @@ def test_email_digest_reaches_opted_in_staff_with_html_and_text(runner, week_dat
 
 def test_cli_fails_loudly_when_the_mail_server_is_unreachable(runner, app, week_data):
     _opt_in("coord", "coord@example.org")
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port(), SMTP_TLS="")  # nothing listens there
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_TLS="")  # nothing listens there
     out = runner.invoke(args=["summary", WEEK, "--format", "csv", "--email"])
     assert out.exit_code != 0 and "could not send the digest" in out.output
 

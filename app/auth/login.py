@@ -8,6 +8,7 @@ from app.auth.access import wants_bearer
 from app.auth.services import user_for_token
 from app.errors import error_response, wants_json
 from app.extensions import db, login_manager
+from app.inputs import record_id
 from app.models import User
 
 login_manager.login_view = "auth.login"
@@ -29,7 +30,8 @@ def load_user(user_id: str):
     if token:  # a request that names a token is judged by the token alone, even with a
         return _token_owner(token)  # session or remember-me cookie (Flask-Login tries those first)
     row_id, _dot, stamp = user_id.partition(".")
-    user = db.session.get(User, int(row_id)) if row_id.isdigit() else None
+    number = record_id(row_id)
+    user = db.session.get(User, number) if number else None
     if user is None or not user.active:
         return None
     # A login from before the last password change is over. Ids without a stamp come from logins

@@ -135,7 +135,7 @@ def join_team(token: str, *, display_name: str, phone: str, password: str) -> Us
     """Create a rider from an invite link and put them in its team (unapproved if the team requires it)."""
     invite = usable_invite(token)
     display_name = (display_name or "").strip()
-    if not display_name or len(display_name) > 80:
+    if not display_name:  # create_user checks its length (and would put the login name in its place)
         raise ValidationFailed(_l("A display name of 1 to 80 characters is required."), code="invalid_name")
     e164 = normalise_phone(phone)
     if db.session.scalar(select(User.id).where(User.phone == e164)):

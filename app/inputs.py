@@ -81,8 +81,10 @@ YES, NO = ("1", "true", "on", "yes"), ("", "0", "false", "off", "no")
 
 
 def flag(value, name: str) -> bool:
-    """A yes/no query parameter (absent: no); 400 for anything else than 1/0, true/false, on/off, yes/no."""
-    text = (value or "").strip().lower()
+    """A yes/no value (absent: no): JSON true/false, or 1/0, true/false, on/off, yes/no; 400 otherwise."""
+    if isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value).strip().lower() if isinstance(value, (int, str)) else "?"
     if text in YES:
         return True
     if text in NO:

@@ -6,6 +6,8 @@ from flask_login import current_user, login_required
 from app.api import bp
 from app.api.representations import event_json, report_json
 from app.auth.access import require_view
+from app.auth.services import require_approved
+from app.inputs import flag
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.i18n import iso, lang
@@ -38,11 +40,6 @@ def _body() -> dict:
     return data
 
 
-def _flag(value) -> bool:
-    """JSON true, or a form's "1"/"true"/"on"."""
-    return value is True or str(value).lower() in ("1", "true", "on", "yes")
-
-
 @bp.route("/reports/<int:report_id>/transitions", methods=["POST"])
 @login_required
 def post_transition(report_id: int):
@@ -55,7 +52,7 @@ def post_transition(report_id: int):
     services.transition(report, current_user, data.get("to"), version=data.get("version"),
                         note=data.get("note"), assignee_id=data.get("assignee"),
                         department_id=data.get("department"), outcome=data.get("outcome"),
-                        duplicate_of=data.get("duplicate_of"), internal=_flag(data.get("internal")),
+                        duplicate_of=data.get("duplicate_of"), internal=flag(data.get("internal"), "internal"),
                         after_photo=photo.read() if photo and photo.filename else None)
     body = report_json(report)  # before the commit (the service flushed), which would expire the report
     db.session.commit()
@@ -79,8 +76,7 @@ def report_duplicates(report_id: int):
 @bp.route("/reports/nearby", methods=["GET"])
 @login_required
 def nearby_reports():
-    if current_user.role == "rider" and not current_user.approved:  # other riders' descriptions: vetted riders
-        raise PermissionDenied(_("Your team has not approved your account yet."), code="not_approved")
+    require_approved(current_user)  # other riders' descriptions: vetted riders only
     found = duplicates.nearby_open_reports(request.args.get("category", ""), request.args.get("lat"),
                                            request.args.get("lon"))
     items = []
@@ -110,6 +106,6 @@ def add_photos(report_id: int):
 def add_comment(report_id: int):
     report = report_services.get_report(report_id)
     data = _body()
-    event = services.add_comment(report, current_user, data.get("note", ""), internal=_flag(data.get("internal")))
+    event = services.add_comment(report, current_user, data.get("note", ""), internal=flag(data.get("internal"), "internal"))
     db.session.commit()
     return jsonify(event_json(event)), 201

@@ -7,12 +7,19 @@ import secrets
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import ROLES, ApiToken, Team, User, utcnow
 
 # A fixed hash to compare against when the user does not exist, so timing does not tell.
 _DUMMY = User(password_hash="scrypt:32768:8:1$dummy$" + "0" * 128)
+
+
+def require_approved(user: User) -> None:
+    """Riders whose team requires approval file, see others' reports nearby and join them only once
+    approved (staff are always approved)."""
+    if not user.approved:
+        raise PermissionDenied(_l("Your team has not approved your account yet."), code="not_approved")
 
 
 def create_user(username: str, password: str, role: str = "rider", *, display_name: str | None = None,

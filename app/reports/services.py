@@ -9,6 +9,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.auth.services import require_approved
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Category, CoReporter, Photo, Report, ReportEvent, User, utcnow
@@ -139,8 +140,7 @@ def submit_report(user: User, store: PhotoStore, *, category: str, photos: list[
     existing = find_by_idempotency_key(user, idempotency_key)
     if existing is not None:
         return existing, False
-    if not user.approved:
-        raise ValidationFailed(_l("Your team has not approved your account yet."), status=403, code="not_approved")
+    require_approved(user)
     cat = category_by_code(clean_text(category))
     description = clean_text(description)
     if len(description) > max_description:

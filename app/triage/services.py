@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 
 from app.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, StaleReport, ValidationFailed
+from app.auth.services import require_approved
 from app.extensions import db
 from app.inputs import record_id, whole_number
 from app.models import CoReporter, Department, Photo, Report, ReportEvent, User, utcnow
@@ -321,8 +322,7 @@ def add_rider_photos(report: Report, rider: User, photos: list[bytes], note: str
         raise ValidationFailed(_l("Add a photo or a comment."), code="photo_required")
     if rider.role != "rider":
         raise PermissionDenied(_l("Only riders add follow-up photos here; staff comment on the board."))
-    if not rider.approved:  # joining would show them the report: only riders their team has vetted
-        raise PermissionDenied(_l("Your team has not approved your account yet."), code="not_approved")
+    require_approved(rider)  # joining would show them the report: only riders their team has vetted
     joining = not follows(rider, report)
     if joining:
         if not report.is_open:

@@ -164,6 +164,8 @@ class Category(db.Model):
 
 
 _OPEN_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
+_SUBMITTED_SQL = "status = 'submitted'"
+_WORKING_SQL = "status IN ('accepted', 'assigned', 'in_progress')"
 
 
 class Report(db.Model):
@@ -176,11 +178,12 @@ class Report(db.Model):
         # index is ignored by SQLite's planner for IN (...); the partial one is used).
         Index("ix_report_open_created", "created_at",
               sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
-        # The weekly summary's backlog (open and overdue per category, grid, department, rider),
-        # answered from the index alone, the groups in index order.
-        Index("ix_report_open_backlog", "category_id", "grid_id", "department_id", "user_id", "status",
-              "created_at", "accept_due_at", "resolve_due_at",
-              sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
+        # The weekly summary's backlog as of a past moment: open reports whose deadline had not yet come
+        # (the rest are counted in report_backlog_count, see app/summaries/models.py).
+        Index("ix_report_submitted_accept_due", "accept_due_at",
+              sqlite_where=text(_SUBMITTED_SQL), postgresql_where=text(_SUBMITTED_SQL)),
+        Index("ix_report_working_resolve_due", "resolve_due_at",
+              sqlite_where=text(_WORKING_SQL), postgresql_where=text(_WORKING_SQL)),
         Index("ix_report_created", "created_at"),  # the reports filed in a week
         Index("ix_report_duplicate_of", "duplicate_of_id"),  # duplicates merged into a report
         Index("ix_report_status_created", "status", "created_at"),
@@ -309,5 +312,6 @@ class CoReporter(db.Model):
 # before any mapper is configured (and makes Alembic see them).
 from app.grids.models import Grid  # noqa: E402,F401
 from app.triage.models import ReportSeen, ReportStatusCount, ResponseTemplate  # noqa: E402,F401
+from app.summaries.models import ReportBacklogCount  # noqa: E402,F401
 from app.teams.models import TeamInvite, TeamLeader  # noqa: E402,F401
 from app.admin.models import AuditLog  # noqa: E402,F401

@@ -71,3 +71,43 @@ def test_first_accepted_at_and_the_latest_close_are_filled_from_the_timeline(fre
         assert got[4][0] is None
         db.session.remove()
         db.engine.dispose()
+
+
+def test_backlog_counts_are_filled_from_the_reports_and_kept_after_a_round_trip(fresh_url, tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    from app.auth.services import create_user
+    from app.catalog import seed_reference_data
+    from app.models import Category, Department, Report, Team
+    from tests.integration.test_backlog_counts import counted, expected
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "test",
+                      "UPLOAD_DIR": str(tmp_path / "uploads"), "GEOCODER": ""})
+    with app.app_context():
+        upgrade(revision="d3b8f1a6c920")
+        seed_reference_data()
+        team = Team(name="犍路先锋")
+        db.session.add(team)
+        db.session.flush()
+        member, loner = create_user("r1", "pw-long-enough-1", "rider"), create_user("r2", "pw-long-enough-1", "rider")
+        member.team_id = team.id
+        db.session.commit()
+        cats = db.session.scalars(select(Category.id).order_by(Category.id)).all()
+        dept = db.session.scalar(select(Department.id))
+        statuses = ("submitted", "accepted", "assigned", "in_progress", "resolved", "closed", "rejected", "duplicate")
+        db.session.execute(insert(Report.__table__), [
+            {"user_id": (member, loner)[i % 2].id, "category_id": cats[i % 3], "lat": 29.2, "lon": 103.9, "cell": 1,
+             "status": statuses[i % len(statuses)], "department_id": dept if i % 4 else None,
+             "accept_due_at": T0 + timedelta(hours=2) if i % 5 else None,
+             "resolve_due_at": T0 + timedelta(days=7) if i % 7 else None,
+             "created_at": T0, "captured_at": T0, "updated_at": T0} for i in range(60)])
+        db.session.commit()
+
+        upgrade()
+        want = expected()
+        assert sum(want.values()) == sum(1 for i in range(60) if i % 8 < 5) and counted() == want
+        db.session.commit()  # no open read holding the tables the downgrade drops
+        downgrade(revision="d3b8f1a6c920")
+        upgrade()
+        assert counted() == want
+        db.session.remove()
+        db.engine.dispose()

@@ -1,0 +1,115 @@
+"""report_backlog_count: the open reports per (category, grid, department, team, status, dated), kept by
+database triggers, must equal what the report rows say after every kind of write, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import delete, insert, select, update
+
+from app.extensions import db
+from app.models import Category, Department, Grid, Report, Team, User, utcnow
+from app.summaries.models import ReportBacklogCount
+from app.triage import services as triage
+from tests import factories as f
+
+OPEN = {"submitted", "accepted", "assigned", "in_progress", "resolved"}
+
+
+def expected() -> Counter:
+    """Counted in Python from the rows (not with the SQL the migration uses)."""
+    teams = dict(db.session.execute(select(User.id, User.team_id)).all())
+    out: Counter = Counter()
+    for r in db.session.scalars(select(Report)):
+        if r.status not in OPEN:
+            continue
+        due = r.accept_due_at if r.status == "submitted" else r.resolve_due_at if r.status != "resolved" else None
+        out[(r.category_id, r.grid_id or 0, r.department_id or 0, teams[r.user_id] or 0, r.status,
+             int(due is not None))] += 1
+    return out
+
+
+def counted() -> Counter:
+    c = ReportBacklogCount
+    return Counter({(row.category_id, row.grid_id, row.department_id, row.team_id, row.status, row.dated): row.n
+                    for row in db.session.scalars(select(c)).all() if row.n})
+
+
+def check() -> None:
+    db.session.expire_all()
+    assert counted() == expected()
+
+
+def test_counts_follow_every_kind_of_write(app):
+    boss = f.quick_user("coord", role="coordinator")
+    a = f.quick_user("ra", team="犍路先锋")
+    b = f.quick_user("rb", team="小哥传声筒")
+    loner = f.quick_user("rc")
+    reports = [f.filed_report(u, category=c) for u in (a, b, loner)
+               for c in ("illegal_parking", "elevator_hazard", "noise")]
+    check()
+
+    # The workflow: accept, assign to a department, start, resolve, close, reopen; reject; duplicate.
+    dept = db.session.scalar(select(Department).order_by(Department.id))
+    r = reports[0]
+    for to, kw in (("accepted", {}), ("assigned", {"department_id": dept.id}), ("in_progress", {}),
+                   ("resolved", {"note": "修好了"}), ("closed", {"outcome": "fixed"}),
+                   ("accepted", {"note": "又坏了"})):
+        triage.transition(r, boss, to, version=r.version, **kw)
+        db.session.commit()
+        check()
+    triage.transition(reports[1], boss, "rejected", version=reports[1].version, note="不属实")
+    db.session.commit()
+    triage.transition(reports[2], boss, "duplicate", version=reports[2].version, duplicate_of=reports[5].id)
+    db.session.commit()
+    check()
+
+    # Riders change team, leave one, join one; a team is dissolved.
+    other = db.session.scalar(select(Team).where(Team.name == "小哥传声筒"))
+    a.team_id = other.id
+    db.session.commit()
+    check()
+    loner.team_id = other.id
+    b.team_id = None
+    db.session.commit()
+    check()
+
+    # Grids drawn and removed, a category changed, deadlines cleared and set, by bulk UPDATE as well.
+    grid = Grid(code="G01", name="一网格", geometry={"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]})
+    db.session.add(grid)
+    db.session.flush()
+    db.session.execute(update(Report).where(Report.id.in_([x.id for x in reports[3:7]])).values(grid_id=grid.id))
+    noise = db.session.scalar(select(Category.id).where(Category.code == "noise"))
+    reports[4].category_id = noise
+    reports[5].accept_due_at = None
+    reports[0].resolve_due_at = None
+    db.session.commit()
+    check()
+    reports[5].accept_due_at = utcnow() + timedelta(hours=3)
+    db.session.execute(update(Report).where(Report.grid_id == grid.id).values(grid_id=None))
+    db.session.commit()
+    check()
+
+    # Bulk inserts (as the demo loader writes) and deletes.
+    cat = db.session.scalar(select(Category).where(Category.code == "garbage"))
+    now = utcnow()
+    db.session.execute(insert(Report), [
+        {"user_id": u.id, "category_id": cat.id, "lat": 29.2, "lon": 103.9, "cell": 1, "status": status,
+         "created_at": now, "captured_at": now, "updated_at": now, "accept_due_at": now + timedelta(hours=24),
+         "resolve_due_at": now + timedelta(days=7), "department_id": dept.id}
+        for u in (a, b, loner) for status in ("submitted", "assigned", "closed", "resolved")])
+    db.session.commit()
+    check()
+    db.session.execute(delete(Report).where(Report.category_id == cat.id, Report.status != "assigned"))
+    db.session.commit()
+    check()
+
+
+def test_a_rolled_back_write_leaves_the_counts_alone(app):
+    a = f.quick_user("ra", team="犍路先锋")
+    f.filed_report(a)
+    before = counted()
+    db.session.execute(update(Report).values(status="closed"))
+    db.session.execute(update(User).values(team_id=None))
+    db.session.rollback()
+    assert counted() == before == expected()

@@ -1,11 +1,11 @@
 """How Flask-Login finds the user: the session cookie, or a Bearer token on API calls."""
 import hmac
 
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from app.auth.access import wants_bearer
-from app.auth.services import user_for_token
+from app.auth.services import password_was_reset, user_for_token
 from app.errors import error_response, wants_json
 from app.extensions import db, login_manager
 from app.inputs import record_id
@@ -34,11 +34,25 @@ def load_user(user_id: str):
     user = db.session.get(User, number) if number else None
     if user is None or not user.active:
         return None
-    # A login from before the last password change is over. Ids without a stamp come from logins
-    # made before stamps existed: still honoured, so nobody is logged out by the upgrade.
+    # A login from before the last password change is over.
     if stamp and not hmac.compare_digest(stamp, user.password_stamp()):
         return None
+    if not stamp:
+        # A login made before stamps existed (a bare id): it cannot say which password it was made with,
+        # so it ends once an administrator has reset the password (what a reset after a lost phone is
+        # for); otherwise it carries on under a stamped id from now on, nobody logged out by the upgrade.
+        if password_was_reset(user.id):
+            return None
+        _restamp(user)
     return user
+
+
+def _restamp(user: User) -> None:
+    """Keep this login under the stamped id: in the session, and in a new remember-me cookie if it came
+    with one (Flask-Login writes it on the way out)."""
+    session["_user_id"] = user.get_id()
+    if request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")):
+        session["_remember"] = "set"
 
 
 @login_manager.request_loader

@@ -50,6 +50,14 @@ def create_user(username: str, password: str, role: str = "rider", *, display_na
     return user
 
 
+def password_was_reset(user_id: int) -> bool:
+    """Whether an administrator has ever set this user's password (the audit log keeps every reset)."""
+    from app.admin.models import AuditLog
+    return db.session.scalar(select(AuditLog.id).where(
+        AuditLog.target_type == "user", AuditLog.target_id == str(user_id), AuditLog.action == "user.password")
+        .limit(1)) is not None
+
+
 def authenticate(username: str, password: str) -> User | None:
     """The active user with these credentials, or None."""
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))

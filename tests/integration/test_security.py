@@ -81,9 +81,47 @@ def test_a_new_password_ends_the_sessions_and_remember_me_logins_made_before(cli
     assert r.status_code == 302 and client.get("/mine").status_code == 200
 
 
-def test_sessions_from_before_password_stamps_still_work(client, app):
-    f.session_login(client, f.quick_user("rider1"))  # "_user_id" is the bare row id, as before the upgrade
+def test_sessions_from_before_password_stamps_still_work_and_are_stamped_from_then_on(client, app):
+    rider = f.quick_user("rider1")
+    f.session_login(client, rider)  # "_user_id" is the bare row id, as before the upgrade
     assert client.get("/mine").status_code == 200
+    with client.session_transaction() as sess:
+        assert sess["_user_id"] == rider.get_id() != str(rider.id)
+
+
+def _bare_remember_cookie(app, user) -> str:
+    """A remember-me cookie as Flask-Login wrote it before stamps: the bare row id, signed."""
+    from flask_login.utils import encode_cookie
+    with app.test_request_context():
+        return encode_cookie(str(user.id))
+
+
+def test_remember_me_cookies_from_before_stamps_are_reissued_stamped(app):
+    from flask_login.utils import decode_cookie
+    rider = f.quick_user("rider1")
+    phone = app.test_client()
+    phone.set_cookie("remember_token", _bare_remember_cookie(app, rider))
+    r = phone.get("/mine")
+    assert r.status_code == 200
+    with app.test_request_context():
+        assert decode_cookie(phone.get_cookie("remember_token").value) == rider.get_id()
+
+
+def test_a_password_reset_ends_logins_from_before_stamps(client, app):
+    from app.admin.services import reset_password
+    rider = f.quick_user("rider1")
+    other = f.quick_user("rider2")
+    stolen = app.test_client()
+    stolen.set_cookie("remember_token", _bare_remember_cookie(app, rider))
+    f.session_login(client, rider)
+    reset_password(rider, f.quick_user("boss", role="admin"), "a-new-secret-9")
+    db.session.commit()
+    for phone in (client, stolen):
+        r = phone.get("/mine")
+        assert r.status_code == 302 and "/login" in r.headers["Location"]
+    untouched = app.test_client()  # a rider whose password nobody reset keeps their old login
+    untouched.set_cookie("remember_token", _bare_remember_cookie(app, other))
+    assert untouched.get("/mine").status_code == 200
 
 
 def test_language_switch_does_not_redirect_off_site(client, app):

@@ -1,4 +1,5 @@
 """Data migrations: a database at an earlier revision, with data, upgraded to the head."""
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -24,17 +25,30 @@ def fresh_url(request, tmp_path, pg_url):
     database.drop()
 
 
+@contextmanager
+def at_revision(url: str, tmp_path, revision: str):
+    """The app on a database built up to `revision`, with the reference data; disposed of afterwards."""
+    from flask_migrate import upgrade
+
+    from app.catalog import seed_reference_data
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
+                      "UPLOAD_DIR": str(tmp_path / "uploads"), "GEOCODER": ""})
+    with app.app_context():
+        upgrade(revision=revision)
+        seed_reference_data()
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_first_accepted_at_and_the_latest_close_are_filled_from_the_timeline(fresh_url, tmp_path):
     from flask_migrate import upgrade
 
     from app.auth.services import create_user
-    from app.catalog import seed_reference_data
     from app.models import Category, Report, ReportEvent
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "test",
-                      "UPLOAD_DIR": str(tmp_path / "uploads"), "GEOCODER": ""})
-    with app.app_context():
-        upgrade(revision="a9e4c2d7f105")
-        seed_reference_data()
+    with at_revision(fresh_url, tmp_path, "a9e4c2d7f105"):
         rider = create_user("r1", "pw-long-enough-1", "rider")
         db.session.commit()
         cat = db.session.scalar(select(Category.id).where(Category.code == "noise"))
@@ -69,22 +83,15 @@ def test_first_accepted_at_and_the_latest_close_are_filled_from_the_timeline(fre
         assert got[2] == (T0 + timedelta(hours=1), None)
         assert got[3] == (T0 + timedelta(hours=1), T0 + timedelta(hours=40))
         assert got[4][0] is None
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_backlog_counts_are_filled_from_the_reports_and_kept_after_a_round_trip(fresh_url, tmp_path):
     from flask_migrate import downgrade, upgrade
 
     from app.auth.services import create_user
-    from app.catalog import seed_reference_data
     from app.models import Category, Department, Report, Team
     from tests.integration.test_backlog_counts import counted, expected
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_url, "SECRET_KEY": "test",
-                      "UPLOAD_DIR": str(tmp_path / "uploads"), "GEOCODER": ""})
-    with app.app_context():
-        upgrade(revision="d3b8f1a6c920")
-        seed_reference_data()
+    with at_revision(fresh_url, tmp_path, "d3b8f1a6c920"):
         team = Team(name="犍路先锋")
         db.session.add(team)
         db.session.flush()
@@ -109,5 +116,3 @@ def test_backlog_counts_are_filled_from_the_reports_and_kept_after_a_round_trip(
         downgrade(revision="d3b8f1a6c920")
         upgrade()
         assert counted() == want
-        db.session.remove()
-        db.engine.dispose()

@@ -14,7 +14,8 @@ before. Triggers keep the counts whoever writes (ORM, bulk inserts, the demo loa
 - user UPDATE of team_id: the rider's open reports move from the old team's groups to the new one's.
 
 Each delta is an upsert (ON CONFLICT DO UPDATE, SQLite 3.24+ and PostgreSQL). On PostgreSQL a move
-touches the two rows in key order, so two moves in opposite directions cannot deadlock.
+touches its two rows in key order, and a team change its rows in key order, so writers taking the same
+rows cannot deadlock on them.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -53,7 +54,7 @@ def _team_move(old_team: str, new_team: str, user: str) -> str:
             f"SELECT {_group('r', 't.team')}, SUM(t.sign) FROM report r, "
             f"(SELECT {old_team} AS team, -1 AS sign UNION ALL SELECT {new_team}, 1) t "
             f"WHERE r.user_id = {user} AND r.status IN {OPEN} "
-            f"GROUP BY 1, 2, 3, 4, 5, 6 {UPSERT};")
+            f"GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6 {UPSERT};")
 
 
 COUNTED = ("status", "category_id", "grid_id", "department_id", "user_id", "accept_due_at", "resolve_due_at")

@@ -1,9 +1,11 @@
 """Engine settings: SQLite gets WAL, foreign keys, a busy timeout, a memory map, a larger page cache and
 statistics kept fresh for its query planner; PostgreSQL is left as is (its autovacuum analyzes)."""
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
-from flask import Flask
-from sqlalchemy import event
+from flask import Flask, current_app
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
@@ -74,3 +76,25 @@ def optimize(dbapi_conn) -> None:
         except Exception:
             pass
         cur.close()
+
+
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """Reads that all see the database as it was at the first of them, in a session of their own.
+
+    A report built from several statements (the weekly summary) must not count a report filed between
+    two of them in one and not in the other. PostgreSQL's default (READ COMMITTED) and Python's sqlite3
+    (no transaction around SELECTs) give each statement its own view; here PostgreSQL runs a read-only
+    REPEATABLE READ transaction and SQLite one read transaction (WAL keeps its snapshot). A new app
+    context gives the block its own `db.session`, so what the caller has loaded or changed is untouched;
+    nothing read inside should be used outside it (ORM objects go with the session)."""
+    with current_app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ",
+                                                     "postgresql_readonly": True})
+        elif db.engine.dialect.name == "sqlite":
+            db.session.execute(text("BEGIN"))
+        try:
+            yield
+        finally:
+            db.session.rollback()

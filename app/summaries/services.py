@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from sqlalchemy import and_, case, func, select
 
+from app.database import snapshot
 from app.extensions import db
 from app.models import Category, Department, Team
 from app.grids.models import Grid
@@ -263,11 +264,17 @@ def resolve_week(name: Optional[str], now: Optional[datetime] = None) -> Week:
 
 def weekly_summary(week: Optional[str], now: Optional[datetime] = None, *, hotspot_limit: int = 10,
                    leaders: int = 5) -> WeeklySummary:
-    """The summary of one ISO week (default: the last complete week), as of `now`."""
-    from app.summaries.narrative import narrative
-
+    """The summary of one ISO week (default: the last complete week), as of `now`: every figure from one
+    snapshot of the database, whatever is written meanwhile."""
     now = now or datetime.now(timezone.utc)
     wk = resolve_week(week, now)
+    with snapshot():
+        return _summary(wk, now, hotspot_limit, leaders)
+
+
+def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> WeeklySummary:
+    from app.summaries.narrative import narrative
+
     start, end = wk.start.astimezone(timezone.utc), wk.end.astimezone(timezone.utc)
     as_of = min(end, now)
     prev = wk.shifted(-1)

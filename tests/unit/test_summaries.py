@@ -441,3 +441,36 @@ def test_comments_photos_and_edits_are_not_moves(app):
     assert (s.hours_to_resolve.count, s.hours_to_resolve.median) == (1, 24)
     assert [d["resolved"] for d in s.per_day] == [0, 1, 0, 0, 0, 0, 0]
     assert s.open_at_end == 1  # b (resolved, not closed); a was rejected before the week
+
+
+def test_what_is_written_while_a_summary_is_built_does_not_skew_it(scenario):
+    """Every figure comes from one snapshot: a report filed and another moved between two of the summary's
+    statements (from another connection, committed) change nothing in it."""
+    from sqlalchemy import event, insert, update
+
+    from app.models import Report
+    quiet = weekly_summary("2025-W48", now=NOW).to_dict()
+    r = scenario["reports"]
+    template = {c: getattr(r[1], c) for c in ("user_id", "category_id", "lat", "lon", "cell", "grid_id")}
+    writes = []
+
+    def write_once(_conn, _cursor, statement, _parameters, _context, _many):
+        if writes or "report_backlog_count" not in statement:
+            return
+        writes.append(statement)
+        with db.engine.begin() as other:  # another connection of the pool, committed at once
+            moment = datetime.now(timezone.utc)
+            other.execute(insert(Report.__table__).values(
+                **template, status="submitted", created_at=moment, captured_at=moment, updated_at=moment,
+                accept_due_at=moment - timedelta(hours=1), resolve_due_at=moment))
+            other.execute(update(Report.__table__).where(Report.id == r[1].id).values(status="rejected"))
+
+    event.listen(db.engine, "after_cursor_execute", write_once)
+    try:
+        busy = weekly_summary("2025-W48", now=NOW).to_dict()
+    finally:
+        event.remove(db.engine, "after_cursor_execute", write_once)
+    assert writes  # the writes happened in the middle of it
+    for s in (quiet, busy):
+        s.pop("generated_at")
+    assert busy == quiet

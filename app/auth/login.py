@@ -3,6 +3,7 @@ import hmac
 
 from flask import current_app, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login.utils import decode_cookie
 
 from app.auth.access import wants_bearer
 from app.auth.services import password_was_reset, user_for_token
@@ -48,10 +49,12 @@ def load_user(user_id: str):
 
 
 def _restamp(user: User) -> None:
-    """Keep this login under the stamped id: in the session, and in a new remember-me cookie if it came
-    with one (Flask-Login writes it on the way out)."""
+    """Keep this login under the stamped id: in the session, and in a new remember-me cookie when the
+    login came with one of its own (Flask-Login writes it on the way out); any other cookie is left alone."""
+    bare = str(user.id)
     session["_user_id"] = user.get_id()
-    if request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")):
+    cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    if cookie and decode_cookie(cookie) == bare:
         session["_remember"] = "set"
 
 

@@ -2,10 +2,13 @@
 database triggers, must equal what the report rows say after every kind of write, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select, update
+import pytest
+from sqlalchemy import delete, insert, select, text, update
 
 from app.extensions import db
 from app.models import Category, Department, Grid, Report, Team, User, utcnow
@@ -113,3 +116,75 @@ def test_a_rolled_back_write_leaves_the_counts_alone(app):
     db.session.execute(update(User).values(team_id=None))
     db.session.rollback()
     assert counted() == before == expected()
+
+
+# ---- PostgreSQL: concurrent writers (SQLite has one writer at a time) --------------------------------
+
+def _postgresql_only():
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("concurrent writers: SQLite lets one write at a time")
+
+
+def _in_thread(app, work) -> tuple[threading.Thread, dict]:
+    """Run work() on its own connection in another thread; returns the thread and where its error goes."""
+    failed: dict = {}
+
+    def run():
+        try:
+            with app.app_context():
+                work()
+        except Exception as exc:  # reported by the test
+            failed["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, failed
+
+
+def test_a_bulk_move_and_a_single_move_queue_instead_of_deadlocking(app):
+    """A bulk move holds what its first report took while it moves the next; a single move of a report in
+    another group meanwhile must wait for it, not deadlock with it (PostgreSQL aborted one of the two)."""
+    _postgresql_only()
+    rider = f.quick_user("ra", team="犍路先锋")
+    first = f.filed_report(rider, category="noise").id
+    other, then = (f.filed_report(rider, category="illegal_parking").id for _ in range(2))
+    move = text("UPDATE report SET status = 'accepted' WHERE id = :id")
+    with db.engine.connect() as bulk:
+        tx = bulk.begin()
+        bulk.execute(move, {"id": first})
+        thread, failed = _in_thread(app, lambda: (db.session.execute(move, {"id": other}), db.session.commit()))
+        time.sleep(0.5)  # the single move is waiting now
+        bulk.execute(move, {"id": then})
+        tx.commit()
+    thread.join(10)
+    assert not thread.is_alive() and not failed, failed
+    check()
+
+
+@pytest.mark.parametrize("write", ["move", "same group", "other group"])
+def test_a_report_written_while_its_rider_changes_team_counts_under_the_new_team(app, write):
+    """Neither write sees the other's uncommitted row: the report's write waits for the team change."""
+    _postgresql_only()
+    rider = f.quick_user("ra", team="犍路先锋")
+    f.quick_user("rb", team="小哥传声筒")
+    filed = f.filed_report(rider)
+    new_team = db.session.scalar(select(Team.id).where(Team.name == "小哥传声筒"))
+    rider_id, report_id = rider.id, filed.id
+
+    def work():
+        if write == "move":
+            db.session.execute(text("UPDATE report SET status = 'accepted' WHERE id = :id"), {"id": report_id})
+            db.session.commit()
+        else:
+            f.filed_report(db.session.get(User, rider_id), category="illegal_parking" if write == "same group" else "noise")
+
+    with db.engine.connect() as admin:
+        tx = admin.begin()
+        admin.execute(update(User).where(User.id == rider_id).values(team_id=new_team))
+        thread, failed = _in_thread(app, work)
+        thread.join(0.5)
+        assert thread.is_alive()  # waiting for the team change
+        tx.commit()
+    thread.join(10)
+    assert not thread.is_alive() and not failed, failed
+    check()

@@ -107,6 +107,15 @@ def test_remember_me_cookies_from_before_stamps_are_reissued_stamped(app):
         assert decode_cookie(phone.get_cookie("remember_token").value) == rider.get_id()
 
 
+def test_a_session_from_before_stamps_gets_no_remember_me_cookie_it_did_not_ask_for(client, app):
+    rider, other = f.quick_user("rider1"), f.quick_user("rider2")
+    f.session_login(client, rider)  # a session-only login, with someone else's old cookie lying about
+    client.set_cookie("remember_token", _bare_remember_cookie(app, other))
+    r = client.get("/mine")
+    assert r.status_code == 200
+    assert not any(c.startswith("remember_token=") for c in r.headers.getlist("Set-Cookie"))
+
+
 def test_a_password_reset_ends_logins_from_before_stamps(client, app):
     from app.admin.services import reset_password
     rider = f.quick_user("rider1")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
-from app.triage.workflow import OPEN_STATUSES, Status, is_open
+from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Status, deadline_for, is_open
 
 
 
@@ -165,7 +165,7 @@ class Category(db.Model):
 
 _OPEN_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
 _SUBMITTED_SQL = "status = 'submitted'"
-_WORKING_SQL = "status IN ('accepted', 'assigned', 'in_progress')"
+_WORKING_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in RESOLVE_DEADLINE_STATUSES))
 
 
 class Report(db.Model):
@@ -246,11 +246,7 @@ class Report(db.Model):
     @property
     def due_at(self) -> Optional[datetime]:
         """The deadline that applies now: to accept while submitted, to resolve until resolved."""
-        if self.status == Status.SUBMITTED:
-            return self.accept_due_at
-        if self.status in (Status.ACCEPTED, Status.ASSIGNED, Status.IN_PROGRESS):
-            return self.resolve_due_at
-        return None
+        return deadline_for(self.status, self.accept_due_at, self.resolve_due_at)
 
     def is_overdue(self, now: Optional[datetime] = None) -> bool:
         due = self.due_at

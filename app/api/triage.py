@@ -14,14 +14,14 @@ from app.i18n import iso, lang
 from app.reports import services as report_services
 from app.triage import duplicates, services
 from app.triage.board import deadline_state
+from app.triage.workflow import deadline_for
 
 
 def board_item_json(row) -> dict:
     """A board row (Core row from triage.board) in the list API's shape."""
     l = lang()
     state = deadline_state(row.status, row.accept_due_at, row.resolve_due_at, row.created_at)
-    due = row.accept_due_at if row.status == "submitted" else (
-        row.resolve_due_at if row.status in ("accepted", "assigned", "in_progress") else None)
+    due = deadline_for(row.status, row.accept_due_at, row.resolve_due_at)
     return {"id": row.id, "reference": row.reference, "status": row.status, "version": row.version,
             "priority": row.priority, "category": row.category,
             "category_name": row.category_zh if l == "zh" else row.category_en,

@@ -17,12 +17,12 @@ from sqlalchemy.sql.expression import FunctionElement
 from app.extensions import db
 from app.models import Report, ReportEvent, User
 from app.summaries.models import ReportBacklogCount
-from app.triage.workflow import OPEN_STATUSES, Outcome
+from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Outcome, deadline_for
 
 R, E, U = Report.__table__, ReportEvent.__table__, User.__table__
 B = ReportBacklogCount.__table__
 OPEN = tuple(s.value for s in OPEN_STATUSES)
-WORKING = ("accepted", "assigned", "in_progress")  # the deadline to resolve applies
+WORKING = tuple(s.value for s in RESOLVE_DEADLINE_STATUSES)
 # Literal, not bound, so SQLite can use the partial index ix_report_open_created.
 OPEN_NOW = text("report.status IN ({})".format(", ".join(f"'{s}'" for s in OPEN)))
 # ... and ix_report_submitted_accept_due, ix_report_working_resolve_due.
@@ -332,7 +332,7 @@ def _moved_since(as_of: datetime, tally: dict[Key, _Tally]) -> None:
 
 def _late(status: str, accept_late: int, resolve_late: int) -> int:
     """What _overdue() says in SQL, given whether each deadline had passed."""
-    return accept_late if status == "submitted" else resolve_late if status in WORKING else 0
+    return deadline_for(status, accept_late, resolve_late) or 0
 
 
 def _facts(windows: list[_Window]):

@@ -14,10 +14,10 @@ from app.inputs import MAX_ID, MAX_PAGE, day, flag, integer, record_id
 from app.extensions import db
 from app.models import Category, Department, Report, User, utcnow
 from app.triage.models import ReportStatusCount
-from app.triage.workflow import OPEN_STATUSES, Status
+from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Status, deadline_for
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
-ACTIVE = (Status.ACCEPTED.value, Status.ASSIGNED.value, Status.IN_PROGRESS.value)  # the resolve deadline runs
+RESOLVING = tuple(s.value for s in RESOLVE_DEADLINE_STATUSES)  # the deadline to resolve runs
 # Exactly the partial index's predicate (models.ix_report_open_created), written as a literal so
 # SQLite's planner can prove the query implies it; with bound parameters it scans the table.
 OPEN_SQL = text("report.status IN ({})".format(", ".join(f"'{s}'" for s in OPEN)))
@@ -119,8 +119,7 @@ def _local_midnight(d: date) -> datetime:
 def overdue_clause(now: datetime):
     """SQL for Report.is_overdue: past the accept deadline while submitted, else past the resolve one."""
     return or_(and_(Report.status == Status.SUBMITTED.value, Report.accept_due_at < now),
-               and_(Report.status.in_([Status.ACCEPTED.value, Status.ASSIGNED.value, Status.IN_PROGRESS.value]),
-                    Report.resolve_due_at < now))
+               and_(Report.status.in_(RESOLVING), Report.resolve_due_at < now))
 
 
 def conditions(f: BoardFilter, *, with_status: bool = True, now: Optional[datetime] = None) -> list:
@@ -172,7 +171,7 @@ def _order(f: BoardFilter):
     if f.sort == "due":
         # The deadline that applies now (Report.due_at); resolved and closed reports have none: last.
         due = case((Report.status == Status.SUBMITTED.value, Report.accept_due_at),
-                   (Report.status.in_(ACTIVE), Report.resolve_due_at), else_=None)
+                   (Report.status.in_(RESOLVING), Report.resolve_due_at), else_=None)
         return [case((due.is_(None), 1), else_=0), due.asc(), Report.id.asc()]
     return [Report.created_at.desc(), Report.id.desc()]
 
@@ -246,12 +245,7 @@ def map_points(f: BoardFilter, limit: int = 5000) -> list:
 def deadline_state(status: str, accept_due_at, resolve_due_at, created_at, now: Optional[datetime] = None):
     """'overdue', 'due_soon' (within the last quarter of its window) or None."""
     now = now or utcnow()
-    if status == Status.SUBMITTED.value:
-        due = accept_due_at
-    elif status in (Status.ACCEPTED.value, Status.ASSIGNED.value, Status.IN_PROGRESS.value):
-        due = resolve_due_at
-    else:
-        return None
+    due = deadline_for(status, accept_due_at, resolve_due_at)
     if due is None:
         return None
     if due.tzinfo is None:  # SQLite through Core rows: stored as UTC

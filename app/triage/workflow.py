@@ -47,6 +47,18 @@ TRANSITIONS: dict[Status, dict[Status, frozenset[str]]] = {
 
 OPEN_STATUSES = (S.SUBMITTED, S.ACCEPTED, S.ASSIGNED, S.IN_PROGRESS, S.RESOLVED)
 CLOSED_STATUSES = (S.CLOSED, S.REJECTED, S.DUPLICATE)
+# Statuses measured against the deadline to resolve (submitted ones against the deadline to accept;
+# resolved and closed ones against none).
+RESOLVE_DEADLINE_STATUSES = (S.ACCEPTED, S.ASSIGNED, S.IN_PROGRESS)
+
+
+def deadline_for(status: str, accept_due_at, resolve_due_at):
+    """The deadline a report in `status` is measured against, or None."""
+    if status == S.SUBMITTED:
+        return accept_due_at
+    if status in RESOLVE_DEADLINE_STATUSES:
+        return resolve_due_at
+    return None
 
 # Moves a handler may make on reports assigned to them or their department.
 HANDLER_MOVES = frozenset({(S.ASSIGNED, S.IN_PROGRESS), (S.ASSIGNED, S.RESOLVED),

@@ -100,7 +100,9 @@ BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
     SELECT team_id INTO old_team FROM "user" WHERE id = OLD.user_id FOR SHARE;
   END IF;
-  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+  IF TG_OP = 'UPDATE' AND NEW.user_id = OLD.user_id THEN
+    new_team := old_team;  -- the same rider (almost every move): one read
+  ELSIF TG_OP IN ('INSERT', 'UPDATE') THEN
     SELECT team_id INTO new_team FROM "user" WHERE id = NEW.user_id FOR SHARE;
   END IF;
   IF TG_OP = 'INSERT' THEN

@@ -76,6 +76,10 @@ def test_counts_follow_every_kind_of_write(app):
     b.team_id = None
     db.session.commit()
     check()
+    # A report handed to another rider (in another team): both riders' teams are read.
+    db.session.execute(update(Report).where(Report.id == reports[3].id).values(user_id=a.id))  # b has no team now
+    db.session.commit()
+    check()
 
     # Grids drawn and removed, a category changed, deadlines cleared and set, by bulk UPDATE as well.
     grid = Grid(code="G01", name="一网格", geometry={"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]})

@@ -200,7 +200,7 @@ def _reports_of(user_ids: set[int]) -> set[int]:
 def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iterable[int]] = None) -> list[Award]:
     """Every award dated in [start, end), before the daily cap, for these users (None: everyone)."""
     if user_ids is None:
-        selection = _candidates(start, end)  # read by subquery: a month is 40,000 reports at a million
+        return _everyones_awards(start, end)
     elif start <= EPOCH and end >= FAR:
         # A rider's all-time points: their reports, not every report that ever moved (at a million
         # reports that walked 800,000 histories: 41 s for one profile page, now 0.3 s).
@@ -219,6 +219,41 @@ def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iter
         for a in _report_awards(rid, owner, history, co.get(rid, {}), amounts):
             if start <= a.at < end and (wanted is None or a.user_id in wanted):
                 out.append(a)
+    out.sort(key=lambda a: (a.at, a.report_id, a.user_id, a.kind))
+    return out
+
+
+def _own_awards(start: datetime, end: datetime, amounts: tuple[int, int, int]) -> list[Award]:
+    """Every rider's awards for their own reports dated in [start, end), read straight from the indexed
+    report columns that History is made of: _report_awards' rule for the owner (an accepted award at the
+    first acceptance, a fixed one at the latest close when it is fixed, nothing for reports now rejected or
+    duplicate) as two range queries, with no history built per report (a week is 10,000 reports at a million)."""
+    accepted_pts, fixed_pts, _share = amounts
+    out: list[Award] = []
+    if accepted_pts:
+        out += [Award(uid, rid, "accepted", accepted_pts, at) for rid, uid, at in db.session.execute(
+            select(Report.id, Report.user_id, Report.first_accepted_at).where(
+                Report.first_accepted_at >= start, Report.first_accepted_at < end, Report.status.not_in(NO_POINTS)))]
+    if fixed_pts:
+        out += [Award(uid, rid, "fixed", fixed_pts, at) for rid, uid, at in db.session.execute(
+            select(Report.id, Report.user_id, Report.closed_at).where(
+                Report.closed_at >= start, Report.closed_at < end, Report.status == "closed",
+                Report.outcome == "fixed"))]
+    return out
+
+
+def _everyones_awards(start: datetime, end: datetime) -> list[Award]:
+    """awards(start, end) for everyone: the owners' awards by _own_awards, the co-reporters' shares through
+    _report_awards for the few candidate reports that have co-reporters."""
+    amounts = _amounts()
+    out = _own_awards(start, end, amounts)
+    selection = _candidates(start, end)
+    co = _co_reporters(selection)
+    if co:
+        for rid, (owner, history) in _histories((None, set(co))).items():
+            for a in _report_awards(rid, owner, history, co[rid], amounts):
+                if a.kind.startswith("co_") and start <= a.at < end:
+                    out.append(a)
     out.sort(key=lambda a: (a.at, a.report_id, a.user_id, a.kind))
     return out
 

@@ -222,3 +222,60 @@ def test_of_two_moves_at_one_instant_the_later_written_is_the_latest(app):
     f.history(f.report(reopened), [("accepted", T0), ("closed", t, {"outcome": "fixed"}), ("accepted", t)])
     f.history(f.report(closed), [("accepted", T0), ("accepted", t), ("closed", t, {"outcome": "fixed"})])
     assert points.points_for([reopened.id, closed.id]) == {reopened.id: 5, closed.id: 15}
+
+
+def test_everyones_awards_in_a_period_equal_each_riders_own(app):
+    """The league tables read the owners' awards straight from the report columns and only the co-reporters'
+    shares through each report's history; one rider's points go through the history of every report of
+    theirs. Over varied histories (fixed, reopened, rejected after acceptance, duplicates merged with and
+    without a CoReporter row, riders joining later with a photo) and several periods, both give the same
+    awards."""
+    import random
+
+    _config(app, GRIDSNAP_POINTS_DAILY_CAP=0)
+    rng = random.Random(7)
+    riders = [f.user(f"mix{i}") for i in range(6)]
+    reports = []
+    for i in range(40):
+        t = T0 + timedelta(days=rng.randint(-10, 10), hours=rng.randint(0, 23))
+        h = timedelta(hours=1)
+        shape = rng.choice(["accepted", "fixed", "unfixed", "reopened", "refixed", "rejected", "late_reject",
+                            "submitted"])
+        moves = {"accepted": [("accepted", t)],
+                 "fixed": [("accepted", t), ("assigned", t + h), ("resolved", t + 2 * h),
+                           ("closed", t + 3 * h, {"outcome": "fixed"})],
+                 "unfixed": [("accepted", t), ("closed", t + 26 * h, {"outcome": "unable_to_fix"})],
+                 "reopened": [("accepted", t), ("closed", t + h, {"outcome": "fixed"}), ("accepted", t + 50 * h)],
+                 "refixed": [("accepted", t), ("closed", t + h, {"outcome": "fixed"}), ("accepted", t + 30 * h),
+                             ("closed", t + 200 * h, {"outcome": "fixed"})],
+                 "rejected": [("rejected", t, {})],
+                 "late_reject": [("accepted", t), ("rejected", t + 80 * h)],
+                 "submitted": []}[shape]
+        reports.append(f.history(f.report(rng.choice(riders)), moves) if moves else f.report(rng.choice(riders)))
+    for _ in range(8):  # duplicates merged into one of the reports; half with a CoReporter row
+        target, rider = rng.choice(reports), rng.choice(riders)
+        at = T0 + timedelta(days=rng.randint(-10, 10))
+        dup = f.history(f.report(rider), [("duplicate", at, {"duplicate_of": target.id})])
+        dup.duplicate_of_id = target.id
+        if rng.random() < 0.5 and not db.session.get(CoReporter, (target.id, rider.id)):
+            db.session.add(CoReporter(report_id=target.id, user_id=rider.id, duplicate_id=dup.id, created_at=at))
+        db.session.commit()
+    for _ in range(5):  # riders who added their photo to a report, before or after its awards
+        target, rider = rng.choice(reports), rng.choice(riders)
+        if not db.session.get(CoReporter, (target.id, rider.id)):
+            db.session.add(CoReporter(report_id=target.id, user_id=rider.id,
+                                      created_at=T0 + timedelta(days=rng.randint(-10, 10))))
+            db.session.commit()
+
+    def key(a):
+        return (a.at, a.report_id, a.user_id, a.kind)
+
+    periods = [(points.EPOCH, points.FAR), points.period_bounds("week", T0),
+               points.period_bounds("week", T0 - timedelta(days=7)), points.period_bounds("month", T0),
+               (T0 - timedelta(days=3), T0 + timedelta(days=2, hours=5))]
+    for start, end in periods:
+        everyone = points.awards(start, end)
+        each = sorted((a for u in riders for a in points.awards(start, end, user_ids=[u.id])), key=key)
+        assert everyone == each, (start, end)
+        assert {a.kind for a in everyone} >= ({"accepted", "fixed", "co_accepted"} if end - start > timedelta(days=20)
+                                              else {"accepted"})

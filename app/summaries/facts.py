@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from operator import itemgetter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
@@ -53,12 +54,12 @@ class _Tally:
     __slots__ = ("counts", "outcomes", "accept_h", "resolve_h", "accept_met", "resolve_met")
 
     def __init__(self):
-        # Sparse {IX[name]: n} and {index in OUTCOMES: n}: most cells hold only the backlog's two counts,
-        # and rolling thousands of cells up is the service's hot loop.
+        # Sparse {IX[name]: n} and {index in OUTCOMES: n}; the others made when first needed: a summary holds
+        # ~12,000 cells, and every container made is one more to make and for the garbage collector to walk.
         self.counts: dict[int, int] = {}
-        self.outcomes: dict[int, int] = {}
-        self.accept_h: list[float] = []
-        self.resolve_h: list[float] = []
+        self.outcomes: Optional[dict[int, int]] = None
+        self.accept_h: Optional[list[float]] = None
+        self.resolve_h: Optional[list[float]] = None
         self.accept_met = 0
         self.resolve_met = 0
 
@@ -67,14 +68,23 @@ class _Tally:
         for i, n in other.counts.items():
             counts[i] = counts.get(i, 0) + n
         if other.outcomes:
+            outcomes = self.outcomes if self.outcomes is not None else self._new("outcomes", {})
             for i, n in other.outcomes.items():
-                self.outcomes[i] = self.outcomes.get(i, 0) + n
+                outcomes[i] = outcomes.get(i, 0) + n
         if other.accept_h:
-            self.accept_h.extend(other.accept_h)
+            (self.accept_h if self.accept_h is not None else self._new("accept_h", [])).extend(other.accept_h)
             self.accept_met += other.accept_met
         if other.resolve_h:
-            self.resolve_h.extend(other.resolve_h)
+            (self.resolve_h if self.resolve_h is not None else self._new("resolve_h", [])).extend(other.resolve_h)
             self.resolve_met += other.resolve_met
+
+    def _new(self, name: str, value):
+        setattr(self, name, value)
+        return value
+
+    def durations(self) -> tuple[list[float], list[float]]:
+        """Hours to acceptance and to resolution (new empty lists when there are none)."""
+        return self.accept_h or [], self.resolve_h or []
 
     def bump(self, name: str, n: int = 1) -> None:
         i = IX[name]
@@ -84,12 +94,76 @@ class _Tally:
         """Set a Figures (or subclass) from these counts and durations."""
         for i, k in enumerate(COUNTS):
             setattr(fig, k, self.counts.get(i, 0))
-        fig.closed_by_outcome = {o: self.outcomes.get(i, 0) for i, o in enumerate(OUTCOMES)}
-        fig.hours_to_accept = hours(self.accept_h)
-        fig.hours_to_resolve = hours(self.resolve_h)
-        fig.within_deadline_pct = {"accept": pct(self.accept_met, len(self.accept_h)),
-                                   "resolve": pct(self.resolve_met, len(self.resolve_h))}
+        outcomes = self.outcomes or {}
+        fig.closed_by_outcome = {o: outcomes.get(i, 0) for i, o in enumerate(OUTCOMES)}
+        accept_h, resolve_h = self.durations()
+        fig.hours_to_accept = hours(accept_h)
+        fig.hours_to_resolve = hours(resolve_h)
+        fig.within_deadline_pct = {"accept": pct(self.accept_met, len(accept_h)),
+                                   "resolve": pct(self.resolve_met, len(resolve_h))}
         return fig
+
+
+def projector(index: tuple[int, ...]):
+    """key -> the key's parts at `index`, as a tuple (the key of a roll-up)."""
+    if not index:
+        return lambda key: ()
+    if len(index) == 1:
+        i = index[0]
+        return lambda key: (key[i],)
+    return itemgetter(*index)
+
+
+class Cells:
+    """One window's figures per (category, grid, department, team) key: what was received and what moved
+    as _Tally cells, and apart from them the open and overdue counts at the window's end as two numbers per
+    key (~17,000 keys at a million reports hold nothing else; made into _Tally cells and rolled up three
+    times they were the summary's busiest Python)."""
+
+    __slots__ = ("tallies", "open_now", "backlog")
+
+    def __init__(self):
+        self.tallies: dict[Key, _Tally] = defaultdict(_Tally)
+        self.open_now: dict[Key, tuple[int, int]] = {}  # the reports open now (shared by the windows)
+        self.backlog: dict[Key, list[int]] = {}  # and the corrections that take them to the window's end
+
+    def add_backlog(self, key: Key, open_n: int, overdue_n: int) -> None:
+        entry = self.backlog.get(key)
+        if entry is None:
+            self.backlog[key] = [open_n, overdue_n]
+        else:
+            entry[0] += open_n
+            entry[1] += overdue_n
+
+    def keys(self) -> set:
+        return self.tallies.keys() | self.open_now.keys() | self.backlog.keys()
+
+    def rollup(self, index: tuple[int, ...]) -> dict[tuple, _Tally]:
+        """The cells summed per the key's parts at `index` (() for the total): every key is in some group,
+        with its open and overdue counts even when nothing else happened there."""
+        part = projector(index)
+        out: dict[tuple, _Tally] = defaultdict(_Tally)
+        for key, t in self.tallies.items():
+            out[part(key)].add(t)
+        sums: dict[tuple, list[int]] = {}
+        for counts in (self.open_now, self.backlog):
+            for key, (open_n, overdue_n) in counts.items():
+                k = part(key)
+                entry = sums.get(k)
+                if entry is None:
+                    sums[k] = [open_n, overdue_n]
+                else:
+                    entry[0] += open_n
+                    entry[1] += overdue_n
+        o, d = IX["open_at_end"], IX["overdue_at_end"]
+        for k, (open_n, overdue_n) in sums.items():
+            counts = out[k].counts
+            counts[o] = counts.get(o, 0) + open_n
+            counts[d] = counts.get(d, 0) + overdue_n
+        return out
+
+    def total(self) -> _Tally:
+        return self.rollup(())[()]
 
 
 def quantile(values: list[float], q: float) -> Optional[float]:
@@ -168,20 +242,40 @@ def _window_case(column, windows: list[_Window]):
     return case(*((and_(column >= w.start, column < w.end), i) for i, w in enumerate(windows)))
 
 
-def _received(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list:
-    """Reports filed in each window, counted per group; the first window's rows returned (location, and
-    `h`: hours after the window's start, for the counts per day)."""
+@dataclass
+class Received:
+    """The reports filed in the first window, as columns (numbers: nothing per report for the garbage
+    collector to walk while the summary is built): where they are, for hotspots, and `h`, hours after the
+    window's start, for the counts per day."""
+
+    lat: list[float]
+    lon: list[float]
+    cell: list[int]
+    category_id: list[int]
+    grid_id: list[Optional[int]]
+    h: list[float]
+
+
+def _received(windows: list[_Window], cells: list[Cells]) -> Received:
+    """Reports filed in each window, counted per group; the first window's reports returned."""
     first = windows[0]
-    rows = db.session.execute(
-        select(*KEYS, R.c.lat, R.c.lon, R.c.cell, hours_between(R.c.created_at, _at(first.start)).label("h"))
-        .select_from(_joined()).where(R.c.created_at >= first.start, R.c.created_at < first.end)).all()
-    for row in rows:
-        tallies[0][tuple(row[:4])].bump("received")
+    got = Received([], [], [], [], [], [])
+    tally = cells[0].tallies
+    for category, grid, department, team, lat, lon, cell, h in db.session.execute(
+            select(*KEYS, R.c.lat, R.c.lon, R.c.cell, hours_between(R.c.created_at, _at(first.start)))
+            .select_from(_joined()).where(R.c.created_at >= first.start, R.c.created_at < first.end)):
+        tally[(category, grid, department, team)].bump("received")
+        got.lat.append(lat)
+        got.lon.append(lon)
+        got.cell.append(cell)
+        got.category_id.append(category)
+        got.grid_id.append(grid)
+        got.h.append(h)
     for i, w in enumerate(windows[1:], start=1):
         for row in db.session.execute(select(*KEYS, func.count()).select_from(_joined())
                                       .where(R.c.created_at >= w.start, R.c.created_at < w.end).group_by(*KEYS)):
-            tallies[i][tuple(row[:4])].bump("received", row[4])
-    return rows
+            cells[i].tallies[tuple(row[:4])].bump("received", row[4])
+    return got
 
 
 def _int_sum(column):
@@ -189,13 +283,14 @@ def _int_sum(column):
     return cast(func.sum(column), Integer)
 
 
-def _activity(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list[tuple[str, float]]:
+def _activity(windows: list[_Window], cells: list[Cells]) -> dict[str, list[float]]:
     """What moved in each window: accepted, rejected, duplicate, resolved, closed by outcome, reopened, and
     the hours from filing to acceptance (accepted in the window) and to resolution (first resolved in it).
 
     One pass over the windows' events, grouped per report and window first (each report counts once per
     measure, and its first resolution is the one timed), then joined to the far fewer reports. Returns
-    the first window's moments as (kind, hours after its start), for the counts per day."""
+    the first window's moments per kind ("accepted", "resolved") as hours after its start, for the counts
+    per day (floats: no object per moment for the garbage collector to track)."""
     to, frm, at = E.c.to_status, E.c.from_status, E.c.created_at
     outcome = E.c.details["outcome"].as_string()
     flags = {
@@ -231,8 +326,10 @@ def _activity(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list[
                 hours_between(p.resolved_at, R.c.created_at), met(p.resolved_at, R.c.resolve_due_at),
                 hours_between(p.resolved_at, start0))
          .select_from(per_report.join(R, R.c.id == p.report_id).outerjoin(U, U.c.id == R.c.user_id)))
-    moments: list[tuple[str, float]] = []
+    accepted_at: list[float] = []
+    resolved_at: list[float] = []
     counted, n_counted, n_out = [IX[n] for n in COUNTED], len(COUNTED), len(OUTCOMES)
+    tallies = [c.tallies for c in cells]
     for row in db.session.execute(q):
         window = row[4]
         if window is None:
@@ -244,22 +341,23 @@ def _activity(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> list[
                 counts[i] = counts.get(i, 0) + value
         for i, value in enumerate(row[5 + n_counted:5 + n_counted + n_out]):
             if value:
-                t.outcomes[i] = t.outcomes.get(i, 0) + value
+                outcomes = t.outcomes if t.outcomes is not None else t._new("outcomes", {})
+                outcomes[i] = outcomes.get(i, 0) + value
         accept_h, accept_met, accept_at, resolve_h, resolve_met, resolve_at = row[5 + n_counted + n_out:]
         if accept_h is not None:
-            t.accept_h.append(accept_h)
+            (t.accept_h if t.accept_h is not None else t._new("accept_h", [])).append(accept_h)
             t.accept_met += accept_met
             if window == 0:
-                moments.append(("accepted", accept_at))
+                accepted_at.append(accept_at)
         if resolve_h is not None:
-            t.resolve_h.append(resolve_h)
+            (t.resolve_h if t.resolve_h is not None else t._new("resolve_h", [])).append(resolve_h)
             t.resolve_met += resolve_met
             if window == 0:
-                moments.append(("resolved", resolve_at))
-    return moments
+                resolved_at.append(resolve_at)
+    return {"accepted": accepted_at, "resolved": resolved_at}
 
 
-def _backlog(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> None:
+def _backlog(windows: list[_Window], cells: list[Cells]) -> None:
     """Open and overdue reports as of each window's as_of.
 
     From the reports open now (report_backlog_count, kept by triggers: ~20,000 rows where reading every
@@ -270,12 +368,10 @@ def _backlog(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> None:
     groups = (B.c.category_id, B.c.grid_id, B.c.department_id, B.c.team_id)
     now_open = (select(*groups, _int_sum(B.c.n), _int_sum(case((late_able, B.c.n), else_=0)))
                 .where(B.c.n != 0).group_by(*groups))
-    for row in db.session.execute(now_open):
-        key = tuple(v or None for v in row[:4])  # the counts write "none" as 0
-        for tally in tallies:
-            t = tally[key]
-            t.bump("open_at_end", row[4])
-            t.bump("overdue_at_end", row[5])
+    open_now = {(c or None, g or None, d or None, t or None): (n, late)  # the counts write "none" as 0
+                for c, g, d, t, n, late in db.session.execute(now_open)}
+    for c in cells:
+        c.open_now = open_now
     earliest = min(w.as_of for w in windows)
     cols = []
     for i, w in enumerate(windows):
@@ -285,22 +381,22 @@ def _backlog(windows: list[_Window], tallies: list[dict[Key, _Tally]]) -> None:
     filed_after = (select(*KEYS, *cols).select_from(_joined())
                    .where(OPEN_NOW, R.c.created_at >= earliest).group_by(*KEYS))
     for row in db.session.execute(filed_after):
-        for i, tally in enumerate(tallies):
-            t = tally[tuple(row[:4])]
-            t.bump("open_at_end", -row[4 + 2 * i])
-            t.bump("overdue_at_end", -row[5 + 2 * i])
+        key = tuple(row[:4])
+        for i, c in enumerate(cells):
+            c.add_backlog(key, -row[4 + 2 * i], -row[5 + 2 * i])
     for status_now, due in ((SUBMITTED_NOW, R.c.accept_due_at), (WORKING_NOW, R.c.resolve_due_at)):
         not_due = (select(*KEYS, *(func.sum(case((due >= w.as_of, 1), else_=0)).label(f"not_due{i}")
                                    for i, w in enumerate(windows)))
                    .select_from(_joined()).where(status_now, due >= earliest).group_by(*KEYS))
         for row in db.session.execute(not_due):
-            for i, tally in enumerate(tallies):
-                tally[tuple(row[:4])].bump("overdue_at_end", -row[4 + i])
+            key = tuple(row[:4])
+            for i, c in enumerate(cells):
+                c.add_backlog(key, 0, -row[4 + i])
     for i, w in enumerate(windows):
-        _moved_since(w.as_of, tallies[i])
+        _moved_since(w.as_of, cells[i])
 
 
-def _moved_since(as_of: datetime, tally: dict[Key, _Tally]) -> None:
+def _moved_since(as_of: datetime, cells: Cells) -> None:
     """Correct one window's backlog for reports filed before as_of that moved at or after it: their status
     at as_of is the from_status of their first such move (the earliest, then the lowest id).
 
@@ -325,9 +421,8 @@ def _moved_since(as_of: datetime, tally: dict[Key, _Tally]) -> None:
     for row in db.session.execute(q):
         then, now, a_late, r_late, n = row[4:]
         open_now, open_then = now in OPEN, then in OPEN
-        t = tally[tuple(row[:4])]
-        t.bump("open_at_end", (open_then - open_now) * n)
-        t.bump("overdue_at_end", (_late(then, a_late, r_late) - (_late(now, a_late, r_late) if open_now else 0)) * n)
+        cells.add_backlog(tuple(row[:4]), (open_then - open_now) * n,
+                          (_late(then, a_late, r_late) - (_late(now, a_late, r_late) if open_now else 0)) * n)
 
 
 def _late(status: str, accept_late: int, resolve_late: int) -> int:
@@ -336,10 +431,10 @@ def _late(status: str, accept_late: int, resolve_late: int) -> int:
 
 
 def _facts(windows: list[_Window]):
-    """Tallies per (category, grid, department, team) for each window, with the first window's
-    received rows (for hotspots) and moments (for the counts per day)."""
-    tallies: list[dict[Key, _Tally]] = [defaultdict(_Tally) for _w in windows]
-    received = _received(windows, tallies)
-    moments = _activity(windows, tallies)
-    _backlog(windows, tallies)
-    return tallies, received, moments
+    """Cells per (category, grid, department, team) for each window, with the first window's
+    reports received (for hotspots and the counts per day) and moments (for the counts per day)."""
+    cells = [Cells() for _w in windows]
+    received = _received(windows, cells)
+    moments = _activity(windows, cells)
+    _backlog(windows, cells)
+    return cells, received, moments

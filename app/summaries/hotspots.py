@@ -38,17 +38,6 @@ class Cluster:
     grid_id: Optional[int]
 
 
-def _within(lat0: float, lon0: float, p: Point, radius: float, coslat: float) -> bool:
-    dy = (p.lat - lat0) * M_PER_DEG
-    dx = (p.lon - lon0) * M_PER_DEG * coslat
-    d = math.sqrt(dx * dx + dy * dy)
-    if d < radius * (1 - MARGIN):
-        return True
-    if d > radius * (1 + MARGIN):
-        return False
-    return distance_m((lat0, lon0), (p.lat, p.lon)) <= radius
-
-
 def clusters(points: Iterable[Point], radius_m: float = RADIUS_M, limit: int = 10,
              min_count: int = 2) -> list[Cluster]:
     """The `limit` largest clusters of at least `min_count` reports, largest first.
@@ -58,40 +47,53 @@ def clusters(points: Iterable[Point], radius_m: float = RADIUS_M, limit: int = 1
     reports. A neighbourhood count bounds any cluster seeded there, so the search stops as
     soon as no remaining cell can beat the smallest of the clusters kept.
     """
-    by_cell: dict[int, list[Point]] = defaultdict(list)
-    for p in points:
-        by_cell[p.cell].append(p)
+    pts = list(points)
+    by_cell: dict[int, list[int]] = defaultdict(list)  # indexes into pts, in their order
+    for i, p in enumerate(pts):
+        by_cell[p.cell].append(i)
     if not by_cell:
         return []
-    max_lat = max(abs(p.lat) for ps in by_cell.values() for p in ps)
+    lats, lons = [p.lat for p in pts], [p.lon for p in pts]
+    max_lat = max(abs(lat) for lat in lats)
     # Cells (rows, columns) a point within radius_m of a point in the seed cell can be in.
     dr = math.ceil(radius_m / (110_000 * CELL_DEG))
     dc = math.ceil(radius_m / (110_000 * CELL_DEG * max(0.01, math.cos(math.radians(min(max_lat + 0.01, 89.9))))))
-    size = {c: len(ps) for c, ps in by_cell.items()}
+    size = {c: len(ix) for c, ix in by_cell.items()}
     offsets = [r * _COLS + c for r in range(-dr, dr + 1) for c in range(-dc, dc + 1)]
-    bound = {c: sum(size.get(c + o, 0) for o in offsets) for c in by_cell}
-    claimed: set[int] = set()
+    bound = {c: sum([size.get(c + o, 0) for o in offsets]) for c in by_cell}
+    # Squared planar distances against the radius less / more 1 %: in between, the exact geodesic decides.
+    sure, unsure = (radius_m * (1 - MARGIN)) ** 2, (radius_m * (1 + MARGIN)) ** 2
+    claimed = bytearray(len(pts))
     kept: list[Cluster] = []
     for cell in sorted(by_cell, key=lambda c: (-bound[c], c)):
         if len(kept) >= limit and bound[cell] <= kept[-1].count:
             break
-        seeds = [p for p in by_cell[cell] if id(p) not in claimed]
+        seeds = [i for i in by_cell[cell] if not claimed[i]]
         if len(seeds) == 0 or bound[cell] < min_count:
             continue
-        lat0 = sum(p.lat for p in seeds) / len(seeds)
-        lon0 = sum(p.lon for p in seeds) / len(seeds)
+        lat0 = sum(lats[i] for i in seeds) / len(seeds)
+        lon0 = sum(lons[i] for i in seeds) / len(seeds)
         coslat = math.cos(math.radians(lat0))
-        members = [p for o in offsets for p in by_cell.get(cell + o, ())
-                   if id(p) not in claimed and _within(lat0, lon0, p, radius_m, coslat)]
+        members = []
+        for o in offsets:
+            for i in by_cell.get(cell + o, ()):
+                if claimed[i]:
+                    continue
+                dy = (lats[i] - lat0) * M_PER_DEG
+                dx = (lons[i] - lon0) * M_PER_DEG * coslat
+                d2 = dx * dx + dy * dy
+                if d2 < sure or (d2 <= unsure and distance_m((lat0, lon0), (lats[i], lons[i])) <= radius_m):
+                    members.append(i)
         if len(members) < min_count:
             continue
-        claimed.update(id(p) for p in members)
-        cats = Counter(p.category_id for p in members)
+        for i in members:
+            claimed[i] = 1
+        cats = Counter(pts[i].category_id for i in members)
         top_cat, top_n = min(cats.items(), key=lambda kv: (-kv[1], kv[0]))
-        grids = Counter(p.grid_id for p in members)
+        grids = Counter(pts[i].grid_id for i in members)
         top_grid = min(grids.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or 0))[0]
-        kept.append(Cluster(round(sum(p.lat for p in members) / len(members), 6),
-                            round(sum(p.lon for p in members) / len(members), 6),
+        kept.append(Cluster(round(sum(lats[i] for i in members) / len(members), 6),
+                            round(sum(lons[i] for i in members) / len(members), 6),
                             len(members), top_cat, top_n, top_grid))
         kept.sort(key=lambda k: -k.count)
         del kept[limit:]

@@ -24,8 +24,8 @@ from app.i18n import local_zone
 from app.summaries import hotspots as hotspot_search
 from app.summaries.weeks import Week, last_complete_week, parse_week, week_of
 # COUNTS, OUTCOMES, Hours, hours, pct and quantile are also this module's public names (render, tests).
-from app.summaries.facts import (COUNTS, IX, OUTCOMES, R, Hours, Key, _facts, _Tally, _Window,  # noqa: F401
-                                 hours, pct, quantile)
+from app.summaries.facts import (COUNTS, IX, OUTCOMES, R, Cells, Hours, Key, Received, _facts,  # noqa: F401
+                                 _Tally, _Window, hours, pct, projector, quantile)
 
 HEADLINE = COUNTS + ("hours_to_accept_median", "hours_to_resolve_median", "accept_within_pct",
                      "resolve_within_pct")
@@ -125,16 +125,17 @@ def _total(tallies: dict[Key, _Tally]) -> _Tally:
     return total
 
 
-def _rollup(tallies: dict[Key, _Tally], index: tuple[int, ...]) -> dict[tuple, _Tally]:
+def _rollup(tallies: dict[tuple, _Tally], index: tuple[int, ...]) -> dict[tuple, _Tally]:
+    part = projector(index)
     out: dict[tuple, _Tally] = defaultdict(_Tally)
     for key, t in tallies.items():
-        out[tuple(key[i] for i in index)].add(t)
+        out[part(key)].add(t)
     return out
 
 
-def _labels(tallies: dict[Key, _Tally]) -> list[dict[Optional[int], tuple]]:
+def _labels(keys) -> list[dict[Optional[int], tuple]]:
     """id -> (code, name_zh, name_en, sort) for the categories, grids, departments and teams present."""
-    ids = [{k[i] for k in tallies} - {None} for i in range(4)]
+    ids = [{k[i] for k in keys} - {None} for i in range(4)]
     out: list[dict] = [{}, {}, {}, {}]
     if ids[0]:
         for c in db.session.execute(select(Category.id, Category.code, Category.name_zh, Category.name_en,
@@ -157,9 +158,10 @@ def _labels(tallies: dict[Key, _Tally]) -> list[dict[Optional[int], tuple]]:
     return out
 
 
-def _groups(tallies: dict[Key, _Tally], index: int, labels: dict) -> list[Group]:
+def _groups(rolled: dict[tuple, _Tally], labels: dict) -> list[Group]:
+    """One Group per id of a roll-up to one key part."""
     groups = []
-    for (gid,), t in _rollup(tallies, (index,)).items():
+    for (gid,), t in rolled.items():
         code, zh, en, _sort = labels.get(gid, (str(gid), str(gid), str(gid), 0))
         groups.append(t.fill(Group(code=code or None, name_zh=zh, name_en=en)))
     groups.sort(key=lambda g: (-g.received, -g.open_at_end, -g.resolved, g.code is None, g.code or ""))
@@ -182,17 +184,17 @@ def _category_grid_rows(by_category_grid: dict[tuple, _Tally], labels: list[dict
     return rows
 
 
-def _received_by_category_grid(tallies: dict[Key, _Tally], labels: list[dict]) -> list[dict[str, Any]]:
+def _received_by_category_grid(cells: Cells, labels: list[dict]) -> list[dict[str, Any]]:
     """Just the reports received per category x grid (the week before, for the narrative)."""
     received: Counter = Counter()
-    for key, t in tallies.items():
+    for key, t in cells.tallies.items():
         received[key[0], key[1]] += t.counts.get(IX["received"], 0)
     return [{"category": labels[0].get(cat, ("",))[0], "grid": labels[1].get(grid, ("",))[0] or None, "received": n}
             for (cat, grid), n in received.items() if n]
 
 
-def _per_day(week: Week, received_rows, moments) -> list[dict[str, Any]]:
-    """Counts per local day; the rows and moments give hours after the week's start (days may be 23 or
+def _per_day(week: Week, received: Received, moments: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """Counts per local day; the reports received and moments give hours after the week's start (days may be 23 or
     25 hours long where the zone keeps daylight saving time)."""
     start = week.start.astimezone(timezone.utc)  # elapsed time: two datetimes of one zone subtract as clocks
     bounds = [(datetime.combine(d, time(0), tzinfo=week.zone).astimezone(timezone.utc) - start).total_seconds() / 3600
@@ -202,10 +204,11 @@ def _per_day(week: Week, received_rows, moments) -> list[dict[str, Any]]:
     def day(hours: float) -> int:
         return min(max(bisect_right(bounds, hours) - 1, 0), len(days) - 1)
 
-    for row in received_rows:
-        days[day(row.h)]["received"] += 1
-    for kind, offset in moments:
-        days[day(offset)][kind] += 1
+    for offset in received.h:
+        days[day(offset)]["received"] += 1
+    for kind, offsets in moments.items():
+        for offset in offsets:
+            days[day(offset)][kind] += 1
     return [{"date": d.isoformat(), "received": c["received"], "accepted": c["accepted"],
              "resolved": c["resolved"]} for d, c in zip(week.days, days)]
 
@@ -230,8 +233,9 @@ def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[str, 
     return out
 
 
-def _hotspots(received_rows, labels: list[dict], limit: int) -> list[Hotspot]:
-    points = [hotspot_search.Point(r.lat, r.lon, r.cell, r.category_id, r.grid_id) for r in received_rows]
+def _hotspots(received: Received, labels: list[dict], limit: int) -> list[Hotspot]:
+    points = [hotspot_search.Point(*p) for p in zip(received.lat, received.lon, received.cell, received.category_id,
+                                                     received.grid_id)]
     found = []
     for c in hotspot_search.clusters(points, limit=limit):
         code, zh, en, _s = labels[0].get(c.category_id, ("", "", "", 0))
@@ -279,12 +283,12 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     as_of = min(end, now)
     prev = wk.shifted(-1)
     p_start, p_end = prev.start.astimezone(timezone.utc), prev.end.astimezone(timezone.utc)
-    (tallies, prev_tallies), received_rows, moments = _facts([_Window(start, end, as_of),
+    (now_cells, prev_cells), received, moments = _facts([_Window(start, end, as_of),
                                                              _Window(p_start, p_end, p_end)])
-    labels = _labels({**prev_tallies, **tallies})
+    labels = _labels(now_cells.keys() | prev_cells.keys())
 
     # Category, grid and total roll up from the few category x grid cells; department and team need all.
-    cells = _rollup(tallies, (0, 1))
+    cells = now_cells.rollup((0, 1))
     total = _total(cells)
     s = total.fill(WeeklySummary())
     s.week, s.start, s.end = wk.name, wk.start, wk.end
@@ -292,19 +296,19 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     s.previous_week = prev.name
     following = wk.shifted(1)
     s.next_week = following.name if following.start <= now else None
-    s.by_category = _groups(cells, 0, labels[0])
-    s.by_grid = _groups(cells, 1, labels[1])
-    s.by_department = _groups(tallies, 2, labels[2])
-    s.by_team = _groups(tallies, 3, labels[3])
+    s.by_category = _groups(_rollup(cells, (0,)), labels[0])
+    s.by_grid = _groups(_rollup(cells, (1,)), labels[1])
+    s.by_department = _groups(now_cells.rollup((2,)), labels[2])
+    s.by_team = _groups(now_cells.rollup((3,)), labels[3])
     s.by_category_grid = _category_grid_rows(cells, labels)
-    s.per_day = _per_day(wk, received_rows, moments)
-    s.resolve_histogram = _histogram(total.resolve_h)
-    before = _total(prev_tallies).fill(Figures())
+    s.per_day = _per_day(wk, received, moments)
+    s.resolve_histogram = _histogram(total.durations()[1])
+    before = prev_cells.total().fill(Figures())
     s.previous = {"week": prev.name, **{k: v for k, v in asdict(before).items()}}
     s.change = _change(s.headline(), before.headline())
-    s.hotspots = _hotspots(received_rows, labels, hotspot_limit)
+    s.hotspots = _hotspots(received, labels, hotspot_limit)
     s.top_volunteers, s.top_teams = _leaders(start, end, leaders)
-    s.narrative = narrative(s, _received_by_category_grid(prev_tallies, labels))
+    s.narrative = narrative(s, _received_by_category_grid(prev_cells, labels))
     return s
 
 

@@ -35,6 +35,8 @@ COUNTED = ("accepted", "rejected", "duplicates", "resolved", "closed", "reopened
 COUNTS = ("received", "accepted", "rejected", "duplicates", "resolved", "closed", "reopened",
           "open_at_end", "overdue_at_end")
 IX = {k: i for i, k in enumerate(COUNTS)}
+OUTCOME0 = len(COUNTS)  # where Cells count closes by outcome
+OPEN_AT_END, OVERDUE_AT_END = IX["open_at_end"], IX["overdue_at_end"]
 KEYS = (R.c.category_id, R.c.grid_id, R.c.department_id, U.c.team_id)
 Key = tuple[Optional[int], Optional[int], Optional[int], Optional[int]]
 
@@ -49,17 +51,16 @@ class Hours:
 
 
 class _Tally:
-    """Counts and durations for one (category, grid, department, team) cell of the week."""
+    """Counts and durations for one group of the week (a roll-up of Cells)."""
 
     __slots__ = ("counts", "outcomes", "accept_h", "resolve_h", "accept_met", "resolve_met")
 
     def __init__(self):
-        # Sparse {IX[name]: n} and {index in OUTCOMES: n}; the others made when first needed: a summary holds
-        # ~12,000 cells, and every container made is one more to make and for the garbage collector to walk.
+        # Sparse {IX[name]: n} and {index in OUTCOMES: n}.
         self.counts: dict[int, int] = {}
-        self.outcomes: Optional[dict[int, int]] = None
-        self.accept_h: Optional[list[float]] = None
-        self.resolve_h: Optional[list[float]] = None
+        self.outcomes: dict[int, int] = {}
+        self.accept_h: list[float] = []
+        self.resolve_h: list[float] = []
         self.accept_met = 0
         self.resolve_met = 0
 
@@ -68,39 +69,24 @@ class _Tally:
         for i, n in other.counts.items():
             counts[i] = counts.get(i, 0) + n
         if other.outcomes:
-            outcomes = self.outcomes if self.outcomes is not None else self._new("outcomes", {})
             for i, n in other.outcomes.items():
-                outcomes[i] = outcomes.get(i, 0) + n
+                self.outcomes[i] = self.outcomes.get(i, 0) + n
         if other.accept_h:
-            (self.accept_h if self.accept_h is not None else self._new("accept_h", [])).extend(other.accept_h)
+            self.accept_h.extend(other.accept_h)
             self.accept_met += other.accept_met
         if other.resolve_h:
-            (self.resolve_h if self.resolve_h is not None else self._new("resolve_h", [])).extend(other.resolve_h)
+            self.resolve_h.extend(other.resolve_h)
             self.resolve_met += other.resolve_met
-
-    def _new(self, name: str, value):
-        setattr(self, name, value)
-        return value
-
-    def durations(self) -> tuple[list[float], list[float]]:
-        """Hours to acceptance and to resolution (new empty lists when there are none)."""
-        return self.accept_h or [], self.resolve_h or []
-
-    def bump(self, name: str, n: int = 1) -> None:
-        i = IX[name]
-        self.counts[i] = self.counts.get(i, 0) + n
 
     def fill(self, fig):
         """Set a Figures (or subclass) from these counts and durations."""
         for i, k in enumerate(COUNTS):
             setattr(fig, k, self.counts.get(i, 0))
-        outcomes = self.outcomes or {}
-        fig.closed_by_outcome = {o: outcomes.get(i, 0) for i, o in enumerate(OUTCOMES)}
-        accept_h, resolve_h = self.durations()
-        fig.hours_to_accept = hours(accept_h)
-        fig.hours_to_resolve = hours(resolve_h)
-        fig.within_deadline_pct = {"accept": pct(self.accept_met, len(accept_h)),
-                                   "resolve": pct(self.resolve_met, len(resolve_h))}
+        fig.closed_by_outcome = {o: self.outcomes.get(i, 0) for i, o in enumerate(OUTCOMES)}
+        fig.hours_to_accept = hours(self.accept_h)
+        fig.hours_to_resolve = hours(self.resolve_h)
+        fig.within_deadline_pct = {"accept": pct(self.accept_met, len(self.accept_h)),
+                                   "resolve": pct(self.resolve_met, len(self.resolve_h))}
         return fig
 
 
@@ -115,51 +101,55 @@ def projector(index: tuple[int, ...]):
 
 
 class Cells:
-    """One window's figures per (category, grid, department, team) key: what was received and what moved
-    as _Tally cells, and apart from them the open and overdue counts at the window's end as two numbers per
-    key (~17,000 keys at a million reports hold nothing else; made into _Tally cells and rolled up three
-    times they were the summary's busiest Python)."""
+    """One window's figures per (category, grid, department, team) key, rolled up into _Tally groups by
+    the service. Held as plain numbers: per key a {index: n} dict of ints (counts by IX, then closes by
+    outcome from OUTCOME0), the durations as (key, hours, met) tuples, the reports open now as (open,
+    overdue) tuples. The garbage collector leaves containers of plain numbers alone, and a summary holds
+    ~17,000 keys: as _Tally objects with their lists they made it walk the whole heap twice per summary."""
 
-    __slots__ = ("tallies", "open_now", "backlog")
+    __slots__ = ("counts", "accept", "resolve", "open_now")
 
     def __init__(self):
-        self.tallies: dict[Key, _Tally] = defaultdict(_Tally)
+        self.counts: dict[Key, dict[int, int]] = {}
+        self.accept: list[tuple[Key, float, int]] = []  # hours to acceptance, and 1 if within the deadline
+        self.resolve: list[tuple[Key, float, int]] = []
         self.open_now: dict[Key, tuple[int, int]] = {}  # the reports open now (shared by the windows)
-        self.backlog: dict[Key, list[int]] = {}  # and the corrections that take them to the window's end
 
-    def add_backlog(self, key: Key, open_n: int, overdue_n: int) -> None:
-        entry = self.backlog.get(key)
-        if entry is None:
-            self.backlog[key] = [open_n, overdue_n]
+    def bump(self, key: Key, i: int, n: int) -> None:
+        counts = self.counts.get(key)
+        if counts is None:
+            self.counts[key] = {i: n}
         else:
-            entry[0] += open_n
-            entry[1] += overdue_n
+            counts[i] = counts.get(i, 0) + n
 
     def keys(self) -> set:
-        return self.tallies.keys() | self.open_now.keys() | self.backlog.keys()
+        return self.counts.keys() | self.open_now.keys()
 
     def rollup(self, index: tuple[int, ...]) -> dict[tuple, _Tally]:
         """The cells summed per the key's parts at `index` (() for the total): every key is in some group,
         with its open and overdue counts even when nothing else happened there."""
         part = projector(index)
         out: dict[tuple, _Tally] = defaultdict(_Tally)
-        for key, t in self.tallies.items():
-            out[part(key)].add(t)
-        sums: dict[tuple, list[int]] = {}
-        for counts in (self.open_now, self.backlog):
-            for key, (open_n, overdue_n) in counts.items():
-                k = part(key)
-                entry = sums.get(k)
-                if entry is None:
-                    sums[k] = [open_n, overdue_n]
+        for key, (open_n, overdue_n) in self.open_now.items():
+            counts = out[part(key)].counts
+            counts[OPEN_AT_END] = counts.get(OPEN_AT_END, 0) + open_n
+            counts[OVERDUE_AT_END] = counts.get(OVERDUE_AT_END, 0) + overdue_n
+        for key, cell in self.counts.items():
+            t = out[part(key)]
+            counts, outcomes = t.counts, t.outcomes
+            for i, n in cell.items():
+                if i < OUTCOME0:
+                    counts[i] = counts.get(i, 0) + n
                 else:
-                    entry[0] += open_n
-                    entry[1] += overdue_n
-        o, d = IX["open_at_end"], IX["overdue_at_end"]
-        for k, (open_n, overdue_n) in sums.items():
-            counts = out[k].counts
-            counts[o] = counts.get(o, 0) + open_n
-            counts[d] = counts.get(d, 0) + overdue_n
+                    outcomes[i - OUTCOME0] = outcomes.get(i - OUTCOME0, 0) + n
+        for key, h, met in self.accept:
+            t = out[part(key)]
+            t.accept_h.append(h)
+            t.accept_met += met
+        for key, h, met in self.resolve:
+            t = out[part(key)]
+            t.resolve_h.append(h)
+            t.resolve_met += met
         return out
 
     def total(self) -> _Tally:
@@ -260,11 +250,11 @@ def _received(windows: list[_Window], cells: list[Cells]) -> Received:
     """Reports filed in each window, counted per group; the first window's reports returned."""
     first = windows[0]
     got = Received([], [], [], [], [], [])
-    tally = cells[0].tallies
+    first_cells, received = cells[0], IX["received"]
     for category, grid, department, team, lat, lon, cell, h in db.session.execute(
             select(*KEYS, R.c.lat, R.c.lon, R.c.cell, hours_between(R.c.created_at, _at(first.start)))
             .select_from(_joined()).where(R.c.created_at >= first.start, R.c.created_at < first.end)):
-        tally[(category, grid, department, team)].bump("received")
+        first_cells.bump((category, grid, department, team), received, 1)
         got.lat.append(lat)
         got.lon.append(lon)
         got.cell.append(cell)
@@ -274,7 +264,7 @@ def _received(windows: list[_Window], cells: list[Cells]) -> Received:
     for i, w in enumerate(windows[1:], start=1):
         for row in db.session.execute(select(*KEYS, func.count()).select_from(_joined())
                                       .where(R.c.created_at >= w.start, R.c.created_at < w.end).group_by(*KEYS)):
-            cells[i].tallies[tuple(row[:4])].bump("received", row[4])
+            cells[i].bump(tuple(row[:4]), received, row[4])
     return got
 
 
@@ -328,30 +318,27 @@ def _activity(windows: list[_Window], cells: list[Cells]) -> dict[str, list[floa
          .select_from(per_report.join(R, R.c.id == p.report_id).outerjoin(U, U.c.id == R.c.user_id)))
     accepted_at: list[float] = []
     resolved_at: list[float] = []
-    counted, n_counted, n_out = [IX[n] for n in COUNTED], len(COUNTED), len(OUTCOMES)
-    tallies = [c.tallies for c in cells]
+    # Indexes in a cell of each flag the row carries: the counts, then the closes by outcome.
+    flags = [IX[n] for n in COUNTED] + [OUTCOME0 + i for i in range(len(OUTCOMES))]
+    n_flags = len(flags)
     for row in db.session.execute(q):
         window = row[4]
         if window is None:
             continue
-        t = tallies[window][tuple(row[:4])]
-        counts = t.counts
-        for i, value in zip(counted, row[5:5 + n_counted]):
+        key, c = tuple(row[:4]), cells[window]
+        counts = c.counts.get(key)
+        if counts is None:
+            counts = c.counts[key] = {}
+        for i, value in zip(flags, row[5:5 + n_flags]):
             if value:
                 counts[i] = counts.get(i, 0) + value
-        for i, value in enumerate(row[5 + n_counted:5 + n_counted + n_out]):
-            if value:
-                outcomes = t.outcomes if t.outcomes is not None else t._new("outcomes", {})
-                outcomes[i] = outcomes.get(i, 0) + value
-        accept_h, accept_met, accept_at, resolve_h, resolve_met, resolve_at = row[5 + n_counted + n_out:]
+        accept_h, accept_met, accept_at, resolve_h, resolve_met, resolve_at = row[5 + n_flags:]
         if accept_h is not None:
-            (t.accept_h if t.accept_h is not None else t._new("accept_h", [])).append(accept_h)
-            t.accept_met += accept_met
+            c.accept.append((key, accept_h, accept_met))
             if window == 0:
                 accepted_at.append(accept_at)
         if resolve_h is not None:
-            (t.resolve_h if t.resolve_h is not None else t._new("resolve_h", [])).append(resolve_h)
-            t.resolve_met += resolve_met
+            c.resolve.append((key, resolve_h, resolve_met))
             if window == 0:
                 resolved_at.append(resolve_at)
     return {"accepted": accepted_at, "resolved": resolved_at}
@@ -383,7 +370,8 @@ def _backlog(windows: list[_Window], cells: list[Cells]) -> None:
     for row in db.session.execute(filed_after):
         key = tuple(row[:4])
         for i, c in enumerate(cells):
-            c.add_backlog(key, -row[4 + 2 * i], -row[5 + 2 * i])
+            c.bump(key, OPEN_AT_END, -row[4 + 2 * i])
+            c.bump(key, OVERDUE_AT_END, -row[5 + 2 * i])
     for status_now, due in ((SUBMITTED_NOW, R.c.accept_due_at), (WORKING_NOW, R.c.resolve_due_at)):
         not_due = (select(*KEYS, *(func.sum(case((due >= w.as_of, 1), else_=0)).label(f"not_due{i}")
                                    for i, w in enumerate(windows)))
@@ -391,7 +379,7 @@ def _backlog(windows: list[_Window], cells: list[Cells]) -> None:
         for row in db.session.execute(not_due):
             key = tuple(row[:4])
             for i, c in enumerate(cells):
-                c.add_backlog(key, 0, -row[4 + i])
+                c.bump(key, OVERDUE_AT_END, -row[4 + i])
     for i, w in enumerate(windows):
         _moved_since(w.as_of, cells[i])
 
@@ -421,8 +409,10 @@ def _moved_since(as_of: datetime, cells: Cells) -> None:
     for row in db.session.execute(q):
         then, now, a_late, r_late, n = row[4:]
         open_now, open_then = now in OPEN, then in OPEN
-        cells.add_backlog(tuple(row[:4]), (open_then - open_now) * n,
-                          (_late(then, a_late, r_late) - (_late(now, a_late, r_late) if open_now else 0)) * n)
+        late_then, late_now = _late(then, a_late, r_late), (_late(now, a_late, r_late) if open_now else 0)
+        key = tuple(row[:4])
+        cells.bump(key, OPEN_AT_END, (open_then - open_now) * n)
+        cells.bump(key, OVERDUE_AT_END, (late_then - late_now) * n)
 
 
 def _late(status: str, accept_late: int, resolve_late: int) -> int:

@@ -187,8 +187,8 @@ def _category_grid_rows(by_category_grid: dict[tuple, _Tally], labels: list[dict
 def _received_by_category_grid(cells: Cells, labels: list[dict]) -> list[dict[str, Any]]:
     """Just the reports received per category x grid (the week before, for the narrative)."""
     received: Counter = Counter()
-    for key, t in cells.tallies.items():
-        received[key[0], key[1]] += t.counts.get(IX["received"], 0)
+    for key, counts in cells.counts.items():
+        received[key[0], key[1]] += counts.get(IX["received"], 0)
     return [{"category": labels[0].get(cat, ("",))[0], "grid": labels[1].get(grid, ("",))[0] or None, "received": n}
             for (cat, grid), n in received.items() if n]
 
@@ -302,7 +302,7 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     s.by_team = _groups(now_cells.rollup((3,)), labels[3])
     s.by_category_grid = _category_grid_rows(cells, labels)
     s.per_day = _per_day(wk, received, moments)
-    s.resolve_histogram = _histogram(total.durations()[1])
+    s.resolve_histogram = _histogram(total.resolve_h)
     before = prev_cells.total().fill(Figures())
     s.previous = {"week": prev.name, **{k: v for k, v in asdict(before).items()}}
     s.change = _change(s.headline(), before.headline())

@@ -125,35 +125,62 @@ class Cells:
     def keys(self) -> set:
         return self.counts.keys() | self.open_now.keys()
 
-    def rollup(self, index: tuple[int, ...]) -> dict[tuple, _Tally]:
-        """The cells summed per the key's parts at `index` (() for the total): every key is in some group,
-        with its open and overdue counts even when nothing else happened there."""
-        part = projector(index)
-        out: dict[tuple, _Tally] = defaultdict(_Tally)
+    def rollups(self, indexes: list[tuple[int, ...]]) -> list[dict[tuple, _Tally]]:
+        """The cells summed per the key's parts at each of `indexes` (() for the total), in one pass: every
+        key is in some group, with its open and overdue counts even when nothing else happened there."""
+        parts = [projector(index) for index in indexes]
+        outs: list[dict[tuple, _Tally]] = [defaultdict(_Tally) for _i in indexes]
+        groups: dict[Key, list[_Tally]] = {}  # key -> the group it goes to in each roll-up
+
+        def into(key: Key) -> list[_Tally]:
+            found = groups.get(key)
+            if found is None:
+                found = groups[key] = [out[part(key)] for part, out in zip(parts, outs)]
+            return found
+
         for key, (open_n, overdue_n) in self.open_now.items():
-            counts = out[part(key)].counts
-            counts[OPEN_AT_END] = counts.get(OPEN_AT_END, 0) + open_n
-            counts[OVERDUE_AT_END] = counts.get(OVERDUE_AT_END, 0) + overdue_n
+            for t in into(key):
+                counts = t.counts
+                counts[OPEN_AT_END] = counts.get(OPEN_AT_END, 0) + open_n
+                counts[OVERDUE_AT_END] = counts.get(OVERDUE_AT_END, 0) + overdue_n
         for key, cell in self.counts.items():
-            t = out[part(key)]
-            counts, outcomes = t.counts, t.outcomes
+            for t in into(key):
+                counts, outcomes = t.counts, t.outcomes
+                for i, n in cell.items():
+                    if i < OUTCOME0:
+                        counts[i] = counts.get(i, 0) + n
+                    else:
+                        outcomes[i - OUTCOME0] = outcomes.get(i - OUTCOME0, 0) + n
+        for key, h, met in self.accept:
+            for t in into(key):
+                t.accept_h.append(h)
+                t.accept_met += met
+        for key, h, met in self.resolve:
+            for t in into(key):
+                t.resolve_h.append(h)
+                t.resolve_met += met
+        return outs
+
+    def rollup(self, index: tuple[int, ...]) -> dict[tuple, _Tally]:
+        return self.rollups([index])[0]
+
+    def total(self) -> _Tally:
+        """Everything summed (what rollup(()) gives, without a group per key)."""
+        t = _Tally()
+        counts, outcomes = t.counts, t.outcomes
+        counts[OPEN_AT_END] = sum(n for n, _late in self.open_now.values())
+        counts[OVERDUE_AT_END] = sum(late for _n, late in self.open_now.values())
+        for cell in self.counts.values():
             for i, n in cell.items():
                 if i < OUTCOME0:
                     counts[i] = counts.get(i, 0) + n
                 else:
                     outcomes[i - OUTCOME0] = outcomes.get(i - OUTCOME0, 0) + n
-        for key, h, met in self.accept:
-            t = out[part(key)]
-            t.accept_h.append(h)
-            t.accept_met += met
-        for key, h, met in self.resolve:
-            t = out[part(key)]
-            t.resolve_h.append(h)
-            t.resolve_met += met
-        return out
-
-    def total(self) -> _Tally:
-        return self.rollup(())[()]
+        t.accept_h = [h for _key, h, _met in self.accept]
+        t.accept_met = sum(met for _key, _h, met in self.accept)
+        t.resolve_h = [h for _key, h, _met in self.resolve]
+        t.resolve_met = sum(met for _key, _h, met in self.resolve)
+        return t
 
 
 def quantile(values: list[float], q: float) -> Optional[float]:

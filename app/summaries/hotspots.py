@@ -40,6 +40,15 @@ class Cluster:
 
 def clusters(points: Iterable[Point], radius_m: float = RADIUS_M, limit: int = 10,
              min_count: int = 2) -> list[Cluster]:
+    """clusters_of() for a list of Points."""
+    pts = list(points)
+    return clusters_of([p.lat for p in pts], [p.lon for p in pts], [p.cell for p in pts],
+                       [p.category_id for p in pts], [p.grid_id for p in pts], radius_m, limit, min_count)
+
+
+def clusters_of(lats: list[float], lons: list[float], cells: list[int], categories: list[int],
+                grids: list[Optional[int]], radius_m: float = RADIUS_M, limit: int = 10,
+                min_count: int = 2) -> list[Cluster]:
     """The `limit` largest clusters of at least `min_count` reports, largest first.
 
     Greedy: cells are taken in order of how many reports their neighbourhood holds; each
@@ -47,13 +56,11 @@ def clusters(points: Iterable[Point], radius_m: float = RADIUS_M, limit: int = 1
     reports. A neighbourhood count bounds any cluster seeded there, so the search stops as
     soon as no remaining cell can beat the smallest of the clusters kept.
     """
-    pts = list(points)
-    by_cell: dict[int, list[int]] = defaultdict(list)  # indexes into pts, in their order
-    for i, p in enumerate(pts):
-        by_cell[p.cell].append(i)
+    by_cell: dict[int, list[int]] = defaultdict(list)  # indexes into the columns, in their order
+    for i, cell in enumerate(cells):
+        by_cell[cell].append(i)
     if not by_cell:
         return []
-    lats, lons = [p.lat for p in pts], [p.lon for p in pts]
     max_lat = max(abs(lat) for lat in lats)
     # Cells (rows, columns) a point within radius_m of a point in the seed cell can be in.
     dr = math.ceil(radius_m / (110_000 * CELL_DEG))
@@ -63,7 +70,7 @@ def clusters(points: Iterable[Point], radius_m: float = RADIUS_M, limit: int = 1
     bound = {c: sum([size.get(c + o, 0) for o in offsets]) for c in by_cell}
     # Squared planar distances against the radius less / more 1 %: in between, the exact geodesic decides.
     sure, unsure = (radius_m * (1 - MARGIN)) ** 2, (radius_m * (1 + MARGIN)) ** 2
-    claimed = bytearray(len(pts))
+    claimed = bytearray(len(cells))
     kept: list[Cluster] = []
     for cell in sorted(by_cell, key=lambda c: (-bound[c], c)):
         if len(kept) >= limit and bound[cell] <= kept[-1].count:
@@ -88,10 +95,10 @@ def clusters(points: Iterable[Point], radius_m: float = RADIUS_M, limit: int = 1
             continue
         for i in members:
             claimed[i] = 1
-        cats = Counter(pts[i].category_id for i in members)
+        cats = Counter(categories[i] for i in members)
         top_cat, top_n = min(cats.items(), key=lambda kv: (-kv[1], kv[0]))
-        grids = Counter(pts[i].grid_id for i in members)
-        top_grid = min(grids.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or 0))[0]
+        in_grids = Counter(grids[i] for i in members)
+        top_grid = min(in_grids.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or 0))[0]
         kept.append(Cluster(round(sum(lats[i] for i in members) / len(members), 6),
                             round(sum(lons[i] for i in members) / len(members), 6),
                             len(members), top_cat, top_n, top_grid))

@@ -234,10 +234,9 @@ def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[str, 
 
 
 def _hotspots(received: Received, labels: list[dict], limit: int) -> list[Hotspot]:
-    points = [hotspot_search.Point(*p) for p in zip(received.lat, received.lon, received.cell, received.category_id,
-                                                     received.grid_id)]
     found = []
-    for c in hotspot_search.clusters(points, limit=limit):
+    for c in hotspot_search.clusters_of(received.lat, received.lon, received.cell, received.category_id,
+                                        received.grid_id, limit=limit):
         code, zh, en, _s = labels[0].get(c.category_id, ("", "", "", 0))
         grid = labels[1].get(c.grid_id, ("",))[0] or None
         found.append(Hotspot(c.lat, c.lon, c.count, code, zh, en, c.category_count, grid))
@@ -284,11 +283,11 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     prev = wk.shifted(-1)
     p_start, p_end = prev.start.astimezone(timezone.utc), prev.end.astimezone(timezone.utc)
     (now_cells, prev_cells), received, moments = _facts([_Window(start, end, as_of),
-                                                             _Window(p_start, p_end, p_end)])
+                                                         _Window(p_start, p_end, p_end)])
     labels = _labels(now_cells.keys() | prev_cells.keys())
 
     # Category, grid and total roll up from the few category x grid cells; department and team need all.
-    cells = now_cells.rollup((0, 1))
+    cells, departments, teams = now_cells.rollups([(0, 1), (2,), (3,)])
     total = _total(cells)
     s = total.fill(WeeklySummary())
     s.week, s.start, s.end = wk.name, wk.start, wk.end
@@ -298,8 +297,8 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     s.next_week = following.name if following.start <= now else None
     s.by_category = _groups(_rollup(cells, (0,)), labels[0])
     s.by_grid = _groups(_rollup(cells, (1,)), labels[1])
-    s.by_department = _groups(now_cells.rollup((2,)), labels[2])
-    s.by_team = _groups(now_cells.rollup((3,)), labels[3])
+    s.by_department = _groups(departments, labels[2])
+    s.by_team = _groups(teams, labels[3])
     s.by_category_grid = _category_grid_rows(cells, labels)
     s.per_day = _per_day(wk, received, moments)
     s.resolve_histogram = _histogram(total.resolve_h)

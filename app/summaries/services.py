@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from bisect import bisect_right
+from bisect import bisect_left
 from datetime import datetime, time, timezone
 from typing import Any, Optional
 
@@ -194,23 +194,21 @@ def _received_by_category_grid(cells: Cells, labels: list[dict]) -> list[dict[st
 
 
 def _per_day(week: Week, received: Received, moments: dict[str, list[float]]) -> list[dict[str, Any]]:
-    """Counts per local day; the reports received and moments give hours after the week's start (days may be 23 or
-    25 hours long where the zone keeps daylight saving time)."""
+    """Counts per local day; the reports received and moments give hours after the week's start (days may
+    be 23 or 25 hours long where the zone keeps daylight saving time). A moment before the first day counts
+    on it, one after the last on the last."""
     start = week.start.astimezone(timezone.utc)  # elapsed time: two datetimes of one zone subtract as clocks
     bounds = [(datetime.combine(d, time(0), tzinfo=week.zone).astimezone(timezone.utc) - start).total_seconds() / 3600
               for d in week.days]
-    days: list[Counter] = [Counter() for _d in week.days]
 
-    def day(hours: float) -> int:
-        return min(max(bisect_right(bounds, hours) - 1, 0), len(days) - 1)
+    def per_day(offsets: list[float]) -> list[int]:
+        ordered = sorted(offsets)
+        edges = [0] + [bisect_left(ordered, b) for b in bounds[1:]] + [len(ordered)]
+        return [edges[i + 1] - edges[i] for i in range(len(bounds))]
 
-    for offset in received.h:
-        days[day(offset)]["received"] += 1
-    for kind, offsets in moments.items():
-        for offset in offsets:
-            days[day(offset)][kind] += 1
-    return [{"date": d.isoformat(), "received": c["received"], "accepted": c["accepted"],
-             "resolved": c["resolved"]} for d, c in zip(week.days, days)]
+    received_n, accepted_n, resolved_n = per_day(received.h), per_day(moments["accepted"]), per_day(moments["resolved"])
+    return [{"date": d.isoformat(), "received": received_n[i], "accepted": accepted_n[i], "resolved": resolved_n[i]}
+            for i, d in enumerate(week.days)]
 
 
 def _histogram(values: list[float]) -> list[dict[str, Any]]:

@@ -387,6 +387,20 @@ def test_a_close_without_a_recorded_outcome_counts_the_reports_outcome(app):
     assert s.closed_by_outcome == {"fixed": 0, "not_responsible": 0, "unable_to_fix": 1}
 
 
+def test_closes_with_different_outcomes_in_a_week_count_the_report_once_under_each(app):
+    """Closed as unable to fix, reopened, closed as fixed, all in one week: one close, one report under each
+    outcome it was closed with; a close with an outcome nobody knows counts as a close and nothing else."""
+    u = f.quick_user("rc")
+    f.history(f.filed_report(u, "illegal_parking", at(0, 9)), [
+        ("accepted", at(0, 10)), ("closed", at(1, 10), {"outcome": "unable_to_fix"}), ("accepted", at(2, 9)),
+        ("closed", at(3, 10), {"outcome": "fixed"})])
+    f.history(f.filed_report(u, "noise", at(0, 9)), [
+        ("accepted", at(0, 10)), ("closed", at(1, 10), {"outcome": "moved_away"})])
+    s = weekly_summary("2025-W48", now=NOW)
+    assert (s.received, s.accepted, s.closed, s.reopened) == (2, 2, 2, 1)
+    assert s.closed_by_outcome == {"fixed": 1, "not_responsible": 0, "unable_to_fix": 1}
+
+
 def test_moves_at_the_same_instant_after_the_week_read_in_the_order_they_were_written(app):
     """The status at the end of the week is the from_status of the first move after it; two moves of one
     report stamped with the same instant are ordered by their ids (the order they were written)."""

@@ -11,7 +11,8 @@ reused: migrations, the demo, demo.load_synthetic (1,000,000 reports over two ye
 about half an hour on two busy cores), then 64 grids, 240 riders in 12 teams, duplicates that name their
 original and some reopened reports. load_synthetic leaves one report in five never handled, so about
 220,000 reports are open at the end of a recent week; the backlog starts from report_backlog_count
-(kept by triggers, ~19,000 rows), so the largest queries are now the two weeks' moves (~42,000 events).
+(kept by triggers, ~19,000 rows), so the largest query is now the two weeks' moves (~44,000 events, read
+from ix_event_created_moves alone). Machines here are noisy: run it a few times and compare the ratio.
 """
 from __future__ import annotations
 

@@ -168,9 +168,6 @@ class Cells:
                 t.resolve_met += met
         return outs
 
-    def rollup(self, index: tuple[int, ...]) -> dict[tuple, _Tally]:
-        return self.rollups([index])[0]
-
     def total(self) -> _Tally:
         """Everything summed (what rollup(()) gives, without a group per key)."""
         t = _Tally()

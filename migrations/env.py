@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from app.database import autogenerate_options
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -96,7 +98,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("render_as_batch", True)  # SQLite needs batch mode to alter tables
-    conf_args.setdefault("compare_type", True)
+    conf_args.update(autogenerate_options())  # dialect-specific indexes, SQLite's 64-bit INTEGER
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

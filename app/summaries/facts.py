@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from operator import itemgetter
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Optional
 
 from sqlalchemy import (Float, Integer, and_, case, cast, distinct, func, literal, literal_column, or_, select,
@@ -108,12 +108,11 @@ def projector(index: tuple[int, ...]):
 
 
 class Cells:
-    """One window's figures per (category, grid, department, team) key, rolled up into _Tally groups by
-    the service. Held as plain numbers: per key a {index: n} dict of ints (counts by IX, then closes by
-    outcome from OUTCOME0), the durations as (key, hours, met) tuples, the reports open now as (open,
-    overdue) tuples. The garbage collector leaves containers of plain numbers alone, and a summary holds
-    ~17,000 keys: as _Tally objects with their lists they made it walk the whole heap twice per summary."""
+    """One window's figures per (category, grid, department, team) key, rolled up into _Tally groups."""
 
+    # Plain numbers only (per key a dict of ints: counts by IX, then closes by outcome from OUTCOME0;
+    # durations and open counts as tuples): the garbage collector skips such containers, and ~17,000 keys
+    # of objects and lists made it walk the whole heap during most summaries.
     __slots__ = ("counts", "accept", "resolve", "open_now")
 
     def __init__(self):
@@ -265,9 +264,7 @@ def _window_case(column, windows: list[_Window]):
 
 @dataclass
 class Received:
-    """The reports filed in the first window, as columns (numbers: nothing per report for the garbage
-    collector to walk while the summary is built): where they are, for hotspots, and `h`, hours after the
-    window's start, for the counts per day."""
+    """The reports filed in the first window, as columns: location (hotspots) and hours after its start."""
 
     lat: list[float]
     lon: list[float]
@@ -311,7 +308,7 @@ def _activity(windows: list[_Window], cells: list[Cells]) -> dict[str, list[floa
     One pass over the windows' events, grouped per report and window first (each report counts once per
     measure, and its first resolution is the one timed), then joined to the far fewer reports. Returns
     the first window's moments per kind ("accepted", "resolved") as hours after its start, for the counts
-    per day (floats: no object per moment for the garbage collector to track)."""
+    per day."""
     to, frm, at = E.c.to_status, E.c.from_status, E.c.created_at
     outcome = E.c.details["outcome"].as_string()
     accepted = and_(to == "accepted", frm == "submitted")

@@ -224,10 +224,10 @@ def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iter
 
 
 def _own_awards(start: datetime, end: datetime, amounts: tuple[int, int, int]) -> Iterator[Award]:
-    """Every rider's awards for their own reports dated in [start, end), read straight from the indexed
-    report columns that History is made of: _report_awards' rule for the owner (an accepted award at the
-    first acceptance, a fixed one at the latest close when it is fixed, nothing for reports now rejected or
-    duplicate) as two range queries, with no history built per report (a week is 10,000 reports at a million)."""
+    """Every rider's awards for their own reports dated in [start, end), from the report columns."""
+    # _report_awards' rule for the owner (accepted at the first acceptance, fixed at the latest close when
+    # it is fixed, nothing for reports now rejected or duplicate) as two indexed range queries: a week is
+    # ~10,000 reports at a million, too many to build a History for each.
     accepted_pts, fixed_pts, _share = amounts
     if accepted_pts:
         for rid, uid, at in db.session.execute(select(Report.id, Report.user_id, Report.first_accepted_at).where(
@@ -241,9 +241,9 @@ def _own_awards(start: datetime, end: datetime, amounts: tuple[int, int, int]) -
 
 
 def _everyones_awards(start: datetime, end: datetime) -> Iterator[Award]:
-    """Every award dated in [start, end), in no order: the owners' by _own_awards, the co-reporters' shares
-    through _report_awards for the few candidate reports that have co-reporters. A stream, so a tally
-    holds no object per award (~15,000 in a week at a million reports)."""
+    """Every award dated in [start, end), in no order: the owners' from _own_awards, then the co-reporters'."""
+    # A stream: a tally holds no object per award. Co-reporters are few: their shares go through
+    # _report_awards for the candidate reports that have any.
     amounts = _amounts()
     yield from _own_awards(start, end, amounts)
     co = _co_reporters(_candidates(start, end))

@@ -22,12 +22,18 @@ depends_on = None
 def upgrade():
     op.create_index("ix_report_closed_outcome", "report", ["closed_at", "status", "outcome"])
     op.drop_index("ix_report_closed", table_name="report")
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite" and bind.execute(
-            sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
-        bind.execute(sa.text("ANALYZE ix_report_closed_outcome"))  # as analyzed as the indexes beside it
+    _analyze("ix_report_closed_outcome")
 
 
 def downgrade():
     op.create_index("ix_report_closed", "report", ["closed_at"])
     op.drop_index("ix_report_closed_outcome", table_name="report")
+    _analyze("ix_report_closed")
+
+
+def _analyze(index: str) -> None:
+    """Statistics for a new index on an analyzed SQLite database, as the indexes beside it have."""
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite" and bind.execute(
+            sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+        bind.execute(sa.text(f"ANALYZE {index}"))

@@ -71,7 +71,7 @@ def process_photo(data: bytes, max_pixels: int = MAX_PIXELS) -> ProcessedPhoto:
         display = _to_rgb(_decode_scaled(im))
         for op in _TRANSPOSE.get(orientation if isinstance(orientation, int) else 1, ()):
             display = display.transpose(op)
-        thumb = _fit(display, THUMB_EDGE, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        thumb = _thumbnail(display)
         return ProcessedPhoto(display=_encode(display), thumb=_encode(thumb),
                               width=display.width, height=display.height, gps=gps,
                               source_format=im.format)
@@ -123,6 +123,15 @@ def _decode_scaled(im: Image.Image) -> Image.Image:
         # bilinear filter is ~1 dB below bicubic against LANCZOS from full size, at 60% of its cost.
         return im.resize(target, Image.Resampling.BILINEAR, reducing_gap=None)
     return im.resize(target, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
+def _thumbnail(display: Image.Image) -> Image.Image:
+    """The thumbnail: a box average when the display's long edge is a whole multiple of it (1600 = 5 x 320,
+    every photo larger than the display size), else a bicubic resize."""
+    factor, rest = divmod(max(display.size), THUMB_EDGE)
+    if factor > 1 and rest == 0:
+        return display.reduce(factor)  # each pixel the mean of a factor x factor block: a third of the time
+    return _fit(display, THUMB_EDGE, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
 def _fit(im: Image.Image, edge: int, resample, reducing_gap: float | None = None) -> Image.Image:

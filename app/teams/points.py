@@ -200,27 +200,29 @@ def _reports_of(user_ids: set[int]) -> set[int]:
 def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iterable[int]] = None) -> list[Award]:
     """Every award dated in [start, end), before the daily cap, for these users (None: everyone)."""
     if user_ids is None:
-        return sorted(_everyones_awards(start, end), key=lambda a: (a.at, a.report_id, a.user_id, a.kind))
-    elif start <= EPOCH and end >= FAR:
+        return sorted(_everyones_awards(start, end), key=_award_order)
+    wanted = set(user_ids)
+    if start <= EPOCH and end >= FAR:
         # A rider's all-time points: their reports, not every report that ever moved (at a million
         # reports that walked 800,000 histories: 41 s for one profile page, now 0.3 s).
-        selection = (None, _reports_of(set(user_ids)))
+        selection = (None, _reports_of(wanted))
     else:
         subquery, targets = _candidates(start, end)
-        selection = (None, (set(db.session.scalars(subquery)) | targets) & _reports_of(set(user_ids)))
+        selection = (None, (set(db.session.scalars(subquery)) | targets) & _reports_of(wanted))
     histories = _histories(selection)
     if not histories:
         return []
     co = _co_reporters(selection)
-    wanted = set(user_ids) if user_ids is not None else None
     amounts = _amounts()
-    out = []
-    for rid, (owner, history) in histories.items():
-        for a in _report_awards(rid, owner, history, co.get(rid, {}), amounts):
-            if start <= a.at < end and (wanted is None or a.user_id in wanted):
-                out.append(a)
-    out.sort(key=lambda a: (a.at, a.report_id, a.user_id, a.kind))
+    out = [a for rid, (owner, history) in histories.items()
+           for a in _report_awards(rid, owner, history, co.get(rid, {}), amounts)
+           if start <= a.at < end and a.user_id in wanted]
+    out.sort(key=_award_order)
     return out
+
+
+def _award_order(a: Award) -> tuple:
+    return (a.at, a.report_id, a.user_id, a.kind)
 
 
 def _own_awards(start: datetime, end: datetime, amounts: tuple[int, int, int]) -> Iterator[Award]:

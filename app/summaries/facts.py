@@ -85,6 +85,15 @@ class _Tally:
             self.resolve_h.extend(other.resolve_h)
             self.resolve_met += other.resolve_met
 
+    def add_cell(self, cell: dict[int, int]) -> None:
+        """Add one of Cells' per-key counts (closes by outcome from OUTCOME0)."""
+        counts, outcomes = self.counts, self.outcomes
+        for i, n in cell.items():
+            if i < OUTCOME0:
+                counts[i] = counts.get(i, 0) + n
+            else:
+                outcomes[i - OUTCOME0] = outcomes.get(i - OUTCOME0, 0) + n
+
     def fill(self, fig):
         """Set a Figures (or subclass) from these counts and durations."""
         for i, k in enumerate(COUNTS):
@@ -151,12 +160,7 @@ class Cells:
                 counts[OVERDUE_AT_END] = counts.get(OVERDUE_AT_END, 0) + overdue_n
         for key, cell in self.counts.items():
             for t in into(key):
-                counts, outcomes = t.counts, t.outcomes
-                for i, n in cell.items():
-                    if i < OUTCOME0:
-                        counts[i] = counts.get(i, 0) + n
-                    else:
-                        outcomes[i - OUTCOME0] = outcomes.get(i - OUTCOME0, 0) + n
+                t.add_cell(cell)
         for key, h, met in self.accept:
             for t in into(key):
                 t.accept_h.append(h)
@@ -170,15 +174,10 @@ class Cells:
     def total(self) -> _Tally:
         """Everything summed (what rollup(()) gives, without a group per key)."""
         t = _Tally()
-        counts, outcomes = t.counts, t.outcomes
-        counts[OPEN_AT_END] = sum(n for n, _late in self.open_now.values())
-        counts[OVERDUE_AT_END] = sum(late for _n, late in self.open_now.values())
+        t.counts[OPEN_AT_END] = sum(n for n, _late in self.open_now.values())
+        t.counts[OVERDUE_AT_END] = sum(late for _n, late in self.open_now.values())
         for cell in self.counts.values():
-            for i, n in cell.items():
-                if i < OUTCOME0:
-                    counts[i] = counts.get(i, 0) + n
-                else:
-                    outcomes[i - OUTCOME0] = outcomes.get(i - OUTCOME0, 0) + n
+            t.add_cell(cell)
         t.accept_h = [h for _key, h, _met in self.accept]
         t.accept_met = sum(met for _key, _h, met in self.accept)
         t.resolve_h = [h for _key, h, _met in self.resolve]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 
 from app.reports.geo import CELL_DEG, _COLS, distance_m
 
@@ -13,17 +13,6 @@ RADIUS_M = 150.0
 # so only pairs within 1 % of the radius need the exact geodesic distance.
 M_PER_DEG = 111_195.0
 MARGIN = 0.01
-
-
-@dataclass
-class Point:
-    """One report's location and what it was about."""
-
-    lat: float
-    lon: float
-    cell: int
-    category_id: int
-    grid_id: Optional[int]
 
 
 @dataclass
@@ -38,18 +27,10 @@ class Cluster:
     grid_id: Optional[int]
 
 
-def clusters(points: Iterable[Point], radius_m: float = RADIUS_M, limit: int = 10,
+def clusters(lats: list[float], lons: list[float], cells: list[int], categories: list[int],
+             grids: list[Optional[int]], radius_m: float = RADIUS_M, limit: int = 10,
              min_count: int = 2) -> list[Cluster]:
-    """clusters_of() for a list of Points."""
-    pts = list(points)
-    return clusters_of([p.lat for p in pts], [p.lon for p in pts], [p.cell for p in pts],
-                       [p.category_id for p in pts], [p.grid_id for p in pts], radius_m, limit, min_count)
-
-
-def clusters_of(lats: list[float], lons: list[float], cells: list[int], categories: list[int],
-                grids: list[Optional[int]], radius_m: float = RADIUS_M, limit: int = 10,
-                min_count: int = 2) -> list[Cluster]:
-    """The `limit` largest clusters of at least `min_count` reports, largest first.
+    """The `limit` largest clusters of at least `min_count` reports (given as columns), largest first.
 
     Greedy: cells are taken in order of how many reports their neighbourhood holds; each
     takes the unclaimed reports within radius_m of the mean location of its own unclaimed

@@ -233,8 +233,8 @@ def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[str, 
 
 def _hotspots(received: Received, labels: list[dict], limit: int) -> list[Hotspot]:
     found = []
-    for c in hotspot_search.clusters_of(received.lat, received.lon, received.cell, received.category_id,
-                                        received.grid_id, limit=limit):
+    for c in hotspot_search.clusters(received.lat, received.lon, received.cell, received.category_id,
+                                     received.grid_id, limit=limit):
         code, zh, en, _s = labels[0].get(c.category_id, ("", "", "", 0))
         grid = labels[1].get(c.grid_id, ("",))[0] or None
         found.append(Hotspot(c.lat, c.lon, c.count, code, zh, en, c.category_count, grid))

@@ -94,8 +94,10 @@ def _offset(lat, lon, north_m, east_m):
 
 
 def _points(specs):
+    """(lat, lon, category, grid) rows as the columns hotspots.clusters takes."""
     from app.reports.geo import cell_of
-    return [hotspots.Point(lat, lon, cell_of(lat, lon), cat, grid) for lat, lon, cat, grid in specs]
+    lats, lons, cats, grids = (list(col) for col in zip(*specs))
+    return lats, lons, [cell_of(lat, lon) for lat, lon in zip(lats, lons)], cats, grids
 
 
 def test_hotspots_group_reports_within_150_m_largest_first():
@@ -104,7 +106,7 @@ def test_hotspots_group_reports_within_150_m_largest_first():
              enumerate([(0, 0), (40, 10), (-30, 50), (20, -60), (-50, -20)])]
     specs += [(*_offset(*b, n, e), 3, None) for n, e in [(0, 0), (60, 0), (0, -60)]]
     specs += [(*_offset(*a, 3000, 0), 4, None)]  # alone
-    found = hotspots.clusters(_points(specs))
+    found = hotspots.clusters(*_points(specs))
     assert [c.count for c in found] == [5, 3]
     assert (found[0].category_id, found[0].category_count, found[0].grid_id) == (1, 3, 7)
     assert found[0].lat == pytest.approx(a[0], abs=0.0005) and found[0].lon == pytest.approx(a[1], abs=0.0005)
@@ -115,8 +117,8 @@ def test_hotspot_radius_is_150_m_geodesic():
     a = (29.2089, 103.9512)
     near = _points([(*a, 1, None), (*_offset(*a, 0, 140), 1, None)])
     far = _points([(*a, 1, None), (*_offset(*a, 0, 160), 1, None)])
-    assert [c.count for c in hotspots.clusters(near)] == [2]
-    assert hotspots.clusters(far) == []
+    assert [c.count for c in hotspots.clusters(*near)] == [2]
+    assert hotspots.clusters(*far) == []
 
 
 def test_hotspots_keep_only_the_top_n():
@@ -126,7 +128,7 @@ def test_hotspots_keep_only_the_top_n():
         centre = _offset(*base, 1000 * k, 0)
         specs += [(*centre, 1, None), (*_offset(*centre, 10, 10), 1, None)]
     specs += [(*_offset(*base, 0, 5000), 2, None)] * 3
-    found = hotspots.clusters(_points(specs), limit=3)
+    found = hotspots.clusters(*_points(specs), limit=3)
     assert [c.count for c in found] == [3, 2, 2]
 
 

@@ -163,9 +163,18 @@ class Category(db.Model):
         return self.name_zh if locale.startswith("zh") else self.name_en
 
 
-_OPEN_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
-_SUBMITTED_SQL = "status = 'submitted'"
-_WORKING_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in RESOLVE_DEADLINE_STATUSES))
+def status_sql(statuses, column: str = "status") -> str:
+    """`column IN ('a', 'b')` (or `= 'a'`) as a literal: a partial index's predicate, and what a query must
+    say, word for word, for SQLite's planner to prove it implies it (bound parameters would not)."""
+    values = [getattr(s, "value", s) for s in statuses]
+    if len(values) == 1:
+        return f"{column} = '{values[0]}'"
+    return "{} IN ({})".format(column, ", ".join(f"'{v}'" for v in values))
+
+
+_OPEN_SQL = status_sql(OPEN_STATUSES)
+_SUBMITTED_SQL = status_sql((Status.SUBMITTED,))
+_WORKING_SQL = status_sql(RESOLVE_DEADLINE_STATUSES)
 
 
 class Report(db.Model):

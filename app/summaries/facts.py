@@ -17,19 +17,19 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from app.extensions import db
-from app.models import Report, ReportEvent, User
+from app.models import Report, ReportEvent, User, status_sql
 from app.summaries.models import ReportBacklogCount
-from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Outcome, deadline_for
+from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Outcome, Status, deadline_for
 
 R, E, U = Report.__table__, ReportEvent.__table__, User.__table__
 B = ReportBacklogCount.__table__
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 WORKING = tuple(s.value for s in RESOLVE_DEADLINE_STATUSES)
-# Literal, not bound, so SQLite can use the partial index ix_report_open_created.
-OPEN_NOW = text("report.status IN ({})".format(", ".join(f"'{s}'" for s in OPEN)))
-# ... and ix_report_submitted_accept_due, ix_report_working_resolve_due.
-SUBMITTED_NOW = text("report.status = 'submitted'")
-WORKING_NOW = text("report.status IN ({})".format(", ".join(f"'{s}'" for s in WORKING)))
+# The partial indexes' predicates: ix_report_open_created, ix_report_submitted_accept_due,
+# ix_report_working_resolve_due.
+OPEN_NOW = text(status_sql(OPEN_STATUSES, "report.status"))
+SUBMITTED_NOW = text(status_sql((Status.SUBMITTED,), "report.status"))
+WORKING_NOW = text(status_sql(RESOLVE_DEADLINE_STATUSES, "report.status"))
 MOVES = ("accepted", "rejected", "duplicate", "resolved", "closed")
 OUTCOMES = tuple(o.value for o in Outcome)
 COUNTED = ("accepted", "rejected", "duplicates", "resolved", "closed", "reopened")  # per report and window

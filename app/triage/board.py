@@ -12,15 +12,14 @@ from sqlalchemy.orm import aliased
 from app.errors import ValidationFailed
 from app.inputs import MAX_ID, MAX_PAGE, day, flag, integer, record_id
 from app.extensions import db
-from app.models import Category, Department, Report, User, utcnow
+from app.models import Category, Department, Report, User, status_sql, utcnow
 from app.triage.models import ReportStatusCount
 from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Status, deadline_for
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 RESOLVING = tuple(s.value for s in RESOLVE_DEADLINE_STATUSES)  # the deadline to resolve runs
-# Exactly the partial index's predicate (models.ix_report_open_created), written as a literal so
-# SQLite's planner can prove the query implies it; with bound parameters it scans the table.
-OPEN_SQL = text("report.status IN ({})".format(", ".join(f"'{s}'" for s in OPEN)))
+# ix_report_open_created's predicate, word for word (see models.status_sql).
+OPEN_SQL = text(status_sql(OPEN_STATUSES, "report.status"))
 SORTS = ("newest", "oldest", "due", "priority", "updated")
 PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 MAX_PER_PAGE = 200

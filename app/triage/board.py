@@ -189,10 +189,11 @@ ROW_COLUMNS = (Report.id, Report.reference, Report.status, Report.priority, Repo
 
 def _category_of_report():
     """Join condition report → category that SQLite cannot turn round. Given the bare column, the planner
-    may walk the categories and, for each, the open reports by an index led by category_id (as it
-    did with the former ix_report_open_backlog), then sort every open report for the first page: 330 ms at a million reports instead of
-    reading ix_report_open_created newest first and stopping after 50 (seen when that index had no
-    statistics yet). `+ 0` leaves category_id usable only once the report row is read."""
+    may walk the categories and, for each, the open reports by an index led by category_id (as it did
+    with the former ix_report_open_backlog), then sort every open report for the first page: 330 ms at a
+    million reports instead of reading ix_report_open_created newest first and stopping after 50 (seen
+    when that index had no statistics yet). `+ 0` leaves category_id usable only once the report row is
+    read."""
     return Category.id == Report.category_id + literal_column("0")
 
 

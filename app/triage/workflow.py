@@ -60,6 +60,7 @@ def deadline_for(status: str, accept_due_at, resolve_due_at):
         return resolve_due_at
     return None
 
+
 # Moves a handler may make on reports assigned to them or their department.
 HANDLER_MOVES = frozenset({(S.ASSIGNED, S.IN_PROGRESS), (S.ASSIGNED, S.RESOLVED),
                            (S.IN_PROGRESS, S.RESOLVED)})

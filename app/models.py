@@ -9,7 +9,7 @@ from typing import Any, Optional
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint, text)
+                        Text, UniqueConstraint, and_, or_, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -261,6 +261,12 @@ class Report(db.Model):
     def is_overdue(self, now: Optional[datetime] = None) -> bool:
         due = self.due_at
         return due is not None and due < (now or utcnow())
+
+    @classmethod
+    def overdue_clause(cls, now: datetime):
+        """SQL for is_overdue(now): past the accept deadline while submitted, else past the resolve one."""
+        return or_(and_(cls.status == Status.SUBMITTED.value, cls.accept_due_at < now),
+                   and_(cls.status.in_([s.value for s in RESOLVE_DEADLINE_STATUSES]), cls.resolve_due_at < now))
 
 
 class Photo(db.Model):

@@ -206,12 +206,6 @@ def pct(part: int, whole: int) -> Optional[float]:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def _overdue(status_col, as_of: datetime):
-    """1 when a report in `status_col` had passed the deadline that status has, as of `as_of`."""
-    return case((or_(and_(status_col == "submitted", R.c.accept_due_at < as_of),
-                     and_(status_col.in_(WORKING), R.c.resolve_due_at < as_of)), 1), else_=0)
-
-
 def _joined(base=R):
     """Reports (or events joined to their reports) with the filing rider, for the team.
 
@@ -393,7 +387,7 @@ def _backlog(windows: list[_Window], cells: list[Cells]) -> None:
     for i, w in enumerate(windows):
         after = R.c.created_at >= w.as_of
         cols += [func.sum(case((after, 1), else_=0)).label(f"filed_after{i}"),
-                 func.sum(case((after, _overdue(R.c.status, w.as_of)), else_=0)).label(f"late_after{i}")]
+                 func.sum(case((and_(after, Report.overdue_clause(w.as_of)), 1), else_=0)).label(f"late_after{i}")]
     filed_after = (select(*KEYS, *cols).select_from(_joined())
                    .where(OPEN_NOW, R.c.created_at >= earliest).group_by(*KEYS))
     for row in db.session.execute(filed_after):
@@ -445,7 +439,7 @@ def _moved_since(as_of: datetime, cells: Cells) -> None:
 
 
 def _late(status: str, accept_late: int, resolve_late: int) -> int:
-    """What _overdue() says in SQL, given whether each deadline had passed."""
+    """What Report.overdue_clause() says in SQL, given whether each deadline had passed."""
     return deadline_for(status, accept_late, resolve_late) or 0
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, literal_column, or_, select, text
+from sqlalchemy import case, func, literal_column, or_, select, text
 from sqlalchemy.orm import aliased
 
 from app.errors import ValidationFailed
@@ -115,12 +115,6 @@ def _local_midnight(d: date) -> datetime:
     return datetime.combine(d, time.min, tzinfo=local_zone())
 
 
-def overdue_clause(now: datetime):
-    """SQL for Report.is_overdue: past the accept deadline while submitted, else past the resolve one."""
-    return or_(and_(Report.status == Status.SUBMITTED.value, Report.accept_due_at < now),
-               and_(Report.status.in_(RESOLVING), Report.resolve_due_at < now))
-
-
 def conditions(f: BoardFilter, *, with_status: bool = True, now: Optional[datetime] = None) -> list:
     """The WHERE terms of a filter (optionally without the status, for the tab counts)."""
     now = now or utcnow()
@@ -145,7 +139,7 @@ def conditions(f: BoardFilter, *, with_status: bool = True, now: Optional[dateti
     if f.priority:
         where.append(Report.priority == f.priority)
     if f.overdue:
-        where.append(overdue_clause(now))
+        where.append(Report.overdue_clause(now))
     if f.date_from:
         where.append(Report.created_at >= _local_midnight(f.date_from))
     if f.date_to:

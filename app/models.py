@@ -9,7 +9,7 @@ from typing import Any, Optional
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint, and_, or_, text)
+                        Text, UniqueConstraint, and_, case, or_, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -261,6 +261,12 @@ class Report(db.Model):
     def is_overdue(self, now: Optional[datetime] = None) -> bool:
         due = self.due_at
         return due is not None and due < (now or utcnow())
+
+    @classmethod
+    def due_clause(cls):
+        """SQL for due_at: the deadline that applies now, NULL for resolved and closed reports."""
+        return case((cls.status == Status.SUBMITTED.value, cls.accept_due_at),
+                    (cls.status.in_([s.value for s in RESOLVE_DEADLINE_STATUSES]), cls.resolve_due_at), else_=None)
 
     @classmethod
     def overdue_clause(cls, now: datetime):

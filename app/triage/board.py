@@ -14,10 +14,9 @@ from app.inputs import MAX_ID, MAX_PAGE, day, flag, integer, record_id
 from app.extensions import db
 from app.models import Category, Department, Report, User, status_sql, utcnow
 from app.triage.models import ReportStatusCount
-from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Status, deadline_for
+from app.triage.workflow import OPEN_STATUSES, Status, deadline_for
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
-RESOLVING = tuple(s.value for s in RESOLVE_DEADLINE_STATUSES)  # the deadline to resolve runs
 # ix_report_open_created's predicate, word for word (see models.status_sql).
 OPEN_SQL = text(status_sql(OPEN_STATUSES, "report.status"))
 SORTS = ("newest", "oldest", "due", "priority", "updated")
@@ -162,9 +161,7 @@ def _order(f: BoardFilter):
         rank = case(PRIORITY_ORDER, value=Report.priority, else_=9)
         return [rank, Report.created_at.desc(), Report.id.desc()]
     if f.sort == "due":
-        # The deadline that applies now (Report.due_at); resolved and closed reports have none: last.
-        due = case((Report.status == Status.SUBMITTED.value, Report.accept_due_at),
-                   (Report.status.in_(RESOLVING), Report.resolve_due_at), else_=None)
+        due = Report.due_clause()  # resolved and closed reports have none: last
         return [case((due.is_(None), 1), else_=0), due.asc(), Report.id.asc()]
     return [Report.created_at.desc(), Report.id.desc()]
 

@@ -3,14 +3,13 @@ import os
 
 from flask import Flask
 
-from app import config
+from app import config, paths
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers, commands."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    app = Flask(__name__, template_folder="../templates", static_folder="../static",
-                instance_path=os.environ.get("GRIDSNAP_INSTANCE_DIR") or os.path.join(root, "instance"),
+    app = Flask(__name__, template_folder=paths.shipped("templates"), static_folder=paths.shipped("static"),
+                instance_path=os.environ.get("GRIDSNAP_INSTANCE_DIR") or paths.default_instance_dir(),
                 instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config.from_environment(app.instance_path))
@@ -36,7 +35,7 @@ def register_extensions(app: Flask) -> None:
     ops.init_app(app)  # request ids, JSON logs, engine timeouts: before the engine exists
     db.init_app(app)
     init_database(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    migrate.init_app(app, db, directory=paths.shipped("migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)

@@ -3,6 +3,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Category, Department
+from app.triage.models import ResponseTemplate
+from app.triage.workflow import Status
 
 DEPARTMENTS = [
     ("traffic_police", "交警大队", "Traffic police"),
@@ -38,6 +40,23 @@ CATEGORIES = [
      None, "其他城市管理问题", "Any other problem"),
 ]
 
+# The workflow's ready-made notes: target status, zh, en
+RESPONSE_TEMPLATES = [
+    (Status.ACCEPTED, "您的反映已受理，我们会尽快派单处理。", "Thank you, your report is accepted and will be dispatched soon."),
+    (Status.REJECTED, "照片无法看清问题或位置，请重新拍摄后再提交。", "The photo does not show the problem or the place clearly; please take another one."),
+    (Status.REJECTED, "该问题不属于城市管理范围，请拨打12345热线咨询。", "This is outside what we handle; please call the 12345 hotline."),
+    (Status.ASSIGNED, "请于时限内到现场核实处置，并上传处置后照片。", "Please check on site within the deadline and upload an after photo."),
+    (Status.RESOLVED, "已到现场处置完毕，现场已恢复正常。", "Handled on site; the place is back to normal."),
+    (Status.IN_PROGRESS, "回访核查发现问题仍然存在，请继续处理。", "The follow-up check found the problem still there; please continue."),
+    (Status.CLOSED, "经核查，问题已解决。感谢您的反映！", "Checked: the problem is solved. Thank you for reporting it!"),
+    (Status.ACCEPTED, "问题再次出现，重新受理。", "The problem came back; the report is reopened."),
+]
+
+
+def deadlines(hazard: bool) -> tuple[int, int]:
+    """Hours to accept and to resolve a category's reports: hazards are chased within a day."""
+    return (2, 24) if hazard else (24, 168)
+
 
 def seed_reference_data() -> None:
     """Create the departments and categories that are missing; existing rows are left as edited."""
@@ -51,11 +70,20 @@ def seed_reference_data() -> None:
     for order, (code, zh, en, icon, colour, hazard, dept, dzh, den) in enumerate(CATEGORIES):
         if code in existing:
             continue
+        accept_hours, resolve_hours = deadlines(hazard)
         db.session.add(Category(
             code=code, name_zh=zh, name_en=en, icon=icon, color=colour, hazard=hazard,
             sort_order=order, description_zh=dzh, description_en=den,
-            accept_hours=2 if hazard else 24, resolve_hours=24 if hazard else 168,
+            accept_hours=accept_hours, resolve_hours=resolve_hours,
             default_department_id=depts[dept].id if dept else None))
     db.session.flush()
-    from app.triage.services import seed_response_templates  # the workflow's ready-made notes
     seed_response_templates()
+
+
+def seed_response_templates() -> None:
+    """Add the default response templates when there are none (admins edit them afterwards)."""
+    if db.session.scalar(select(ResponseTemplate.id).limit(1)) is not None:
+        return
+    for order, (status, zh, en) in enumerate(RESPONSE_TEMPLATES):
+        db.session.add(ResponseTemplate(target_status=status.value, text_zh=zh, text_en=en, sort_order=order))
+    db.session.flush()

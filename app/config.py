@@ -3,17 +3,18 @@ import os
 import secrets
 from datetime import timedelta
 
+from app import paths
+
 
 def from_environment(instance_path: str) -> dict:
     """Build the configuration from defaults and the process environment."""
     env = os.environ.get
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     database_url = env("DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "gridsnap.db")
     return {
         "SECRET_KEY": env("SECRET_KEY") or _instance_secret(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "UPLOAD_DIR": env("GRIDSNAP_UPLOAD_DIR") or os.path.join(root, "uploads"),
+        "UPLOAD_DIR": env("GRIDSNAP_UPLOAD_DIR") or paths.default_upload_dir(instance_path),
         "TIMEZONE": env("GRIDSNAP_TIMEZONE") or "Asia/Shanghai",
         "TILE_URL": env("GRIDSNAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "TILE_ATTRIBUTION": env("GRIDSNAP_TILE_ATTRIBUTION") or "&copy; OpenStreetMap contributors",
@@ -51,7 +52,7 @@ def from_environment(instance_path: str) -> dict:
         "PERMANENT_SESSION_LIFETIME": timedelta(days=180),
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
-        "BABEL_TRANSLATION_DIRECTORIES": os.path.join(root, "app", "translations"),
+        "BABEL_TRANSLATION_DIRECTORIES": os.path.join(paths.PACKAGE, "translations"),
         "LANGUAGES": ["zh_CN", "en"],
         "SEND_FILE_MAX_AGE_DEFAULT": timedelta(days=365),
         # Weekly summary digest: links point at BASE_URL; SMTP_TLS is "", "starttls" or "ssl".

@@ -538,27 +538,3 @@ def _demo_original(report: Report) -> Optional[Report]:
         report.lat, report.lon = original.lat + 0.0002, original.lon + 0.0001
         report.cell = cell_of(report.lat, report.lon)
     return original
-
-
-# -- response templates ---------------------------------------------------------------------------
-
-RESPONSE_TEMPLATES = [
-    ("accepted", "您的反映已受理，我们会尽快派单处理。", "Thank you, your report is accepted and will be dispatched soon."),
-    ("rejected", "照片无法看清问题或位置，请重新拍摄后再提交。", "The photo does not show the problem or the place clearly; please take another one."),
-    ("rejected", "该问题不属于城市管理范围，请拨打12345热线咨询。", "This is outside what we handle; please call the 12345 hotline."),
-    ("assigned", "请于时限内到现场核实处置，并上传处置后照片。", "Please check on site within the deadline and upload an after photo."),
-    ("resolved", "已到现场处置完毕，现场已恢复正常。", "Handled on site; the place is back to normal."),
-    ("in_progress", "回访核查发现问题仍然存在，请继续处理。", "The follow-up check found the problem still there; please continue."),
-    ("closed", "经核查，问题已解决。感谢您的反映！", "Checked: the problem is solved. Thank you for reporting it!"),
-    ("accepted", "问题再次出现，重新受理。", "The problem came back; the report is reopened."),
-]
-
-
-def seed_response_templates() -> None:
-    """Add the default response templates when there are none (admins edit them afterwards)."""
-    from app.triage.models import ResponseTemplate
-    if db.session.scalar(select(ResponseTemplate.id).limit(1)) is not None:
-        return
-    for order, (status, zh, en) in enumerate(RESPONSE_TEMPLATES):
-        db.session.add(ResponseTemplate(target_status=status, text_zh=zh, text_en=en, sort_order=order))
-    db.session.flush()

@@ -31,7 +31,9 @@ def from_environment(instance_path: str) -> dict:
         "SQLITE_CACHE_MB": int(env("GRIDSNAP_SQLITE_CACHE_MB") or 32),
         "MAX_CONTENT_LENGTH": int(env("GRIDSNAP_MAX_UPLOAD_MB") or 40) * 1024 * 1024,
         "MAX_PHOTOS": 4,
-        "MAX_PIXELS": 50_000_000,
+        "MAX_PIXELS": 50_000_000,  # any photo (a camera JPEG is decoded at a DCT scale, a strip at a time)
+        # a photo decoded whole (PNG, HEIC, WebP, progressive JPEG): the worker holds ~4 bytes a pixel of it
+        "MAX_DECODE_PIXELS": round(float(env("GRIDSNAP_MAX_DECODE_MP") or 24) * 1_000_000),
         "DUPLICATE_RADIUS_M": float(env("GRIDSNAP_DUPLICATE_RADIUS_M") or 100),
         "DUPLICATE_DAYS": int(env("GRIDSNAP_DUPLICATE_DAYS") or 14),
         # Open311: report photos are public only when switched on (parking photos show plates)

@@ -1,6 +1,8 @@
 """Rows for tests: users, tokens and reports made through the real services."""
 import io
 import re
+import struct
+import zlib
 
 from PIL import Image
 
@@ -29,6 +31,21 @@ def jpeg(width=640, height=480, colour=(200, 80, 40)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(out, "JPEG")
     return out.getvalue()
+
+
+def png(width: int, height: int, mode: str = "RGBA") -> bytes:
+    """A valid PNG (RGBA, RGB, or "I;16": 16-bit grey) of any size, written a row at a time: a 7000 x 7000
+    picture is ~1 MB of file and never 196 MB of memory here."""
+    depth, colour_type, channels = {"RGBA": (8, 6, 4), "RGB": (8, 2, 3), "I;16": (16, 0, 1)}[mode]
+    row = b"\x00" + bytes((x * 7) % 251 for x in range(width * channels * depth // 8))  # filter 0, a pattern
+    packer = zlib.compressobj(1)
+    data = b"".join([*(packer.compress(row) for _ in range(height)), packer.flush()])
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
 def report(u, category="illegal_parking", lat=QIANWEI[0], lon=QIANWEI[1], **kw):

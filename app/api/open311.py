@@ -104,7 +104,7 @@ def create_request(fmt: str):
             note_token_failure()
         raise
     upload = request.files.get("media")
-    media = upload.read() if upload is not None and upload.filename else None
+    media = upload.stream if upload is not None and upload.filename else None
     report, created = services.file_request(user, photo_store(), request.form, _attributes(request.form),
                                             media=media, idempotency_key=request.headers.get("Idempotency-Key"))
     db.session.commit()

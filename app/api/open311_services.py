@@ -23,6 +23,7 @@ from app.i18n import iso
 from app.models import Category, Report, ReportEvent, User, utcnow
 from app.reports import services as report_services
 from app.reports.geo import valid_location
+from app.reports.photos import Upload
 from app.triage.workflow import CLOSED_STATUSES, OPEN_STATUSES, is_open
 from app.text import clean_text
 
@@ -217,7 +218,7 @@ def _media_url(value: str) -> str | None:
 
 
 def file_request(user: User, store, form: Mapping[str, str], attributes: Mapping[str, list[str]],
-                 media: bytes | None = None, idempotency_key: str | None = None) -> tuple[Report, bool]:
+                 media: Upload | None = None, idempotency_key: str | None = None) -> tuple[Report, bool]:
     """POST requests: validate the Open311 fields and file a report; the caller commits."""
     code = clean_text(form.get("service_code"))
     if not code:

@@ -21,7 +21,7 @@ def create_report():
     form = request.form
     report, created = services.submit_report(
         current_user, photo_store(), category=form.get("category", ""),
-        photos=[f.read() for f in files], description=form.get("description", ""),
+        photos=[f.stream for f in files], description=form.get("description", ""),
         lat=form.get("lat"), lon=form.get("lon"), accuracy=form.get("accuracy"),
         location_source=form.get("location_source"), building=form.get("building", ""),
         idempotency_key=request.headers.get("Idempotency-Key"), captured_at=form.get("captured_at"),

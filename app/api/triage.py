@@ -53,7 +53,7 @@ def post_transition(report_id: int):
                         note=data.get("note"), assignee_id=data.get("assignee"),
                         department_id=data.get("department"), outcome=data.get("outcome"),
                         duplicate_of=data.get("duplicate_of"), internal=flag(data.get("internal"), "internal"),
-                        after_photo=photo.read() if photo and photo.filename else None)
+                        after_photo=photo.stream if photo and photo.filename else None)
     body = report_json(report)  # before the commit (the service flushed), which would expire the report
     db.session.commit()
     return jsonify(body)
@@ -94,7 +94,7 @@ def add_photos(report_id: int):
     report = report_services.get_report(report_id)
     files = [f for f in request.files.getlist("photos") if f and f.filename != ""]
     event = services.add_rider_photos(
-        report, current_user, [f.read() for f in files], request.form.get("comment", ""),
+        report, current_user, [f.stream for f in files], request.form.get("comment", ""),
         lat=request.form.get("lat"), lon=request.form.get("lon"),
         radius_m=2 * current_app.config["DUPLICATE_RADIUS_M"], max_photos=current_app.config["MAX_PHOTOS"])
     db.session.commit()

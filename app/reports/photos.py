@@ -3,12 +3,18 @@
 Fast path for JPEG: read the EXIF header first, then decode with draft (DCT) scaling
 to the smallest scale at least as large as the display size (box given in the stored orientation),
 one resize, then rotate the small image; the thumbnail comes from the display image.
+
+Every other picture (PNG, WebP, HEIC, and a progressive JPEG's coefficients) is held whole while it is
+decoded, so its pixel count is capped from the header, before any decoding, at MAX_DECODE_PIXELS (a
+quarter of it for WebP); it is then converted and shrunk a band of rows at a time, never as a second
+full-size copy.
 """
 from __future__ import annotations
 
 import io
 import math
 from dataclasses import dataclass
+from typing import IO
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -25,10 +31,15 @@ except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
 DISPLAY_EDGE = 1600
 THUMB_EDGE = 320
 QUALITY = 82
-MAX_PIXELS = 50_000_000
+MAX_PIXELS = 50_000_000  # any photo; a sequential JPEG is decoded at a DCT scale, a strip at a time
+MAX_DECODE_PIXELS = 24_000_000  # any other picture, decoded whole (GRIDSNAP_MAX_DECODE_MP)
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "HEIF"}
+OPENERS = ["JPEG", "PNG", "WEBP", "HEIF"]  # the only Pillow plugins that read an upload (MPO is JPEG's)
+# Pillow's WebP decoder holds two canvases and a copy of the frame besides the picture: a quarter of the pixels.
+DECODE_SHARE = {"WEBP": 4}
+BAND_PIXELS = 1 << 21  # source pixels converted to RGB at a time when a whole picture is shrunk
 
-# Pillow's own bomb check would warn at ~89 MP; ours refuses above MAX_PIXELS before decoding.
+# Pillow's own bomb check would warn at ~89 MP; ours refuses above the limits before decoding.
 Image.MAX_IMAGE_PIXELS = None
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
@@ -55,14 +66,18 @@ class ProcessedPhoto:
     source_format: str
 
 
-def process_photo(data: bytes, max_pixels: int = MAX_PIXELS) -> ProcessedPhoto:
+Upload = bytes | IO[bytes]  # the bytes, or a seekable binary file such as an upload's stream
+
+
+def check_photo(data: Upload, max_pixels: int = MAX_PIXELS, max_decode_pixels: int = MAX_DECODE_PIXELS) -> None:
+    """Refuse from the header alone, decoding no pixel, what process_photo would refuse before decoding."""
+    _open(data, max_pixels, max_decode_pixels)
+
+
+def process_photo(data: Upload, max_pixels: int = MAX_PIXELS,
+                  max_decode_pixels: int = MAX_DECODE_PIXELS) -> ProcessedPhoto:
     """Validate and re-encode one uploaded photo, or raise PhotoRejected (400 or 415)."""
-    if not data:
-        raise PhotoRejected(_l("The photo is empty."), code="empty_photo")
-    im = _open(data)
-    width, height = im.size
-    if width < 1 or height < 1 or width * height > max_pixels:
-        raise PhotoRejected(_l("The photo has too many pixels (at most 50 megapixels)."), code="too_many_pixels")
+    im = _open(data, max_pixels, max_decode_pixels)
     exif = _exif(im)
     gps = gps_from_exif(exif)
     # pillow-heif applies HEIF's own rotation on decode; EXIF orientation is for the others.
@@ -81,10 +96,14 @@ def process_photo(data: bytes, max_pixels: int = MAX_PIXELS) -> ProcessedPhoto:
                             code="corrupt_photo")
 
 
-def _open(data: bytes) -> Image.Image:
-    """Identify the file (headers only), refusing what is not an accepted photo format."""
+def _open(data: Upload, max_pixels: int, max_decode_pixels: int) -> Image.Image:
+    """Identify the file (headers only), refusing what is not an accepted photo format or has too many pixels."""
+    fp = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+    if fp.seek(0, io.SEEK_END) == 0:
+        raise PhotoRejected(_l("The photo is empty."), code="empty_photo")
+    fp.seek(0)
     try:
-        im = Image.open(io.BytesIO(data))
+        im = Image.open(fp, formats=OPENERS)
     except UnidentifiedImageError:
         im = None
     except Exception:
@@ -92,7 +111,43 @@ def _open(data: bytes) -> Image.Image:
     if im is None or im.format not in ACCEPTED_FORMATS:
         raise PhotoRejected(_l("This file is not a photo we can read. Send a JPEG, PNG, WebP or HEIC photo."),
                             code="unsupported_photo", status=415)
+    width, height = im.size
+    if width < 1 or height < 1 or width * height > max_pixels:
+        raise PhotoRejected(_l("The photo has too many pixels (at most 50 megapixels)."), code="too_many_pixels")
+    limit = max_decode_pixels // DECODE_SHARE.get(im.format, 1)
+    if width * height > limit and not _decodes_in_strips(im, fp):
+        raise PhotoRejected(_l("The photo is too large to process (at most %(n)s megapixels for this kind of "
+                               "photo). Send a smaller photo or a JPEG from the camera.", n=f"{limit / 1e6:g}"),
+                            code="image_too_large")
     return im
+
+
+# Start-of-frame markers (not DHT, JPG, DAC), and the sequential DCT ones that libjpeg decodes a strip at a time.
+_FRAMES = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_SEQUENTIAL_FRAMES = {0xC0, 0xC1, 0xC9}
+
+
+def _decodes_in_strips(im: Image.Image, fp: IO[bytes]) -> bool:
+    """Whether decoding holds only a strip of the picture: a JPEG whose first scan is sequential and carries
+    every component. libjpeg keeps every DCT coefficient of a progressive JPEG, or of one with a scan per
+    component, whatever the draft scale (up to 6 bytes a pixel); PNG, WebP and HEIC are decoded whole."""
+    if im.format not in ("JPEG", "MPO"):
+        return False
+    fp.seek(2)  # after SOI; Pillow seeks back to where it decodes from
+    frame = components = None
+    while len(head := fp.read(4)) == 4 and head[0] == 0xFF:
+        if head[1] == 0xFF:  # a fill byte before the marker
+            fp.seek(-3, io.SEEK_CUR)
+            continue
+        marker, length = head[1], int.from_bytes(head[2:4], "big")
+        if marker in _FRAMES:
+            frame, components = marker, fp.read(6)[5:]  # precision, height, width, then the component count
+            fp.seek(length - 8, io.SEEK_CUR)
+        elif marker == 0xDA:  # the first scan: its component count
+            return frame in _SEQUENTIAL_FRAMES and bool(components) and fp.read(1) == components
+        else:
+            fp.seek(length - 2, io.SEEK_CUR)
+    return False
 
 
 def _exif(im: Image.Image) -> Image.Exif:
@@ -104,25 +159,62 @@ def _exif(im: Image.Image) -> Image.Exif:
 
 
 def _decode_scaled(im: Image.Image) -> Image.Image:
-    """Decode at the smallest DCT scale that still covers the display size, then resize once."""
+    """The picture at about the display size: a JPEG decoded at the smallest DCT scale that still covers it,
+    then resized once; any other picture decoded whole, then shrunk a band at a time."""
     w, h = im.size
     scale = DISPLAY_EDGE / max(w, h)
     if scale >= 1:
         im.load()
         return im
     target = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if im.format in ("JPEG", "MPO"):
-        im.draft("RGB", target)  # box in the stored orientation, else it decodes all pixels
+    if im.format not in ("JPEG", "MPO"):
+        im.load()  # no DCT scale to decode at: all its pixels (at most MAX_DECODE_PIXELS)
+        return _shrink_in_bands(im, target)
+    im.draft("RGB", target)  # box in the stored orientation, else it decodes all pixels
     im.load()
     if im.size == target:
         return im
     if im.mode not in ("RGB", "L", "RGBA", "CMYK", "LA"):
         im = _to_rgb(im)
-    if im.width < 2 * target[0]:
-        # After a DCT-scaled decode the factor left is under 2, where Pillow's (antialiased)
-        # bilinear filter is ~1 dB below bicubic against LANCZOS from full size, at 60% of its cost.
-        return im.resize(target, Image.Resampling.BILINEAR, reducing_gap=None)
-    return im.resize(target, Image.Resampling.BICUBIC, reducing_gap=3.0)
+    resample, reducing_gap = _filter(im.width, target[0])
+    return im.resize(target, resample, reducing_gap=reducing_gap)
+
+
+def _filter(width: int, target_width: int) -> tuple[Image.Resampling, float | None]:
+    """The resampling filter and Pillow's reducing_gap for shrinking `width` to `target_width`."""
+    if width < 2 * target_width:
+        # A factor under 2 (what a DCT-scaled decode leaves), where Pillow's (antialiased) bilinear
+        # filter is ~1 dB below bicubic against LANCZOS from full size, at 60% of its cost.
+        return Image.Resampling.BILINEAR, None
+    return Image.Resampling.BICUBIC, 3.0
+
+
+_REACH = {Image.Resampling.BILINEAR: 1.0, Image.Resampling.BICUBIC: 2.0}  # filter radius, in output pixels
+
+
+def _shrink_in_bands(im: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """A whole decoded picture shrunk to `target` as RGB, converted a band of rows at a time.
+
+    The result is the picture converted whole and then resized (box-reduced first, as reducing_gap does),
+    without the full-size copies that takes: a 16-bit picture's conversion to 8 bits passes through two
+    32-bit copies, and Pillow resizes RGBA through a premultiplied copy.
+    """
+    (w, h), (tw, th) = im.size, target
+    resample, gap = _filter(w, tw)
+    fx, fy = (max(1, int(w / tw / gap)), max(1, int(h / th / gap))) if gap else (1, 1)
+    reach = math.ceil(_REACH[resample] * max(h / fy / th, 1)) + 1  # reduced rows a band's filter reads around it
+    rows = max(1, BAND_PIXELS * th // (w * h))  # output rows per band
+    out = Image.new("RGB", target)
+    for r0 in range(0, th, rows):
+        r1 = min(th, r0 + rows)
+        top, bottom = r0 * h / (fy * th), r1 * h / (fy * th)  # in rows of the reduced picture
+        first = max(0, math.floor(top) - reach)
+        last = min(math.ceil(h / fy), math.ceil(bottom) + reach)
+        band = _to_rgb(im.crop((0, first * fy, w, min(h, last * fy))))  # starts on a reduction block
+        if fx > 1 or fy > 1:
+            band = band.reduce((fx, fy))
+        out.paste(band.resize((tw, r1 - r0), resample, box=(0, top - first, w / fx, bottom - first)), (0, r0))
+    return out
 
 
 def _thumbnail(display: Image.Image) -> Image.Image:

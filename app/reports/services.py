@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +16,7 @@ from app.extensions import db
 from app.models import Category, CoReporter, Photo, Report, ReportEvent, User, utcnow
 from app.reports.geo import cell_of, valid_location
 from app.grids.index import grid_for_point
-from app.reports.photos import ProcessedPhoto, process_photo
+from app.reports.photos import ProcessedPhoto, Upload, check_photo, process_photo
 from app.storage import PhotoStore, new_key
 from app.triage.workflow import Status
 from app.text import clean_text
@@ -113,11 +114,19 @@ def store_photos(store: PhotoStore, processed: list[ProcessedPhoto]) -> list[Pho
     return rows
 
 
-def process_uploads(blobs: list[bytes], max_photos: int) -> list[ProcessedPhoto]:
-    """Run every upload through the photo pipeline (before anything is written)."""
-    if len(blobs) > max_photos:
+def process_uploads(uploads: Sequence[Upload], max_photos: int) -> list[ProcessedPhoto]:
+    """Run every upload through the photo pipeline (before anything is written).
+
+    Every header is checked first, so a refused photo costs no decoding; then one photo at a time is
+    decoded and re-encoded, its pixels freed before the next (what is kept is the small JPEGs).
+    """
+    if len(uploads) > max_photos:
         raise ValidationFailed(_l("At most %(n)d photos per report.", n=max_photos), code="too_many_photos")
-    return [process_photo(b) for b in blobs]
+    limits = {"max_pixels": current_app.config["MAX_PIXELS"],
+              "max_decode_pixels": current_app.config["MAX_DECODE_PIXELS"]}
+    for upload in uploads:
+        check_photo(upload, **limits)
+    return [process_photo(upload, **limits) for upload in uploads]
 
 
 def find_by_idempotency_key(user: User, key: str | None) -> Report | None:
@@ -127,7 +136,7 @@ def find_by_idempotency_key(user: User, key: str | None) -> Report | None:
     return db.session.scalar(select(Report).where(Report.user_id == user.id, Report.idempotency_key == key))
 
 
-def submit_report(user: User, store: PhotoStore, *, category: str, photos: list[bytes],
+def submit_report(user: User, store: PhotoStore, *, category: str, photos: Sequence[Upload],
                   description: str = "", lat=None, lon=None, accuracy=None,
                   location_source: str | None = None, building: str = "",
                   idempotency_key: str | None = None, captured_at=None, source: str = "web",

@@ -43,7 +43,7 @@ def create():
     files = [f for f in request.files.getlist("photos") if f and f.filename != ""]
     report, created = services.submit_report(
         current_user, photo_store(), category=request.form.get("category", ""),
-        photos=[f.read() for f in files], description=request.form.get("description", ""),
+        photos=[f.stream for f in files], description=request.form.get("description", ""),
         lat=request.form.get("lat"), lon=request.form.get("lon"), accuracy=request.form.get("accuracy"),
         location_source=request.form.get("location_source") or "map",
         building=request.form.get("building", ""), idempotency_key=request.form.get("idempotency_key"),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,6 +13,7 @@ from app.auth.services import require_approved
 from app.extensions import db
 from app.inputs import record_id, whole_number
 from app.models import CoReporter, Department, Photo, Report, ReportEvent, User, utcnow
+from app.reports.photos import Upload
 from app.triage import workflow
 from app.triage.workflow import HANDLER_MOVES, LABELS, Outcome, Status
 
@@ -180,7 +181,7 @@ def _dispatch_to(report: Report, assignee_id, department_id) -> tuple[User | Non
 
 def transition(report: Report, actor: User, to, *, version, note: Optional[str] = None,
                assignee_id=None, department_id=None, outcome: Optional[str] = None,
-               duplicate_of=None, internal: bool = False, after_photo: Optional[bytes] = None,
+               duplicate_of=None, internal: bool = False, after_photo: Optional[Upload] = None,
                now: Optional[datetime] = None) -> ReportEvent:
     """Move a report to `to` as `actor`, if the table, the actor's role and the version allow it."""
     try:
@@ -312,7 +313,7 @@ def add_comment(report: Report, actor: User, note: str, *, internal: bool = Fals
     return event
 
 
-def add_rider_photos(report: Report, rider: User, photos: list[bytes], note: str = "", *,
+def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note: str = "", *,
                      lat=None, lon=None, radius_m: float = 200, max_photos: int = 4) -> ReportEvent:
     """A rider's "still there" photo: on a report they follow, or on an open one nearby they join."""
     from app.reports.geo import distance_m, valid_location

@@ -158,7 +158,7 @@ def move(report_id: int):
                             note=form.get("note"), assignee_id=form.get("assignee") or None,
                             department_id=form.get("department") or None, outcome=form.get("outcome"),
                             duplicate_of=form.get("duplicate_of"), internal=bool(form.get("internal")),
-                            after_photo=photo.read() if photo and photo.filename else None)
+                            after_photo=photo.stream if photo and photo.filename else None)
     except StaleReport as err:
         return _stale_page(report_id, err)
     db.session.commit()

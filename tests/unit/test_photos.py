@@ -6,10 +6,11 @@ import os
 from dataclasses import dataclass
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageFile, ImageStat
 
 from app.errors import PhotoRejected
-from app.reports.photos import DISPLAY_EDGE, THUMB_EDGE, process_photo, read_gps
+from app.reports.photos import DISPLAY_EDGE, THUMB_EDGE, check_photo, process_photo, read_gps
+from tests import factories
 from tests.conftest import FIXTURES
 
 PHOTOS = os.path.join(FIXTURES, "photos")
@@ -324,3 +325,94 @@ def test_a_big_photo_is_decoded_small_and_fits_the_display_box():
     assert (result.width, result.height) == (1200, 1600)
     thumb = decoded(result.thumb)
     assert thumb.size == (240, 320)
+
+
+# Pictures decoded whole: capped from the header, shrunk a band at a time ------------------------
+
+def with_a_scan_per_component(jpeg: bytes) -> bytes:
+    """The JPEG with its first scan header naming only the first component (as a baseline JPEG whose
+    components come in separate scans): its pixel data no longer decodes, its header still opens."""
+    at = jpeg.index(b"\xff\xda")
+    length = int.from_bytes(jpeg[at + 2:at + 4], "big")
+    return jpeg[:at] + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + jpeg[at + 2 + length:]
+
+
+def noise(mode: str, size: tuple[int, int]) -> Image.Image:
+    """A picture with detail in every channel, so a seam between bands would show."""
+    grey = Image.effect_noise(size, 60)
+    if mode == "I;16":
+        return grey.convert("I").point(lambda v: v * 257).convert("I;16")
+    if mode == "P":
+        im = grey.convert("P")
+        im.info["transparency"] = 7
+        return im
+    bands = {"RGBA": [grey, grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT), grey.rotate(180),
+                      Image.linear_gradient("L").resize(size)],
+             "LA": [grey, Image.linear_gradient("L").resize(size)]}[mode]
+    return Image.merge(mode, bands)
+
+
+LIMIT = 1_000_000
+BASELINE = encode(Image.new("RGB", (1250, 1000), (90, 140, 30)), "JPEG")
+
+
+@pytest.mark.parametrize("data, refused", [
+    (factories.png(1001, 1000, "RGBA"), True),
+    (factories.png(1000, 1000, "RGBA"), False),
+    (factories.png(1001, 1000, "I;16"), True),
+    (encode(Image.new("RGB", (501, 500)), "WEBP", lossless=True), True),  # a quarter of the limit for WebP
+    (encode(Image.new("RGB", (500, 500)), "WEBP", lossless=True), False),
+    (encode(Image.new("RGB", (1250, 1000)), "JPEG", progressive=True), True),
+    (with_a_scan_per_component(BASELINE), True),
+    (BASELINE, False),  # decoded at a DCT scale: MAX_PIXELS is its limit
+], ids=["png-rgba", "png-rgba-at-limit", "png-16-bit", "webp", "webp-at-limit", "progressive-jpeg",
+        "jpeg-scan-per-component", "baseline-jpeg"])
+def test_pictures_decoded_whole_are_refused_from_the_header_above_the_decode_limit(data, refused, monkeypatch):
+    if refused:
+        monkeypatch.setattr(ImageFile.ImageFile, "load", lambda im: pytest.fail("decoded before the check"))
+        with pytest.raises(PhotoRejected) as caught:
+            process_photo(data, max_decode_pixels=LIMIT)
+        assert (caught.value.status, caught.value.code) == (400, "image_too_large")
+    else:
+        assert max(decoded(process_photo(data, max_decode_pixels=LIMIT).display).size) <= DISPLAY_EDGE
+
+
+def test_an_iphone_heic_is_refused_under_a_lower_decode_limit_and_the_message_says_it():
+    with pytest.raises(PhotoRejected) as caught:
+        check_photo(photo_bytes("gps_iphone7.heic"), max_decode_pixels=12_000_000)  # 4032 x 3024
+    assert caught.value.code == "image_too_large" and "at most 12 megapixels" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items()
+                                        if isinstance(e, Accepted) and n.endswith((".jpg", ".mpo"))))
+def test_only_progressive_camera_jpegs_count_as_decoded_whole(name):
+    progressive = bool(Image.open(io.BytesIO(photo_bytes(name))).info.get("progressive"))
+    if progressive:
+        with pytest.raises(PhotoRejected):
+            check_photo(photo_bytes(name), max_decode_pixels=1)
+    else:
+        check_photo(photo_bytes(name), max_decode_pixels=1)
+
+
+@pytest.mark.parametrize("mode, size", [("RGBA", (2000, 1500)), ("I;16", (5000, 300)), ("P", (9700, 1000)),
+                                        ("LA", (3300, 3300))])
+def test_shrinking_band_by_band_is_the_same_as_converting_the_whole_picture(mode, size, monkeypatch):
+    from app.reports import photos
+    monkeypatch.setattr(photos, "BAND_PIXELS", 200_000)  # many bands, so every seam is compared
+    im = noise(mode, size)
+    scale = DISPLAY_EDGE / max(size)
+    target = (round(size[0] * scale), round(size[1] * scale))
+    resample, gap = photos._filter(size[0], target[0])
+    whole = photos._to_rgb(im).resize(target, resample, reducing_gap=gap)
+    banded = photos._shrink_in_bands(im, target)
+    assert banded.mode == "RGB" and banded.size == target
+    assert ImageChops.difference(banded, whole).getextrema() <= ((0, 1),) * 3
+
+
+def test_an_upload_stream_is_read_in_place_by_the_check_and_the_pipeline():
+    import tempfile
+    with tempfile.SpooledTemporaryFile(max_size=1000) as fh:  # what an upload arrives as, here on disk
+        fh.write(photo_bytes("gps_nikon_coolpix_p6000.jpg"))
+        check_photo(fh)
+        result = process_photo(fh)
+    assert result.gps == pytest.approx(expected_gps("gps_nikon_coolpix_p6000.jpg"), abs=1e-5)

@@ -145,10 +145,12 @@ def create_account(actor: User, *, username: str, display_name: str, role: str, 
 
 
 def reset_password(user: User, actor: User, password: str) -> User:
-    """Set a new password for a user (the audit log notes that it changed, never the password)."""
-    if len(password or "") < 8 or len(password) > 200:
-        raise ValidationFailed(_l("The password needs at least 8 characters."))
+    """Set a new password for a user; every login of theirs ends (the audit log notes that it changed, never
+    the password)."""
+    from app.auth.services import check_new_password, end_sessions
+    check_new_password(password)
     user.set_password(password)
+    end_sessions(user)
     db.session.flush()
     record(actor, "user.password", "user", user.id, user.username, {}, {"password": "reset"})
     return user

@@ -130,6 +130,84 @@ def test_logout_needs_a_post_with_csrf(client, app):
     assert client.get("/mine").status_code == 302
 
 
+def _remembered_login(client, username="rider1", password=PASSWORD):
+    """Log in with "keep me logged in"; the login's two cookies, as someone copying them would have them."""
+    page = client.get("/login").get_data(as_text=True)
+    r = client.post("/login", data={"username": username, "password": password, "remember": "y",
+                                    "csrf_token": csrf_from(page)})
+    assert r.status_code == 302
+    return client.get_cookie("session").value, client.get_cookie("remember_token").value
+
+
+def _copies(app, cookies):
+    """Two other browsers: one with the copied session cookie, one with the copied remember-me cookie only."""
+    session_copy, remember_copy = app.test_client(), app.test_client()
+    session_copy.set_cookie("session", cookies[0])
+    remember_copy.set_cookie("remember_token", cookies[1])
+    return session_copy, remember_copy
+
+
+def _logged_in(client) -> bool:
+    r = client.get("/mine")
+    assert r.status_code in (200, 302)
+    return r.status_code == 200
+
+
+def test_logout_ends_that_login_wherever_its_cookies_were_copied(client, app):
+    user("rider1")
+    copies = _copies(app, _remembered_login(client))
+    other_phone = app.test_client()
+    _remembered_login(other_phone)
+    assert all(_logged_in(c) for c in copies)
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/profile").get_data(as_text=True))})
+    assert not _logged_in(client)
+    assert not any(_logged_in(c) for c in copies)  # the copied session and remember-me cookies are dead too
+    assert _logged_in(other_phone)  # another login of the same rider carries on
+
+
+def test_log_out_everywhere_ends_every_login_of_the_user(client, app):
+    user("rider1")
+    user("rider2")
+    lost_phone = app.test_client()
+    copies = _copies(app, _remembered_login(lost_phone))
+    someone_else = app.test_client()
+    _remembered_login(someone_else, "rider2")
+    _remembered_login(client)
+    page = client.get("/profile").get_data(as_text=True)
+    assert 'action="/logout/everywhere"' in page
+    r = client.post("/logout/everywhere", data={"csrf_token": csrf_from(page)})
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert not any(_logged_in(c) for c in (client, lost_phone, *copies))
+    assert _logged_in(someone_else)
+    assert login(client, "rider1").status_code == 302 and _logged_in(client)  # the password still works
+
+
+def test_changing_my_password_ends_my_other_logins_and_keeps_this_one(client, app):
+    user("rider1")
+    lost_phone = app.test_client()
+    copies = _copies(app, _remembered_login(lost_phone))
+    here = _remembered_login(client)
+    page = client.get("/profile").get_data(as_text=True)
+    form = {"current_password": "not-my-password", "password": "a-new-secret-9", "confirm": "a-new-secret-9",
+            "csrf_token": csrf_from(page)}
+    r = client.post("/profile/password", data=form)
+    assert r.status_code == 400 and "current password is not right" in r.get_data(as_text=True)
+    r = client.post("/profile/password", data={**form, "current_password": PASSWORD, "confirm": "different-9"})
+    assert r.status_code == 400 and "The passwords differ." in r.get_data(as_text=True)
+    assert _logged_in(lost_phone)  # nothing changed yet
+    r = client.post("/profile/password", data={**form, "current_password": PASSWORD, "password": "short",
+                                               "confirm": "short"})
+    assert r.status_code == 400
+    r = client.post("/profile/password", data={**form, "current_password": PASSWORD})
+    assert r.status_code == 302
+    assert "1 other login was ended" in client.get("/profile").get_data(as_text=True)
+    assert _logged_in(client) and all(_logged_in(c) for c in _copies(app, here))  # this login carries on
+    assert not any(_logged_in(c) for c in (lost_phone, *copies))
+    fresh = app.test_client()
+    assert login(fresh, "rider1").status_code == 400
+    assert login(fresh, "rider1", "a-new-secret-9").status_code == 302
+
+
 def test_cli_creates_users_and_prints_a_working_token_last(runner, client, app):
     r = runner.invoke(args=["user", "create", "cli_rider", "--role", "rider", "--password", "long-enough-1",
                             "--team", "犍路先锋"])

@@ -150,6 +150,14 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     return token
 
 
+def revoke_tokens(user: User) -> int:
+    """Revoke every token of the user still in use; returns how many."""
+    tokens = [t for t in user_tokens(user) if t.revoked_at is None]
+    for token in tokens:
+        token.revoked_at = utcnow()
+    return len(tokens)
+
+
 def user_tokens(user: User) -> list[ApiToken]:
     """The user's tokens, newest first."""
     return list(db.session.scalars(

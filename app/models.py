@@ -1,12 +1,10 @@
 """Core models: people, categories, reports, their photos and their timeline."""
 from __future__ import annotations
 
-import hashlib
-import hmac
+import secrets
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint, and_, case, or_, text)
@@ -98,15 +96,12 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def get_id(self) -> str:
-        """The id Flask-Login keeps in the session and remember-me cookie: a new password ends old logins."""
-        return f"{self.id}.{self.password_stamp()}"
+    # The login this request came with (set by the user loader and at login); not a column.
+    login_session = None
 
-    def password_stamp(self) -> str:
-        """A keyed digest of the password hash (nothing an attacker could test passwords against)."""
-        key = current_app.secret_key
-        key = key.encode() if isinstance(key, str) else key
-        return hmac.new(key, self.password_hash.encode(), hashlib.sha256).hexdigest()[:20]
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session and remember-me cookie: this login's own random id."""
+        return self.login_session.id
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
@@ -134,6 +129,19 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginSession(db.Model):
+    """One login on one device. Its random id is all the session and remember-me cookies carry, so deleting
+    the row ends that login, wherever its cookies were copied to."""
+
+    __tablename__ = "login_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=lambda: secrets.token_urlsafe(32))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
 

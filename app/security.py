@@ -1,5 +1,5 @@
 """Browser-facing protections: security headers, a Content-Security-Policy, Secure cookies over HTTPS,
-a small body limit for JSON requests, and a limit on guessing API tokens."""
+a small body limit for JSON requests, and a limit on sending unknown API tokens."""
 from flask import Flask, abort, current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.util import get_remote_address
@@ -56,45 +56,28 @@ def _protect(response):
     return response
 
 
-def _presented_token() -> str | None:
-    """The API token this request authenticates with: a Bearer header, or an Open311 POST's api_key."""
-    from app.auth.access import wants_bearer
-    token = wants_bearer()
-    if token is None and request.method == "POST" and request.path.startswith("/open311/"):
-        token = (request.form.get("api_key") or "").strip() or None
-    return token
-
-
 def _token_failures():
     return parse(current_app.config["TOKEN_FAILURE_LIMIT"]), "token-failures", get_remote_address()
 
 
 def note_token_failure() -> None:
-    """Count an unknown or revoked API token sent from this address (once per request)."""
+    """Count an unknown or revoked API token sent from this address (once per request); past
+    TOKEN_FAILURE_LIMIT the answer is 429 instead of 401/403 until the window passes.
+
+    Only failures are counted and refused: a valid token is looked up and passes whatever bad ones its address
+    sent (tokens are 256-bit random, so the count is about noise, and an address may be shared)."""
     from app.extensions import limiter
     if not limiter.enabled or g.get("token_failure_noted"):
         return
     g.token_failure_noted = True
     try:
-        limiter.limiter.hit(*_token_failures())
+        within = limiter.limiter.hit(*_token_failures())
     except Exception as err:  # the limits' store is down: answer as without it, like Flask-Limiter
         current_app.logger.warning("token failure not counted: %s", err)
-
-
-def _refuse_token_guessing() -> None:
-    # Tokens are 256-bit random, so this is about load and noise: an address that keeps sending unknown
-    # tokens is refused before any lookup until its window passes.
-    from app.extensions import limiter
-    if not limiter.enabled or _presented_token() is None:
         return
-    try:
-        if limiter.limiter.test(*_token_failures()):
-            return
-    except Exception as err:
-        current_app.logger.warning("token failures not checked: %s", err)
-        return
-    g._login_user = current_app.login_manager.anonymous_user()  # the error page must not try the token again
-    abort(429)
+    if not within:
+        g._login_user = current_app.login_manager.anonymous_user()  # the error page must not try the token again
+        abort(429)
 
 
 def init_app(app: Flask) -> None:
@@ -102,5 +85,4 @@ def init_app(app: Flask) -> None:
     (after_request hooks run last-registered first)."""
     app.session_interface = SessionInterface()
     app.before_request(_limit_json_body)
-    app.before_request(_refuse_token_guessing)
     app.after_request(_protect)

@@ -163,6 +163,9 @@ def quick_user(username, role="rider", team=None, **cols):
 
 def session_login(client, u):
     """Log the client in as `u` through the session cookie (what a successful /login leaves behind)."""
+    from app.auth.services import start_session
+    login = start_session(u)
+    db.session.commit()
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(u.id)
+        sess["_user_id"] = login.id
         sess["_fresh"] = True

@@ -46,7 +46,7 @@ FIELD_LABELS = {
     "grid": _l("Grid"), "slogan": _l("Slogan"), "requires_approval": _l("Approval required"),
     "leader": _l("Leader"), "expires_at": _l("Expires"), "max_uses": _l("Maximum joins"),
     "revoked_at": _l("Withdrawn"), "target_status": _l("For moves to"), "text_zh": _l("Chinese text"),
-    "text_en": _l("English text"),
+    "text_en": _l("English text"), "tokens_revoked": _l("API tokens revoked"),
 }
 
 

@@ -144,14 +144,18 @@ def create_account(actor: User, *, username: str, display_name: str, role: str, 
     return user
 
 
-def reset_password(user: User, actor: User, password: str) -> User:
-    """Set a new password for a user (the audit log notes that it changed, never the password)."""
-    if len(password or "") < 8 or len(password) > 200:
-        raise ValidationFailed(_l("The password needs at least 8 characters."))
+def reset_password(user: User, actor: User, password: str) -> int:
+    """Set a new password for a user after a lost phone or a forgotten password: every login of theirs ends
+    and their API tokens are revoked (the audit log notes both, never the password). Returns the tokens revoked."""
+    from app.auth.services import check_new_password, end_sessions, revoke_tokens
+    check_new_password(password)
     user.set_password(password)
+    end_sessions(user)
+    revoked = revoke_tokens(user)
     db.session.flush()
-    record(actor, "user.password", "user", user.id, user.username, {}, {"password": "reset"})
-    return user
+    record(actor, "user.password", "user", user.id, user.username, {},
+           {"password": "reset", "tokens_revoked": revoked})
+    return revoked
 
 
 def grid_worker_candidates(grid) -> list[User]:

@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 
 from flask import (Response, abort, current_app, flash, redirect, render_template, request, url_for)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.admin import audit, bp, services
@@ -151,9 +152,11 @@ def reset_password(user_id: int):
                 flash(str(message), "error")
         return render_template("admin/user.html", person=person, form=_user_form(person), password_form=form,
                                history=audit.entries(1, 20, "user", target_id=str(person.id))[0]), 400
-    services.reset_password(person, current_user, form.password.data)
+    revoked = services.reset_password(person, current_user, form.password.data)
     db.session.commit()
     flash(_("New password set. Tell %(name)s in person or by phone.", name=person.display_name), "ok")
+    flash(ngettext("Their logins have ended and %(num)d API token was revoked.",
+                   "Their logins have ended and %(num)d API tokens were revoked.", revoked), "ok")
     return redirect(url_for("admin.user", user_id=person.id))
 
 

@@ -55,8 +55,15 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+# Where a personal API token counts: the APIs, and the photo files their JSON links to (JPEGs, never a
+# page). Elsewhere a Bearer header is ignored, so a token never opens the HTML pages: they need a login.
+TOKEN_PATHS = ("/api/", "/open311/", "/photos/")
+
+
 def wants_bearer() -> str | None:
-    """The bearer token of this request, if it carries one."""
+    """The bearer token of this request, if it carries one where tokens count."""
+    if not request.path.startswith(TOKEN_PATHS):
+        return None
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip()

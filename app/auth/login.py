@@ -1,15 +1,13 @@
-"""How Flask-Login finds the user: the session cookie, or a Bearer token on API calls."""
-import hmac
-
-from flask import current_app, redirect, request, session, url_for
+"""How Flask-Login finds the user: a login session named by the cookies, or a Bearer token on API calls;
+logging in and out."""
+from flask import redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login.utils import decode_cookie
+from flask_login import current_user, login_user, logout_user
 
 from app.auth.access import wants_bearer
-from app.auth.services import password_was_reset, user_for_token
+from app.auth.services import end_session, session_for, start_session, user_for_token
 from app.errors import error_response, wants_json
-from app.extensions import db, login_manager
-from app.inputs import record_id
+from app.extensions import login_manager
 from app.models import User
 
 login_manager.login_view = "auth.login"
@@ -26,36 +24,27 @@ def _token_owner(token: str):
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
+def load_user(login_id: str):
     token = wants_bearer()
     if token:  # a request that names a token is judged by the token alone, even with a
         return _token_owner(token)  # session or remember-me cookie (Flask-Login tries those first)
-    row_id, _dot, stamp = user_id.partition(".")
-    number = record_id(row_id)
-    user = db.session.get(User, number) if number else None
-    if user is None or not user.active:
-        return None
-    # A login from before the last password change is over.
-    if stamp and not hmac.compare_digest(stamp, user.password_stamp()):
-        return None
-    if not stamp:
-        # A login made before stamps existed (a bare id): it cannot say which password it was made with,
-        # so it ends once an administrator has reset the password (what a reset after a lost phone is
-        # for); otherwise it carries on under a stamped id from now on, nobody logged out by the upgrade.
-        if password_was_reset(user.id):
-            return None
-        _restamp(user)
-    return user
+    # Cookies from before login sessions (a bare user id, or one with a password stamp) name no row: over.
+    login = session_for(login_id)
+    return login.user if login is not None else None
 
 
-def _restamp(user: User) -> None:
-    """Keep this login under the stamped id: in the session, and in a new remember-me cookie when the
-    login came with one of its own (Flask-Login writes it on the way out); any other cookie is left alone."""
-    bare = str(user.id)
-    session["_user_id"] = user.get_id()
-    cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
-    if cookie and decode_cookie(cookie) == bare:
-        session["_remember"] = "set"
+def log_in(user: User, remember: bool) -> None:
+    """Start a new login of this user in this browser (a new row, so this login alone can be ended)."""
+    session.permanent = True
+    start_session(user)
+    login_user(user, remember=remember)
+
+
+def log_out() -> None:
+    """End this browser's login: its row goes, so copies of its cookies stop working too."""
+    if current_user.is_authenticated and current_user.login_session is not None:
+        end_session(current_user.login_session)
+    logout_user()
 
 
 @login_manager.request_loader

@@ -1,15 +1,16 @@
-"""Account operations: create users, check passwords, issue and check API tokens."""
+"""Account operations: create users, check and change passwords, logins, issue and check API tokens."""
 from __future__ import annotations
 
 import hashlib
 import secrets
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.models import ROLES, ApiToken, Team, User, utcnow
+from app.models import ROLES, ApiToken, LoginSession, Team, User, utcnow
 
 # A fixed hash to compare against when the user does not exist, so timing does not tell.
 _DUMMY = User(password_hash="scrypt:32768:8:1$dummy$" + "0" * 128)
@@ -30,8 +31,7 @@ def create_user(username: str, password: str, role: str = "rider", *, display_na
         raise ValidationFailed(_l("A user name of 1 to 40 characters is required."))
     if role not in ROLES:
         raise ValidationFailed(_l("Unknown role."))
-    if len(password or "") < 8:
-        raise ValidationFailed(_l("The password needs at least 8 characters."))
+    check_new_password(password)
     display_name = (display_name or "").strip() or username  # the columns' limits: PostgreSQL refuses more
     if len(display_name) > 80:
         raise ValidationFailed(_l("A display name of 1 to 80 characters is required."), code="invalid_name")
@@ -50,12 +50,57 @@ def create_user(username: str, password: str, role: str = "rider", *, display_na
     return user
 
 
-def password_was_reset(user_id: int) -> bool:
-    """Whether an administrator has ever set this user's password (the audit log keeps every reset)."""
-    from app.admin.models import AuditLog
-    return db.session.scalar(select(AuditLog.id).where(
-        AuditLog.target_type == "user", AuditLog.target_id == str(user_id), AuditLog.action == "user.password")
-        .limit(1)) is not None
+def check_new_password(password: str) -> None:
+    """The rules for a password someone chooses: 8 to 200 characters."""
+    if len(password or "") < 8 or len(password) > 200:
+        raise ValidationFailed(_l("The password needs at least 8 characters."))
+
+
+def start_session(user: User) -> LoginSession:
+    """Begin a login of this user on one device; its id is what the session and remember-me cookies carry.
+    The user's logins unused for longer than a remember-me cookie lives are deleted on the way."""
+    stale = utcnow() - current_app.config["REMEMBER_COOKIE_DURATION"]
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
+                                                  LoginSession.last_seen_at < stale))
+    login = LoginSession(user=user)
+    db.session.add(login)
+    db.session.flush()
+    user.login_session = login
+    return login
+
+
+def session_for(login_id: str) -> LoginSession | None:
+    """The login these cookies name, if it has not ended and its user may still log in."""
+    login = db.session.get(LoginSession, login_id) if login_id else None
+    if login is None or not login.user.active:
+        return None
+    now = utcnow()
+    if (now - login.last_seen_at).total_seconds() > 86400:
+        login.last_seen_at = now  # kept with whatever the request commits: at most one write a day
+    login.user.login_session = login
+    return login
+
+
+def end_session(login: LoginSession) -> None:
+    """End one login."""
+    db.session.delete(login)
+
+
+def end_sessions(user: User, *, keep: LoginSession | None = None) -> int:
+    """End the user's logins (all but `keep`): their cookies, wherever copied, no longer log anyone in."""
+    q = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep is not None:
+        q = q.where(LoginSession.id != keep.id)
+    return db.session.execute(q).rowcount
+
+
+def change_password(user: User, current: str, new: str) -> int:
+    """The user's own new password; their other logins end (this one carries on). Returns how many ended."""
+    if not user.check_password(current or ""):
+        raise ValidationFailed(_l("Your current password is not right."), code="wrong_password")
+    check_new_password(new)
+    user.set_password(new)
+    return end_sessions(user, keep=user.login_session)
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -103,6 +148,14 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     return token
+
+
+def revoke_tokens(user: User) -> int:
+    """Revoke every token of the user still in use; returns how many."""
+    tokens = [t for t in user_tokens(user) if t.revoked_at is None]
+    for token in tokens:
+        token.revoked_at = utcnow()
+    return len(tokens)
 
 
 def user_tokens(user: User) -> list[ApiToken]:

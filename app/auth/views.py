@@ -1,12 +1,15 @@
-"""Login, logout, profile with API tokens, and the language switch."""
-from flask import (current_app, flash, redirect, render_template, request, session, url_for)
+"""Login, logout, profile with password and API tokens, and the language switch."""
+from flask import (current_app, flash, make_response, redirect, render_template, request, session, url_for)
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_babel import ngettext
+from flask_login import current_user, login_required, logout_user
 
 from app.auth import bp
-from app.auth import services
+from app.auth import services, throttle
 from app.auth.access import safe_next
-from app.auth.forms import EmptyForm, LoginForm, TokenForm
+from app.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, TokenForm
+from app.auth.login import log_in, log_out
+from app.errors import ValidationFailed, error_response
 from app.extensions import db, limiter
 
 
@@ -15,27 +18,36 @@ def _home_for(user) -> str:
         url_for("triage.my_tasks") if user.role == "handler" else url_for("reports.new"))
 
 
-def _login_account() -> str:
-    """The rate-limit key of the account a login names (however many addresses try it)."""
-    return "login-account:" + (request.form.get("username") or "").strip().lower()[:80]
+def _known_device() -> bool:
+    """Whether the account this login names has logged in on this browser before."""
+    return throttle.known_device(throttle.account_key(request.form.get("username"))) is not None
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], methods=["POST"], key_func=_login_account,
-               deduct_when=lambda response: response.status_code == 400)  # failed tries only
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], exempt_when=_known_device)
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next"), _home_for(current_user)))
     form = LoginForm()
     if form.validate_on_submit():
+        account = throttle.account_key(form.username.data)
+        wait = throttle.wait(account)
+        if wait:
+            response = make_response(error_response(429, "rate_limited", _(
+                "Too many failed logins for this account. Try again later, or on a phone where you have "
+                "logged in before.")))
+            response.headers["Retry-After"] = str(wait)
+            return response
         user = services.authenticate(form.username.data, form.password.data)
         if user is None:
+            throttle.note_failure(account)
             flash(_("Wrong user name or password."), "error")
             return render_template("auth/login.html", form=form), 400
-        session.permanent = True
-        login_user(user, remember=form.remember.data)
-        return redirect(safe_next(request.args.get("next"), _home_for(user)))
+        log_in(user, remember=form.remember.data)
+        db.session.commit()
+        response = redirect(safe_next(request.args.get("next"), _home_for(user)))
+        throttle.remember_device(response, account)
+        return response
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
@@ -44,15 +56,51 @@ def login():
 def logout():
     form = EmptyForm()
     if form.validate_on_submit():
-        logout_user()
+        log_out()
+        db.session.commit()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    if EmptyForm().validate_on_submit():
+        services.end_sessions(current_user)
+        db.session.commit()
+        logout_user()
+        flash(_("You are logged out on every device."), "ok")
+    return redirect(url_for("auth.login"))
+
+
+def _profile_page(status=200, *, password_form=None, new_token=None):
+    return render_template("auth/profile.html", tokens=services.user_tokens(current_user),
+                           form=TokenForm(formdata=None), revoke_form=EmptyForm(),
+                           password_form=password_form or PasswordChangeForm(formdata=None),
+                           new_token=new_token), status
 
 
 @bp.route("/profile", methods=["GET"])
 @login_required
 def profile():
-    return render_template("auth/profile.html", tokens=services.user_tokens(current_user),
-                           form=TokenForm(), revoke_form=EmptyForm(), new_token=None)
+    return _profile_page()
+
+
+@bp.route("/profile/password", methods=["POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])  # an oracle for the current password otherwise
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            ended = services.change_password(current_user, form.current_password.data, form.password.data)
+        except ValidationFailed as err:
+            form.current_password.errors = list(form.current_password.errors) + [str(err.message)]
+        else:
+            db.session.commit()
+            flash(ngettext("Password changed. %(num)d other login was ended.",
+                           "Password changed. %(num)d other logins were ended.", ended), "ok")
+            return redirect(url_for("auth.profile"))
+    return _profile_page(400, password_form=form)
 
 
 @bp.route("/profile/tokens", methods=["POST"])
@@ -64,8 +112,7 @@ def create_token():
         return redirect(url_for("auth.profile"))
     _token, plain = services.create_token(current_user, form.name.data)
     db.session.commit()
-    return render_template("auth/profile.html", tokens=services.user_tokens(current_user),
-                           form=TokenForm(formdata=None), revoke_form=EmptyForm(), new_token=plain)
+    return _profile_page(new_token=plain)
 
 
 @bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])

@@ -2,12 +2,13 @@
 import io
 
 import segno
-from flask import (Response, abort, flash, redirect, render_template, request, session, url_for)
+from flask import (Response, abort, flash, redirect, render_template, request, url_for)
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from app.auth.access import role_required
 from app.auth.forms import EmptyForm
+from app.auth.login import log_in
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db, limiter
 from app.models import User
@@ -149,9 +150,8 @@ def join(token: str):
             field = form.phone if err.code in ("invalid_phone", "phone_taken") else form.display_name
             field.errors = list(field.errors) + [str(err.message)]
             return render_template("teams/join.html", form=form, invite=invite), err.status
+        log_in(user, remember=True)
         db.session.commit()
-        session.permanent = True
-        login_user(user, remember=True)
         return redirect(url_for("teams.welcome"))
     status = 400 if request.method == "POST" else 200
     return render_template("teams/join.html", form=form, invite=invite), status

@@ -101,8 +101,8 @@
 
   /* Logging out on a shared phone: the saved copies of this rider's pages go first, so the next person
      offline does not open them (reports still waiting in the outbox stay, for this rider's next login). */
-  var logout = document.querySelector('form[data-logout]');
-  if (logout && window.caches && window.Promise) {
+  Array.prototype.forEach.call(document.querySelectorAll('form[data-logout]'), function (logout) {
+    if (!window.caches || !window.Promise) { return; }
     logout.addEventListener('submit', function (e) {
       e.preventDefault();
       var pages = JSON.parse(logout.getAttribute('data-offline-pages') || '[]');
@@ -117,5 +117,5 @@
         }));
       }).then(go, go);
     });
-  }
+  });
 })();

@@ -5,7 +5,7 @@ import json
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog, Category, Department, Grid, Report, ResponseTemplate, Team, User  # noqa: I001
+from app.models import ApiToken, AuditLog, Category, Department, Grid, Report, ResponseTemplate, Team, User  # noqa: I001
 from app.teams import services as teams
 from tests import factories as f
 
@@ -152,8 +152,28 @@ def test_password_reset_lets_the_user_log_in_and_the_log_never_holds_the_passwor
                                                                    "confirm": "brand-new-pw-9"})
     assert resp.status_code == 302
     [entry] = audit("user.password")
-    assert entry.after == {"password": "reset"} and "brand-new-pw-9" not in json.dumps([entry.before, entry.after])
+    assert entry.after == {"password": "reset", "tokens_revoked": 0}
+    assert "brand-new-pw-9" not in json.dumps([entry.before, entry.after])
     assert f.login(app.test_client(), "rider1", "brand-new-pw-9").status_code == 302
+
+
+def test_password_reset_after_a_lost_phone_revokes_the_api_tokens_and_says_how_many(app, client):
+    admin_client(client)
+    rider = f.user("rider1")
+    tokens = [f.token(rider), f.token(rider)]
+    f.token(f.user("rider2"))  # someone else's token stays
+    for plain in tokens:
+        assert app.test_client().get("/api/v1/reports?mine=1", headers=f.bearer(plain)).status_code == 200
+    token = csrf(client, f"/admin/users/{rider.id}")
+    resp = client.post(f"/admin/users/{rider.id}/password", data={"csrf_token": token, "password": "brand-new-pw-9",
+                                                                   "confirm": "brand-new-pw-9"})
+    assert resp.status_code == 302
+    assert "2 API tokens were revoked" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    for plain in tokens:
+        assert app.test_client().get("/api/v1/reports?mine=1", headers=f.bearer(plain)).status_code == 401
+    assert db.session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_(None))) == 1
+    [entry] = audit("user.password")
+    assert entry.after == {"password": "reset", "tokens_revoked": 2}
 
 
 def test_category_is_created_and_edited_with_deadlines_and_default_department(app, client):

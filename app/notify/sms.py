@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import phonenumbers
 
+from app.config import SMS_DEFAULTS
 from app.notify.errors import DeliveryFailed
 
 log = logging.getLogger("gridsnap.sms")
@@ -35,7 +37,7 @@ class SmsProvider(Protocol):
 
 def sms_provider(config: Mapping[str, Any]) -> SmsProvider:
     """The SMS provider a configuration names in SMS_PROVIDER (console by default)."""
-    name = (config.get("SMS_PROVIDER") or "console").strip().lower()
+    name = (config.get("SMS_PROVIDER") or SMS_DEFAULTS["SMS_PROVIDER"]).strip().lower()
     if name == "console":
         return ConsoleSms()
     if name == "aliyun":
@@ -86,6 +88,10 @@ def _settings(config: Mapping[str, Any], names: tuple[str, ...], provider: str) 
     return {name: config[name] for name in names}
 
 
+def _timeout(config: Mapping[str, Any]) -> float:
+    return float(config.get("SMS_TIMEOUT") or SMS_DEFAULTS["SMS_TIMEOUT"])
+
+
 def _templates(value: Any) -> dict[str, str]:
     """SMS_TEMPLATES as a dict kind -> template code (JSON text accepted)."""
     if isinstance(value, str):
@@ -126,7 +132,7 @@ class AliyunSms:
     RETRYABLE = ("isp.", "InternalError", "ServiceUnavailable")
 
     def __init__(self, access_key_id: str, access_key_secret: str, sign_name: str, templates: Mapping[str, str],
-                 endpoint: str | None = None, timeout: float = 10.0):
+                 endpoint: str | None, timeout: float):
         from alibabacloud_dysmsapi20170525.client import Client
         from alibabacloud_tea_openapi.utils_models import Config
         scheme, host = _endpoint(endpoint, self.DEFAULT_HOST)
@@ -136,12 +142,12 @@ class AliyunSms:
         self.sign_name, self.templates = sign_name, _templates(templates)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "AliyunSms":
+    def from_config(cls, config: Mapping[str, Any]) -> AliyunSms:
         """An adapter from the SMS_ALIYUN_* settings."""
         s = _settings(config, ("SMS_ALIYUN_ACCESS_KEY_ID", "SMS_ALIYUN_ACCESS_KEY_SECRET", "SMS_SIGN_NAME",
                                "SMS_TEMPLATES"), "aliyun")
         return cls(s["SMS_ALIYUN_ACCESS_KEY_ID"], s["SMS_ALIYUN_ACCESS_KEY_SECRET"], s["SMS_SIGN_NAME"],
-                   s["SMS_TEMPLATES"], config.get("SMS_ENDPOINT"), float(config.get("SMS_TIMEOUT") or 10.0))
+                   s["SMS_TEMPLATES"], config.get("SMS_ENDPOINT"), _timeout(config))
 
     def send(self, phone_e164: str, kind: str, params: dict[str, str], *, key: str) -> str:
         from alibabacloud_dysmsapi20170525.models import SendSmsRequest
@@ -190,7 +196,7 @@ class TencentSms:
     RETRYABLE = ("InternalError", "ClientNetworkError", "ServerNetworkError", "ResourceUnavailable")
 
     def __init__(self, secret_id: str, secret_key: str, app_id: str, sign_name: str, templates: Mapping[str, str],
-                 region: str = "ap-guangzhou", endpoint: str | None = None, timeout: float = 10.0):
+                 region: str, endpoint: str | None, timeout: float):
         from tencentcloud.common.credential import Credential
         from tencentcloud.common.profile.client_profile import ClientProfile
         from tencentcloud.common.profile.http_profile import HttpProfile
@@ -201,16 +207,19 @@ class TencentSms:
         self.app_id, self.sign_name, self.templates = str(app_id), sign_name, _templates(templates)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "TencentSms":
+    def from_config(cls, config: Mapping[str, Any]) -> TencentSms:
         """An adapter from the SMS_TENCENT_* settings."""
         s = _settings(config, ("SMS_TENCENT_SECRET_ID", "SMS_TENCENT_SECRET_KEY", "SMS_TENCENT_APP_ID",
                                "SMS_SIGN_NAME", "SMS_TEMPLATES"), "tencent")
         return cls(s["SMS_TENCENT_SECRET_ID"], s["SMS_TENCENT_SECRET_KEY"], s["SMS_TENCENT_APP_ID"],
-                   s["SMS_SIGN_NAME"], s["SMS_TEMPLATES"], config.get("SMS_TENCENT_REGION") or "ap-guangzhou",
-                   config.get("SMS_ENDPOINT"), float(config.get("SMS_TIMEOUT") or 10.0))
+                   s["SMS_SIGN_NAME"], s["SMS_TEMPLATES"],
+                   config.get("SMS_TENCENT_REGION") or SMS_DEFAULTS["SMS_TENCENT_REGION"],
+                   config.get("SMS_ENDPOINT"), _timeout(config))
 
     def send(self, phone_e164: str, kind: str, params: dict[str, str], *, key: str) -> str:
-        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
+            TencentCloudSDKException,
+        )
         from tencentcloud.sms.v20210111.models import SendSmsRequest
         request = SendSmsRequest()
         request.PhoneNumberSet = [phone_e164]

@@ -5,13 +5,18 @@ import json
 import logging
 import time
 import urllib.parse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from app.notify import DeliveryFailed
-from app.notify.sms import AliyunSms, ConsoleSms, TencentSms, normalise_phone, sms_provider
+from app.notify.sms import (
+    AliyunSms,
+    ConsoleSms,
+    normalise_phone,
+    sms_provider,
+)
 from tests.servers import free_port
 from tests.stand_in import stand_in
 
@@ -94,7 +99,7 @@ class TencentStandIn(Provider):
             return hmac.new(key, msg.encode(), hashlib.sha256).digest()
         key = sign(sign(sign(("TC3" + self.server.secret).encode(), date), service), "tc3_request")
         expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-        day = datetime.fromtimestamp(int(timestamp), timezone.utc).strftime("%Y-%m-%d")
+        day = datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%d")
         if (algorithm != "TC3-HMAC-SHA256" or secret_id != TC_ID or service != "sms" or date != day
                 or fields.get("SignedHeaders") != "content-type;host"
                 or not hmac.compare_digest(fields.get("Signature", ""), expected)):
@@ -333,3 +338,22 @@ def test_normalise_phone_gives_e164(raw, e164):
 def test_normalise_phone_refuses_what_cannot_take_a_text(raw):
     with pytest.raises(ValueError):
         normalise_phone(raw)
+
+
+def test_the_environment_configures_the_provider(tencent, monkeypatch, tmp_path):
+    from app.config import from_environment
+    for name, value in {"PROVIDER": "tencent", "TENCENT_SECRET_ID": TC_ID, "TENCENT_SECRET_KEY": TC_KEY,
+                        "TENCENT_APP_ID": "1400787878", "SIGN_NAME": "网格随手拍", "ENDPOINT": tencent.base,
+                        "TEMPLATES": '{"overdue": "1888002"}'}.items():
+        monkeypatch.setenv(f"GRIDSNAP_SMS_{name}", value)
+    config = from_environment(str(tmp_path))
+    assert config["SMS_TENCENT_REGION"] == "ap-guangzhou" and config["SMS_TIMEOUT"] == 10.0
+    sms_provider(config).send(PHONE, "overdue", PARAMS, key="d-44")
+    assert json.loads(tencent.requests[0]["body"])["TemplateId"] == "1888002"
+
+
+def test_a_templates_setting_that_is_not_a_json_object_stops_the_start(monkeypatch, tmp_path):
+    from app.config import from_environment
+    monkeypatch.setenv("GRIDSNAP_SMS_TEMPLATES", "assigned=SMS_1")
+    with pytest.raises(ValueError, match="GRIDSNAP_SMS_TEMPLATES must be a JSON object"):
+        from_environment(str(tmp_path))

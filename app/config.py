@@ -20,6 +20,9 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "UPLOAD_DIR": env("GRIDSNAP_UPLOAD_DIR") or paths.default_upload_dir(instance_path),
         "TIMEZONE": env("GRIDSNAP_TIMEZONE") or "Asia/Shanghai",
+        # Notifications by email, SMS and group robots wait out these local hours (hazards never wait).
+        "NOTIFY_QUIET_HOURS": env("GRIDSNAP_QUIET_HOURS") or "22:00-07:00",
+        "NOTIFY_BELL_POLL_SECONDS": int(env("GRIDSNAP_BELL_POLL_SECONDS") or 60),  # the header's unread count
         "TILE_URL": env("GRIDSNAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "TILE_ATTRIBUTION": env("GRIDSNAP_TILE_ATTRIBUTION") or "&copy; OpenStreetMap contributors",
         # Where the report map opens before a location is known ("lat,lon"; Qianwei County by default)

@@ -1,7 +1,7 @@
 """Notifications: the outbox (notification, notification_delivery), job marks, robots and channel choices
 
 Revision ID: 028aa30bc09f
-Revises: b7d2e9f4a0c1
+Revises: b7e3f9a1c2d4
 Create Date: 2026-12-07 07:05:19
 
 A notification is written in the transaction of its cause; the worker delivers each of its deliveries
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '028aa30bc09f'
-down_revision = 'b7d2e9f4a0c1'
+down_revision = 'b7e3f9a1c2d4'
 branch_labels = None
 depends_on = None
 

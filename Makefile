@@ -25,8 +25,14 @@ db: $(STAMP) $(MO)
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
 
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+# The web server and, beside it, the worker that delivers notifications and escalates late reports
+# (stopped with the server).
 run: db
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Production: the migrations and the reference categories, never the demo accounts. With several app
 # servers run it once per release (e.g. on one machine), then start gunicorn everywhere.

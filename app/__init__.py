@@ -54,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
     # pure modules such as app.triage.workflow without pulling in the web layer.
     from app.api import reports as _api_reports  # noqa: F401
     from app.api import community as _api_community  # noqa: F401  (leaderboard, grids, teams)
+    from app.api import notifications as _api_notifications  # noqa: F401  (the bell)
     from app.auth import views as _auth_views  # noqa: F401
     from app.reports import views as _report_views  # noqa: F401
     from app.triage import views as _triage_views  # noqa: F401
@@ -68,14 +69,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(triage_bp)
+    from app.triage.confirmation import asks_current_user
+    app.jinja_env.globals["asks_confirmation"] = asks_current_user  # the "Is it fixed?" card
     app.register_blueprint(summaries_bp)
     app.register_blueprint(api_bp)
     from app.teams import bp as teams_bp, views as _team_views  # noqa: F401
     app.register_blueprint(teams_bp)
     from app.admin import bp as admin_bp, views as _admin_views  # noqa: F401  (/admin, admins only)
+    from app.admin import notifications as _admin_notifications  # noqa: F401  (robots, undelivered)
     app.register_blueprint(admin_bp)
     from app.ops import bp as ops_bp  # /readyz
     app.register_blueprint(ops_bp)
+    from app import notify  # the outbox hooks, the bell, /notifications
+    notify.init_app(app)
     from app.api import docs, open311  # Open311 GeoReport v2; the OpenAPI document and its page
     app.register_blueprint(open311.bp)
     app.register_blueprint(docs.bp)

@@ -72,3 +72,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(summary_command)
     from app.grids.cli import grids_cli
     app.cli.add_command(grids_cli)
+    from app.notify.cli import department_cli, escalate_command, worker_command
+    for command in (department_cli, escalate_command, worker_command):
+        app.cli.add_command(command)

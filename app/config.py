@@ -1,9 +1,13 @@
 """Defaults; environment variables override them."""
+import json
 import os
 import secrets
 from datetime import timedelta
 
 from app import paths
+
+# Notification defaults, here once: from_environment() and app.notify.sms (given a bare mapping) read them.
+SMS_DEFAULTS = {"SMS_PROVIDER": "console", "SMS_TENCENT_REGION": "ap-guangzhou", "SMS_TIMEOUT": 10.0}
 
 
 def from_environment(instance_path: str) -> dict:
@@ -16,6 +20,9 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "UPLOAD_DIR": env("GRIDSNAP_UPLOAD_DIR") or paths.default_upload_dir(instance_path),
         "TIMEZONE": env("GRIDSNAP_TIMEZONE") or "Asia/Shanghai",
+        # Notifications by email, SMS and group robots wait out these local hours (hazards never wait).
+        "NOTIFY_QUIET_HOURS": env("GRIDSNAP_QUIET_HOURS") or "22:00-07:00",
+        "NOTIFY_BELL_POLL_SECONDS": int(env("GRIDSNAP_BELL_POLL_SECONDS") or 60),  # the header's unread count
         "TILE_URL": env("GRIDSNAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "TILE_ATTRIBUTION": env("GRIDSNAP_TILE_ATTRIBUTION") or "&copy; OpenStreetMap contributors",
         # Where the report map opens before a location is known ("lat,lon"; Qianwei County by default)
@@ -65,12 +72,38 @@ def from_environment(instance_path: str) -> dict:
         "SMTP_PASSWORD": env("GRIDSNAP_SMTP_PASSWORD") or "",
         "SMTP_TLS": (env("GRIDSNAP_SMTP_TLS") or "").lower(),
         "SMTP_SENDER": env("GRIDSNAP_SMTP_SENDER") or "gridsnap@localhost",
+        # Notifications (app/notify). SMS_PROVIDER: "console" (the gridsnap.sms log), "aliyun" or "tencent".
+        # SMS_TEMPLATES maps each message kind to the provider's approved template, e.g. {"assigned": "SMS_1"};
+        # SMS_ENDPOINT overrides the provider's API host (a local stand-in in tests; plain http on loopback only).
+        "SMS_PROVIDER": env("GRIDSNAP_SMS_PROVIDER") or SMS_DEFAULTS["SMS_PROVIDER"],
+        "SMS_SIGN_NAME": env("GRIDSNAP_SMS_SIGN_NAME") or "",
+        "SMS_TEMPLATES": _json_object("GRIDSNAP_SMS_TEMPLATES"),
+        "SMS_ENDPOINT": env("GRIDSNAP_SMS_ENDPOINT") or "",
+        "SMS_TIMEOUT": float(env("GRIDSNAP_SMS_TIMEOUT") or SMS_DEFAULTS["SMS_TIMEOUT"]),
+        "SMS_ALIYUN_ACCESS_KEY_ID": env("GRIDSNAP_SMS_ALIYUN_ACCESS_KEY_ID") or "",
+        "SMS_ALIYUN_ACCESS_KEY_SECRET": env("GRIDSNAP_SMS_ALIYUN_ACCESS_KEY_SECRET") or "",
+        "SMS_TENCENT_SECRET_ID": env("GRIDSNAP_SMS_TENCENT_SECRET_ID") or "",
+        "SMS_TENCENT_SECRET_KEY": env("GRIDSNAP_SMS_TENCENT_SECRET_KEY") or "",
+        "SMS_TENCENT_APP_ID": env("GRIDSNAP_SMS_TENCENT_APP_ID") or "",
+        "SMS_TENCENT_REGION": env("GRIDSNAP_SMS_TENCENT_REGION") or SMS_DEFAULTS["SMS_TENCENT_REGION"],
         # Recognition points (see app/teams/points.py)
         "GRIDSNAP_POINTS_ACCEPTED": int(env("GRIDSNAP_POINTS_ACCEPTED") or 5),
         "GRIDSNAP_POINTS_FIXED": int(env("GRIDSNAP_POINTS_FIXED") or 10),
         "GRIDSNAP_POINTS_COREPORTER_PERCENT": int(env("GRIDSNAP_POINTS_COREPORTER_PERCENT") or 50),
         "GRIDSNAP_POINTS_DAILY_CAP": int(env("GRIDSNAP_POINTS_DAILY_CAP") or 30),
     }
+
+
+def _json_object(name: str) -> dict:
+    """A setting holding a JSON object, {} when unset; a clear error at start-up when it is not one."""
+    text = os.environ.get(name) or ""
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except ValueError as err:
+        raise ValueError(f"{name} must be a JSON object: {err}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object, like {{\"assigned\": \"SMS_123\"}}")
+    return value
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -60,6 +60,10 @@ class Department(db.Model):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name_zh: Mapped[str] = mapped_column(String(80))
     name_en: Mapped[str] = mapped_column(String(80))
+    # The department's group robot: wecom | dingtalk | feishu | generic, its webhook and signing secret.
+    webhook_kind: Mapped[Optional[str]] = mapped_column(String(10))
+    webhook_url: Mapped[Optional[str]] = mapped_column(String(500))
+    webhook_secret: Mapped[Optional[str]] = mapped_column(String(200))
 
     def name(self, locale: str) -> str:
         return self.name_zh if locale.startswith("zh") else self.name_en
@@ -81,6 +85,9 @@ class User(UserMixin, db.Model):
     approved: Mapped[bool] = mapped_column(Boolean, default=True)
     email: Mapped[Optional[str]] = mapped_column(String(200))
     wants_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Notifications by email / SMS besides the bell (chosen on the profile page).
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     team: Mapped[Optional[Team]] = relationship()

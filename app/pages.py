@@ -30,7 +30,7 @@ def healthz():
 
 
 # The installable web app: manifest and service worker (served from the root so it controls every page).
-SHELL_ASSETS = ("css/app.css", "js/exif.js", "js/outbox.js", "js/app.js", "js/report.js",
+SHELL_ASSETS = ("css/app.css", "js/exif.js", "js/outbox.js", "js/app.js", "js/report.js", "js/bell.js",
                 "vendor/leaflet/leaflet.js", "js/leaflet-setup.js", "vendor/leaflet/leaflet.css",
                 "vendor/leaflet/images/marker-icon.png", "vendor/leaflet/images/marker-icon-2x.png",
                 "vendor/leaflet/images/marker-shadow.png", "icons/app.svg", "icons/app-192.png", "icons/camera.svg")

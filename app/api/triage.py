@@ -109,3 +109,23 @@ def add_comment(report_id: int):
     event = services.add_comment(report, current_user, data.get("note", ""), internal=flag(data.get("internal"), "internal"))
     db.session.commit()
     return jsonify(event_json(event)), 201
+
+
+@bp.route("/reports/<int:report_id>/confirmation", methods=["POST"])
+@login_required
+def confirm_fixed(report_id: int):
+    """The rider's answer to "Is it fixed?": JSON {"fixed", "note"}, or a form with an optional photo."""
+    from app.triage.confirmation import confirm
+    report = report_services.get_report(report_id)
+    if request.mimetype == "multipart/form-data" or request.form:
+        raw = (request.form.get("fixed") or "").strip().lower()
+        fixed = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(raw, raw)
+        photo = request.files.get("photo")
+        data = {"fixed": fixed, "note": request.form.get("note", ""),
+                "photo": photo.stream if photo and photo.filename else None}
+    else:
+        body = _body()
+        data = {"fixed": body.get("fixed"), "note": body.get("note", ""), "photo": None}
+    confirm(report, current_user, fixed=data["fixed"], note=data["note"], photo=data["photo"])
+    db.session.commit()
+    return jsonify(report_json(report))

@@ -10,6 +10,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import hooks
 from app.auth.services import require_approved
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
@@ -209,6 +210,7 @@ def submit_report(user: User, store: PhotoStore, *, category: str, photos: Seque
     db.session.add(ReportEvent(report=report, actor=user, kind="submitted", created_at=now,
                                to_status=Status.SUBMITTED.value, details={"source": source}))
     db.session.flush()
+    hooks.emit(hooks.FILED, report)
     return report, True
 
 

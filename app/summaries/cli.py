@@ -4,6 +4,7 @@ import json
 import click
 
 from app.errors import DomainError
+from app.mail import InsecureSmtp
 
 
 @click.command("summary")
@@ -38,7 +39,7 @@ def summary_command(week, fmt, output, email):
     if email:
         try:
             sent = digest.send_digest(s)
-        except (OSError, digest.InsecureSmtp) as err:  # smtplib errors are OSErrors too
+        except (OSError, InsecureSmtp) as err:  # smtplib errors are OSErrors too
             raise click.ClickException(f"could not send the digest: {err}")
         click.echo(f"digest {s.week} sent to {len(sent)} recipient(s)" if sent
                    else "digest not sent: nobody has opted in", err=True)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import re
-import smtplib
-import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -13,17 +11,11 @@ from sqlalchemy import select
 
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.mail import send_mail
 from app.models import User
 from app.summaries.services import WeeklySummary
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-STARTTLS = ("starttls", "true", "1", "yes")  # GRIDSNAP_SMTP_TLS values that upgrade a plain connection
-TLS_MODES = ("ssl",) + STARTTLS
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
-
-
-class InsecureSmtp(ValueError):
-    """The SMTP password would cross the network unencrypted."""
 
 
 def set_preference(user: User, wants: bool, email: str) -> None:
@@ -73,23 +65,6 @@ def send_digest(s: WeeklySummary, to: list[str] | None = None) -> list[str]:
     to = recipients() if to is None else to
     if not to:
         return []
-    cfg = current_app.config
-    if cfg["SMTP_USER"] and cfg["SMTP_TLS"] not in TLS_MODES and cfg["SMTP_HOST"] not in LOCAL_HOSTS:
-        raise InsecureSmtp(f"refusing to send the SMTP password unencrypted to {cfg['SMTP_HOST']}: "
-                           "set GRIDSNAP_SMTP_TLS to starttls or ssl")
     messages = [message(s, address) for address in to]  # rendered before connecting
-    # smtplib checks no certificate unless given a context: without one, anyone on the path could
-    # pose as the mail server and read SMTP_PASSWORD.
-    tls = ssl.create_default_context()
-    if cfg["SMTP_TLS"] == "ssl":
-        server = smtplib.SMTP_SSL(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30, context=tls)
-    else:
-        server = smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30)
-    with server as smtp:
-        if cfg["SMTP_TLS"] in STARTTLS:
-            smtp.starttls(context=tls)
-        if cfg["SMTP_USER"]:
-            smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"])
-        for msg in messages:
-            smtp.send_message(msg)
+    send_mail(current_app.config, messages)
     return to

@@ -100,6 +100,7 @@ class WeeklySummary(Figures):
     by_grid: list[Group] = field(default_factory=list)
     by_department: list[Group] = field(default_factory=list)
     by_team: list[Group] = field(default_factory=list)
+    follow_up: list[dict[str, Any]] = field(default_factory=list)  # escalations and riders' answers per department
     by_category_grid: list[dict[str, Any]] = field(default_factory=list)
     per_day: list[dict[str, Any]] = field(default_factory=list)
     resolve_histogram: list[dict[str, Any]] = field(default_factory=list)
@@ -274,6 +275,7 @@ def weekly_summary(week: Optional[str], now: Optional[datetime] = None, *, hotsp
 
 
 def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> WeeklySummary:
+    from app.summaries.follow_up import follow_up
     from app.summaries.narrative import narrative
 
     start, end = wk.start.astimezone(timezone.utc), wk.end.astimezone(timezone.utc)
@@ -297,6 +299,7 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     s.by_grid = _groups(_rollup(cells, (1,)), labels[1])
     s.by_department = _groups(departments, labels[2])
     s.by_team = _groups(teams, labels[3])
+    s.follow_up = follow_up(start, as_of)
     s.by_category_grid = _category_grid_rows(cells, labels)
     s.per_day = _per_day(wk, received, moments)
     s.resolve_histogram = _histogram(total.resolve_h)

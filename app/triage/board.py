@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from app.errors import ValidationFailed
 from app.inputs import MAX_ID, MAX_PAGE, day, flag, integer, record_id
 from app.extensions import db
-from app.models import Category, Department, Report, User, status_sql, utcnow
+from app.models import Category, Department, Report, ReportEvent, User, status_sql, utcnow
 from app.triage.models import ReportStatusCount
 from app.triage.workflow import OPEN_STATUSES, Status, deadline_for
 
@@ -231,6 +231,25 @@ def map_points(f: BoardFilter, limit: int = 5000) -> list:
          .join(Category, _category_of_report())
          .where(*conditions(f)).order_by(*_order(f)).limit(limit))
     return list(db.session.execute(q))
+
+
+def escalation_levels(rows) -> dict[int, int]:
+    """The highest escalation level recorded against each row's current deadline (one query for a page)."""
+    from datetime import timezone
+    ids = [r.id for r in rows]
+    if not ids:
+        return {}
+    due = {}
+    for r in rows:
+        d = deadline_for(r.status, r.accept_due_at, r.resolve_due_at)
+        if d is not None:
+            due[r.id] = (d if d.tzinfo else d.replace(tzinfo=timezone.utc)).isoformat()
+    levels: dict[int, int] = {}
+    for rid, details in db.session.execute(select(ReportEvent.report_id, ReportEvent.details).where(
+            ReportEvent.report_id.in_(ids), ReportEvent.kind == "escalated")):
+        if details.get("due") == due.get(rid):
+            levels[rid] = max(levels.get(rid, -1), int(details.get("level", 0)))
+    return levels
 
 
 def deadline_state(status: str, accept_due_at, resolve_due_at, created_at, now: Optional[datetime] = None):

@@ -1,6 +1,7 @@
 """Moving reports through the workflow, comments, priority and bulk actions. The caller commits."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Optional, Sequence
 
@@ -8,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 
+from app import hooks
 from app.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, StaleReport, ValidationFailed
 from app.auth.services import require_approved
 from app.extensions import db
@@ -179,66 +181,81 @@ def _dispatch_to(report: Report, assignee_id, department_id) -> tuple[User | Non
     return assignee, department
 
 
-def transition(report: Report, actor: User, to, *, version, note: Optional[str] = None,
-               assignee_id=None, department_id=None, outcome: Optional[str] = None,
-               duplicate_of=None, internal: bool = False, after_photo: Optional[Upload] = None,
-               now: Optional[datetime] = None) -> ReportEvent:
-    """Move a report to `to` as `actor`, if the table, the actor's role and the version allow it."""
+@dataclass
+class Move:
+    """A checked move, ready to apply: where from and to, its note and what it needs."""
+
+    source: Status
+    target: Status
+    note: str = ""
+    details: dict = field(default_factory=dict)
+    target_report: Optional[Report] = None
+    assignee: Optional[User] = None
+    department: Optional[Department] = None
+    processed: Optional[list] = None
+
+
+def check_move(report: Report, actor: User, to, *, note: Optional[str] = None, assignee_id=None,
+               department_id=None, outcome: Optional[str] = None, duplicate_of=None,
+               after_photo: Optional[Upload] = None) -> Move:
+    """The check step: the table, the actor's role and what the move needs; nothing is changed."""
     try:
         target = Status(to)
     except ValueError:
         raise InvalidTransition(_l("Unknown status."))
     _check_actor(actor, report)
-    _check_version(report, version)  # a stale page first: its move was chosen from an old status
     _check_handler_move(actor, report, target)
     if not workflow.is_legal(report.status, target):
         raise InvalidTransition(_l("A report that is %(a)s cannot be moved to %(b)s.",
                                    a=LABELS[Status(report.status)], b=LABELS[target]),
                                 current_status=report.status)
-    source = Status(report.status)
-    needs = workflow.requirements(source, target)
-    note = _clean_note(note)
-    if "note" in needs and not note:
+    move = Move(source=Status(report.status), target=target, note=_clean_note(note))
+    needs = workflow.requirements(move.source, target)
+    if "note" in needs and not move.note:
         raise ValidationFailed(_l("A note is required for this step."), code="note_required")
-    details: dict = {}
     if "outcome" in needs:
         try:
-            details["outcome"] = Outcome(outcome).value
+            move.details["outcome"] = Outcome(outcome).value
         except ValueError:
             raise ValidationFailed(_l("Choose an outcome: fixed, not our responsibility, or unable to fix."),
                                    code="outcome_required")
-    target_report = assignee = department = None
     if "duplicate_of" in needs:
-        target_report = _resolve_duplicate_target(report, duplicate_of)
-        details["duplicate_of"] = target_report.id
-        details["duplicate_of_reference"] = target_report.reference
+        move.target_report = _resolve_duplicate_target(report, duplicate_of)
+        move.details["duplicate_of"] = move.target_report.id
+        move.details["duplicate_of_reference"] = move.target_report.reference
     if "assignee_or_department" in needs:
-        assignee, department = _dispatch_to(report, assignee_id, department_id)
-        details["assignee"] = assignee.id if assignee else None
-        details["assignee_name"] = assignee.display_name if assignee else None
-        details["department"] = department.code if department else None
-    processed = None
+        move.assignee, move.department = _dispatch_to(report, assignee_id, department_id)
+        move.details["assignee"] = move.assignee.id if move.assignee else None
+        move.details["assignee_name"] = move.assignee.display_name if move.assignee else None
+        move.details["department"] = move.department.code if move.department else None
     if after_photo:
         if target != Status.RESOLVED:
             raise ValidationFailed(_l("An after photo goes with resolving a report."), code="photo_not_allowed")
         from app.reports.services import process_uploads
-        processed = process_uploads([after_photo], 1)  # validated before anything changes
+        move.processed = process_uploads([after_photo], 1)  # validated before anything changes
+    return move
 
+
+def apply_move(report: Report, actor: Optional[User], move: Move, *, version, internal: bool = False,
+               now: Optional[datetime] = None) -> ReportEvent:
+    """The apply step: claim the version, change the report, write the event (actor None: the system)."""
     now = now or utcnow()
     _claim(report, version, now)
+    source, target, details = move.source, move.target, move.details
     report.status = target.value
     if target == Status.ACCEPTED:
         report.accepted_at = now
         if report.first_accepted_at is None or now < report.first_accepted_at:
             report.first_accepted_at = now  # what the acceptance points are dated by
-        if source in (Status.CLOSED, Status.REJECTED):  # reopened: a fresh deadline to resolve
+        if source in (Status.CLOSED, Status.REJECTED, Status.RESOLVED):  # reopened: a fresh deadline to resolve
             report.resolve_due_at = now + timedelta(hours=report.category.resolve_hours)
             report.outcome = report.closed_at = report.resolved_at = None
         if source == Status.ASSIGNED:  # recalled
+            details["previous_assignee"] = report.assignee_id
             report.assignee_id = None
     elif target == Status.ASSIGNED:
-        report.assignee_id = assignee.id if assignee else None
-        report.department_id = department.id if department else None
+        report.assignee_id = move.assignee.id if move.assignee else None
+        report.department_id = move.department.id if move.department else None
     elif target == Status.RESOLVED:
         report.resolved_at = now
     elif target == Status.IN_PROGRESS and source == Status.RESOLVED:
@@ -248,23 +265,48 @@ def transition(report: Report, actor: User, to, *, version, note: Optional[str] 
         report.outcome = details["outcome"]
     elif target in (Status.REJECTED, Status.DUPLICATE):
         report.closed_at = now
-    if target_report is not None:
-        report.duplicate_of_id = target_report.id
-        _follow(target_report, report)
+    if move.target_report is not None:
+        report.duplicate_of_id = move.target_report.id
+        _follow(move.target_report, report)
     # The rider always sees that the status moved; an internal note goes beside it, hidden from them.
+    note = move.note
     internal = bool(internal) and bool(note)
-    event = ReportEvent(report_id=report.id, actor_id=actor.id, created_at=now, kind="transition",
+    actor_id = actor.id if actor else None
+    event = ReportEvent(report_id=report.id, actor_id=actor_id, created_at=now, kind="transition",
                         from_status=source.value, to_status=target.value, note="" if internal else note,
                         details=details)
     db.session.add(event)
     if internal:
-        db.session.add(ReportEvent(report_id=report.id, actor_id=actor.id, created_at=now, kind="comment",
+        db.session.add(ReportEvent(report_id=report.id, actor_id=actor_id, created_at=now, kind="comment",
                                    from_status=target.value, to_status=target.value, note=note, internal=True))
     db.session.flush()
-    if processed:
-        _attach_photos(report, event, processed, kind="after")
+    if move.processed:
+        attach_photos(report, event, move.processed, kind="after")
     db.session.flush()
+    hooks.emit(hooks.MOVED, report, event)
     return event
+
+
+def transition(report: Report, actor: User, to, *, version, note: Optional[str] = None,
+               assignee_id=None, department_id=None, outcome: Optional[str] = None,
+               duplicate_of=None, internal: bool = False, after_photo: Optional[Upload] = None,
+               now: Optional[datetime] = None) -> ReportEvent:
+    """Move a report to `to` as `actor`, if the table, the actor's role and the version allow it."""
+    _check_actor(actor, report)
+    _check_version(report, version)  # a stale page first: its move was chosen from an old status
+    move = check_move(report, actor, to, note=note, assignee_id=assignee_id, department_id=department_id,
+                      outcome=outcome, duplicate_of=duplicate_of, after_photo=after_photo)
+    return apply_move(report, actor, move, version=version, internal=internal, now=now)
+
+
+def reopen_by_rule(report: Report, note: str, details: dict, now: Optional[datetime] = None) -> ReportEvent:
+    """A move no person makes: back to accepted when a rider says it is not fixed (workflow.SYSTEM_MOVES)."""
+    source = Status(report.status)
+    if (source, Status.ACCEPTED) not in workflow.SYSTEM_MOVES:
+        raise InvalidTransition(_l("A report that is %(a)s cannot be moved to %(b)s.",
+                                   a=LABELS[source], b=LABELS[Status.ACCEPTED]), current_status=report.status)
+    move = Move(source=source, target=Status.ACCEPTED, note=_clean_note(note), details=dict(details))
+    return apply_move(report, None, move, version=report.version, now=now)
 
 
 def _follow(target: Report, duplicate: Report) -> None:
@@ -277,7 +319,7 @@ def _follow(target: Report, duplicate: Report) -> None:
         db.session.add(CoReporter(report_id=target.id, user_id=user_id, duplicate_id=duplicate.id))
 
 
-def _attach_photos(report: Report, event: ReportEvent, processed, kind: str) -> list[Photo]:
+def attach_photos(report: Report, event: ReportEvent, processed, kind: str) -> list[Photo]:
     from app.reports.services import store_photos
     from app.storage import photo_store
     rows = store_photos(photo_store(), processed)
@@ -344,7 +386,7 @@ def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note
     if joining:
         db.session.add(CoReporter(report_id=report.id, user_id=rider.id))
     if processed:
-        _attach_photos(report, event, processed, kind="followup")
+        attach_photos(report, event, processed, kind="followup")
     db.session.flush()
     return event
 

@@ -1,7 +1,7 @@
 """The triage board, a report's page for staff and handlers, and a handler's tasks."""
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.auth.access import require_view, role_required, safe_next
@@ -44,7 +44,8 @@ def _row_helpers() -> dict:
     zone = local_zone()
     words = {s.value: str(services.LABELS[s]) for s in Status}
     words.update({p: str(label) for p, label in services.PRIORITY_LABELS.items()})
-    words.update(overdue=_("Overdue"), due_soon=_("Due soon"))
+    words.update(overdue=_("Overdue"), due_soon=_("Due soon"), escalated=_("Escalated"),
+                 warned=_("Half the time used"))
 
     def shorttime(dt):
         if dt is None:
@@ -65,6 +66,7 @@ def board():
     counts = queries.status_counts(f)
     rows = queries.board_rows(f)
     return render_template("triage/board.html", f=f, rows=rows, counts=counts,
+                           escalations=queries.escalation_levels(rows),
                            total=queries.total_for(f, counts), form=EmptyForm(), **_row_helpers(),
                            view="map" if request.args.get("view") == "map" else "list",
                            deadline=queries.deadline_state, Status=Status,
@@ -198,3 +200,26 @@ def my_tasks():
     rows = queries.task_rows(current_user)
     return render_template("triage/tasks.html", rows=rows, deadline=queries.deadline_state)
 
+
+
+@bp.route("/reports/<int:report_id>/confirm", methods=["POST"])
+@login_required
+def confirm_page(report_id: int):
+    """The "Is it fixed?" card's form (rider or co-reporter): fixed or not, an optional note and photo."""
+    from app.errors import DomainError
+    from app.triage.confirmation import confirm
+    report = report_services.get_report(report_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    photo = request.files.get("photo")
+    try:
+        confirm(report, current_user, fixed=request.form.get("fixed") == "1", note=request.form.get("note", ""),
+                photo=photo.stream if photo and photo.filename else None)
+    except DomainError as err:
+        flash(str(err.message), "error")
+        return redirect(url_for("reports.detail", report_id=report.id))
+    db.session.commit()
+    flash(_("Thank you: your answer is recorded.") if request.form.get("fixed") == "1" else
+          _("Thank you: the department and the coordinators are told it is not fixed."), "info")
+    return redirect(url_for("reports.detail", report_id=report.id))

@@ -61,6 +61,9 @@ def deadline_for(status: str, accept_due_at, resolve_due_at):
     return None
 
 
+# Moves no person makes: a rider's "not fixed" soon after the resolve sends the report back (once).
+SYSTEM_MOVES = frozenset({(S.RESOLVED, S.ACCEPTED), (S.CLOSED, S.ACCEPTED)})
+
 # Moves a handler may make on reports assigned to them or their department.
 HANDLER_MOVES = frozenset({(S.ASSIGNED, S.IN_PROGRESS), (S.ASSIGNED, S.RESOLVED),
                            (S.IN_PROGRESS, S.RESOLVED)})

@@ -31,7 +31,11 @@ template = sa.table("response_template", sa.column("id", sa.Integer), sa.column(
 
 
 def upgrade():
-    bind = op.get_bind()
+    seed(op.get_bind())
+
+
+def seed(bind):
+    """Insert the missing reference rows through this connection (also used by tests on older revisions)."""
     have = set(bind.scalars(sa.select(department.c.code)))
     rows = [{"code": code, "name_zh": zh, "name_en": en} for code, zh, en in DEPARTMENTS if code not in have]
     if rows:

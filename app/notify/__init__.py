@@ -1,0 +1,20 @@
+"""Notifications: the outbox written with each move, its delivery by the worker, and the outside channels
+(department group robots, SMS, email) each behind a small adapter."""
+from flask import Blueprint, Flask
+
+from app.notify.errors import DeliveryFailed
+
+__all__ = ["DeliveryFailed", "bp", "init_app"]
+
+bp = Blueprint("notify", __name__)
+
+
+def init_app(app: Flask) -> None:
+    """Hear of filings and moves (to write notifications in their transaction); the bell's count."""
+    from app import hooks
+    from app.notify import outbox, views  # noqa: F401  (the routes)
+    hooks.register(app, hooks.FILED, outbox.on_filed)
+    hooks.register(app, hooks.MOVED, outbox.on_move)
+    hooks.register(app, hooks.CONFIRMED, outbox.on_confirmed)
+    app.context_processor(views.bell)
+    app.register_blueprint(bp)

@@ -1,0 +1,155 @@
+"""Writing notifications: who is told what about a move, in the transaction of the move (the caller commits)."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Iterable, Optional
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import CoReporter, Department, Report, ReportEvent, User, utcnow
+from app.notify.models import Channel, Delivery, Notification
+from app.triage.workflow import Status
+
+S = Status
+STAFF_ROLES = ("coordinator", "admin")
+# The kinds that have an approved SMS template (app/notify/sms.py KINDS): a text message says only these.
+SMS_KINDS = {"dispatched": "assigned", "escalated": "overdue", "escalation_warning": "overdue",
+             "resolved": "resolved"}
+
+
+class Settings:
+    """What the outbox needs from the configuration (read once per call, so tests may change it)."""
+
+    def __init__(self, config):
+        self.zone = ZoneInfo(config["TIMEZONE"])
+        self.quiet = parse_quiet_hours(config["NOTIFY_QUIET_HOURS"])
+
+
+def parse_quiet_hours(text: str) -> Optional[tuple[time, time]]:
+    """"22:00-07:00" → (22:00, 07:00); "" or "off" → None."""
+    if not text or text.strip().lower() in ("off", "none", "0"):
+        return None
+    start, _, end = text.partition("-")
+    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+
+
+def after_quiet_hours(now: datetime, quiet: Optional[tuple[time, time]], zone: ZoneInfo) -> datetime:
+    """now, or the end of the quiet hours it falls in (local time), as UTC."""
+    if quiet is None:
+        return now
+    start, end = quiet
+    local = now.astimezone(zone)
+    t = local.time()
+    inside = (start <= t or t < end) if start > end else (start <= t < end)
+    if not inside:
+        return now
+    morning = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if morning <= local:
+        morning = (local + timedelta(days=1)).replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    return morning.astimezone(now.tzinfo)
+
+
+def notify(kind: str, *, users: Iterable[User] = (), department: Optional[Department] = None,
+           report: Optional[Report] = None, params: Optional[dict] = None, hazard: bool = False,
+           sms: bool = False, config=None, now: Optional[datetime] = None) -> list[Notification]:
+    """Queue one notification per recipient with its deliveries; outside channels wait out quiet hours
+    unless it is a hazard. `sms` marks the kinds that may go by SMS to those who have a number."""
+    from flask import current_app
+    settings = Settings(config or current_app.config)
+    now = now or utcnow()
+    outside_at = now if hazard else after_quiet_hours(now, settings.quiet, settings.zone)
+    params = dict(params or {})
+    if report is not None:
+        params.setdefault("reference", report.reference)
+    made, seen = [], set()
+    for user in users:
+        if user is None or user.id in seen or not user.active:
+            continue
+        seen.add(user.id)
+        n = Notification(kind=kind, user_id=user.id, report_id=report.id if report else None, hazard=hazard,
+                         params=params, created_at=now)
+        n.deliveries.append(Delivery(channel=Channel.APP.value, next_attempt_at=now, created_at=now))
+        if user.notify_email and user.email:
+            n.deliveries.append(Delivery(channel=Channel.EMAIL.value, next_attempt_at=outside_at, created_at=now))
+        if kind in SMS_KINDS and user.phone and (user.notify_sms or (sms and hazard and user.role == "handler")):
+            n.deliveries.append(Delivery(channel=Channel.SMS.value, next_attempt_at=outside_at, created_at=now))
+        made.append(n)
+    if department is not None and department.webhook_url:
+        n = Notification(kind=kind, department_id=department.id, report_id=report.id if report else None,
+                         hazard=hazard, params=params, created_at=now)
+        n.deliveries.append(Delivery(channel=Channel.ROBOT.value, next_attempt_at=outside_at, created_at=now))
+        made.append(n)
+    db.session.add_all(made)
+    return made
+
+
+def staff() -> list[User]:
+    """Active coordinators and admins."""
+    return list(db.session.scalars(select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True))))
+
+
+def followers(report: Report) -> list[User]:
+    """The rider who filed the report and its co-reporters."""
+    co = db.session.scalars(select(User).join(CoReporter, CoReporter.user_id == User.id)
+                            .where(CoReporter.report_id == report.id))
+    return [report.user, *co]
+
+
+def handlers_of(report: Report) -> list[User]:
+    """The handler it is assigned to, else none (the department's group hears of it)."""
+    return [db.session.get(User, report.assignee_id)] if report.assignee_id else []
+
+
+def on_filed(report: Report) -> None:
+    """A new hazard report: the coordinators hear of it at once."""
+    if report.category.hazard:
+        notify("new_hazard", users=staff(), report=report, hazard=True,
+               params={"category": report.category.code})
+
+
+def on_move(report: Report, event: ReportEvent) -> None:
+    """Tell the people a move concerns (the defaults of the notification issue)."""
+    source, target = Status(event.from_status), Status(event.to_status)
+    hazard = bool(report.category.hazard)
+    dept = db.session.get(Department, report.department_id) if report.department_id else None
+    base = {"category": report.category.code, "to": target.value}
+    if target == S.ASSIGNED:
+        notify("dispatched", users=handlers_of(report), department=dept, report=report, hazard=hazard, sms=True,
+               params={**base, "due": _iso(report.resolve_due_at)})
+    elif target == S.ACCEPTED and source == S.ASSIGNED:
+        recalled = db.session.get(User, event.details.get("previous_assignee")) \
+            if event.details.get("previous_assignee") else None
+        notify("recalled", users=[recalled], department=dept, report=report, hazard=hazard, params=base)
+    elif event.actor_id is None and event.details.get("by") == "confirmation":
+        pass  # reopened by a rider's "not fixed": on_confirmed has told everyone
+    elif (target == S.ACCEPTED and source in (S.CLOSED, S.REJECTED, S.RESOLVED)) or \
+            (target == S.IN_PROGRESS and source == S.RESOLVED):
+        notify("reopened", users=handlers_of(report), department=dept, report=report, hazard=hazard, params=base)
+    if target == S.ACCEPTED and source == S.SUBMITTED:
+        notify("accepted", users=followers(report), report=report, params=base)
+    elif target == S.REJECTED:
+        notify("rejected", users=followers(report), report=report, params={**base, "reason": event.note})
+    elif target == S.DUPLICATE:
+        notify("duplicate", users=followers(report), report=report,
+               params={**base, "original": event.details.get("duplicate_of_reference")})
+    elif target == S.RESOLVED:
+        notify("resolved", users=followers(report), report=report, params=base)
+    elif target == S.CLOSED:
+        notify("closed", users=followers(report), report=report,
+               params={**base, "outcome": event.details.get("outcome")})
+
+
+def on_confirmed(report: Report, event: ReportEvent) -> None:
+    """A rider's "not fixed": the handler, the department's group and the coordinators hear of it."""
+    if event.details.get("fixed"):
+        return
+    dept = db.session.get(Department, report.department_id) if report.department_id else None
+    notify("not_fixed", users=[*handlers_of(report), *staff()], department=dept, report=report,
+           hazard=bool(report.category.hazard),
+           params={"category": report.category.code, "note": event.note, "reopened": event.details.get("reopens")})
+
+
+def _iso(when: Optional[datetime]) -> Optional[str]:
+    return when.isoformat() if when else None

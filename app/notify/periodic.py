@@ -1,0 +1,42 @@
+"""The worker's jobs once a minute: escalation, and telling the admins of deliveries that gave up."""
+import logging
+
+from app.extensions import db
+from app.models import User, utcnow
+
+log = logging.getLogger("gridsnap.worker")
+
+
+def every_minute() -> None:
+    """One escalation pass and the dead-delivery notice, each committed on its own."""
+    from app.notify.escalation import run_pass
+    done = run_pass(utcnow())
+    db.session.commit()
+    if done:
+        log.info("escalated %d report deadlines", len(done))
+    tell_admins_of_dead_deliveries()
+    db.session.commit()
+
+
+def tell_admins_of_dead_deliveries(now=None) -> int:
+    """Notify the admins (in the app) of deliveries that died since the last notice; returns how many."""
+    from sqlalchemy import func, select
+
+    from app.notify.models import Delivery, DeliveryState, JobMark
+    from app.notify.outbox import notify
+    now = now or utcnow()
+    mark = db.session.get(JobMark, "dead_notice")
+    since = mark.ran_until if mark else None
+    query = select(func.count()).select_from(Delivery).where(Delivery.state == DeliveryState.DEAD.value,
+                                                             Delivery.next_attempt_at <= now)
+    if since is not None:
+        query = query.where(Delivery.next_attempt_at > since)
+    count = db.session.scalar(query) or 0
+    if count:
+        admins = db.session.scalars(select(User).where(User.role == "admin", User.active.is_(True))).all()
+        notify("dead_deliveries", users=admins, params={"count": count}, now=now)
+    if mark is None:
+        db.session.add(JobMark(name="dead_notice", ran_until=now))
+    else:
+        mark.ran_until = now
+    return count

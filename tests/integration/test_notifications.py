@@ -1,0 +1,384 @@
+"""Notifications: written with their move, delivered by the worker's pass, retried, escalations, the bell."""
+import json
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Department, Report, ReportEvent, User
+from app.notify.delivery import backoff, deliver_due
+from app.notify.escalation import run_pass
+from app.notify.models import Channel, Delivery, DeliveryState, JobMark, Notification
+from app.notify.outbox import after_quiet_hours, parse_quiet_hours
+from app.triage.services import transition
+from tests.factories import bearer, quick_user, report, session_login, token
+from tests.stand_in import stand_in
+
+T0 = datetime(2026, 12, 7, 2, 0, tzinfo=timezone.utc)  # 10:00 in Qianwei, a Monday
+
+
+def people():
+    rider = quick_user("rider1")
+    coord = quick_user("coord1", role="coordinator")
+    dept = db.session.scalar(select(Department).where(Department.code == "traffic_police"))
+    handler = quick_user("handler1", role="handler", department_id=dept.id, phone="13812345678")
+    return rider, coord, handler, dept
+
+
+def kinds_for(user) -> list[str]:
+    return list(db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id)
+                                   .order_by(Notification.id)))
+
+
+def test_a_move_writes_its_notifications_which_the_worker_delivers_once(app):
+    rider, coord, handler, dept = people()
+    r = report(rider)
+    transition(r, coord, "accepted", version=r.version)
+    transition(r, coord, "assigned", version=r.version, assignee_id=handler.id)
+    db.session.commit()
+    assert kinds_for(rider) == ["accepted"] and kinds_for(handler) == ["dispatched"]
+    from app.notify.services import unread_count
+    assert unread_count(rider) == 0  # written, not yet delivered
+    assert deliver_due() >= 2
+    assert unread_count(rider) == 1 and unread_count(handler) == 1
+    assert deliver_due() == 0  # nothing twice
+    assert unread_count(rider) == 1
+
+
+def test_a_move_that_rolls_back_leaves_no_notification(app):
+    rider, coord, handler, dept = people()
+    r = report(rider)
+    transition(r, coord, "accepted", version=r.version)
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 1
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+
+
+def test_a_new_hazard_report_tells_the_coordinators(app):
+    rider, coord, handler, dept = people()
+    report(rider, category="elevator_hazard")
+    report(rider, category="noise")
+    assert kinds_for(coord) == ["new_hazard"]
+
+
+class Flaky(BaseHTTPRequestHandler):
+    """A generic webhook receiver that answers 500 `fail` times, then 200, recording every body."""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.requests.append((self.headers, json.loads(body)))
+        status = 500 if len(self.server.requests) <= self.server.fail else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_webhook_failing_twice_is_delivered_on_the_third_try_with_growing_waits(app):
+    rider, coord, handler, dept = people()
+    with stand_in(Flaky, fail=2) as receiver:
+        dept.webhook_kind, dept.webhook_url, dept.webhook_secret = "generic", receiver.base + "/hook", "s3cret"
+        db.session.commit()
+        r = report(rider, category="elevator_hazard")  # hazards are not held by quiet hours
+        transition(r, coord, "accepted", version=r.version)
+        transition(r, coord, "assigned", version=r.version, department_id=dept.id)
+        db.session.commit()
+        robot = db.session.scalar(select(Delivery).where(Delivery.channel == Channel.ROBOT.value))
+        now = datetime.now(timezone.utc)
+        waits = []
+        for _try in range(3):
+            deliver_due(now)
+            db.session.refresh(robot)
+            if robot.state != DeliveryState.SENT.value:
+                waits.append((robot.next_attempt_at - now).total_seconds())
+                now = robot.next_attempt_at
+        assert robot.state == DeliveryState.SENT.value and robot.attempts == 3
+        assert len(receiver.requests) == 3
+        assert 15 <= waits[0] <= 30, "the first retry comes within 30 s"
+        assert 30 <= waits[1] <= 60, "the second wait is twice the first (before jitter)"
+        keys = {h.get("X-GridSnap-Delivery") for h, _body in receiver.requests}
+        assert keys == {robot.key}, "every attempt carries the same delivery key"
+        assert receiver.requests[-1][1]["kind"] == "dispatched"
+
+
+def test_backoff_doubles_with_jitter_and_is_capped():
+    assert backoff(1, rng=lambda: 0.0) == 15 and backoff(1, rng=lambda: 0.999) < 30
+    assert backoff(2, rng=lambda: 0.0) == 30 and backoff(3, rng=lambda: 0.0) == 60
+    assert backoff(30, rng=lambda: 0.0) == 3600
+
+
+def test_a_delivery_that_keeps_failing_is_dead_after_a_day_and_the_admins_hear_of_it(app):
+    from app.notify.periodic import tell_admins_of_dead_deliveries
+    rider, coord, handler, dept = people()
+    admin = quick_user("admin1", role="admin")
+    dept.webhook_kind, dept.webhook_url = "generic", "http://127.0.0.1:9/nothing-listens-here"
+    db.session.commit()
+    r = report(rider, category="elevator_hazard")
+    transition(r, coord, "accepted", version=r.version)
+    transition(r, coord, "assigned", version=r.version, department_id=dept.id)
+    db.session.commit()
+    robot = db.session.scalar(select(Delivery).where(Delivery.channel == Channel.ROBOT.value))
+    now = robot.created_at
+    for _ in range(40):
+        deliver_due(now)
+        db.session.refresh(robot)
+        if robot.state == DeliveryState.DEAD.value:
+            break
+        now = robot.next_attempt_at
+    assert robot.state == DeliveryState.DEAD.value
+    assert now - robot.created_at <= timedelta(hours=24)
+    assert tell_admins_of_dead_deliveries(now) == 1
+    db.session.commit()
+    assert "dead_deliveries" in kinds_for(admin)
+    assert tell_admins_of_dead_deliveries(now + timedelta(minutes=1)) == 0, "each dead delivery is told once"
+
+
+def test_quiet_hours_hold_outside_channels_but_not_hazards(app):
+    from zoneinfo import ZoneInfo
+    quiet, zone = parse_quiet_hours("22:00-07:00"), ZoneInfo("Asia/Shanghai")
+    night = datetime(2026, 12, 7, 23, 30, tzinfo=zone).astimezone(timezone.utc)
+    morning = after_quiet_hours(night, quiet, zone)
+    assert morning.astimezone(zone) == datetime(2026, 12, 8, 7, 0, tzinfo=zone)
+    early = datetime(2026, 12, 8, 6, 59, tzinfo=zone).astimezone(timezone.utc)
+    assert after_quiet_hours(early, quiet, zone).astimezone(zone) == datetime(2026, 12, 8, 7, 0, tzinfo=zone)
+    day = datetime(2026, 12, 8, 7, 0, tzinfo=zone).astimezone(timezone.utc)
+    assert after_quiet_hours(day, quiet, zone) == day
+
+    from app.notify.outbox import notify
+    rider, coord, handler, dept = people()
+    dept.webhook_kind, dept.webhook_url = "generic", "http://127.0.0.1:9/x"
+    r = report(rider)
+    plain = notify("dispatched", users=[handler], department=dept, report=r, now=night, sms=True)
+    urgent = notify("dispatched", users=[handler], department=dept, report=r, now=night, hazard=True, sms=True)
+    by_channel = lambda ns: {d.channel: d.next_attempt_at for n in ns for d in n.deliveries}  # noqa: E731
+    assert by_channel(plain)["robot"] == morning and by_channel(plain)["app"] == night
+    assert "sms" not in by_channel(plain), "a non-hazard goes by SMS only to those who opted in"
+    assert by_channel(urgent)["robot"] == night and by_channel(urgent)["sms"] == night
+
+
+def test_escalation_comes_at_the_deadline_not_a_second_before(app):
+    rider, coord, handler, dept = people()
+    r = report(rider)  # illegal parking: 24 h to accept
+    due = r.accept_due_at
+    db.session.add(JobMark(name="escalation", ran_until=due - timedelta(minutes=1)))
+    db.session.commit()
+    assert run_pass(due - timedelta(seconds=1)) == []
+    done = run_pass(due + timedelta(seconds=1))
+    db.session.commit()
+    assert [(e.report_id, e.deadline, e.level) for e in done] == [(r.id, "accept", 1)]
+    events = db.session.scalars(select(ReportEvent).where(ReportEvent.kind == "escalated")).all()
+    assert len(events) == 1 and events[0].details["level"] == 1
+    assert "escalated" in kinds_for(coord), "a report nobody accepted is the coordinators' to act on"
+    # Each level once per deadline, even when a pass looks at the same moment again.
+    db.session.get(JobMark, "escalation").ran_until = due - timedelta(minutes=5)
+    assert run_pass(due + timedelta(seconds=2)) == []
+    # Twice the allowed time: level 2.
+    late = run_pass(due + timedelta(hours=24, seconds=1))
+    assert [(e.deadline, e.level) for e in late] == [("accept", 2)]
+
+
+def test_hazards_are_warned_at_half_the_time(app):
+    rider, coord, handler, dept = people()
+    r = report(rider, category="elevator_hazard")  # 2 h to accept: a warning at 1 h
+    db.session.add(JobMark(name="escalation", ran_until=r.created_at))
+    db.session.commit()
+    done = run_pass(r.created_at + timedelta(minutes=61), dry_run=True)
+    assert [(e.deadline, e.level) for e in done] == [("accept", 0)]
+    assert db.session.scalar(select(func.count()).select_from(ReportEvent)
+                             .where(ReportEvent.kind == "escalated")) == 0, "a dry run records nothing"
+
+
+def test_the_escalate_command_says_what_a_moment_would_escalate(app, runner):
+    rider, coord, handler, dept = people()
+    r = report(rider)
+    db.session.add(JobMark(name="escalation", ran_until=r.created_at))
+    db.session.commit()
+    at = (r.accept_due_at + timedelta(seconds=1)).isoformat()
+    out = runner.invoke(args=["escalate", "--at", at, "--dry-run"])
+    assert out.exit_code == 0, out.output
+    assert f"would escalate report {r.id}: accept deadline" in out.output
+    assert runner.invoke(args=["escalate", "--at", "yesterday"]).exit_code != 0
+
+
+def test_the_bell_api_lists_and_marks_read(app, client):
+    rider, coord, handler, dept = people()
+    r = report(rider)
+    transition(r, coord, "accepted", version=r.version)
+    db.session.commit()
+    deliver_due()
+    headers = bearer(token(rider))
+    answer = client.get("/api/v1/notifications", headers=headers).get_json()
+    assert answer["unread"] == 1
+    item = answer["items"][0]
+    assert item["kind"] == "accepted" and item["report"] == {"id": r.id, "reference": r.reference}
+    assert r.reference in item["title"] and item["read"] is False
+    assert client.get("/api/v1/notifications?unread=1", headers=headers).get_json()["items"]
+    bad = client.post("/api/v1/notifications/read", headers=headers, json={"ids": ["x"]})
+    assert bad.status_code == 400
+    done = client.post("/api/v1/notifications/read", headers=headers, json={"ids": [item["id"]]}).get_json()
+    assert done == {"marked": 1, "unread": 0}
+    assert client.get("/api/v1/notifications?unread=1", headers=headers).get_json()["items"] == []
+    # Someone else's notification cannot be marked.
+    other = bearer(token(coord))
+    assert client.post("/api/v1/notifications/read", headers=other, json={"ids": [item["id"]]}).get_json()["marked"] == 0
+
+
+def test_the_bell_in_the_header_counts_unread_and_the_page_lists_them(app, client):
+    rider, coord, handler, dept = people()
+    r = report(rider)
+    transition(r, coord, "accepted", version=r.version)
+    db.session.commit()
+    deliver_due()
+    session_login(client, db.session.get(User, rider.id))
+    page = client.get(f"/reports/{r.id}").get_data(as_text=True)
+    assert 'data-bell-count>1<' in page
+    listing = client.get("/notifications").get_data(as_text=True)
+    assert r.reference in listing and "accepted" in listing
+
+
+@pytest.mark.parametrize("payload", [{"ids": "1"}, {}, [1], {"all": "yes"}])
+def test_marking_read_refuses_odd_bodies(app, client, payload):
+    rider = quick_user("rider1")
+    headers = bearer(token(rider))
+    answer = client.post("/api/v1/notifications/read", headers=headers, json=payload)
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] in ("invalid_body", "invalid_ids")
+
+
+def test_the_department_webhook_command_checks_the_address(app, runner):
+    ok = runner.invoke(args=["department", "webhook", "traffic_police",
+                             "https://oapi.dingtalk.com/robot/send?access_token=x", "--kind", "dingtalk",
+                             "--secret", "SEC1"])
+    assert ok.exit_code == 0, ok.output
+    dept = db.session.scalar(select(Department).where(Department.code == "traffic_police"))
+    db.session.refresh(dept)
+    assert dept.webhook_kind == "dingtalk" and dept.webhook_secret == "SEC1"
+    bad = runner.invoke(args=["department", "webhook", "traffic_police", "https://evil.example/x", "--kind", "wecom"])
+    assert bad.exit_code != 0
+    gone = runner.invoke(args=["department", "webhook", "traffic_police"])
+    assert gone.exit_code == 0
+    db.session.refresh(dept)
+    assert dept.webhook_url is None
+
+
+def test_reports_far_from_their_deadlines_cost_an_escalation_pass_nothing(app):
+    rider, coord, handler, dept = people()
+    for _ in range(3):
+        report(rider)
+    db.session.add(JobMark(name="escalation", ran_until=datetime.now(timezone.utc)))
+    db.session.commit()
+    assert run_pass(datetime.now(timezone.utc) + timedelta(minutes=1)) == []
+    assert db.session.scalar(select(func.count()).select_from(Report)) == 3
+
+
+def test_admins_see_dead_deliveries_and_retry_them(app, client):
+    from tests.factories import csrf_from
+    rider, coord, handler, dept = people()
+    admin = quick_user("admin1", role="admin")
+    dept.webhook_kind, dept.webhook_url = "generic", "http://127.0.0.1:9/x"
+    db.session.commit()
+    r = report(rider, category="elevator_hazard")
+    transition(r, coord, "accepted", version=r.version)
+    transition(r, coord, "assigned", version=r.version, department_id=dept.id)
+    db.session.commit()
+    robot = db.session.scalar(select(Delivery).where(Delivery.channel == Channel.ROBOT.value))
+    robot.state, robot.last_error = DeliveryState.DEAD.value, "connection refused"
+    db.session.commit()
+    session_login(client, db.session.get(User, coord.id))
+    assert client.get("/admin/deliveries").status_code == 403
+    session_login(client, db.session.get(User, admin.id))
+    page = client.get("/admin/deliveries").get_data(as_text=True)
+    assert "connection refused" in page and r.reference in page
+    assert client.post("/admin/deliveries/retry", data={"id": robot.id}).status_code == 400, "CSRF"
+    done = client.post("/admin/deliveries/retry", data={"id": robot.id, "csrf_token": csrf_from(page)})
+    assert done.status_code == 302
+    db.session.refresh(robot)
+    assert robot.state == DeliveryState.PENDING.value and robot.attempts == 0
+
+
+def test_admins_set_a_departments_robot_on_its_page(app, client):
+    from tests.factories import csrf_from
+    admin = quick_user("admin1", role="admin")
+    dept = db.session.scalar(select(Department).where(Department.code == "traffic_police"))
+    session_login(client, db.session.get(User, admin.id))
+    page = client.get(f"/admin/departments/{dept.id}").get_data(as_text=True)
+    url = "https://open.feishu.cn/open-apis/bot/v2/hook/abc"
+    client.post(f"/admin/departments/{dept.id}/webhook",
+                data={"csrf_token": csrf_from(page), "kind": "feishu", "url": url, "secret": "robot-secret-7Qx"})
+    db.session.refresh(dept)
+    assert (dept.webhook_kind, dept.webhook_url, dept.webhook_secret) == ("feishu", url, "robot-secret-7Qx")
+    page = client.get(f"/admin/departments/{dept.id}").get_data(as_text=True)
+    assert "robot-secret-7Qx" not in page, "the secret is never shown again"
+    client.post(f"/admin/departments/{dept.id}/webhook",
+                data={"csrf_token": csrf_from(page), "kind": "feishu", "url": url, "secret": ""})
+    db.session.refresh(dept)
+    assert dept.webhook_secret == "robot-secret-7Qx", "an empty secret field keeps the secret"
+    bad = client.post(f"/admin/departments/{dept.id}/webhook",
+                      data={"csrf_token": csrf_from(page), "kind": "wecom", "url": "https://evil.example/x"})
+    assert bad.status_code == 302
+    db.session.refresh(dept)
+    assert dept.webhook_kind == "feishu"
+
+
+def test_users_switch_email_and_sms_on_their_settings_page(app, client):
+    from tests.factories import csrf_from
+    rider = quick_user("rider1")
+    session_login(client, db.session.get(User, rider.id))
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    refused = client.post("/notifications/settings", data={"csrf_token": csrf_from(page), "email": "1"})
+    assert refused.status_code == 400 and "email address" in refused.get_data(as_text=True)
+    refused = client.post("/notifications/settings", data={"csrf_token": csrf_from(page), "sms": "1"})
+    assert refused.status_code == 400
+    ok = client.post("/notifications/settings", data={"csrf_token": csrf_from(page), "email": "1",
+                                                      "address": "r1@example.org"})
+    assert ok.status_code == 302
+    db.session.refresh(rider)
+    assert rider.notify_email and rider.email == "r1@example.org" and not rider.notify_sms
+
+
+def test_an_opted_in_rider_gets_an_email_with_a_link(app):
+    from email import message_from_bytes
+    from email.header import decode_header, make_header
+
+    from tests.conftest import need
+    from tests.servers import SmtpCatcher
+    need(SmtpCatcher.available(), "aiosmtpd not installed: pip install aiosmtpd")
+    inbox = SmtpCatcher().start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=inbox.port, SMTP_TLS="", SMTP_USER="",
+                      SMTP_SENDER="gridsnap@example.org", BASE_URL="https://gridsnap.example.org",
+                      NOTIFY_QUIET_HOURS="off")
+    try:
+        rider, coord, handler, dept = people()
+        rider.notify_email, rider.email = True, "r1@example.org"
+        db.session.commit()
+        r = report(rider)
+        transition(r, coord, "accepted", version=r.version)
+        db.session.commit()
+        deliver_due()
+        email = db.session.scalar(select(Delivery).where(Delivery.channel == Channel.EMAIL.value))
+        assert email.state == DeliveryState.SENT.value
+        assert [env.rcpt_tos for env in inbox.envelopes] == [["r1@example.org"]]
+        msg = message_from_bytes(inbox.envelopes[0].content)
+        assert r.reference in str(make_header(decode_header(msg["Subject"])))
+        assert msg["X-GridSnap-Delivery"] == email.key
+        text = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True)
+        assert f"https://gridsnap.example.org/reports/{r.id}".encode() in text
+    finally:
+        inbox.stop()
+
+
+def test_the_board_shows_the_escalation_level(app, client):
+    rider, coord, handler, dept = people()
+    r = report(rider)
+    db.session.add(JobMark(name="escalation", ran_until=r.created_at))
+    db.session.commit()
+    run_pass(r.accept_due_at + timedelta(hours=24, seconds=1))
+    db.session.commit()
+    session_login(client, db.session.get(User, coord.id))
+    page = client.get("/board").get_data(as_text=True)
+    assert 'class="escalation" data-level="2"' in page and "escalated-2" in page

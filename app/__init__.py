@@ -15,6 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config.from_environment(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    app.extensions["gridsnap.factory"] = create_app  # a second app on another database (db copy)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -28,7 +29,7 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
     from app.storage import init_storage
 
-    from app import models as _models  # noqa: F401  (every table, for Alembic and mappers)
+    register_models()
     from app import ops, security
 
     security.init_app(app)  # headers, Secure cookies; before Flask-Login (see security.init_app)
@@ -47,6 +48,17 @@ def register_extensions(app: Flask) -> None:
     from app.auth import login as _login  # noqa: F401  (user loader and request loader)
 
 
+def register_models() -> None:
+    """Every table, core and feature, before any mapper is configured (and for Alembic): the core models
+    know the feature models only by name, so the factory imports them all."""
+    from app import audit, models  # noqa: F401
+    from app.grids import models as _grids  # noqa: F401
+    from app.notify import models as _notify  # noqa: F401
+    from app.summaries import models as _summaries  # noqa: F401
+    from app.teams import models as _teams  # noqa: F401
+    from app.triage import models as _triage  # noqa: F401
+
+
 def register_blueprints(app: Flask) -> None:
     from app.inputs import RowIdConverter
     app.url_map.converters["int"] = RowIdConverter  # before any rule: ids past the column's range are 404
@@ -55,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import reports as _api_reports  # noqa: F401
     from app.api import community as _api_community  # noqa: F401  (leaderboard, grids, teams)
     from app.api import notifications as _api_notifications  # noqa: F401  (the bell)
+    from app.api import triage as _api_triage  # noqa: F401  (the workflow's /api/v1 routes)
     from app.auth import views as _auth_views  # noqa: F401
     from app.reports import views as _report_views  # noqa: F401
     from app.triage import views as _triage_views  # noqa: F401

@@ -345,12 +345,3 @@ class CoReporter(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
     duplicate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("report.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-# Feature models live in their packages; importing them here registers every table
-# before any mapper is configured (and makes Alembic see them).
-from app.grids.models import Grid  # noqa: E402,F401
-from app.triage.models import ReportSeen, ReportStatusCount, ResponseTemplate  # noqa: E402,F401
-from app.summaries.models import ReportBacklogCount  # noqa: E402,F401
-from app.teams.models import TeamInvite, TeamLeader  # noqa: E402,F401
-from app.admin.models import AuditLog  # noqa: E402,F401

@@ -103,7 +103,8 @@ def main():
 
         from app.extensions import db
         from app.grids.index import grid_for_point
-        from app.models import Grid, utcnow
+        from app.models import utcnow
+        from app.grids.models import Grid
         import logging
         logging.getLogger("alembic").setLevel(logging.WARNING)
         upgrade()

@@ -4,7 +4,8 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.admin import audit, bp, services
+from app import audit
+from app.admin import bp, services
 from app.auth.forms import EmptyForm
 from app.errors import DomainError
 from app.extensions import db
@@ -33,7 +34,7 @@ def department_webhook(department_id: int):
         if kind not in KINDS:
             raise DomainError(_("Choose the kind of robot."), code="invalid_webhook")
         set_webhook(dept.code, request.form.get("url", ""), kind, secret)
-        audit.record(current_user, "update", "department", dept.id, dept.code, before=before,
+        audit.record(current_user, "department.update", "department", dept.id, dept.code, before=before,
                      after={"webhook_kind": dept.webhook_kind, "webhook_url": dept.webhook_url})
         db.session.commit()
         flash(_("Saved."), "ok")

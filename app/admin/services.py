@@ -1,6 +1,6 @@
 """Admin operations: users, categories, departments and their members, response templates.
 
-Every change goes through `app.admin.audit.record` (who, when, the values before and after).
+Every change goes through `app.audit.record` (who, when, the values before and after).
 Grids and teams have their own services (`app.grids.services`, `app.teams.services`), which record too.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from app.admin.audit import record, snapshot
+from app.audit import record, snapshot
 from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import ROLES, Category, Department, Report, Team, User

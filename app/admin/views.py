@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from app.admin import audit, bp, services
+from app import audit
+from app.admin import bp, services
 from app.admin.forms import (CategoryForm, DepartmentForm, GridForm, GridImportForm, MemberForm, NewUserForm,
                              PasswordResetForm, TemplateForm, UserForm)
 from app.auth.forms import EmptyForm

@@ -84,5 +84,5 @@ def list_reports():
         rows, total = services.my_reports(current_user, page, per_page)
         return jsonify({"items": [report_json(r) for r in rows], "page": page, "per_page": per_page,
                         "total": total})
-    from app.triage.views import staff_report_list  # the board's filters
+    from app.api.triage import staff_report_list  # the board's filters
     return staff_report_list(page, per_page)

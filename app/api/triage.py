@@ -12,7 +12,7 @@ from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.i18n import iso, lang
 from app.reports import services as report_services
-from app.triage import duplicates, services
+from app.triage import board, duplicates, services
 from app.triage.board import deadline_state
 from app.triage.workflow import deadline_for
 
@@ -129,3 +129,12 @@ def confirm_fixed(report_id: int):
     confirm(report, current_user, fixed=data["fixed"], note=data["note"], photo=data["photo"])
     db.session.commit()
     return jsonify(report_json(report))
+
+
+def staff_report_list(page: int, per_page: int):
+    """GET /api/v1/reports for staff: the board's filters as query parameters, with counts."""
+    f = board.parse_filter(request.args, per_page_default=per_page)
+    counts = board.status_counts(f)
+    rows = board.board_rows(f)
+    return jsonify({"items": [board_item_json(r) for r in rows], "page": f.page, "per_page": f.per_page,
+                    "total": board.total_for(f, counts), "counts": counts, "filter": f.args(page=None)})

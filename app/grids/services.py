@@ -10,7 +10,7 @@ from shapely.geometry import shape
 from shapely.validation import explain_validity
 from sqlalchemy import select
 
-from app.admin.audit import record, snapshot
+from app.audit import record, snapshot
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.grids.index import current_index, grid_for_point  # noqa: F401  (re-exported for callers)

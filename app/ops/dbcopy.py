@@ -47,10 +47,11 @@ def _plan(metadata: MetaData) -> list[tuple[Table, set[str]]]:
 
 def prepare_target(url: str) -> Engine:
     """Build the schema on the target through the migrations, and check it holds no rows."""
+    from flask import current_app
     from flask_migrate import upgrade
 
-    from app import create_app
-    target_app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    # The factory this app was built by (kept in its extensions), so ops need not import the root package.
+    target_app = current_app.extensions["gridsnap.factory"]({"SQLALCHEMY_DATABASE_URI": url})
     with target_app.app_context():
         upgrade()
         db.engine.dispose()

@@ -10,7 +10,7 @@ import phonenumbers
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
-from app.admin.audit import record, snapshot
+from app.audit import record, snapshot
 from app.auth.services import create_user
 from app.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db

@@ -15,19 +15,8 @@ from app.triage import board as queries
 from app.triage import bp, duplicates, services
 from app.triage.models import ResponseTemplate
 from app.triage.workflow import MOVE_LABELS, OUTCOME_LABELS, Status
-from app.api import triage as _api_triage  # noqa: F401  (registers /api/v1 workflow routes on the api blueprint)
 
 STAFF = ("coordinator", "admin")
-
-
-def staff_report_list(page: int, per_page: int):
-    """GET /api/v1/reports for staff: the board's filters as query parameters, with counts."""
-    from app.api.triage import board_item_json
-    f = queries.parse_filter(request.args, per_page_default=per_page)
-    counts = queries.status_counts(f)
-    rows = queries.board_rows(f)
-    return jsonify({"items": [board_item_json(r) for r in rows], "page": f.page, "per_page": f.per_page,
-                    "total": queries.total_for(f, counts), "counts": counts, "filter": f.args(page=None)})
 
 
 def _pickers():

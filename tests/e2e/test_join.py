@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Team, TeamInvite, User, utcnow
+from app.models import Team, User, utcnow
+from app.teams.models import TeamInvite
 from app.teams import services
 from tests import factories
 from tests.e2e.conftest import login

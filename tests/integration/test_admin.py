@@ -5,7 +5,10 @@ import json
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ApiToken, AuditLog, Category, Department, Grid, Report, ResponseTemplate, Team, User  # noqa: I001
+from app.models import ApiToken, Category, Department, Report, Team, User
+from app.audit import AuditLog
+from app.grids.models import Grid
+from app.triage.models import ResponseTemplate
 from app.teams import services as teams
 from tests import factories as f
 

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import delete, insert, select, text, update
 
 from app.extensions import db
-from app.models import Category, Department, Grid, Report, Team, User, utcnow
+from app.models import Category, Department, Report, Team, User, utcnow
+from app.grids.models import Grid
 from app.summaries.models import ReportBacklogCount
 from app.triage import services as triage
 from tests import factories as f

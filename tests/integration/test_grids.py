@@ -8,7 +8,9 @@ from shapely.geometry import shape
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import AuditLog, Grid, utcnow  # noqa: I001  (app.models first: it registers every table)
+from app.models import utcnow
+from app.audit import AuditLog
+from app.grids.models import Grid
 from app.grids import services
 from app.grids.index import grid_for_point
 from tests import factories as f

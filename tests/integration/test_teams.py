@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditLog, Team, TeamInvite, User, utcnow
+from app.models import Team, User, utcnow
+from app.audit import AuditLog
+from app.teams.models import TeamInvite
 from app.teams import services
 from tests import factories as f
 

@@ -11,7 +11,7 @@ import pytest
 
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Grid
+from app.grids.models import Grid
 from app.summaries import hotspots
 from app.summaries.services import quantile, weekly_summary
 from app.summaries.weeks import last_complete_week, parse_week, week_of

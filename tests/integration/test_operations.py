@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Report, ReportEvent, User
 from app.ops.logs import JsonFormatter, RequestIdFilter
 from app.storage import photo_store
-from app.storage_s3 import S3Store
+from app.storage.s3 import S3Store
 from tests.conftest import need
 from tests.factories import jpeg, report, user
 from tests.servers import PostgresDatabase, free_port, s3_bucket

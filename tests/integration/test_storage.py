@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Photo, Report
 from app.storage import build_store, new_key, photo_store
-from app.storage_s3 import S3Store
+from app.storage.s3 import S3Store
 from tests.conftest import need
 from tests.factories import jpeg, login, report, token, user
 from tests.servers import free_port, s3_bucket

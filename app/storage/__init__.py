@@ -168,7 +168,7 @@ def build_store(config: dict, backend: str | None = None) -> PhotoStore:
     if backend == "local":
         return LocalStore(config["UPLOAD_DIR"])
     if backend == "s3":
-        from app.storage_s3 import S3Store, S3WithLocalFallback
+        from app.storage.s3 import S3Store, S3WithLocalFallback
         s3 = S3Store.from_config(config)
         if config.get("STORAGE_READ_FALLBACK"):
             return S3WithLocalFallback(s3, LocalStore(config["UPLOAD_DIR"]))

@@ -7,13 +7,15 @@ import secrets
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
+from werkzeug.security import check_password_hash
 
 from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import ROLES, ApiToken, LoginSession, Team, User, utcnow
 
-# A fixed hash to compare against when the user does not exist, so timing does not tell.
-_DUMMY = User(password_hash="scrypt:32768:8:1$dummy$" + "0" * 128)
+# A fixed hash to compare against when the user does not exist, so timing does not tell (a plain hash check:
+# no model instance at import, when the feature models may not all be registered yet).
+_DUMMY_HASH = "scrypt:32768:8:1$dummy$" + "0" * 128
 
 
 def require_approved(user: User) -> None:
@@ -107,7 +109,7 @@ def authenticate(username: str, password: str) -> User | None:
     """The active user with these credentials, or None."""
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None:
-        _DUMMY.check_password(password or "")
+        check_password_hash(_DUMMY_HASH, password or "")
         return None
     if not user.check_password(password or "") or not user.active:
         return None

@@ -58,7 +58,9 @@ def rider_limit(setting: str, scope: str, message: Callable[[], str], *, filer: 
     """A limit shared by every view decorated with the same scope, counted per rider (`filer()`).
 
     Attempts count, except refusals by the limit, server errors and a report sent again with the
-    `idempotency_key()` of one the server already has (which must be the key the view files with).
+    `idempotency_key()` of one the server already has (which must be the key the view files with). They
+    are counted once answered, so requests of one rider running at the same moment (at most one per
+    worker) may pass the limit by that many.
     """
     def exempt() -> bool:
         user = _rider(filer)

@@ -46,11 +46,17 @@ def from_environment(instance_path: str) -> dict:
         # Open311: report photos are public only when switched on (parking photos show plates)
         "OPEN311_PUBLIC_MEDIA": (env("GRIDSNAP_OPEN311_PUBLIC_MEDIA") or "").lower() in ("1", "true", "yes", "on"),
         "OPEN311_RATE_LIMIT": env("GRIDSNAP_OPEN311_RATE_LIMIT") or "30 per minute",
+        "OPEN311_READ_RATE_LIMIT": env("GRIDSNAP_OPEN311_READ_RATE_LIMIT") or "120 per minute",  # per address
+        # Rejected reports (not real, with the coordinator's reason) stay out of the public feed unless on
+        "OPEN311_INCLUDE_REJECTED": (env("GRIDSNAP_OPEN311_INCLUDE_REJECTED") or "").lower() in ("1", "true", "yes", "on"),
         "OPEN311_CONTACT": env("GRIDSNAP_OPEN311_CONTACT") or "",
         "RATELIMIT_STORAGE_URI": env("GRIDSNAP_REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env("GRIDSNAP_LOGIN_RATE_LIMIT") or "10 per minute",
         "LOGIN_ACCOUNT_RATE_LIMIT": env("GRIDSNAP_LOGIN_ACCOUNT_RATE_LIMIT") or "20 per hour",
+        # Per rider, whatever way they file (form, API, Open311); staff and handlers are not limited
+        "REPORT_RATE_LIMIT": env("GRIDSNAP_REPORT_RATE_LIMIT") or "20 per hour;100 per day",
+        "COMMENT_RATE_LIMIT": env("GRIDSNAP_COMMENT_RATE_LIMIT") or "30 per hour;100 per day",  # and added photos
         "TOKEN_FAILURE_LIMIT": env("GRIDSNAP_TOKEN_FAILURE_LIMIT") or "20 per minute",  # unknown API tokens
         "MAX_JSON_BYTES": 1024 * 1024,  # JSON bodies are small (a move, a comment); photos come as forms
         "REMEMBER_COOKIE_DURATION": timedelta(days=180),

@@ -4,6 +4,7 @@ from typing import Optional
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -107,10 +108,13 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         status = err.code or 500
-        response = error_response(status, HTTP_CODES.get(status, "error"),
-                                  HTTP_MESSAGES.get(status, err.description))
+        message = HTTP_MESSAGES.get(status, err.description)
+        if isinstance(err, RateLimitExceeded) and err.limit.error_message:
+            message = err.description  # a limit that says itself what was reached and when it lifts
+        response = error_response(status, HTTP_CODES.get(status, "error"), message)
         if status == 503 or status == 429:
             resp = app.make_response(response)
+            # Flask-Limiter raises it to when the limit reached lifts (the outbox waits that long)
             resp.headers.setdefault("Retry-After", "5")
             return resp
         return response

@@ -13,7 +13,7 @@ from app.api.open311_format import render
 from app.errors import PermissionDenied
 from app.extensions import csrf, db, limiter
 from app.i18n import lang
-from app.models import Photo
+from app.reports.limits import report_limit
 from app.security import note_token_failure
 from app.storage import photo_store
 
@@ -22,6 +22,9 @@ csrf.exempt(bp)  # api_key authenticates POSTs; there is no cookie session here
 
 FORMAT = "<any(json, xml):fmt>"
 SPEC = "http://wiki.open311.org/GeoReport_v2"
+
+# Every read, per address: the feed is public and each page of it costs queries.
+read_limit = limiter.shared_limit(lambda: current_app.config["OPEN311_READ_RATE_LIMIT"], "open311-read")
 
 
 def open311_error(status: int, message: str):
@@ -50,6 +53,7 @@ def _locale_done(_exc):
 
 
 @bp.route("/discovery.<any(json, xml):fmt>")
+@read_limit
 def discovery(fmt: str):
     endpoint = {"specification": SPEC, "url": request.url_root.rstrip("/") + "/open311/v2",
                 "changeset": services.DEFINITIONS_CHANGED, "type": "production",
@@ -64,13 +68,25 @@ def discovery(fmt: str):
 
 
 @bp.route(f"/v2/services.{FORMAT}")
+@read_limit
 def service_list(fmt: str):
     return render("services", services.service_list(lang()), fmt)
 
 
 @bp.route(f"/v2/services/<path:code>.{FORMAT}")
+@read_limit
 def service_definition(code: str, fmt: str):
     return render("service_definition", services.service_definition(code), fmt)
+
+
+def _api_key_owner():
+    """The user an Open311 POST's api_key names, or None; looked up once (the rider's limit asks too)."""
+    if "api_key_owner" not in g:
+        try:
+            g.api_key_owner = services.user_for_api_key(request.form.get("api_key"))
+        except PermissionDenied as err:
+            g.api_key_owner, g.api_key_refused = None, err
+    return g.api_key_owner
 
 
 def _api_key_bucket() -> str:
@@ -96,13 +112,13 @@ def _attributes(form) -> dict[str, list[str]]:
 
 @bp.route(f"/v2/requests.{FORMAT}", methods=["POST"])
 @limiter.limit(lambda: current_app.config["OPEN311_RATE_LIMIT"], key_func=_api_key_bucket)
+@report_limit(filer=_api_key_owner)
 def create_request(fmt: str):
-    try:
-        user = services.user_for_api_key(request.form.get("api_key"))
-    except PermissionDenied as err:
-        if err.code == "api_key_invalid":
+    user = _api_key_owner()
+    if user is None:
+        if g.api_key_refused.code == "api_key_invalid":
             note_token_failure()
-        raise
+        raise g.api_key_refused
     upload = request.files.get("media")
     media = upload.stream if upload is not None and upload.filename else None
     report, created = services.file_request(user, photo_store(), request.form, _attributes(request.form),
@@ -132,6 +148,7 @@ def _documents(reports) -> list[dict]:
 
 
 @bp.route(f"/v2/requests.{FORMAT}", methods=["GET"])
+@read_limit
 def request_list(fmt: str):
     query = services.parse_query(request.args)
     reports = services.find_requests(query, with_photos=bool(current_app.config.get("OPEN311_PUBLIC_MEDIA")))
@@ -139,21 +156,25 @@ def request_list(fmt: str):
 
 
 @bp.route(f"/v2/requests/<path:service_request_id>.{FORMAT}")
+@read_limit
 def request_detail(service_request_id: str, fmt: str):
     return render("requests", _documents([services.get_request(service_request_id)]), fmt)
 
 
 @bp.route(f"/v2/tokens/<path:token>.{FORMAT}")
+@read_limit
 def token(token: str, fmt: str):
     return open311_error(404, _("GridSnap returns the service_request_id at once (type realtime), "
                                 "so there are no tokens to look up."))
 
 
 @bp.route("/media/<int:photo_id>.jpg")
+@read_limit
 def media(photo_id: int):
-    """A report photo for Open311 clients, only while GRIDSNAP_OPEN311_PUBLIC_MEDIA is on."""
-    photo = db.session.get(Photo, photo_id)
-    if not current_app.config.get("OPEN311_PUBLIC_MEDIA") or photo is None or photo.kind != "report":
+    """A report's photo for Open311 clients, only while GRIDSNAP_OPEN311_PUBLIC_MEDIA is on and only of
+    a report the feed shows."""
+    photo = services.public_photo(photo_id) if current_app.config.get("OPEN311_PUBLIC_MEDIA") else None
+    if photo is None:
         abort(404)
     store = photo_store()
     path = store.path(photo.key)

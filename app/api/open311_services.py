@@ -13,18 +13,18 @@ from typing import Mapping
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import defer, selectinload
 
 from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.inputs import whole_number
 from app.extensions import db
 from app.i18n import iso
-from app.models import Category, Report, ReportEvent, User, utcnow
+from app.models import Category, Photo, Report, ReportEvent, User, utcnow
 from app.reports import services as report_services
 from app.reports.geo import valid_location
 from app.reports.photos import Upload
-from app.triage.workflow import CLOSED_STATUSES, OPEN_STATUSES, is_open
+from app.triage.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status, is_open
 from app.text import clean_text
 
 MAX_DESCRIPTION = 4000
@@ -373,9 +373,17 @@ def _bbox(value: str) -> tuple[float, float, float, float]:
     return box
 
 
+def published():
+    """The reports Open311 shows: every filed one (a submitted one too: clients fetch what they just
+    posted) except rejected ones, which were found not real, unless GRIDSNAP_OPEN311_INCLUDE_REJECTED."""
+    if current_app.config.get("OPEN311_INCLUDE_REJECTED"):
+        return Report.reference.is_not(None)
+    return and_(Report.reference.is_not(None), Report.status != Status.REJECTED.value)
+
+
 def find_requests(q: RequestQuery, with_photos: bool = False) -> list[Report]:
-    """The reports matching the query, newest first, one page (at most 1000)."""
-    stmt = select(Report).where(Report.reference.is_not(None))
+    """The published reports matching the query, newest first, one page (at most 1000)."""
+    stmt = select(Report).where(published())
     if q.ids is not None:
         stmt = stmt.where(Report.reference.in_(q.ids))
     else:
@@ -405,12 +413,18 @@ def find_requests(q: RequestQuery, with_photos: bool = False) -> list[Report]:
 
 
 def get_request(service_request_id: str) -> Report:
-    """One report by its reference, or NotFound."""
+    """One published report by its reference, or NotFound."""
     wanted = clean_text(service_request_id)[:40]
-    report = db.session.scalar(select(Report).where(Report.reference == wanted))
+    report = db.session.scalar(select(Report).where(Report.reference == wanted, published()))
     if report is None:
         raise NotFound(_l("There is no service request %(id)s.", id=wanted))
     return report
+
+
+def public_photo(photo_id: int) -> Photo | None:
+    """A report's own photo (not a follow-up or an "after" one) of a published report, or None."""
+    return db.session.scalar(select(Photo).join(Report, Report.id == Photo.report_id)
+                             .where(Photo.id == photo_id, Photo.kind == "report", published()))
 
 
 def public_notes(reports: list[Report]) -> dict[int, str]:

@@ -156,6 +156,13 @@ def errors(*codes: int) -> dict:
             for c in codes}
 
 
+def limited(what: str) -> dict:
+    """The 429 of a rider's filing limit (staff and handlers have none)."""
+    return {"429": {"description": f"The rider has sent the most {what} allowed for now",
+                    "headers": {"Retry-After": {"schema": INT, "description": "Seconds until they may send again"}},
+                    "content": {"application/json": {"schema": ref("Error")}}}}
+
+
 def query(name: str, schema: dict, description: str = "", **extra) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description,
             **extra}
@@ -207,7 +214,8 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         "post": {
             "summary": "File a report",
             "description": "Multipart form with 1-4 photos. Without lat/lon the first photo's EXIF GPS is "
-                           "used. A repeated `Idempotency-Key` returns the first report with 200.",
+                           "used. A repeated `Idempotency-Key` returns the first report with 200 (and is not "
+                           "counted against the rider's limit).",
             "tags": ["reports"],
             "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
                             "schema": {"type": "string", "maxLength": 100}}],
@@ -225,7 +233,7 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                     "captured_at": {"type": "string", "format": "date-time"}}}}}},
             "responses": {"201": ok("Report", "Filed", {"Location": {"schema": STR}}),
                           "200": ok("Report", "Already filed with this Idempotency-Key"),
-                          **errors(400, 401, 403, 413, 415)},
+                          **errors(400, 401, 403, 413, 415), **limited("reports")},
         },
     },
     "/reports/{report_id}": {"get": {
@@ -263,7 +271,8 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         "summary": "Comment on a report", "description": "A timeline entry without a status change.",
         "tags": ["triage"], "parameters": [REPORT_ID],
         "requestBody": {"required": True, "content": {"application/json": {"schema": ref("Comment")}}},
-        "responses": {"201": ok("Event", "Added"), **errors(400, 401, 403, 404)}}},
+        "responses": {"201": ok("Event", "Added"), **errors(400, 401, 403, 404),
+                      **limited("comments and photos")}}},
     "/reports/{report_id}/photos": {"post": {
         "summary": "Add photos to a report",
         "description": "A rider's \"still there\" photos for their own or a nearby open report.",
@@ -274,7 +283,8 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                                       "minItems": 1, "maxItems": 4},
                            "comment": STR, "lat": {"type": "number", "minimum": -90, "maximum": 90},
                            "lon": {"type": "number", "minimum": -180, "maximum": 180}}}}}},
-        "responses": {"201": ok("PhotoAdded", "Added"), **errors(400, 401, 403, 404, 409, 413, 415)}}},
+        "responses": {"201": ok("PhotoAdded", "Added"), **errors(400, 401, 403, 404, 409, 413, 415),
+                      **limited("comments and photos")}}},
     "/reports/nearby": {"get": {
         "summary": "Open reports nearby",
         "description": "Open reports of a category near a point, nearest first (\"already reported?\").",

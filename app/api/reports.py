@@ -11,11 +11,13 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.inputs import MAX_PAGE, flag, integer
 from app.reports import services
+from app.reports.limits import report_limit
 from app.storage import photo_store
 
 
 @bp.route("/reports", methods=["POST"])
 @login_required
+@report_limit()
 def create_report():
     files = [f for f in request.files.getlist("photos") if f and f.filename != ""]
     form = request.form

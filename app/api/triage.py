@@ -12,6 +12,7 @@ from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.i18n import iso, lang
 from app.reports import services as report_services
+from app.reports.limits import comment_limit
 from app.triage import board, duplicates, services
 from app.triage.board import deadline_state
 from app.triage.workflow import deadline_for
@@ -90,6 +91,7 @@ def nearby_reports():
 
 @bp.route("/reports/<int:report_id>/photos", methods=["POST"])
 @login_required
+@comment_limit
 def add_photos(report_id: int):
     report = report_services.get_report(report_id)
     files = [f for f in request.files.getlist("photos") if f and f.filename != ""]
@@ -103,6 +105,7 @@ def add_photos(report_id: int):
 
 @bp.route("/reports/<int:report_id>/comments", methods=["POST"])
 @login_required
+@comment_limit
 def add_comment(report_id: int):
     report = report_services.get_report(report_id)
     data = _body()

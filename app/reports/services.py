@@ -130,8 +130,13 @@ def process_uploads(uploads: Sequence[Upload], max_photos: int) -> list[Processe
     return [process_photo(upload, **limits) for upload in uploads]
 
 
+def stored_idempotency_key(raw: str | None) -> str | None:
+    """A client's Idempotency-Key as it is stored: clean text of at most 100 characters, or None."""
+    return None if raw is None else (clean_text(raw)[:100] or None)
+
+
 def find_by_idempotency_key(user: User, key: str | None) -> Report | None:
-    """The report this user already filed with this key."""
+    """The report this user already filed with this key (as stored_idempotency_key() gives it)."""
     if not key:
         return None
     return db.session.scalar(select(Report).where(Report.user_id == user.id, Report.idempotency_key == key))
@@ -145,8 +150,7 @@ def submit_report(user: User, store: PhotoStore, *, category: str, photos: Seque
                   address: str | None = None, require_photo: bool = True,
                   max_description: int = MAX_DESCRIPTION, max_photos: int = 4) -> tuple[Report, bool]:
     """File a report; returns (report, created). A repeated idempotency key returns the first report."""
-    if idempotency_key is not None:
-        idempotency_key = clean_text(idempotency_key)[:100] or None
+    idempotency_key = stored_idempotency_key(idempotency_key)
     existing = find_by_idempotency_key(user, idempotency_key)
     if existing is not None:
         return existing, False

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.inputs import page_number
 from app.models import Photo
 from app.reports import bp, services
+from app.reports.limits import report_limit
 from app.storage import photo_store
 from app.triage import services as triage_services
 
@@ -35,6 +36,7 @@ def map_center() -> tuple[float, float]:
 
 @bp.route("/report", methods=["POST"])
 @login_required
+@report_limit(idempotency_key=lambda: request.form.get("idempotency_key"))
 def create():
     """The plain form post (no JavaScript): original photos, location from the form or EXIF."""
     form = EmptyForm()

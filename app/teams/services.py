@@ -131,16 +131,21 @@ def usable_invite(token: str) -> TeamInvite:
     return invite
 
 
-def join_team(token: str, *, display_name: str, phone: str, password: str) -> User:
-    """Create a rider from an invite link and put them in its team (unapproved if the team requires it)."""
+def join_team(token: str, *, display_name: str, phone: str, password: str) -> Optional[User]:
+    """Create a rider from an invite link and put them in its team (unapproved if the team requires it).
+
+    A number that already has an account gets nothing: None, no second account, no use of the invite,
+    no change to that account. The caller answers exactly as for a new number, so the form cannot be
+    used to learn who is registered.
+    """
     invite = usable_invite(token)
     display_name = (display_name or "").strip()
     if not display_name:  # create_user checks its length (and would put the login name in its place)
         raise ValidationFailed(_l("A display name of 1 to 80 characters is required."), code="invalid_name")
     e164 = normalise_phone(phone)
-    if db.session.scalar(select(User.id).where(User.phone == e164)):
-        raise ValidationFailed(_l("That mobile number is already registered. Log in instead."),
-                               status=409, code="phone_taken")
+    if db.session.scalar(select(User.id).where(or_(User.phone == e164, User.username == login_name_for(e164)))):
+        User().set_password(password)  # the hashing a new account costs, so the time tells nothing either
+        return None
     # One use taken in the database, not `uses += 1` in Python: two joins at the same moment both passed
     # the check above and the last one of a single-use link went over its limit.
     taken = db.session.execute(
@@ -221,12 +226,13 @@ def save_team(team: Optional[Team], actor: User, *, name: str, slogan: str, requ
 
 @dataclass
 class TeamPage:
-    """What a team page shows."""
+    """What a team page shows (leaders, members and reports only to those who see members)."""
 
     team: Team
     leaders: list[User]
     members: list[User]
     reports: list[Report]
+    member_count: int
     report_count: int
     week_rank: Optional[int]
     month_rank: Optional[int]
@@ -235,24 +241,33 @@ class TeamPage:
     teams_ranked: int
 
 
-def team_page(team: Team, recent: int = 20) -> TeamPage:
-    """Members, leaders, recent reports and the team's standing this week and month."""
+def sees_members(user: User, team: Team) -> bool:
+    """Staff, and the team's own approved members, see who is in it and what they reported; others see its
+    name, slogan and league figures (a team's invite link goes round group chats)."""
+    return user.is_staff or (user.team_id == team.id and user.approved)
+
+
+def team_page(team: Team, recent: int = 20, *, with_members: bool = True) -> TeamPage:
+    """The team's counts and standing this week and month; with_members, its members, leaders and recent
+    reports too."""
     from app.teams.points import leaderboard, period_bounds
-    members = list(db.session.scalars(select(User).where(User.team_id == team.id)
-                                      .order_by(User.active.desc(), User.display_name)))
-    lead = leader_ids(team)
-    ids = [m.id for m in members]
-    reports, count = [], 0
-    if ids:
-        q = select(Report).where(Report.user_id.in_(ids))
-        count = db.session.scalar(select(func.count()).select_from(q.subquery())) or 0
-        reports = list(db.session.scalars(q.order_by(Report.created_at.desc(), Report.id.desc()).limit(recent)))
+    members, reports, lead = [], [], set()
+    by_members = select(Report).join(User, User.id == Report.user_id).where(User.team_id == team.id)
+    if with_members:
+        members = list(db.session.scalars(select(User).where(User.team_id == team.id)
+                                          .order_by(User.active.desc(), User.display_name)))
+        lead = leader_ids(team)
+        reports = list(db.session.scalars(by_members.order_by(Report.created_at.desc(), Report.id.desc())
+                                          .limit(recent)))
+    report_count = db.session.scalar(select(func.count()).select_from(by_members.subquery())) or 0
+    member_count = db.session.scalar(select(func.count()).select_from(User)
+                                     .where(User.team_id == team.id, User.active.is_(True))) or 0
     standing = {}
     for period in ("week", "month"):
         rows = leaderboard(*period_bounds(period), by="team")
         mine = next((r for r in rows if r.id == team.id), None)
         standing[period] = (mine.rank if mine else None, mine.points if mine else 0.0, len(rows))
-    return TeamPage(team, [m for m in members if m.id in lead], members, reports, count,
+    return TeamPage(team, [m for m in members if m.id in lead], members, reports, member_count, report_count,
                     standing["week"][0], standing["month"][0], standing["week"][1], standing["month"][1],
                     standing["week"][2])
 

@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 
 from app.auth.access import role_required
 from app.auth.forms import EmptyForm
-from app.auth.login import log_in
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db, limiter
 from app.models import User
@@ -45,10 +44,11 @@ def create():
 @login_required
 def show(team_id: int):
     team = services.get_team(team_id)
-    page = services.team_page(team)
+    members_shown = services.sees_members(current_user, team)
+    page = services.team_page(team, with_members=members_shown)
     staff = current_user.is_staff
     return render_template(
-        "teams/show.html", page=page, staff=staff,
+        "teams/show.html", page=page, staff=staff, members_shown=members_shown,
         pending=services.pending_members(team) if staff else [],
         invites=services.team_invites(team) if staff else [],
         leader_ids={u.id for u in page.leaders}, invite_form=InviteForm(), button=EmptyForm(),
@@ -141,18 +141,24 @@ def join(token: str):
     form = JoinForm()
     if form.validate_on_submit():
         try:
-            user = services.join_team(token, display_name=form.display_name.data, phone=form.phone.data,
-                                      password=form.password.data)
+            services.join_team(token, display_name=form.display_name.data, phone=form.phone.data,
+                               password=form.password.data)
+            db.session.commit()
         except DomainError as err:
             db.session.rollback()
-            if err.code not in ("invalid_phone", "phone_taken", "invalid_name", "invalid", "exists"):
+            if err.code not in ("invalid_phone", "invalid_name", "invalid", "exists"):
                 raise
-            field = form.phone if err.code in ("invalid_phone", "phone_taken") else form.display_name
-            field.errors = list(field.errors) + [str(err.message)]
-            return render_template("teams/join.html", form=form, invite=invite), err.status
-        log_in(user, remember=True)
-        db.session.commit()
-        return redirect(url_for("teams.welcome"))
+            if err.code != "exists":  # "exists": the same number joined a moment ago; answered as below
+                field = form.phone if err.code == "invalid_phone" else form.display_name
+                field.errors = list(field.errors) + [str(err.message)]
+                return render_template("teams/join.html", form=form, invite=invite), err.status
+        # The same answer whether the number was new (its account is made) or already registered (nothing
+        # happened): the rider logs in either way, so nobody learns here who has an account.
+        flash(_("Thank you. If %(number)s is new to GridSnap, its account is ready: log in with it and the "
+                "password you just chose. If it already had an account, nothing was changed: log in to that "
+                "account as before.", number=services.login_name_for(services.normalise_phone(form.phone.data))),
+              "info")
+        return redirect(url_for("auth.login", next=url_for("teams.welcome")))
     status = 400 if request.method == "POST" else 200
     return render_template("teams/join.html", form=form, invite=invite), status
 

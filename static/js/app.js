@@ -7,6 +7,7 @@
 
   var Outbox = window.GridSnapOutbox;
   var started = false;
+  var retryTimer = null;
 
   function registerWorker() {
     if (!('serviceWorker' in navigator) || !window.isSecureContext) { return; }
@@ -21,8 +22,16 @@
   function flush() {
     if (!Outbox || !Outbox.available() || navigator.onLine === false) { return; }
     Outbox.flush(function (summary) {
+      if (summary.retryAt) { retryAt(summary.retryAt); }
       if (summary.sent.length) { refreshList(true); } else { refreshList(false); }
     });
+  }
+
+  /* Send again once the rider's filing limit lets the held reports through (while this page is open;
+     otherwise the next page load does). */
+  function retryAt(when) {
+    if (retryTimer) { window.clearTimeout(retryTimer); }
+    retryTimer = window.setTimeout(function () { retryTimer = null; flush(); }, Math.max(when - Date.now(), 0));
   }
 
   /* ---------- My reports: the waiting list ---------- */
@@ -59,8 +68,7 @@
         meta.className = 'meta';
         meta.appendChild(text('strong', '', rec.label || rec.fields.category || ''));
         meta.appendChild(document.createElement('br'));
-        meta.appendChild(text('span', rec.refused ? 'refused' : 'waiting',
-          rec.refused ? T.refused.replace('%(reason)s', rec.refused) : T.waiting));
+        meta.appendChild(text('span', rec.refused ? 'refused' : 'waiting', status(rec)));
         meta.appendChild(document.createElement('br'));
         meta.appendChild(text('time', '', Outbox.localTime(rec.fields.captured_at)));
         li.appendChild(meta);
@@ -71,6 +79,15 @@
         ul.appendChild(li);
       }
     });
+  }
+
+  function status(rec) {
+    if (rec.refused) { return T.refused.replace('%(reason)s', rec.refused); }
+    if (rec.notBefore && rec.notBefore > Date.now()) {
+      return T.held.replace('%(time)s', Outbox.localTime(new Date(rec.notBefore).toISOString())) +
+        (rec.lastError ? ' ' + rec.lastError : '');
+    }
+    return T.waiting;
   }
 
   function initList() {
@@ -94,7 +111,8 @@
       window.addEventListener('online', flush);
       flush();
     },
-    flush: flush
+    flush: flush,
+    retryAt: retryAt
   };
 
   if (document.getElementById('outbox')) { window.GridSnapApp.start(); }

@@ -3,7 +3,8 @@
    Every report goes through here: it is saved first, then sent with its Idempotency-Key,
    and removed only once the server answered 200/201. A network failure or a 5xx keeps it
    for later (the `online` event, the next page load, or Background Sync in the service
-   worker); the same key means it can never arrive twice.
+   worker); the same key means it can never arrive twice. A 429 (the rider's filing limit)
+   keeps it too, held until its Retry-After has passed: nothing of that rider is sent before.
    Plain ES5: runs in pages (XHR, with upload progress) and in the service worker (fetch). */
 (function (root) {
   'use strict';
@@ -114,7 +115,16 @@
     return fd;
   }
 
-  /* Send one record. cb({status, body}); status 0 means the network failed. */
+  /* Milliseconds to wait before trying again after a 429: its Retry-After (seconds, or an HTTP date),
+     at least a minute when it has none, plus a second (the server rounds its seconds down). */
+  function retryDelay(header) {
+    var seconds = header ? Number(header) : NaN;
+    if (isNaN(seconds) && header) { seconds = (new Date(header).getTime() - Date.now()) / 1000; }
+    if (isNaN(seconds)) { seconds = 60; }
+    return (Math.max(seconds, 0) + 1) * 1000;
+  }
+
+  /* Send one record. cb({status, body, retryAfter}); status 0 means the network failed. */
   function send(record, token, onProgress, cb) {
     var headers = { 'Accept': 'application/json', 'X-CSRFToken': token || '', 'Idempotency-Key': record.key };
     if (root.XMLHttpRequest) {
@@ -124,7 +134,9 @@
       if (onProgress && xhr.upload) {
         xhr.upload.onprogress = function (e) { if (e.lengthComputable) { onProgress(e.loaded / e.total); } };
       }
-      xhr.onload = function () { cb({ status: xhr.status, body: parseJson(xhr.responseText) }); };
+      xhr.onload = function () {
+        cb({ status: xhr.status, body: parseJson(xhr.responseText), retryAfter: xhr.getResponseHeader('Retry-After') });
+      };
       xhr.onerror = xhr.ontimeout = xhr.onabort = function () { cb({ status: 0, body: null }); };
       xhr.timeout = 120000;
       xhr.send(formFor(record));
@@ -132,7 +144,9 @@
     }
     root.fetch(record.url, { method: 'POST', credentials: 'same-origin', headers: headers, body: formFor(record) })
       .then(function (r) {
-        return r.text().then(function (t) { cb({ status: r.status, body: parseJson(t) }); });
+        return r.text().then(function (t) {
+          cb({ status: r.status, body: parseJson(t), retryAfter: r.headers.get('Retry-After') });
+        });
       })['catch'](function () { cb({ status: 0, body: null }); });
   }
 
@@ -143,6 +157,22 @@
 
   function message(res) {
     return res.body && res.body.error ? res.body.error.message : null;
+  }
+
+  /* After a 429: keep the record, held until the server's Retry-After has passed (with its message). */
+  function hold(rec, res, cb) {
+    rec.notBefore = Date.now() + retryDelay(res.retryAfter);
+    rec.lastError = message(res) || ('HTTP ' + res.status);
+    put(rec, function () { cb(rec.notBefore); });
+  }
+
+  /* The latest time until which one of these records is held, or 0. */
+  function heldUntil(list) {
+    var until = 0, now = Date.now();
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].notBefore && list[i].notBefore > now && list[i].notBefore > until) { until = list[i].notBefore; }
+    }
+    return until;
   }
 
   /* The rider logged in on this page (a page's <html data-user>), or null (in the service worker). */
@@ -162,13 +192,14 @@
   }
 
   /* Send everything waiting of the logged-in rider, oldest first (another rider's reports on a shared
-     phone wait for their own login). cb({sent: [reports], waiting: n, refused: n}). */
+     phone wait for their own login). While one of them is held after a 429, none is sent: the limit
+     is the rider's. cb({sent: [reports], waiting: n, refused: n, retryAt: time or 0}). */
   function flush(cb) {
     cb = cb || function () {};
     if (flushing) { cb({ sent: [], waiting: -1, refused: 0, busy: true }); return; }
     flushing = true;
     all(function (err, list) {
-      var summary = { sent: [], waiting: 0, refused: 0 };
+      var summary = { sent: [], waiting: 0, refused: 0, retryAt: 0 };
       if (err || !list.length) { flushing = false; cb(summary); return; }
       var pending = [];
       for (var i = 0; i < list.length; i++) { if (!list[i].refused) { pending.push(list[i]); } else { summary.refused++; } }
@@ -181,6 +212,13 @@
           return;
         }
         pending = own(pending, user);
+        summary.retryAt = heldUntil(pending);
+        if (summary.retryAt) {
+          summary.waiting = pending.length;
+          flushing = false;
+          cb(summary);
+          return;
+        }
         var index = 0;
         (function next() {
           if (index >= pending.length) { flushing = false; cb(summary); return; }
@@ -189,6 +227,9 @@
             if (res.status === 200 || res.status === 201) {
               summary.sent.push(res.body);
               remove(rec.key, function () { next(); });
+            } else if (res.status === 429) {
+              summary.waiting += pending.length - index + 1;
+              hold(rec, res, function (until) { summary.retryAt = until; flushing = false; cb(summary); });
             } else if (retryable(res.status)) {
               rec.attempts = (rec.attempts || 0) + 1;
               rec.lastError = message(res) || ('HTTP ' + res.status);
@@ -219,6 +260,6 @@
     available: function () { return !!idb(); },
     newKey: newKey, put: put, get: get, remove: remove, all: all,
     fetchToken: fetchToken, send: send, flush: flush, retryable: retryable, message: message,
-    currentUser: currentUser, own: own
+    hold: hold, currentUser: currentUser, own: own
   };
 })(typeof self !== 'undefined' ? self : this);

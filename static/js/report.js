@@ -331,6 +331,7 @@
     el('conf-time').textContent = /[+-]\d\d:\d\d$/.test(String(when)) ? String(when).replace('T', ' ').slice(0, 16)
       : Outbox.localTime(when);
     el('conf-queued').hidden = !queued;
+    el('conf-held').hidden = true;
     box.hidden = false;
     window.scrollTo(0, 0);
     pendingKey = null;
@@ -369,6 +370,16 @@
         if (res.status === 200 || res.status === 201) {
           if (saved) { Outbox.remove(record.key); }
           done(T.sent_title, res.body.reference, res.body.created_at, false);
+        } else if (res.status === 429 && saved) {
+          // The rider's filing limit: kept on the phone and sent by itself once the server's wait is over.
+          Outbox.hold(record, res, function (until) {
+            done(T.queued_title, '', capturedAt, false);
+            var held = el('conf-held');
+            held.textContent = (Outbox.message(res) || '') + ' ' +
+              fmt(T.held, { time: Outbox.localTime(new Date(until).toISOString()) });
+            held.hidden = false;
+            if (window.GridSnapApp) { window.GridSnapApp.retryAt(until); }
+          });
         } else if (Outbox.retryable(res.status) && saved) {
           queued();
         } else {

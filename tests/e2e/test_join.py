@@ -1,4 +1,4 @@
-"""A rider joins a team through an invite link on a phone: the form, the welcome page, logging in again.
+"""A rider joins a team through an invite link on a phone: the form, logging in, the welcome page.
 
 Headless Chromium, 390x844 (see conftest). The team and invite are made in the live app's context.
 """
@@ -40,6 +40,16 @@ def fill_join_form(page, name: str, phone: str, password: str, confirm: str | No
     page.wait_for_load_state()
 
 
+def log_in_after_joining(page, username: str, password: str) -> None:
+    """A join answers alike for new and registered numbers: the login page, which tells both what to do."""
+    assert "/login" in page.url
+    assert username in page.inner_text(".flash")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
 def test_rider_joins_through_an_invite_link_on_a_phone(live, phone):
     invite = invite_for("犍路先锋")
     token, team_id = invite.token, invite.team_id
@@ -56,6 +66,8 @@ def test_rider_joins_through_an_invite_link_on_a_phone(live, phone):
     assert phone.input_value("input[name=display_name]") == "新骑手"
 
     fill_join_form(phone, "新骑手", "138 0013 8000", "long-enough-pw")
+    assert no_horizontal_scroll(phone)
+    log_in_after_joining(phone, "13800138000", "long-enough-pw")
     assert phone.url.endswith("/welcome")
     body = phone.inner_text("main")
     assert "138****8000" in body and "+8613800138000" not in body
@@ -79,6 +91,7 @@ def test_joining_a_team_that_requires_approval_waits_for_a_coordinator(live, pho
     invite = invite_for("小哥传声筒", requires_approval=True)
     phone.goto(f"/join/{invite.token}")
     fill_join_form(phone, "小李", "13900139000", "long-enough-pw")
+    log_in_after_joining(phone, "13900139000", "long-enough-pw")
     assert phone.url.endswith("/welcome")
     assert phone.locator("#awaiting-approval").is_visible()
     assert phone.locator("main a.huge").count() == 0

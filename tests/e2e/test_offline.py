@@ -200,3 +200,55 @@ def test_on_a_shared_phone_each_riders_waiting_report_goes_out_under_their_own_l
     time.sleep(1)
     assert reports_on_server() == 1
     assert db.session.scalar(select(Report)).user.username == "rider1"
+
+
+
+# What the server answers past a rider's report limit (tests/integration/test_filing_limits.py checks the
+# server's side); here the phone's side: the outbox waits it out.
+LIMIT_MESSAGE = "您短时间内上报次数过多，1小时后可以再次上报；保存在手机上的上报届时会自动发送。"
+
+
+def test_a_report_over_the_riders_limit_waits_out_retry_after_then_arrives_once(phone, live):
+    """A 429 with Retry-After: the report stays on the phone, the rider sees the server's message and
+    until when it waits, nothing is sent before then (not on reopening the app either), and once the wait
+    is over it is sent by itself, once."""
+    factories.user("rider1")
+    db.session.commit()
+    offline_tiles(phone)
+    refused = []
+
+    def limit_reached(route):
+        refused.append(route.request.headers.get("idempotency-key"))
+        route.fulfill(status=429, headers={"Retry-After": "3600"}, content_type="application/json",
+                      body=json.dumps({"error": {"code": "rate_limited", "message": LIMIT_MESSAGE}}))
+
+    phone.clock.install()  # the phone's clock, moved on below instead of waiting an hour
+    login(phone, "rider1", factories.PASSWORD)
+    phone.goto("/report")
+    phone.route("**/api/v1/reports", limit_reached, times=1)
+    fill(phone)
+    phone.click("#submit")
+    held = phone.locator("#conf-held")
+    expect(held).to_be_visible()
+    assert LIMIT_MESSAGE in held.inner_text() and "之后自动发送" in held.inner_text()
+    assert phone.locator("#conf-queued").is_hidden()
+    assert len(refused) == 1 and reports_on_server() == 0
+    phone.unroute_all()
+
+    sent = []
+    phone.on("request", lambda r: sent.append(r.url) if r.method == "POST" and "/api/v1/reports" in r.url else None)
+    phone.goto("/mine")  # opening the app again sends nothing before the wait is over
+    phone.wait_for_selector("#outbox:not([hidden]) .outbox-item")
+    expect(phone.locator(".outbox-item .waiting")).to_contain_text(LIMIT_MESSAGE)
+    expect(phone.locator(".outbox-item .waiting")).to_contain_text("等待发送，")
+    time.sleep(2)
+    phone.clock.fast_forward("59:00")  # 59 minutes on: still waiting
+    time.sleep(2)
+    assert sent == [] and reports_on_server() == 0
+
+    phone.clock.fast_forward("01:05")  # past the hour: sent by itself
+    assert wait_until(lambda: reports_on_server() == 1), "the held report was not sent after its wait"
+    expect(phone.locator(".outbox-item")).to_have_count(0, timeout=15000)
+    time.sleep(1)
+    assert len(sent) == 1 and reports_on_server() == 1
+    assert db.session.scalar(select(Report)).idempotency_key == refused[0]

@@ -296,7 +296,7 @@ def test_posts_are_rate_limited_per_api_key(app, client, key):
 
 
 def make_reports(rider):
-    """Three reports: open road damage, closed noise (with notes), and one from 120 days ago."""
+    """Three reports: open road damage, closed noise (not the council's: with notes), and one from 120 days ago."""
     now = utcnow()
     road = f.report(rider, category="road_damage", description="Pothole")
     noise = f.report(rider, category="noise", lat=29.5, lon=104.2, description="Loud at night")
@@ -304,14 +304,14 @@ def make_reports(rider):
     old.created_at = now - timedelta(days=120)
     coord = f.user("coord", role="coordinator")
     db.session.add_all([
-        ReportEvent(report=noise, actor=coord, kind="transition", from_status="submitted",
-                    to_status="rejected", note="Not a public space: private dispute.", created_at=now),
+        ReportEvent(report=noise, actor=coord, kind="transition", from_status="resolved",
+                    to_status="closed", note="Not a public space: private dispute.", created_at=now),
         ReportEvent(report=noise, actor=coord, kind="comment", note="internal: call back later",
                     internal=True, created_at=now + timedelta(seconds=1)),
         ReportEvent(report=noise, actor=rider, kind="comment", note="My phone is 13800138000",
                     created_at=now + timedelta(seconds=2)),
     ])
-    noise.status = "rejected"
+    noise.status, noise.outcome = "closed", "not_responsible"
     db.session.commit()
     return road, noise, old
 
@@ -428,12 +428,66 @@ def test_media_is_public_only_when_switched_on(app, client):
     assert image.get_data()[:2] == b"\xff\xd8"
 
 
+def rejected_and_submitted(rider):
+    """A report rejected as not real (with the coordinator's reason), and one still waiting for a look."""
+    fake = f.report(rider, description="The neighbour's car again, I want it towed")
+    waiting = f.report(rider, description="Pothole in front of the school gate")
+    coord = f.user("coord", role="coordinator")
+    db.session.add(ReportEvent(report=fake, actor=coord, kind="transition", from_status="submitted",
+                               to_status="rejected", note="Not real: a private quarrel over parking.",
+                               created_at=utcnow()))
+    fake.status = "rejected"
+    db.session.commit()
+    return fake, waiting
+
+
+def test_rejected_reports_are_left_out_of_the_public_feed(app, client):
+    app.config["OPEN311_PUBLIC_MEDIA"] = True
+    fake, waiting = rejected_and_submitted(f.user("rider1"))
+    for fmt in ("json", "xml"):
+        text = client.get(f"{V2}/requests.{fmt}").get_data(as_text=True)
+        assert waiting.reference in text  # submitted: visible, clients fetch what they just posted
+        assert fake.reference not in text and "neighbour" not in text and "private quarrel" not in text
+    assert refs(client.get(f"{V2}/requests.json?status=closed")) == []
+    asked = {"service_request_id": f"{fake.reference},{waiting.reference}"}
+    assert refs(client.get(f"{V2}/requests.json", query_string=asked)) == [waiting.reference]
+    assert client.get(f"{V2}/requests/{fake.reference}.json").status_code == 404
+    check_xml(client.get(f"{V2}/requests/{fake.reference}.xml"), "errors")
+    assert client.get(f"{V2}/requests/{waiting.reference}.json").status_code == 200
+    assert client.get(f"/open311/media/{fake.photos[0].id}.jpg").status_code == 404  # only reports shown
+    assert client.get(f"/open311/media/{waiting.photos[0].id}.jpg").status_code == 200
+
+
+def test_rejected_reports_are_published_when_switched_on(app, client):
+    app.config.update(OPEN311_INCLUDE_REJECTED=True, OPEN311_PUBLIC_MEDIA=True)
+    fake, waiting = rejected_and_submitted(f.user("rider1"))
+    assert refs(client.get(f"{V2}/requests.json?status=closed")) == [fake.reference]
+    item = client.get(f"{V2}/requests/{fake.reference}.json").get_json()[0]
+    assert item["status_notes"] == "Not real: a private quarrel over parking."
+    assert client.get(f"/open311/media/{fake.photos[0].id}.jpg").status_code == 200
+
+
+def test_reads_are_rate_limited_per_address(app, client):
+    app.config["OPEN311_READ_RATE_LIMIT"] = "4 per minute"
+    photo = f.report(f.user("rider1")).photos[0]
+    reads = ["/open311/discovery.json", f"{V2}/services.json", f"{V2}/services/road_damage.xml",
+             f"{V2}/requests.json"]
+    assert [client.get(path).status_code for path in reads] == [200] * 4
+    for path in (f"{V2}/requests.xml", f"/open311/media/{photo.id}.jpg", f"{V2}/tokens/x.json"):
+        limited = client.get(path)
+        assert limited.status_code == 429 and 0 < int(limited.headers["Retry-After"]) <= 61, path
+    check_xml(client.get(f"{V2}/requests.xml"), "errors")
+    elsewhere = client.get(f"{V2}/requests.json", environ_base={"REMOTE_ADDR": "10.2.3.4"})
+    assert elsewhere.status_code == 200  # another address has its own budget
+
+
 STATUS_MAP = {"submitted": "open", "accepted": "open", "assigned": "open", "in_progress": "open",
               "resolved": "open", "closed": "closed", "rejected": "closed", "duplicate": "closed"}
 
 
 def test_every_workflow_status_maps_to_open_or_closed(app, client):
     from app.triage.workflow import Status
+    app.config["OPEN311_INCLUDE_REJECTED"] = True  # rejected reports are left out by default (tested below)
     assert set(STATUS_MAP) == {s.value for s in Status}
     report = f.report(f.user("rider1"))
     for status, expected in STATUS_MAP.items():

@@ -57,21 +57,51 @@ def test_phone_numbers_are_normalised_to_e164_and_refused_when_invalid(app):
             raise AssertionError(bad)
 
 
+JOINED = "/login?next=/welcome"
+
+
 def test_rider_joins_through_an_invite_and_lands_in_the_team(app, client):
     team = make_team()
     inv = make_invite(team)
     resp = join_via_page(client, inv.token)
-    assert resp.status_code == 302 and resp.headers["Location"].endswith("/welcome")
+    assert resp.status_code == 302 and resp.headers["Location"] == JOINED
     user = db.session.scalar(select(User).where(User.phone == E164))
     assert (user.team_id, user.role, user.approved, user.display_name) == (team.id, "rider", True, "新骑手")
     assert user.username == "13800138000"
     db.session.expire_all()  # the join ran in its own session; drop this session's copy of the invite
     assert db.session.get(TeamInvite, inv.id).uses == 1
+    login_page = client.get(JOINED).get_data(as_text=True)
+    assert "If 13800138000 is new to GridSnap, its account is ready" in login_page
+    # They log in with their mobile number and the password they chose, and are welcomed to the team.
+    resp = f.login(client, "13800138000", "long-enough-pw")
+    assert resp.status_code == 302  # (the test helper's login form has no next: the rider's start page)
     welcome = client.get("/welcome").get_data(as_text=True)
-    assert "138****8000" in welcome and E164 not in welcome
-    # They are logged in and can log in again with their mobile number.
-    client.post("/logout", data={"csrf_token": f.csrf_from(welcome)})
-    assert f.login(client, "13800138000", "long-enough-pw").status_code == 302
+    assert "138****8000" in welcome and E164 not in welcome and "犍路先锋" in welcome
+
+
+@pytest.mark.parametrize("registered_as", ["phone", "user name"])
+def test_joining_with_a_registered_number_answers_exactly_as_a_new_number(app, client, registered_as):
+    """The same status, redirect and page either way; a registered number is told to log in, and nothing
+    is created, used up or changed for it."""
+    team, other_team = make_team(), make_team("别的队")
+    inv = make_invite(team, max_uses=5)
+    if registered_as == "phone":
+        existing = f.user("laozhang", phone=E164, team=other_team.name)
+    else:  # an account an administrator made with the number as its user name
+        existing = f.user("13800138000", team=other_team.name)
+    before = (other_team.id, existing.display_name, existing.password_hash)
+    registered = join_via_page(app.test_client(), inv.token, name="冒名")
+    new = join_via_page(app.test_client(), inv.token, name="新人", phone="139 0013 9000")
+    assert registered.status_code == new.status_code == 302
+    assert registered.headers["Location"] == new.headers["Location"] == JOINED
+    assert registered.get_data() == new.get_data()
+    assert sorted(registered.headers.keys()) == sorted(new.headers.keys())
+    db.session.expire_all()
+    assert db.session.scalar(select(db.func.count()).select_from(User).where(User.role == "rider")) == 2
+    assert db.session.get(TeamInvite, inv.id).uses == 1  # only the new number's
+    existing = db.session.get(User, existing.id)
+    assert (existing.team_id, existing.display_name, existing.password_hash) == before
+    assert f.login(client, existing.username, "long-enough-pw").status_code == 400  # not the prober's password
 
 
 def test_expired_revoked_used_up_and_unknown_invites_are_refused(app, client):
@@ -132,7 +162,10 @@ def test_join_form_errors_are_shown_not_500(app, client):
     other = app.test_client()  # a second phone, not logged in
     other.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     resp = join_via_page(other, inv.token, name="again")
-    assert resp.status_code == 409 and "already registered" in resp.get_data(as_text=True)
+    assert resp.status_code == 302 and resp.headers["Location"] == JOINED  # the same answer as a new number
+    page = other.get(JOINED).get_data(as_text=True)
+    assert "If it already had an account, nothing was changed: log in to that account as before." in page
+    assert db.session.scalar(select(db.func.count()).select_from(User).where(User.phone == E164)) == 1
 
 
 def test_team_requiring_approval_blocks_reports_until_a_coordinator_approves(app, client):
@@ -141,6 +174,7 @@ def test_team_requiring_approval_blocks_reports_until_a_coordinator_approves(app
     assert join_via_page(client, inv.token).status_code == 302
     rider = db.session.scalar(select(User).where(User.phone == E164))
     assert rider.approved is False
+    f.login(client, "13800138000", "long-enough-pw")
     assert "awaiting-approval" in client.get("/welcome").get_data(as_text=True)
     tok = f.token(rider)
     resp = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {tok}"},
@@ -240,6 +274,39 @@ def test_team_page_shows_leaders_members_reports_and_standing(app, client):
     assert "队长老王" in page and "小李" in page and "路在脚下" in page
     assert "GS-" in page and "#1 of 1" in page
     assert "138****8000" not in page  # riders see display names only
+
+
+def test_team_page_shows_members_only_to_its_members_and_staff(app, client):
+    """Others see the name, slogan and league figures; never members, pending or deactivated riders,
+    leaders or the references of recent reports."""
+    team = make_team(requires_approval=True)
+    lead = f.user("lead", team=team.name, display_name="队长老王")
+    member = f.user("m1", team=team.name, display_name="小李")
+    f.quick_user("waiting", team=team.name, display_name="待批准的人", approved=False)
+    f.quick_user("gone", team=team.name, display_name="已停用的人", active=False)
+    services.set_leader(team, lead, None, True)
+    db.session.commit()
+    report = f.history(f.report(member), [("accepted", utcnow())])
+    names = ("队长老王", "小李", "待批准的人", "已停用的人", report.reference)
+    f.quick_user("outsider", team="别的队")
+    f.quick_user("noteam")
+    f.quick_user("handler", role="handler")
+    for viewer in ("outsider", "noteam", "handler", "waiting"):  # "waiting": not approved by the team yet
+        reader = app.test_client()
+        reader.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        user = db.session.scalar(select(User).where(User.username == viewer))
+        f.session_login(reader, user)
+        page = reader.get(f"/teams/{team.id}").get_data(as_text=True)
+        assert "犍路先锋" in page and "路在脚下" in page and "#1 of 2" in page, viewer
+        assert 'id="members-private"' in page, viewer
+        assert not [n for n in names if n in page and n != user.display_name], viewer  # (their own name: the menu)
+    for viewer in ("m1", "coord"):
+        if viewer == "coord":
+            f.quick_user("coord", role="coordinator")
+        reader = app.test_client()
+        f.session_login(reader, db.session.scalar(select(User).where(User.username == viewer)))
+        page = reader.get(f"/teams/{team.id}").get_data(as_text=True)
+        assert all(n in page for n in names), viewer
 
 
 def test_api_lists_teams_with_member_counts(app, client):

@@ -1,7 +1,7 @@
 """Domain errors raised by services, and the one place that maps them to HTTP responses."""
 from typing import Optional
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
@@ -79,11 +79,17 @@ def wants_json() -> bool:
             or request.accept_mimetypes.best == "application/json")
 
 
+def register_error_format(app: Flask, prefix: str, render_error) -> None:
+    """Answer errors under a path prefix with another document, render_error(status, message) (Open311's
+    blueprint registers its own): the core knows no feature's format."""
+    app.extensions.setdefault("gridsnap.error_formats", []).append((prefix, render_error))
+
+
 def error_response(status: int, code: str, message, **extra):
-    """The one JSON or HTML error shape."""
-    if request.path.startswith("/open311/"):
-        from app.api.open311 import open311_error  # Open311 has its own error document
-        return open311_error(status, str(message))
+    """The one JSON or HTML error shape (or the format registered for the request's path)."""
+    for prefix, render_error in current_app.extensions.get("gridsnap.error_formats", ()):
+        if request.path.startswith(prefix):
+            return render_error(status, str(message))
     if wants_json():
         body = {"error": {"code": code, "message": str(message), **extra}}
         return jsonify(body), status

@@ -10,7 +10,7 @@ from flask_limiter.util import get_remote_address
 
 from app.api import open311_services as services
 from app.api.open311_format import render
-from app.errors import PermissionDenied
+from app.errors import PermissionDenied, register_error_format
 from app.extensions import csrf, db, limiter
 from app.i18n import lang
 from app.reports.limits import report_limit
@@ -33,6 +33,10 @@ def open311_error(status: int, message: str):
     fmt = "json" if path.endswith(".json") else "xml" if path.endswith(".xml") else (
         "json" if request.accept_mimetypes.best == "application/json" else "xml")
     return render("errors", [{"code": status, "description": message}], fmt, status)
+
+
+# Errors under /open311/ (unknown routes too) answer with the spec's error document.
+bp.record_once(lambda state: register_error_format(state.app, "/open311/", open311_error))
 
 
 @bp.before_request

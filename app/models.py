@@ -260,7 +260,7 @@ class Report(db.Model):
     category: Mapped[Category] = relationship()
     department: Mapped[Optional[Department]] = relationship()
     duplicate_of: Mapped[Optional["Report"]] = relationship(remote_side=[id])
-    grid: Mapped[Optional["Grid"]] = relationship()
+    grid: Mapped[Optional["Grid"]] = relationship()  # noqa: F821  (by name: the grid feature's model)
     photos: Mapped[list["Photo"]] = relationship(
         back_populates="report", order_by="Photo.id", cascade="all, delete-orphan")
 

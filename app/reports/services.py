@@ -231,12 +231,6 @@ def get_report(report_id: int) -> Report:
     return report
 
 
-def get_report_by_reference(reference: str) -> Report:
-    """A report by its reference (GS-2026-000123), or NotFound."""
-    report = db.session.scalar(select(Report).where(Report.reference == reference))
-    if report is None:
-        raise NotFound(_l("No such report."))
-    return report
 
 
 def my_reports(user: User, page: int = 1, per_page: int = 20) -> tuple[list[Report], int]:

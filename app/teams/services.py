@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select, update
 
 from app.audit import record, snapshot
 from app.auth.services import create_user
-from app.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Report, Team, User, utcnow
 from app.teams.models import TeamInvite, TeamLeader
@@ -271,8 +271,3 @@ def team_page(team: Team, recent: int = 20, *, with_members: bool = True) -> Tea
                     standing["week"][0], standing["month"][0], standing["week"][1], standing["month"][1],
                     standing["week"][2])
 
-
-def require_team_manager(user: User) -> None:
-    """Only coordinators and admins manage teams and invites."""
-    if not user.is_authenticated or user.role not in ("coordinator", "admin"):
-        raise PermissionDenied(_l("Only coordinators manage teams."))

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 
 from app import hooks
-from app.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, StaleReport, ValidationFailed
+from app.errors import DomainError, InvalidTransition, PermissionDenied, StaleReport, ValidationFailed
 from app.auth.services import require_approved
 from app.extensions import db
 from app.inputs import record_id, whole_number
@@ -514,12 +514,6 @@ def dispatch_choices() -> tuple[list[Department], list[User]]:
     return departments, handlers
 
 
-def get_for_update(report_id: int) -> Report:
-    """A report by id, or NotFound."""
-    report = db.session.get(Report, report_id)
-    if report is None:
-        raise NotFound(_l("No such report."))
-    return report
 
 
 # -- demo ---------------------------------------------------------------------------------------

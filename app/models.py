@@ -314,8 +314,8 @@ class ReportEvent(db.Model):
     __tablename__ = "report_event"
     __table_args__ = (
         Index("ix_event_report_created", "report_id", "created_at"),
-        # A period's moves read from the index alone (the weekly summary's largest statement, ~44,000 events,
-        # and the points' duplicate merges): SQLite covers a column only as a key, so `details` is the last
+        # A period's moves read from the index alone (the weekly summary's largest statement and the points'
+        # duplicate merges): SQLite covers a column only as a key, so `details` is the last
         # one there; PostgreSQL has no b-tree order for json and carries it as an INCLUDE column.
         Index("ix_event_created_moves", "created_at", "kind", "to_status", "from_status", "report_id",
               "details").ddl_if(dialect="sqlite"),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
-from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Status, deadline_for, is_open
+from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Outcome, Status, deadline_for, is_open
 
 
 
@@ -267,6 +267,16 @@ class Report(db.Model):
     @property
     def is_open(self) -> bool:
         return is_open(self.status)
+
+    @property
+    def is_fixed(self) -> bool:
+        """Closed with the outcome fixed (what earns the fixed points and badges)."""
+        return self.status == Status.CLOSED and self.outcome == Outcome.FIXED
+
+    @classmethod
+    def fixed_clause(cls):
+        """SQL for is_fixed."""
+        return and_(cls.status == Status.CLOSED.value, cls.outcome == Outcome.FIXED.value)
 
     @property
     def due_at(self) -> Optional[datetime]:

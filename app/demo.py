@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 from app.auth.services import create_user
 from app.catalog import seed_reference_data
 from app.extensions import db
-from app.models import Category, Department, Report, ReportEvent, User, utcnow
+from app.models import STAFF_ROLES, Category, Department, Report, ReportEvent, Role, User, utcnow
 from app.reports.geo import cell_of
 from app.reports.services import make_reference, submit_report
 from app.storage import photo_store
@@ -24,17 +24,17 @@ PASSWORD = "gridsnap-demo"
 
 PEOPLE = [
     # username, display name, role, team, department code
-    ("admin", "系统管理员", "admin", None, None),
-    ("coord_wang", "王协调", "coordinator", None, None),
-    ("coord_li", "李主任", "coordinator", None, None),
-    ("handler_jj", "交警 刘警官", "handler", None, "traffic_police"),
-    ("handler_sj", "市场监管 陈工", "handler", None, "market_supervision"),
-    ("rider_zhang", "张师傅", "rider", "犍路先锋", None),
-    ("rider_chen", "陈小哥", "rider", "犍路先锋", None),
-    ("rider_liu", "刘骑手", "rider", "犍路先锋", None),
-    ("rider_zhao", "赵师傅", "rider", "小哥传声筒", None),
-    ("rider_sun", "孙小妹", "rider", "小哥传声筒", None),
-    ("rider_zhou", "周大哥", "rider", "小哥传声筒", None),
+    ("admin", "系统管理员", Role.ADMIN, None, None),  # not a role: the user name
+    ("coord_wang", "王协调", Role.COORDINATOR, None, None),
+    ("coord_li", "李主任", Role.COORDINATOR, None, None),
+    ("handler_jj", "交警 刘警官", Role.HANDLER, None, "traffic_police"),
+    ("handler_sj", "市场监管 陈工", Role.HANDLER, None, "market_supervision"),
+    ("rider_zhang", "张师傅", Role.RIDER, "犍路先锋", None),
+    ("rider_chen", "陈小哥", Role.RIDER, "犍路先锋", None),
+    ("rider_liu", "刘骑手", Role.RIDER, "犍路先锋", None),
+    ("rider_zhao", "赵师傅", Role.RIDER, "小哥传声筒", None),
+    ("rider_sun", "孙小妹", Role.RIDER, "小哥传声筒", None),
+    ("rider_zhou", "周大哥", Role.RIDER, "小哥传声筒", None),
 ]
 
 NOTES = {
@@ -87,10 +87,10 @@ def load_demo(n_reports: int = 36) -> str:
         if user is None:
             user = create_user(username, PASSWORD, role, display_name=name, team=team,
                                department_id=depts[dept].id if dept else None)
-            if role in ("coordinator", "admin"):
+            if role in STAFF_ROLES:
                 user.email = f"{username}@example.org"
         users[username] = user
-    riders = [u for u in users.values() if u.role == "rider"]
+    riders = [u for u in users.values() if u.is_rider]
     cats = list(db.session.scalars(select(Category)))
     rnd = random.Random(2026)
     store = photo_store()
@@ -140,7 +140,7 @@ DEMO_NOTES = {
 def walk(report: Report, path: list[str], users: dict) -> None:
     """Move a demo report along `path` with the real transition service, at believable times."""
     rnd = random.Random(report.id)
-    coordinators = [u for u in users.values() if u.role == "coordinator"]
+    coordinators = [u for u in users.values() if u.role == Role.COORDINATOR]
     steps = [timedelta(hours=rnd.uniform(0.3, report.category.accept_hours if to == Status.ACCEPTED else 20))
              for to in path]
     room = (utcnow() - report.created_at) * 0.9  # a report filed an hour ago moved within that hour
@@ -155,7 +155,7 @@ def walk(report: Report, path: list[str], users: dict) -> None:
         if to == Status.ASSIGNED:
             dept = report.category.default_department_id or db.session.scalar(
                 select(Department.id).where(Department.code == "urban_management"))
-            handler = next((u for u in users.values() if u.role == "handler" and u.department_id == dept), None)
+            handler = next((u for u in users.values() if u.is_handler and u.department_id == dept), None)
             kwargs = {"department_id": dept, "assignee_id": handler.id if handler else None}
         elif to in (Status.IN_PROGRESS, Status.RESOLVED) and report.status in (Status.ASSIGNED, Status.IN_PROGRESS):
             handler = db.session.get(User, report.assignee_id) if report.assignee_id else None
@@ -189,9 +189,9 @@ def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
     seed_reference_data()
     rnd = random.Random(seed)
     cats = list(db.session.scalars(select(Category)))
-    riders = list(db.session.scalars(select(User).where(User.role == "rider")))
+    riders = list(db.session.scalars(select(User).where(User.role == Role.RIDER)))
     if not riders:
-        riders = [create_user("bench_rider", PASSWORD, "rider", display_name="压测骑手")]
+        riders = [create_user("bench_rider", PASSWORD, Role.RIDER, display_name="压测骑手")]
         db.session.flush()
     next_id = (db.session.scalar(select(func.max(Report.id))) or 0) + 1
     next_event = (db.session.scalar(select(func.max(ReportEvent.id))) or 0) + 1

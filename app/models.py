@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any, Optional
 
 from flask_login import UserMixin
@@ -38,7 +39,17 @@ class UTCDateTime(db.TypeDecorator):
         return value
 
 
-ROLES = ("rider", "handler", "coordinator", "admin")
+class Role(StrEnum):
+    """What a user is: a volunteer rider, a department's handler, a coordinator at the board, an admin."""
+
+    RIDER = "rider"
+    HANDLER = "handler"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+ROLES = tuple(r.value for r in Role)
+STAFF_ROLES = (Role.COORDINATOR.value, Role.ADMIN.value)  # they see and move every report
 
 
 class Team(db.Model):
@@ -77,7 +88,7 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(40), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(20), default="rider")
+    role: Mapped[str] = mapped_column(String(20), default=Role.RIDER.value)
     phone: Mapped[Optional[str]] = mapped_column(String(32))
     team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id"), index=True)
     department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"), index=True)
@@ -116,7 +127,20 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         """Coordinators and admins see and move every report."""
-        return self.role in ("coordinator", "admin")
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_handler(self) -> bool:
+        """A department's handler: moves only the reports dispatched to them or their department."""
+        return self.role == Role.HANDLER
+
+    @property
+    def is_rider(self) -> bool:
+        return self.role == Role.RIDER
 
     @property
     def masked_phone(self) -> str:

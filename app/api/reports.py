@@ -62,7 +62,7 @@ def get_report(report_id: int):
 def report_events(report_id: int):
     report = services.get_report(report_id)
     require_view(current_user, report)
-    internal = current_user.role in ("coordinator", "admin", "handler")
+    internal = current_user.is_staff or current_user.is_handler
     return jsonify({"events": [event_json(e) for e in services.timeline(report, internal)]})
 
 

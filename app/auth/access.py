@@ -6,6 +6,7 @@ from flask import abort, request
 from flask_login import current_user
 
 from app.errors import PermissionDenied
+from app.models import STAFF_ROLES, Role
 
 
 def role_required(*roles: str):
@@ -23,13 +24,30 @@ def role_required(*roles: str):
     return decorator
 
 
+def staff_required(view):
+    """Coordinators and admins only (401 for nobody logged in, 403 for others)."""
+    return role_required(*STAFF_ROLES)(view)
+
+
+def staff_or_handler_required(view):
+    """Coordinators, admins and handlers (the people who move reports)."""
+    return role_required(*STAFF_ROLES, Role.HANDLER)(view)
+
+
+def home_endpoint(user) -> str:
+    """Where a user lands after logging in: the board, their tasks, or the report form."""
+    if user.is_staff:
+        return "triage.board"
+    return "triage.my_tasks" if user.is_handler else "reports.new"
+
+
 def can_view_report(user, report) -> bool:
     """Owners, co-reporters, staff, and the handler or department it is assigned to."""
     if not user.is_authenticated:
         return False
     if user.is_staff or report.user_id == user.id:
         return True
-    if user.role == "handler" and (report.assignee_id == user.id or (
+    if user.is_handler and (report.assignee_id == user.id or (
             user.department_id and report.department_id == user.department_id)):
         return True
     from app.extensions import db

@@ -87,7 +87,7 @@ def mine():
 def detail(report_id: int):
     report = services.get_report(report_id)
     require_view(current_user, report)
-    if current_user.is_staff or current_user.role == "handler":
+    if current_user.is_staff or current_user.is_handler:
         return redirect(url_for("triage.report", report_id=report.id))
     html = render_template("reports/detail.html", report=report,
                            events=services.timeline(report, include_internal=False))

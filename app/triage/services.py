@@ -14,7 +14,7 @@ from app.errors import DomainError, InvalidTransition, PermissionDenied, StaleRe
 from app.auth.services import require_approved
 from app.extensions import db
 from app.inputs import record_id, whole_number
-from app.models import CoReporter, Department, Photo, Report, ReportEvent, User, utcnow
+from app.models import CoReporter, Department, Photo, Report, ReportEvent, Role, User, utcnow
 from app.reports.photos import Upload
 from app.triage import workflow
 from app.triage.workflow import HANDLER_MOVES, LABELS, Outcome, Status
@@ -22,14 +22,13 @@ from app.triage.workflow import HANDLER_MOVES, LABELS, Outcome, Status
 PRIORITIES = ("urgent", "high", "normal", "low")
 PRIORITY_LABELS = {"urgent": _l("Urgent"), "high": _l("High"), "normal": _l("Normal"), "low": _l("Low")}
 MAX_NOTE = 2000
-STAFF_ROLES = ("coordinator", "admin")
 
 
 # -- who may do what -------------------------------------------------------------------------
 
 def handles(user: User, report: Report) -> bool:
     """Whether a handler is responsible for the report (assigned to them or their department)."""
-    return user.role == "handler" and (
+    return user.is_handler and (
         report.assignee_id == user.id
         or (user.department_id is not None and report.department_id == user.department_id))
 
@@ -38,7 +37,7 @@ def may_move(user: User, report: Report, target: str) -> bool:
     """Whether this user may make this legal move on this report (role and responsibility)."""
     if not workflow.is_legal(report.status, target):
         return False
-    if user.role in STAFF_ROLES:
+    if user.is_staff:
         return True
     return (Status(report.status), Status(target)) in HANDLER_MOVES and handles(user, report)
 
@@ -50,16 +49,16 @@ def legal_moves_for(user: User, report: Report) -> list[Status]:
 
 def _check_actor(user: User, report: Report) -> None:
     """Riders never move reports; handlers only those dispatched to them or their department."""
-    if user.role in STAFF_ROLES:
+    if user.is_staff:
         return
-    if user.role != "handler":
+    if not user.is_handler:
         raise PermissionDenied(_l("Riders cannot change the status of a report."))
     if not handles(user, report):
         raise PermissionDenied(_l("This report is not dispatched to you or your department."))
 
 
 def _check_handler_move(user: User, report: Report, target: Status) -> None:
-    if user.role == "handler" and (Status(report.status), target) not in HANDLER_MOVES:
+    if user.is_handler and (Status(report.status), target) not in HANDLER_MOVES:
         raise PermissionDenied(_l("Handlers may only start and resolve reports dispatched to them."))
 
 
@@ -164,7 +163,7 @@ def _dispatch_to(report: Report, assignee_id, department_id) -> tuple[User | Non
     if assignee_id not in (None, ""):
         number = record_id(assignee_id)
         assignee = db.session.get(User, number) if number else None
-        if assignee is None or not assignee.active or assignee.role not in ("handler", "coordinator", "admin"):
+        if assignee is None or not assignee.active or not (assignee.is_handler or assignee.is_staff):
             raise ValidationFailed(_l("Dispatch to an active handler."), code="assignee_unknown")
     if department_id not in (None, ""):
         text = str(department_id).strip()
@@ -342,9 +341,9 @@ def add_comment(report: Report, actor: User, note: str, *, internal: bool = Fals
     note = _clean_note(note)
     if not note:
         raise ValidationFailed(_l("Write a comment first."), code="note_required")
-    if actor.role in STAFF_ROLES or handles(actor, report):
+    if actor.is_staff or handles(actor, report):
         pass
-    elif actor.role == "rider" and follows(actor, report):
+    elif actor.is_rider and follows(actor, report):
         internal = False
     else:
         raise PermissionDenied(_l("You may not comment on this report."))
@@ -363,7 +362,7 @@ def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note
     note = _clean_note(note)
     if not photos and not note:
         raise ValidationFailed(_l("Add a photo or a comment."), code="photo_required")
-    if rider.role != "rider":
+    if not rider.is_rider:
         raise PermissionDenied(_l("Only riders add follow-up photos here; staff comment on the board."))
     require_approved(rider)  # joining would show them the report: only riders their team has vetted
     joining = not follows(rider, report)
@@ -393,7 +392,7 @@ def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note
 
 def set_priority(report: Report, actor: User, priority: str, *, version) -> ReportEvent:
     """Change a report's priority (staff only); an internal timeline entry records it."""
-    if actor.role not in STAFF_ROLES:
+    if not actor.is_staff:
         raise PermissionDenied(_l("Only coordinators set priorities."))
     if priority not in PRIORITIES:
         raise ValidationFailed(_l("Choose a priority: urgent, high, normal or low."), code="priority_invalid")
@@ -463,7 +462,7 @@ def bulk(actor: User, ids: Iterable, action: str, *, note: str = "", assignee_id
          department_id=None, priority: Optional[str] = None,
          versions: Optional[dict[int, Optional[int]]] = None) -> list[dict]:
     """Apply one action to many reports; each row succeeds or fails on its own (savepoints)."""
-    if actor.role not in STAFF_ROLES:
+    if not actor.is_staff:
         raise PermissionDenied(_l("Only coordinators use bulk actions."))
     if action not in BULK_ACTIONS:
         raise ValidationFailed(_l("Unknown bulk action."), code="action_invalid")
@@ -509,6 +508,6 @@ def bulk(actor: User, ids: Iterable, action: str, *, note: str = "", assignee_id
 def dispatch_choices() -> tuple[list[Department], list[User]]:
     """Departments and active handlers to dispatch to."""
     departments = list(db.session.scalars(select(Department).order_by(Department.id)))
-    handlers = list(db.session.scalars(select(User).where(User.role == "handler", User.active.is_(True))
+    handlers = list(db.session.scalars(select(User).where(User.role == Role.HANDLER, User.active.is_(True))
                                        .order_by(User.department_id, User.display_name)))
     return departments, handlers

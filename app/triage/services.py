@@ -9,11 +9,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 
 from app.errors import DomainError, InvalidTransition, NotFound, PermissionDenied, StaleReport, ValidationFailed
+from app.auth.access import shared_with_co_reporter
 from app.auth.services import require_approved
 from app.extensions import db
 from app.inputs import record_id, whole_number
 from app.models import CoReporter, Department, Photo, Report, ReportEvent, User, utcnow
 from app.triage import workflow
+from app.triage.duplicates import require_joinable
 from app.triage.workflow import HANDLER_MOVES, LABELS, Outcome, Status
 
 PRIORITIES = ("urgent", "high", "normal", "low")
@@ -314,7 +316,8 @@ def add_comment(report: Report, actor: User, note: str, *, internal: bool = Fals
 
 def add_rider_photos(report: Report, rider: User, photos: list[bytes], note: str = "", *,
                      lat=None, lon=None, radius_m: float = 200, max_photos: int = 4) -> ReportEvent:
-    """A rider's "still there" photo: on a report they follow, or on an open one nearby they join."""
+    """A rider's "still there" photo: on a report they follow, or on an open, recent one nearby they join
+    (with a photo; they then see its progress, not the rider's description, photos or comments)."""
     from app.reports.geo import distance_m, valid_location
     from app.reports.services import process_uploads
     note = _clean_note(note)
@@ -325,8 +328,7 @@ def add_rider_photos(report: Report, rider: User, photos: list[bytes], note: str
     require_approved(rider)  # joining would show them the report: only riders their team has vetted
     joining = not follows(rider, report)
     if joining:
-        if not report.is_open:
-            raise PermissionDenied(_l("This report is no longer open."))
+        require_joinable(report)
         if lat in (None, "") or lon in (None, ""):
             raise ValidationFailed(_l("We need your location to add your photo to a report nearby."),
                                    code="location_required")
@@ -334,6 +336,8 @@ def add_rider_photos(report: Report, rider: User, photos: list[bytes], note: str
             raise ValidationFailed(_l("The location is out of range."), code="invalid_location")
         if distance_m((float(lat), float(lon)), (report.lat, report.lon)) > radius_m:
             raise PermissionDenied(_l("You are too far from this report to add to it."))
+        if not photos:  # a photo of the place, not only a position anyone can read from Open311
+            raise ValidationFailed(_l("Add a photo of the problem to add it to this report."), code="photo_required")
     processed = process_uploads(photos, max_photos)
     event = ReportEvent(report_id=report.id, actor_id=rider.id, kind="photo" if photos else "comment",
                         note=note, from_status=report.status, to_status=report.status,
@@ -372,7 +376,8 @@ def unread_counts(user: User, report_ids: Iterable[int]) -> dict[int, int]:
     """For each report, the events the user may see that others wrote after the user last looked.
 
     Before a first look the count starts when the user began to follow the report (their own
-    report: its filing; a co-reported one: when they joined it). Internal notes never count.
+    report: its filing; a co-reported one: when they joined it). Internal notes never count, nor for a
+    co-reporter what is not shared with them.
     """
     from app.triage.models import ReportSeen
     ids = sorted({int(i) for i in report_ids})
@@ -386,7 +391,8 @@ def unread_counts(user: User, report_ids: Iterable[int]) -> dict[int, int]:
          .where(ReportEvent.report_id.in_(ids), ReportEvent.internal.is_(False),
                 ReportEvent.kind != "submitted",
                 or_(ReportEvent.actor_id.is_(None), ReportEvent.actor_id != user.id),
-                or_(since.is_(None), ReportEvent.created_at > since))
+                or_(since.is_(None), ReportEvent.created_at > since),
+                or_(CoReporter.user_id.is_(None), shared_with_co_reporter(user.id)))
          .group_by(ReportEvent.report_id))
     for report_id, n in db.session.execute(q):
         counts[report_id] = n

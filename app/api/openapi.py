@@ -57,6 +57,9 @@ SCHEMAS: dict[str, dict] = {
             "duplicate_of": nullable(STR), "grid": ref("GridRef"),
             "photos": {"type": "array", "items": ref("Photo")},
             "after_photos": {"type": "array", "items": ref("Photo")},
+            "co_reporter": {"type": "boolean",
+                            "description": "The caller co-reports it and sees only their share: no description, "
+                                           "building or capture time, no photos but the staff's"},
         },
     },
     "ReportRow": {
@@ -251,11 +254,14 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         },
     },
     "/reports/{report_id}": {"get": {
-        "summary": "One report", "description": "For its rider, co-reporters, staff and its handlers.",
+        "summary": "One report", "description": "For its rider, staff and its handlers; its co-reporters get its "
+                                               "status, category, place and after photos only.",
         "tags": ["reports"], "parameters": [REPORT_ID],
         "responses": {"200": ok("Report"), **errors(401, 403, 404)}}},
     "/reports/{report_id}/events": {"get": {
-        "summary": "A report's timeline", "description": "Oldest first; riders do not see internal notes.",
+        "summary": "A report's timeline",
+        "description": "Oldest first; riders do not see internal notes, co-reporters only the staff's moves and "
+                       "replies and their own additions.",
         "tags": ["reports"], "parameters": [REPORT_ID],
         "responses": {"200": ok("EventList"), **errors(401, 403, 404)}}},
     "/reports/{report_id}/transitions": {"post": {
@@ -289,7 +295,9 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                       **limited("comments and photos")}}},
     "/reports/{report_id}/photos": {"post": {
         "summary": "Add photos to a report",
-        "description": "A rider's \"still there\" photos for their own or a nearby open report.",
+        "description": "A rider's \"still there\" photos for a report they follow, or to join one "
+                       "nearby: at least one photo (400 `photo_required`), and only an open report filed "
+                       "within `GRIDSNAP_DUPLICATE_DAYS` (409 `report_closed` / `report_too_old`).",
         "tags": ["reports"], "parameters": [REPORT_ID],
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["photos"],

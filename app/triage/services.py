@@ -7,7 +7,7 @@ from typing import Iterable, Optional, Sequence
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import select, update
 
 from app import hooks
 from app.errors import DomainError, InvalidTransition, PermissionDenied, StaleReport, ValidationFailed
@@ -17,6 +17,7 @@ from app.inputs import record_id, whole_number
 from app.models import CoReporter, Department, Photo, Report, ReportEvent, Role, User, utcnow
 from app.reports.photos import Upload
 from app.triage import workflow
+from app.triage.duplicates import require_joinable
 from app.triage.workflow import HANDLER_MOVES, LABELS, Outcome, Status
 
 PRIORITIES = ("urgent", "high", "normal", "low")
@@ -356,7 +357,8 @@ def add_comment(report: Report, actor: User, note: str, *, internal: bool = Fals
 
 def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note: str = "", *,
                      lat=None, lon=None, radius_m: float = 200, max_photos: int = 4) -> ReportEvent:
-    """A rider's "still there" photo: on a report they follow, or on an open one nearby they join."""
+    """A rider's "still there" photo: on a report they follow, or on an open, recent one nearby they join
+    (with a photo; they then see its progress, not the rider's description, photos or comments)."""
     from app.reports.geo import distance_m, valid_location
     from app.reports.services import process_uploads
     note = _clean_note(note)
@@ -367,8 +369,7 @@ def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note
     require_approved(rider)  # joining would show them the report: only riders their team has vetted
     joining = not follows(rider, report)
     if joining:
-        if not report.is_open:
-            raise PermissionDenied(_l("This report is no longer open."))
+        require_joinable(report)
         if lat in (None, "") or lon in (None, ""):
             raise ValidationFailed(_l("We need your location to add your photo to a report nearby."),
                                    code="location_required")
@@ -376,6 +377,8 @@ def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note
             raise ValidationFailed(_l("The location is out of range."), code="invalid_location")
         if distance_m((float(lat), float(lon)), (report.lat, report.lon)) > radius_m:
             raise PermissionDenied(_l("You are too far from this report to add to it."))
+        if not photos:  # a photo of the place, not only a position anyone can read from Open311
+            raise ValidationFailed(_l("Add a photo of the problem to add it to this report."), code="photo_required")
     processed = process_uploads(photos, max_photos)
     event = ReportEvent(report_id=report.id, actor_id=rider.id, kind="photo" if photos else "comment",
                         note=note, from_status=report.status, to_status=report.status,
@@ -406,51 +409,6 @@ def set_priority(report: Report, actor: User, priority: str, *, version) -> Repo
     db.session.add(event)
     db.session.flush()
     return event
-
-
-# -- what a rider has not seen yet -----------------------------------------------------------------
-
-def unread_counts(user: User, report_ids: Iterable[int]) -> dict[int, int]:
-    """For each report, the events the user may see that others wrote after the user last looked.
-
-    Before a first look the count starts when the user began to follow the report (their own
-    report: its filing; a co-reported one: when they joined it). Internal notes never count.
-    """
-    from app.triage.models import ReportSeen
-    ids = sorted({int(i) for i in report_ids})
-    counts = dict.fromkeys(ids, 0)
-    if not ids:
-        return counts
-    since = func.coalesce(ReportSeen.seen_at, CoReporter.created_at)
-    q = (select(ReportEvent.report_id, func.count())
-         .outerjoin(ReportSeen, and_(ReportSeen.report_id == ReportEvent.report_id, ReportSeen.user_id == user.id))
-         .outerjoin(CoReporter, and_(CoReporter.report_id == ReportEvent.report_id, CoReporter.user_id == user.id))
-         .where(ReportEvent.report_id.in_(ids), ReportEvent.internal.is_(False),
-                ReportEvent.kind != "submitted",
-                or_(ReportEvent.actor_id.is_(None), ReportEvent.actor_id != user.id),
-                or_(since.is_(None), ReportEvent.created_at > since))
-         .group_by(ReportEvent.report_id))
-    for report_id, n in db.session.execute(q):
-        counts[report_id] = n
-    return counts
-
-
-def mark_seen(user: User, report: Report, now: Optional[datetime] = None) -> None:
-    """Remember that the user has just looked at the report (clears its unread badge)."""
-    from sqlalchemy.exc import IntegrityError
-
-    from app.triage.models import ReportSeen
-    now = now or utcnow()
-    seen = db.session.get(ReportSeen, (user.id, report.id))
-    if seen is None:
-        try:
-            with db.session.begin_nested():  # two tabs opening at once: the second one updates
-                db.session.add(ReportSeen(user_id=user.id, report_id=report.id, seen_at=now))
-            return
-        except IntegrityError:
-            seen = db.session.get(ReportSeen, (user.id, report.id))
-    seen.seen_at = max(seen.seen_at, now)
-    db.session.flush()
 
 
 # -- bulk ----------------------------------------------------------------------------------------

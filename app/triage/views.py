@@ -125,7 +125,8 @@ def _detail_context(report):
 @staff_or_handler_required
 def report(report_id: int):
     r = report_services.get_report(report_id)
-    require_view(current_user, r)
+    if not require_view(current_user, r):  # a handler whose own report was merged into it: the riders' page
+        return redirect(url_for("reports.detail", report_id=r.id))
     return render_template("triage/report.html", **_detail_context(r))
 
 

@@ -2,6 +2,7 @@
 
 In a source checkout they stay at the top level (the layout the project keeps); `app.paths` finds either.
 """
+
 import shutil
 from pathlib import Path
 
@@ -24,8 +25,9 @@ class BuildWithAssets(build_py):
 
         target = Path(self.build_lib) / "app"
         for name in SHIPPED:
-            shutil.copytree(ROOT / name, target / name, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                ROOT / name, target / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         for po in (ROOT / "app" / "translations").glob("*/LC_MESSAGES/messages.po"):
             out = target / po.relative_to(ROOT / "app").with_suffix(".mo")
             out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
 """GridSnap: the application factory."""
+
 import os
 
 from flask import Flask
@@ -8,9 +9,13 @@ from app import config, paths
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers, commands."""
-    app = Flask(__name__, template_folder=paths.shipped("templates"), static_folder=paths.shipped("static"),
-                instance_path=os.environ.get("GRIDSNAP_INSTANCE_DIR") or paths.default_instance_dir(),
-                instance_relative_config=True)
+    app = Flask(
+        __name__,
+        template_folder=paths.shipped("templates"),
+        static_folder=paths.shipped("static"),
+        instance_path=os.environ.get("GRIDSNAP_INSTANCE_DIR") or paths.default_instance_dir(),
+        instance_relative_config=True,
+    )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config.from_environment(app.instance_path))
     if test_config:
@@ -44,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     init_storage(app)
     i18n.init_app(app)
     from app import assets
+
     assets.init_app(app)  # versioned static URLs, compressed responses
     from app.auth import login as _login  # noqa: F401  (user loader and request loader)
 
@@ -61,52 +67,61 @@ def register_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.inputs import RowIdConverter
-    app.url_map.converters["int"] = RowIdConverter  # before any rule: ids past the column's range are 404
-    # Views are imported here, not in the packages' __init__, so models can import
-    # pure modules such as app.triage.workflow without pulling in the web layer.
-    from app.api import reports as _api_reports  # noqa: F401
-    from app.api import community as _api_community  # noqa: F401  (leaderboard, grids, teams)
-    from app.api import notifications as _api_notifications  # noqa: F401  (the bell)
-    from app.api import triage as _api_triage  # noqa: F401  (the workflow's /api/v1 routes)
-    from app.auth import views as _auth_views  # noqa: F401
-    from app.reports import views as _report_views  # noqa: F401
-    from app.triage import views as _triage_views  # noqa: F401
-    from app import pages
-    from app.api import bp as api_bp
-    from app.auth import bp as auth_bp
-    from app.reports import bp as reports_bp
-    from app.triage import bp as triage_bp
-    from app.summaries import bp as summaries_bp, views as _summary_views  # noqa: F401
-
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(reports_bp)
-    app.register_blueprint(triage_bp)
-    from app.triage.confirmation import asks_current_user
-    app.jinja_env.globals["asks_confirmation"] = asks_current_user  # the "Is it fixed?" card
-    app.register_blueprint(summaries_bp)
-    app.register_blueprint(api_bp)
-    from app.teams import bp as teams_bp, views as _team_views  # noqa: F401
-    app.register_blueprint(teams_bp)
-    from app.admin import bp as admin_bp, views as _admin_views  # noqa: F401  (/admin, admins only)
+    """Every blueprint, one way, here. Views are imported here, not in the packages' __init__, so models can
+    import pure modules such as app.triage.workflow without pulling in the web layer; importing a view module
+    attaches its routes to its blueprint."""
+    from app import notify, pages
+    from app.admin import bp as admin_bp
     from app.admin import notifications as _admin_notifications  # noqa: F401  (robots, undelivered)
-    app.register_blueprint(admin_bp)
-    from app.ops import bp as ops_bp  # /readyz
-    app.register_blueprint(ops_bp)
-    from app import notify  # the outbox hooks, the bell, /notifications
-    notify.init_app(app)
+    from app.admin import views as _admin_views  # noqa: F401  (/admin, admins only)
+    from app.api import bp as api_bp
+    from app.api import community as _api_community  # noqa: F401  (leaderboard, grids, teams)
     from app.api import docs, open311  # Open311 GeoReport v2; the OpenAPI document and its page
-    app.register_blueprint(open311.bp)
-    app.register_blueprint(docs.bp)
+    from app.api import notifications as _api_notifications  # noqa: F401  (the bell)
+    from app.api import reports as _api_reports  # noqa: F401
+    from app.api import triage as _api_triage  # noqa: F401  (the workflow's /api/v1 routes)
+    from app.auth import bp as auth_bp
+    from app.auth import views as _auth_views  # noqa: F401
+    from app.inputs import RowIdConverter
+    from app.ops import bp as ops_bp  # /readyz
+    from app.reports import bp as reports_bp
+    from app.reports import views as _report_views  # noqa: F401
+    from app.summaries import bp as summaries_bp
+    from app.summaries import views as _summary_views  # noqa: F401
+    from app.teams import bp as teams_bp
+    from app.teams import views as _team_views  # noqa: F401
+    from app.triage import bp as triage_bp
+    from app.triage import views as _triage_views  # noqa: F401
+    from app.triage.confirmation import asks_current_user
+
+    app.url_map.converters["int"] = RowIdConverter  # before any rule: ids past the column's range are 404
+    for blueprint in (
+        pages.bp,
+        auth_bp,
+        reports_bp,
+        triage_bp,
+        summaries_bp,
+        api_bp,
+        teams_bp,
+        admin_bp,
+        ops_bp,
+        open311.bp,
+        docs.bp,
+    ):
+        app.register_blueprint(blueprint)
+    notify.init_app(app)  # the outbox hooks, the bell, /notifications
+    app.jinja_env.globals["asks_confirmation"] = asks_current_user  # the "Is it fixed?" card
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from app.errors import refuse_nul_characters, register_errorhandlers as register
+    from app.errors import refuse_nul_characters
+    from app.errors import register_errorhandlers as register
+
     register(app)
     app.before_request(refuse_nul_characters)
 
 
 def register_commands(app: Flask) -> None:
     from app.cli import register
+
     register(app)

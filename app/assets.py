@@ -4,6 +4,7 @@
 every other file can be cached by the browser (and the service worker) for a year.
 Responses (HTML, CSS, JS, JSON, SVG) are compressed by Flask-Compress (zstd, brotli, gzip).
 """
+
 import hashlib
 import os
 
@@ -34,10 +35,23 @@ def static_version(static_folder: str, filename: str) -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("COMPRESS_MIMETYPES", [
-        "text/html", "text/css", "text/plain", "text/csv", "text/xml", "application/xml", "application/json",
-        "application/javascript", "text/javascript", "image/svg+xml", "application/manifest+json",
-        "application/geo+json"])
+    app.config.setdefault(
+        "COMPRESS_MIMETYPES",
+        [
+            "text/html",
+            "text/css",
+            "text/plain",
+            "text/csv",
+            "text/xml",
+            "application/xml",
+            "application/json",
+            "application/javascript",
+            "text/javascript",
+            "image/svg+xml",
+            "application/manifest+json",
+            "application/geo+json",
+        ],
+    )
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip", "deflate"])
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
     compress.init_app(app)

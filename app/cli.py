@@ -1,4 +1,5 @@
 """Command-line interface: thin wrappers over the services."""
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -21,10 +22,11 @@ def create_user(name, role, password, team, display_name):
     """Create a user."""
     from app.auth.services import create_user as create
     from app.errors import DomainError
+
     try:
         user = create(name, password, role, team=team, display_name=display_name)
     except DomainError as err:
-        raise click.ClickException(str(err.message))
+        raise click.ClickException(str(err.message)) from err
     db.session.commit()
     click.echo(f"created {user.role} {user.username} (id {user.id})")
 
@@ -34,12 +36,14 @@ def create_user(name, role, password, team, display_name):
 @click.option("--label", default="cli", help="A name for the token.")
 def create_token(name, label):
     """Create a personal API token for user NAME; the token is printed alone on the last line."""
-    from app.auth.services import create_token as create, get_user
+    from app.auth.services import create_token as create
+    from app.auth.services import get_user
     from app.errors import DomainError
+
     try:
         user = get_user(name)
     except DomainError as err:
-        raise click.ClickException(str(err.message))
+        raise click.ClickException(str(err.message)) from err
     _token, plain = create(user, label)
     db.session.commit()
     click.echo(f"token for {user.username} (shown once, store it safely):")
@@ -47,12 +51,18 @@ def create_token(name, label):
 
 
 @demo_cli.command("load")
-@click.option("--reports", "synthetic", type=click.IntRange(min=0), default=0,
-              help="Also add N synthetic reports over the last two years (for benchmarks).")
+@click.option(
+    "--reports",
+    "synthetic",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Also add N synthetic reports over the last two years (for benchmarks).",
+)
 @click.option("--if-empty", is_flag=True, help="Only load the demo when the database has no users.")
 def demo_load(synthetic, if_empty):
     """Load the Qianwei County demo (accounts, categories, reports with photos)."""
     from app import demo
+
     if if_empty and not demo.is_empty():
         click.echo("database not empty: demo not loaded")
     else:
@@ -68,11 +78,15 @@ def register(app: Flask) -> None:
     for group in (user_cli, token_cli, demo_cli):
         app.cli.add_command(group)
     from app.ops.cli import register as register_ops  # storage, backup, db copy
+
     register_ops(app)
     from app.summaries.cli import summary_command
+
     app.cli.add_command(summary_command)
     from app.grids.cli import grids_cli
+
     app.cli.add_command(grids_cli)
     from app.notify.cli import department_cli, escalate_command, worker_command
+
     for command in (department_cli, escalate_command, worker_command):
         app.cli.add_command(command)

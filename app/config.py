@@ -1,4 +1,5 @@
 """Defaults; environment variables override them."""
+
 import json
 import os
 import secrets
@@ -47,7 +48,8 @@ def from_environment(instance_path: str) -> dict:
         "OPEN311_RATE_LIMIT": env("GRIDSNAP_OPEN311_RATE_LIMIT") or "30 per minute",
         "OPEN311_READ_RATE_LIMIT": env("GRIDSNAP_OPEN311_READ_RATE_LIMIT") or "120 per minute",  # per address
         # Rejected reports (not real, with the coordinator's reason) stay out of the public feed unless on
-        "OPEN311_INCLUDE_REJECTED": (env("GRIDSNAP_OPEN311_INCLUDE_REJECTED") or "").lower() in ("1", "true", "yes", "on"),
+        "OPEN311_INCLUDE_REJECTED": (env("GRIDSNAP_OPEN311_INCLUDE_REJECTED") or "").lower()
+        in ("1", "true", "yes", "on"),
         "OPEN311_CONTACT": env("GRIDSNAP_OPEN311_CONTACT") or "",
         "RATELIMIT_STORAGE_URI": env("GRIDSNAP_REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -107,7 +109,7 @@ def _json_object(name: str) -> dict:
     except ValueError as err:
         raise ValueError(f"{name} must be a JSON object: {err}") from None
     if not isinstance(value, dict):
-        raise ValueError(f"{name} must be a JSON object, like {{\"assigned\": \"SMS_123\"}}")
+        raise ValueError(f'{name} must be a JSON object, like {{"assigned": "SMS_123"}}')
     return value
 
 

@@ -1,8 +1,9 @@
 """Engine settings: SQLite gets WAL, foreign keys, a busy timeout, a memory map, a larger page cache and
 statistics kept fresh for its query planner; PostgreSQL is left as is (its autovacuum analyzes)."""
+
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from flask import Flask, current_app
 from sqlalchemy import BigInteger, Integer, event, text
@@ -89,8 +90,7 @@ def snapshot() -> Iterator[None]:
     nothing read inside should be used outside it (ORM objects go with the session)."""
     with current_app.app_context():
         if db.engine.dialect.name == "postgresql":
-            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ",
-                                                     "postgresql_readonly": True})
+            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True})
         elif db.engine.dialect.name == "sqlite":
             db.session.execute(text("BEGIN"))
         try:
@@ -116,7 +116,10 @@ def _include_object(obj, name, type_, reflected, compare_to) -> bool:
 def _compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
     # SQLite's INTEGER is already 64-bit: report.cell stays INTEGER there (7c1e0b2d9a41 widens it on
     # PostgreSQL only). None: Alembic's own comparison.
-    if (context.dialect.name == "sqlite" and isinstance(metadata_type, BigInteger)
-            and isinstance(inspected_type, Integer)):
+    if (
+        context.dialect.name == "sqlite"
+        and isinstance(metadata_type, BigInteger)
+        and isinstance(inspected_type, Integer)
+    ):
         return False
     return None

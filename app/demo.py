@@ -1,10 +1,10 @@
 """Demo data around Qianwei County (犍为县), Sichuan, and synthetic volume for benchmarks."""
+
 from __future__ import annotations
 
 import io
 import random
 from datetime import timedelta
-from typing import Optional
 
 from PIL import Image, ImageDraw
 from sqlalchemy import func, insert, select
@@ -51,9 +51,17 @@ NOTES = {
 }
 
 # The path each demo report travels (by the triage workflow, once it has moved).
-PATHS = [[], [], ["accepted"], ["accepted", "assigned"], ["accepted", "assigned", "in_progress"],
-         ["accepted", "assigned", "resolved"], ["accepted", "assigned", "resolved", "closed"],
-         ["rejected"], ["duplicate"]]
+PATHS = [
+    [],
+    [],
+    ["accepted"],
+    ["accepted", "assigned"],
+    ["accepted", "assigned", "in_progress"],
+    ["accepted", "assigned", "resolved"],
+    ["accepted", "assigned", "resolved", "closed"],
+    ["rejected"],
+    ["duplicate"],
+]
 
 
 def is_empty() -> bool:
@@ -85,8 +93,9 @@ def load_demo(n_reports: int = 36) -> str:
     for username, name, role, team, dept in PEOPLE:
         user = db.session.scalar(select(User).where(User.username == username))
         if user is None:
-            user = create_user(username, PASSWORD, role, display_name=name, team=team,
-                               department_id=depts[dept].id if dept else None)
+            user = create_user(
+                username, PASSWORD, role, display_name=name, team=team, department_id=depts[dept].id if dept else None
+            )
             if role in STAFF_ROLES:
                 user.email = f"{username}@example.org"
         users[username] = user
@@ -102,9 +111,17 @@ def load_demo(n_reports: int = 36) -> str:
         lat = CENTRE[0] + rnd.uniform(-0.012, 0.012)
         lon = CENTRE[1] + rnd.uniform(-0.015, 0.015)
         report, created = submit_report(
-            rider, store, category=cat.code, photos=[demo_photo(cat.color, i)],
-            description=NOTES.get(cat.code, ""), lat=lat, lon=lon, accuracy=rnd.choice([8, 12, 25, 40]),
-            location_source="device", idempotency_key=f"demo-{i}")
+            rider,
+            store,
+            category=cat.code,
+            photos=[demo_photo(cat.color, i)],
+            description=NOTES.get(cat.code, ""),
+            lat=lat,
+            lon=lon,
+            accuracy=rnd.choice([8, 12, 25, 40]),
+            location_source="device",
+            idempotency_key=f"demo-{i}",
+        )
         if not created:
             continue
         made += 1
@@ -141,20 +158,22 @@ def walk(report: Report, path: list[str], users: dict) -> None:
     """Move a demo report along `path` with the real transition service, at believable times."""
     rnd = random.Random(report.id)
     coordinators = [u for u in users.values() if u.role == Role.COORDINATOR]
-    steps = [timedelta(hours=rnd.uniform(0.3, report.category.accept_hours if to == Status.ACCEPTED else 20))
-             for to in path]
+    steps = [
+        timedelta(hours=rnd.uniform(0.3, report.category.accept_hours if to == Status.ACCEPTED else 20)) for to in path
+    ]
     room = (utcnow() - report.created_at) * 0.9  # a report filed an hour ago moved within that hour
     total = sum(steps, timedelta())
     if total > room:
         steps = [s * (room / total) for s in steps]
     t = report.created_at
-    for to, step in zip(path, steps):
+    for to, step in zip(path, steps, strict=False):
         t = t + step
         actor = rnd.choice(coordinators)
         kwargs = {}
         if to == Status.ASSIGNED:
             dept = report.category.default_department_id or db.session.scalar(
-                select(Department.id).where(Department.code == "urban_management"))
+                select(Department.id).where(Department.code == "urban_management")
+            )
             handler = next((u for u in users.values() if u.is_handler and u.department_id == dept), None)
             kwargs = {"department_id": dept, "assignee_id": handler.id if handler else None}
         elif to in (Status.IN_PROGRESS, Status.RESOLVED) and report.status in (Status.ASSIGNED, Status.IN_PROGRESS):
@@ -172,12 +191,18 @@ def walk(report: Report, path: list[str], users: dict) -> None:
         db.session.flush()
 
 
-def _original(report: Report) -> Optional[Report]:
+def _original(report: Report) -> Report | None:
     """An open report of the same category; the demo duplicate is placed ~25 m from it."""
     original = db.session.scalar(
-        select(Report).where(Report.category_id == report.category_id, Report.id != report.id,
-                             Report.status.in_([s.value for s in OPEN_STATUSES]))
-        .order_by(Report.created_at.desc()).limit(1))
+        select(Report)
+        .where(
+            Report.category_id == report.category_id,
+            Report.id != report.id,
+            Report.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .order_by(Report.created_at.desc())
+        .limit(1)
+    )
     if original is not None:
         report.lat, report.lon = original.lat + 0.0002, original.lon + 0.0001
         report.cell = cell_of(report.lat, report.lon)
@@ -209,26 +234,53 @@ def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
             accepted = next((t for t, _f, to in evs if to == "accepted"), None)
             rid = next_id
             next_id += 1
-            reports.append({
-                "id": rid, "reference": make_reference(rid, created), "user_id": rnd.choice(riders).id,
-                "category_id": cat.id, "status": status, "description": "", "building": "",
-                "lat": lat, "lon": lon, "cell": cell_of(lat, lon), "accuracy": 15.0,
-                "location_source": "device", "source": "web", "attributes": {}, "contact": {},
-                "captured_at": created, "created_at": created, "updated_at": evs[-1][0],
-                "version": len(evs), "priority": "urgent" if cat.hazard else "normal",
-                "department_id": cat.default_department_id,
-                "accept_due_at": created + timedelta(hours=cat.accept_hours),
-                "resolve_due_at": created + timedelta(hours=cat.resolve_hours),
-                "accepted_at": accepted, "first_accepted_at": accepted,  # accepted once at most here
-                "resolved_at": next((t for t, _f, to in evs if to == "resolved"), None),
-                "closed_at": next((t for t, _f, to in evs if to == "closed"), None),
-                "outcome": "fixed" if status == "closed" else None,
-            })
+            reports.append(
+                {
+                    "id": rid,
+                    "reference": make_reference(rid, created),
+                    "user_id": rnd.choice(riders).id,
+                    "category_id": cat.id,
+                    "status": status,
+                    "description": "",
+                    "building": "",
+                    "lat": lat,
+                    "lon": lon,
+                    "cell": cell_of(lat, lon),
+                    "accuracy": 15.0,
+                    "location_source": "device",
+                    "source": "web",
+                    "attributes": {},
+                    "contact": {},
+                    "captured_at": created,
+                    "created_at": created,
+                    "updated_at": evs[-1][0],
+                    "version": len(evs),
+                    "priority": "urgent" if cat.hazard else "normal",
+                    "department_id": cat.default_department_id,
+                    "accept_due_at": created + timedelta(hours=cat.accept_hours),
+                    "resolve_due_at": created + timedelta(hours=cat.resolve_hours),
+                    "accepted_at": accepted,
+                    "first_accepted_at": accepted,  # accepted once at most here
+                    "resolved_at": next((t for t, _f, to in evs if to == "resolved"), None),
+                    "closed_at": next((t for t, _f, to in evs if to == "closed"), None),
+                    "outcome": "fixed" if status == "closed" else None,
+                }
+            )
             for at, frm, to in evs:
-                events.append({"id": next_event, "report_id": rid, "actor_id": None, "created_at": at,
-                               "kind": "submitted" if frm is None else "transition",
-                               "from_status": frm, "to_status": to, "note": "", "internal": False,
-                               "details": {}})
+                events.append(
+                    {
+                        "id": next_event,
+                        "report_id": rid,
+                        "actor_id": None,
+                        "created_at": at,
+                        "kind": "submitted" if frm is None else "transition",
+                        "from_status": frm,
+                        "to_status": to,
+                        "note": "",
+                        "internal": False,
+                        "details": {},
+                    }
+                )
                 next_event += 1
         db.session.execute(insert(Report), reports)
         db.session.execute(insert(ReportEvent), events)
@@ -243,8 +295,15 @@ def _synthetic_history(rnd: random.Random, created, now, cat):
     evs = [(created, None, "submitted")]
     t = created
     roll = rnd.random()
-    path = (["accepted", "assigned", "resolved", "closed"] if roll < 0.7 else
-            ["rejected"] if roll < 0.8 else ["accepted", "assigned"] if roll < 0.9 else [])
+    path = (
+        ["accepted", "assigned", "resolved", "closed"]
+        if roll < 0.7
+        else ["rejected"]
+        if roll < 0.8
+        else ["accepted", "assigned"]
+        if roll < 0.9
+        else []
+    )
     prev = "submitted"
     for to in path:
         t = t + timedelta(hours=rnd.expovariate(1 / (cat.accept_hours if to == "accepted" else 24)))
@@ -260,7 +319,9 @@ def _reset_sequences() -> None:
     if db.engine.dialect.name != "postgresql":
         return
     from sqlalchemy import text
+
     for table in ("report", "report_event"):
-        db.session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"))
+        db.session.execute(
+            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))")
+        )
     db.session.commit()

@@ -1,5 +1,4 @@
 """Domain errors raised by services, and the one place that maps them to HTTP responses."""
-from typing import Optional
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -67,16 +66,24 @@ HTTP_MESSAGES = {
     503: _l("The service is briefly unavailable. Please try again in a moment."),
 }
 
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "too_large",
-              415: "unsupported_media_type", 429: "rate_limited", 500: "server_error",
-              503: "unavailable"}
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "server_error",
+    503: "unavailable",
+}
 
 
 def wants_json() -> bool:
     """API paths and clients that ask for JSON get JSON errors."""
-    return (request.path.startswith("/api/") or request.is_json
-            or request.accept_mimetypes.best == "application/json")
+    return request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json"
 
 
 def register_error_format(app: Flask, prefix: str, render_error) -> None:
@@ -128,7 +135,9 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(err: Exception):
         from sqlalchemy.exc import OperationalError
+
         from app.extensions import db
+
         db.session.rollback()
         if isinstance(err, OperationalError):
             # The database is unreachable or locked: a retry will work, nothing was written.
@@ -156,7 +165,7 @@ def _texts(value):
             stack.extend(item)
 
 
-def _unstorable(value) -> Optional[str]:
+def _unstorable(value) -> str | None:
     """What no database stores, in one walk over every text: "nul" (a NUL character, which PostgreSQL
     refuses) or "surrogate" (a lone one, "\\ud800" in JSON); None when every text is fine."""
     for text in _texts(value):
@@ -186,7 +195,7 @@ def refuse_nul_characters() -> None:
             try:
                 body = request.get_json(silent=True)
             except RecursionError:  # [[[[... nested deeper than the parser goes
-                raise ValidationFailed(HTTP_MESSAGES[400], code="invalid_json")
+                raise ValidationFailed(HTTP_MESSAGES[400], code="invalid_json") from None
             values.append(body)
     problem = _unstorable(values)
     if problem == "surrogate":

@@ -1,6 +1,7 @@
 """Named hooks: a lower feature announces what happened (a report filed, moved) and the features above
 that registered for it react (notifications), without the lower one importing them."""
-from typing import Callable
+
+from collections.abc import Callable
 
 from flask import Flask, current_app
 

@@ -3,12 +3,14 @@
 Babel names Simplified Chinese `zh_Hans_CN`; the catalog lives in `app/translations/zh_CN` and
 `app/translations/zh_Hans_CN` is a link to it, so gettext finds it under the name Babel asks for.
 """
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
+
 from app.models import Role
 
 
@@ -65,6 +67,7 @@ def init_app(app: Flask) -> None:
 def status_label(status: str | None) -> str:
     """The translated name of a status."""
     from app.triage.workflow import LABELS, Status
+
     try:
         return str(LABELS[Status(status)])
     except ValueError:
@@ -74,14 +77,19 @@ def status_label(status: str | None) -> str:
 def outcome_label(outcome: str | None) -> str:
     """The translated name of a closed report's outcome."""
     from app.triage.workflow import OUTCOME_LABELS, Outcome
+
     try:
         return str(OUTCOME_LABELS[Outcome(outcome)])
     except ValueError:
         return outcome or ""
 
 
-ROLE_LABELS = {Role.RIDER: _l("Rider"), Role.HANDLER: _l("Handler"), Role.COORDINATOR: _l("Coordinator"),
-               Role.ADMIN: _l("Administrator")}
+ROLE_LABELS = {
+    Role.RIDER: _l("Rider"),
+    Role.HANDLER: _l("Handler"),
+    Role.COORDINATOR: _l("Coordinator"),
+    Role.ADMIN: _l("Administrator"),
+}
 
 
 def role_label(role: str) -> str:

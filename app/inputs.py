@@ -4,10 +4,10 @@ Python's int() reads '²', '1_0' and numbers of any size; the database's integer
 2**31 - 1 (PostgreSQL raises beyond it, SQLite beyond 2**63), and dates near year 1 or 9999 overflow
 once shifted to UTC. So ids, pages and dates from clients are checked here before any query.
 """
+
 from __future__ import annotations
 
 from datetime import date
-from typing import Optional
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
@@ -18,7 +18,7 @@ MAX_ID = 2**31 - 1  # the largest value of an Integer column
 MAX_PAGE = 1_000_000
 
 
-def whole_number(value, maximum: int = MAX_ID) -> Optional[int]:
+def whole_number(value, maximum: int = MAX_ID) -> int | None:
     """`value` as a whole number from 0 to `maximum` (a JSON integer or ASCII digits), else None."""
     if isinstance(value, bool):  # JSON true is not the number 1
         return None
@@ -34,7 +34,7 @@ def whole_number(value, maximum: int = MAX_ID) -> Optional[int]:
     return number if 0 <= number <= maximum else None
 
 
-def integer(value: str | None, default: Optional[int] = None) -> Optional[int]:
+def integer(value: str | None, default: int | None = None) -> int | None:
     """An optionally signed whole number in ASCII digits (absent or empty: `default`); ValueError for
     anything else (int() alone takes '²', '1_000' and '１')."""
     if value is None or value == "":
@@ -45,15 +45,17 @@ def integer(value: str | None, default: Optional[int] = None) -> Optional[int]:
     return int(value)
 
 
-def record_id(value) -> Optional[int]:
+def record_id(value) -> int | None:
     """`value` as a row id (1 to MAX_ID), else None."""
     number = whole_number(value)
     return number if number else None
 
 
 def _out_of_range(name: str, high: int) -> ValidationFailed:
-    return ValidationFailed(_l("%(name)s must be a whole number from %(low)d to %(high)d.", name=name, low=1,
-                               high=high), code="invalid_number")
+    return ValidationFailed(
+        _l("%(name)s must be a whole number from %(low)d to %(high)d.", name=name, low=1, high=high),
+        code="invalid_number",
+    )
 
 
 def page_number(value, maximum: int = MAX_PAGE) -> int:
@@ -61,13 +63,13 @@ def page_number(value, maximum: int = MAX_PAGE) -> int:
     try:
         page = integer(value if value is None else str(value), 1)
     except ValueError:
-        raise ValidationFailed(_l("The page number must be a whole number."), code="invalid_page")
+        raise ValidationFailed(_l("The page number must be a whole number."), code="invalid_page") from None
     if not 1 <= page <= maximum:
         raise _out_of_range("page", maximum)
     return page
 
 
-def id_filter(value, name: str) -> Optional[int]:
+def id_filter(value, name: str) -> int | None:
     """A row id from a query string (absent or empty: None); 400 unless a whole number 1..MAX_ID."""
     if value is None or value == "":
         return None
@@ -92,14 +94,14 @@ def flag(value, name: str) -> bool:
     raise ValidationFailed(_l("%(name)s must be 1 or 0.", name=name), code="invalid_flag")
 
 
-def day(value: str | None, what: str) -> Optional[date]:
+def day(value: str | None, what: str) -> date | None:
     """A YYYY-MM-DD date between 1900 and 2999 (absent or empty: None); 400 otherwise."""
     if not value:
         return None
     try:
         when = date.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed(_l("%(what)s is not a date (YYYY-MM-DD).", what=what), code="invalid_date")
+        raise ValidationFailed(_l("%(what)s is not a date (YYYY-MM-DD).", what=what), code="invalid_date") from None
     if not 1900 <= when.year <= 2999:
         raise ValidationFailed(_l("%(what)s must be a date between 1900 and 2999.", what=what), code="invalid_date")
     return when

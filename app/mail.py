@@ -1,10 +1,11 @@
 """Sending email over the configured SMTP server (the weekly digest, notifications)."""
+
 from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
-from typing import Mapping
 
 STARTTLS = ("starttls", "true", "1", "yes")  # GRIDSNAP_SMTP_TLS values that upgrade a plain connection
 TLS_MODES = ("ssl",) + STARTTLS
@@ -18,8 +19,10 @@ class InsecureSmtp(ValueError):
 def send_mail(cfg: Mapping, messages: list[EmailMessage]) -> None:
     """Send the messages over one connection to GRIDSNAP_SMTP_HOST, with TLS as configured."""
     if cfg["SMTP_USER"] and cfg["SMTP_TLS"] not in TLS_MODES and cfg["SMTP_HOST"] not in LOCAL_HOSTS:
-        raise InsecureSmtp(f"refusing to send the SMTP password unencrypted to {cfg['SMTP_HOST']}: "
-                           "set GRIDSNAP_SMTP_TLS to starttls or ssl")
+        raise InsecureSmtp(
+            f"refusing to send the SMTP password unencrypted to {cfg['SMTP_HOST']}: "
+            "set GRIDSNAP_SMTP_TLS to starttls or ssl"
+        )
     # smtplib checks no certificate unless given a context: without one, anyone on the path could
     # pose as the mail server and read SMTP_PASSWORD.
     tls = ssl.create_default_context()

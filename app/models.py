@@ -1,14 +1,30 @@
 """Core models: people, categories, reports, their photos and their timeline."""
+
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Optional
+from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint, and_, case, or_, text)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    case,
+    or_,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,10 +32,9 @@ from app.extensions import db
 from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Outcome, Status, deadline_for, is_open
 
 
-
 def utcnow() -> datetime:
     """Timezone-aware now in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(db.TypeDecorator):
@@ -31,11 +46,11 @@ class UTCDateTime(db.TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime")
-        return value.astimezone(timezone.utc) if value is not None else None
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
 
 
@@ -72,9 +87,9 @@ class Department(db.Model):
     name_zh: Mapped[str] = mapped_column(String(80))
     name_en: Mapped[str] = mapped_column(String(80))
     # The department's group robot: wecom | dingtalk | feishu | generic, its webhook and signing secret.
-    webhook_kind: Mapped[Optional[str]] = mapped_column(String(10))
-    webhook_url: Mapped[Optional[str]] = mapped_column(String(500))
-    webhook_secret: Mapped[Optional[str]] = mapped_column(String(200))
+    webhook_kind: Mapped[str | None] = mapped_column(String(10))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))
 
     def name(self, locale: str) -> str:
         return self.name_zh if locale.startswith("zh") else self.name_en
@@ -89,20 +104,20 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(20), default=Role.RIDER.value)
-    phone: Mapped[Optional[str]] = mapped_column(String(32))
-    team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id"), index=True)
-    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     approved: Mapped[bool] = mapped_column(Boolean, default=True)
-    email: Mapped[Optional[str]] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
     wants_digest: Mapped[bool] = mapped_column(Boolean, default=False)
     # Notifications by email / SMS besides the bell (chosen on the profile page).
     notify_email: Mapped[bool] = mapped_column(Boolean, default=False)
     notify_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    team: Mapped[Optional[Team]] = relationship()
-    department: Mapped[Optional[Department]] = relationship()
+    team: Mapped[Team | None] = relationship()
+    department: Mapped[Department | None] = relationship()
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -158,8 +173,8 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
 
@@ -193,10 +208,10 @@ class Category(db.Model):
     sort_order: Mapped[int] = mapped_column(Integer, default=100)
     accept_hours: Mapped[float] = mapped_column(Float, default=24)
     resolve_hours: Mapped[float] = mapped_column(Float, default=168)
-    default_department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+    default_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    default_department: Mapped[Optional[Department]] = relationship()
+    default_department: Mapped[Department | None] = relationship()
 
     def name(self, locale: str) -> str:
         return self.name_zh if locale.startswith("zh") else self.name_en
@@ -224,14 +239,21 @@ class Report(db.Model):
         UniqueConstraint("user_id", "idempotency_key", name="uq_report_user_idempotency"),
         # The board's first page: open reports, newest first (a plain (status, created_at)
         # index is ignored by SQLite's planner for IN (...); the partial one is used).
-        Index("ix_report_open_created", "created_at",
-              sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
+        Index("ix_report_open_created", "created_at", sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
         # The weekly summary's backlog as of a past moment: open reports whose deadline had not yet come
         # (the rest are counted in report_backlog_count, see app/summaries/models.py).
-        Index("ix_report_submitted_accept_due", "accept_due_at",
-              sqlite_where=text(_SUBMITTED_SQL), postgresql_where=text(_SUBMITTED_SQL)),
-        Index("ix_report_working_resolve_due", "resolve_due_at",
-              sqlite_where=text(_WORKING_SQL), postgresql_where=text(_WORKING_SQL)),
+        Index(
+            "ix_report_submitted_accept_due",
+            "accept_due_at",
+            sqlite_where=text(_SUBMITTED_SQL),
+            postgresql_where=text(_SUBMITTED_SQL),
+        ),
+        Index(
+            "ix_report_working_resolve_due",
+            "resolve_due_at",
+            sqlite_where=text(_WORKING_SQL),
+            postgresql_where=text(_WORKING_SQL),
+        ),
         Index("ix_report_created", "created_at"),  # the reports filed in a week
         Index("ix_report_duplicate_of", "duplicate_of_id"),  # duplicates merged into a report
         Index("ix_report_status_created", "status", "created_at"),
@@ -245,7 +267,7 @@ class Report(db.Model):
         Index("ix_report_closed_outcome", "closed_at", "status", "outcome"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
     status: Mapped[str] = mapped_column(String(20), default=Status.SUBMITTED.value)
@@ -255,38 +277,39 @@ class Report(db.Model):
     lon: Mapped[float] = mapped_column(Float)
     # ~100 m grid cell of the location, for indexed nearby searches (see reports.geo.cell_of)
     cell: Mapped[int] = mapped_column(BigInteger)  # row * 360000 + col exceeds 32 bits
-    accuracy: Mapped[Optional[float]] = mapped_column(Float)
+    accuracy: Mapped[float | None] = mapped_column(Float)
     location_source: Mapped[str] = mapped_column(String(10), default="device")
-    address: Mapped[Optional[str]] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(String(300))
     source: Mapped[str] = mapped_column(String(10), default="web")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     contact: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    idempotency_key: Mapped[Optional[str]] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
     priority: Mapped[str] = mapped_column(String(10), default="normal")
-    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
-    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
-    accept_due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    resolve_due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    accepted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)  # the latest acceptance
-    first_accepted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)  # the first: it earns points
-    resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    closed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    outcome: Mapped[Optional[str]] = mapped_column(String(20))
-    duplicate_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("report.id"))
-    grid_id: Mapped[Optional[int]] = mapped_column(ForeignKey("grid.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the latest acceptance
+    first_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the first: it earns points
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
-    assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     category: Mapped[Category] = relationship()
-    department: Mapped[Optional[Department]] = relationship()
-    duplicate_of: Mapped[Optional["Report"]] = relationship(remote_side=[id])
-    grid: Mapped[Optional["Grid"]] = relationship()  # noqa: F821  (by name: the grid feature's model)
-    photos: Mapped[list["Photo"]] = relationship(
-        back_populates="report", order_by="Photo.id", cascade="all, delete-orphan")
+    department: Mapped[Department | None] = relationship()
+    duplicate_of: Mapped[Report | None] = relationship(remote_side=[id])
+    grid: Mapped[Grid | None] = relationship()  # noqa: F821  (by name: the grid feature's model)
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="report", order_by="Photo.id", cascade="all, delete-orphan"
+    )
 
     @property
     def is_open(self) -> bool:
@@ -303,25 +326,30 @@ class Report(db.Model):
         return and_(cls.status == Status.CLOSED.value, cls.outcome == Outcome.FIXED.value)
 
     @property
-    def due_at(self) -> Optional[datetime]:
+    def due_at(self) -> datetime | None:
         """The deadline that applies now: to accept while submitted, to resolve until resolved."""
         return deadline_for(self.status, self.accept_due_at, self.resolve_due_at)
 
-    def is_overdue(self, now: Optional[datetime] = None) -> bool:
+    def is_overdue(self, now: datetime | None = None) -> bool:
         due = self.due_at
         return due is not None and due < (now or utcnow())
 
     @classmethod
     def due_clause(cls):
         """SQL for due_at: the deadline that applies now, NULL for resolved and closed reports."""
-        return case((cls.status == Status.SUBMITTED.value, cls.accept_due_at),
-                    (cls.status.in_([s.value for s in RESOLVE_DEADLINE_STATUSES]), cls.resolve_due_at), else_=None)
+        return case(
+            (cls.status == Status.SUBMITTED.value, cls.accept_due_at),
+            (cls.status.in_([s.value for s in RESOLVE_DEADLINE_STATUSES]), cls.resolve_due_at),
+            else_=None,
+        )
 
     @classmethod
     def overdue_clause(cls, now: datetime):
         """SQL for is_overdue(now): past the accept deadline while submitted, else past the resolve one."""
-        return or_(and_(cls.status == Status.SUBMITTED.value, cls.accept_due_at < now),
-                   and_(cls.status.in_([s.value for s in RESOLVE_DEADLINE_STATUSES]), cls.resolve_due_at < now))
+        return or_(
+            and_(cls.status == Status.SUBMITTED.value, cls.accept_due_at < now),
+            and_(cls.status.in_([s.value for s in RESOLVE_DEADLINE_STATUSES]), cls.resolve_due_at < now),
+        )
 
 
 class Photo(db.Model):
@@ -330,7 +358,7 @@ class Photo(db.Model):
     __tablename__ = "photo"
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)
-    event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("report_event.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("report_event.id"))
     kind: Mapped[str] = mapped_column(String(10), default="report")  # report | after | followup
     key: Mapped[str] = mapped_column(String(100), unique=True)
     thumb_key: Mapped[str] = mapped_column(String(100), unique=True)
@@ -351,24 +379,32 @@ class ReportEvent(db.Model):
         # A period's moves read from the index alone (the weekly summary's largest statement and the points'
         # duplicate merges): SQLite covers a column only as a key, so `details` is the last
         # one there; PostgreSQL has no b-tree order for json and carries it as an INCLUDE column.
-        Index("ix_event_created_moves", "created_at", "kind", "to_status", "from_status", "report_id",
-              "details").ddl_if(dialect="sqlite"),
-        Index("ix_event_created_moves", "created_at", "kind", "to_status", "from_status", "report_id",
-              postgresql_include=["details"]).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_event_created_moves", "created_at", "kind", "to_status", "from_status", "report_id", "details"
+        ).ddl_if(dialect="sqlite"),
+        Index(
+            "ix_event_created_moves",
+            "created_at",
+            "kind",
+            "to_status",
+            "from_status",
+            "report_id",
+            postgresql_include=["details"],
+        ).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id"))
-    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(12), default="transition")  # submitted|transition|comment|photo
-    from_status: Mapped[Optional[str]] = mapped_column(String(20))
-    to_status: Mapped[Optional[str]] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     report: Mapped[Report] = relationship()
-    actor: Mapped[Optional[User]] = relationship()
+    actor: Mapped[User | None] = relationship()
 
 
 class CoReporter(db.Model):
@@ -377,5 +413,5 @@ class CoReporter(db.Model):
     __tablename__ = "co_reporter"
     report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
-    duplicate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("report.id"))
+    duplicate_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,5 @@
 """Site-wide pages: the front door and the health check."""
+
 from flask import Blueprint, jsonify, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import text
@@ -30,16 +31,31 @@ def healthz():
 
 
 # The installable web app: manifest and service worker (served from the root so it controls every page).
-SHELL_ASSETS = ("css/app.css", "js/exif.js", "js/outbox.js", "js/app.js", "js/report.js", "js/bell.js",
-                "vendor/leaflet/leaflet.js", "js/leaflet-setup.js", "vendor/leaflet/leaflet.css",
-                "vendor/leaflet/images/marker-icon.png", "vendor/leaflet/images/marker-icon-2x.png",
-                "vendor/leaflet/images/marker-shadow.png", "icons/app.svg", "icons/app-192.png", "icons/camera.svg")
+SHELL_ASSETS = (
+    "css/app.css",
+    "js/exif.js",
+    "js/outbox.js",
+    "js/app.js",
+    "js/report.js",
+    "js/bell.js",
+    "vendor/leaflet/leaflet.js",
+    "js/leaflet-setup.js",
+    "vendor/leaflet/leaflet.css",
+    "vendor/leaflet/images/marker-icon.png",
+    "vendor/leaflet/images/marker-icon-2x.png",
+    "vendor/leaflet/images/marker-shadow.png",
+    "icons/app.svg",
+    "icons/app-192.png",
+    "icons/camera.svg",
+)
 
 
 @bp.route("/manifest.webmanifest")
 def manifest():
     from flask_babel import gettext as _
+
     from app.i18n import lang
+
     body = {
         "name": "网格随手拍 GridSnap",
         "short_name": _("GridSnap"),
@@ -53,8 +69,12 @@ def manifest():
         "icons": [
             {"src": url_for("static", filename="icons/app-192.png"), "sizes": "192x192", "type": "image/png"},
             {"src": url_for("static", filename="icons/app-512.png"), "sizes": "512x512", "type": "image/png"},
-            {"src": url_for("static", filename="icons/app-maskable-512.png"), "sizes": "512x512",
-             "type": "image/png", "purpose": "maskable"},
+            {
+                "src": url_for("static", filename="icons/app-maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
             {"src": url_for("static", filename="icons/app.svg"), "sizes": "any", "type": "image/svg+xml"},
         ],
         "shortcuts": [{"name": _("My reports"), "url": url_for("reports.mine")}],
@@ -77,14 +97,18 @@ def offline_pages() -> list[str]:
 @bp.route("/sw.js")
 def service_worker():
     import hashlib
+
     from flask import current_app, render_template
+
     from app.reports.services import categories
+
     icons = sorted({f"icons/{c.icon}.svg" for c in categories()})
     assets = [url_for("static", filename=name) for name in (*SHELL_ASSETS, *icons)]
     pages = offline_pages()
     version = hashlib.sha256("\n".join(assets + pages).encode()).hexdigest()[:12]
-    body = render_template("sw.js", assets=assets, pages=pages, version=version,
-                           outbox=url_for("static", filename="js/outbox.js"))
+    body = render_template(
+        "sw.js", assets=assets, pages=pages, version=version, outbox=url_for("static", filename="js/outbox.js")
+    )
     response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     return response

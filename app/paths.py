@@ -1,4 +1,5 @@
 """Where the app's files are: at the top of a source checkout, or inside the package once installed."""
+
 import os
 
 PACKAGE = os.path.dirname(os.path.abspath(__file__))

@@ -1,5 +1,6 @@
 """Browser-facing protections: security headers, a Content-Security-Policy, Secure cookies over HTTPS,
 a small body limit for JSON requests, and a limit on sending unknown API tokens."""
+
 from flask import Flask, abort, current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.util import get_remote_address
@@ -8,18 +9,20 @@ from limits import parse
 # Scripts only from our own files (no inline code, no eval); styles may be inline (templates and Leaflet
 # set style attributes); images from anywhere, because map tiles and presigned photo URLs come from
 # configurable hosts, plus data:/blob: for Leaflet's icons and the rider's photo previews.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob: https: http:",
-    "connect-src 'self'",
-    "worker-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob: https: http:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -67,6 +70,7 @@ def note_token_failure() -> None:
     Only failures are counted and refused: a valid token is looked up and passes whatever bad ones its address
     sent (tokens are 256-bit random, so the count is about noise, and an address may be shared)."""
     from app.extensions import limiter
+
     if not limiter.enabled or g.get("token_failure_noted"):
         return
     g.token_failure_noted = True

@@ -1,5 +1,6 @@
 """The raw SQL behind a piece of the app, for the benches' floors: capture the statements it sends,
 then replay them through the bare DB-API cursor (execute and fetch, nothing else)."""
+
 from __future__ import annotations
 
 import time

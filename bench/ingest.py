@@ -4,6 +4,7 @@ Generates a realistic 12 MP phone JPEG (4032x3024, textured, EXIF orientation 6 
 temporary folder, then times everything in the same run and prints medians and ratios.
 Run: .venv/bin/python bench/ingest.py [--runs N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from app.reports.photos import DISPLAY_EDGE, QUALITY, THUMB_EDGE, process_photo  # noqa: E402
 
 WIDTH, HEIGHT = 4032, 3024
-NAIVE_FLOOR = 3.5   # naive / pipeline must be at least this
+NAIVE_FLOOR = 3.5  # naive / pipeline must be at least this
 DRAFT_CEILING = 2.5  # pipeline / plain 1/2-draft decode must be at most this
 
 
@@ -32,8 +33,10 @@ def make_photo(path: str, seed: int = 7) -> int:
     rng = random.Random(seed)
     size = (WIDTH, HEIGHT)
     # soft light: gradients at different angles per channel, upscaled from small tiles
-    bands = [Image.linear_gradient("L").rotate(angle, expand=False).resize(size, Image.Resampling.BICUBIC)
-             for angle in (0, 35, 100)]
+    bands = [
+        Image.linear_gradient("L").rotate(angle, expand=False).resize(size, Image.Resampling.BICUBIC)
+        for angle in (0, 35, 100)
+    ]
     scene = Image.merge("RGB", bands)
     draw = ImageDraw.Draw(scene)
     for _ in range(400):  # buildings, cars, signs: hard edges
@@ -42,8 +45,11 @@ def make_photo(path: str, seed: int = 7) -> int:
         colour = tuple(rng.randrange(256) for _ in range(3))
         (draw.rectangle if rng.random() < 0.6 else draw.ellipse)(box, fill=colour)
     for _ in range(120):
-        draw.line([(rng.randrange(WIDTH), rng.randrange(HEIGHT)) for _ in range(2)],
-                  fill=tuple(rng.randrange(256) for _ in range(3)), width=rng.randrange(1, 6))
+        draw.line(
+            [(rng.randrange(WIDTH), rng.randrange(HEIGHT)) for _ in range(2)],
+            fill=tuple(rng.randrange(256) for _ in range(3)),
+            width=rng.randrange(1, 6),
+        )
     # texture at every scale like real scenes (1/f-ish), then light sensor noise
     for divisor, sigma in ((64, 30), (16, 20), (4, 9), (2, 5)):
         small = (WIDTH // divisor, HEIGHT // divisor)
@@ -98,7 +104,7 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
     """Peak signal-to-noise ratio in dB between two RGB images of one size."""
     rms = ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).rms
     mse = sum(r * r for r in rms) / len(rms)
-    return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
 def main() -> int:
@@ -110,8 +116,7 @@ def main() -> int:
         size = make_photo(path)
         with open(path, "rb") as fh:
             data = fh.read()
-    print(f"photo: {WIDTH}x{HEIGHT} JPEG, {size / 1e6:.2f} MB, EXIF orientation 6 + GPS; "
-          f"median of {args.runs} runs")
+    print(f"photo: {WIDTH}x{HEIGHT} JPEG, {size / 1e6:.2f} MB, EXIF orientation 6 + GPS; median of {args.runs} runs")
 
     t = medians_ms({"draft": draft_half, "naive": naive, "pipeline": process_photo}, data, args.runs)
     t_draft, t_naive, t_pipe = t["draft"], t["naive"], t["pipeline"]
@@ -126,14 +131,18 @@ def main() -> int:
 
     print(f"plain 1/2-draft decode : {t_draft:7.1f} ms")
     print(f"naive pipeline         : {t_naive:7.1f} ms")
-    print(f"project pipeline       : {t_pipe:7.1f} ms  ({ours.width}x{ours.height} display, "
-          f"{len(result.display) / 1e3:.0f} KB + {len(result.thumb) / 1e3:.0f} KB thumb)")
+    print(
+        f"project pipeline       : {t_pipe:7.1f} ms  ({ours.width}x{ours.height} display, "
+        f"{len(result.display) / 1e3:.0f} KB + {len(result.thumb) / 1e3:.0f} KB thumb)"
+    )
     speedup, vs_draft = t_naive / t_pipe, t_pipe / t_draft
     ok1, ok2 = speedup >= NAIVE_FLOOR, vs_draft <= DRAFT_CEILING
     print(f"naive / pipeline       : {speedup:5.2f}x  (target >= {NAIVE_FLOOR})  {'OK' if ok1 else 'MISSED'}")
     print(f"pipeline / 1/2-draft   : {vs_draft:5.2f}x  (target <= {DRAFT_CEILING})  {'OK' if ok2 else 'MISSED'}")
-    print(f"PSNR pipeline vs naive : {quality:5.1f} dB (both stored JPEGs); "
-          f"{quality_raw:.1f} dB vs the naive resize before encoding")
+    print(
+        f"PSNR pipeline vs naive : {quality:5.1f} dB (both stored JPEGs); "
+        f"{quality_raw:.1f} dB vs the naive resize before encoding"
+    )
     return 0 if ok1 and ok2 else 1
 
 

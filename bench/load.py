@@ -12,6 +12,7 @@ Target: no lost or duplicated report, no 5xx, throughput >= 70% of the pipeline'
 Run: .venv/bin/python bench/load.py [--reports 200] [--riders 50] [--pg-url postgresql+psycopg://...]
      (--pg-url defaults to TEST_DATABASE_URL; --store s3 puts photos in a local moto S3 server)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,7 @@ sys.path.insert(0, ROOT)
 
 from app.ops.serving import default_workers  # noqa: E402
 from bench.ingest import make_photo  # noqa: E402
-from tests.servers import (Gunicorn, MotoS3, PostgresDatabase, prepare_database, s3_bucket, site_app,  # noqa: E402
-                           site_env, wait_for)
+from tests.servers import Gunicorn, MotoS3, PostgresDatabase, prepare_database, s3_bucket, site_app, site_env, wait_for  # noqa: E402
 
 TARGET = 0.70  # load throughput / pipeline rate on the same cores
 QIANWEI = (29.2089, 103.9512)
@@ -43,6 +43,7 @@ QIANWEI = (29.2089, 103.9512)
 def _pipeline_worker(args: tuple[bytes, int]) -> tuple[float, float]:
     data, runs = args
     from app.reports.photos import process_photo
+
     process_photo(data)  # imports and caches warm
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(runs):
@@ -79,11 +80,17 @@ def percentile(values: list[float], p: float) -> float:
 def multipart(fields: dict[str, str], photos: list[bytes]) -> tuple[bytes, str]:
     """A multipart/form-data body as a phone sends it (built with one join: the client stays cheap)."""
     boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-             for name, value in fields.items()]
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
     for i, photo in enumerate(photos):
-        parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="{i}.jpg"\r\n'
-                  f'Content-Type: image/jpeg\r\n\r\n'.encode(), photo, b"\r\n"]
+        parts += [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="{i}.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n".encode(),
+            photo,
+            b"\r\n",
+        ]
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
@@ -94,8 +101,15 @@ class Http:
     def __init__(self, url: str):
         self.host, self.port = url.split("//", 1)[1].split(":")
 
-    def request(self, method: str, path: str, token: str, body: bytes | None = None,
-                content_type: str | None = None, **extra: str) -> tuple[int, dict | None]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        **extra: str,
+    ) -> tuple[int, dict | None]:
         conn = http.client.HTTPConnection(self.host, int(self.port), timeout=300)
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **extra}
         if content_type:
@@ -142,13 +156,20 @@ class Load:
                 index, self.next_index = self.next_index, self.next_index + 1
             key = f"load-{self.run}-{index}"
             body, content_type = multipart(
-                {"category": "illegal_parking", "lat": f"{QIANWEI[0] + rng.uniform(-0.02, 0.02):.6f}",
-                 "lon": f"{QIANWEI[1] + rng.uniform(-0.02, 0.02):.6f}", "accuracy": "12",
-                 "description": f"load test report {index}"}, [self.photo] * self.per)
+                {
+                    "category": "illegal_parking",
+                    "lat": f"{QIANWEI[0] + rng.uniform(-0.02, 0.02):.6f}",
+                    "lon": f"{QIANWEI[1] + rng.uniform(-0.02, 0.02):.6f}",
+                    "accuracy": "12",
+                    "description": f"load test report {index}",
+                },
+                [self.photo] * self.per,
+            )
             t0 = time.perf_counter()
             try:
-                status, data = self.http.request("POST", "/api/v1/reports", token, body, content_type,
-                                                 **{"Idempotency-Key": key})
+                status, data = self.http.request(
+                    "POST", "/api/v1/reports", token, body, content_type, **{"Idempotency-Key": key}
+                )
             except OSError as err:
                 with self.lock:
                     self.errors.append(f"report {index}: {type(err).__name__}: {err}")
@@ -172,8 +193,9 @@ class Load:
             report_id, version = item
             body = json.dumps({"to": "accepted", "version": version}).encode()
             try:
-                status, data = self.http.request("POST", f"/api/v1/reports/{report_id}/transitions", token,
-                                                 body, "application/json")
+                status, data = self.http.request(
+                    "POST", f"/api/v1/reports/{report_id}/transitions", token, body, "application/json"
+                )
                 board, _ = self.http.request("GET", "/api/v1/reports?status=submitted&per_page=20", token)
             except OSError as err:
                 with self.lock:
@@ -196,8 +218,10 @@ class Load:
         self.total += reports
         before = len(self.acknowledged)
         movers = [threading.Thread(target=self.coordinator, args=(t,), daemon=True) for t in self.coordinators]
-        riders = [threading.Thread(target=self.rider, args=(t, self.total + n), daemon=True)
-                  for n, t in enumerate(self.riders)]
+        riders = [
+            threading.Thread(target=self.rider, args=(t, self.total + n), daemon=True)
+            for n, t in enumerate(self.riders)
+        ]
         for t in movers:
             t.start()
         t0 = time.perf_counter()
@@ -218,6 +242,7 @@ def make_users(env: dict, riders: int, coordinators: int) -> tuple[list[str], li
     from app.auth.services import create_token
     from app.extensions import db
     from app.models import User
+
     app = site_app(env)
     tokens: dict[str, list[str]] = {"rider": [], "coordinator": []}
     with app.app_context():
@@ -240,11 +265,13 @@ def verify(env: dict, load: Load) -> list[str]:
     from app.extensions import db
     from app.models import Photo, Report
     from app.storage import photo_store
+
     problems = []
     app = site_app(env)
     with app.app_context():
-        rows = db.session.execute(select(Report.idempotency_key, func.count(), func.min(Report.id))
-                                  .group_by(Report.idempotency_key)).all()
+        rows = db.session.execute(
+            select(Report.idempotency_key, func.count(), func.min(Report.id)).group_by(Report.idempotency_key)
+        ).all()
         found = {key: (n, rid) for key, n, rid in rows}
         for key, rid in load.acknowledged.items():
             n, first = found.get(key, (0, None))
@@ -260,7 +287,7 @@ def verify(env: dict, load: Load) -> list[str]:
             per_report[report_id] = per_report.get(report_id, 0) + 1
             if not (store.exists(key) and store.exists(thumb)):
                 problems.append(f"report {report_id}: photo file missing from the store")
-        for key, rid in load.acknowledged.items():
+        for rid in load.acknowledged.values():
             if per_report.get(rid, 0) != load.per:
                 problems.append(f"report {rid}: {per_report.get(rid, 0)} photos, expected {load.per}")
         statuses = dict(db.session.execute(select(Report.id, Report.status)).all())
@@ -275,8 +302,13 @@ def verify(env: dict, load: Load) -> list[str]:
 def run_backend(name: str, database_url: str, folder: str, photo: bytes, args, storage: dict | None) -> dict:
     """One server on one database: rounds of filing, each between two samples of the pipeline's rate."""
     # Few riders filing many reports is the load measured here, not the per-rider filing limit.
-    env = site_env(database_url, folder, storage=storage, GRIDSNAP_LOG_LEVEL="WARNING",
-                   GRIDSNAP_REPORT_RATE_LIMIT="1000000 per hour")
+    env = site_env(
+        database_url,
+        folder,
+        storage=storage,
+        GRIDSNAP_LOG_LEVEL="WARNING",
+        GRIDSNAP_REPORT_RATE_LIMIT="1000000 per hour",
+    )
     prepare_database(env)
     riders, coordinators = make_users(env, args.riders, args.coordinators)
     cores = os.cpu_count() or 1
@@ -313,14 +345,27 @@ def run_backend(name: str, database_url: str, folder: str, photo: bytes, args, s
     timed = sum(counted for counted, _rate in rounds)
     acknowledged = max(1, timed)
     ratios = [rate * args.photos / ((floors[i] + floors[i + 1]) / 2) for i, (_n, rate) in enumerate(rounds)]
-    return {"name": name, "reports": len(load.acknowledged), "timed": timed, "seconds": elapsed,
-            "rate": timed / elapsed,
-            "p50": percentile(lat, 50), "p95": percentile(lat, 95), "p99": percentile(lat, 99),
-            "errors": len(load.errors), "five_xx": sum(n for s, n in load.statuses.items() if s >= 500),
-            "moves": len(load.moves), "conflicts": load.conflicts, "problems": problems,
-            "error_samples": load.errors[:5], "floors": floors, "ratios": ratios,
-            "cpu_per_photo": statistics.mean(cpu_photo), "server_cpu_per_report": server_cpu / acknowledged,
-            "client_cpu_per_report": client_cpu / acknowledged}
+    return {
+        "name": name,
+        "reports": len(load.acknowledged),
+        "timed": timed,
+        "seconds": elapsed,
+        "rate": timed / elapsed,
+        "p50": percentile(lat, 50),
+        "p95": percentile(lat, 95),
+        "p99": percentile(lat, 99),
+        "errors": len(load.errors),
+        "five_xx": sum(n for s, n in load.statuses.items() if s >= 500),
+        "moves": len(load.moves),
+        "conflicts": load.conflicts,
+        "problems": problems,
+        "error_samples": load.errors[:5],
+        "floors": floors,
+        "ratios": ratios,
+        "cpu_per_photo": statistics.mean(cpu_photo),
+        "server_cpu_per_report": server_cpu / acknowledged,
+        "client_cpu_per_report": client_cpu / acknowledged,
+    }
 
 
 def main() -> int:
@@ -330,8 +375,11 @@ def main() -> int:
     parser.add_argument("--coordinators", type=int, default=3, help="concurrent coordinators accepting reports")
     parser.add_argument("--photos", type=int, default=1, help="photos per report")
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: gunicorn.conf.py's)")
-    parser.add_argument("--pg-url", default=os.environ.get("TEST_DATABASE_URL"),
-                        help="PostgreSQL server URL (a temporary database is made on it)")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="PostgreSQL server URL (a temporary database is made on it)",
+    )
     parser.add_argument("--store", choices=["local", "s3"], default="local")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of filing, the pipeline sampled between them")
     parser.add_argument("--floor-runs", type=int, default=8, help="photos per core in each pipeline sample")
@@ -343,8 +391,10 @@ def main() -> int:
         make_photo(path)
         with open(path, "rb") as fh:
             photo = fh.read()
-        print(f"{args.reports} reports x {args.photos} photo(s) of {len(photo) / 1e6:.1f} MB (4032x3024), "
-              f"{args.riders} riders, {args.coordinators} coordinators, {cores} cores, photos in {args.store}")
+        print(
+            f"{args.reports} reports x {args.photos} photo(s) of {len(photo) / 1e6:.1f} MB (4032x3024), "
+            f"{args.riders} riders, {args.coordinators} coordinators, {cores} cores, photos in {args.store}"
+        )
         moto = MotoS3(log_path=os.path.join(tmp, "moto.log")).start() if args.store == "s3" else None
         results = []
         try:
@@ -374,17 +424,23 @@ def main() -> int:
         cpu_ratio = r["cpu_per_photo"] * args.photos / r["server_cpu_per_report"]
         good = ratio >= TARGET and not r["problems"] and not r["five_xx"] and not r["errors"]
         ok = ok and good
-        print(f"{r['name']:<10}: {r['timed']} acknowledged in {r['seconds']:.1f} s = {r['rate']:.1f} reports/s "
-              f"(+{r['reports'] - r['timed']} warm-up); "
-              f"latency p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, p99 {r['p99'] * 1000:.0f} ms; "
-              f"errors {r['errors']} (5xx {r['five_xx']}); moves {r['moves']} (+{r['conflicts']} stale)")
-        print(f"{'':<12}photo pipeline alone on {cores} processes: "
-              f"{' / '.join(f'{f:.1f}' for f in r['floors'])} photos/s around the rounds; CPU per report: "
-              f"server {r['server_cpu_per_report'] * 1000:.0f} ms, pipeline {r['cpu_per_photo'] * args.photos * 1000:.0f}"
-              f" ms ({cpu_ratio:.2f}), this load generator {r['client_cpu_per_report'] * 1000:.0f} ms")
-        print(f"{'':<12}lost or duplicated: {len(r['problems'])}; throughput / pipeline by round "
-              f"{' / '.join(f'{x:.2f}' for x in r['ratios'])}, median {ratio:.2f} (target >= {TARGET})  "
-              f"{'OK' if good else 'MISSED'}")
+        print(
+            f"{r['name']:<10}: {r['timed']} acknowledged in {r['seconds']:.1f} s = {r['rate']:.1f} reports/s "
+            f"(+{r['reports'] - r['timed']} warm-up); "
+            f"latency p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, p99 {r['p99'] * 1000:.0f} ms; "
+            f"errors {r['errors']} (5xx {r['five_xx']}); moves {r['moves']} (+{r['conflicts']} stale)"
+        )
+        print(
+            f"{'':<12}photo pipeline alone on {cores} processes: "
+            f"{' / '.join(f'{f:.1f}' for f in r['floors'])} photos/s around the rounds; CPU per report: "
+            f"server {r['server_cpu_per_report'] * 1000:.0f} ms, pipeline {r['cpu_per_photo'] * args.photos * 1000:.0f}"
+            f" ms ({cpu_ratio:.2f}), this load generator {r['client_cpu_per_report'] * 1000:.0f} ms"
+        )
+        print(
+            f"{'':<12}lost or duplicated: {len(r['problems'])}; throughput / pipeline by round "
+            f"{' / '.join(f'{x:.2f}' for x in r['ratios'])}, median {ratio:.2f} (target >= {TARGET})  "
+            f"{'OK' if good else 'MISSED'}"
+        )
         for line in r["problems"][:10] + r["error_samples"]:
             print(f"{'':<12}{line}")
     return 0 if ok else 1

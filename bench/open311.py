@@ -9,6 +9,7 @@ how much.
 
     .venv/bin/python bench/open311.py [--reports 1000000] [--requests 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from triage import db_path, ensure_database, make_app, ms, pct, time_requests  # noqa: E402
 
-QUERIES = ["", "status=open", "service_code=illegal_parking", "bbox=103.94,29.20,103.96,29.22",
-           "page_size=50"]
+QUERIES = ["", "status=open", "service_code=illegal_parking", "bbox=103.94,29.20,103.96,29.22", "page_size=50"]
 
 
 def raw_sql(app, args: dict, count: int) -> tuple[list[float], int]:
@@ -62,8 +62,11 @@ def main() -> None:
         timed = time_requests(client, url, args.requests)
         raw, rows = raw_sql(app, dict(p.split("=", 1) for p in query.split("&") if p), args.requests)
         p95, r95 = pct(timed, 0.95), pct(raw, 0.95)
-        print(f"GET {url}: {rows} rows  p50 {ms(statistics.median(timed))}  p95 {ms(p95)} | raw SQL p50 "
-              f"{ms(statistics.median(raw))}  p95 {ms(r95)} | ratio p95 {p95 / r95:.1f}x", flush=True)
+        print(
+            f"GET {url}: {rows} rows  p50 {ms(statistics.median(timed))}  p95 {ms(p95)} | raw SQL p50 "
+            f"{ms(statistics.median(raw))}  p95 {ms(r95)} | ratio p95 {p95 / r95:.1f}x",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

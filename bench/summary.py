@@ -14,6 +14,7 @@ original and some reopened reports. load_synthetic leaves one report in five nev
 (kept by triggers, ~19,000 rows), so the largest query is now the two weeks' moves (~44,000 events, read
 from ix_event_created_moves alone). Machines here are noisy: run it a few times and compare the ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -31,60 +33,128 @@ N = int(os.environ.get("GRIDSNAP_BENCH_REPORTS", "1000000"))
 
 def make_app(path: str):
     from app import create_app
-    return create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///" + path,
-                       "UPLOAD_DIR": os.path.join(tempfile.gettempdir(), "gridsnap-bench-uploads"),
-                       "GEOCODER": ""})
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + path,
+            "UPLOAD_DIR": os.path.join(tempfile.gettempdir(), "gridsnap-bench-uploads"),
+            "GEOCODER": "",
+        }
+    )
 
 
 def spread_over_grids_and_teams(grids_per_side: int = 8, riders: int = 240, teams: int = 12) -> None:
     """Give the synthetic reports what real ones have: grids (an 8 x 8 block), many riders in teams,
     some duplicates and some reopened reports, so every breakdown of the summary has work to do."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
+
     from sqlalchemy import insert, select, text, update
+
     from app.demo import CENTRE
     from app.extensions import db
     from app.grids.models import Grid
     from app.models import Report, ReportEvent, Team, User
 
     step, lat0, lon0 = 0.015, CENTRE[0] - 0.06, CENTRE[1] - 0.06
-    db.session.execute(insert(Grid), [
-        {"code": f"B{r:02d}{c:02d}", "name": f"压测网格{r}-{c}", "geometry": {"type": "Polygon", "coordinates": [[
-            [lon0 + c * step, lat0 + r * step], [lon0 + (c + 1) * step, lat0 + r * step],
-            [lon0 + (c + 1) * step, lat0 + (r + 1) * step], [lon0 + c * step, lat0 + (r + 1) * step],
-            [lon0 + c * step, lat0 + r * step]]]}}
-        for r in range(grids_per_side) for c in range(grids_per_side)])
+    db.session.execute(
+        insert(Grid),
+        [
+            {
+                "code": f"B{r:02d}{c:02d}",
+                "name": f"压测网格{r}-{c}",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [lon0 + c * step, lat0 + r * step],
+                            [lon0 + (c + 1) * step, lat0 + r * step],
+                            [lon0 + (c + 1) * step, lat0 + (r + 1) * step],
+                            [lon0 + c * step, lat0 + (r + 1) * step],
+                            [lon0 + c * step, lat0 + r * step],
+                        ]
+                    ],
+                },
+            }
+            for r in range(grids_per_side)
+            for c in range(grids_per_side)
+        ],
+    )
     db.session.execute(insert(Team), [{"name": f"压测车队{i:02d}"} for i in range(teams)])
     team_ids = list(db.session.scalars(select(Team.id).where(Team.name.like("压测车队%")).order_by(Team.id)))
     pw = db.session.scalar(select(User.password_hash).limit(1))
-    db.session.execute(insert(User), [
-        {"username": f"bench_{i:04d}", "display_name": f"压测骑手{i}", "password_hash": pw, "role": "rider",
-         "team_id": team_ids[i % teams] if i % 10 else None, "active": True, "approved": True}
-        for i in range(riders)])
+    db.session.execute(
+        insert(User),
+        [
+            {
+                "username": f"bench_{i:04d}",
+                "display_name": f"压测骑手{i}",
+                "password_hash": pw,
+                "role": "rider",
+                "team_id": team_ids[i % teams] if i % 10 else None,
+                "active": True,
+                "approved": True,
+            }
+            for i in range(riders)
+        ],
+    )
     first = db.session.scalar(select(User.id).where(User.username == "bench_0000"))
     first_grid = db.session.scalar(select(Grid.id).where(Grid.code == "B0000"))
-    db.session.execute(text(
-        "UPDATE report SET user_id = :first + (id * 7919) % :riders, grid_id = CASE "
-        "WHEN lat >= :lat0 AND lat < :lat1 AND lon >= :lon0 AND lon < :lon1 THEN "
-        ":g0 + CAST((lat - :lat0) / :step AS INTEGER) * :side + CAST((lon - :lon0) / :step AS INTEGER) END"),
-        {"first": first, "riders": riders, "lat0": lat0, "lon0": lon0, "step": step, "side": grids_per_side,
-         "lat1": lat0 + step * grids_per_side, "lon1": lon0 + step * grids_per_side, "g0": first_grid})
+    db.session.execute(
+        text(
+            "UPDATE report SET user_id = :first + (id * 7919) % :riders, grid_id = CASE "
+            "WHEN lat >= :lat0 AND lat < :lat1 AND lon >= :lon0 AND lon < :lon1 THEN "
+            ":g0 + CAST((lat - :lat0) / :step AS INTEGER) * :side + CAST((lon - :lon0) / :step AS INTEGER) END"
+        ),
+        {
+            "first": first,
+            "riders": riders,
+            "lat0": lat0,
+            "lon0": lon0,
+            "step": step,
+            "side": grids_per_side,
+            "lat1": lat0 + step * grids_per_side,
+            "lon1": lon0 + step * grids_per_side,
+            "g0": first_grid,
+        },
+    )
     # One rejection in four was really a duplicate; one closed report in fifty was reopened a day later.
-    db.session.execute(text("UPDATE report_event SET to_status = 'duplicate' "
-                            "WHERE to_status = 'rejected' AND report_id % 4 = 0"))
+    db.session.execute(
+        text("UPDATE report_event SET to_status = 'duplicate' WHERE to_status = 'rejected' AND report_id % 4 = 0")
+    )
     db.session.execute(text("UPDATE report SET status = 'duplicate' WHERE status = 'rejected' AND id % 4 = 0"))
     mark_duplicates_of_their_neighbour()
-    now = datetime.now(timezone.utc)
-    closed = [(rid, at + timedelta(days=1)) for rid, at in db.session.execute(
-        select(ReportEvent.report_id, ReportEvent.created_at).where(
-            ReportEvent.to_status == "closed", ReportEvent.report_id % 50 == 0))
-        if at + timedelta(days=1) < now]
-    db.session.execute(insert(ReportEvent), [
-        {"report_id": rid, "created_at": at, "kind": "transition", "from_status": "closed",
-         "to_status": "accepted", "note": "", "internal": False, "details": {}} for rid, at in closed])
+    now = datetime.now(UTC)
+    closed = [
+        (rid, at + timedelta(days=1))
+        for rid, at in db.session.execute(
+            select(ReportEvent.report_id, ReportEvent.created_at).where(
+                ReportEvent.to_status == "closed", ReportEvent.report_id % 50 == 0
+            )
+        )
+        if at + timedelta(days=1) < now
+    ]
+    db.session.execute(
+        insert(ReportEvent),
+        [
+            {
+                "report_id": rid,
+                "created_at": at,
+                "kind": "transition",
+                "from_status": "closed",
+                "to_status": "accepted",
+                "note": "",
+                "internal": False,
+                "details": {},
+            }
+            for rid, at in closed
+        ],
+    )
     ids = [rid for rid, _at in closed]
     for i in range(0, len(ids), 900):
-        db.session.execute(update(Report).where(Report.id.in_(ids[i:i + 900])).values(status="accepted"),
-                           execution_options={"synchronize_session": False})
+        db.session.execute(
+            update(Report).where(Report.id.in_(ids[i : i + 900])).values(status="accepted"),
+            execution_options={"synchronize_session": False},
+        )
     db.session.commit()
 
 
@@ -92,11 +162,21 @@ def mark_duplicates_of_their_neighbour() -> None:
     """A duplicate always names the report it duplicates (the triage service requires it): here the
     report filed just before it, recorded on the report and in the event, as triage does."""
     from sqlalchemy import text
+
     from app.extensions import db
-    db.session.execute(text("UPDATE report SET duplicate_of_id = id - 1 WHERE status = 'duplicate' "
-                            "AND duplicate_of_id IS NULL AND id > 1"))
-    db.session.execute(text("UPDATE report_event SET details = json_object('duplicate_of', report_id - 1) "
-                            "WHERE to_status = 'duplicate' AND report_id > 1"))
+
+    db.session.execute(
+        text(
+            "UPDATE report SET duplicate_of_id = id - 1 WHERE status = 'duplicate' "
+            "AND duplicate_of_id IS NULL AND id > 1"
+        )
+    )
+    db.session.execute(
+        text(
+            "UPDATE report_event SET details = json_object('duplicate_of', report_id - 1) "
+            "WHERE to_status = 'duplicate' AND report_id > 1"
+        )
+    )
     db.session.commit()
 
 
@@ -112,6 +192,7 @@ def ensure_database() -> None:
             upgrade()
             from app import demo
             from app.extensions import db
+
             demo.load_demo()
             t = time.perf_counter()
             demo.load_synthetic(N)
@@ -127,10 +208,14 @@ def ensure_database() -> None:
     with app.app_context():
         from app.extensions import db
         from app.models import Report
+
         upgrade()  # new indexes from later migrations
-        unmeasured = db.session.scalars(text(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('report', 'report_event') "
-            "AND name NOT LIKE 'sqlite_autoindex%' AND name NOT IN (SELECT idx FROM sqlite_stat1)")).all()
+        unmeasured = db.session.scalars(
+            text(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('report', 'report_event') "
+                "AND name NOT LIKE 'sqlite_autoindex%' AND name NOT IN (SELECT idx FROM sqlite_stat1)"
+            )
+        ).all()
         if unmeasured:  # statistics for the new indexes too, as the first build has for the others
             print(f"ANALYZE for {', '.join(unmeasured)}", flush=True)
             db.session.execute(text("ANALYZE"))
@@ -165,19 +250,26 @@ def main() -> None:
             raw += replay(db.engine, captured, 1)  # interleaved: load on the machine hits both alike
 
         from app.summaries import services
+
         t = time.perf_counter()
         services._leaders(s.start, s.end, 5)
         leaders = time.perf_counter() - t
 
     svc, floor = statistics.median(service), statistics.median(raw)
-    print(f"week {s.week}: received {s.received}, resolved {s.resolved}, open at end {s.open_at_end}, "
-          f"overdue at end {s.overdue_at_end}, {len(s.hotspots)} hotspots")
+    print(
+        f"week {s.week}: received {s.received}, resolved {s.resolved}, open at end {s.open_at_end}, "
+        f"overdue at end {s.overdue_at_end}, {len(s.hotspots)} hotspots"
+    )
     print(f"statements per summary: {len(captured)}")
-    print(f"weekly_summary: median {svc * 1000:.0f} ms over {args.runs} runs "
-          f"(of which the points league tables ~{leaders * 1000:.0f} ms)")
+    print(
+        f"weekly_summary: median {svc * 1000:.0f} ms over {args.runs} runs "
+        f"(of which the points league tables ~{leaders * 1000:.0f} ms)"
+    )
     print(f"raw SQL behind it (same statements, bare DB-API cursor): median {floor * 1000:.0f} ms")
-    print(f"ratio service / raw SQL: {svc / floor:.2f}x  (target <= 3x; time target < 1000 ms: "
-          f"{'met' if svc < 1 else 'NOT met'})")
+    print(
+        f"ratio service / raw SQL: {svc / floor:.2f}x  (target <= 3x; time target < 1000 ms: "
+        f"{'met' if svc < 1 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ Targets: board p95 <= 3x the raw SQL and < 100 ms; duplicate lookup < 10 ms.
 The database is built once with `flask --app app demo load --reports N` into
 GRIDSNAP_TRIAGE_BENCH_DB (default /tmp/gridsnap-triage-bench-<N>.db) and reused by later runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,25 +39,43 @@ def db_path(n: int) -> str:
 
 def make_app(path: str):
     from app import create_app
-    return create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///" + path, "GEOCODER": "",
-                       "UPLOAD_DIR": os.path.join(tempfile.gettempdir(), "gridsnap-bench-uploads"),
-                       "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench"})
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + path,
+            "GEOCODER": "",
+            "UPLOAD_DIR": os.path.join(tempfile.gettempdir(), "gridsnap-bench-uploads"),
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "bench",
+        }
+    )
 
 
 def ensure_database(path: str, n: int) -> None:
     """Build the database with the demo CLI in a side file, then rename it into place."""
     if not os.path.exists(path):
         side = f"{path}.building-{os.getpid()}"
-        env = dict(os.environ, DATABASE_URL="sqlite:///" + side,
-                   GRIDSNAP_UPLOAD_DIR=os.path.join(tempfile.gettempdir(), "gridsnap-bench-uploads"))
+        env = dict(
+            os.environ,
+            DATABASE_URL="sqlite:///" + side,
+            GRIDSNAP_UPLOAD_DIR=os.path.join(tempfile.gettempdir(), "gridsnap-bench-uploads"),
+        )
         flask = os.path.join(ROOT, ".venv", "bin", "flask")
         t = time.perf_counter()
-        subprocess.run([flask, "--app", "app", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-        subprocess.run([flask, "--app", "app", "demo", "load", "--reports", str(n)], cwd=ROOT, env=env,
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [flask, "--app", "app", "db", "upgrade"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+        )
+        subprocess.run(
+            [flask, "--app", "app", "demo", "load", "--reports", str(n)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         print(f"built {n} synthetic reports in {time.perf_counter() - t:.0f} s", flush=True)
         import sqlite3
+
         con = sqlite3.connect(side)
         con.execute("ANALYZE")
         con.commit()
@@ -67,6 +86,7 @@ def ensure_database(path: str, n: int) -> None:
     app = make_app(path)
     with app.app_context():
         from flask_migrate import upgrade
+
         upgrade()  # indexes from migrations newer than the cached file
 
 
@@ -92,6 +112,7 @@ def time_requests(client, url: str, count: int) -> list[float]:
 def _plan(captured) -> str:
     """SQLite's EXPLAIN QUERY PLAN of a captured statement, on one line."""
     from app.extensions import db
+
     statement, parameters = captured
     raw = db.engine.raw_connection()
     try:
@@ -112,10 +133,11 @@ def main() -> None:
     ensure_database(path, args.reports)
 
     from sqlalchemy import func, select
+    from werkzeug.datastructures import MultiDict
+
     from app.extensions import db
     from app.models import Report, User
     from app.triage import board, duplicates
-    from werkzeug.datastructures import MultiDict
     from bench.capture import replay, statements
 
     app = make_app(path)
@@ -176,13 +198,17 @@ def main() -> None:
     print(f"GET {API_URL} (JSON): p50 {ms(statistics.median(api))}  p95 {ms(pct(api, 0.95))}")
     print(f"raw SQL behind the page (bare DB-API cursor): p50 {ms(r50)}  p95 {ms(r95)}")
     print(f"GET /healthz through the same client (framework floor): p50 {ms(statistics.median(trivial))}")
-    print(f"ratio board p95 / raw SQL p95: {p95 / r95:.1f}x (target <= 3x: {'met' if p95 <= 3 * r95 else 'NOT met'})"
-          f"; board p95 < 100 ms: {'met' if p95 < 0.1 else 'NOT met'}")
+    print(
+        f"ratio board p95 / raw SQL p95: {p95 / r95:.1f}x (target <= 3x: {'met' if p95 <= 3 * r95 else 'NOT met'})"
+        f"; board p95 < 100 ms: {'met' if p95 < 0.1 else 'NOT met'}"
+    )
     print(f"ratio board p50 / raw SQL p50: {p50 / r50:.1f}x")
     print(f"ratio JSON p95 / raw SQL p95: {pct(api, 0.95) / r95:.1f}x; p50 / p50: {statistics.median(api) / r50:.1f}x")
     d95 = pct(lookups, 0.95)
-    print(f"duplicate lookup: p50 {ms(statistics.median(lookups))}  p95 {ms(d95)}  over {len(lookups)} reports "
-          f"({found} candidates in all; target < 10 ms: {'met' if d95 < 0.01 else 'NOT met'})")
+    print(
+        f"duplicate lookup: p50 {ms(statistics.median(lookups))}  p95 {ms(d95)}  over {len(lookups)} reports "
+        f"({found} candidates in all; target < 10 ms: {'met' if d95 < 0.01 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ that could not reach its advisory database is not a pass: it is printed as NOT C
 `--require` (or GRIDSNAP_AUDIT_REQUIRED=1) it fails too. pip-audit by itself answers "No known
 vulnerabilities found" when it skipped every package, so its skips are counted here.
 """
+
 import json
 import os
 import shutil
@@ -70,9 +71,22 @@ def run_pip_audit() -> Result:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         proc = subprocess.run(
-            [pip_audit, "-r", str(ROOT / "requirements.lock"), "--no-deps", "--disable-pip",
-             "--progress-spinner", "off", "-f", "json", "-o", str(out)],
-            capture_output=True, text=True)
+            [
+                pip_audit,
+                "-r",
+                str(ROOT / "requirements.lock"),
+                "--no-deps",
+                "--disable-pip",
+                "--progress-spinner",
+                "off",
+                "-f",
+                "json",
+                "-o",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if not out.exists() or not out.read_text().strip():
             lines = (proc.stderr or proc.stdout).strip().splitlines()
             return Result("pip-audit", unchecked=[lines[-1] if lines else f"exit {proc.returncode}"])
@@ -82,8 +96,12 @@ def run_pip_audit() -> Result:
 def run_npm_audit() -> Result:
     if shutil.which("npm") is None:
         return Result("npm audit", unchecked=["npm is not installed"])
-    proc = subprocess.run(["npm", "audit", "--package-lock-only", "--json", "--audit-level=high"],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["npm", "audit", "--package-lock-only", "--json", "--audit-level=high"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     try:
         return read_npm_audit(json.loads(proc.stdout))
     except json.JSONDecodeError:
@@ -102,8 +120,10 @@ def verdict(results: list[Result], require: bool) -> int:
         elif r.complete:
             print(f"{r.name}: no known vulnerabilities in {r.checked} packages")
         else:
-            print(f"{r.name}: NOT CHECKED ({len(r.unchecked)} unchecked, {r.checked} checked): "
-                  f"{r.unchecked[0] if r.unchecked else 'nothing scanned'}")
+            print(
+                f"{r.name}: NOT CHECKED ({len(r.unchecked)} unchecked, {r.checked} checked): "
+                f"{r.unchecked[0] if r.unchecked else 'nothing scanned'}"
+            )
             if require and status == 0:
                 status = 2
     return status

@@ -4,6 +4,7 @@ English is the source language, so its catalog copies each msgid; Chinese comes 
 `python scripts/catalogs.py` prints the Chinese entries still missing and exits 1 if there are any;
 `--merge FILE.json` first fills Chinese entries from a {msgid: translation} file from a translator.
 """
+
 import json
 import subprocess
 import sys
@@ -28,8 +29,7 @@ def run(*args: str) -> None:
 
 
 def main() -> int:
-    run("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output",
-        "-o", str(TR / "messages.pot"), ".")
+    run("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output", "-o", str(TR / "messages.pot"), ".")
     run("update", "-i", str(TR / "messages.pot"), "-d", str(TR), "--no-fuzzy-matching", "--ignore-obsolete")
     en = TR / "en" / "LC_MESSAGES" / "messages.po"
     with en.open("rb") as fh:

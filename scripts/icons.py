@@ -1,4 +1,5 @@
 """Draw the app icon (static/icons/app.svg) as PNGs for the web app manifest: 192, 512, maskable 512."""
+
 import os
 
 from PIL import Image, ImageDraw

@@ -3,9 +3,10 @@
 Runs the app with the demo data on a temporary SQLite file; map tiles are drawn locally (no internet).
     .venv/bin/python scripts/screenshot.py
 """
+
 import io
-import re
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -33,13 +34,22 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from app import create_app
+
     base = tempfile.mkdtemp(prefix="gs-shot-")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{base}/demo.db", "UPLOAD_DIR": f"{base}/uploads",
-                      "SECRET_KEY": "shot", "RATELIMIT_ENABLED": False, "GEOCODER": ""})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{base}/demo.db",
+            "UPLOAD_DIR": f"{base}/uploads",
+            "SECRET_KEY": "shot",
+            "RATELIMIT_ENABLED": False,
+            "GEOCODER": "",
+        }
+    )
     with app.app_context():
         from flask_migrate import upgrade
 
         from app.demo import load_demo
+
         upgrade()
         load_demo()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -48,11 +58,21 @@ def main() -> None:
     png = tile()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
-        ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, base_url=url, locale="zh-CN", permissions=["geolocation"],
-                                  geolocation={"latitude": 29.2254, "longitude": 103.9507, "accuracy": 8})
+        ctx = browser.new_context(
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            base_url=url,
+            locale="zh-CN",
+            permissions=["geolocation"],
+            geolocation={"latitude": 29.2254, "longitude": 103.9507, "accuracy": 8},
+        )
         page = ctx.new_page()
-        page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda r: r.fulfill(status=200, content_type="image/png", body=png))
+        page.route(
+            re.compile(r"^https?://(?!127\.0\.0\.1)"),
+            lambda r: r.fulfill(status=200, content_type="image/png", body=png),
+        )
         page.goto("/login")
         page.fill("input[name=username]", "rider_zhang")
         page.fill("input[name=password]", "gridsnap-demo")

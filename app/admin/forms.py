@@ -1,4 +1,5 @@
 """Admin forms (Flask-WTF, so every one carries a CSRF token); choices are filled in by the views."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -19,14 +20,16 @@ class NewUserForm(UserForm):
     username = StringField(_l("User name (to log in)"), validators=[DataRequired(), Length(max=40)])
     phone = StringField(_l("Mobile number (optional)"), validators=[Length(max=32)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
-    confirm = PasswordField(_l("Repeat the password"),
-                            validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+    confirm = PasswordField(
+        _l("Repeat the password"), validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))]
+    )
 
 
 class PasswordResetForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=200)])
-    confirm = PasswordField(_l("Repeat the password"),
-                            validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+    confirm = PasswordField(
+        _l("Repeat the password"), validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))]
+    )
 
 
 class CategoryForm(FlaskForm):

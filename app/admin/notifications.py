@@ -1,6 +1,8 @@
 """Admin pages for notifications: a department's group robot, and deliveries that gave up (with retry)."""
+
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -34,8 +36,15 @@ def department_webhook(department_id: int):
         if kind not in KINDS:
             raise DomainError(_("Choose the kind of robot."), code="invalid_webhook")
         set_webhook(dept.code, request.form.get("url", ""), kind, secret)
-        audit.record(current_user, "department.update", "department", dept.id, dept.code, before=before,
-                     after={"webhook_kind": dept.webhook_kind, "webhook_url": dept.webhook_url})
+        audit.record(
+            current_user,
+            "department.update",
+            "department",
+            dept.id,
+            dept.code,
+            before=before,
+            after={"webhook_kind": dept.webhook_kind, "webhook_url": dept.webhook_url},
+        )
         db.session.commit()
         flash(_("Saved."), "ok")
     except DomainError as err:
@@ -48,13 +57,20 @@ def department_webhook(department_id: int):
 def deliveries():
     """Deliveries that gave up, newest first, with why."""
     page = page_number(request.args.get("page"))
-    query = (select(Delivery).join(Notification).where(Delivery.state == DeliveryState.DEAD.value)
-             .order_by(Delivery.next_attempt_at.desc(), Delivery.id.desc()))
-    total = db.session.scalar(select(func.count()).select_from(Delivery)
-                              .where(Delivery.state == DeliveryState.DEAD.value)) or 0
+    query = (
+        select(Delivery)
+        .join(Notification)
+        .where(Delivery.state == DeliveryState.DEAD.value)
+        .order_by(Delivery.next_attempt_at.desc(), Delivery.id.desc())
+    )
+    total = (
+        db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.state == DeliveryState.DEAD.value))
+        or 0
+    )
     rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    return render_template("admin/deliveries.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
-                           button=EmptyForm())
+    return render_template(
+        "admin/deliveries.html", rows=rows, total=total, page=page, per_page=PER_PAGE, button=EmptyForm()
+    )
 
 
 @bp.route("/deliveries/retry", methods=["POST"])

@@ -3,10 +3,11 @@
 Every change goes through `app.audit.record` (who, when, the values before and after).
 Grids and teams have their own services (`app.grids.services`, `app.teams.services`), which record too.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
@@ -14,23 +15,29 @@ from sqlalchemy import func, or_, select
 from app.audit import record, snapshot
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.models import ROLES, Category, Department, Report, Team, User
+from app.models import ROLES, Category, Department, Report, Role, Team, User
+from app.text import clean_text
 from app.triage.models import ResponseTemplate
 from app.triage.workflow import LABELS
-from app.text import clean_text
-from app.models import Role
 
 USER_FIELDS = ("display_name", "role", "active")
-CATEGORY_FIELDS = ("code", "name_zh", "name_en", "icon", "hazard", "accept_hours", "resolve_hours", "active",
-                   "sort_order")
+CATEGORY_FIELDS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "icon",
+    "hazard",
+    "accept_hours",
+    "resolve_hours",
+    "active",
+    "sort_order",
+)
 DEPARTMENT_FIELDS = ("code", "name_zh", "name_en")
 TEMPLATE_FIELDS = ("target_status", "text_zh", "text_en", "sort_order")
 # The category icons shipped in static/icons.
 ICONS = ("elevator", "fire", "garbage", "light", "manhole", "noise", "other", "parking", "road", "vending")
 CODE_RE = re.compile(r"^[a-z0-9_]{1,40}$")
 MAX_HOURS = 24 * 365
-
-
 
 
 def _get(model, obj_id: int, message):
@@ -40,15 +47,18 @@ def _get(model, obj_id: int, message):
     return obj
 
 
-def _text(value: Optional[str], label, max_len: int, required: bool = True) -> str:
+def _text(value: str | None, label, max_len: int, required: bool = True) -> str:
     value = clean_text(value)
     if (required and not value) or len(value) > max_len:
-        raise ValidationFailed(_l("%(field)s: 1 to %(n)d characters are required.", field=label, n=max_len)
-                               if required else _l("%(field)s: at most %(n)d characters.", field=label, n=max_len))
+        raise ValidationFailed(
+            _l("%(field)s: 1 to %(n)d characters are required.", field=label, n=max_len)
+            if required
+            else _l("%(field)s: at most %(n)d characters.", field=label, n=max_len)
+        )
     return value
 
 
-def _code(value: Optional[str]) -> str:
+def _code(value: str | None) -> str:
     value = clean_text(value)
     if not CODE_RE.match(value):
         raise ValidationFailed(_l("The code uses lower-case letters, digits and _ (1 to 40)."), code="invalid_code")
@@ -57,13 +67,20 @@ def _code(value: Optional[str]) -> str:
 
 # --- users -------------------------------------------------------------------------------
 
+
 def get_user(user_id: int) -> User:
     """A user by id, or NotFound."""
     return _get(User, user_id, _l("No such user."))
 
 
-def list_users(query: str = "", role: str = "", team_id: Optional[int] = None, active: Optional[bool] = None,
-               page: int = 1, per_page: int = 50) -> tuple[list[User], int]:
+def list_users(
+    query: str = "",
+    role: str = "",
+    team_id: int | None = None,
+    active: bool | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[User], int]:
     """Users matching the filters, by display name, with the total."""
     q = select(User)
     if query:
@@ -78,8 +95,9 @@ def list_users(query: str = "", role: str = "", team_id: Optional[int] = None, a
     if active is not None:
         q = q.where(User.active.is_(active))
     total = db.session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = db.session.scalars(q.order_by(User.display_name, User.id).limit(per_page)
-                              .offset((max(page, 1) - 1) * per_page))
+    rows = db.session.scalars(
+        q.order_by(User.display_name, User.id).limit(per_page).offset((max(page, 1) - 1) * per_page)
+    )
     return list(rows), total
 
 
@@ -93,12 +111,26 @@ def user_state(user: User) -> dict[str, Any]:
 
 
 def _other_active_admins(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(User).where(
-        User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+        )
+        or 0
+    )
 
 
-def update_user(user: User, actor: User, *, display_name: str, role: str, team_id: Optional[int],
-                department_id: Optional[int], active: bool) -> User:
+def update_user(
+    user: User,
+    actor: User,
+    *,
+    display_name: str,
+    role: str,
+    team_id: int | None,
+    department_id: int | None,
+    active: bool,
+) -> User:
     """Change a user's name, role, team, department and whether they may log in."""
     display_name = _text(display_name, _l("Display name"), 80)
     if role not in ROLES:
@@ -120,11 +152,21 @@ def update_user(user: User, actor: User, *, display_name: str, role: str, team_i
     return user
 
 
-def create_account(actor: User, *, username: str, display_name: str, role: str, password: str,
-                   phone: str = "", team_id: Optional[int] = None, department_id: Optional[int] = None) -> User:
+def create_account(
+    actor: User,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    phone: str = "",
+    team_id: int | None = None,
+    department_id: int | None = None,
+) -> User:
     """Create an account (staff, or a rider without an invite); the mobile number is stored in E.164."""
     from app.auth.services import create_user
     from app.teams.services import normalise_phone
+
     phone = clean_text(phone)
     e164 = normalise_phone(phone) if phone else None
     if e164 and db.session.scalar(select(User.id).where(User.phone == e164)):
@@ -133,8 +175,14 @@ def create_account(actor: User, *, username: str, display_name: str, role: str, 
         _get(Team, team_id, _l("No such team."))
     if department_id is not None:
         _get(Department, department_id, _l("No such department."))
-    user = create_user(clean_text(username), password, role, display_name=_text(display_name, _l("Display name"), 80),
-                       phone=e164, department_id=department_id)
+    user = create_user(
+        clean_text(username),
+        password,
+        role,
+        display_name=_text(display_name, _l("Display name"), 80),
+        phone=e164,
+        department_id=department_id,
+    )
     user.team_id = team_id
     db.session.flush()
     record(actor, "user.create", "user", user.id, user.username, {}, user_state(user))
@@ -145,13 +193,13 @@ def reset_password(user: User, actor: User, password: str) -> int:
     """Set a new password for a user after a lost phone or a forgotten password: every login of theirs ends
     and their API tokens are revoked (the audit log notes both, never the password). Returns the tokens revoked."""
     from app.auth.services import check_new_password, end_sessions, revoke_tokens
+
     check_new_password(password)
     user.set_password(password)
     end_sessions(user)
     revoked = revoke_tokens(user)
     db.session.flush()
-    record(actor, "user.password", "user", user.id, user.username, {},
-           {"password": "reset", "tokens_revoked": revoked})
+    record(actor, "user.password", "user", user.id, user.username, {}, {"password": "reset", "tokens_revoked": revoked})
     return revoked
 
 
@@ -162,6 +210,7 @@ def grid_worker_candidates(grid) -> list[User]:
 
 
 # --- categories --------------------------------------------------------------------------
+
 
 def all_categories() -> list[Category]:
     """Every category, active or not, in display order."""
@@ -190,16 +239,34 @@ def _hours(value: Any, label) -> float:
     return hours
 
 
-def save_category(category: Optional[Category], actor: User, *, code: str, name_zh: str, name_en: str,
-                  icon: str, hazard: bool, accept_hours: Any, resolve_hours: Any,
-                  default_department_id: Optional[int], active: bool = True, sort_order: int = 100) -> Category:
+def save_category(
+    category: Category | None,
+    actor: User,
+    *,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    icon: str,
+    hazard: bool,
+    accept_hours: Any,
+    resolve_hours: Any,
+    default_department_id: int | None,
+    active: bool = True,
+    sort_order: int = 100,
+) -> Category:
     """Create or edit a category."""
     code = _code(code)
-    values = dict(code=code, name_zh=_text(name_zh, _l("Chinese name"), 80),
-                  name_en=_text(name_en, _l("English name"), 80), hazard=bool(hazard), active=bool(active),
-                  accept_hours=_hours(accept_hours, _l("Hours to accept")),
-                  resolve_hours=_hours(resolve_hours, _l("Hours to resolve")),
-                  sort_order=int(sort_order or 0), default_department_id=default_department_id)
+    values = dict(
+        code=code,
+        name_zh=_text(name_zh, _l("Chinese name"), 80),
+        name_en=_text(name_en, _l("English name"), 80),
+        hazard=bool(hazard),
+        active=bool(active),
+        accept_hours=_hours(accept_hours, _l("Hours to accept")),
+        resolve_hours=_hours(resolve_hours, _l("Hours to resolve")),
+        sort_order=int(sort_order or 0),
+        default_department_id=default_department_id,
+    )
     if icon not in ICONS:
         raise ValidationFailed(_l("Unknown icon."))
     values["icon"] = icon
@@ -218,12 +285,20 @@ def save_category(category: Optional[Category], actor: User, *, code: str, name_
         for key, value in values.items():
             setattr(category, key, value)
     db.session.flush()
-    record(actor, "category.update" if before else "category.create", "category", category.id, category.code,
-           before, category_state(category))
+    record(
+        actor,
+        "category.update" if before else "category.create",
+        "category",
+        category.id,
+        category.code,
+        before,
+        category_state(category),
+    )
     return category
 
 
 # --- departments ------------------------------------------------------------------------
+
 
 def all_departments() -> list[Department]:
     """Every department by code."""
@@ -237,19 +312,24 @@ def get_department(department_id: int) -> Department:
 
 def department_members(department: Department) -> list[User]:
     """The people who handle this department's reports."""
-    return list(db.session.scalars(select(User).where(User.department_id == department.id)
-                                   .order_by(User.active.desc(), User.display_name)))
+    return list(
+        db.session.scalars(
+            select(User).where(User.department_id == department.id).order_by(User.active.desc(), User.display_name)
+        )
+    )
 
 
 def member_counts() -> dict[int, int]:
     """department id -> number of active members."""
-    rows = db.session.execute(select(User.department_id, func.count()).where(
-        User.department_id.is_not(None), User.active.is_(True)).group_by(User.department_id))
+    rows = db.session.execute(
+        select(User.department_id, func.count())
+        .where(User.department_id.is_not(None), User.active.is_(True))
+        .group_by(User.department_id)
+    )
     return {dept_id: n for dept_id, n in rows}
 
 
-def save_department(department: Optional[Department], actor: User, *, code: str, name_zh: str,
-                    name_en: str) -> Department:
+def save_department(department: Department | None, actor: User, *, code: str, name_zh: str, name_en: str) -> Department:
     """Create or edit a department."""
     code = _code(code)
     name_zh, name_en = _text(name_zh, _l("Chinese name"), 80), _text(name_en, _l("English name"), 80)
@@ -263,8 +343,15 @@ def save_department(department: Optional[Department], actor: User, *, code: str,
     else:
         department.code, department.name_zh, department.name_en = code, name_zh, name_en
     db.session.flush()
-    record(actor, "department.update" if before else "department.create", "department", department.id,
-           department.code, before, snapshot(department, DEPARTMENT_FIELDS))
+    record(
+        actor,
+        "department.update" if before else "department.create",
+        "department",
+        department.id,
+        department.code,
+        before,
+        snapshot(department, DEPARTMENT_FIELDS),
+    )
     return department
 
 
@@ -289,32 +376,52 @@ def remove_member(department: Department, actor: User, user: User) -> User:
     before = user_state(user)
     user.department_id = None
     db.session.flush()
-    record(actor, "department.member_remove", "user", user.id, user.username, before,
-           user_state(user))
+    record(actor, "department.member_remove", "user", user.id, user.username, before, user_state(user))
     return user
 
 
 def delete_department(department: Department, actor: User) -> None:
     """Remove a department nobody uses any more (refused while reports, people, categories or grids use it)."""
     from app.grids.models import Grid
-    used = any(db.session.scalar(select(model.id).where(column == department.id).limit(1)) is not None
-               for model, column in ((Report, Report.department_id), (User, User.department_id),
-                                     (Category, Category.default_department_id), (Grid, Grid.department_id)))
+
+    used = any(
+        db.session.scalar(select(model.id).where(column == department.id).limit(1)) is not None
+        for model, column in (
+            (Report, Report.department_id),
+            (User, User.department_id),
+            (Category, Category.default_department_id),
+            (Grid, Grid.department_id),
+        )
+    )
     if used:
-        raise ValidationFailed(_l("This department is still used by reports, people, categories or grids."),
-                               status=409, code="in_use")
-    record(actor, "department.delete", "department", department.id, department.code,
-           snapshot(department, DEPARTMENT_FIELDS), {})
+        raise ValidationFailed(
+            _l("This department is still used by reports, people, categories or grids."), status=409, code="in_use"
+        )
+    record(
+        actor,
+        "department.delete",
+        "department",
+        department.id,
+        department.code,
+        snapshot(department, DEPARTMENT_FIELDS),
+        {},
+    )
     db.session.delete(department)
     db.session.flush()
 
 
 # --- response templates -----------------------------------------------------------------
 
+
 def all_templates() -> list[ResponseTemplate]:
     """Every response template, grouped by target status."""
-    return list(db.session.scalars(select(ResponseTemplate).order_by(
-        ResponseTemplate.target_status, ResponseTemplate.sort_order, ResponseTemplate.id)))
+    return list(
+        db.session.scalars(
+            select(ResponseTemplate).order_by(
+                ResponseTemplate.target_status, ResponseTemplate.sort_order, ResponseTemplate.id
+            )
+        )
+    )
 
 
 def get_template(template_id: int) -> ResponseTemplate:
@@ -322,13 +429,24 @@ def get_template(template_id: int) -> ResponseTemplate:
     return _get(ResponseTemplate, template_id, _l("No such template."))
 
 
-def save_template(template: Optional[ResponseTemplate], actor: User, *, target_status: str, text_zh: str,
-                  text_en: str, sort_order: int = 100) -> ResponseTemplate:
+def save_template(
+    template: ResponseTemplate | None,
+    actor: User,
+    *,
+    target_status: str,
+    text_zh: str,
+    text_en: str,
+    sort_order: int = 100,
+) -> ResponseTemplate:
     """Create or edit a ready-made note for moves to target_status."""
     if target_status not in {s.value for s in LABELS}:
         raise ValidationFailed(_l("Unknown status."))
-    values = dict(target_status=target_status, text_zh=_text(text_zh, _l("Chinese text"), 1000),
-                  text_en=_text(text_en, _l("English text"), 1000), sort_order=int(sort_order or 0))
+    values = dict(
+        target_status=target_status,
+        text_zh=_text(text_zh, _l("Chinese text"), 1000),
+        text_en=_text(text_en, _l("English text"), 1000),
+        sort_order=int(sort_order or 0),
+    )
     before = snapshot(template, TEMPLATE_FIELDS) if template is not None else {}
     if template is None:
         template = ResponseTemplate(**values)
@@ -337,14 +455,28 @@ def save_template(template: Optional[ResponseTemplate], actor: User, *, target_s
         for key, value in values.items():
             setattr(template, key, value)
     db.session.flush()
-    record(actor, "template.update" if before else "template.create", "response_template", template.id,
-           template.target_status, before, snapshot(template, TEMPLATE_FIELDS))
+    record(
+        actor,
+        "template.update" if before else "template.create",
+        "response_template",
+        template.id,
+        template.target_status,
+        before,
+        snapshot(template, TEMPLATE_FIELDS),
+    )
     return template
 
 
 def delete_template(template: ResponseTemplate, actor: User) -> None:
     """Remove a response template."""
-    record(actor, "template.delete", "response_template", template.id, template.target_status,
-           snapshot(template, TEMPLATE_FIELDS), {})
+    record(
+        actor,
+        "template.delete",
+        "response_template",
+        template.id,
+        template.target_status,
+        snapshot(template, TEMPLATE_FIELDS),
+        {},
+    )
     db.session.delete(template)
     db.session.flush()

@@ -1,25 +1,35 @@
 """Admin pages (admins only): users, categories, departments, grids, teams and invites, templates, audit."""
+
 import json
 from datetime import datetime, time, timedelta
 
-from flask import (Response, abort, current_app, flash, redirect, render_template, request, url_for)
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from app import audit
 from app.admin import bp, services
-from app.admin.forms import (CategoryForm, DepartmentForm, GridForm, GridImportForm, MemberForm, NewUserForm,
-                             PasswordResetForm, TemplateForm, UserForm)
+from app.admin.forms import (
+    CategoryForm,
+    DepartmentForm,
+    GridForm,
+    GridImportForm,
+    MemberForm,
+    NewUserForm,
+    PasswordResetForm,
+    TemplateForm,
+    UserForm,
+)
 from app.auth.forms import EmptyForm
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.inputs import day, id_filter, page_number
-from app.text import clean_text
 from app.grids import services as grids
 from app.i18n import local_zone, role_label
+from app.inputs import day, id_filter, page_number
 from app.models import ROLES
 from app.teams import services as teams
+from app.text import clean_text
 from app.triage.workflow import LABELS
 
 PER_PAGE = 50
@@ -36,6 +46,7 @@ def admins_only():
     """Every admin page: log in first (401/redirect), then admins only (403)."""
     if not current_user.is_authenticated:
         from app.extensions import login_manager
+
         return login_manager.unauthorized()
     if not current_user.is_admin:
         abort(403)
@@ -75,8 +86,9 @@ def _none_choice(label):
 
 
 def _department_choices():
-    return _none_choice(_("None")) + [(d.id, f"{d.code} · {d.name_zh} · {d.name_en}")
-                                      for d in services.all_departments()]
+    return _none_choice(_("None")) + [
+        (d.id, f"{d.code} · {d.name_zh} · {d.name_en}") for d in services.all_departments()
+    ]
 
 
 @bp.route("/")
@@ -85,6 +97,7 @@ def index():
 
 
 # --- users -------------------------------------------------------------------------------
+
 
 @bp.route("/users")
 def users():
@@ -95,9 +108,19 @@ def users():
         raise ValidationFailed(_("state must be active or inactive."), code="invalid_state")
     active = {"active": True, "inactive": False}.get(state)
     rows, total = services.list_users(query, role, team_id, active, _page(), PER_PAGE)
-    return render_template("admin/users.html", rows=rows, total=total, page=_page(), per_page=PER_PAGE,
-                           q=query, role=role, team_id=team_id, state=state, roles=ROLES,
-                           teams=teams.all_teams())
+    return render_template(
+        "admin/users.html",
+        rows=rows,
+        total=total,
+        page=_page(),
+        per_page=PER_PAGE,
+        q=query,
+        role=role,
+        team_id=team_id,
+        state=state,
+        roles=ROLES,
+        teams=teams.all_teams(),
+    )
 
 
 def _user_form(user, form_class=UserForm):
@@ -118,11 +141,22 @@ def new_user():
         return render_template("admin/new_user.html", form=form), status
 
     if request.method == "POST":
-        return _save(form, lambda: services.create_account(
-            current_user, username=form.username.data, display_name=form.display_name.data,
-            role=form.role.data, password=form.password.data, phone=form.phone.data or "",
-            team_id=form.team_id.data or None, department_id=form.department_id.data or None),
-            lambda person: url_for("admin.user", user_id=person.id), page, _("Account created."))
+        return _save(
+            form,
+            lambda: services.create_account(
+                current_user,
+                username=form.username.data,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                password=form.password.data,
+                phone=form.phone.data or "",
+                team_id=form.team_id.data or None,
+                department_id=form.department_id.data or None,
+            ),
+            lambda person: url_for("admin.user", user_id=person.id),
+            page,
+            _("Account created."),
+        )
     return page()
 
 
@@ -132,14 +166,29 @@ def user(user_id: int):
     form = _user_form(person)
 
     def page(status=200):
-        return render_template("admin/user.html", person=person, form=form, password_form=PasswordResetForm(),
-                               history=audit.entries(1, 20, "user", target_id=str(person.id))[0]), status
+        return render_template(
+            "admin/user.html",
+            person=person,
+            form=form,
+            password_form=PasswordResetForm(),
+            history=audit.entries(1, 20, "user", target_id=str(person.id))[0],
+        ), status
 
     if request.method == "POST":
-        return _save(form, lambda: services.update_user(
-            person, current_user, display_name=form.display_name.data, role=form.role.data,
-            team_id=form.team_id.data or None, department_id=form.department_id.data or None,
-            active=form.active.data), url_for("admin.user", user_id=person.id), page)
+        return _save(
+            form,
+            lambda: services.update_user(
+                person,
+                current_user,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                team_id=form.team_id.data or None,
+                department_id=form.department_id.data or None,
+                active=form.active.data,
+            ),
+            url_for("admin.user", user_id=person.id),
+            page,
+        )
     return page()
 
 
@@ -151,17 +200,29 @@ def reset_password(user_id: int):
         for errors in form.errors.values():
             for message in errors:
                 flash(str(message), "error")
-        return render_template("admin/user.html", person=person, form=_user_form(person), password_form=form,
-                               history=audit.entries(1, 20, "user", target_id=str(person.id))[0]), 400
+        return render_template(
+            "admin/user.html",
+            person=person,
+            form=_user_form(person),
+            password_form=form,
+            history=audit.entries(1, 20, "user", target_id=str(person.id))[0],
+        ), 400
     revoked = services.reset_password(person, current_user, form.password.data)
     db.session.commit()
     flash(_("New password set. Tell %(name)s in person or by phone.", name=person.display_name), "ok")
-    flash(ngettext("Their logins have ended and %(num)d API token was revoked.",
-                   "Their logins have ended and %(num)d API tokens were revoked.", revoked), "ok")
+    flash(
+        ngettext(
+            "Their logins have ended and %(num)d API token was revoked.",
+            "Their logins have ended and %(num)d API tokens were revoked.",
+            revoked,
+        ),
+        "ok",
+    )
     return redirect(url_for("admin.user", user_id=person.id))
 
 
 # --- categories --------------------------------------------------------------------------
+
 
 @bp.route("/categories")
 def categories():
@@ -182,30 +243,49 @@ def category(category_id):
         return render_template("admin/category.html", form=form, category=cat), status
 
     if request.method == "POST":
-        return _save(form, lambda: services.save_category(
-            cat, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data,
-            icon=form.icon.data, hazard=form.hazard.data, accept_hours=form.accept_hours.data,
-            resolve_hours=form.resolve_hours.data, active=form.active.data,
-            default_department_id=form.default_department_id.data or None,
-            sort_order=form.sort_order.data if form.sort_order.data is not None else 100),
-            url_for("admin.categories"), page)
+        return _save(
+            form,
+            lambda: services.save_category(
+                cat,
+                current_user,
+                code=form.code.data,
+                name_zh=form.name_zh.data,
+                name_en=form.name_en.data,
+                icon=form.icon.data,
+                hazard=form.hazard.data,
+                accept_hours=form.accept_hours.data,
+                resolve_hours=form.resolve_hours.data,
+                active=form.active.data,
+                default_department_id=form.default_department_id.data or None,
+                sort_order=form.sort_order.data if form.sort_order.data is not None else 100,
+            ),
+            url_for("admin.categories"),
+            page,
+        )
     return page()
 
 
 # --- departments ------------------------------------------------------------------------
+
 
 @bp.route("/departments", methods=["GET", "POST"])
 def departments():
     form = DepartmentForm()
 
     def page(status=200):
-        return render_template("admin/departments.html", rows=services.all_departments(), form=form,
-                               counts=services.member_counts()), status
+        return render_template(
+            "admin/departments.html", rows=services.all_departments(), form=form, counts=services.member_counts()
+        ), status
 
     if request.method == "POST":
-        return _save(form, lambda: services.save_department(
-            None, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data),
-            lambda dept: url_for("admin.department", department_id=dept.id), page)
+        return _save(
+            form,
+            lambda: services.save_department(
+                None, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data
+            ),
+            lambda dept: url_for("admin.department", department_id=dept.id),
+            page,
+        )
     return page()
 
 
@@ -215,13 +295,24 @@ def department(department_id: int):
     form = DepartmentForm(obj=dept if request.method == "GET" else None)
 
     def page(status=200):
-        return render_template("admin/department.html", department=dept, form=form, member_form=MemberForm(),
-                               button=EmptyForm(), members=services.department_members(dept)), status
+        return render_template(
+            "admin/department.html",
+            department=dept,
+            form=form,
+            member_form=MemberForm(),
+            button=EmptyForm(),
+            members=services.department_members(dept),
+        ), status
 
     if request.method == "POST":
-        return _save(form, lambda: services.save_department(
-            dept, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data),
-            url_for("admin.department", department_id=dept.id), page)
+        return _save(
+            form,
+            lambda: services.save_department(
+                dept, current_user, code=form.code.data, name_zh=form.name_zh.data, name_en=form.name_en.data
+            ),
+            url_for("admin.department", department_id=dept.id),
+            page,
+        )
     return page()
 
 
@@ -269,14 +360,20 @@ def delete_department(department_id: int):
 
 # --- grids -------------------------------------------------------------------------------
 
+
 @bp.route("/grids")
 def grids_index(import_form=None, problems=None, status=200):
     rows = grids.all_grids()
-    return render_template("admin/grids.html", rows=rows, import_form=import_form or GridImportForm(),
-                           problems=problems or [], button=EmptyForm(),
-                           tile_url=current_app.config["TILE_URL"],
-                           tile_attribution=current_app.config["TILE_ATTRIBUTION"],
-                           geojson=json.dumps(grids.export_grids(), ensure_ascii=False)), status
+    return render_template(
+        "admin/grids.html",
+        rows=rows,
+        import_form=import_form or GridImportForm(),
+        problems=problems or [],
+        button=EmptyForm(),
+        tile_url=current_app.config["TILE_URL"],
+        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+        geojson=json.dumps(grids.export_grids(), ensure_ascii=False),
+    ), status
 
 
 @bp.route("/grids/import", methods=["POST"])
@@ -297,8 +394,15 @@ def grids_import():
         flash(_("Nothing was imported.") if problems else str(err.message), "error")
         return grids_index(form, problems, status=err.status)
     db.session.commit()
-    flash(_("Imported: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.",
-            created=len(result.created), updated=len(result.updated), unchanged=len(result.unchanged)), "ok")
+    flash(
+        _(
+            "Imported: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.",
+            created=len(result.created),
+            updated=len(result.updated),
+            unchanged=len(result.unchanged),
+        ),
+        "ok",
+    )
     if result.created or result.updated:
         return redirect(url_for("admin.regrid"))
     return redirect(url_for("admin.grids_index"))
@@ -307,32 +411,58 @@ def grids_import():
 @bp.route("/grids/export.geojson")
 def grids_export():
     body = json.dumps(grids.export_grids(), ensure_ascii=False)
-    return Response(body, mimetype="application/geo+json",
-                    headers={"Content-Disposition": "attachment; filename=grids.geojson"})
+    return Response(
+        body, mimetype="application/geo+json", headers={"Content-Disposition": "attachment; filename=grids.geojson"}
+    )
 
 
 @bp.route("/grids/<int:grid_id>", methods=["GET", "POST"])
 def grid(grid_id: int):
     area = grids.get_grid(grid_id)
     form = GridForm(obj=area if request.method == "GET" else None)
-    form.worker_id.choices = _none_choice(_("None")) + [(u.id, f"{u.display_name} ({u.username})")
-                                                         for u in services.grid_worker_candidates(area)]
+    form.worker_id.choices = _none_choice(_("None")) + [
+        (u.id, f"{u.display_name} ({u.username})") for u in services.grid_worker_candidates(area)
+    ]
     form.department_id.choices = _department_choices()
     if request.method == "GET":
         form.worker_id.data, form.department_id.data = area.worker_id or 0, area.department_id or 0
 
     def page(status=200):
-        return render_template("admin/grid.html", grid=area, form=form, button=EmptyForm(),
-                               tile_url=current_app.config["TILE_URL"],
-                               tile_attribution=current_app.config["TILE_ATTRIBUTION"],
-                               geojson=json.dumps({"type": "FeatureCollection", "features": [
-                                   {"type": "Feature", "properties": {"code": area.code, "name": area.name},
-                                    "geometry": area.geometry}]}, ensure_ascii=False)), status
+        return render_template(
+            "admin/grid.html",
+            grid=area,
+            form=form,
+            button=EmptyForm(),
+            tile_url=current_app.config["TILE_URL"],
+            tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+            geojson=json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "properties": {"code": area.code, "name": area.name},
+                            "geometry": area.geometry,
+                        }
+                    ],
+                },
+                ensure_ascii=False,
+            ),
+        ), status
 
     if request.method == "POST":
-        return _save(form, lambda: grids.update_grid(
-            area, current_user, name=form.name.data, worker_id=form.worker_id.data or None,
-            department_id=form.department_id.data or None), url_for("admin.grids_index"), page)
+        return _save(
+            form,
+            lambda: grids.update_grid(
+                area,
+                current_user,
+                name=form.name.data,
+                worker_id=form.worker_id.data or None,
+                department_id=form.department_id.data or None,
+            ),
+            url_for("admin.grids_index"),
+            page,
+        )
     return page()
 
 
@@ -358,21 +488,27 @@ def regrid():
         return redirect(url_for("admin.grids_index"))
     moves = grids.regrid_preview()
     names = {g.id: g for g in grids.all_grids()}
-    return render_template("admin/regrid.html", moves=moves[:200], total=len(moves), grids=names,
-                           button=EmptyForm())
+    return render_template("admin/regrid.html", moves=moves[:200], total=len(moves), grids=names, button=EmptyForm())
 
 
 # --- teams and invites -------------------------------------------------------------------
+
 
 @bp.route("/teams")
 def teams_index():
     all_teams = teams.all_teams()
     invites = {t.id: teams.team_invites(t) for t in all_teams}
-    return render_template("admin/teams.html", teams=all_teams, counts=teams.member_counts(), invites=invites,
-                           now=datetime.now(local_zone()))
+    return render_template(
+        "admin/teams.html",
+        teams=all_teams,
+        counts=teams.member_counts(),
+        invites=invites,
+        now=datetime.now(local_zone()),
+    )
 
 
 # --- response templates -----------------------------------------------------------------
+
 
 def _status_choices():
     return [(s.value, str(label)) for s, label in LABELS.items()]
@@ -394,10 +530,19 @@ def template(template_id):
         return render_template("admin/template.html", form=form, template=tpl), status
 
     if request.method == "POST":
-        return _save(form, lambda: services.save_template(
-            tpl, current_user, target_status=form.target_status.data, text_zh=form.text_zh.data,
-            text_en=form.text_en.data, sort_order=form.sort_order.data if form.sort_order.data is not None else 100),
-            url_for("admin.templates"), page)
+        return _save(
+            form,
+            lambda: services.save_template(
+                tpl,
+                current_user,
+                target_status=form.target_status.data,
+                text_zh=form.text_zh.data,
+                text_en=form.text_en.data,
+                sort_order=form.sort_order.data if form.sort_order.data is not None else 100,
+            ),
+            url_for("admin.templates"),
+            page,
+        )
     return page()
 
 
@@ -414,6 +559,7 @@ def delete_template(template_id: int):
 
 # --- audit log ---------------------------------------------------------------------------
 
+
 def _day(value: str, what: str):
     """A local date from a yyyy-mm-dd filter, as an aware datetime at local midnight (None if unset)."""
     when = day(value, what)
@@ -424,9 +570,22 @@ def _day(value: str, what: str):
 def audit_log():
     args = request.args
     since, until = _day(args.get("from", ""), "from"), _day(args.get("to", ""), "to")
-    rows, total = audit.entries(_page(), PER_PAGE, target_type=clean_text(args.get("type"))[:40] or None,
-                                actor_id=id_filter(args.get("actor"), "actor"),
-                                action=clean_text(args.get("action"))[:40] or None,
-                                since=since, until=until + timedelta(days=1) if until else None)
-    return render_template("admin/audit.html", rows=rows, total=total, page=_page(), per_page=PER_PAGE,
-                           types=audit.target_types(), actors=audit.actors(), args=args)
+    rows, total = audit.entries(
+        _page(),
+        PER_PAGE,
+        target_type=clean_text(args.get("type"))[:40] or None,
+        actor_id=id_filter(args.get("actor"), "actor"),
+        action=clean_text(args.get("action"))[:40] or None,
+        since=since,
+        until=until + timedelta(days=1) if until else None,
+    )
+    return render_template(
+        "admin/audit.html",
+        rows=rows,
+        total=total,
+        page=_page(),
+        per_page=PER_PAGE,
+        types=audit.target_types(),
+        actors=audit.actors(),
+        args=args,
+    )

@@ -1,4 +1,5 @@
 """/api/v1 JSON API (session cookie + CSRF header, or Bearer token)."""
+
 from flask import Blueprint, request
 from flask_login import current_user
 
@@ -13,8 +14,5 @@ csrf.exempt(bp)
 def _csrf_unless_bearer():
     # Bearer tokens cannot be sent by another site's form; cookie-authenticated calls need the header.
     # A caller with no session at all has nothing to forge: they get the 401 of login_required.
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not wants_bearer() \
-            and current_user.is_authenticated:
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not wants_bearer() and current_user.is_authenticated:
         csrf.protect()
-
-

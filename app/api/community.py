@@ -1,4 +1,5 @@
 """/api/v1 community data: league tables, grid areas as GeoJSON, teams with member counts."""
+
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -12,7 +13,9 @@ from app.i18n import iso
 @login_required
 def leaderboard():
     """This week's or month's league table of teams or volunteers (display names only)."""
-    from app.teams.points import leaderboard as table, period_bounds
+    from app.teams.points import leaderboard as table
+    from app.teams.points import period_bounds
+
     period = request.args.get("period", "week")
     by = request.args.get("by", "team")
     if period not in ("week", "month"):
@@ -35,6 +38,7 @@ def leaderboard():
 def grids():
     """Every grid area as a GeoJSON FeatureCollection."""
     from app.grids.services import export_grids
+
     return jsonify(export_grids())
 
 
@@ -43,7 +47,19 @@ def grids():
 def teams():
     """The teams with their member counts."""
     from app.teams.services import all_teams, member_counts
+
     counts = member_counts()
-    return jsonify({"teams": [{"id": t.id, "name": t.name, "slogan": t.slogan,
-                               "requires_approval": t.requires_approval,
-                               "members": counts.get(t.id, (0, 0))[0]} for t in all_teams()]})
+    return jsonify(
+        {
+            "teams": [
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "slogan": t.slogan,
+                    "requires_approval": t.requires_approval,
+                    "members": counts.get(t.id, (0, 0))[0],
+                }
+                for t in all_teams()
+            ]
+        }
+    )

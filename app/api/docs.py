@@ -1,4 +1,5 @@
 """The OpenAPI document of /api/v1 and its human-readable page at /api/docs."""
+
 import re
 
 from flask import Blueprint, jsonify, render_template

@@ -1,6 +1,8 @@
 """GET /api/v1/notifications and POST /api/v1/notifications/read: the bell for the app and the PWA."""
+
 from flask import jsonify, request
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.api import bp
@@ -18,14 +20,23 @@ def list_notifications():
     unread_only = request.args.get("unread") in ("1", "true")
     items = services.notifications(current_user, unread_only=unread_only)
     from app.models import Category
+
     categories = {c.code: c for c in db.session.scalars(db.select(Category))}
     locale = str(get_locale() or "zh_CN")
     out = []
     for n in items:
         title, body = render(n.kind, n.params, locale, categories)
-        out.append({"id": n.id, "kind": n.kind, "title": title, "body": body, "created_at": iso(n.delivered_at),
-                    "read": n.read_at is not None,
-                    "report": {"id": n.report_id, "reference": n.params.get("reference")} if n.report_id else None})
+        out.append(
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "title": title,
+                "body": body,
+                "created_at": iso(n.delivered_at),
+                "read": n.read_at is not None,
+                "report": {"id": n.report_id, "reference": n.params.get("reference")} if n.report_id else None,
+            }
+        )
     return jsonify({"items": out, "unread": services.unread_count(current_user)})
 
 

@@ -1,4 +1,5 @@
 """Open311 GeoReport v2 at /open311: discovery, services, requests (JSON and XML), public media."""
+
 import hashlib
 import io
 import re
@@ -30,8 +31,13 @@ read_limit = limiter.shared_limit(lambda: current_app.config["OPEN311_READ_RATE_
 def open311_error(status: int, message: str):
     """The spec's error document: a list of {code, description}, in the request's format."""
     path = request.path
-    fmt = "json" if path.endswith(".json") else "xml" if path.endswith(".xml") else (
-        "json" if request.accept_mimetypes.best == "application/json" else "xml")
+    fmt = (
+        "json"
+        if path.endswith(".json")
+        else "xml"
+        if path.endswith(".xml")
+        else ("json" if request.accept_mimetypes.best == "application/json" else "xml")
+    )
     return render("errors", [{"code": status, "description": message}], fmt, status)
 
 
@@ -59,15 +65,23 @@ def _locale_done(_exc):
 @bp.route("/discovery.<any(json, xml):fmt>")
 @read_limit
 def discovery(fmt: str):
-    endpoint = {"specification": SPEC, "url": request.url_root.rstrip("/") + "/open311/v2",
-                "changeset": services.DEFINITIONS_CHANGED, "type": "production",
-                "formats": ["text/xml", "application/json"]}
-    data = {"changeset": services.DEFINITIONS_CHANGED,
-            "contact": current_app.config.get("OPEN311_CONTACT") or _(
-                "Ask the GridSnap coordinators of your county for assistance."),
-            "key_service": _("Log in to GridSnap and create a personal API token on your profile page: %(url)s",
-                             url=url_for("auth.profile", _external=True)),
-            "endpoints": [endpoint]}
+    endpoint = {
+        "specification": SPEC,
+        "url": request.url_root.rstrip("/") + "/open311/v2",
+        "changeset": services.DEFINITIONS_CHANGED,
+        "type": "production",
+        "formats": ["text/xml", "application/json"],
+    }
+    data = {
+        "changeset": services.DEFINITIONS_CHANGED,
+        "contact": current_app.config.get("OPEN311_CONTACT")
+        or _("Ask the GridSnap coordinators of your county for assistance."),
+        "key_service": _(
+            "Log in to GridSnap and create a personal API token on your profile page: %(url)s",
+            url=url_for("auth.profile", _external=True),
+        ),
+        "endpoints": [endpoint],
+    }
     return render("discovery", data, fmt)
 
 
@@ -125,16 +139,31 @@ def create_request(fmt: str):
         raise g.api_key_refused
     upload = request.files.get("media")
     media = upload.stream if upload is not None and upload.filename else None
-    report, created = services.file_request(user, photo_store(), request.form, _attributes(request.form),
-                                            media=media, idempotency_key=request.headers.get("Idempotency-Key"))
+    report, created = services.file_request(
+        user,
+        photo_store(),
+        request.form,
+        _attributes(request.form),
+        media=media,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
     db.session.commit()
     if created:
         from app.reports.addresses import lookup_address_later
+
         lookup_address_later(report.id)
     account = (report.contact or {}).get("account_id") or None
-    return render("requests", [{"service_request_id": report.reference,
-                                "service_notice": services.service_notice(report.category),
-                                "account_id": account}], fmt)
+    return render(
+        "requests",
+        [
+            {
+                "service_request_id": report.reference,
+                "service_notice": services.service_notice(report.category),
+                "account_id": account,
+            }
+        ],
+        fmt,
+    )
 
 
 def _media_url(report) -> str | None:
@@ -168,8 +197,9 @@ def request_detail(service_request_id: str, fmt: str):
 @bp.route(f"/v2/tokens/<path:token>.{FORMAT}")
 @read_limit
 def token(token: str, fmt: str):
-    return open311_error(404, _("GridSnap returns the service_request_id at once (type realtime), "
-                                "so there are no tokens to look up."))
+    return open311_error(
+        404, _("GridSnap returns the service_request_id at once (type realtime), so there are no tokens to look up.")
+    )
 
 
 @bp.route("/media/<int:photo_id>.jpg")
@@ -182,7 +212,10 @@ def media(photo_id: int):
         abort(404)
     store = photo_store()
     path = store.path(photo.key)
-    response = (send_file(path, mimetype="image/jpeg", conditional=True, etag=True) if path
-                else send_file(io.BytesIO(store.get(photo.key)), mimetype="image/jpeg"))
+    response = (
+        send_file(path, mimetype="image/jpeg", conditional=True, etag=True)
+        if path
+        else send_file(io.BytesIO(store.get(photo.key)), mimetype="image/jpeg")
+    )
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response

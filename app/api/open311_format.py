@@ -1,4 +1,5 @@
 """Open311 documents as JSON or XML: the same plain dicts, element names and order as the spec."""
+
 import json
 import re
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -59,6 +60,7 @@ def to_xml(kind: str, data) -> bytes:
 def render(kind: str, data, fmt: str, status: int = 200) -> Response:
     """The response in the requested format with the spec's content types."""
     if fmt == "json":
-        return Response(json.dumps(data, ensure_ascii=False), status=status,
-                        content_type="application/json; charset=utf-8")
+        return Response(
+            json.dumps(data, ensure_ascii=False), status=status, content_type="application/json; charset=utf-8"
+        )
     return Response(to_xml(kind, data), status=status, content_type="text/xml; charset=utf-8")

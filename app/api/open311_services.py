@@ -3,13 +3,14 @@
 Plain functions over the models: no Flask request objects. Views in app.api.open311 render the
 plain dicts returned here as JSON or XML (the same keys, in the spec's order).
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Mapping
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -17,16 +18,15 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import defer, selectinload
 
 from app.errors import NotFound, PermissionDenied, ValidationFailed
-from app.inputs import whole_number
 from app.extensions import db
 from app.i18n import iso
-from app.models import Category, Photo, Report, ReportEvent, User, utcnow
+from app.inputs import whole_number
+from app.models import Category, Photo, Report, ReportEvent, Role, User, utcnow
 from app.reports import services as report_services
 from app.reports.geo import valid_location
 from app.reports.photos import Upload
-from app.triage.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status, is_open
 from app.text import clean_text
-from app.models import Role
+from app.triage.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status, is_open
 
 MAX_DESCRIPTION = 4000
 MAX_RANGE = timedelta(days=90)
@@ -49,23 +49,52 @@ class Attribute:
     datatype_description: object = None
 
 
-_DANGER = Attribute("danger", "singlevaluelist", _l("Is anyone in danger now?"), required=True,
-                    values=(("yes", _l("Yes, someone is in danger now")), ("no", _l("No")),
-                            ("unknown", _l("I don't know"))))
-_BUILDING = Attribute("building", "string", _l("Building (name or number), if it is in or near one"),
-                      datatype_description=_l("At most 30 characters, e.g. 3栋"))
-_UNIT = Attribute("unit", "string", _l("Unit or entrance"),
-                  datatype_description=_l("At most 30 characters, e.g. 2单元"))
-_LIFT = Attribute("lift_number", "string", _l("Lift number (on the plate inside the car)"),
-                  datatype_description=_l("At most 30 characters"))
-_VEHICLE = Attribute("vehicle_type", "singlevaluelist", _l("What kind of vehicle?"),
-                     values=(("car", _l("Car or van")), ("motorbike", _l("Motorbike or e-bike")),
-                             ("bicycle", _l("Bicycle")), ("other", _l("Other"))))
-_WHEN = Attribute("noise_time", "singlevaluelist", _l("When does the noise happen?"),
-                  values=(("day", _l("During the day")), ("night", _l("At night (22:00-06:00)")),
-                          ("always", _l("All day and night"))))
-_POLE = Attribute("pole_number", "string", _l("Number painted on the lamp post"),
-                  datatype_description=_l("At most 30 characters"))
+_DANGER = Attribute(
+    "danger",
+    "singlevaluelist",
+    _l("Is anyone in danger now?"),
+    required=True,
+    values=(("yes", _l("Yes, someone is in danger now")), ("no", _l("No")), ("unknown", _l("I don't know"))),
+)
+_BUILDING = Attribute(
+    "building",
+    "string",
+    _l("Building (name or number), if it is in or near one"),
+    datatype_description=_l("At most 30 characters, e.g. 3栋"),
+)
+_UNIT = Attribute(
+    "unit", "string", _l("Unit or entrance"), datatype_description=_l("At most 30 characters, e.g. 2单元")
+)
+_LIFT = Attribute(
+    "lift_number",
+    "string",
+    _l("Lift number (on the plate inside the car)"),
+    datatype_description=_l("At most 30 characters"),
+)
+_VEHICLE = Attribute(
+    "vehicle_type",
+    "singlevaluelist",
+    _l("What kind of vehicle?"),
+    values=(
+        ("car", _l("Car or van")),
+        ("motorbike", _l("Motorbike or e-bike")),
+        ("bicycle", _l("Bicycle")),
+        ("other", _l("Other")),
+    ),
+)
+_WHEN = Attribute(
+    "noise_time",
+    "singlevaluelist",
+    _l("When does the noise happen?"),
+    values=(
+        ("day", _l("During the day")),
+        ("night", _l("At night (22:00-06:00)")),
+        ("always", _l("All day and night")),
+    ),
+)
+_POLE = Attribute(
+    "pole_number", "string", _l("Number painted on the lamp post"), datatype_description=_l("At most 30 characters")
+)
 
 # The questions for each category, in the order they are asked; building and unit fill report.building.
 ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
@@ -87,6 +116,7 @@ def attributes_for(code: str) -> tuple[Attribute, ...]:
 
 # ---- services ---------------------------------------------------------------------------------
 
+
 def service_list(lang: str) -> list[dict]:
     """GET services: one service per active category, hazards first."""
     return [_service(c, lang) for c in report_services.categories()]
@@ -94,11 +124,15 @@ def service_list(lang: str) -> list[dict]:
 
 def _service(cat: Category, lang: str) -> dict:
     group = _l("Safety hazards") if cat.hazard else _l("City management")
-    return {"service_code": cat.code, "service_name": cat.name(lang),
-            "description": (cat.description_zh if lang == "zh" else cat.description_en) or None,
-            "metadata": True, "type": "realtime",
-            "keywords": ", ".join(dict.fromkeys([cat.name_zh, cat.name_en, cat.code.replace("_", " ")])),
-            "group": str(group)}
+    return {
+        "service_code": cat.code,
+        "service_name": cat.name(lang),
+        "description": (cat.description_zh if lang == "zh" else cat.description_en) or None,
+        "metadata": True,
+        "type": "realtime",
+        "keywords": ", ".join(dict.fromkeys([cat.name_zh, cat.name_en, cat.code.replace("_", " ")])),
+        "group": str(group),
+    }
 
 
 def service_definition(code: str) -> dict:
@@ -108,10 +142,18 @@ def service_definition(code: str) -> dict:
         raise NotFound(_l("There is no service with the code %(code)s.", code=clean_text(code)[:40]))
     attrs = []
     for order, a in enumerate(attributes_for(cat.code), start=1):
-        attrs.append({"variable": True, "code": a.code, "datatype": a.datatype, "required": a.required,
-                      "datatype_description": str(a.datatype_description) if a.datatype_description else None,
-                      "order": order, "description": str(a.description),
-                      "values": [{"key": k, "name": str(n)} for k, n in a.values]})
+        attrs.append(
+            {
+                "variable": True,
+                "code": a.code,
+                "datatype": a.datatype,
+                "required": a.required,
+                "datatype_description": str(a.datatype_description) if a.datatype_description else None,
+                "order": order,
+                "description": str(a.description),
+                "values": [{"key": k, "name": str(n)} for k, n in a.values],
+            }
+        )
     return {"service_code": cat.code, "attributes": attrs}
 
 
@@ -122,8 +164,13 @@ def _active_category(code: str) -> Category | None:
 
 def service_notice(cat: Category) -> str:
     """What happens next, from the category's deadlines."""
-    return str(_l("We aim to accept this within %(accept)s hours and to resolve it within %(resolve)s hours.",
-                  accept=_hours(cat.accept_hours), resolve=_hours(cat.resolve_hours)))
+    return str(
+        _l(
+            "We aim to accept this within %(accept)s hours and to resolve it within %(resolve)s hours.",
+            accept=_hours(cat.accept_hours),
+            resolve=_hours(cat.resolve_hours),
+        )
+    )
 
 
 def _hours(h: float) -> str:
@@ -132,6 +179,7 @@ def _hours(h: float) -> str:
 
 # ---- filing -------------------------------------------------------------------------------------
 
+
 class AddressLocator:
     """Forward geocoding of a typed address through geopy (only when a geocoder is configured)."""
 
@@ -139,6 +187,7 @@ class AddressLocator:
         self._geocoder = None
         if name:
             from geopy.geocoders import get_geocoder_for_service
+
             self._geocoder = get_geocoder_for_service(name)(user_agent=user_agent, timeout=timeout)
         self.timeout = timeout
 
@@ -162,20 +211,25 @@ def address_locator() -> AddressLocator:
     app = current_app._get_current_object()
     if "address_locator" not in app.extensions:
         app.extensions["address_locator"] = AddressLocator(
-            app.config["GEOCODER"], app.config["GEOCODER_USER_AGENT"], app.config["GEOCODER_TIMEOUT"])
+            app.config["GEOCODER"], app.config["GEOCODER_USER_AGENT"], app.config["GEOCODER_TIMEOUT"]
+        )
     return app.extensions["address_locator"]
 
 
 def user_for_api_key(api_key: str | None) -> User:
     """The active user who owns this personal API token, or a 403."""
     from app.auth.services import user_for_token
+
     if not (api_key or "").strip():
-        raise PermissionDenied(_l("An api_key is required to file a request: use a personal API token "
-                                  "from your GridSnap profile page."), code="api_key_missing")
+        raise PermissionDenied(
+            _l("An api_key is required to file a request: use a personal API token from your GridSnap profile page."),
+            code="api_key_missing",
+        )
     user = user_for_token(api_key.strip())
     if user is None:
-        raise PermissionDenied(_l("Invalid api_key: the token is unknown, revoked, or its account is disabled."),
-                               code="api_key_invalid")
+        raise PermissionDenied(
+            _l("Invalid api_key: the token is unknown, revoked, or its account is disabled."), code="api_key_invalid"
+        )
     return user
 
 
@@ -193,18 +247,24 @@ def check_attributes(code: str, given: Mapping[str, list[str]]) -> dict:
         values = [c for c in (clean_text(v) for v in given.get(a.code, [])) if c]
         if not values:
             if a.required:
-                raise ValidationFailed(_l("attribute[%(code)s] is required: %(question)s",
-                                          code=a.code, question=a.description), code="attribute_required")
+                raise ValidationFailed(
+                    _l("attribute[%(code)s] is required: %(question)s", code=a.code, question=a.description),
+                    code="attribute_required",
+                )
             continue
         if a.datatype != "multivaluelist" and len(values) > 1:
             raise ValidationFailed(_l("attribute[%(code)s] takes one value.", code=a.code), code="attribute_invalid")
         keys = [k for k, _n in a.values]
         if a.values and any(v not in keys for v in values):
-            raise ValidationFailed(_l("attribute[%(code)s] must be one of: %(keys)s.", code=a.code,
-                                      keys=", ".join(keys)), code="attribute_invalid")
+            raise ValidationFailed(
+                _l("attribute[%(code)s] must be one of: %(keys)s.", code=a.code, keys=", ".join(keys)),
+                code="attribute_invalid",
+            )
         if a.datatype == "string" and (len(values[0]) > a.max_length or "\n" in values[0]):
-            raise ValidationFailed(_l("attribute[%(code)s] must be one line of at most %(n)d characters.",
-                                      code=a.code, n=a.max_length), code="attribute_invalid")
+            raise ValidationFailed(
+                _l("attribute[%(code)s] must be one line of at most %(n)d characters.", code=a.code, n=a.max_length),
+                code="attribute_invalid",
+            )
         answers[a.code] = values if a.datatype == "multivaluelist" else values[0]
     return answers
 
@@ -218,20 +278,29 @@ def _media_url(value: str) -> str | None:
     return value
 
 
-def file_request(user: User, store, form: Mapping[str, str], attributes: Mapping[str, list[str]],
-                 media: Upload | None = None, idempotency_key: str | None = None) -> tuple[Report, bool]:
+def file_request(
+    user: User,
+    store,
+    form: Mapping[str, str],
+    attributes: Mapping[str, list[str]],
+    media: Upload | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Report, bool]:
     """POST requests: validate the Open311 fields and file a report; the caller commits."""
     code = clean_text(form.get("service_code"))
     if not code:
         raise ValidationFailed(_l("service_code is required."), code="service_code_missing")
     if _active_category(code) is None:
-        raise ValidationFailed(_l("Unknown service_code %(code)s: see services.json for the list.",
-                                  code=code[:40]), code="unknown_service")
+        raise ValidationFailed(
+            _l("Unknown service_code %(code)s: see services.json for the list.", code=code[:40]), code="unknown_service"
+        )
     answers = check_attributes(code, attributes)
     description = form.get("description") or ""
     if len(description.strip()) > MAX_DESCRIPTION:
-        raise ValidationFailed(_l("The description is too long (at most %(n)d characters).", n=MAX_DESCRIPTION),
-                               code="description_too_long")
+        raise ValidationFailed(
+            _l("The description is too long (at most %(n)d characters).", n=MAX_DESCRIPTION),
+            code="description_too_long",
+        )
     contact = {k: _text(form, k) for k in CONTACT_FIELDS if clean_text(form.get(k))}
     external = _media_url(form.get("media_url") or "")
     if external:
@@ -248,28 +317,41 @@ def file_request(user: User, store, form: Mapping[str, str], attributes: Mapping
         raise ValidationFailed(_l("lat and long must be WGS-84 degrees in range."), code="invalid_location")
     building = " ".join(answers[p] for p in BUILDING_PARTS if answers.get(p))
     return report_services.submit_report(
-        user, store, category=code, photos=[media] if media else [], description=description,
-        lat=lat, lon=lon, location_source=source, building=building, source="open311",
-        attributes=answers, contact=contact, address=address, require_photo=False,
-        max_description=MAX_DESCRIPTION, idempotency_key=idempotency_key)
+        user,
+        store,
+        category=code,
+        photos=[media] if media else [],
+        description=description,
+        lat=lat,
+        lon=lon,
+        location_source=source,
+        building=building,
+        source="open311",
+        attributes=answers,
+        contact=contact,
+        address=address,
+        require_photo=False,
+        max_description=MAX_DESCRIPTION,
+        idempotency_key=idempotency_key,
+    )
 
 
 def _locate(address: str | None) -> tuple[float, float]:
     if not address:
-        raise ValidationFailed(_l("A location is required: send lat and long, or address_string."),
-                               code="location_required")
+        raise ValidationFailed(
+            _l("A location is required: send lat and long, or address_string."), code="location_required"
+        )
     locator = address_locator()
     if not locator.available:
-        raise ValidationFailed(_l("This server cannot look up addresses: send lat and long."),
-                               code="location_required")
+        raise ValidationFailed(_l("This server cannot look up addresses: send lat and long."), code="location_required")
     found = locator.locate(address)
     if found is None or not valid_location(*found):
-        raise ValidationFailed(_l("The address could not be found: send lat and long."),
-                               code="address_not_found")
+        raise ValidationFailed(_l("The address could not be found: send lat and long."), code="address_not_found")
     return found
 
 
 # ---- querying -----------------------------------------------------------------------------------
+
 
 @dataclass
 class RequestQuery:
@@ -292,20 +374,23 @@ def _when(value: str, name: str) -> datetime:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed(_l("%(name)s must be a w3 date and time, e.g. 2026-01-01T00:00:00Z.", name=name),
-                               code="invalid_date")
-    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        raise ValidationFailed(
+            _l("%(name)s must be a w3 date and time, e.g. 2026-01-01T00:00:00Z.", name=name), code="invalid_date"
+        ) from None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
     try:
-        return when.astimezone(timezone.utc)
+        return when.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+14:00 is before the calendar's first UTC moment: no bound there
-        return datetime.min.replace(tzinfo=timezone.utc) if when.year == 1 else datetime.max.replace(tzinfo=timezone.utc)
+        return datetime.min.replace(tzinfo=UTC) if when.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 def _int(value: str, name: str, low: int, high: int) -> int:
     n = whole_number(value, high)  # ASCII digits only: int() reads "1_0" as 10 and "１" as 1
     if n is None or n < low:
-        raise ValidationFailed(_l("%(name)s must be a whole number from %(low)d to %(high)d.",
-                                  name=name, low=low, high=high), code="invalid_number")
+        raise ValidationFailed(
+            _l("%(name)s must be a whole number from %(low)d to %(high)d.", name=name, low=low, high=high),
+            code="invalid_number",
+        )
     return n
 
 
@@ -328,8 +413,7 @@ def parse_query(args: Mapping[str, str], now: datetime | None = None) -> Request
     q.codes = _split(args.get("service_code")) or None
     statuses = _split(args.get("status"))
     if any(s not in ("open", "closed") for s in statuses):
-        raise ValidationFailed(_l("status must be open, closed, or both separated by a comma."),
-                               code="invalid_status")
+        raise ValidationFailed(_l("status must be open, closed, or both separated by a comma."), code="invalid_status")
     q.statuses = sorted(set(statuses)) or None
     start = _when(args["start_date"], "start_date") if args.get("start_date") else None
     end = _when(args["end_date"], "end_date") if args.get("end_date") else None
@@ -337,8 +421,9 @@ def parse_query(args: Mapping[str, str], now: datetime | None = None) -> Request
         if end < start:
             raise ValidationFailed(_l("end_date is before start_date."), code="invalid_date_range")
         if end - start > MAX_RANGE:
-            raise ValidationFailed(_l("start_date and end_date may be at most 90 days apart."),
-                                   code="invalid_date_range")
+            raise ValidationFailed(
+                _l("start_date and end_date may be at most 90 days apart."), code="invalid_date_range"
+            )
     elif start:
         end = _shift(start, MAX_RANGE)
     elif end:
@@ -365,7 +450,7 @@ def _bbox(value: str) -> tuple[float, float, float, float]:
     try:
         box = tuple(float(p) for p in parts)
     except ValueError:
-        raise ValidationFailed(message, code="invalid_bbox")
+        raise ValidationFailed(message, code="invalid_bbox") from None
     if len(box) != 4 or not all(math.isfinite(v) for v in box):
         raise ValidationFailed(message, code="invalid_bbox")
     minlon, minlat, maxlon, maxlat = box
@@ -407,9 +492,12 @@ def find_requests(q: RequestQuery, with_photos: bool = False) -> list[Report]:
         loads.append(selectinload(Report.photos))
     else:
         loads.append(defer(Report.attributes))
-    stmt = (stmt.options(*loads)
-            .order_by(Report.created_at.desc(), Report.id.desc())
-            .limit(q.page_size).offset((q.page - 1) * q.page_size))
+    stmt = (
+        stmt.options(*loads)
+        .order_by(Report.created_at.desc(), Report.id.desc())
+        .limit(q.page_size)
+        .offset((q.page - 1) * q.page_size)
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -424,8 +512,11 @@ def get_request(service_request_id: str) -> Report:
 
 def public_photo(photo_id: int) -> Photo | None:
     """A report's own photo (not a follow-up or an "after" one) of a published report, or None."""
-    return db.session.scalar(select(Photo).join(Report, Report.id == Photo.report_id)
-                             .where(Photo.id == photo_id, Photo.kind == "report", published()))
+    return db.session.scalar(
+        select(Photo)
+        .join(Report, Report.id == Photo.report_id)
+        .where(Photo.id == photo_id, Photo.kind == "report", published())
+    )
 
 
 def public_notes(reports: list[Report]) -> dict[int, str]:
@@ -435,9 +526,14 @@ def public_notes(reports: list[Report]) -> dict[int, str]:
     rows = db.session.execute(
         select(ReportEvent.report_id, ReportEvent.note)
         .join(User, User.id == ReportEvent.actor_id)
-        .where(ReportEvent.report_id.in_([r.id for r in reports]), ReportEvent.internal.is_(False),
-               ReportEvent.note != "", User.role != Role.RIDER)
-        .order_by(ReportEvent.created_at, ReportEvent.id))
+        .where(
+            ReportEvent.report_id.in_([r.id for r in reports]),
+            ReportEvent.internal.is_(False),
+            ReportEvent.note != "",
+            User.role != Role.RIDER,
+        )
+        .order_by(ReportEvent.created_at, ReportEvent.id)
+    )
     return {report_id: note for report_id, note in rows}  # later rows win: the latest note
 
 
@@ -448,8 +544,7 @@ def request_documents(reports: list[Report], lang: str, media_urls: Mapping[int,
     for r in reports:
         if r.category_id not in notices:
             notices[r.category_id] = service_notice(r.category)
-    return [request_dict(r, lang, notes.get(r.id), media_urls.get(r.id), notices[r.category_id])
-            for r in reports]
+    return [request_dict(r, lang, notes.get(r.id), media_urls.get(r.id), notices[r.category_id]) for r in reports]
 
 
 def request_dict(report: Report, lang: str, note: str | None, media_url: str | None, notice: str) -> dict:

@@ -1,4 +1,5 @@
 """POST and GET /api/v1/reports for riders and scripts."""
+
 from flask import current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -22,17 +23,26 @@ def create_report():
     files = [f for f in request.files.getlist("photos") if f and f.filename != ""]
     form = request.form
     report, created = services.submit_report(
-        current_user, photo_store(), category=form.get("category", ""),
-        photos=[f.stream for f in files], description=form.get("description", ""),
-        lat=form.get("lat"), lon=form.get("lon"), accuracy=form.get("accuracy"),
-        location_source=form.get("location_source"), building=form.get("building", ""),
-        idempotency_key=request.headers.get("Idempotency-Key"), captured_at=form.get("captured_at"),
-        max_photos=current_app.config["MAX_PHOTOS"])
+        current_user,
+        photo_store(),
+        category=form.get("category", ""),
+        photos=[f.stream for f in files],
+        description=form.get("description", ""),
+        lat=form.get("lat"),
+        lon=form.get("lon"),
+        accuracy=form.get("accuracy"),
+        location_source=form.get("location_source"),
+        building=form.get("building", ""),
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        captured_at=form.get("captured_at"),
+        max_photos=current_app.config["MAX_PHOTOS"],
+    )
     # From the objects in memory (flushed by the service): a commit expires them.
     body = report_json(report, current_user)
     db.session.commit()
     if created:
         from app.reports.addresses import lookup_address_later
+
         lookup_address_later(body["id"])
     response = jsonify(body)
     response.status_code = 201 if created else 200
@@ -74,7 +84,7 @@ def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:
         page = integer(request.args.get("page"), 1)
         per_page = integer(request.args.get("per_page"), default_size)
     except ValueError:
-        raise ValidationFailed(_("page and per_page must be whole numbers."))
+        raise ValidationFailed(_("page and per_page must be whole numbers.")) from None
     if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= max_size:
         raise ValidationFailed(_("page must be 1 or more and per_page between 1 and %(n)d.", n=max_size))
     return page, per_page
@@ -86,7 +96,9 @@ def list_reports():
     page, per_page = page_args()
     if flag(request.args.get("mine"), "mine") or not current_user.is_staff:  # mine=0: the board's list
         rows, total = services.my_reports(current_user, page, per_page)
-        return jsonify({"items": [report_json(r, current_user) for r in rows], "page": page, "per_page": per_page,
-                        "total": total})
+        return jsonify(
+            {"items": [report_json(r, current_user) for r in rows], "page": page, "per_page": per_page, "total": total}
+        )
     from app.api.triage import staff_report_list  # the board's filters
+
     return staff_report_list(page, per_page)

@@ -1,4 +1,5 @@
 """JSON shapes of reports, photos and events, shared by the API and the pages' scripts."""
+
 from flask import url_for
 
 from app.auth.access import sees_private_parts
@@ -11,17 +12,21 @@ PRIVATE_FIELDS = ("description", "building", "captured_at")
 
 
 def photo_json(photo: Photo) -> dict:
-    return {"id": photo.id, "kind": photo.kind,
-            "url": url_for("reports.photo", photo_id=photo.id, variant="display"),
-            "thumb_url": url_for("reports.photo", photo_id=photo.id, variant="thumb"),
-            "width": photo.width, "height": photo.height}
+    return {
+        "id": photo.id,
+        "kind": photo.kind,
+        "url": url_for("reports.photo", photo_id=photo.id, variant="display"),
+        "thumb_url": url_for("reports.photo", photo_id=photo.id, variant="thumb"),
+        "width": photo.width,
+        "height": photo.height,
+    }
 
 
 def report_json(report: Report, viewer: User) -> dict:
     """The JSON form of a report as `viewer` sees it (never contact details): a co-reporter gets only their
     share, without the rider's description, building or capture time and with only their own and the staff's
     photos."""
-    l = lang()
+    lg = lang()
     due = report.due_at
     whole = sees_private_parts(viewer, report)
     photos = report.photos if whole else shared_photos(report, viewer)
@@ -30,7 +35,7 @@ def report_json(report: Report, viewer: User) -> dict:
         "reference": report.reference,
         "status": report.status,
         "category": report.category.code,
-        "category_name": report.category.name(l),
+        "category_name": report.category.name(lg),
         "description": report.description,
         "building": report.building,
         "lat": report.lat,
@@ -58,7 +63,14 @@ def report_json(report: Report, viewer: User) -> dict:
 
 
 def event_json(event: ReportEvent) -> dict:
-    return {"id": event.id, "kind": event.kind, "at": iso(event.created_at),
-            "actor": event.actor.display_name if event.actor else None,
-            "from": event.from_status, "to": event.to_status, "note": event.note,
-            "internal": event.internal, "details": event.details or {}}
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "at": iso(event.created_at),
+        "actor": event.actor.display_name if event.actor else None,
+        "from": event.from_status,
+        "to": event.to_status,
+        "note": event.note,
+        "internal": event.internal,
+        "details": event.details or {},
+    }

@@ -1,4 +1,5 @@
 """/api/v1 for the workflow: transitions, duplicate candidates, nearby reports, riders' photos."""
+
 from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -7,10 +8,10 @@ from app.api import bp
 from app.api.representations import event_json, report_json
 from app.auth.access import require_view
 from app.auth.services import require_approved
-from app.inputs import flag
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.i18n import iso, lang
+from app.inputs import flag
 from app.reports import services as report_services
 from app.reports.limits import comment_limit
 from app.triage import board, duplicates, services
@@ -20,16 +21,31 @@ from app.triage.workflow import deadline_for
 
 def board_item_json(row) -> dict:
     """A board row (Core row from triage.board) in the list API's shape."""
-    l = lang()
+    lg = lang()
     state = deadline_state(row.status, row.accept_due_at, row.resolve_due_at, row.created_at)
     due = deadline_for(row.status, row.accept_due_at, row.resolve_due_at)
-    return {"id": row.id, "reference": row.reference, "status": row.status, "version": row.version,
-            "priority": row.priority, "category": row.category,
-            "category_name": row.category_zh if l == "zh" else row.category_en,
-            "department": row.department, "assignee": row.assignee, "assignee_id": row.assignee_id,
-            "description": row.description, "address": row.address, "lat": row.lat, "lon": row.lon,
-            "grid_id": row.grid_id, "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
-            "due_at": iso(due), "overdue": state == "overdue", "due_soon": state == "due_soon"}
+    return {
+        "id": row.id,
+        "reference": row.reference,
+        "status": row.status,
+        "version": row.version,
+        "priority": row.priority,
+        "category": row.category,
+        "category_name": row.category_zh if lg == "zh" else row.category_en,
+        "department": row.department,
+        "assignee": row.assignee,
+        "assignee_id": row.assignee_id,
+        "description": row.description,
+        "address": row.address,
+        "lat": row.lat,
+        "lon": row.lon,
+        "grid_id": row.grid_id,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+        "due_at": iso(due),
+        "overdue": state == "overdue",
+        "due_soon": state == "due_soon",
+    }
 
 
 def _body() -> dict:
@@ -48,13 +64,21 @@ def post_transition(report_id: int):
     require_view(current_user, report)
     data = _body()
     if "to" not in data:
-        raise ValidationFailed(_("Say which status to move to (\"to\")."), code="to_required")
+        raise ValidationFailed(_('Say which status to move to ("to").'), code="to_required")
     photo = request.files.get("after_photo")  # multipart form: the "after" photo of a resolve
-    services.transition(report, current_user, data.get("to"), version=data.get("version"),
-                        note=data.get("note"), assignee_id=data.get("assignee"),
-                        department_id=data.get("department"), outcome=data.get("outcome"),
-                        duplicate_of=data.get("duplicate_of"), internal=flag(data.get("internal"), "internal"),
-                        after_photo=photo.stream if photo and photo.filename else None)
+    services.transition(
+        report,
+        current_user,
+        data.get("to"),
+        version=data.get("version"),
+        note=data.get("note"),
+        assignee_id=data.get("assignee"),
+        department_id=data.get("department"),
+        outcome=data.get("outcome"),
+        duplicate_of=data.get("duplicate_of"),
+        internal=flag(data.get("internal"), "internal"),
+        after_photo=photo.stream if photo and photo.filename else None,
+    )
     body = report_json(report, current_user)  # before the commit (the service flushed), which would expire the report
     db.session.commit()
     return jsonify(body)
@@ -67,25 +91,49 @@ def report_duplicates(report_id: int):
     if not current_user.is_staff:
         raise PermissionDenied(_("Only coordinators look for duplicates."))
     found = duplicates.duplicate_candidates(report)
-    return jsonify({"items": [{"id": r.id, "reference": r.reference, "status": r.status,
-                               "category": r.category.code, "created_at": iso(r.created_at),
-                               "lat": r.lat, "lon": r.lon, "distance_m": round(d, 1)} for r, d in found],
-                    "radius_m": current_app.config["DUPLICATE_RADIUS_M"],
-                    "days": current_app.config["DUPLICATE_DAYS"]})
+    return jsonify(
+        {
+            "items": [
+                {
+                    "id": r.id,
+                    "reference": r.reference,
+                    "status": r.status,
+                    "category": r.category.code,
+                    "created_at": iso(r.created_at),
+                    "lat": r.lat,
+                    "lon": r.lon,
+                    "distance_m": round(d, 1),
+                }
+                for r, d in found
+            ],
+            "radius_m": current_app.config["DUPLICATE_RADIUS_M"],
+            "days": current_app.config["DUPLICATE_DAYS"],
+        }
+    )
 
 
 @bp.route("/reports/nearby", methods=["GET"])
 @login_required
 def nearby_reports():
     require_approved(current_user)  # other riders' descriptions: vetted riders only
-    found = duplicates.nearby_open_reports(request.args.get("category", ""), request.args.get("lat"),
-                                           request.args.get("lon"))
+    found = duplicates.nearby_open_reports(
+        request.args.get("category", ""), request.args.get("lat"), request.args.get("lon")
+    )
     items = []
     for r, d in found:
-        items.append({"id": r.id, "reference": r.reference, "status": r.status, "category": r.category.code,
-                      "category_name": r.category.name(lang()), "created_at": iso(r.created_at),
-                      "description": (r.description or "")[:140], "distance_m": round(d),
-                      "mine": services.follows(current_user, r)})
+        items.append(
+            {
+                "id": r.id,
+                "reference": r.reference,
+                "status": r.status,
+                "category": r.category.code,
+                "category_name": r.category.name(lang()),
+                "created_at": iso(r.created_at),
+                "description": (r.description or "")[:140],
+                "distance_m": round(d),
+                "mine": services.follows(current_user, r),
+            }
+        )
     return jsonify({"items": items, "radius_m": current_app.config["DUPLICATE_RADIUS_M"]})
 
 
@@ -96,9 +144,15 @@ def add_photos(report_id: int):
     report = report_services.get_report(report_id)
     files = [f for f in request.files.getlist("photos") if f and f.filename != ""]
     event = services.add_rider_photos(
-        report, current_user, [f.stream for f in files], request.form.get("comment", ""),
-        lat=request.form.get("lat"), lon=request.form.get("lon"),
-        radius_m=2 * current_app.config["DUPLICATE_RADIUS_M"], max_photos=current_app.config["MAX_PHOTOS"])
+        report,
+        current_user,
+        [f.stream for f in files],
+        request.form.get("comment", ""),
+        lat=request.form.get("lat"),
+        lon=request.form.get("lon"),
+        radius_m=2 * current_app.config["DUPLICATE_RADIUS_M"],
+        max_photos=current_app.config["MAX_PHOTOS"],
+    )
     db.session.commit()
     return jsonify({"report": report_json(report, current_user), "event": event_json(event)}), 201
 
@@ -109,7 +163,9 @@ def add_photos(report_id: int):
 def add_comment(report_id: int):
     report = report_services.get_report(report_id)
     data = _body()
-    event = services.add_comment(report, current_user, data.get("note", ""), internal=flag(data.get("internal"), "internal"))
+    event = services.add_comment(
+        report, current_user, data.get("note", ""), internal=flag(data.get("internal"), "internal")
+    )
     db.session.commit()
     return jsonify(event_json(event)), 201
 
@@ -119,13 +175,17 @@ def add_comment(report_id: int):
 def confirm_fixed(report_id: int):
     """The rider's answer to "Is it fixed?": JSON {"fixed", "note"}, or a form with an optional photo."""
     from app.triage.confirmation import confirm
+
     report = report_services.get_report(report_id)
     if request.mimetype == "multipart/form-data" or request.form:
         raw = (request.form.get("fixed") or "").strip().lower()
         fixed = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(raw, raw)
         photo = request.files.get("photo")
-        data = {"fixed": fixed, "note": request.form.get("note", ""),
-                "photo": photo.stream if photo and photo.filename else None}
+        data = {
+            "fixed": fixed,
+            "note": request.form.get("note", ""),
+            "photo": photo.stream if photo and photo.filename else None,
+        }
     else:
         body = _body()
         data = {"fixed": body.get("fixed"), "note": body.get("note", ""), "photo": None}
@@ -139,5 +199,13 @@ def staff_report_list(page: int, per_page: int):
     f = board.parse_filter(request.args, per_page_default=per_page)
     counts = board.status_counts(f)
     rows = board.board_rows(f)
-    return jsonify({"items": [board_item_json(r) for r in rows], "page": f.page, "per_page": f.per_page,
-                    "total": board.total_for(f, counts), "counts": counts, "filter": f.args(page=None)})
+    return jsonify(
+        {
+            "items": [board_item_json(r) for r in rows],
+            "page": f.page,
+            "per_page": f.per_page,
+            "total": board.total_for(f, counts),
+            "counts": counts,
+            "filter": f.args(page=None),
+        }
+    )

@@ -1,5 +1,5 @@
 """Users, roles, login and personal API tokens."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
-

@@ -1,4 +1,5 @@
 """Access rules: role decorators, ownership checks and safe redirects."""
+
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from app.models import STAFF_ROLES, CoReporter, ReportEvent, Role, User
 
 def role_required(*roles: str):
     """Allow the wrapped view to logged-in users with one of these roles (401/403 otherwise)."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
@@ -22,7 +24,9 @@ def role_required(*roles: str):
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 
@@ -50,8 +54,9 @@ def sees_private_parts(user, report) -> bool:
         return False
     if user.is_staff or report.user_id == user.id:
         return True
-    return user.is_handler and (report.assignee_id == user.id or bool(
-        user.department_id and report.department_id == user.department_id))
+    return user.is_handler and (
+        report.assignee_id == user.id or bool(user.department_id and report.department_id == user.department_id)
+    )
 
 
 def is_co_reporter(user, report) -> bool:
@@ -81,8 +86,13 @@ def require_photo_view(user, photo) -> None:
     it, to a co-reporter only those of timeline entries shared with them (never the rider's own photos)."""
     if require_view(user, photo.report):
         return
-    if photo.event_id is None or db.session.scalar(select(ReportEvent.id).where(
-            ReportEvent.id == photo.event_id, shared_with_co_reporter(user.id))) is None:
+    if (
+        photo.event_id is None
+        or db.session.scalar(
+            select(ReportEvent.id).where(ReportEvent.id == photo.event_id, shared_with_co_reporter(user.id))
+        )
+        is None
+    ):
         raise PermissionDenied(_("You are not allowed to see this photo."))
 
 
@@ -91,8 +101,7 @@ def safe_next(target: str | None, default: str) -> str:
     if not target:
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
 

@@ -1,4 +1,5 @@
 """Login and token forms (Flask-WTF, so every one carries a CSRF token)."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
@@ -14,8 +15,9 @@ class LoginForm(FlaskForm):
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=200)])
-    confirm = PasswordField(_l("Repeat the password"),
-                            validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+    confirm = PasswordField(
+        _l("Repeat the password"), validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))]
+    )
 
 
 class TokenForm(FlaskForm):

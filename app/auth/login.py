@@ -1,5 +1,6 @@
 """How Flask-Login finds the user: a login session named by the cookies, or a Bearer token on API calls;
 logging in and out."""
+
 from flask import redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -19,6 +20,7 @@ def _token_owner(token: str):
     user = user_for_token(token)
     if user is None:
         from app.security import note_token_failure
+
         note_token_failure()
     return user
 

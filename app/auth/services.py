@@ -1,4 +1,5 @@
 """Account operations: create users, check and change passwords, logins, issue and check API tokens."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,16 @@ def require_approved(user: User) -> None:
         raise PermissionDenied(_l("Your team has not approved your account yet."), code="not_approved")
 
 
-def create_user(username: str, password: str, role: str = Role.RIDER, *, display_name: str | None = None,
-                team: str | None = None, phone: str | None = None, department_id: int | None = None) -> User:
+def create_user(
+    username: str,
+    password: str,
+    role: str = Role.RIDER,
+    *,
+    display_name: str | None = None,
+    team: str | None = None,
+    phone: str | None = None,
+    department_id: int | None = None,
+) -> User:
     """Create a user with a hashed password; the team is created if it does not exist."""
     username = (username or "").strip()
     if not username or len(username) > 40:
@@ -42,8 +51,7 @@ def create_user(username: str, password: str, role: str = Role.RIDER, *, display
         raise ValidationFailed(_l("A team name of 1 to 80 characters is required."))
     if db.session.scalar(select(User).where(User.username == username)):
         raise ValidationFailed(_l("That user name is taken."), status=409, code="exists")
-    user = User(username=username, display_name=display_name, role=role, phone=phone,
-                department_id=department_id)
+    user = User(username=username, display_name=display_name, role=role, phone=phone, department_id=department_id)
     user.set_password(password)
     if team:
         user.team = db.session.scalar(select(Team).where(Team.name == team)) or Team(name=team)
@@ -62,8 +70,7 @@ def start_session(user: User) -> LoginSession:
     """Begin a login of this user on one device; its id is what the session and remember-me cookies carry.
     The user's logins unused for longer than a remember-me cookie lives are deleted on the way."""
     stale = utcnow() - current_app.config["REMEMBER_COOKIE_DURATION"]
-    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
-                                                  LoginSession.last_seen_at < stale))
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.last_seen_at < stale))
     login = LoginSession(user=user)
     db.session.add(login)
     db.session.flush()
@@ -162,8 +169,7 @@ def revoke_tokens(user: User) -> int:
 
 def user_tokens(user: User) -> list[ApiToken]:
     """The user's tokens, newest first."""
-    return list(db.session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))
 
 
 def get_user(username: str) -> User:

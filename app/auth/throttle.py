@@ -7,6 +7,7 @@ that has not, and a known device, are still heard (a known device waits only for
 stays slow, and failures from elsewhere never refuse the right password from a phone or address that was not
 failing (a rider's user name is their phone number: anyone can type it).
 """
+
 import hashlib
 import hmac
 import math
@@ -96,7 +97,14 @@ def note_failure(account: str) -> None:
 def remember_device(response: Response, account: str) -> None:
     """After a successful login: this browser is a known device for the account from now on."""
     device, mark = _device(), _mark(account)
-    marks = [m for m in device.get("a", []) if m != mark][-(DEVICE_ACCOUNTS - 1):] + [mark]
+    marks = [m for m in device.get("a", []) if m != mark][-(DEVICE_ACCOUNTS - 1) :] + [mark]
     value = _signer().dumps({"d": device.get("d") or secrets.token_urlsafe(16), "a": marks})
-    response.set_cookie(DEVICE_COOKIE, value, max_age=current_app.config["REMEMBER_COOKIE_DURATION"],
-                        path=url_for("auth.login"), secure=request.is_secure, httponly=True, samesite="Lax")
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=current_app.config["REMEMBER_COOKIE_DURATION"],
+        path=url_for("auth.login"),
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )

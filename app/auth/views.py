@@ -1,11 +1,11 @@
 """Login, logout, profile with password and API tokens, and the language switch."""
-from flask import (current_app, flash, make_response, redirect, render_template, request, session, url_for)
+
+from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, logout_user
 
-from app.auth import bp
-from app.auth import services, throttle
+from app.auth import bp, services, throttle
 from app.auth.access import home_endpoint, safe_next
 from app.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, TokenForm
 from app.auth.login import log_in, log_out
@@ -32,9 +32,16 @@ def login():
         account = throttle.account_key(form.username.data)
         wait = throttle.wait(account)
         if wait:
-            response = make_response(error_response(429, "rate_limited", _(
-                "Too many failed logins for this account. Try again later, or on a phone where you have "
-                "logged in before.")))
+            response = make_response(
+                error_response(
+                    429,
+                    "rate_limited",
+                    _(
+                        "Too many failed logins for this account. Try again later, or on a phone where you have "
+                        "logged in before."
+                    ),
+                )
+            )
             response.headers["Retry-After"] = str(wait)
             return response
         user = services.authenticate(form.username.data, form.password.data)
@@ -72,10 +79,14 @@ def logout_everywhere():
 
 
 def _profile_page(status=200, *, password_form=None, new_token=None):
-    return render_template("auth/profile.html", tokens=services.user_tokens(current_user),
-                           form=TokenForm(formdata=None), revoke_form=EmptyForm(),
-                           password_form=password_form or PasswordChangeForm(formdata=None),
-                           new_token=new_token), status
+    return render_template(
+        "auth/profile.html",
+        tokens=services.user_tokens(current_user),
+        form=TokenForm(formdata=None),
+        revoke_form=EmptyForm(),
+        password_form=password_form or PasswordChangeForm(formdata=None),
+        new_token=new_token,
+    ), status
 
 
 @bp.route("/profile", methods=["GET"])
@@ -96,8 +107,14 @@ def change_password():
             form.current_password.errors = list(form.current_password.errors) + [str(err.message)]
         else:
             db.session.commit()
-            flash(ngettext("Password changed. %(num)d other login was ended.",
-                           "Password changed. %(num)d other logins were ended.", ended), "ok")
+            flash(
+                ngettext(
+                    "Password changed. %(num)d other login was ended.",
+                    "Password changed. %(num)d other logins were ended.",
+                    ended,
+                ),
+                "ok",
+            )
             return redirect(url_for("auth.profile"))
     return _profile_page(400, password_form=form)
 

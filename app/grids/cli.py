@@ -1,4 +1,5 @@
 """`flask grids import FILE.geojson` and `flask grids export`: thin wrappers over the grid services."""
+
 import json
 
 import click
@@ -16,6 +17,7 @@ def import_command(path, regrid):
     """Upsert grids by properties.code from a GeoJSON FeatureCollection (all or nothing)."""
     from app.errors import DomainError
     from app.grids import services
+
     with open(path, "rb") as fh:
         data = fh.read()
     try:
@@ -26,8 +28,8 @@ def import_command(path, regrid):
         if problems:
             for line in problems:
                 click.echo(line, err=True)
-            raise click.ClickException(f"nothing imported: {len(problems)} invalid feature(s)")
-        raise click.ClickException(str(err.message))
+            raise click.ClickException(f"nothing imported: {len(problems)} invalid feature(s)") from err
+        raise click.ClickException(str(err.message)) from err
     moved = services.regrid_open_reports(None) if regrid else None
     db.session.commit()
     click.echo(f"grids imported: {result.summary()}")
@@ -38,17 +40,23 @@ def import_command(path, regrid):
 
 
 @grids_cli.command("export")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
 def export_command(output):
     """Print all grids as a GeoJSON FeatureCollection (properties code, name)."""
     from app.grids.services import export_grids
+
     text = json.dumps(export_grids(), ensure_ascii=False)
     if output:
         try:
             with open(output, "w", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as err:
-            raise click.ClickException(f"cannot write {output}: {err.strerror}")
+            raise click.ClickException(f"cannot write {output}: {err.strerror}") from err
     else:
         click.echo(text)

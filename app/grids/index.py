@@ -3,11 +3,13 @@
 The cache is checked against a cheap "grids version" (count, max id, max updated_at) read from
 the database before each use, so a grid changed by another app process is noticed at once.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -28,19 +30,19 @@ class GridIndex:
     tree: shapely.STRtree
 
     @classmethod
-    def build(cls, rows: Sequence[tuple[int, str, dict[str, Any]]]) -> "GridIndex":
+    def build(cls, rows: Sequence[tuple[int, str, dict[str, Any]]]) -> GridIndex:
         """Index (id, code, GeoJSON geometry) rows."""
         rows = sorted(rows, key=lambda r: r[1])  # code order: the first hit is the lowest code
         geoms = np.array([shape(g) for _i, _c, g in rows], dtype=object)
         shapely.prepare(geoms)
         return cls(tuple(r[0] for r in rows), tuple(r[1] for r in rows), geoms, shapely.STRtree(geoms))
 
-    def lookup(self, lat: float, lon: float) -> Optional[int]:
+    def lookup(self, lat: float, lon: float) -> int | None:
         """The id of the grid covering the point (boundary included); the lowest code wins on shared borders."""
         hits = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
         return self.ids[int(hits.min())] if len(hits) else None
 
-    def lookup_many(self, lats: Sequence[float], lons: Sequence[float]) -> list[Optional[int]]:
+    def lookup_many(self, lats: Sequence[float], lons: Sequence[float]) -> list[int | None]:
         """lookup() for many points at once (vectorised)."""
         points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
         best = np.full(len(points), len(self.ids), dtype=np.int64)
@@ -52,8 +54,9 @@ class GridIndex:
 
 # Three scalar subqueries, each answered from an index (one aggregate query would scan the
 # table); plain text because building the ORM statement costs more than running it.
-_VERSION_SQL = text("SELECT (SELECT count(*) FROM grid), (SELECT max(id) FROM grid), "
-                    "(SELECT max(updated_at) FROM grid)")
+_VERSION_SQL = text(
+    "SELECT (SELECT count(*) FROM grid), (SELECT max(id) FROM grid), (SELECT max(updated_at) FROM grid)"
+)
 _cache: dict[str, tuple[tuple, GridIndex]] = {}
 _lock = threading.Lock()
 
@@ -78,6 +81,6 @@ def current_index() -> GridIndex:
         return index
 
 
-def grid_for_point(lat: float, lon: float) -> Optional[int]:
+def grid_for_point(lat: float, lon: float) -> int | None:
     """The id of the grid containing this location, or None when it is outside all grids."""
     return current_index().lookup(lat, lon)

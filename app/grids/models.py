@@ -1,8 +1,9 @@
 """The Grid model: a polygon or multipolygon stored as GeoJSON geometry."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,10 +20,10 @@ class Grid(db.Model):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
-    worker_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id"))
-    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     # Indexed: max(updated_at) is part of the cheap "grids version" every lookup checks.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
-    worker: Mapped[Optional[User]] = relationship()
-    department: Mapped[Optional[Department]] = relationship()
+    worker: Mapped[User | None] = relationship()
+    department: Mapped[Department | None] = relationship()

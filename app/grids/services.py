@@ -1,9 +1,10 @@
 """Grid operations: GeoJSON import and export, editing, dispatch suggestions, re-gridding open reports."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from shapely.geometry import shape
@@ -16,8 +17,8 @@ from app.extensions import db
 from app.grids.index import current_index, grid_for_point  # noqa: F401  (re-exported for callers)
 from app.grids.models import Grid
 from app.models import Department, Report, User, utcnow
-from app.triage.workflow import OPEN_STATUSES
 from app.text import clean_text
+from app.triage.workflow import OPEN_STATUSES
 
 GRID_FIELDS = ("code", "name")
 MAX_FEATURES = 20_000
@@ -39,8 +40,11 @@ def grid_state(grid: Grid) -> dict[str, Any]:
     """What the audit log keeps of a grid: the worker and department by name, so entries read on their own."""
     worker = db.session.get(User, grid.worker_id) if grid.worker_id else None
     dept = db.session.get(Department, grid.department_id) if grid.department_id else None
-    return {**snapshot(grid, GRID_FIELDS), "worker": worker.username if worker else None,
-            "department": dept.code if dept else None}
+    return {
+        **snapshot(grid, GRID_FIELDS),
+        "worker": worker.username if worker else None,
+        "department": dept.code if dept else None,
+    }
 
 
 def all_grids() -> list[Grid]:
@@ -61,7 +65,7 @@ def parse_geojson(text: str | bytes) -> list[dict[str, Any]]:
     try:
         doc = json.loads(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: [[[[... nested too deep
-        raise ValidationFailed(_l("The file is not valid JSON: %(err)s", err=str(err)), code="invalid_geojson")
+        raise ValidationFailed(_l("The file is not valid JSON: %(err)s", err=str(err)), code="invalid_geojson") from err
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
         raise ValidationFailed(_l("The file must be a GeoJSON FeatureCollection."), code="invalid_geojson")
     features = doc["features"]
@@ -80,12 +84,15 @@ def parse_geojson(text: str | bytes) -> list[dict[str, Any]]:
         seen[item["code"]] = i
         out.append(item)
     if errors:
-        raise ValidationFailed(_l("Nothing was imported. %(errors)s", errors="; ".join(errors[:20])),
-                               code="invalid_geojson", problems=errors)
+        raise ValidationFailed(
+            _l("Nothing was imported. %(errors)s", errors="; ".join(errors[:20])),
+            code="invalid_geojson",
+            problems=errors,
+        )
     return out
 
 
-def _check_feature(feature: Any) -> tuple[Optional[str], dict[str, Any]]:
+def _check_feature(feature: Any) -> tuple[str | None, dict[str, Any]]:
     """(problem, item): the reason a feature cannot be imported, or the clean item."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         return str(_l("not a GeoJSON Feature")), {}
@@ -121,7 +128,7 @@ def _check_feature(feature: Any) -> tuple[Optional[str], dict[str, Any]]:
     return None, item
 
 
-def import_grids(text: str | bytes, actor: Optional[User] = None) -> ImportResult:
+def import_grids(text: str | bytes, actor: User | None = None) -> ImportResult:
     """Upsert grids by code from a GeoJSON FeatureCollection; nothing is written if any feature is invalid."""
     items = parse_geojson(text)
     depts = {d.code: d.id for d in db.session.scalars(select(Department))}
@@ -135,8 +142,14 @@ def import_grids(text: str | bytes, actor: Optional[User] = None) -> ImportResul
             worker_id = db.session.scalar(select(User.id).where(User.username == item["worker"]))
         grid = existing.get(item["code"])
         if grid is None:
-            grid = Grid(code=item["code"], name=item["name"], geometry=item["geometry"],
-                        department_id=dept_id, worker_id=worker_id, updated_at=now)
+            grid = Grid(
+                code=item["code"],
+                name=item["name"],
+                geometry=item["geometry"],
+                department_id=dept_id,
+                worker_id=worker_id,
+                updated_at=now,
+            )
             db.session.add(grid)
             db.session.flush()
             result.created.append(grid.code)
@@ -177,8 +190,7 @@ def export_grids() -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def update_grid(grid: Grid, actor: Optional[User], *, name: str, worker_id: Optional[int],
-                department_id: Optional[int]) -> Grid:
+def update_grid(grid: Grid, actor: User | None, *, name: str, worker_id: int | None, department_id: int | None) -> Grid:
     """Change a grid's name, worker and department."""
     name = (name or "").strip()
     if not name or len(name) > 120:
@@ -195,7 +207,7 @@ def update_grid(grid: Grid, actor: Optional[User], *, name: str, worker_id: Opti
     return grid
 
 
-def delete_grid(grid: Grid, actor: Optional[User]) -> None:
+def delete_grid(grid: Grid, actor: User | None) -> None:
     """Remove a grid; its reports become 'outside all grids' until re-gridded."""
     db.session.execute(Report.__table__.update().where(Report.grid_id == grid.id).values(grid_id=None))
     record(actor, "grid.delete", "grid", grid.id, grid.code, grid_state(grid), {})
@@ -215,22 +227,23 @@ def dispatch_suggestion(report: Report) -> dict[str, Any]:
     return {"grid": grid, "department": department, "assignee": worker, "reason": reason}
 
 
-def regrid_preview() -> list[tuple[Report, Optional[int]]]:
+def regrid_preview() -> list[tuple[Report, int | None]]:
     """Open reports whose grid would change under the current grids: (report, new grid id)."""
     open_values = [s.value for s in OPEN_STATUSES]
-    rows = db.session.execute(select(Report.id, Report.lat, Report.lon, Report.grid_id)
-                              .where(Report.status.in_(open_values))).all()
+    rows = db.session.execute(
+        select(Report.id, Report.lat, Report.lon, Report.grid_id).where(Report.status.in_(open_values))
+    ).all()
     if not rows:
         return []
     new_ids = current_index().lookup_many([r.lat for r in rows], [r.lon for r in rows])
-    changed = {r.id: new for r, new in zip(rows, new_ids) if r.grid_id != new}
+    changed = {r.id: new for r, new in zip(rows, new_ids, strict=False) if r.grid_id != new}
     if not changed:
         return []
     reports = db.session.scalars(select(Report).where(Report.id.in_(list(changed))).order_by(Report.id))
     return [(r, changed[r.id]) for r in reports]
 
 
-def regrid_open_reports(actor: Optional[User]) -> int:
+def regrid_open_reports(actor: User | None) -> int:
     """Put every open report in the grid that contains it now; returns how many moved."""
     moves = regrid_preview()
     codes = dict(db.session.execute(select(Grid.id, Grid.code)).all()) if moves else {}
@@ -238,7 +251,14 @@ def regrid_open_reports(actor: Optional[User]) -> int:
     for report, new_id in moves:
         report.grid_id = new_id
     if moves:  # the log names grids by code (None: outside all grids); at most 500 reports are listed
-        record(actor, "grid.regrid", "report", None, f"{len(moves)} open reports",
-               {"grid": before}, {"grid": {r.reference or str(r.id): codes.get(n) for r, n in moves[:500]}})
+        record(
+            actor,
+            "grid.regrid",
+            "report",
+            None,
+            f"{len(moves)} open reports",
+            {"grid": before},
+            {"grid": {r.reference or str(r.id): codes.get(n) for r, n in moves[:500]}},
+        )
     db.session.flush()
     return len(moves)

@@ -1,5 +1,6 @@
 """Notifications: the outbox written with each move, its delivery by the worker, and the outside channels
 (department group robots, SMS, email) each behind a small adapter."""
+
 from flask import Blueprint, Flask
 
 from app.notify.errors import DeliveryFailed
@@ -13,6 +14,7 @@ def init_app(app: Flask) -> None:
     """Hear of filings and moves (to write notifications in their transaction); the bell's count."""
     from app import hooks
     from app.notify import outbox, views  # noqa: F401  (the routes)
+
     hooks.register(app, hooks.FILED, outbox.on_filed)
     hooks.register(app, hooks.MOVED, outbox.on_move)
     hooks.register(app, hooks.CONFIRMED, outbox.on_confirmed)

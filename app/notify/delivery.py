@@ -1,12 +1,13 @@
 """Delivering the outbox: claim due deliveries, send each through its channel, retry with backoff, give up."""
+
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Callable, Optional
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -32,16 +33,19 @@ def backoff(attempts: int, rng: Callable[[], float] = random.random) -> float:
 
 
 def _claim(now: datetime, limit: int) -> list[Delivery]:
-    query = (select(Delivery).where(Delivery.state.in_(DUE_STATES), Delivery.next_attempt_at <= now)
-             .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit))
+    query = (
+        select(Delivery)
+        .where(Delivery.state.in_(DUE_STATES), Delivery.next_attempt_at <= now)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
     if db.session.get_bind().dialect.name == "postgresql":
         # Several workers share the work: a row one of them holds is skipped by the others.
         query = query.with_for_update(skip_locked=True, of=Delivery)
     return list(db.session.scalars(query))
 
 
-def deliver_due(now: Optional[datetime] = None, *, limit: int = 100,
-                stopping: Callable[[], bool] = lambda: False) -> int:
+def deliver_due(now: datetime | None = None, *, limit: int = 100, stopping: Callable[[], bool] = lambda: False) -> int:
     """Send the deliveries that are due (up to `limit`) and commit; returns how many were tried.
 
     In-app deliveries are exactly once: marking one sent and showing its notification commit together.
@@ -98,6 +102,7 @@ class _Context:
     def sms(self):
         if self._sms is None:
             from app.notify.sms import sms_provider
+
             self._sms = sms_provider(current_app.config)
         return self._sms
 
@@ -123,8 +128,8 @@ def _send(d: Delivery, context: _Context) -> None:
         url = report_url(n)
         msg.set_content(f"{body}\n\n{url}\n")
         from markupsafe import escape
-        msg.add_alternative(f"<p>{escape(body)}</p><p><a href=\"{escape(url)}\">{escape(url)}</a></p>",
-                            subtype="html")
+
+        msg.add_alternative(f'<p>{escape(body)}</p><p><a href="{escape(url)}">{escape(url)}</a></p>', subtype="html")
         try:
             send_mail(current_app.config, [msg])
         except OSError as err:
@@ -135,26 +140,46 @@ def _send(d: Delivery, context: _Context) -> None:
             raise DeliveryFailed("no phone number", permanent=True)
         from app.notify.outbox import SMS_KINDS
         from app.notify.sms import normalise_phone
+
         try:
             phone = normalise_phone(user.phone)
         except ValueError as err:
             raise DeliveryFailed(str(err), permanent=True) from err
         facts = _facts(n, context)
-        context.sms.send(phone, SMS_KINDS.get(n.kind, n.kind),
-                         {"ref": facts["reference"], "category": facts["category"], "place": facts["place"],
-                          "deadline": facts["deadline"]}, key=d.key)
+        context.sms.send(
+            phone,
+            SMS_KINDS.get(n.kind, n.kind),
+            {
+                "ref": facts["reference"],
+                "category": facts["category"],
+                "place": facts["place"],
+                "deadline": facts["deadline"],
+            },
+            key=d.key,
+        )
     elif d.channel == Channel.ROBOT:
         dept = n.department
         if not dept or not dept.webhook_url:
             raise DeliveryFailed("the department has no webhook", permanent=True)
-        from flask_babel import force_locale, gettext as _
+        from flask_babel import force_locale
+        from flask_babel import gettext as _
+
         facts = _facts(n, context)
         with force_locale(context.locale):
-            labels = {"reference": _("Reference"), "category": _("Category"), "place": _("Place"),
-                      "priority": _("Priority"), "deadline": _("Deadline")}
+            labels = {
+                "reference": _("Reference"),
+                "category": _("Category"),
+                "place": _("Place"),
+                "priority": _("Priority"),
+                "deadline": _("Deadline"),
+            }
         lines = [(str(labels[k]), str(v)) for k, v in facts.items() if v and k in labels]
-        send_to_robot(dept.webhook_kind or "generic", dept.webhook_url, dept.webhook_secret,
-                      RobotMessage(title=title, lines=lines, url=report_url(n), key=d.key, kind=n.kind))
+        send_to_robot(
+            dept.webhook_kind or "generic",
+            dept.webhook_url,
+            dept.webhook_secret,
+            RobotMessage(title=title, lines=lines, url=report_url(n), key=d.key, kind=n.kind),
+        )
     else:
         raise DeliveryFailed(f"unknown channel {d.channel}", permanent=True)
 
@@ -162,35 +187,45 @@ def _send(d: Delivery, context: _Context) -> None:
 def _facts(n: Notification, context: _Context) -> dict[str, str]:
     """What an outside message names: reference, category, place, priority, deadline (local time)."""
     from app.triage.services import PRIORITY_LABELS
+
     report = n.report
     if report is None:
         return {"reference": "", "category": "", "place": "", "priority": "", "deadline": ""}
     cat = context.categories.get(n.params.get("category") or "") or report.category
     due = report.due_at
     from flask_babel import force_locale
+
     with force_locale(context.locale):
         priority = str(PRIORITY_LABELS.get(report.priority, report.priority))
-    return {"reference": report.reference or "", "category": cat.name(context.locale),
-            "place": report.address or f"{report.lat:.5f}, {report.lon:.5f}", "priority": priority,
-            "deadline": due.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if due else ""}
+    return {
+        "reference": report.reference or "",
+        "category": cat.name(context.locale),
+        "place": report.address or f"{report.lat:.5f}, {report.lon:.5f}",
+        "priority": priority,
+        "deadline": due.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if due else "",
+    }
 
 
 def _zone():
     from zoneinfo import ZoneInfo
+
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 def dead_count() -> int:
     """Deliveries that gave up, for the admins' page."""
-    return db.session.scalar(select(func.count()).select_from(Delivery)
-                             .where(Delivery.state == DeliveryState.DEAD.value)) or 0
+    return (
+        db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.state == DeliveryState.DEAD.value))
+        or 0
+    )
 
 
-def retry(delivery_ids: list[int], now: Optional[datetime] = None) -> int:
+def retry(delivery_ids: list[int], now: datetime | None = None) -> int:
     """Put dead deliveries back in the queue (the admin's retry button); the caller commits."""
     now = now or utcnow()
-    rows = db.session.scalars(select(Delivery).where(Delivery.id.in_(delivery_ids),
-                                                     Delivery.state == DeliveryState.DEAD.value)).all()
+    rows = db.session.scalars(
+        select(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.state == DeliveryState.DEAD.value)
+    ).all()
     for d in rows:
         d.state, d.next_attempt_at, d.created_at, d.attempts = DeliveryState.PENDING.value, now, now, 0
     return len(rows)

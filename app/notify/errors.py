@@ -1,4 +1,5 @@
 """The one error every notification adapter raises when a message did not get through."""
+
 from __future__ import annotations
 
 REASON_LIMIT = 300  # the admin's dead-letter page shows the reason in a table cell

@@ -6,11 +6,11 @@ half the time. Each pass handles the moments crossed since the last pass (a mark
 only the reports whose moment came, through the partial deadline indexes, whatever the table's size; each
 level is recorded once per report and deadline.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
 
 from sqlalchemy import select
 
@@ -39,15 +39,18 @@ class Escalation:
 
 def _deadlines():
     """(name, due column, statuses it applies to, category hours column) for each deadline."""
-    return [("accept", Report.accept_due_at, (Status.SUBMITTED,), Category.accept_hours),
-            ("resolve", Report.resolve_due_at, RESOLVE_DEADLINE_STATUSES, Category.resolve_hours)]
+    return [
+        ("accept", Report.accept_due_at, (Status.SUBMITTED,), Category.accept_hours),
+        ("resolve", Report.resolve_due_at, RESOLVE_DEADLINE_STATUSES, Category.resolve_hours),
+    ]
 
 
 def due_between(start: datetime, end: datetime) -> list[Escalation]:
     """Every escalation whose moment falls in (start, end], oldest first."""
     found: list[Escalation] = []
-    categories = list(db.session.execute(select(Category.id, Category.hazard, Category.accept_hours,
-                                                Category.resolve_hours)))
+    categories = list(
+        db.session.execute(select(Category.id, Category.hazard, Category.accept_hours, Category.resolve_hours))
+    )
     for name, column, statuses, _hours in _deadlines():
         in_state = Report.status.in_([s.value for s in statuses])  # the partial index's own predicate
         for cat_id, hazard, accept_hours, resolve_hours in categories:
@@ -58,22 +61,24 @@ def due_between(start: datetime, end: datetime) -> list[Escalation]:
             for level, offset in offsets:
                 # the moment is due + offset: it falls in (start, end] when due is in (start-offset, end-offset]
                 rows = db.session.execute(
-                    select(Report.id, column).where(in_state, Report.category_id == cat_id,
-                                                    column > start - offset, column <= end - offset))
+                    select(Report.id, column).where(
+                        in_state, Report.category_id == cat_id, column > start - offset, column <= end - offset
+                    )
+                )
                 found += [Escalation(rid, name, level, due, due + offset) for rid, due in rows]
     found.sort(key=lambda e: (e.at, e.report_id, e.level))
     return found
 
 
 def _recorded(e: Escalation) -> bool:
-    events = db.session.scalars(select(ReportEvent.details).where(
-        ReportEvent.report_id == e.report_id, ReportEvent.kind == "escalated"))
+    events = db.session.scalars(
+        select(ReportEvent.details).where(ReportEvent.report_id == e.report_id, ReportEvent.kind == "escalated")
+    )
     due = e.due.isoformat()
-    return any(d.get("deadline") == e.deadline and d.get("level") == e.level and d.get("due") == due
-               for d in events)
+    return any(d.get("deadline") == e.deadline and d.get("level") == e.level and d.get("due") == due for d in events)
 
 
-def run_pass(now: Optional[datetime] = None, *, dry_run: bool = False) -> list[Escalation]:
+def run_pass(now: datetime | None = None, *, dry_run: bool = False) -> list[Escalation]:
     """Escalate what came due since the last pass (up to `now`); with dry_run, only say what that is.
     The caller commits."""
     now = now or utcnow()
@@ -96,26 +101,42 @@ def run_pass(now: Optional[datetime] = None, *, dry_run: bool = False) -> list[E
 
 def _escalate(e: Escalation) -> None:
     report = db.session.get(Report, e.report_id)
-    db.session.add(ReportEvent(report_id=report.id, kind="escalated", created_at=e.at,
-                               from_status=report.status, to_status=report.status,
-                               details={"level": e.level, "deadline": e.deadline, "due": e.due.isoformat()}))
+    db.session.add(
+        ReportEvent(
+            report_id=report.id,
+            kind="escalated",
+            created_at=e.at,
+            from_status=report.status,
+            to_status=report.status,
+            details={"level": e.level, "deadline": e.deadline, "due": e.due.isoformat()},
+        )
+    )
     dept = db.session.get(Department, report.department_id) if report.department_id else None
     handler = [db.session.get(User, report.assignee_id)] if report.assignee_id else []
     # The coordinators act on a report not yet accepted, and on anything twice as late as allowed.
     users = [*handler, *staff()] if e.level == DOUBLE or e.deadline == "accept" else handler
     kind = "escalation_warning" if e.level == WARNING else "escalated"
-    notify(kind, users=users, department=dept, report=report, hazard=bool(report.category.hazard),
-           sms=e.level >= DEADLINE,
-           params={"category": report.category.code, "level": e.level, "deadline": e.deadline,
-                   "due": e.due.isoformat()})
+    notify(
+        kind,
+        users=users,
+        department=dept,
+        report=report,
+        hazard=bool(report.category.hazard),
+        sms=e.level >= DEADLINE,
+        params={"category": report.category.code, "level": e.level, "deadline": e.deadline, "due": e.due.isoformat()},
+    )
 
 
-def level_of(report: Report) -> Optional[int]:
+def level_of(report: Report) -> int | None:
     """The highest escalation level recorded for the deadline that applies now (for the board)."""
     due = report.due_at
     if due is None:
         return None
-    levels = [d.get("level") for d in db.session.scalars(select(ReportEvent.details).where(
-        ReportEvent.report_id == report.id, ReportEvent.kind == "escalated")) if d.get("due") == due.isoformat()]
+    levels = [
+        d.get("level")
+        for d in db.session.scalars(
+            select(ReportEvent.details).where(ReportEvent.report_id == report.id, ReportEvent.kind == "escalated")
+        )
+        if d.get("due") == due.isoformat()
+    ]
     return max(levels) if levels else None
-

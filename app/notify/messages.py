@@ -1,7 +1,9 @@
 """What a notification says, per kind, in the language it is shown or sent in."""
+
 from __future__ import annotations
 
-from flask_babel import force_locale, lazy_gettext as _l
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.models import Category

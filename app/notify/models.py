@@ -1,10 +1,11 @@
 """Notification tables: what to tell whom (the outbox), and one delivery per channel with its state."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -42,13 +43,13 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(30))
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
-    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"))
-    report_id: Mapped[Optional[int]] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
     hazard: Mapped[bool] = mapped_column(default=False)  # hazards are never held by quiet hours
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    delivered_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)  # shown in the bell from then on
-    read_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # shown in the bell from then on
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="notification", cascade="all, delete-orphan")
     report = relationship("Report")
@@ -68,7 +69,7 @@ class Delivery(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(String(300), default="")
     # Passed to receivers that accept one (webhook header, SMS OutId), so a resend can be recognised.
     key: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: uuid.uuid4().hex)

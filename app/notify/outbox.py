@@ -1,22 +1,21 @@
 """Writing notifications: who is told what about a move, in the transaction of the move (the caller commits)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
-from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CoReporter, Department, Report, ReportEvent, User, utcnow
+from app.models import STAFF_ROLES, CoReporter, Department, Report, ReportEvent, User, utcnow
 from app.notify.models import Channel, Delivery, Notification
 from app.triage.workflow import Status
-from app.models import STAFF_ROLES
 
 S = Status
 # The kinds that have an approved SMS template (app/notify/sms.py KINDS): a text message says only these.
-SMS_KINDS = {"dispatched": "assigned", "escalated": "overdue", "escalation_warning": "overdue",
-             "resolved": "resolved"}
+SMS_KINDS = {"dispatched": "assigned", "escalated": "overdue", "escalation_warning": "overdue", "resolved": "resolved"}
 
 
 class Settings:
@@ -27,15 +26,15 @@ class Settings:
         self.quiet = parse_quiet_hours(config["NOTIFY_QUIET_HOURS"])
 
 
-def parse_quiet_hours(text: str) -> Optional[tuple[time, time]]:
-    """"22:00-07:00" → (22:00, 07:00); "" or "off" → None."""
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """ "22:00-07:00" → (22:00, 07:00); "" or "off" → None."""
     if not text or text.strip().lower() in ("off", "none", "0"):
         return None
     start, _, end = text.partition("-")
     return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
 
 
-def after_quiet_hours(now: datetime, quiet: Optional[tuple[time, time]], zone: ZoneInfo) -> datetime:
+def after_quiet_hours(now: datetime, quiet: tuple[time, time] | None, zone: ZoneInfo) -> datetime:
     """now, or the end of the quiet hours it falls in (local time), as UTC."""
     if quiet is None:
         return now
@@ -51,12 +50,22 @@ def after_quiet_hours(now: datetime, quiet: Optional[tuple[time, time]], zone: Z
     return morning.astimezone(now.tzinfo)
 
 
-def notify(kind: str, *, users: Iterable[User] = (), department: Optional[Department] = None,
-           report: Optional[Report] = None, params: Optional[dict] = None, hazard: bool = False,
-           sms: bool = False, config=None, now: Optional[datetime] = None) -> list[Notification]:
+def notify(
+    kind: str,
+    *,
+    users: Iterable[User] = (),
+    department: Department | None = None,
+    report: Report | None = None,
+    params: dict | None = None,
+    hazard: bool = False,
+    sms: bool = False,
+    config=None,
+    now: datetime | None = None,
+) -> list[Notification]:
     """Queue one notification per recipient with its deliveries; outside channels wait out quiet hours
     unless it is a hazard. `sms` marks the kinds that may go by SMS to those who have a number."""
     from flask import current_app
+
     settings = Settings(config or current_app.config)
     now = now or utcnow()
     outside_at = now if hazard else after_quiet_hours(now, settings.quiet, settings.zone)
@@ -68,8 +77,14 @@ def notify(kind: str, *, users: Iterable[User] = (), department: Optional[Depart
         if user is None or user.id in seen or not user.active:
             continue
         seen.add(user.id)
-        n = Notification(kind=kind, user_id=user.id, report_id=report.id if report else None, hazard=hazard,
-                         params=params, created_at=now)
+        n = Notification(
+            kind=kind,
+            user_id=user.id,
+            report_id=report.id if report else None,
+            hazard=hazard,
+            params=params,
+            created_at=now,
+        )
         n.deliveries.append(Delivery(channel=Channel.APP.value, next_attempt_at=now, created_at=now))
         if user.notify_email and user.email:
             n.deliveries.append(Delivery(channel=Channel.EMAIL.value, next_attempt_at=outside_at, created_at=now))
@@ -77,8 +92,14 @@ def notify(kind: str, *, users: Iterable[User] = (), department: Optional[Depart
             n.deliveries.append(Delivery(channel=Channel.SMS.value, next_attempt_at=outside_at, created_at=now))
         made.append(n)
     if department is not None and department.webhook_url:
-        n = Notification(kind=kind, department_id=department.id, report_id=report.id if report else None,
-                         hazard=hazard, params=params, created_at=now)
+        n = Notification(
+            kind=kind,
+            department_id=department.id,
+            report_id=report.id if report else None,
+            hazard=hazard,
+            params=params,
+            created_at=now,
+        )
         n.deliveries.append(Delivery(channel=Channel.ROBOT.value, next_attempt_at=outside_at, created_at=now))
         made.append(n)
     db.session.add_all(made)
@@ -92,8 +113,9 @@ def staff() -> list[User]:
 
 def followers(report: Report) -> list[User]:
     """The rider who filed the report and its co-reporters."""
-    co = db.session.scalars(select(User).join(CoReporter, CoReporter.user_id == User.id)
-                            .where(CoReporter.report_id == report.id))
+    co = db.session.scalars(
+        select(User).join(CoReporter, CoReporter.user_id == User.id).where(CoReporter.report_id == report.id)
+    )
     return [report.user, *co]
 
 
@@ -105,8 +127,7 @@ def handlers_of(report: Report) -> list[User]:
 def on_filed(report: Report) -> None:
     """A new hazard report: the coordinators hear of it at once."""
     if report.category.hazard:
-        notify("new_hazard", users=staff(), report=report, hazard=True,
-               params={"category": report.category.code})
+        notify("new_hazard", users=staff(), report=report, hazard=True, params={"category": report.category.code})
 
 
 def on_move(report: Report, event: ReportEvent) -> None:
@@ -116,29 +137,45 @@ def on_move(report: Report, event: ReportEvent) -> None:
     dept = db.session.get(Department, report.department_id) if report.department_id else None
     base = {"category": report.category.code, "to": target.value}
     if target == S.ASSIGNED:
-        notify("dispatched", users=handlers_of(report), department=dept, report=report, hazard=hazard, sms=True,
-               params={**base, "due": _iso(report.resolve_due_at)})
+        notify(
+            "dispatched",
+            users=handlers_of(report),
+            department=dept,
+            report=report,
+            hazard=hazard,
+            sms=True,
+            params={**base, "due": _iso(report.resolve_due_at)},
+        )
     elif target == S.ACCEPTED and source == S.ASSIGNED:
-        recalled = db.session.get(User, event.details.get("previous_assignee")) \
-            if event.details.get("previous_assignee") else None
+        recalled = (
+            db.session.get(User, event.details.get("previous_assignee"))
+            if event.details.get("previous_assignee")
+            else None
+        )
         notify("recalled", users=[recalled], department=dept, report=report, hazard=hazard, params=base)
     elif event.actor_id is None and event.details.get("by") == "confirmation":
         pass  # reopened by a rider's "not fixed": on_confirmed has told everyone
-    elif (target == S.ACCEPTED and source in (S.CLOSED, S.REJECTED, S.RESOLVED)) or \
-            (target == S.IN_PROGRESS and source == S.RESOLVED):
+    elif (target == S.ACCEPTED and source in (S.CLOSED, S.REJECTED, S.RESOLVED)) or (
+        target == S.IN_PROGRESS and source == S.RESOLVED
+    ):
         notify("reopened", users=handlers_of(report), department=dept, report=report, hazard=hazard, params=base)
     if target == S.ACCEPTED and source == S.SUBMITTED:
         notify("accepted", users=followers(report), report=report, params=base)
     elif target == S.REJECTED:
         notify("rejected", users=followers(report), report=report, params={**base, "reason": event.note})
     elif target == S.DUPLICATE:
-        notify("duplicate", users=followers(report), report=report,
-               params={**base, "original": event.details.get("duplicate_of_reference")})
+        notify(
+            "duplicate",
+            users=followers(report),
+            report=report,
+            params={**base, "original": event.details.get("duplicate_of_reference")},
+        )
     elif target == S.RESOLVED:
         notify("resolved", users=followers(report), report=report, params=base)
     elif target == S.CLOSED:
-        notify("closed", users=followers(report), report=report,
-               params={**base, "outcome": event.details.get("outcome")})
+        notify(
+            "closed", users=followers(report), report=report, params={**base, "outcome": event.details.get("outcome")}
+        )
 
 
 def on_confirmed(report: Report, event: ReportEvent) -> None:
@@ -146,10 +183,15 @@ def on_confirmed(report: Report, event: ReportEvent) -> None:
     if event.details.get("fixed"):
         return
     dept = db.session.get(Department, report.department_id) if report.department_id else None
-    notify("not_fixed", users=[*handlers_of(report), *staff()], department=dept, report=report,
-           hazard=bool(report.category.hazard),
-           params={"category": report.category.code, "note": event.note, "reopened": event.details.get("reopens")})
+    notify(
+        "not_fixed",
+        users=[*handlers_of(report), *staff()],
+        department=dept,
+        report=report,
+        hazard=bool(report.category.hazard),
+        params={"category": report.category.code, "note": event.note, "reopened": event.details.get("reopens")},
+    )
 
 
-def _iso(when: Optional[datetime]) -> Optional[str]:
+def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None

@@ -1,4 +1,5 @@
 """The worker's jobs once a minute: escalation, and telling the admins of deliveries that gave up."""
+
 import logging
 
 from app.extensions import db
@@ -10,6 +11,7 @@ log = logging.getLogger("gridsnap.worker")
 def every_minute() -> None:
     """One escalation pass and the dead-delivery notice, each committed on its own."""
     from app.notify.escalation import run_pass
+
     done = run_pass(utcnow())
     db.session.commit()
     if done:
@@ -24,11 +26,15 @@ def tell_admins_of_dead_deliveries(now=None) -> int:
 
     from app.notify.models import Delivery, DeliveryState, JobMark
     from app.notify.outbox import notify
+
     now = now or utcnow()
     mark = db.session.get(JobMark, "dead_notice")
     since = mark.ran_until if mark else None
-    query = select(func.count()).select_from(Delivery).where(Delivery.state == DeliveryState.DEAD.value,
-                                                             Delivery.next_attempt_at <= now)
+    query = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.state == DeliveryState.DEAD.value, Delivery.next_attempt_at <= now)
+    )
     if since is not None:
         query = query.where(Delivery.next_attempt_at > since)
     count = db.session.scalar(query) or 0

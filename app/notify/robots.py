@@ -1,4 +1,5 @@
 """Department group robots: WeCom, DingTalk and Feishu chat webhooks, and a generic signed JSON webhook."""
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,11 @@ from dataclasses import dataclass
 from app.notify.errors import DeliveryFailed
 
 KINDS = ("wecom", "dingtalk", "feishu", "generic")
-HOSTS = {"wecom": ("qyapi.weixin.qq.com",), "dingtalk": ("oapi.dingtalk.com",),
-         "feishu": ("open.feishu.cn", "open.larksuite.com")}
+HOSTS = {
+    "wecom": ("qyapi.weixin.qq.com",),
+    "dingtalk": ("oapi.dingtalk.com",),
+    "feishu": ("open.feishu.cn", "open.larksuite.com"),
+}
 EXAMPLES = {
     "wecom": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...",
     "dingtalk": "https://oapi.dingtalk.com/robot/send?access_token=...",
@@ -60,8 +64,7 @@ def validate_webhook(kind: str, url: str) -> None:
     if parts.scheme != "https":
         raise ValueError("The robot URL must use https (plain http only for 127.0.0.1 or localhost).")
     if kind in HOSTS and host not in HOSTS[kind]:
-        raise ValueError(f"A {kind} robot URL must be on {' or '.join(HOSTS[kind])}, "
-                         f"like {EXAMPLES[kind]}")
+        raise ValueError(f"A {kind} robot URL must be on {' or '.join(HOSTS[kind])}, like {EXAMPLES[kind]}")
 
 
 def send_to_robot(kind: str, url: str, secret: str | None, message: RobotMessage, *, timeout: float = 5.0) -> None:
@@ -108,8 +111,10 @@ def dingtalk_signature(secret: str, timestamp_ms: int) -> dict[str, str]:
 def _feishu(url: str, secret: str, message: RobotMessage) -> tuple[str, bytes, dict]:
     rows = [[{"tag": "text", "text": f"{_one_line(label)}：{_one_line(value)}"}] for label, value in message.lines]
     rows.append([{"tag": "a", "text": LINK_TEXT, "href": message.url}])
-    body: dict = {"msg_type": "post",
-                  "content": {"post": {"zh_cn": {"title": _one_line(message.title), "content": rows}}}}
+    body: dict = {
+        "msg_type": "post",
+        "content": {"post": {"zh_cn": {"title": _one_line(message.title), "content": rows}}},
+    }
     if secret:
         body.update(feishu_signature(secret, int(time.time())))
     return url, _json(body), {}
@@ -122,8 +127,15 @@ def feishu_signature(secret: str, timestamp_s: int) -> dict[str, str]:
 
 
 def _generic(url: str, secret: str, message: RobotMessage) -> tuple[str, bytes, dict]:
-    body = _json({"kind": message.kind, "title": message.title, "lines": dict(message.lines),
-                  "url": message.url, "key": message.key})
+    body = _json(
+        {
+            "kind": message.kind,
+            "title": message.title,
+            "lines": dict(message.lines),
+            "url": message.url,
+            "key": message.key,
+        }
+    )
     headers = {"X-GridSnap-Delivery": message.key}
     if secret:
         headers["X-GridSnap-Signature"] = generic_signature(secret, body)
@@ -157,8 +169,12 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def _post(url: str, body: bytes, headers: dict, timeout: float) -> tuple[int, http.client.HTTPMessage, bytes]:
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT, **headers})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT, **headers},
+    )
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             return response.status, response.headers, response.read(65536)

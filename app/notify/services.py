@@ -1,8 +1,9 @@
 """Reading and managing notifications: a user's bell, marking read, a department's robot."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable, Optional
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -22,8 +23,12 @@ def _visible(user: User):
 
 def unread_count(user: User) -> int:
     """Delivered, unread notifications of this user (the bell's number)."""
-    return db.session.scalar(select(func.count()).select_from(Notification)
-                             .where(_visible(user), Notification.read_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(Notification).where(_visible(user), Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def notifications(user: User, *, unread_only: bool = False, limit: int = PAGE) -> list[Notification]:
@@ -31,11 +36,12 @@ def notifications(user: User, *, unread_only: bool = False, limit: int = PAGE) -
     query = select(Notification).where(_visible(user))
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    return list(db.session.scalars(query.order_by(Notification.delivered_at.desc(), Notification.id.desc())
-                                   .limit(limit)))
+    return list(
+        db.session.scalars(query.order_by(Notification.delivered_at.desc(), Notification.id.desc()).limit(limit))
+    )
 
 
-def mark_read(user: User, ids: Optional[Iterable[int]] = None, now: Optional[datetime] = None) -> int:
+def mark_read(user: User, ids: Iterable[int] | None = None, now: datetime | None = None) -> int:
     """Mark these (or, with None, all) of the user's notifications read; returns how many changed."""
     query = update(Notification).where(_visible(user), Notification.read_at.is_(None))
     if ids is not None:
@@ -49,6 +55,7 @@ def mark_read(user: User, ids: Optional[Iterable[int]] = None, now: Optional[dat
 def set_channels(user: User, *, email: bool, sms: bool, address: str = "") -> None:
     """Switch email and SMS notifications on or off; email needs an address, SMS a phone number."""
     import re
+
     address = (address or "").strip()
     if address and (len(address) > 200 or not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", address)):
         raise ValidationFailed(_l("That email address does not look right."), code="invalid_email")
@@ -65,6 +72,7 @@ def set_channels(user: User, *, email: bool, sms: bool, address: str = "") -> No
 def set_webhook(code: str, url: str, kind: str, secret: str = "") -> Department:
     """Set or (with an empty url) remove a department's group robot; the caller commits."""
     from app.notify.robots import validate_webhook
+
     dept = db.session.scalar(select(Department).where(Department.code == clean_text(code)))
     if dept is None:
         raise NotFound(_l("No such department."))
@@ -75,7 +83,7 @@ def set_webhook(code: str, url: str, kind: str, secret: str = "") -> Department:
     try:
         validate_webhook(kind, url)
     except ValueError as err:
-        raise ValidationFailed(str(err), code="invalid_webhook")
+        raise ValidationFailed(str(err), code="invalid_webhook") from err
     if len(url) > 500 or len(secret or "") > 200:
         raise ValidationFailed(_l("The webhook address or secret is too long."), code="invalid_webhook")
     dept.webhook_url, dept.webhook_kind, dept.webhook_secret = url, kind, (secret or None)

@@ -1,4 +1,5 @@
 """SMS behind one interface: the console (default), Alibaba Cloud or Tencent Cloud, chosen by configuration."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,10 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # template's {1}, {2}... order; Aliyun's TemplateParam names them ${ref}, ${category}...), and the text the
 # console prints. A provider template approved for a kind must use these parameters.
 KINDS: dict[str, tuple[tuple[str, ...], str]] = {
-    "assigned": (("ref", "category", "place", "deadline"), "新派单 {ref}：{category}，地点：{place}，请于 {deadline} 前处理。"),
+    "assigned": (
+        ("ref", "category", "place", "deadline"),
+        "新派单 {ref}：{category}，地点：{place}，请于 {deadline} 前处理。",
+    ),
     "overdue": (("ref", "category", "deadline"), "{ref}（{category}）已超过处理期限 {deadline}，请尽快处理。"),
     "resolved": (("ref", "category"), "您上报的 {ref}（{category}）已处理完毕，感谢您的参与。"),
 }
@@ -55,8 +59,10 @@ def normalise_phone(raw: str, region: str = "CN") -> str:
         raise ValueError(f"Not a phone number: {raw!r}") from err
     if not phonenumbers.is_valid_number(number):
         raise ValueError(f"Not a valid phone number: {raw!r}")
-    if phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
-                                                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+    if phonenumbers.number_type(number) not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
         raise ValueError(f"Not a mobile number (a text message cannot reach it): {raw!r}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -131,31 +137,59 @@ class AliyunSms:
     THROTTLING = ("isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "Throttling")
     RETRYABLE = ("isp.", "InternalError", "ServiceUnavailable")
 
-    def __init__(self, access_key_id: str, access_key_secret: str, sign_name: str, templates: Mapping[str, str],
-                 endpoint: str | None, timeout: float):
+    def __init__(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        sign_name: str,
+        templates: Mapping[str, str],
+        endpoint: str | None,
+        timeout: float,
+    ):
         from alibabacloud_dysmsapi20170525.client import Client
         from alibabacloud_tea_openapi.utils_models import Config
+
         scheme, host = _endpoint(endpoint, self.DEFAULT_HOST)
         ms = int(timeout * 1000)
-        self.client = Client(Config(access_key_id=access_key_id, access_key_secret=access_key_secret,
-                                    endpoint=host, protocol=scheme, connect_timeout=ms, read_timeout=ms))
+        self.client = Client(
+            Config(
+                access_key_id=access_key_id,
+                access_key_secret=access_key_secret,
+                endpoint=host,
+                protocol=scheme,
+                connect_timeout=ms,
+                read_timeout=ms,
+            )
+        )
         self.sign_name, self.templates = sign_name, _templates(templates)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> AliyunSms:
         """An adapter from the SMS_ALIYUN_* settings."""
-        s = _settings(config, ("SMS_ALIYUN_ACCESS_KEY_ID", "SMS_ALIYUN_ACCESS_KEY_SECRET", "SMS_SIGN_NAME",
-                               "SMS_TEMPLATES"), "aliyun")
-        return cls(s["SMS_ALIYUN_ACCESS_KEY_ID"], s["SMS_ALIYUN_ACCESS_KEY_SECRET"], s["SMS_SIGN_NAME"],
-                   s["SMS_TEMPLATES"], config.get("SMS_ENDPOINT"), _timeout(config))
+        s = _settings(
+            config,
+            ("SMS_ALIYUN_ACCESS_KEY_ID", "SMS_ALIYUN_ACCESS_KEY_SECRET", "SMS_SIGN_NAME", "SMS_TEMPLATES"),
+            "aliyun",
+        )
+        return cls(
+            s["SMS_ALIYUN_ACCESS_KEY_ID"],
+            s["SMS_ALIYUN_ACCESS_KEY_SECRET"],
+            s["SMS_SIGN_NAME"],
+            s["SMS_TEMPLATES"],
+            config.get("SMS_ENDPOINT"),
+            _timeout(config),
+        )
 
     def send(self, phone_e164: str, kind: str, params: dict[str, str], *, key: str) -> str:
         from alibabacloud_dysmsapi20170525.models import SendSmsRequest
+
         request = SendSmsRequest(
-            phone_numbers=self.number(phone_e164), sign_name=self.sign_name,
+            phone_numbers=self.number(phone_e164),
+            sign_name=self.sign_name,
             template_code=_template(self.templates, kind),
             template_param=json.dumps(template_values(kind, params), ensure_ascii=False),
-            out_id=key)  # echoed in Aliyun's delivery receipts: traces a text back to our delivery
+            out_id=key,
+        )  # echoed in Aliyun's delivery receipts: traces a text back to our delivery
         try:
             body = self.client.send_sms(request).body
         except Exception as err:  # the SDK raises its own classes, and wraps network errors in others
@@ -195,12 +229,22 @@ class TencentSms:
     NOT_A_RATE = ("LimitExceeded.AppCountryOrRegionInBlacklist", "LimitExceeded.PhoneNumberCountLimit")
     RETRYABLE = ("InternalError", "ClientNetworkError", "ServerNetworkError", "ResourceUnavailable")
 
-    def __init__(self, secret_id: str, secret_key: str, app_id: str, sign_name: str, templates: Mapping[str, str],
-                 region: str, endpoint: str | None, timeout: float):
+    def __init__(
+        self,
+        secret_id: str,
+        secret_key: str,
+        app_id: str,
+        sign_name: str,
+        templates: Mapping[str, str],
+        region: str,
+        endpoint: str | None,
+        timeout: float,
+    ):
         from tencentcloud.common.credential import Credential
         from tencentcloud.common.profile.client_profile import ClientProfile
         from tencentcloud.common.profile.http_profile import HttpProfile
         from tencentcloud.sms.v20210111.sms_client import SmsClient
+
         scheme, host = _endpoint(endpoint, self.DEFAULT_HOST)
         profile = ClientProfile(httpProfile=HttpProfile(endpoint=host, protocol=scheme, reqTimeout=timeout))
         self.client = SmsClient(Credential(secret_id, secret_key), region, profile)
@@ -209,18 +253,28 @@ class TencentSms:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TencentSms:
         """An adapter from the SMS_TENCENT_* settings."""
-        s = _settings(config, ("SMS_TENCENT_SECRET_ID", "SMS_TENCENT_SECRET_KEY", "SMS_TENCENT_APP_ID",
-                               "SMS_SIGN_NAME", "SMS_TEMPLATES"), "tencent")
-        return cls(s["SMS_TENCENT_SECRET_ID"], s["SMS_TENCENT_SECRET_KEY"], s["SMS_TENCENT_APP_ID"],
-                   s["SMS_SIGN_NAME"], s["SMS_TEMPLATES"],
-                   config.get("SMS_TENCENT_REGION") or SMS_DEFAULTS["SMS_TENCENT_REGION"],
-                   config.get("SMS_ENDPOINT"), _timeout(config))
+        s = _settings(
+            config,
+            ("SMS_TENCENT_SECRET_ID", "SMS_TENCENT_SECRET_KEY", "SMS_TENCENT_APP_ID", "SMS_SIGN_NAME", "SMS_TEMPLATES"),
+            "tencent",
+        )
+        return cls(
+            s["SMS_TENCENT_SECRET_ID"],
+            s["SMS_TENCENT_SECRET_KEY"],
+            s["SMS_TENCENT_APP_ID"],
+            s["SMS_SIGN_NAME"],
+            s["SMS_TEMPLATES"],
+            config.get("SMS_TENCENT_REGION") or SMS_DEFAULTS["SMS_TENCENT_REGION"],
+            config.get("SMS_ENDPOINT"),
+            _timeout(config),
+        )
 
     def send(self, phone_e164: str, kind: str, params: dict[str, str], *, key: str) -> str:
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
             TencentCloudSDKException,
         )
         from tencentcloud.sms.v20210111.models import SendSmsRequest
+
         request = SendSmsRequest()
         request.PhoneNumberSet = [phone_e164]
         request.SmsSdkAppId = self.app_id

@@ -1,5 +1,7 @@
 """The bell in the header and the notifications page."""
+
 from flask import flash, has_request_context, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -9,7 +11,6 @@ from app.extensions import db
 from app.inputs import record_id
 from app.notify import bp, services
 from app.notify.messages import render
-from flask_babel import get_locale
 
 
 def bell() -> dict:
@@ -22,6 +23,7 @@ def bell() -> dict:
 def rendered(items) -> list[dict]:
     """Each notification with its title and body in the page's language."""
     from app.models import Category
+
     categories = {c.code: c for c in db.session.scalars(db.select(Category))}
     locale = str(get_locale() or "zh_CN")
     out = []
@@ -64,8 +66,12 @@ def settings():
         if not form.validate_on_submit():
             return render_template("notify/settings.html", form=form), 400
         try:
-            services.set_channels(current_user, email=bool(request.form.get("email")),
-                                  sms=bool(request.form.get("sms")), address=request.form.get("address", ""))
+            services.set_channels(
+                current_user,
+                email=bool(request.form.get("email")),
+                sms=bool(request.form.get("sms")),
+                address=request.form.get("address", ""),
+            )
         except DomainError as err:
             db.session.rollback()
             flash(str(err.message), "error")

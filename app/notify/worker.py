@@ -1,11 +1,12 @@
 """The long-running worker: delivers the outbox and runs the periodic jobs (escalation every minute)."""
+
 from __future__ import annotations
 
 import logging
 import signal
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from flask import Flask
 
@@ -20,8 +21,9 @@ PERIOD = 60.0  # escalation runs once a minute
 class Worker:
     """Deliver what is due, run the periodic jobs when their time comes, stop cleanly on SIGTERM."""
 
-    def __init__(self, app: Flask, *, poll: float = POLL, period: float = PERIOD,
-                 periodic: Optional[Callable[[], object]] = None):
+    def __init__(
+        self, app: Flask, *, poll: float = POLL, period: float = PERIOD, periodic: Callable[[], object] | None = None
+    ):
         self.app, self.poll, self.period = app, poll, period
         self.periodic = periodic
         self.stop = threading.Event()
@@ -33,6 +35,7 @@ class Worker:
 
     def run(self) -> None:
         from app.notify.delivery import deliver_due
+
         next_periodic = time.monotonic()
         log.info("worker started")
         while not self.stop.is_set():

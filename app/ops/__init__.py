@@ -1,4 +1,5 @@
 """Operations: readiness, request ids and JSON logs, storage upkeep, backups, database copies."""
+
 import os
 
 from flask import Blueprint, Flask
@@ -9,6 +10,7 @@ bp = Blueprint("ops", __name__)
 def init_app(app: Flask) -> None:
     """Production settings, request ids and logs; call before the database is bound."""
     from app.ops.logs import init_logging
+
     env = os.environ.get
     app.config.setdefault("LOG_FORMAT", env("GRIDSNAP_LOG_FORMAT") or "text")
     app.config.setdefault("LOG_LEVEL", env("GRIDSNAP_LOG_LEVEL") or "INFO")
@@ -17,7 +19,9 @@ def init_app(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # Fail fast when the database is unreachable, so clients get a 503 rather than a hang.
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-        options.setdefault("connect_args", {}).setdefault("connect_timeout", int(env("GRIDSNAP_DB_CONNECT_TIMEOUT") or 3))
+        options.setdefault("connect_args", {}).setdefault(
+            "connect_timeout", int(env("GRIDSNAP_DB_CONNECT_TIMEOUT") or 3)
+        )
         options.setdefault("pool_size", int(env("GRIDSNAP_DB_POOL_SIZE") or 3))
         options.setdefault("max_overflow", int(env("GRIDSNAP_DB_MAX_OVERFLOW") or 2))
     if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://", "redis+")):

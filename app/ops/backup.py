@@ -1,4 +1,5 @@
 """Backups: a consistent copy of the database plus the photos it references, and their restore."""
+
 from __future__ import annotations
 
 import hashlib
@@ -6,7 +7,7 @@ import json
 import os
 import sqlite3
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, inspect, select, text
 
@@ -38,8 +39,11 @@ def _libpq_dbname(engine: Engine) -> str:
 
 
 def _counts_and_keys(conn) -> tuple[dict[str, int], list[str]]:
-    counts = {t.name: conn.execute(select(func.count()).select_from(t)).scalar()
-              for t in db.metadata.sorted_tables if inspect(conn).has_table(t.name)}
+    counts = {
+        t.name: conn.execute(select(func.count()).select_from(t)).scalar()
+        for t in db.metadata.sorted_tables
+        if inspect(conn).has_table(t.name)
+    }
     keys = []
     for key, thumb in conn.execute(select(Photo.key, Photo.thumb_key).order_by(Photo.id)):
         keys += [key, thumb]
@@ -56,6 +60,7 @@ def _dump_sqlite(engine: Engine, dest: str) -> tuple[dict, list[str]]:
         out.close()
         src.close()
     from sqlalchemy import create_engine
+
     snap = create_engine(f"sqlite:///{dest}")
     try:
         with snap.connect() as conn:
@@ -70,9 +75,22 @@ def _dump_postgresql(engine: Engine, dest: str) -> tuple[dict, list[str]]:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
-            run = subprocess.run(["pg_dump", "-Fc", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-                                  "-f", dest, "--dbname", _libpq_dbname(engine)],
-                                 env=_libpq_env(engine), capture_output=True, text=True)
+            run = subprocess.run(
+                [
+                    "pg_dump",
+                    "-Fc",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot}",
+                    "-f",
+                    dest,
+                    "--dbname",
+                    _libpq_dbname(engine),
+                ],
+                env=_libpq_env(engine),
+                capture_output=True,
+                text=True,
+            )
             if run.returncode != 0:
                 raise BackupError(f"pg_dump failed: {run.stderr.strip()}")
             return _counts_and_keys(conn)
@@ -80,7 +98,7 @@ def _dump_postgresql(engine: Engine, dest: str) -> tuple[dict, list[str]]:
 
 def create_backup(engine: Engine, store: PhotoStore, output: str, copy_photos: bool = True) -> str:
     """Write a new backup folder under output and return its path."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = os.path.join(output, f"gridsnap-{stamp}")
     os.makedirs(folder, mode=0o700, exist_ok=False)  # owner-only: it holds password hashes, phones, photos
     dialect = engine.dialect.name
@@ -105,9 +123,14 @@ def create_backup(engine: Engine, store: PhotoStore, output: str, copy_photos: b
             with open(path, "wb") as fh:
                 fh.write(data)
         photos.append(entry)
-    manifest = {"format": FORMAT, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "database": {"dialect": dialect, "file": db_file}, "rows": counts,
-                "photos_copied": copy_photos, "photos": photos}
+    manifest = {
+        "format": FORMAT,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": {"dialect": dialect, "file": db_file},
+        "rows": counts,
+        "photos_copied": copy_photos,
+        "photos": photos,
+    }
     tmp = os.path.join(folder, "manifest.json.tmp")
     with open(tmp, "w") as fh:
         json.dump(manifest, fh, indent=1)
@@ -121,16 +144,20 @@ def read_manifest(folder: str) -> dict:
         with open(os.path.join(folder, "manifest.json")) as fh:
             manifest = json.load(fh)
     except FileNotFoundError:
-        raise BackupError(f"{folder} is not a complete backup (no manifest.json)")
+        raise BackupError(f"{folder} is not a complete backup (no manifest.json)") from None
     except ValueError as err:  # not JSON, or not UTF-8
-        raise BackupError(f"{folder}/manifest.json is not a backup manifest ({err})")
+        raise BackupError(f"{folder}/manifest.json is not a backup manifest ({err})") from err
     if not isinstance(manifest, dict):
         raise BackupError(f"{folder}/manifest.json is not a backup manifest (not a JSON object)")
     if manifest.get("format") != FORMAT:
         raise BackupError(f"unknown backup format {manifest.get('format')!r}")
     database = manifest.get("database")
-    if not (isinstance(database, dict) and {"dialect", "file"} <= database.keys()
-            and isinstance(manifest.get("rows"), dict) and isinstance(manifest.get("photos", []), list)):
+    if not (
+        isinstance(database, dict)
+        and {"dialect", "file"} <= database.keys()
+        and isinstance(manifest.get("rows"), dict)
+        and isinstance(manifest.get("photos", []), list)
+    ):
         raise BackupError(f"{folder}/manifest.json lacks the database, rows or photos it must list")
     return manifest
 
@@ -140,8 +167,9 @@ def _require_empty(engine: Engine) -> None:
         tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
         filled = [t for t in tables if conn.execute(text(f'SELECT COUNT(*) FROM "{t}"')).scalar()]
     if filled:
-        raise BackupError(f"the database is not empty (tables with rows: {', '.join(sorted(filled))}); "
-                          "restore onto an empty database")
+        raise BackupError(
+            f"the database is not empty (tables with rows: {', '.join(sorted(filled))}); restore onto an empty database"
+        )
     if tables and engine.dialect.name == "postgresql":
         raise BackupError("the database already has tables; restore onto a newly created, empty database")
 
@@ -151,8 +179,10 @@ def restore_backup(engine: Engine, store: PhotoStore, folder: str) -> dict:
     manifest = read_manifest(folder)
     dialect = manifest["database"]["dialect"]
     if dialect != engine.dialect.name:
-        raise BackupError(f"this backup is of a {dialect} database; restore it onto {dialect}, "
-                          "then use `flask db copy --to URL` to change database")
+        raise BackupError(
+            f"this backup is of a {dialect} database; restore it onto {dialect}, "
+            "then use `flask db copy --to URL` to change database"
+        )
     _require_empty(engine)
     src = os.path.join(folder, manifest["database"]["file"])
     engine.dispose()
@@ -165,9 +195,12 @@ def restore_backup(engine: Engine, store: PhotoStore, folder: str) -> dict:
             backup.close()
             into.close()
     else:
-        run = subprocess.run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-                              "--dbname", _libpq_dbname(engine), src],
-                             env=_libpq_env(engine), capture_output=True, text=True)
+        run = subprocess.run(
+            ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--dbname", _libpq_dbname(engine), src],
+            env=_libpq_env(engine),
+            capture_output=True,
+            text=True,
+        )
         if run.returncode != 0:
             raise BackupError(f"pg_restore failed: {run.stderr.strip()}")
     restored, skipped = 0, 0

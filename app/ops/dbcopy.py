@@ -1,7 +1,8 @@
 """Copy every table of the current database into another one (e.g. SQLite -> PostgreSQL)."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import Engine, MetaData, Table, create_engine, func, inspect, select, text, update
 from sqlalchemy.schema import sort_tables_and_constraints
@@ -66,8 +67,10 @@ def prepare_target(url: str) -> Engine:
 def copy_database(source: Engine, target: Engine, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
     """Copy all rows from source to target (both at the same schema revision); returns rows per table."""
     if _revision(source) != _revision(target):
-        raise CopyRefused(f"schema revisions differ: source {_revision(source)}, target {_revision(target)}; "
-                          "run `flask db upgrade` on both first")
+        raise CopyRefused(
+            f"schema revisions differ: source {_revision(source)}, target {_revision(target)}; "
+            "run `flask db upgrade` on both first"
+        )
     copied: dict[str, int] = {}
     with source.connect() as src, target.begin() as dst:
         for table, late_cols in _plan(db.metadata):
@@ -75,8 +78,7 @@ def copy_database(source: Engine, target: Engine, progress: Callable[[str, int],
                 continue  # counts the target's triggers made while the rows went in: copying them doubles them
             pk = list(table.primary_key.columns)
             n, deferred = 0, []
-            result = src.execution_options(stream_results=True, yield_per=BATCH).execute(
-                select(table).order_by(*pk))
+            result = src.execution_options(stream_results=True, yield_per=BATCH).execute(select(table).order_by(*pk))
             for rows in result.mappings().partitions(BATCH):
                 batch = []
                 for row in rows:
@@ -106,8 +108,11 @@ def fix_sequences(conn) -> None:
         pk = list(table.primary_key.columns)
         if len(pk) != 1:
             continue
-        seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                           {"t": f'"{table.name}"', "c": pk[0].name}).scalar()
+        seq = conn.execute(
+            text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f'"{table.name}"', "c": pk[0].name}
+        ).scalar()
         if seq:
-            conn.execute(text(f'SELECT setval(:s, COALESCE((SELECT MAX("{pk[0].name}") FROM "{table.name}"), 0) + 1, false)'),
-                         {"s": seq})
+            conn.execute(
+                text(f'SELECT setval(:s, COALESCE((SELECT MAX("{pk[0].name}") FROM "{table.name}"), 0) + 1, false)'),
+                {"s": seq},
+            )

@@ -1,4 +1,5 @@
 """Readiness: can this server do its job (database and photo store reachable)?"""
+
 from sqlalchemy import text
 
 from app.extensions import db

@@ -1,4 +1,5 @@
 """Structured logs: one JSON object per line, each carrying the id of the request it belongs to."""
+
 import json
 import logging
 import logging.config
@@ -6,7 +7,7 @@ import re
 import time
 import uuid
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -38,9 +39,13 @@ class JsonFormatter(logging.Formatter):
     """A record as one line of JSON: time, level, logger, message, request id and any extra fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-               "level": record.levelname, "logger": record.name, "message": record.getMessage(),
-               "request_id": getattr(record, "request_id", None) or request_id_var.get()}
+        out = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
+        }
         out.update(getattr(record, "fields", None) or {})
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
@@ -49,8 +54,12 @@ class JsonFormatter(logging.Formatter):
 
 def logging_config(level: str = "INFO") -> dict:
     """A dictConfig that sends every logger (gunicorn's included) to stderr as JSON lines."""
-    handler = {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"],
-               "stream": "ext://sys.stderr"}
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "json",
+        "filters": ["request_id"],
+        "stream": "ext://sys.stderr",
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -93,15 +102,24 @@ class RequestIdMiddleware:
             return start_response(status, headers, exc_info)
 
         def done():
-            access_log.info("%s %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), seen["status"],
-                            extra={"fields": {
-                                "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"),
-                                "query": _SECRET_QUERY.sub(r"\1[redacted]", environ.get("QUERY_STRING") or "")
-                                or None, "status": seen["status"],
-                                "bytes": int(seen["length"]) if seen["length"] else None,
-                                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                                "remote_addr": environ.get("REMOTE_ADDR"),
-                                "user_agent": environ.get("HTTP_USER_AGENT")}})
+            access_log.info(
+                "%s %s %s",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+                seen["status"],
+                extra={
+                    "fields": {
+                        "method": environ.get("REQUEST_METHOD"),
+                        "path": environ.get("PATH_INFO"),
+                        "query": _SECRET_QUERY.sub(r"\1[redacted]", environ.get("QUERY_STRING") or "") or None,
+                        "status": seen["status"],
+                        "bytes": int(seen["length"]) if seen["length"] else None,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "remote_addr": environ.get("REMOTE_ADDR"),
+                        "user_agent": environ.get("HTTP_USER_AGENT"),
+                    }
+                },
+            )
             request_id_var.set(None)
 
         try:

@@ -1,4 +1,5 @@
 """gunicorn's worker count, shared by gunicorn.conf.py and bench/load.py."""
+
 from __future__ import annotations
 
 

@@ -1,9 +1,10 @@
 """Keeping the photo store and the database in agreement: orphan checks and copying between stores."""
+
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -32,10 +33,11 @@ class CheckResult:
     removed: int = 0
 
 
-def check_store(store: PhotoStore, older_than: timedelta = timedelta(hours=1), fix: bool = False,
-                now: datetime | None = None) -> CheckResult:
+def check_store(
+    store: PhotoStore, older_than: timedelta = timedelta(hours=1), fix: bool = False, now: datetime | None = None
+) -> CheckResult:
     """Compare the store with the Photo rows; with fix, delete orphans older than older_than."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     # List the store before reading the rows: a file written and committed in between is then
     # referenced, never mistaken for an orphan.
     listed = list(store.list())

@@ -1,4 +1,5 @@
 """Probes for load balancers and orchestrators (no login, no session)."""
+
 from flask import jsonify
 
 from app.ops import bp
@@ -11,8 +12,9 @@ def readyz():
     checks = readiness()
     failing = {name: state for name, state in checks.items() if state != "ok"}
     if failing:
-        response = jsonify(status="unavailable", checks=checks,
-                           reasons=[f"{name} {state}" for name, state in failing.items()])
+        response = jsonify(
+            status="unavailable", checks=checks, reasons=[f"{name} {state}" for name, state in failing.items()]
+        )
         response.status_code = 503
         response.headers["Retry-After"] = "5"
         return response

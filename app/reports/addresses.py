@@ -1,4 +1,5 @@
 """Reverse geocoding after the report is safely stored, so it never holds up a submission."""
+
 import threading
 
 from flask import current_app
@@ -10,8 +11,9 @@ def geocoder() -> ReverseGeocoder:
     """The app's reverse geocoder (a no-op when GRIDSNAP_GEOCODER is unset)."""
     app = current_app._get_current_object()
     if "geocoder" not in app.extensions:
-        app.extensions["geocoder"] = ReverseGeocoder(app.config["GEOCODER"], app.config["GEOCODER_USER_AGENT"],
-                                                     app.config["GEOCODER_TIMEOUT"])
+        app.extensions["geocoder"] = ReverseGeocoder(
+            app.config["GEOCODER"], app.config["GEOCODER_USER_AGENT"], app.config["GEOCODER_TIMEOUT"]
+        )
     return app.extensions["geocoder"]
 
 
@@ -19,6 +21,7 @@ def fill_address(report_id: int) -> str | None:
     """Look up and store the address of one report; returns it (None if no geocoder answered)."""
     from app.extensions import db
     from app.models import Report
+
     report = db.session.get(Report, report_id)
     if report is None or report.address:
         return report.address if report else None

@@ -1,4 +1,5 @@
 """Where things are: grid cells for indexed nearby searches, geodesic distance, reverse geocoding."""
+
 from __future__ import annotations
 
 import math
@@ -58,6 +59,7 @@ class ReverseGeocoder:
         self._geocoder = None
         if name:
             from geopy.geocoders import get_geocoder_for_service
+
             self._geocoder = get_geocoder_for_service(name)(user_agent=user_agent, timeout=timeout)
 
     def address(self, lat: float, lon: float, language: str = "zh") -> str | None:

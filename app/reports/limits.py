@@ -4,9 +4,10 @@ One bucket per rider, whichever way they file (the form, the JSON API, Open311),
 in its store (Redis when several servers run). Staff and handlers are not limited: they are known
 employees, and a coordinator clears a backlog in bursts.
 """
+
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from flask import current_app, request
 from flask_babel import format_timedelta
@@ -44,17 +45,25 @@ def _wait() -> str:
 
 
 def _too_many_reports() -> str:
-    return _("You have filed many reports in a short time. You can file again in %(wait)s; a report saved "
-             "on your phone is sent by itself then.", wait=_wait())
+    return _(
+        "You have filed many reports in a short time. You can file again in %(wait)s; a report saved "
+        "on your phone is sent by itself then.",
+        wait=_wait(),
+    )
 
 
 def _too_many_comments() -> str:
-    return _("You have sent many comments and photos in a short time. You can send more in %(wait)s.",
-             wait=_wait())
+    return _("You have sent many comments and photos in a short time. You can send more in %(wait)s.", wait=_wait())
 
 
-def rider_limit(setting: str, scope: str, message: Callable[[], str], *, filer: Callable = lambda: current_user,
-                idempotency_key: Callable[[], str | None] | None = None):
+def rider_limit(
+    setting: str,
+    scope: str,
+    message: Callable[[], str],
+    *,
+    filer: Callable = lambda: current_user,
+    idempotency_key: Callable[[], str | None] | None = None,
+):
     """A limit shared by every view decorated with the same scope, counted per rider (`filer()`).
 
     Attempts count, except refusals by the limit, server errors and a report sent again with the
@@ -62,19 +71,26 @@ def rider_limit(setting: str, scope: str, message: Callable[[], str], *, filer: 
     are counted once answered, so requests of one rider running at the same moment (at most one per
     worker) may pass the limit by that many.
     """
+
     def exempt() -> bool:
         user = _rider(filer)
         return user is None or (idempotency_key is not None and _replay(user, idempotency_key()))
 
-    return limiter.shared_limit(lambda: current_app.config[setting], scope,
-                                key_func=lambda: f"rider:{_rider(filer).id}", exempt_when=exempt,
-                                deduct_when=_counted, error_message=message)
+    return limiter.shared_limit(
+        lambda: current_app.config[setting],
+        scope,
+        key_func=lambda: f"rider:{_rider(filer).id}",
+        exempt_when=exempt,
+        deduct_when=_counted,
+        error_message=message,
+    )
 
 
 def report_limit(filer: Callable = lambda: current_user, idempotency_key: Callable[[], str | None] = _header_key):
     """GRIDSNAP_REPORT_RATE_LIMIT on a view that files a report."""
-    return rider_limit("REPORT_RATE_LIMIT", "rider-reports", _too_many_reports, filer=filer,
-                       idempotency_key=idempotency_key)
+    return rider_limit(
+        "REPORT_RATE_LIMIT", "rider-reports", _too_many_reports, filer=filer, idempotency_key=idempotency_key
+    )
 
 
 # On the views that add a comment or photos to a report.

@@ -1,4 +1,5 @@
 """Filing's own table: when a rider last looked at a report they follow (the unread badge in My reports)."""
+
 from __future__ import annotations
 
 from datetime import datetime

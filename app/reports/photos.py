@@ -9,6 +9,7 @@ decoded, so its pixel count is capped from the header, before any decoding, at M
 quarter of it for WebP); it is then converted and shrunk a band of rows at a time, never as a second
 full-size copy.
 """
+
 from __future__ import annotations
 
 import io
@@ -74,8 +75,9 @@ def check_photo(data: Upload, max_pixels: int = MAX_PIXELS, max_decode_pixels: i
     _open(data, max_pixels, max_decode_pixels)
 
 
-def process_photo(data: Upload, max_pixels: int = MAX_PIXELS,
-                  max_decode_pixels: int = MAX_DECODE_PIXELS) -> ProcessedPhoto:
+def process_photo(
+    data: Upload, max_pixels: int = MAX_PIXELS, max_decode_pixels: int = MAX_DECODE_PIXELS
+) -> ProcessedPhoto:
     """Validate and re-encode one uploaded photo, or raise PhotoRejected (400 or 415)."""
     im = _open(data, max_pixels, max_decode_pixels)
     exif = _exif(im)
@@ -87,13 +89,19 @@ def process_photo(data: Upload, max_pixels: int = MAX_PIXELS,
         for op in _TRANSPOSE.get(orientation if isinstance(orientation, int) else 1, ()):
             display = display.transpose(op)
         thumb = _thumbnail(display)
-        return ProcessedPhoto(display=_encode(display), thumb=_encode(thumb),
-                              width=display.width, height=display.height, gps=gps,
-                              source_format=im.format)
+        return ProcessedPhoto(
+            display=_encode(display),
+            thumb=_encode(thumb),
+            width=display.width,
+            height=display.height,
+            gps=gps,
+            source_format=im.format,
+        )
     except Exception:
         # Whatever a damaged file makes the decoders raise, the rider gets a 400, never a 500.
-        raise PhotoRejected(_l("The photo is damaged or incomplete. Take it again and resend."),
-                            code="corrupt_photo")
+        raise PhotoRejected(
+            _l("The photo is damaged or incomplete. Take it again and resend."), code="corrupt_photo"
+        ) from None
 
 
 def _open(data: Upload, max_pixels: int, max_decode_pixels: int) -> Image.Image:
@@ -107,18 +115,26 @@ def _open(data: Upload, max_pixels: int, max_decode_pixels: int) -> Image.Image:
     except UnidentifiedImageError:
         im = None
     except Exception:
-        raise PhotoRejected(_l("The photo is damaged and cannot be read."), code="corrupt_photo")
+        raise PhotoRejected(_l("The photo is damaged and cannot be read."), code="corrupt_photo") from None
     if im is None or im.format not in ACCEPTED_FORMATS:
-        raise PhotoRejected(_l("This file is not a photo we can read. Send a JPEG, PNG, WebP or HEIC photo."),
-                            code="unsupported_photo", status=415)
+        raise PhotoRejected(
+            _l("This file is not a photo we can read. Send a JPEG, PNG, WebP or HEIC photo."),
+            code="unsupported_photo",
+            status=415,
+        )
     width, height = im.size
     if width < 1 or height < 1 or width * height > max_pixels:
         raise PhotoRejected(_l("The photo has too many pixels (at most 50 megapixels)."), code="too_many_pixels")
     limit = max_decode_pixels // DECODE_SHARE.get(im.format, 1)
     if width * height > limit and not _decodes_in_strips(im, fp):
-        raise PhotoRejected(_l("The photo is too large to process (at most %(n)s megapixels for this kind of "
-                               "photo). Send a smaller photo or a JPEG from the camera.", n=f"{limit / 1e6:g}"),
-                            code="image_too_large")
+        raise PhotoRejected(
+            _l(
+                "The photo is too large to process (at most %(n)s megapixels for this kind of "
+                "photo). Send a smaller photo or a JPEG from the camera.",
+                n=f"{limit / 1e6:g}",
+            ),
+            code="image_too_large",
+        )
     return im
 
 

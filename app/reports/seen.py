@@ -1,8 +1,9 @@
 """What a rider has seen: the unread count of each report they follow, and marking one seen."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable, Optional
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -25,21 +26,26 @@ def unread_counts(user: User, report_ids: Iterable[int]) -> dict[int, int]:
     if not ids:
         return counts
     since = func.coalesce(ReportSeen.seen_at, CoReporter.created_at)
-    q = (select(ReportEvent.report_id, func.count())
-         .outerjoin(ReportSeen, and_(ReportSeen.report_id == ReportEvent.report_id, ReportSeen.user_id == user.id))
-         .outerjoin(CoReporter, and_(CoReporter.report_id == ReportEvent.report_id, CoReporter.user_id == user.id))
-         .where(ReportEvent.report_id.in_(ids), ReportEvent.internal.is_(False),
-                ReportEvent.kind != "submitted",
-                or_(ReportEvent.actor_id.is_(None), ReportEvent.actor_id != user.id),
-                or_(since.is_(None), ReportEvent.created_at > since),
-                or_(CoReporter.user_id.is_(None), shared_with_co_reporter(user.id)))
-         .group_by(ReportEvent.report_id))
+    q = (
+        select(ReportEvent.report_id, func.count())
+        .outerjoin(ReportSeen, and_(ReportSeen.report_id == ReportEvent.report_id, ReportSeen.user_id == user.id))
+        .outerjoin(CoReporter, and_(CoReporter.report_id == ReportEvent.report_id, CoReporter.user_id == user.id))
+        .where(
+            ReportEvent.report_id.in_(ids),
+            ReportEvent.internal.is_(False),
+            ReportEvent.kind != "submitted",
+            or_(ReportEvent.actor_id.is_(None), ReportEvent.actor_id != user.id),
+            or_(since.is_(None), ReportEvent.created_at > since),
+            or_(CoReporter.user_id.is_(None), shared_with_co_reporter(user.id)),
+        )
+        .group_by(ReportEvent.report_id)
+    )
     for report_id, n in db.session.execute(q):
         counts[report_id] = n
     return counts
 
 
-def mark_seen(user: User, report: Report, now: Optional[datetime] = None) -> None:
+def mark_seen(user: User, report: Report, now: datetime | None = None) -> None:
     """Remember that the user has just looked at the report (clears its unread badge)."""
     now = now or utcnow()
     seen = db.session.get(ReportSeen, (user.id, report.id))

@@ -1,8 +1,10 @@
 """Filing a report: validate, process photos, store files, then the rows. The caller commits."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, NamedTuple, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -15,13 +17,13 @@ from app.auth.access import sees_private_parts, shared_with_co_reporter
 from app.auth.services import require_approved
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
+from app.grids.index import grid_for_point
 from app.models import Category, CoReporter, Photo, Report, ReportEvent, User, utcnow
 from app.reports.geo import cell_of, valid_location
-from app.grids.index import grid_for_point
 from app.reports.photos import ProcessedPhoto, Upload, check_photo, process_photo
 from app.storage import PhotoStore, new_key
-from app.triage.workflow import Status
 from app.text import clean_text
+from app.triage.workflow import Status
 
 MAX_DESCRIPTION = 1000
 LOCATION_SOURCES = ("device", "exif", "map", "address")
@@ -31,8 +33,13 @@ MAX_OFFLINE_AGE = timedelta(days=14)
 
 def categories() -> list[Category]:
     """Active categories, hazards first."""
-    return list(db.session.scalars(select(Category).where(Category.active.is_(True))
-                                   .order_by(Category.hazard.desc(), Category.sort_order, Category.id)))
+    return list(
+        db.session.scalars(
+            select(Category)
+            .where(Category.active.is_(True))
+            .order_by(Category.hazard.desc(), Category.sort_order, Category.id)
+        )
+    )
 
 
 def category_by_code(code: str) -> Category:
@@ -43,15 +50,13 @@ def category_by_code(code: str) -> Category:
     return cat
 
 
-
-
 def _float(value, what) -> float | None:
     if value is None or value == "":
         return None
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValidationFailed(_l("%(what)s must be a number.", what=what), code="invalid_number")
+        raise ValidationFailed(_l("%(what)s must be a number.", what=what), code="invalid_number") from None
 
 
 def _captured_at(value: Any, now: datetime) -> datetime:
@@ -61,9 +66,9 @@ def _captured_at(value: Any, now: datetime) -> datetime:
     try:
         when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationFailed(_l("The capture time is not a valid date and time."), code="invalid_time")
+        raise ValidationFailed(_l("The capture time is not a valid date and time."), code="invalid_time") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     if when > now + CLOCK_SKEW or when < now - MAX_OFFLINE_AGE:
         return now
     return min(when, now)
@@ -90,6 +95,7 @@ def _files_abandoned(session, transaction):
                 store.delete(key)
             except Exception:  # store unreachable: `flask storage check --fix` removes the orphan later
                 import logging
+
                 logging.getLogger(__name__).warning("could not remove orphan photo %s", key)
 
 
@@ -103,8 +109,7 @@ def store_photos(store: PhotoStore, processed: list[ProcessedPhoto]) -> list[Pho
             written.append(key)
             store.put(thumb_key, p.thumb)
             written.append(thumb_key)
-            rows.append(Photo(key=key, thumb_key=thumb_key, width=p.width, height=p.height,
-                              byte_size=len(p.display)))
+            rows.append(Photo(key=key, thumb_key=thumb_key, width=p.width, height=p.height, byte_size=len(p.display)))
     except Exception:
         for key in written:
             try:
@@ -124,8 +129,10 @@ def process_uploads(uploads: Sequence[Upload], max_photos: int) -> list[Processe
     """
     if len(uploads) > max_photos:
         raise ValidationFailed(_l("At most %(n)d photos per report.", n=max_photos), code="too_many_photos")
-    limits = {"max_pixels": current_app.config["MAX_PIXELS"],
-              "max_decode_pixels": current_app.config["MAX_DECODE_PIXELS"]}
+    limits = {
+        "max_pixels": current_app.config["MAX_PIXELS"],
+        "max_decode_pixels": current_app.config["MAX_DECODE_PIXELS"],
+    }
     for upload in uploads:
         check_photo(upload, **limits)
     return [process_photo(upload, **limits) for upload in uploads]
@@ -143,13 +150,28 @@ def find_by_idempotency_key(user: User, key: str | None) -> Report | None:
     return db.session.scalar(select(Report).where(Report.user_id == user.id, Report.idempotency_key == key))
 
 
-def submit_report(user: User, store: PhotoStore, *, category: str, photos: Sequence[Upload],
-                  description: str = "", lat=None, lon=None, accuracy=None,
-                  location_source: str | None = None, building: str = "",
-                  idempotency_key: str | None = None, captured_at=None, source: str = "web",
-                  attributes: dict | None = None, contact: dict | None = None,
-                  address: str | None = None, require_photo: bool = True,
-                  max_description: int = MAX_DESCRIPTION, max_photos: int = 4) -> tuple[Report, bool]:
+def submit_report(
+    user: User,
+    store: PhotoStore,
+    *,
+    category: str,
+    photos: Sequence[Upload],
+    description: str = "",
+    lat=None,
+    lon=None,
+    accuracy=None,
+    location_source: str | None = None,
+    building: str = "",
+    idempotency_key: str | None = None,
+    captured_at=None,
+    source: str = "web",
+    attributes: dict | None = None,
+    contact: dict | None = None,
+    address: str | None = None,
+    require_photo: bool = True,
+    max_description: int = MAX_DESCRIPTION,
+    max_photos: int = 4,
+) -> tuple[Report, bool]:
     """File a report; returns (report, created). A repeated idempotency key returns the first report."""
     idempotency_key = stored_idempotency_key(idempotency_key)
     existing = find_by_idempotency_key(user, idempotency_key)
@@ -159,12 +181,15 @@ def submit_report(user: User, store: PhotoStore, *, category: str, photos: Seque
     cat = category_by_code(clean_text(category))
     description = clean_text(description)
     if len(description) > max_description:
-        raise ValidationFailed(_l("The description is too long (at most %(n)d characters).", n=max_description),
-                               code="description_too_long")
+        raise ValidationFailed(
+            _l("The description is too long (at most %(n)d characters).", n=max_description),
+            code="description_too_long",
+        )
     building = clean_text(building)
     if len(building) > 100:
-        raise ValidationFailed(_l("The building / unit / lift number is too long (at most 100 characters)."),
-                               code="building_too_long")
+        raise ValidationFailed(
+            _l("The building / unit / lift number is too long (at most 100 characters)."), code="building_too_long"
+        )
     if require_photo and not photos:
         raise ValidationFailed(_l("Add at least one photo."), code="photo_required")
     lat_f, lon_f, acc = _float(lat, "lat"), _float(lon, "lon"), _float(accuracy, "accuracy")
@@ -180,22 +205,39 @@ def submit_report(user: User, store: PhotoStore, *, category: str, photos: Seque
     if lat_f is None:
         gps = next((p.gps for p in processed if p.gps), None) if processed else None
         if gps is None:
-            raise ValidationFailed(_l("We need a location: allow location access, use a photo with GPS, or tap the map."),
-                                   code="location_required")
+            raise ValidationFailed(
+                _l("We need a location: allow location access, use a photo with GPS, or tap the map."),
+                code="location_required",
+            )
         lat_f, lon_f, acc, location_source = gps[0], gps[1], None, "exif"
     location_source = location_source if location_source in LOCATION_SOURCES else "device"
 
     photo_rows = store_photos(store, processed)
-    report = Report(user=user, category=cat, description=description, building=building,
-                    lat=lat_f, lon=lon_f, cell=cell_of(lat_f, lon_f), accuracy=acc,
-                    location_source=location_source, source=source, address=address,
-                    attributes=attributes or {}, contact=contact or {},
-                    idempotency_key=idempotency_key, captured_at=when, created_at=now, updated_at=now,
-                    priority="urgent" if cat.hazard else "normal",
-                    department_id=cat.default_department_id,
-                    accept_due_at=now + timedelta(hours=cat.accept_hours),
-                    resolve_due_at=now + timedelta(hours=cat.resolve_hours),
-                    status=Status.SUBMITTED.value, version=1)
+    report = Report(
+        user=user,
+        category=cat,
+        description=description,
+        building=building,
+        lat=lat_f,
+        lon=lon_f,
+        cell=cell_of(lat_f, lon_f),
+        accuracy=acc,
+        location_source=location_source,
+        source=source,
+        address=address,
+        attributes=attributes or {},
+        contact=contact or {},
+        idempotency_key=idempotency_key,
+        captured_at=when,
+        created_at=now,
+        updated_at=now,
+        priority="urgent" if cat.hazard else "normal",
+        department_id=cat.default_department_id,
+        accept_due_at=now + timedelta(hours=cat.accept_hours),
+        resolve_due_at=now + timedelta(hours=cat.resolve_hours),
+        status=Status.SUBMITTED.value,
+        version=1,
+    )
     report.grid_id = grid_for_point(lat_f, lon_f)
     report.photos = photo_rows
     try:
@@ -212,8 +254,16 @@ def submit_report(user: User, store: PhotoStore, *, category: str, photos: Seque
             raise
         return existing, False
     report.reference = make_reference(report.id, now)
-    db.session.add(ReportEvent(report=report, actor=user, kind="submitted", created_at=now,
-                               to_status=Status.SUBMITTED.value, details={"source": source}))
+    db.session.add(
+        ReportEvent(
+            report=report,
+            actor=user,
+            kind="submitted",
+            created_at=now,
+            to_status=Status.SUBMITTED.value,
+            details={"source": source},
+        )
+    )
     db.session.flush()
     hooks.emit(hooks.FILED, report)
     return report, True
@@ -232,15 +282,18 @@ def get_report(report_id: int) -> Report:
     return report
 
 
-
-
 def my_reports(user: User, page: int = 1, per_page: int = 20) -> tuple[list[Report], int]:
     """The rider's own reports and those they co-reported, newest first, with the total."""
     followed = select(CoReporter.report_id).where(CoReporter.user_id == user.id)
     cond = (Report.user_id == user.id) | (Report.id.in_(followed))
     total = db.session.scalar(select(func.count()).select_from(Report).where(cond))
-    rows = db.session.scalars(select(Report).where(cond).order_by(Report.created_at.desc(), Report.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page))
+    rows = db.session.scalars(
+        select(Report)
+        .where(cond)
+        .order_by(Report.created_at.desc(), Report.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
     return list(rows), total or 0
 
 
@@ -257,9 +310,14 @@ def timeline(report: Report, include_internal: bool, co_reporter: User | None = 
 
 def shared_photos(report: Report, co_reporter: User) -> list[Photo]:
     """The report's photos a co-reporter sees: their own and the staff's (never the rider's or another's)."""
-    return list(db.session.scalars(
-        select(Photo).join(ReportEvent, ReportEvent.id == Photo.event_id)
-        .where(Photo.report_id == report.id, shared_with_co_reporter(co_reporter.id)).order_by(Photo.id)))
+    return list(
+        db.session.scalars(
+            select(Photo)
+            .join(ReportEvent, ReportEvent.id == Photo.event_id)
+            .where(Photo.report_id == report.id, shared_with_co_reporter(co_reporter.id))
+            .order_by(Photo.id)
+        )
+    )
 
 
 class Shown(NamedTuple):

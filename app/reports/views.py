@@ -1,5 +1,6 @@
 """The rider's pages: the report form, the confirmation, My reports, a report, and photos."""
-from flask import (abort, current_app, redirect, render_template, request, url_for)
+
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.auth.access import require_photo_view, require_view
@@ -7,20 +8,23 @@ from app.auth.forms import EmptyForm
 from app.extensions import db
 from app.inputs import page_number
 from app.models import Photo
-from app.reports import bp, services
+from app.reports import bp, seen, services
 from app.reports.limits import report_limit
 from app.storage import photo_store
-from app.reports import seen
 
 
 @bp.route("/report", methods=["GET"])
 @login_required
 def new():
     cats = services.categories()
-    return render_template("reports/new.html", categories=cats, form=EmptyForm(),
-                           tile_url=current_app.config["TILE_URL"],
-                           tile_attribution=current_app.config["TILE_ATTRIBUTION"],
-                           map_center=map_center())
+    return render_template(
+        "reports/new.html",
+        categories=cats,
+        form=EmptyForm(),
+        tile_url=current_app.config["TILE_URL"],
+        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+        map_center=map_center(),
+    )
 
 
 def map_center() -> tuple[float, float]:
@@ -42,15 +46,23 @@ def create():
         abort(400)
     files = [f for f in request.files.getlist("photos") if f and f.filename != ""]
     report, created = services.submit_report(
-        current_user, photo_store(), category=request.form.get("category", ""),
-        photos=[f.stream for f in files], description=request.form.get("description", ""),
-        lat=request.form.get("lat"), lon=request.form.get("lon"), accuracy=request.form.get("accuracy"),
+        current_user,
+        photo_store(),
+        category=request.form.get("category", ""),
+        photos=[f.stream for f in files],
+        description=request.form.get("description", ""),
+        lat=request.form.get("lat"),
+        lon=request.form.get("lon"),
+        accuracy=request.form.get("accuracy"),
         location_source=request.form.get("location_source") or "map",
-        building=request.form.get("building", ""), idempotency_key=request.form.get("idempotency_key"),
-        max_photos=current_app.config["MAX_PHOTOS"])
+        building=request.form.get("building", ""),
+        idempotency_key=request.form.get("idempotency_key"),
+        max_photos=current_app.config["MAX_PHOTOS"],
+    )
     db.session.commit()
     if created:
         from app.reports.addresses import lookup_address_later
+
         lookup_address_later(report.id)
     return redirect(url_for("reports.filed", report_id=report.id))
 
@@ -70,8 +82,9 @@ def mine():
     rows, total = services.my_reports(current_user, page, 20)
     shown = {r.id: services.shown_to(current_user, r) for r in rows}
     unread = seen.unread_counts(current_user, [r.id for r in rows])
-    html = render_template("reports/mine.html", reports=rows, total=total, page=page, per_page=20,
-                           shown=shown, unread=unread)
+    html = render_template(
+        "reports/mine.html", reports=rows, total=total, page=page, per_page=20, shown=shown, unread=unread
+    )
     # Shown once: what was new on this visit is seen now.
     for r in rows:
         if unread.get(r.id):
@@ -101,4 +114,5 @@ def photo(photo_id: int, variant: str):
         abort(404)
     require_photo_view(current_user, photo)
     from app.storage import photo_response  # local file, S3 stream or presigned redirect
+
     return photo_response(photo.key if variant == "display" else photo.thumb_key)

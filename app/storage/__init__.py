@@ -1,12 +1,14 @@
 """Photo storage behind one small interface: a local folder (default) or an S3-compatible store."""
+
 from __future__ import annotations
 
 import os
 import secrets
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterator, Protocol
+from datetime import UTC, datetime
+from typing import Protocol
 
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
@@ -108,7 +110,7 @@ class LocalStore:
             st = os.stat(self._path(key))
         except FileNotFoundError:
             return None
-        return StoredObject(key, st.st_size, datetime.fromtimestamp(st.st_mtime, timezone.utc))
+        return StoredObject(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
 
     def stream(self, key: str) -> tuple[Iterator[bytes], int]:
         fh = open(self._path(key), "rb")
@@ -118,11 +120,12 @@ class LocalStore:
             with fh:
                 while block := fh.read(CHUNK):
                     yield block
+
         return chunks(), size
 
     def list(self) -> Iterator[StoredObject]:
         """Every file under the root, temporary files of interrupted writes included."""
-        for folder, dirs, files in os.walk(self.root):
+        for folder, _dirs, files in os.walk(self.root):
             for name in files:
                 full = os.path.join(folder, name)
                 rel = os.path.relpath(full, self.root).replace(os.sep, "/")
@@ -132,7 +135,7 @@ class LocalStore:
                     st = os.stat(full)
                 except FileNotFoundError:  # removed while we walked
                     continue
-                yield StoredObject(rel, st.st_size, datetime.fromtimestamp(st.st_mtime, timezone.utc))
+                yield StoredObject(rel, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
 
     def ping(self) -> None:
         """Raise StorageUnavailable unless the folder exists and is writable."""
@@ -169,6 +172,7 @@ def build_store(config: dict, backend: str | None = None) -> PhotoStore:
         return LocalStore(config["UPLOAD_DIR"])
     if backend == "s3":
         from app.storage.s3 import S3Store, S3WithLocalFallback
+
         s3 = S3Store.from_config(config)
         if config.get("STORAGE_READ_FALLBACK"):
             return S3WithLocalFallback(s3, LocalStore(config["UPLOAD_DIR"]))
@@ -190,6 +194,7 @@ def photo_store() -> PhotoStore:
 def photo_response(key: str):
     """Serve one stored photo to a caller already allowed to see it: a file, a stream or a redirect."""
     from flask import Response, abort, redirect, request, send_file
+
     store, cfg = photo_store(), current_app.config
     etag = key.rsplit("/", 1)[-1].split(".")[0]  # keys are random and never rewritten
     if etag in request.if_none_match:

@@ -1,8 +1,9 @@
 """Photos in any S3-compatible object store (AWS S3, MinIO, Ceph, OSS/COS S3 gateways) through boto3."""
+
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from app.errors import StorageUnavailable
 from app.storage import CHUNK, UNAVAILABLE, LocalStore, StoredObject
@@ -16,21 +17,38 @@ def _missing(err) -> bool:
 class S3Store:
     """Private objects in one bucket; keys may share a prefix. Every failure to reach it is a 503."""
 
-    def __init__(self, bucket: str, *, endpoint_url=None, region=None, access_key_id=None,
-                 secret_access_key=None, prefix: str = ""):
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url=None,
+        region=None,
+        access_key_id=None,
+        secret_access_key=None,
+        prefix: str = "",
+    ):
         if not bucket:
             raise ValueError("GRIDSNAP_STORAGE_BUCKET is required for the s3 storage backend")
         self.bucket, self.prefix = bucket, prefix
-        self._client_args = dict(endpoint_url=endpoint_url, region_name=region,
-                                 aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key)
+        self._client_args = dict(
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+        )
         self._client = None
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: dict) -> "S3Store":
-        return cls(config["STORAGE_BUCKET"], endpoint_url=config["STORAGE_ENDPOINT_URL"],
-                   region=config["STORAGE_REGION"], access_key_id=config["STORAGE_ACCESS_KEY_ID"],
-                   secret_access_key=config["STORAGE_SECRET_ACCESS_KEY"], prefix=config["STORAGE_PREFIX"])
+    def from_config(cls, config: dict) -> S3Store:
+        return cls(
+            config["STORAGE_BUCKET"],
+            endpoint_url=config["STORAGE_ENDPOINT_URL"],
+            region=config["STORAGE_REGION"],
+            access_key_id=config["STORAGE_ACCESS_KEY_ID"],
+            secret_access_key=config["STORAGE_SECRET_ACCESS_KEY"],
+            prefix=config["STORAGE_PREFIX"],
+        )
 
     def __repr__(self) -> str:
         return f"S3Store(bucket={self.bucket!r}, endpoint={self._client_args['endpoint_url']!r})"
@@ -43,14 +61,21 @@ class S3Store:
                 if self._client is None:
                     import boto3
                     from botocore.config import Config
-                    cfg = Config(connect_timeout=2, read_timeout=15, retries={"max_attempts": 2, "mode": "standard"},
-                                 signature_version="s3v4", s3={"addressing_style": "path"})
+
+                    cfg = Config(
+                        connect_timeout=2,
+                        read_timeout=15,
+                        retries={"max_attempts": 2, "mode": "standard"},
+                        signature_version="s3v4",
+                        s3={"addressing_style": "path"},
+                    )
                     self._client = boto3.client("s3", config=cfg, **self._client_args)
         return self._client
 
     def _call(self, method: str, key: str | None = None, **kw):
         """One S3 call; unreachable store -> StorageUnavailable, missing object -> FileNotFoundError."""
         from botocore.exceptions import BotoCoreError, ClientError
+
         if key is not None:
             kw["Key"] = self.prefix + key
         try:
@@ -98,16 +123,19 @@ class S3Store:
                 yield from body.iter_chunks(CHUNK)
             finally:
                 body.close()
+
         return chunks(), obj["ContentLength"]
 
     def list(self) -> Iterator[StoredObject]:
         from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
             for page in pages:
                 for obj in page.get("Contents", []):
-                    yield StoredObject(obj["Key"][len(self.prefix):], obj["Size"], obj["LastModified"],
-                                       obj.get("ETag", "").strip('"'))
+                    yield StoredObject(
+                        obj["Key"][len(self.prefix) :], obj["Size"], obj["LastModified"], obj.get("ETag", "").strip('"')
+                    )
         except (BotoCoreError, ClientError) as err:
             raise StorageUnavailable(UNAVAILABLE) from err
 
@@ -117,8 +145,10 @@ class S3Store:
     def presigned_url(self, key: str, ttl: int) -> str:
         """A URL that lets its holder GET one private object for ttl seconds."""
         return self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": self.prefix + key,
-                                  "ResponseContentType": "image/jpeg"}, ExpiresIn=ttl)
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self.prefix + key, "ResponseContentType": "image/jpeg"},
+            ExpiresIn=ttl,
+        )
 
 
 class S3WithLocalFallback:

@@ -1,4 +1,5 @@
 """The weekly email digest: who gets it, the message (HTML and plain text), sending over SMTP."""
+
 from __future__ import annotations
 
 import re
@@ -12,9 +13,8 @@ from sqlalchemy import select
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.mail import send_mail
-from app.models import User
+from app.models import STAFF_ROLES, User
 from app.summaries.services import WeeklySummary
-from app.models import STAFF_ROLES
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -34,10 +34,19 @@ def set_preference(user: User, wants: bool, email: str) -> None:
 
 def recipients() -> list[str]:
     """Addresses of active coordinators and admins who opted in."""
-    return list(db.session.scalars(
-        select(User.email).where(User.role.in_(STAFF_ROLES), User.active.is_(True),
-                                 User.wants_digest.is_(True), User.email.is_not(None), User.email != "")
-        .order_by(User.id)))
+    return list(
+        db.session.scalars(
+            select(User.email)
+            .where(
+                User.role.in_(STAFF_ROLES),
+                User.active.is_(True),
+                User.wants_digest.is_(True),
+                User.email.is_not(None),
+                User.email != "",
+            )
+            .order_by(User.id)
+        )
+    )
 
 
 def week_url(s: WeeklySummary) -> str:

@@ -2,6 +2,7 @@
 
 A week and the week before are counted together, one pass per query; services.py rolls the cells up.
 """
+
 from __future__ import annotations
 
 import math
@@ -9,10 +10,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
-from sqlalchemy import (Float, Integer, and_, case, cast, distinct, func, literal, literal_column, or_, select,
-                        text)
+from sqlalchemy import Float, Integer, and_, case, cast, distinct, func, literal, literal_column, or_, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -33,8 +33,17 @@ WORKING_NOW = text(status_sql(RESOLVE_DEADLINE_STATUSES, "report.status"))
 MOVES = ("accepted", "rejected", "duplicate", "resolved", "closed")
 OUTCOMES = tuple(o.value for o in Outcome)
 COUNTED = ("accepted", "rejected", "duplicates", "resolved", "closed", "reopened")  # per report and window
-COUNTS = ("received", "accepted", "rejected", "duplicates", "resolved", "closed", "reopened",
-          "open_at_end", "overdue_at_end")
+COUNTS = (
+    "received",
+    "accepted",
+    "rejected",
+    "duplicates",
+    "resolved",
+    "closed",
+    "reopened",
+    "open_at_end",
+    "overdue_at_end",
+)
 IX = {k: i for i, k in enumerate(COUNTS)}
 OUTCOME0 = len(COUNTS)  # where Cells count closes by outcome
 # _activity's bit per kind of move, and per outcome of a close (a close with none recorded, or one we do
@@ -50,10 +59,10 @@ KEYS = (R.c.category_id, R.c.grid_id, R.c.department_id, U.c.team_id)
 class Key(NamedTuple):
     """The four things every figure is grouped by (None: no category, outside all grids, ...)."""
 
-    category: Optional[int]
-    grid: Optional[int]
-    department: Optional[int]
-    team: Optional[int]
+    category: int | None
+    grid: int | None
+    department: int | None
+    team: int | None
 
 
 def part_indexes(*fields: str) -> tuple[int, ...]:
@@ -65,8 +74,8 @@ def part_indexes(*fields: str) -> tuple[int, ...]:
 class Hours:
     """Median and 90th percentile of a set of durations, in hours."""
 
-    median: Optional[float] = None
-    p90: Optional[float] = None
+    median: float | None = None
+    p90: float | None = None
     count: int = 0
 
 
@@ -84,7 +93,7 @@ class _Tally:
         self.accept_met = 0
         self.resolve_met = 0
 
-    def add(self, other: "_Tally") -> None:
+    def add(self, other: _Tally) -> None:
         counts = self.counts
         for i, n in other.counts.items():
             counts[i] = counts.get(i, 0) + n
@@ -114,8 +123,10 @@ class _Tally:
         fig.closed_by_outcome = {o: self.outcomes.get(i, 0) for i, o in enumerate(OUTCOMES)}
         fig.hours_to_accept = hours(self.accept_h)
         fig.hours_to_resolve = hours(self.resolve_h)
-        fig.within_deadline_pct = {"accept": pct(self.accept_met, len(self.accept_h)),
-                                   "resolve": pct(self.resolve_met, len(self.resolve_h))}
+        fig.within_deadline_pct = {
+            "accept": pct(self.accept_met, len(self.accept_h)),
+            "resolve": pct(self.resolve_met, len(self.resolve_h)),
+        }
         return fig
 
 
@@ -163,7 +174,7 @@ class Cells:
         def into(key: Key) -> list[_Tally]:
             found = groups.get(key)
             if found is None:
-                found = groups[key] = [out[part(key)] for part, out in zip(parts, outs)]
+                found = groups[key] = [out[part(key)] for part, out in zip(parts, outs, strict=False)]
             return found
 
         for key, (open_n, overdue_n) in self.open_now.items():
@@ -198,7 +209,7 @@ class Cells:
         return t
 
 
-def quantile(values: list[float], q: float) -> Optional[float]:
+def quantile(values: list[float], q: float) -> float | None:
     """The q-quantile by linear interpolation between closest ranks (numpy's default)."""
     if not values:
         return None
@@ -215,7 +226,7 @@ def hours(values: list[float]) -> Hours:
     return Hours(round(quantile(values, 0.5), 1), round(quantile(values, 0.9), 1), len(values))
 
 
-def pct(part: int, whole: int) -> Optional[float]:
+def pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
@@ -276,7 +287,7 @@ class Received:
     lon: list[float]
     cell: list[int]
     category_id: list[int]
-    grid_id: list[Optional[int]]
+    grid_id: list[int | None]
     h: list[float]
 
 
@@ -286,8 +297,10 @@ def _received(windows: list[_Window], cells: list[Cells]) -> Received:
     got = Received([], [], [], [], [], [])
     first_cells, received = cells[0], IX["received"]
     for category, grid, department, team, lat, lon, cell, h in db.session.execute(
-            select(*KEYS, R.c.lat, R.c.lon, R.c.cell, hours_between(R.c.created_at, _at(first.start)))
-            .select_from(_joined()).where(R.c.created_at >= first.start, R.c.created_at < first.end)):
+        select(*KEYS, R.c.lat, R.c.lon, R.c.cell, hours_between(R.c.created_at, _at(first.start)))
+        .select_from(_joined())
+        .where(R.c.created_at >= first.start, R.c.created_at < first.end)
+    ):
         first_cells.bump((category, grid, department, team), received, 1)
         got.lat.append(lat)
         got.lon.append(lon)
@@ -296,8 +309,12 @@ def _received(windows: list[_Window], cells: list[Cells]) -> Received:
         got.grid_id.append(grid)
         got.h.append(h)
     for i, w in enumerate(windows[1:], start=1):
-        for row in db.session.execute(select(*KEYS, func.count()).select_from(_joined())
-                                      .where(R.c.created_at >= w.start, R.c.created_at < w.end).group_by(*KEYS)):
+        for row in db.session.execute(
+            select(*KEYS, func.count())
+            .select_from(_joined())
+            .where(R.c.created_at >= w.start, R.c.created_at < w.end)
+            .group_by(*KEYS)
+        ):
             cells[i].bump(Key(*row[:4]), received, row[4])
     return got
 
@@ -321,34 +338,53 @@ def _activity(windows: list[_Window], cells: list[Cells]) -> dict[str, list[floa
     # Each move is one bit; SUM(DISTINCT bit) over a report's moves in a window is the OR of its kinds of
     # move (a third cheaper than one MAX(CASE) per kind on SQLite). A close's bit says its outcome as
     # recorded (or none recorded: the report's own outcome is then taken).
-    bit = case((accepted, MOVE_BITS["accepted"]),
-               (and_(to == "accepted", frm.in_(("closed", "rejected"))), MOVE_BITS["reopened"]),
-               (to == "rejected", MOVE_BITS["rejected"]),
-               (to == "duplicate", MOVE_BITS["duplicates"]),
-               (to == "resolved", MOVE_BITS["resolved"]),
-               (and_(to == "closed", outcome.is_(None)), UNRECORDED_BIT),
-               *((and_(to == "closed", outcome == o), OUTCOME_BITS[i]) for i, o in enumerate(OUTCOMES)),
-               (to == "closed", MOVE_BITS["closed"]),  # an outcome we do not know
-               else_=0)
+    bit = case(
+        (accepted, MOVE_BITS["accepted"]),
+        (and_(to == "accepted", frm.in_(("closed", "rejected"))), MOVE_BITS["reopened"]),
+        (to == "rejected", MOVE_BITS["rejected"]),
+        (to == "duplicate", MOVE_BITS["duplicates"]),
+        (to == "resolved", MOVE_BITS["resolved"]),
+        (and_(to == "closed", outcome.is_(None)), UNRECORDED_BIT),
+        *((and_(to == "closed", outcome == o), OUTCOME_BITS[i]) for i, o in enumerate(OUTCOMES)),
+        (to == "closed", MOVE_BITS["closed"]),  # an outcome we do not know
+        else_=0,
+    )
     window = _window_case(at, windows)  # one expression object: PostgreSQL matches it with the GROUP BY
-    per_report = (select(E.c.report_id, window.label("window"), _int_sum(distinct(bit)).label("moves"),
-                         func.min(case((accepted, at))).label("accepted_at"),
-                         func.min(case((to == "resolved", at))).label("resolved_at"))
-                  .where(at >= min(w.start for w in windows), at < max(w.end for w in windows), to.in_(MOVES),
-                         E.c.kind == "transition")  # comments and edits repeat the status: not moves
-                  .group_by(E.c.report_id, window).subquery())
+    per_report = (
+        select(
+            E.c.report_id,
+            window.label("window"),
+            _int_sum(distinct(bit)).label("moves"),
+            func.min(case((accepted, at))).label("accepted_at"),
+            func.min(case((to == "resolved", at))).label("resolved_at"),
+        )
+        .where(
+            at >= min(w.start for w in windows),
+            at < max(w.end for w in windows),
+            to.in_(MOVES),
+            E.c.kind == "transition",
+        )  # comments and edits repeat the status: not moves
+        .group_by(E.c.report_id, window)
+        .subquery()
+    )
     p = per_report.c
 
     def met(moment, due):  # a flag, not a datetime to convert per row
         return case((moment.is_(None), None), (or_(due.is_(None), moment <= due), 1), else_=0)
 
     start0 = _at(windows[0].start)
-    q = (select(*KEYS, p.window, p.moves, R.c.outcome,
-                hours_between(p.accepted_at, R.c.created_at), met(p.accepted_at, R.c.accept_due_at),
-                hours_between(p.accepted_at, start0),
-                hours_between(p.resolved_at, R.c.created_at), met(p.resolved_at, R.c.resolve_due_at),
-                hours_between(p.resolved_at, start0))
-         .select_from(per_report.join(R, R.c.id == p.report_id).outerjoin(U, U.c.id == R.c.user_id)))
+    q = select(
+        *KEYS,
+        p.window,
+        p.moves,
+        R.c.outcome,
+        hours_between(p.accepted_at, R.c.created_at),
+        met(p.accepted_at, R.c.accept_due_at),
+        hours_between(p.accepted_at, start0),
+        hours_between(p.resolved_at, R.c.created_at),
+        met(p.resolved_at, R.c.resolve_due_at),
+        hours_between(p.resolved_at, start0),
+    ).select_from(per_report.join(R, R.c.id == p.report_id).outerjoin(U, U.c.id == R.c.user_id))
     accepted_at: list[float] = []
     resolved_at: list[float] = []
     counted = [(MOVE_BITS[n] if n != "closed" else CLOSED_BITS, IX[n]) for n in COUNTED]
@@ -389,29 +425,43 @@ def _backlog(windows: list[_Window], cells: list[Cells]) -> None:
     recent week); then corrected by the moves since as_of (_moved_since)."""
     late_able = and_(B.c.dated == 1, B.c.status.in_(("submitted",) + WORKING))
     groups = (B.c.category_id, B.c.grid_id, B.c.department_id, B.c.team_id)
-    now_open = (select(*groups, _int_sum(B.c.n), _int_sum(case((late_able, B.c.n), else_=0)))
-                .where(B.c.n != 0).group_by(*groups))
-    open_now = {Key(c or None, g or None, d or None, t or None): (n, late)  # the counts write "none" as 0
-                for c, g, d, t, n, late in db.session.execute(now_open)}
+    now_open = (
+        select(*groups, _int_sum(B.c.n), _int_sum(case((late_able, B.c.n), else_=0)))
+        .where(B.c.n != 0)
+        .group_by(*groups)
+    )
+    open_now = {
+        Key(c or None, g or None, d or None, t or None): (n, late)  # the counts write "none" as 0
+        for c, g, d, t, n, late in db.session.execute(now_open)
+    }
     for c in cells:
         c.open_now = open_now
     earliest = min(w.as_of for w in windows)
     cols = []
     for i, w in enumerate(windows):
         after = R.c.created_at >= w.as_of
-        cols += [func.sum(case((after, 1), else_=0)).label(f"filed_after{i}"),
-                 func.sum(case((and_(after, Report.overdue_clause(w.as_of)), 1), else_=0)).label(f"late_after{i}")]
-    filed_after = (select(*KEYS, *cols).select_from(_joined())
-                   .where(OPEN_NOW, R.c.created_at >= earliest).group_by(*KEYS))
+        cols += [
+            func.sum(case((after, 1), else_=0)).label(f"filed_after{i}"),
+            func.sum(case((and_(after, Report.overdue_clause(w.as_of)), 1), else_=0)).label(f"late_after{i}"),
+        ]
+    filed_after = (
+        select(*KEYS, *cols).select_from(_joined()).where(OPEN_NOW, R.c.created_at >= earliest).group_by(*KEYS)
+    )
     for row in db.session.execute(filed_after):
         key = Key(*row[:4])
         for i, c in enumerate(cells):
             c.bump(key, OPEN_AT_END, -row[4 + 2 * i])
             c.bump(key, OVERDUE_AT_END, -row[5 + 2 * i])
     for status_now, due in ((SUBMITTED_NOW, R.c.accept_due_at), (WORKING_NOW, R.c.resolve_due_at)):
-        not_due = (select(*KEYS, *(func.sum(case((due >= w.as_of, 1), else_=0)).label(f"not_due{i}")
-                                   for i, w in enumerate(windows)))
-                   .select_from(_joined()).where(status_now, due >= earliest).group_by(*KEYS))
+        not_due = (
+            select(
+                *KEYS,
+                *(func.sum(case((due >= w.as_of, 1), else_=0)).label(f"not_due{i}") for i, w in enumerate(windows)),
+            )
+            .select_from(_joined())
+            .where(status_now, due >= earliest)
+            .group_by(*KEYS)
+        )
         for row in db.session.execute(not_due):
             key = Key(*row[:4])
             for i, c in enumerate(cells):
@@ -430,18 +480,26 @@ def _moved_since(as_of: datetime, cells: Cells) -> None:
     # Grouped by report_id + 0, not report_id: given the bare column, SQLite walks every event in report
     # order (ix_event_report_created saves it a sort) instead of the few since as_of by time.
     report = (E.c.report_id + literal_column("0")).label("report_id")
-    first_at = (select(report, func.min(E.c.created_at).label("at")).where(moved).group_by(report).subquery())
-    first_id = (select(func.min(E.c.id).label("id"))
-                .select_from(first_at.join(E, and_(E.c.report_id == first_at.c.report_id,
-                                                   E.c.created_at == first_at.c.at)))
-                .where(E.c.kind == "transition").group_by(E.c.report_id).subquery())
+    first_at = select(report, func.min(E.c.created_at).label("at")).where(moved).group_by(report).subquery()
+    first_id = (
+        select(func.min(E.c.id).label("id"))
+        .select_from(first_at.join(E, and_(E.c.report_id == first_at.c.report_id, E.c.created_at == first_at.c.at)))
+        .where(E.c.kind == "transition")
+        .group_by(E.c.report_id)
+        .subquery()
+    )
     accept_late = case((R.c.accept_due_at < since, 1), else_=0)
     resolve_late = case((R.c.resolve_due_at < since, 1), else_=0)
-    q = (select(*KEYS, E.c.from_status, R.c.status, accept_late, resolve_late, func.count())
-         .select_from(first_id.join(E, E.c.id == first_id.c.id).join(R, R.c.id == E.c.report_id)
-                      .outerjoin(U, U.c.id == R.c.user_id))
-         .where(R.c.created_at < since)
-         .group_by(*KEYS, E.c.from_status, R.c.status, accept_late, resolve_late))
+    q = (
+        select(*KEYS, E.c.from_status, R.c.status, accept_late, resolve_late, func.count())
+        .select_from(
+            first_id.join(E, E.c.id == first_id.c.id)
+            .join(R, R.c.id == E.c.report_id)
+            .outerjoin(U, U.c.id == R.c.user_id)
+        )
+        .where(R.c.created_at < since)
+        .group_by(*KEYS, E.c.from_status, R.c.status, accept_late, resolve_late)
+    )
     for row in db.session.execute(q):
         then, now, a_late, r_late, n = row[4:]
         open_now, open_then = now in OPEN, then in OPEN

@@ -1,4 +1,5 @@
 """A week's follow-up per department: escalations (督办) and the riders' confirmations (回访)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -19,8 +20,12 @@ def follow_up(start: datetime, end: datetime) -> list[dict[str, Any]]:
     events = db.session.execute(
         select(Report.department_id, ReportEvent.kind, ReportEvent.to_status, ReportEvent.details)
         .join(Report, Report.id == ReportEvent.report_id)
-        .where(ReportEvent.created_at >= start, ReportEvent.created_at < end,
-               ReportEvent.kind.in_(("escalated", "confirmation", "transition"))))
+        .where(
+            ReportEvent.created_at >= start,
+            ReportEvent.created_at < end,
+            ReportEvent.kind.in_(("escalated", "confirmation", "transition")),
+        )
+    )
     for dept, kind, to_status, details in events:
         if kind == "escalated" and int((details or {}).get("level", 0)) >= 1:
             rows[dept]["escalations"] += 1
@@ -29,14 +34,26 @@ def follow_up(start: datetime, end: datetime) -> list[dict[str, Any]]:
             rows[dept]["not_fixed"] += 0 if (details or {}).get("fixed") else 1
         elif kind == "transition" and to_status == Status.RESOLVED.value:
             rows[dept]["resolved"] += 1
-    names = {d.id: d for d in db.session.scalars(select(Department).where(Department.id.in_(
-        [k for k in rows if k is not None])))} if rows else {}
+    names = (
+        {
+            d.id: d
+            for d in db.session.scalars(select(Department).where(Department.id.in_([k for k in rows if k is not None])))
+        }
+        if rows
+        else {}
+    )
     out = []
     for dept_id, r in rows.items():
         d = names.get(dept_id)
-        out.append({"code": d.code if d else None, "name_zh": d.name_zh if d else "未分派",
-                    "name_en": d.name_en if d else "No department", **r,
-                    "confirmation_rate": round(r["answers"] / r["resolved"], 3) if r["resolved"] else None,
-                    "not_fixed_rate": round(r["not_fixed"] / r["answers"], 3) if r["answers"] else None})
+        out.append(
+            {
+                "code": d.code if d else None,
+                "name_zh": d.name_zh if d else "未分派",
+                "name_en": d.name_en if d else "No department",
+                **r,
+                "confirmation_rate": round(r["answers"] / r["resolved"], 3) if r["resolved"] else None,
+                "not_fixed_rate": round(r["not_fixed"] / r["answers"], 3) if r["answers"] else None,
+            }
+        )
     out.sort(key=lambda r: (-r["escalations"], -r["not_fixed"], r["code"] or "~"))
     return out

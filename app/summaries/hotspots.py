@@ -1,12 +1,12 @@
 """Hotspots: greedy clusters of reports within ~150 m of a centre, found over ~100 m grid cells."""
+
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Optional
 
-from app.reports.geo import CELL_DEG, _COLS, distance_m
+from app.reports.geo import _COLS, CELL_DEG, distance_m
 
 RADIUS_M = 150.0
 # Metres per degree on a sphere of the mean Earth radius; the ellipsoid differs by < 0.6 %,
@@ -24,12 +24,19 @@ class Cluster:
     count: int
     category_id: int
     category_count: int
-    grid_id: Optional[int]
+    grid_id: int | None
 
 
-def clusters(lats: list[float], lons: list[float], cells: list[int], categories: list[int],
-             grids: list[Optional[int]], radius_m: float = RADIUS_M, limit: int = 10,
-             min_count: int = 2) -> list[Cluster]:
+def clusters(
+    lats: list[float],
+    lons: list[float],
+    cells: list[int],
+    categories: list[int],
+    grids: list[int | None],
+    radius_m: float = RADIUS_M,
+    limit: int = 10,
+    min_count: int = 2,
+) -> list[Cluster]:
     """The `limit` largest clusters of at least `min_count` reports (given as columns), largest first.
 
     Greedy: cells are taken in order of how many reports their neighbourhood holds; each
@@ -80,9 +87,16 @@ def clusters(lats: list[float], lons: list[float], cells: list[int], categories:
         top_cat, top_n = min(cats.items(), key=lambda kv: (-kv[1], kv[0]))
         in_grids = Counter(grids[i] for i in members)
         top_grid = min(in_grids.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or 0))[0]
-        kept.append(Cluster(round(sum(lats[i] for i in members) / len(members), 6),
-                            round(sum(lons[i] for i in members) / len(members), 6),
-                            len(members), top_cat, top_n, top_grid))
+        kept.append(
+            Cluster(
+                round(sum(lats[i] for i in members) / len(members), 6),
+                round(sum(lons[i] for i in members) / len(members), 6),
+                len(members),
+                top_cat,
+                top_n,
+                top_grid,
+            )
+        )
         kept.sort(key=lambda k: -k.count)
         del kept[limit:]
     return kept

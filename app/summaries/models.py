@@ -1,4 +1,5 @@
 """Summary tables: open reports counted per (category, grid, department, team), kept by triggers."""
+
 from __future__ import annotations
 
 from sqlalchemy import Integer, PrimaryKeyConstraint, String
@@ -19,9 +20,12 @@ class ReportBacklogCount(db.Model):
     """
 
     __tablename__ = "report_backlog_count"
-    __table_args__ = (PrimaryKeyConstraint("category_id", "grid_id", "department_id", "team_id", "status",
-                                           "dated", name="pk_report_backlog_count"),
-                      {"info": {"kept_by_triggers": True}})  # `flask db copy` leaves it to the target's triggers
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "category_id", "grid_id", "department_id", "team_id", "status", "dated", name="pk_report_backlog_count"
+        ),
+        {"info": {"kept_by_triggers": True}},
+    )  # `flask db copy` leaves it to the target's triggers
     category_id: Mapped[int] = mapped_column(Integer)
     grid_id: Mapped[int] = mapped_column(Integer)
     department_id: Mapped[int] = mapped_column(Integer)

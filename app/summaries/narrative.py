@@ -1,7 +1,8 @@
 """A short paragraph in Chinese and in English written from a week's figures (both always)."""
+
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 MIN_RISE = 3  # a category needs at least this many reports in a grid before a rise is news
 
@@ -24,7 +25,7 @@ def _change_zh(n: int, before: int) -> str:
     return f"比上周{'增加' if n > before else '减少'}{diff}%（上周{before}件）"
 
 
-def _biggest_rise(rows: list[dict], prev_rows: list[dict]) -> Optional[dict]:
+def _biggest_rise(rows: list[dict], prev_rows: list[dict]) -> dict | None:
     """The category x grid whose reports at least doubled with the largest increase."""
     before = {(r["category"], r["grid"]): r["received"] for r in prev_rows}
     best = None
@@ -82,8 +83,14 @@ def narrative(s: Any, prev_category_grid: list[dict]) -> dict[str, str]:
     if s.overdue_at_end:
         when_en = "now" if s.so_far else "at the end of the week"
         when_zh = "目前" if s.so_far else "周末"
-        dept = next((d for d in sorted(s.by_department, key=lambda d: (-d.overdue_at_end, d.code or ""))
-                     if d.overdue_at_end and d.code), None)
+        dept = next(
+            (
+                d
+                for d in sorted(s.by_department, key=lambda d: (-d.overdue_at_end, d.code or ""))
+                if d.overdue_at_end and d.code
+            ),
+            None,
+        )
         line_en = f"{s.overdue_at_end} reports are overdue {when_en} and {s.open_at_end} still open"
         line_zh = f"{when_zh}仍有{s.open_at_end}件未办结，其中{s.overdue_at_end}件逾期"
         if dept:
@@ -96,16 +103,24 @@ def narrative(s: Any, prev_category_grid: list[dict]) -> dict[str, str]:
         zh.append(f"仍有{s.open_at_end}件未办结，无逾期。")
     if s.hours_to_resolve.median is not None:
         within = s.within_deadline_pct.get("resolve")
-        en.append(f"Half of the reports resolved this week took at most {s.hours_to_resolve.median:g} hours"
-                  + (f"; {within:g}% were resolved within their deadline." if within is not None else "."))
-        zh.append(f"本周办结用时中位数{s.hours_to_resolve.median:g}小时"
-                  + (f"，{within:g}%在时限内办结。" if within is not None else "。"))
+        en.append(
+            f"Half of the reports resolved this week took at most {s.hours_to_resolve.median:g} hours"
+            + (f"; {within:g}% were resolved within their deadline." if within is not None else ".")
+        )
+        zh.append(
+            f"本周办结用时中位数{s.hours_to_resolve.median:g}小时"
+            + (f"，{within:g}%在时限内办结。" if within is not None else "。")
+        )
     if s.hotspots:
         h = s.hotspots[0]
         where_en = f" in grid {h.grid}" if h.grid else ""
         where_zh = f"{h.grid}网格" if h.grid else ""
-        en.append(f"The largest hotspot{where_en} gathered {h.count} reports within 150 m, "
-                  f"mostly {h.category_en.lower()} ({h.category_count}).")
-        zh.append(f"最集中的热点在{where_zh}（{h.lat:.4f}, {h.lon:.4f}）附近150米内，共{h.count}件，"
-                  f"以{h.category_zh}为主（{h.category_count}件）。")
+        en.append(
+            f"The largest hotspot{where_en} gathered {h.count} reports within 150 m, "
+            f"mostly {h.category_en.lower()} ({h.category_count})."
+        )
+        zh.append(
+            f"最集中的热点在{where_zh}（{h.lat:.4f}, {h.lon:.4f}）附近150米内，共{h.count}件，"
+            f"以{h.category_zh}为主（{h.category_count}件）。"
+        )
     return {"zh": "".join(zh), "en": " ".join(en)}

@@ -1,4 +1,5 @@
 """Renderings of a WeeklySummary that are not pages: CSV, chart geometry, a self-contained HTML file."""
+
 from __future__ import annotations
 
 import csv
@@ -9,10 +10,18 @@ from flask import current_app, render_template
 
 from app.summaries.services import COUNTS, OUTCOMES, WeeklySummary
 
-CSV_COLUMNS = (["week", "category", "category_zh", "category_en", "grid", "grid_name", *COUNTS]
-               + [f"closed_{o}" for o in OUTCOMES]
-               + ["hours_to_accept_median", "hours_to_accept_p90", "hours_to_resolve_median",
-                  "hours_to_resolve_p90", "accept_within_pct", "resolve_within_pct"])
+CSV_COLUMNS = (
+    ["week", "category", "category_zh", "category_en", "grid", "grid_name", *COUNTS]
+    + [f"closed_{o}" for o in OUTCOMES]
+    + [
+        "hours_to_accept_median",
+        "hours_to_accept_p90",
+        "hours_to_resolve_median",
+        "hours_to_resolve_p90",
+        "accept_within_pct",
+        "resolve_within_pct",
+    ]
+)
 
 
 def csv_text(s: WeeklySummary) -> str:
@@ -21,11 +30,22 @@ def csv_text(s: WeeklySummary) -> str:
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     for r in s.by_category_grid:
-        row = [s.week, r["category"], r["category_zh"], r["category_en"], r["grid"] or "", r["grid_name"],
-               *(r[k] for k in COUNTS), *(r["closed_by_outcome"][o] for o in OUTCOMES),
-               _blank(r["hours_to_accept"]["median"]), _blank(r["hours_to_accept"]["p90"]),
-               _blank(r["hours_to_resolve"]["median"]), _blank(r["hours_to_resolve"]["p90"]),
-               _blank(r["within_deadline_pct"]["accept"]), _blank(r["within_deadline_pct"]["resolve"])]
+        row = [
+            s.week,
+            r["category"],
+            r["category_zh"],
+            r["category_en"],
+            r["grid"] or "",
+            r["grid_name"],
+            *(r[k] for k in COUNTS),
+            *(r["closed_by_outcome"][o] for o in OUTCOMES),
+            _blank(r["hours_to_accept"]["median"]),
+            _blank(r["hours_to_accept"]["p90"]),
+            _blank(r["hours_to_resolve"]["median"]),
+            _blank(r["hours_to_resolve"]["p90"]),
+            _blank(r["within_deadline_pct"]["accept"]),
+            _blank(r["within_deadline_pct"]["resolve"]),
+        ]
         w.writerow([spreadsheet_safe(v) for v in row])  # names come from admins and imported grid files
     return out.getvalue()
 

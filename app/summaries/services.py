@@ -6,29 +6,46 @@ Status "at the end of the week" comes from the event history, not from the curre
 a report's status at time T is its current status unless it moved at or after T, in which
 case it is the `from_status` of its first move at or after T.
 """
+
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from bisect import bisect_left
-from datetime import datetime, time, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime, time
+from typing import Any
 
 from sqlalchemy import and_, case, func, select
 
 from app.database import snapshot
 from app.extensions import db
-from app.models import Category, Department, Team
 from app.grids.models import Grid
 from app.i18n import local_zone
+from app.models import Category, Department, Team
 from app.summaries import hotspots as hotspot_search
-from app.summaries.weeks import Week, last_complete_week, parse_week, week_of
-# COUNTS, OUTCOMES, Hours, hours, pct and quantile are also this module's public names (render, tests).
-from app.summaries.facts import (COUNTS, IX, OUTCOMES, R, Cells, Hours, Key, Received, _facts, part_indexes,  # noqa: F401
-                                 _Tally, _Window, hours, pct, projector, quantile)
 
-HEADLINE = COUNTS + ("hours_to_accept_median", "hours_to_resolve_median", "accept_within_pct",
-                     "resolve_within_pct")
+# COUNTS, OUTCOMES, Hours, hours, pct and quantile are also this module's public names (render, tests).
+from app.summaries.facts import (  # noqa: F401
+    COUNTS,
+    IX,
+    OUTCOMES,
+    Cells,
+    Hours,
+    Key,
+    R,
+    Received,
+    _facts,
+    _Tally,
+    _Window,
+    hours,
+    part_indexes,
+    pct,
+    projector,
+    quantile,
+)
+from app.summaries.weeks import Week, last_complete_week, parse_week, week_of
+
+HEADLINE = COUNTS + ("hours_to_accept_median", "hours_to_resolve_median", "accept_within_pct", "resolve_within_pct")
 # Upper bounds (hours) of the time-to-resolve histogram bars; the last bar is open-ended.
 RESOLVE_BUCKETS = (2, 24, 72, 168)
 
@@ -49,7 +66,7 @@ class Figures:
     overdue_at_end: int = 0
     hours_to_accept: Hours = field(default_factory=Hours)
     hours_to_resolve: Hours = field(default_factory=Hours)
-    within_deadline_pct: dict[str, Optional[float]] = field(default_factory=dict)
+    within_deadline_pct: dict[str, float | None] = field(default_factory=dict)
 
     def headline(self) -> dict[str, Any]:
         """The flat headline numbers compared week to week."""
@@ -65,7 +82,7 @@ class Figures:
 class Group(Figures):
     """Figures for one category, grid, department or team (code None: none of them)."""
 
-    code: Optional[str] = None
+    code: str | None = None
     name_zh: str = ""
     name_en: str = ""
 
@@ -81,7 +98,7 @@ class Hotspot:
     category_zh: str
     category_en: str
     category_count: int
-    grid: Optional[str]
+    grid: str | None
 
 
 @dataclass
@@ -89,13 +106,13 @@ class WeeklySummary(Figures):
     """Everything the weekly page, JSON, CSV, CLI and email show."""
 
     week: str = ""
-    start: Optional[datetime] = None
-    end: Optional[datetime] = None
-    as_of: Optional[datetime] = None
+    start: datetime | None = None
+    end: datetime | None = None
+    as_of: datetime | None = None
     so_far: bool = False
-    generated_at: Optional[datetime] = None
+    generated_at: datetime | None = None
     previous_week: str = ""
-    next_week: Optional[str] = None
+    next_week: str | None = None
     by_category: list[Group] = field(default_factory=list)
     by_grid: list[Group] = field(default_factory=list)
     by_department: list[Group] = field(default_factory=list)
@@ -134,26 +151,36 @@ def _rollup(tallies: dict[tuple, _Tally], index: tuple[int, ...]) -> dict[tuple,
     return out
 
 
-def _labels(keys) -> list[dict[Optional[int], tuple]]:
+def _labels(keys) -> list[dict[int | None, tuple]]:
     """id -> (code, name_zh, name_en, sort) for the categories, grids, departments and teams present."""
     ids = [{k[i] for k in keys} - {None} for i in range(4)]
     out: list[dict] = [{}, {}, {}, {}]
     if ids[0]:
-        for c in db.session.execute(select(Category.id, Category.code, Category.name_zh, Category.name_en,
-                                           Category.sort_order).where(Category.id.in_(ids[0]))):
+        for c in db.session.execute(
+            select(Category.id, Category.code, Category.name_zh, Category.name_en, Category.sort_order).where(
+                Category.id.in_(ids[0])
+            )
+        ):
             out[0][c.id] = (c.code, c.name_zh, c.name_en, c.sort_order)
     if ids[1]:
         for g in db.session.execute(select(Grid.id, Grid.code, Grid.name).where(Grid.id.in_(ids[1]))):
             out[1][g.id] = (g.code, g.name, g.name, 0)
     if ids[2]:
-        for d in db.session.execute(select(Department.id, Department.code, Department.name_zh,
-                                           Department.name_en).where(Department.id.in_(ids[2]))):
+        for d in db.session.execute(
+            select(Department.id, Department.code, Department.name_zh, Department.name_en).where(
+                Department.id.in_(ids[2])
+            )
+        ):
             out[2][d.id] = (d.code, d.name_zh, d.name_en, 0)
     if ids[3]:
         for t in db.session.execute(select(Team.id, Team.name).where(Team.id.in_(ids[3]))):
             out[3][t.id] = (t.name, t.name, t.name, 0)
-    none = [("", "", "", 0), ("", "网格外", "Outside all grids", 0), ("", "未分派", "No department", 0),
-            ("", "无车队", "No team", 0)]
+    none = [
+        ("", "", "", 0),
+        ("", "网格外", "Outside all grids", 0),
+        ("", "未分派", "No department", 0),
+        ("", "无车队", "No team", 0),
+    ]
     for i in range(4):
         out[i][None] = none[i]
     return out
@@ -174,13 +201,21 @@ def _category_grid_rows(by_category_grid: dict[tuple, _Tally], labels: list[dict
     for (cat, grid), t in by_category_grid.items():
         f = t.fill(Figures())
         c, g = labels[0].get(cat, ("", "", "", 0)), labels[1].get(grid, ("", "", "", 0))
-        rows.append({"category": c[0], "category_zh": c[1], "category_en": c[2],
-                     "grid": g[0] or None, "grid_name": g[1] if g[0] else "",
-                     **{k: getattr(f, k) for k in COUNTS},
-                     "closed_by_outcome": f.closed_by_outcome,
-                     "hours_to_accept": vars(f.hours_to_accept).copy(),
-                     "hours_to_resolve": vars(f.hours_to_resolve).copy(),
-                     "within_deadline_pct": f.within_deadline_pct, "_sort": (c[3], g[0] == "", g[0])})
+        rows.append(
+            {
+                "category": c[0],
+                "category_zh": c[1],
+                "category_en": c[2],
+                "grid": g[0] or None,
+                "grid_name": g[1] if g[0] else "",
+                **{k: getattr(f, k) for k in COUNTS},
+                "closed_by_outcome": f.closed_by_outcome,
+                "hours_to_accept": vars(f.hours_to_accept).copy(),
+                "hours_to_resolve": vars(f.hours_to_resolve).copy(),
+                "within_deadline_pct": f.within_deadline_pct,
+                "_sort": (c[3], g[0] == "", g[0]),
+            }
+        )
     rows.sort(key=lambda r: r.pop("_sort"))
     return rows
 
@@ -190,17 +225,22 @@ def _received_by_category_grid(cells: Cells, labels: list[dict]) -> list[dict[st
     received: Counter = Counter()
     for key, counts in cells.counts.items():
         received[key.category, key.grid] += counts.get(IX["received"], 0)
-    return [{"category": labels[0].get(cat, ("",))[0], "grid": labels[1].get(grid, ("",))[0] or None, "received": n}
-            for (cat, grid), n in received.items() if n]
+    return [
+        {"category": labels[0].get(cat, ("",))[0], "grid": labels[1].get(grid, ("",))[0] or None, "received": n}
+        for (cat, grid), n in received.items()
+        if n
+    ]
 
 
 def _per_day(week: Week, received: Received, moments: dict[str, list[float]]) -> list[dict[str, Any]]:
     """Counts per local day; the reports received and moments give hours after the week's start (days may
     be 23 or 25 hours long where the zone keeps daylight saving time). A moment before the first day counts
     on it, one after the last on the last."""
-    start = week.start.astimezone(timezone.utc)  # elapsed time: two datetimes of one zone subtract as clocks
-    bounds = [(datetime.combine(d, time(0), tzinfo=week.zone).astimezone(timezone.utc) - start).total_seconds() / 3600
-              for d in week.days]
+    start = week.start.astimezone(UTC)  # elapsed time: two datetimes of one zone subtract as clocks
+    bounds = [
+        (datetime.combine(d, time(0), tzinfo=week.zone).astimezone(UTC) - start).total_seconds() / 3600
+        for d in week.days
+    ]
 
     def per_day(offsets: list[float]) -> list[int]:
         ordered = sorted(offsets)
@@ -208,8 +248,10 @@ def _per_day(week: Week, received: Received, moments: dict[str, list[float]]) ->
         return [edges[i + 1] - edges[i] for i in range(len(bounds))]
 
     received_n, accepted_n, resolved_n = per_day(received.h), per_day(moments["accepted"]), per_day(moments["resolved"])
-    return [{"date": d.isoformat(), "received": received_n[i], "accepted": accepted_n[i], "resolved": resolved_n[i]}
-            for i, d in enumerate(week.days)]
+    return [
+        {"date": d.isoformat(), "received": received_n[i], "accepted": accepted_n[i], "resolved": resolved_n[i]}
+        for i, d in enumerate(week.days)
+    ]
 
 
 def _histogram(values: list[float]) -> list[dict[str, Any]]:
@@ -234,8 +276,9 @@ def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[str, 
 
 def _hotspots(received: Received, labels: list[dict], limit: int) -> list[Hotspot]:
     found = []
-    for c in hotspot_search.clusters(received.lat, received.lon, received.cell, received.category_id,
-                                     received.grid_id, limit=limit):
+    for c in hotspot_search.clusters(
+        received.lat, received.lon, received.cell, received.category_id, received.grid_id, limit=limit
+    ):
         code, zh, en, _s = labels[0].get(c.category_id, ("", "", "", 0))
         grid = labels[1].get(c.grid_id, ("",))[0] or None
         found.append(Hotspot(c.lat, c.lon, c.count, code, zh, en, c.category_count, grid))
@@ -251,24 +294,39 @@ def _leaders(start: datetime, end: datetime, limit: int) -> tuple[list[dict], li
     tally = points.period_tally(start, end)
     volunteers = points.leaderboard(start, end, by="volunteer", limit=limit, tally=tally)
     teams = [r for r in points.leaderboard(start, end, by="team", tally=tally) if r.total_points or r.reports]
-    return ([{"rank": r.rank, "name": r.name, "points": r.points, "reports": r.reports, "fixed": r.fixed}
-             for r in volunteers],
-            [{"rank": r.rank, "name": r.name, "points": r.points, "total_points": r.total_points,
-              "members": r.members, "reports": r.reports, "fixed": r.fixed} for r in teams[:limit]])
+    return (
+        [
+            {"rank": r.rank, "name": r.name, "points": r.points, "reports": r.reports, "fixed": r.fixed}
+            for r in volunteers
+        ],
+        [
+            {
+                "rank": r.rank,
+                "name": r.name,
+                "points": r.points,
+                "total_points": r.total_points,
+                "members": r.members,
+                "reports": r.reports,
+                "fixed": r.fixed,
+            }
+            for r in teams[:limit]
+        ],
+    )
 
 
-def resolve_week(name: Optional[str], now: Optional[datetime] = None) -> Week:
+def resolve_week(name: str | None, now: datetime | None = None) -> Week:
     """The named week (validated), or the last complete week when no name is given."""
     zone = local_zone()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return parse_week(name, zone, now) if name else last_complete_week(zone, now)
 
 
-def weekly_summary(week: Optional[str], now: Optional[datetime] = None, *, hotspot_limit: int = 10,
-                   leaders: int = 5) -> WeeklySummary:
+def weekly_summary(
+    week: str | None, now: datetime | None = None, *, hotspot_limit: int = 10, leaders: int = 5
+) -> WeeklySummary:
     """The summary of one ISO week (default: the last complete week), as of `now`: every figure from one
     snapshot of the database, whatever is written meanwhile."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     wk = resolve_week(week, now)
     with snapshot():
         return _summary(wk, now, hotspot_limit, leaders)
@@ -278,17 +336,17 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     from app.summaries.follow_up import follow_up
     from app.summaries.narrative import narrative
 
-    start, end = wk.start.astimezone(timezone.utc), wk.end.astimezone(timezone.utc)
+    start, end = wk.start.astimezone(UTC), wk.end.astimezone(UTC)
     as_of = min(end, now)
     prev = wk.shifted(-1)
-    p_start, p_end = prev.start.astimezone(timezone.utc), prev.end.astimezone(timezone.utc)
-    (now_cells, prev_cells), received, moments = _facts([_Window(start, end, as_of),
-                                                         _Window(p_start, p_end, p_end)])
+    p_start, p_end = prev.start.astimezone(UTC), prev.end.astimezone(UTC)
+    (now_cells, prev_cells), received, moments = _facts([_Window(start, end, as_of), _Window(p_start, p_end, p_end)])
     labels = _labels(now_cells.keys() | prev_cells.keys())
 
     # Category, grid and total roll up from the few category x grid cells; department and team need all.
-    cells, departments, teams = now_cells.rollups([part_indexes("category", "grid"), part_indexes("department"),
-                                                   part_indexes("team")])
+    cells, departments, teams = now_cells.rollups(
+        [part_indexes("category", "grid"), part_indexes("department"), part_indexes("team")]
+    )
     total = _total(cells)
     s = total.fill(WeeklySummary())
     s.week, s.start, s.end = wk.name, wk.start, wk.end
@@ -313,19 +371,29 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     return s
 
 
-def recent_weeks(count: int = 26, offset: int = 0, now: Optional[datetime] = None) -> tuple[list[dict[str, Any]], bool]:
+def recent_weeks(count: int = 26, offset: int = 0, now: datetime | None = None) -> tuple[list[dict[str, Any]], bool]:
     """The weeks to list (newest first, from the current one) with reports received in each, and
     whether older weeks with reports exist."""
     zone = local_zone()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     newest = week_of(now, zone).shifted(-offset)
     weeks = [newest.shifted(-i) for i in range(count)]
-    bounds = [(w.start.astimezone(timezone.utc), w.end.astimezone(timezone.utc)) for w in weeks]
+    bounds = [(w.start.astimezone(UTC), w.end.astimezone(UTC)) for w in weeks]
     cols = [func.sum(case((and_(R.c.created_at >= s, R.c.created_at < e), 1), else_=0)) for s, e in bounds]
-    counts = db.session.execute(select(*cols).where(R.c.created_at >= bounds[-1][0],
-                                                    R.c.created_at < bounds[0][1])).one()
+    counts = db.session.execute(
+        select(*cols).where(R.c.created_at >= bounds[-1][0], R.c.created_at < bounds[0][1])
+    ).one()
     first = db.session.scalar(select(func.min(R.c.created_at)))
-    listed = [{"week": w.name, "start": w.start, "end": w.end, "first_day": w.days[0], "last_day": w.days[-1],
-               "received": n or 0, "so_far": now < w.end}
-              for w, n in zip(weeks, counts)]
+    listed = [
+        {
+            "week": w.name,
+            "start": w.start,
+            "end": w.end,
+            "first_day": w.days[0],
+            "last_day": w.days[-1],
+            "received": n or 0,
+            "so_far": now < w.end,
+        }
+        for w, n in zip(weeks, counts, strict=False)
+    ]
     return listed, first is not None and first < bounds[-1][0]

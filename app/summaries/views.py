@@ -1,4 +1,5 @@
 """Summary pages for coordinators and admins: the list of weeks, one week as HTML, JSON or CSV."""
+
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -37,10 +38,17 @@ def week(name: str):
     if fmt == "json":
         return jsonify(summary.to_dict())
     if fmt == "csv":
-        return Response(render.csv_text(summary), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="gridsnap-{summary.week}.csv"'})
-    return render_template("summaries/week.html", s=summary, tile_url=current_app.config["TILE_URL"],
-                           tile_attribution=current_app.config["TILE_ATTRIBUTION"])
+        return Response(
+            render.csv_text(summary),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="gridsnap-{summary.week}.csv"'},
+        )
+    return render_template(
+        "summaries/week.html",
+        s=summary,
+        tile_url=current_app.config["TILE_URL"],
+        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+    )
 
 
 @bp.route("/digest", methods=["POST"])

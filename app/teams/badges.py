@@ -6,12 +6,12 @@
 - steady_month: a calendar month (local time) with a report filed in each of its weeks
   (days 1-7, 8-14, 15-21 and 22 to the month's end), counting reports not rejected or duplicate.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Optional
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -23,10 +23,16 @@ from app.triage.workflow import Status
 
 BADGES = {
     "first_report": (_l("First report"), _l("Filed a report that was not rejected or marked as a duplicate.")),
-    "first_hazard": (_l("Hazard spotter"), _l("A report in a safety-hazard category (lift, fire lane, manhole…) was accepted.")),
+    "first_hazard": (
+        _l("Hazard spotter"),
+        _l("A report in a safety-hazard category (lift, fire lane, manhole…) was accepted."),
+    ),
     "fixed_10": (_l("10 fixed"), _l("10 of your reports were closed as fixed.")),
     "fixed_50": (_l("50 fixed"), _l("50 of your reports were closed as fixed.")),
-    "steady_month": (_l("Steady month"), _l("Filed a report in each week of one calendar month (days 1–7, 8–14, 15–21 and 22 to the end).")),
+    "steady_month": (
+        _l("Steady month"),
+        _l("Filed a report in each week of one calendar month (days 1–7, 8–14, 15–21 and 22 to the end)."),
+    ),
 }
 NOT_COUNTED = (Status.REJECTED, Status.DUPLICATE)
 
@@ -56,26 +62,38 @@ def badges_for(user_id: int) -> list[Badge]:
     rows = db.session.execute(
         select(Report.id, Report.status, Report.created_at, Report.fixed_clause().label("fixed"), Category.hazard)
         .join(Category, Category.id == Report.category_id)
-        .where(Report.user_id == user_id).order_by(Report.created_at, Report.id)).all()
+        .where(Report.user_id == user_id)
+        .order_by(Report.created_at, Report.id)
+    ).all()
     counted = [r for r in rows if r.status not in NOT_COUNTED]
     out: list[Badge] = []
     if counted:
         out.append(Badge("first_report", counted[0].created_at))
     hazard_ids = [r.id for r in counted if r.hazard]
     if hazard_ids:
-        first_accept: Optional[datetime] = db.session.scalar(
-            select(ReportEvent.created_at).where(ReportEvent.report_id.in_(hazard_ids),
-                                                 ReportEvent.to_status == Status.ACCEPTED, ReportEvent.kind == "transition")
-            .order_by(ReportEvent.created_at).limit(1))
+        first_accept: datetime | None = db.session.scalar(
+            select(ReportEvent.created_at)
+            .where(
+                ReportEvent.report_id.in_(hazard_ids),
+                ReportEvent.to_status == Status.ACCEPTED,
+                ReportEvent.kind == "transition",
+            )
+            .order_by(ReportEvent.created_at)
+            .limit(1)
+        )
         if first_accept is not None:
             out.append(Badge("first_hazard", first_accept))
     fixed_ids = [r.id for r in rows if r.fixed]
     if len(fixed_ids) >= 10:
         # The latest close of each report counts; its n-th fixed report earned the badge.
         per_report = {}
-        for rid, at in db.session.execute(select(ReportEvent.report_id, ReportEvent.created_at).where(
-                ReportEvent.report_id.in_(fixed_ids), ReportEvent.to_status == Status.CLOSED,
-                ReportEvent.kind == "transition")):  # not a later comment on the closed report
+        for rid, at in db.session.execute(
+            select(ReportEvent.report_id, ReportEvent.created_at).where(
+                ReportEvent.report_id.in_(fixed_ids),
+                ReportEvent.to_status == Status.CLOSED,
+                ReportEvent.kind == "transition",
+            )
+        ):  # not a later comment on the closed report
             per_report[rid] = max(at, per_report.get(rid, at))
         closes = sorted(per_report.values())
         for n, code in ((10, "fixed_10"), (50, "fixed_50")):
@@ -94,5 +112,8 @@ def badges_for(user_id: int) -> list[Badge]:
 
 def reports_by_status(user_id: int) -> dict[str, int]:
     """How many of the user's reports are in each status."""
-    return dict(db.session.execute(select(Report.status, func.count()).where(Report.user_id == user_id)
-                                   .group_by(Report.status)).all())
+    return dict(
+        db.session.execute(
+            select(Report.status, func.count()).where(Report.user_id == user_id).group_by(Report.status)
+        ).all()
+    )

@@ -1,4 +1,5 @@
 """Forms for joining a team and managing teams and invites (Flask-WTF: every one carries a CSRF token)."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, StringField, TelField
@@ -8,10 +9,12 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 class JoinForm(FlaskForm):
     display_name = StringField(_l("Display name (shown to others)"), validators=[DataRequired(), Length(max=80)])
     phone = TelField(_l("Mobile number"), validators=[DataRequired(), Length(max=32)])
-    password = PasswordField(_l("Password (at least 8 characters)"),
-                             validators=[DataRequired(), Length(min=8, max=200)])
-    confirm = PasswordField(_l("Password again"),
-                            validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
+    password = PasswordField(
+        _l("Password (at least 8 characters)"), validators=[DataRequired(), Length(min=8, max=200)]
+    )
+    confirm = PasswordField(
+        _l("Password again"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))]
+    )
 
 
 class InviteForm(FlaskForm):

@@ -21,12 +21,14 @@ Public functions (all need an app context; `start`/`end` are timezone-aware, the
   volunteer rows: display names only; team rows ranked by points per active member
   (active: member accounts not deactivated), `points` is that ratio (one decimal).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable, Iterator, NamedTuple, Optional
+from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import func, select, union
@@ -35,11 +37,15 @@ from app.extensions import db
 from app.i18n import local_zone
 from app.models import CoReporter, Report, ReportEvent, Team, User
 
-DEFAULTS = {"GRIDSNAP_POINTS_ACCEPTED": 5, "GRIDSNAP_POINTS_FIXED": 10,
-            "GRIDSNAP_POINTS_COREPORTER_PERCENT": 50, "GRIDSNAP_POINTS_DAILY_CAP": 30}
+DEFAULTS = {
+    "GRIDSNAP_POINTS_ACCEPTED": 5,
+    "GRIDSNAP_POINTS_FIXED": 10,
+    "GRIDSNAP_POINTS_COREPORTER_PERCENT": 50,
+    "GRIDSNAP_POINTS_DAILY_CAP": 30,
+}
 NO_POINTS = ("rejected", "duplicate")
-EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
-FAR = datetime(2200, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+FAR = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def setting(key: str) -> int:
@@ -73,8 +79,11 @@ class LeaderRow:
 
 def _amounts() -> tuple[int, int, int]:
     """Points for an accepted report, for a fixed one, and the co-reporters' percentage."""
-    return (setting("GRIDSNAP_POINTS_ACCEPTED"), setting("GRIDSNAP_POINTS_FIXED"),
-            setting("GRIDSNAP_POINTS_COREPORTER_PERCENT"))
+    return (
+        setting("GRIDSNAP_POINTS_ACCEPTED"),
+        setting("GRIDSNAP_POINTS_FIXED"),
+        setting("GRIDSNAP_POINTS_COREPORTER_PERCENT"),
+    )
 
 
 class Joined(NamedTuple):
@@ -88,14 +97,15 @@ class History(NamedTuple):
     """What the awards of one report depend on: when it was first accepted, and where it stands now (its
     latest move; the triage service keeps these columns on the report with every move it writes)."""
 
-    first_accepted: Optional[datetime]  # its first move to accepted
+    first_accepted: datetime | None  # its first move to accepted
     last_status: str  # its status,
-    last_outcome: Optional[str]  # the outcome of its latest close, when closed,
-    last_at: Optional[datetime]  # and when that close was
+    last_outcome: str | None  # the outcome of its latest close, when closed,
+    last_at: datetime | None  # and when that close was
 
 
-def _report_awards(report_id: int, owner_id: int, history: History, co_reporters: dict[int, Joined],
-                   amounts: tuple[int, int, int]) -> list[Award]:
+def _report_awards(
+    report_id: int, owner_id: int, history: History, co_reporters: dict[int, Joined], amounts: tuple[int, int, int]
+) -> list[Award]:
     """The awards one report's history earns its rider and co-reporters."""
     if history.last_status in NO_POINTS:
         return []
@@ -129,9 +139,11 @@ def _histories(selection) -> dict[int, tuple[int, History]]:
     """Owner and History of each selected report, read from their rows by index."""
     out: dict[int, tuple[int, History]] = {}
     for condition in _in(Report.id, selection):
-        for rid, owner, first, status, outcome, closed in db.session.execute(select(
-                Report.id, Report.user_id, Report.first_accepted_at, Report.status, Report.outcome,
-                Report.closed_at).where(condition)):
+        for rid, owner, first, status, outcome, closed in db.session.execute(
+            select(
+                Report.id, Report.user_id, Report.first_accepted_at, Report.status, Report.outcome, Report.closed_at
+            ).where(condition)
+        ):
             out[rid] = (owner, History(first, status, outcome if status == "closed" else None, closed))
     return out
 
@@ -142,19 +154,24 @@ def _candidates(start: datetime, end: datetime):
     co-reporter in it, or the target of a duplicate merged in it (its rider co-reports from then on)."""
     subquery = union(
         select(Report.id).where(Report.first_accepted_at >= start, Report.first_accepted_at < end),
-        select(Report.id).where(Report.closed_at >= start, Report.closed_at < end, Report.status == "closed",
-                                Report.outcome == "fixed"),
-        select(CoReporter.report_id).where(CoReporter.created_at >= start, CoReporter.created_at < end))
+        select(Report.id).where(
+            Report.closed_at >= start, Report.closed_at < end, Report.status == "closed", Report.outcome == "fixed"
+        ),
+        select(CoReporter.report_id).where(CoReporter.created_at >= start, CoReporter.created_at < end),
+    )
     targets: set[int] = set()
-    for details in db.session.scalars(select(ReportEvent.details).where(
-            ReportEvent.created_at >= start, ReportEvent.created_at < end, ReportEvent.to_status == "duplicate")):
+    for details in db.session.scalars(
+        select(ReportEvent.details).where(
+            ReportEvent.created_at >= start, ReportEvent.created_at < end, ReportEvent.to_status == "duplicate"
+        )
+    ):
         target = _target_id((details or {}).get("duplicate_of"))
         if target:
             targets.add(target)
     return subquery, targets
 
 
-def _target_id(value) -> Optional[int]:
+def _target_id(value) -> int | None:
     """A duplicate target as an id (the triage service may record the id or the reference)."""
     if isinstance(value, int):
         return value
@@ -171,19 +188,26 @@ def _co_reporters(selection) -> dict[int, dict[int, Joined]]:
     out: dict[int, dict[int, Joined]] = defaultdict(dict)
     dups = []
     for condition in _in(CoReporter.report_id, selection):
-        for row in db.session.execute(select(CoReporter.report_id, CoReporter.user_id, CoReporter.created_at,
-                                             CoReporter.duplicate_id).where(condition)):
+        for row in db.session.execute(
+            select(CoReporter.report_id, CoReporter.user_id, CoReporter.created_at, CoReporter.duplicate_id).where(
+                condition
+            )
+        ):
             out[row.report_id][row.user_id] = Joined(row.created_at, row.duplicate_id is None)
     # Riders of duplicates merged into these reports, in case no CoReporter row was written.
     for condition in _in(Report.duplicate_of_id, selection):
-        dups += db.session.execute(select(Report.id, Report.duplicate_of_id, Report.user_id)
-                                   .where(Report.status == "duplicate", condition)).all()
+        dups += db.session.execute(
+            select(Report.id, Report.duplicate_of_id, Report.user_id).where(Report.status == "duplicate", condition)
+        ).all()
     marked: dict[int, datetime] = {}
     for chunk in _chunks(sorted({d.id for d in dups})):  # when each was marked duplicate
-        marked.update(db.session.execute(
-            select(ReportEvent.report_id, func.min(ReportEvent.created_at))
-            .where(ReportEvent.report_id.in_(chunk), ReportEvent.to_status == "duplicate")
-            .group_by(ReportEvent.report_id)).all())
+        marked.update(
+            db.session.execute(
+                select(ReportEvent.report_id, func.min(ReportEvent.created_at))
+                .where(ReportEvent.report_id.in_(chunk), ReportEvent.to_status == "duplicate")
+                .group_by(ReportEvent.report_id)
+            ).all()
+        )
     for dup_id, target, uid in dups:
         at = marked.get(dup_id)
         if at is not None and uid not in out[target]:
@@ -193,7 +217,7 @@ def _co_reporters(selection) -> dict[int, dict[int, Joined]]:
 
 def _chunks(ids: list[int], size: int = 900):
     for i in range(0, len(ids), size):
-        yield ids[i:i + size]
+        yield ids[i : i + size]
 
 
 def _reports_of(user_ids: set[int]) -> set[int]:
@@ -203,12 +227,17 @@ def _reports_of(user_ids: set[int]) -> set[int]:
     for chunk in _chunks(sorted(user_ids)):
         ids.update(db.session.scalars(select(Report.id).where(Report.user_id.in_(chunk))))
         ids.update(db.session.scalars(select(CoReporter.report_id).where(CoReporter.user_id.in_(chunk))))
-        ids.update(db.session.scalars(select(Report.duplicate_of_id).where(
-            Report.user_id.in_(chunk), Report.status == "duplicate", Report.duplicate_of_id.is_not(None))))
+        ids.update(
+            db.session.scalars(
+                select(Report.duplicate_of_id).where(
+                    Report.user_id.in_(chunk), Report.status == "duplicate", Report.duplicate_of_id.is_not(None)
+                )
+            )
+        )
     return ids
 
 
-def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iterable[int]] = None) -> list[Award]:
+def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Iterable[int] | None = None) -> list[Award]:
     """Every award dated in [start, end), before the daily cap, for these users (None: everyone)."""
     if user_ids is None:
         return sorted(_everyones_awards(start, end), key=_award_order)
@@ -225,9 +254,12 @@ def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Optional[Iter
         return []
     co = _co_reporters(selection)
     amounts = _amounts()
-    out = [a for rid, (owner, history) in histories.items()
-           for a in _report_awards(rid, owner, history, co.get(rid, {}), amounts)
-           if start <= a.at < end and a.user_id in wanted]
+    out = [
+        a
+        for rid, (owner, history) in histories.items()
+        for a in _report_awards(rid, owner, history, co.get(rid, {}), amounts)
+        if start <= a.at < end and a.user_id in wanted
+    ]
     out.sort(key=_award_order)
     return out
 
@@ -243,13 +275,18 @@ def _own_awards(start: datetime, end: datetime, amounts: tuple[int, int, int]) -
     # ~10,000 reports at a million, too many to build a History for each.
     accepted_pts, fixed_pts, _share = amounts
     if accepted_pts:
-        for rid, uid, at in db.session.execute(select(Report.id, Report.user_id, Report.first_accepted_at).where(
-                Report.first_accepted_at >= start, Report.first_accepted_at < end, Report.status.not_in(NO_POINTS))):
+        for rid, uid, at in db.session.execute(
+            select(Report.id, Report.user_id, Report.first_accepted_at).where(
+                Report.first_accepted_at >= start, Report.first_accepted_at < end, Report.status.not_in(NO_POINTS)
+            )
+        ):
             yield Award(uid, rid, "accepted", accepted_pts, at)
     if fixed_pts:
-        for rid, uid, at in db.session.execute(select(Report.id, Report.user_id, Report.closed_at).where(
-                Report.closed_at >= start, Report.closed_at < end, Report.status == "closed",
-                Report.outcome == "fixed")):
+        for rid, uid, at in db.session.execute(
+            select(Report.id, Report.user_id, Report.closed_at).where(
+                Report.closed_at >= start, Report.closed_at < end, Report.status == "closed", Report.outcome == "fixed"
+            )
+        ):
             yield Award(uid, rid, "fixed", fixed_pts, at)
 
 
@@ -280,7 +317,7 @@ def capped(items: Iterable[Award]) -> dict[int, int]:
     return dict(out)
 
 
-def points_for(user_ids: Optional[Iterable[int]], start: datetime = EPOCH, end: datetime = FAR) -> dict[int, int]:
+def points_for(user_ids: Iterable[int] | None, start: datetime = EPOCH, end: datetime = FAR) -> dict[int, int]:
     """Capped points per user earned in [start, end); user_ids None means everyone with points."""
     ids = list(user_ids) if user_ids is not None else None
     result = capped(awards(start, end, ids))
@@ -294,10 +331,10 @@ def total_points(user_id: int) -> int:
     return points_for([user_id])[user_id]
 
 
-def period_bounds(period: str, now: Optional[datetime] = None) -> tuple[datetime, datetime]:
+def period_bounds(period: str, now: datetime | None = None) -> tuple[datetime, datetime]:
     """The current local week (from Monday) or month containing `now`, as UTC-aware datetimes."""
     zone = local_zone()
-    here = (now or datetime.now(timezone.utc)).astimezone(zone)
+    here = (now or datetime.now(UTC)).astimezone(zone)
     day = here.date()
     if period == "week":
         first = day - timedelta(days=day.weekday())
@@ -309,7 +346,7 @@ def period_bounds(period: str, now: Optional[datetime] = None) -> tuple[datetime
         raise ValueError(f"unknown period {period!r}")
     start = datetime(first.year, first.month, first.day, tzinfo=zone)
     end = datetime(after.year, after.month, after.day, tzinfo=zone)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def period_tally(start: datetime, end: datetime) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
@@ -324,13 +361,19 @@ def period_tally(start: datetime, end: datetime) -> tuple[dict[int, int], dict[i
             yield a
 
     points = capped(counting_fixed(_everyones_awards(start, end)))
-    filed = dict(db.session.execute(select(Report.user_id, func.count()).where(
-        Report.created_at >= start, Report.created_at < end).group_by(Report.user_id)).all())
+    filed = dict(
+        db.session.execute(
+            select(Report.user_id, func.count())
+            .where(Report.created_at >= start, Report.created_at < end)
+            .group_by(Report.user_id)
+        ).all()
+    )
     return points, filed, dict(fixed)
 
 
-def leaderboard(period_start: datetime, period_end: datetime, by: str = "volunteer",
-                limit: Optional[int] = None, tally=None) -> list[LeaderRow]:
+def leaderboard(
+    period_start: datetime, period_end: datetime, by: str = "volunteer", limit: int | None = None, tally=None
+) -> list[LeaderRow]:
     """The league table for [period_start, period_end): volunteers by points, or teams by points per active member.
 
     `tally`: period_tally() of the same period, when the caller shows both tables."""
@@ -341,24 +384,39 @@ def leaderboard(period_start: datetime, period_end: datetime, by: str = "volunte
     if by == "volunteer":
         ids = {uid for uid, p in pts.items() if p > 0} | set(filed)
         if ids:
-            users = db.session.execute(select(User.id, User.display_name).where(
-                User.id.in_(ids), User.active.is_(True))).all()
-            rows = [LeaderRow(0, uid, name, pts.get(uid, 0), filed.get(uid, 0), fixed.get(uid, 0),
-                              total_points=pts.get(uid, 0)) for uid, name in users]
+            users = db.session.execute(
+                select(User.id, User.display_name).where(User.id.in_(ids), User.active.is_(True))
+            ).all()
+            rows = [
+                LeaderRow(
+                    0, uid, name, pts.get(uid, 0), filed.get(uid, 0), fixed.get(uid, 0), total_points=pts.get(uid, 0)
+                )
+                for uid, name in users
+            ]
         rows.sort(key=lambda r: (-r.points, -r.fixed, -r.reports, r.name, r.id))
     else:
         members: dict[int, list[tuple[int, bool]]] = defaultdict(list)
         for uid, team_id, active in db.session.execute(
-                select(User.id, User.team_id, User.active).where(User.team_id.is_not(None))):
+            select(User.id, User.team_id, User.active).where(User.team_id.is_not(None))
+        ):
             members[team_id].append((uid, active))
         for team in db.session.scalars(select(Team)):
             mine = members.get(team.id, [])
             active_n = sum(1 for _uid, active in mine if active)
             total = sum(pts.get(uid, 0) for uid, _a in mine)
             per = round(total / active_n, 1) if active_n else 0.0
-            rows.append(LeaderRow(0, team.id, team.name, per, sum(filed.get(uid, 0) for uid, _a in mine),
-                                  sum(fixed.get(uid, 0) for uid, _a in mine), total_points=total,
-                                  members=active_n))
+            rows.append(
+                LeaderRow(
+                    0,
+                    team.id,
+                    team.name,
+                    per,
+                    sum(filed.get(uid, 0) for uid, _a in mine),
+                    sum(fixed.get(uid, 0) for uid, _a in mine),
+                    total_points=total,
+                    members=active_n,
+                )
+            )
         rows.sort(key=lambda r: (-r.points, -r.total_points, r.name, r.id))
     prev_key, rank = None, 0
     for i, row in enumerate(rows, start=1):
@@ -367,4 +425,3 @@ def leaderboard(period_start: datetime, period_end: datetime, by: str = "volunte
             rank, prev_key = i, key
         row.rank = rank  # equal points share a rank
     return rows[:limit] if limit else rows
-

@@ -1,10 +1,10 @@
 """Team operations: invite links, joining, approval, leaders, and what a team page shows."""
+
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Optional
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
@@ -14,9 +14,8 @@ from app.audit import record, snapshot
 from app.auth.services import create_user
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Report, Team, User, utcnow
+from app.models import Report, Role, Team, User, utcnow
 from app.teams.models import TeamInvite, TeamLeader
-from app.models import Role
 
 DEFAULT_REGION = "CN"
 MAX_INVITE_DAYS = 90
@@ -36,11 +35,13 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     try:
         number = phonenumbers.parse((raw or "").strip(), region)
     except phonenumbers.NumberParseException:
-        raise ValidationFailed(_l("Enter a valid mobile number."), code="invalid_phone")
+        raise ValidationFailed(_l("Enter a valid mobile number."), code="invalid_phone") from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationFailed(_l("Enter a valid mobile number."), code="invalid_phone")
-    if phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
-                                                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+    if phonenumbers.number_type(number) not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
         raise ValidationFailed(_l("Enter a mobile number, not a landline."), code="invalid_phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -68,8 +69,11 @@ def all_teams() -> list[Team]:
 
 def member_counts() -> dict[int, tuple[int, int]]:
     """team id -> (active members, all members)."""
-    rows = db.session.execute(select(User.team_id, User.active, func.count()).where(User.team_id.is_not(None))
-                              .group_by(User.team_id, User.active)).all()
+    rows = db.session.execute(
+        select(User.team_id, User.active, func.count())
+        .where(User.team_id.is_not(None))
+        .group_by(User.team_id, User.active)
+    ).all()
     out: dict[int, list[int]] = {}
     for team_id, active, n in rows:
         counts = out.setdefault(team_id, [0, 0])
@@ -79,18 +83,31 @@ def member_counts() -> dict[int, tuple[int, int]]:
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-def create_invite(team: Team, actor: User, days: int = 7, max_uses: Optional[int] = None) -> TeamInvite:
+def create_invite(team: Team, actor: User, days: int = 7, max_uses: int | None = None) -> TeamInvite:
     """A new invite link for a team, valid for `days` days (and at most `max_uses` joins)."""
     if not 1 <= int(days) <= MAX_INVITE_DAYS:
         raise ValidationFailed(_l("An invite lasts 1 to %(n)d days.", n=MAX_INVITE_DAYS))
     if max_uses is not None and max_uses < 1:
         raise ValidationFailed(_l("The number of uses must be at least 1."))
-    invite = TeamInvite(team=team, token=secrets.token_urlsafe(24), created_by=actor,
-                        expires_at=utcnow() + timedelta(days=int(days)), max_uses=max_uses, uses=0)
+    invite = TeamInvite(
+        team=team,
+        token=secrets.token_urlsafe(24),
+        created_by=actor,
+        expires_at=utcnow() + timedelta(days=int(days)),
+        max_uses=max_uses,
+        uses=0,
+    )
     db.session.add(invite)
     db.session.flush()
-    record(actor, "invite.create", "team_invite", invite.id, team.name, {},
-           {"team": team.name, "expires_at": invite.expires_at, "max_uses": max_uses})
+    record(
+        actor,
+        "invite.create",
+        "team_invite",
+        invite.id,
+        team.name,
+        {},
+        {"team": team.name, "expires_at": invite.expires_at, "max_uses": max_uses},
+    )
     return invite
 
 
@@ -106,16 +123,28 @@ def revoke_invite(invite: TeamInvite, actor: User) -> TeamInvite:
     """Stop an invite link from working."""
     if invite.revoked_at is None:
         invite.revoked_at = utcnow()
-        record(actor, "invite.revoke", "team_invite", invite.id, invite.team.name,
-               {"revoked_at": None}, {"revoked_at": invite.revoked_at})
+        record(
+            actor,
+            "invite.revoke",
+            "team_invite",
+            invite.id,
+            invite.team.name,
+            {"revoked_at": None},
+            {"revoked_at": invite.revoked_at},
+        )
     db.session.flush()
     return invite
 
 
 def team_invites(team: Team) -> list[TeamInvite]:
     """A team's invites, newest first."""
-    return list(db.session.scalars(select(TeamInvite).where(TeamInvite.team_id == team.id)
-                                   .order_by(TeamInvite.created_at.desc(), TeamInvite.id.desc())))
+    return list(
+        db.session.scalars(
+            select(TeamInvite)
+            .where(TeamInvite.team_id == team.id)
+            .order_by(TeamInvite.created_at.desc(), TeamInvite.id.desc())
+        )
+    )
 
 
 def usable_invite(token: str) -> TeamInvite:
@@ -132,7 +161,7 @@ def usable_invite(token: str) -> TeamInvite:
     return invite
 
 
-def join_team(token: str, *, display_name: str, phone: str, password: str) -> Optional[User]:
+def join_team(token: str, *, display_name: str, phone: str, password: str) -> User | None:
     """Create a rider from an invite link and put them in its team (unapproved if the team requires it).
 
     A number that already has an account gets nothing: None, no second account, no use of the invite,
@@ -150,9 +179,11 @@ def join_team(token: str, *, display_name: str, phone: str, password: str) -> Op
     # One use taken in the database, not `uses += 1` in Python: two joins at the same moment both passed
     # the check above and the last one of a single-use link went over its limit.
     taken = db.session.execute(
-        update(TeamInvite).where(TeamInvite.id == invite.id,
-                                 or_(TeamInvite.max_uses.is_(None), TeamInvite.uses < TeamInvite.max_uses))
-        .values(uses=TeamInvite.uses + 1).execution_options(synchronize_session=False)).rowcount
+        update(TeamInvite)
+        .where(TeamInvite.id == invite.id, or_(TeamInvite.max_uses.is_(None), TeamInvite.uses < TeamInvite.max_uses))
+        .values(uses=TeamInvite.uses + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.expire(invite, ["uses"])
     if not taken:
         raise InviteUnusable(USED_UP)
@@ -165,8 +196,13 @@ def join_team(token: str, *, display_name: str, phone: str, password: str) -> Op
 
 def pending_members(team: Team) -> list[User]:
     """Members waiting for a coordinator's approval."""
-    return list(db.session.scalars(select(User).where(User.team_id == team.id, User.approved.is_(False),
-                                                      User.active.is_(True)).order_by(User.created_at)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.team_id == team.id, User.approved.is_(False), User.active.is_(True))
+            .order_by(User.created_at)
+        )
+    )
 
 
 def approve_member(team: Team, user: User, actor: User) -> User:
@@ -196,15 +232,22 @@ def set_leader(team: Team, user: User, actor: User, leader: bool) -> None:
         db.session.delete(row)
     else:
         return
-    record(actor, "team.leader", "team", team.id, team.name, {"leader": user.display_name if not leader else None},
-           {"leader": user.display_name if leader else None})
+    record(
+        actor,
+        "team.leader",
+        "team",
+        team.id,
+        team.name,
+        {"leader": user.display_name if not leader else None},
+        {"leader": user.display_name if leader else None},
+    )
     db.session.flush()
 
 
 TEAM_FIELDS = ("name", "slogan", "requires_approval")
 
 
-def save_team(team: Optional[Team], actor: User, *, name: str, slogan: str, requires_approval: bool) -> Team:
+def save_team(team: Team | None, actor: User, *, name: str, slogan: str, requires_approval: bool) -> Team:
     """Create or edit a team."""
     name, slogan = (name or "").strip(), (slogan or "").strip()
     if not name or len(name) > 80:
@@ -220,8 +263,15 @@ def save_team(team: Optional[Team], actor: User, *, name: str, slogan: str, requ
         db.session.add(team)
     team.name, team.slogan, team.requires_approval = name, slogan, bool(requires_approval)
     db.session.flush()
-    record(actor, "team.update" if before else "team.create", "team", team.id, team.name, before,
-           snapshot(team, TEAM_FIELDS))
+    record(
+        actor,
+        "team.update" if before else "team.create",
+        "team",
+        team.id,
+        team.name,
+        before,
+        snapshot(team, TEAM_FIELDS),
+    )
     return team
 
 
@@ -235,8 +285,8 @@ class TeamPage:
     reports: list[Report]
     member_count: int
     report_count: int
-    week_rank: Optional[int]
-    month_rank: Optional[int]
+    week_rank: int | None
+    month_rank: int | None
     week_points: float
     month_points: float
     teams_ranked: int
@@ -252,23 +302,39 @@ def team_page(team: Team, recent: int = 20, *, with_members: bool = True) -> Tea
     """The team's counts and standing this week and month; with_members, its members, leaders and recent
     reports too."""
     from app.teams.points import leaderboard, period_bounds
+
     members, reports, lead = [], [], set()
     by_members = select(Report).join(User, User.id == Report.user_id).where(User.team_id == team.id)
     if with_members:
-        members = list(db.session.scalars(select(User).where(User.team_id == team.id)
-                                          .order_by(User.active.desc(), User.display_name)))
+        members = list(
+            db.session.scalars(
+                select(User).where(User.team_id == team.id).order_by(User.active.desc(), User.display_name)
+            )
+        )
         lead = leader_ids(team)
-        reports = list(db.session.scalars(by_members.order_by(Report.created_at.desc(), Report.id.desc())
-                                          .limit(recent)))
+        reports = list(
+            db.session.scalars(by_members.order_by(Report.created_at.desc(), Report.id.desc()).limit(recent))
+        )
     report_count = db.session.scalar(select(func.count()).select_from(by_members.subquery())) or 0
-    member_count = db.session.scalar(select(func.count()).select_from(User)
-                                     .where(User.team_id == team.id, User.active.is_(True))) or 0
+    member_count = (
+        db.session.scalar(select(func.count()).select_from(User).where(User.team_id == team.id, User.active.is_(True)))
+        or 0
+    )
     standing = {}
     for period in ("week", "month"):
         rows = leaderboard(*period_bounds(period), by="team")
         mine = next((r for r in rows if r.id == team.id), None)
         standing[period] = (mine.rank if mine else None, mine.points if mine else 0.0, len(rows))
-    return TeamPage(team, [m for m in members if m.id in lead], members, reports, member_count, report_count,
-                    standing["week"][0], standing["month"][0], standing["week"][1], standing["month"][1],
-                    standing["week"][2])
-
+    return TeamPage(
+        team,
+        [m for m in members if m.id in lead],
+        members,
+        reports,
+        member_count,
+        report_count,
+        standing["week"][0],
+        standing["month"][0],
+        standing["week"][1],
+        standing["month"][1],
+        standing["week"][2],
+    )

@@ -1,8 +1,9 @@
 """Team pages, invite links with QR codes, joining, the rider's recognition profile and league tables."""
+
 import io
 
 import segno
-from flask import (Response, abort, flash, redirect, render_template, request, url_for)
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -23,8 +24,13 @@ def invite_url(invite) -> str:
 @bp.route("/teams")
 @login_required
 def index():
-    return render_template("teams/index.html", teams=services.all_teams(), counts=services.member_counts(),
-                           form=TeamForm(), can_manage=current_user.is_staff)
+    return render_template(
+        "teams/index.html",
+        teams=services.all_teams(),
+        counts=services.member_counts(),
+        form=TeamForm(),
+        can_manage=current_user.is_staff,
+    )
 
 
 @bp.route("/teams/new", methods=["POST"])
@@ -34,8 +40,9 @@ def create():
     if not form.validate_on_submit():
         flash(_("Check the team's name and slogan."), "error")
         return redirect(url_for("teams.index"))
-    team = services.save_team(None, current_user, name=form.name.data, slogan=form.slogan.data,
-                              requires_approval=form.requires_approval.data)
+    team = services.save_team(
+        None, current_user, name=form.name.data, slogan=form.slogan.data, requires_approval=form.requires_approval.data
+    )
     db.session.commit()
     return redirect(url_for("teams.show", team_id=team.id))
 
@@ -48,11 +55,18 @@ def show(team_id: int):
     page = services.team_page(team, with_members=members_shown)
     staff = current_user.is_staff
     return render_template(
-        "teams/show.html", page=page, staff=staff, members_shown=members_shown,
+        "teams/show.html",
+        page=page,
+        staff=staff,
+        members_shown=members_shown,
         pending=services.pending_members(team) if staff else [],
         invites=services.team_invites(team) if staff else [],
-        leader_ids={u.id for u in page.leaders}, invite_form=InviteForm(), button=EmptyForm(),
-        team_form=TeamForm(obj=team) if staff else None, invite_url=invite_url)
+        leader_ids={u.id for u in page.leaders},
+        invite_form=InviteForm(),
+        button=EmptyForm(),
+        team_form=TeamForm(obj=team) if staff else None,
+        invite_url=invite_url,
+    )
 
 
 @bp.route("/teams/<int:team_id>/edit", methods=["POST"])
@@ -63,8 +77,13 @@ def edit(team_id: int):
     if not form.validate_on_submit():
         flash(_("Check the team's name and slogan."), "error")
     else:
-        services.save_team(team, current_user, name=form.name.data, slogan=form.slogan.data,
-                           requires_approval=form.requires_approval.data)
+        services.save_team(
+            team,
+            current_user,
+            name=form.name.data,
+            slogan=form.slogan.data,
+            requires_approval=form.requires_approval.data,
+        )
         db.session.commit()
         flash(_("Team saved."), "ok")
     return redirect(url_for("teams.show", team_id=team.id))
@@ -95,8 +114,7 @@ def invite(invite_id: int):
 def invite_qr(invite_id: int):
     inv = services.get_invite(invite_id)
     out = io.BytesIO()
-    segno.make(invite_url(inv), error="m").save(out, kind="svg", scale=8, border=2, xmldecl=False,
-                                                 title=inv.team.name)
+    segno.make(invite_url(inv), error="m").save(out, kind="svg", scale=8, border=2, xmldecl=False, title=inv.team.name)
     return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
 
@@ -141,8 +159,9 @@ def join(token: str):
     form = JoinForm()
     if form.validate_on_submit():
         try:
-            services.join_team(token, display_name=form.display_name.data, phone=form.phone.data,
-                               password=form.password.data)
+            services.join_team(
+                token, display_name=form.display_name.data, phone=form.phone.data, password=form.password.data
+            )
             db.session.commit()
         except DomainError as err:
             db.session.rollback()
@@ -154,10 +173,15 @@ def join(token: str):
                 return render_template("teams/join.html", form=form, invite=invite), err.status
         # The same answer whether the number was new (its account is made) or already registered (nothing
         # happened): the rider logs in either way, so nobody learns here who has an account.
-        flash(_("Thank you. If %(number)s is new to GridSnap, its account is ready: log in with it and the "
+        flash(
+            _(
+                "Thank you. If %(number)s is new to GridSnap, its account is ready: log in with it and the "
                 "password you just chose. If it already had an account, nothing was changed: log in to that "
-                "account as before.", number=services.login_name_for(services.normalise_phone(form.phone.data))),
-              "info")
+                "account as before.",
+                number=services.login_name_for(services.normalise_phone(form.phone.data)),
+            ),
+            "info",
+        )
         return redirect(url_for("auth.login", next=url_for("teams.welcome")))
     status = 400 if request.method == "POST" else 200
     return render_template("teams/join.html", form=form, invite=invite), status
@@ -170,11 +194,16 @@ def welcome():
 
 
 def _profile(user: User):
-    return render_template("teams/profile.html", person=user, total=points.total_points(user.id),
-                           week=points.points_for([user.id], *points.period_bounds("week"))[user.id],
-                           month=points.points_for([user.id], *points.period_bounds("month"))[user.id],
-                           badges=badge_rules.badges_for(user.id), all_badges=badge_rules.BADGES,
-                           by_status=badge_rules.reports_by_status(user.id))
+    return render_template(
+        "teams/profile.html",
+        person=user,
+        total=points.total_points(user.id),
+        week=points.points_for([user.id], *points.period_bounds("week"))[user.id],
+        month=points.points_for([user.id], *points.period_bounds("month"))[user.id],
+        badges=badge_rules.badges_for(user.id),
+        all_badges=badge_rules.BADGES,
+        by_status=badge_rules.reports_by_status(user.id),
+    )
 
 
 @bp.route("/me/points")
@@ -197,6 +226,11 @@ def leaderboard():
         raise ValidationFailed(_("period must be week or month."), code="invalid_period")
     start, end = points.period_bounds(period)
     tally = points.period_tally(start, end)  # one computation of the period's awards for both tables
-    return render_template("teams/leaderboard.html", period=period, start=start, end=end,
-                           teams=points.leaderboard(start, end, by="team", tally=tally),
-                           volunteers=points.leaderboard(start, end, by="volunteer", limit=50, tally=tally))
+    return render_template(
+        "teams/leaderboard.html",
+        period=period,
+        start=start,
+        end=end,
+        teams=points.leaderboard(start, end, by="team", tally=tally),
+        volunteers=points.leaderboard(start, end, by="volunteer", limit=50, tally=tally),
+    )

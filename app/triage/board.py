@@ -1,17 +1,18 @@
 """The board's queries: filters from the URL, one page of rows, counts per status, deadline colours."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from typing import Any, Optional
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, literal_column, or_, select, text
 from sqlalchemy.orm import aliased
 
 from app.errors import ValidationFailed
-from app.inputs import MAX_ID, MAX_PAGE, day, flag, integer, record_id
 from app.extensions import db
+from app.inputs import MAX_ID, MAX_PAGE, day, flag, integer, record_id
 from app.models import Category, Department, Report, ReportEvent, User, status_sql, utcnow
 from app.triage.models import ReportStatusCount
 from app.triage.workflow import OPEN_STATUSES, Status, deadline_for
@@ -29,15 +30,15 @@ class BoardFilter:
     """What the board shows; parsed from (and written back to) the URL's query string."""
 
     statuses: list[str] = field(default_factory=list)  # empty = all open statuses
-    category: Optional[str] = None
-    department: Optional[str] = None
-    assignee: Optional[str] = None  # a user id, or "none" for not yet assigned
-    priority: Optional[str] = None
+    category: str | None = None
+    department: str | None = None
+    assignee: str | None = None  # a user id, or "none" for not yet assigned
+    priority: str | None = None
     overdue: bool = False
-    date_from: Optional[date] = None
-    date_to: Optional[date] = None
+    date_from: date | None = None
+    date_to: date | None = None
     q: str = ""
-    grid: Optional[int] = None
+    grid: int | None = None
     sort: str = "newest"
     page: int = 1
     per_page: int = 50
@@ -45,20 +46,35 @@ class BoardFilter:
     @property
     def narrowed(self) -> bool:
         """Whether anything besides the status limits the rows (then counts need a query)."""
-        return bool(self.category or self.department or self.assignee or self.priority or self.overdue
-                    or self.date_from or self.date_to or self.q or self.grid)
+        return bool(
+            self.category
+            or self.department
+            or self.assignee
+            or self.priority
+            or self.overdue
+            or self.date_from
+            or self.date_to
+            or self.q
+            or self.grid
+        )
 
     def args(self, **override) -> dict[str, Any]:
         """The query-string form of this filter (for links that keep the view)."""
-        out: dict[str, Any] = {"status": self.statuses, "category": self.category,
-                               "department": self.department, "assignee": self.assignee,
-                               "priority": self.priority, "overdue": "1" if self.overdue else None,
-                               "from": self.date_from.isoformat() if self.date_from else None,
-                               "to": self.date_to.isoformat() if self.date_to else None,
-                               "q": self.q or None, "grid": self.grid,
-                               "sort": self.sort if self.sort != "newest" else None,
-                               "page": self.page if self.page != 1 else None,
-                               "per_page": self.per_page if self.per_page != 50 else None}
+        out: dict[str, Any] = {
+            "status": self.statuses,
+            "category": self.category,
+            "department": self.department,
+            "assignee": self.assignee,
+            "priority": self.priority,
+            "overdue": "1" if self.overdue else None,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "q": self.q or None,
+            "grid": self.grid,
+            "sort": self.sort if self.sort != "newest" else None,
+            "page": self.page if self.page != 1 else None,
+            "per_page": self.per_page if self.per_page != 50 else None,
+        }
         out.update(override)
         return {k: v for k, v in out.items() if v not in (None, "", [])}
 
@@ -77,7 +93,7 @@ def parse_filter(args, per_page_default: int = 50) -> BoardFilter:
             try:
                 statuses.append(Status(s).value)
             except ValueError:
-                raise ValidationFailed(_l("Unknown status: %(s)s", s=s), code="invalid_status")
+                raise ValidationFailed(_l("Unknown status: %(s)s", s=s), code="invalid_status") from None
     statuses = sorted(set(statuses), key=lambda s: list(Status).index(Status(s)))
     if set(statuses) == set(OPEN):
         statuses = []
@@ -92,29 +108,40 @@ def parse_filter(args, per_page_default: int = 50) -> BoardFilter:
         per_page = integer(args.get("per_page"), per_page_default)
         grid = integer(args.get("grid"))
     except ValueError:
-        raise ValidationFailed(_l("page, per_page and grid must be whole numbers."), code="invalid_number")
+        raise ValidationFailed(_l("page, per_page and grid must be whole numbers."), code="invalid_number") from None
     if grid is not None and not 0 < grid <= MAX_ID:
         raise ValidationFailed(_l("There is no such grid."), code="invalid_number")
     if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
-        raise ValidationFailed(_l("page must be 1 or more and per_page between 1 and %(n)d.", n=MAX_PER_PAGE),
-                               code="invalid_page")
+        raise ValidationFailed(
+            _l("page must be 1 or more and per_page between 1 and %(n)d.", n=MAX_PER_PAGE), code="invalid_page"
+        )
     assignee = args.get("assignee") or None
     if assignee and assignee != "none" and record_id(assignee) is None:
         raise ValidationFailed(_l("assignee must be a user number or none."), code="invalid_assignee")
-    return BoardFilter(statuses=statuses, category=args.get("category") or None,
-                       department=args.get("department") or None, assignee=assignee, priority=priority,
-                       overdue=flag(args.get("overdue"), "overdue"),
-                       date_from=day(args.get("from"), "from"), date_to=day(args.get("to"), "to"),
-                       q=(args.get("q") or "").strip()[:100], grid=grid, sort=sort, page=page,
-                       per_page=per_page)
+    return BoardFilter(
+        statuses=statuses,
+        category=args.get("category") or None,
+        department=args.get("department") or None,
+        assignee=assignee,
+        priority=priority,
+        overdue=flag(args.get("overdue"), "overdue"),
+        date_from=day(args.get("from"), "from"),
+        date_to=day(args.get("to"), "to"),
+        q=(args.get("q") or "").strip()[:100],
+        grid=grid,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+    )
 
 
 def _local_midnight(d: date) -> datetime:
     from app.i18n import local_zone
+
     return datetime.combine(d, time.min, tzinfo=local_zone())
 
 
-def conditions(f: BoardFilter, *, with_status: bool = True, now: Optional[datetime] = None) -> list:
+def conditions(f: BoardFilter, *, with_status: bool = True, now: datetime | None = None) -> list:
     """The WHERE terms of a filter (optionally without the status, for the tab counts)."""
     now = now or utcnow()
     where = []
@@ -145,8 +172,14 @@ def conditions(f: BoardFilter, *, with_status: bool = True, now: Optional[dateti
         where.append(Report.created_at < _local_midnight(f.date_to + timedelta(days=1)))
     if f.q:
         like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append(or_(Report.reference.ilike(like, escape="\\"), Report.description.ilike(like, escape="\\"),
-                         Report.building.ilike(like, escape="\\"), Report.address.ilike(like, escape="\\")))
+        where.append(
+            or_(
+                Report.reference.ilike(like, escape="\\"),
+                Report.description.ilike(like, escape="\\"),
+                Report.building.ilike(like, escape="\\"),
+                Report.address.ilike(like, escape="\\"),
+            )
+        )
     if f.grid:
         where.append(Report.grid_id == f.grid)
     return where
@@ -168,14 +201,31 @@ def _order(f: BoardFilter):
 
 Assignee = aliased(User)
 
-ROW_COLUMNS = (Report.id, Report.reference, Report.status, Report.priority, Report.version,
-               Report.description, Report.address, Report.lat, Report.lon, Report.created_at,
-               Report.updated_at, Report.accept_due_at, Report.resolve_due_at, Report.grid_id,
-               Category.code.label("category"), Category.name_zh.label("category_zh"),
-               Category.name_en.label("category_en"), Category.color.label("category_color"),
-               Department.code.label("department"), Department.name_zh.label("department_zh"),
-               Department.name_en.label("department_en"), Assignee.id.label("assignee_id"),
-               Assignee.display_name.label("assignee"))
+ROW_COLUMNS = (
+    Report.id,
+    Report.reference,
+    Report.status,
+    Report.priority,
+    Report.version,
+    Report.description,
+    Report.address,
+    Report.lat,
+    Report.lon,
+    Report.created_at,
+    Report.updated_at,
+    Report.accept_due_at,
+    Report.resolve_due_at,
+    Report.grid_id,
+    Category.code.label("category"),
+    Category.name_zh.label("category_zh"),
+    Category.name_en.label("category_en"),
+    Category.color.label("category_color"),
+    Department.code.label("department"),
+    Department.name_zh.label("department_zh"),
+    Department.name_en.label("department_en"),
+    Assignee.id.label("assignee_id"),
+    Assignee.display_name.label("assignee"),
+)
 
 
 def _category_of_report():
@@ -189,13 +239,16 @@ def _category_of_report():
 
 
 def _row_select():
-    return (select(*ROW_COLUMNS).select_from(Report)
-            .join(Category, _category_of_report())
-            .outerjoin(Department, Department.id == Report.department_id)
-            .outerjoin(Assignee, Assignee.id == Report.assignee_id))
+    return (
+        select(*ROW_COLUMNS)
+        .select_from(Report)
+        .join(Category, _category_of_report())
+        .outerjoin(Department, Department.id == Report.department_id)
+        .outerjoin(Assignee, Assignee.id == Report.assignee_id)
+    )
 
 
-def board_rows(f: BoardFilter, now: Optional[datetime] = None) -> list:
+def board_rows(f: BoardFilter, now: datetime | None = None) -> list:
     """One page of rows (Core rows, not ORM objects: the board shows 50 at once)."""
     now = now or utcnow()
     q = _row_select().where(*conditions(f, now=now)).order_by(*_order(f))
@@ -203,7 +256,7 @@ def board_rows(f: BoardFilter, now: Optional[datetime] = None) -> list:
     return list(db.session.execute(q))
 
 
-def status_counts(f: BoardFilter, now: Optional[datetime] = None) -> dict[str, int]:
+def status_counts(f: BoardFilter, now: datetime | None = None) -> dict[str, int]:
     """Reports per status under the filter's other conditions (the tabs' numbers)."""
     counts = {s.value: 0 for s in Status}
     if not f.narrowed:
@@ -211,8 +264,11 @@ def status_counts(f: BoardFilter, now: Optional[datetime] = None) -> dict[str, i
         for status, n in db.session.execute(select(ReportStatusCount.status, ReportStatusCount.n)):
             counts[status] = n
     else:
-        q = (select(Report.status, func.count()).where(*conditions(f, with_status=False, now=now))
-             .group_by(Report.status))
+        q = (
+            select(Report.status, func.count())
+            .where(*conditions(f, with_status=False, now=now))
+            .group_by(Report.status)
+        )
         for status, n in db.session.execute(q):
             counts[status] = n
     counts["open"] = sum(counts[s] for s in OPEN)
@@ -226,16 +282,27 @@ def total_for(f: BoardFilter, counts: dict[str, int]) -> int:
 
 def map_points(f: BoardFilter, limit: int = 5000) -> list:
     """Up to `limit` matching reports as points for the board's map (newest first)."""
-    q = (select(Report.id, Report.reference, Report.status, Report.lat, Report.lon, Report.priority,
-                Category.code, Category.color)
-         .join(Category, _category_of_report())
-         .where(*conditions(f)).order_by(*_order(f)).limit(limit))
+    q = (
+        select(
+            Report.id,
+            Report.reference,
+            Report.status,
+            Report.lat,
+            Report.lon,
+            Report.priority,
+            Category.code,
+            Category.color,
+        )
+        .join(Category, _category_of_report())
+        .where(*conditions(f))
+        .order_by(*_order(f))
+        .limit(limit)
+    )
     return list(db.session.execute(q))
 
 
 def escalation_levels(rows) -> dict[int, int]:
     """The highest escalation level recorded against each row's current deadline (one query for a page)."""
-    from datetime import timezone
     ids = [r.id for r in rows]
     if not ids:
         return {}
@@ -243,27 +310,28 @@ def escalation_levels(rows) -> dict[int, int]:
     for r in rows:
         d = deadline_for(r.status, r.accept_due_at, r.resolve_due_at)
         if d is not None:
-            due[r.id] = (d if d.tzinfo else d.replace(tzinfo=timezone.utc)).isoformat()
+            due[r.id] = (d if d.tzinfo else d.replace(tzinfo=UTC)).isoformat()
     levels: dict[int, int] = {}
-    for rid, details in db.session.execute(select(ReportEvent.report_id, ReportEvent.details).where(
-            ReportEvent.report_id.in_(ids), ReportEvent.kind == "escalated")):
+    for rid, details in db.session.execute(
+        select(ReportEvent.report_id, ReportEvent.details).where(
+            ReportEvent.report_id.in_(ids), ReportEvent.kind == "escalated"
+        )
+    ):
         if details.get("due") == due.get(rid):
             levels[rid] = max(levels.get(rid, -1), int(details.get("level", 0)))
     return levels
 
 
-def deadline_state(status: str, accept_due_at, resolve_due_at, created_at, now: Optional[datetime] = None):
+def deadline_state(status: str, accept_due_at, resolve_due_at, created_at, now: datetime | None = None):
     """'overdue', 'due_soon' (within the last quarter of its window) or None."""
     now = now or utcnow()
     due = deadline_for(status, accept_due_at, resolve_due_at)
     if due is None:
         return None
     if due.tzinfo is None:  # SQLite through Core rows: stored as UTC
-        from datetime import timezone
-        due = due.replace(tzinfo=timezone.utc)
+        due = due.replace(tzinfo=UTC)
     if created_at is not None and created_at.tzinfo is None:
-        from datetime import timezone
-        created_at = created_at.replace(tzinfo=timezone.utc)
+        created_at = created_at.replace(tzinfo=UTC)
     if due < now:
         return "overdue"
     window = due - created_at if created_at else timedelta(0)
@@ -272,7 +340,7 @@ def deadline_state(status: str, accept_due_at, resolve_due_at, created_at, now: 
     return None
 
 
-def task_rows(user: User, now: Optional[datetime] = None) -> list:
+def task_rows(user: User, now: datetime | None = None) -> list:
     """A handler's work: reports dispatched to them or their department, overdue first."""
     now = now or utcnow()
     mine = Report.assignee_id == user.id
@@ -280,6 +348,10 @@ def task_rows(user: User, now: Optional[datetime] = None) -> list:
         mine = or_(mine, Report.department_id == user.department_id)
     active = Report.status.in_([Status.ASSIGNED.value, Status.IN_PROGRESS.value])
     overdue_first = case((Report.resolve_due_at < now, 0), else_=1)
-    q = (_row_select().where(active, mine)
-         .order_by(overdue_first, Report.resolve_due_at.asc(), Report.id.asc()).limit(200))
+    q = (
+        _row_select()
+        .where(active, mine)
+        .order_by(overdue_first, Report.resolve_due_at.asc(), Report.id.asc())
+        .limit(200)
+    )
     return list(db.session.execute(q))

@@ -1,6 +1,6 @@
 """Triage tables: response templates and maintained counts per status."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column

@@ -1,17 +1,18 @@
 """Moving reports through the workflow, comments, priority and bulk actions. The caller commits."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Optional, Sequence
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from app import hooks
-from app.errors import DomainError, InvalidTransition, PermissionDenied, StaleReport, ValidationFailed
 from app.auth.services import require_approved
+from app.errors import DomainError, InvalidTransition, PermissionDenied, StaleReport, ValidationFailed
 from app.extensions import db
 from app.inputs import record_id, whole_number
 from app.models import CoReporter, Department, Photo, Report, ReportEvent, Role, User, utcnow
@@ -27,11 +28,12 @@ MAX_NOTE = 2000
 
 # -- who may do what -------------------------------------------------------------------------
 
+
 def handles(user: User, report: Report) -> bool:
     """Whether a handler is responsible for the report (assigned to them or their department)."""
     return user.is_handler and (
-        report.assignee_id == user.id
-        or (user.department_id is not None and report.department_id == user.department_id))
+        report.assignee_id == user.id or (user.department_id is not None and report.department_id == user.department_id)
+    )
 
 
 def may_move(user: User, report: Report, target: str) -> bool:
@@ -65,19 +67,21 @@ def _check_handler_move(user: User, report: Report, target: Status) -> None:
 
 # -- optimistic locking ------------------------------------------------------------------------
 
+
 def describe_event(event: ReportEvent | None) -> str:
     """One sentence saying who changed a report, when and how (for the 409 page)."""
     if event is None:
         return _("Someone else changed this report.")
     from app.i18n import local_zone
+
     who = event.actor.display_name if event.actor else _("the system")
     when = event.created_at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
     if event.kind == "transition":
-        how = _("moved it from %(a)s to %(b)s", a=LABELS[Status(event.from_status)],
-                b=LABELS[Status(event.to_status)])
+        how = _("moved it from %(a)s to %(b)s", a=LABELS[Status(event.from_status)], b=LABELS[Status(event.to_status)])
     elif event.kind == "edit" and "priority" in (event.details or {}):
-        how = _("changed its priority to %(p)s",
-                p=PRIORITY_LABELS.get(event.details["priority"], event.details["priority"]))
+        how = _(
+            "changed its priority to %(p)s", p=PRIORITY_LABELS.get(event.details["priority"], event.details["priority"])
+        )
     else:
         how = _("changed it")
     text = _("%(who)s %(how)s at %(when)s.", who=who, how=how, when=when)
@@ -89,17 +93,21 @@ def describe_event(event: ReportEvent | None) -> str:
 def latest_change(report_id: int) -> ReportEvent | None:
     """The last event that bumped the report's version (a move or an edit)."""
     return db.session.scalar(
-        select(ReportEvent).where(ReportEvent.report_id == report_id,
-                                  ReportEvent.kind.in_(("transition", "edit")))
-        .order_by(ReportEvent.created_at.desc(), ReportEvent.id.desc()).limit(1))
+        select(ReportEvent)
+        .where(ReportEvent.report_id == report_id, ReportEvent.kind.in_(("transition", "edit")))
+        .order_by(ReportEvent.created_at.desc(), ReportEvent.id.desc())
+        .limit(1)
+    )
 
 
 def _stale(report_id: int, current_version: int | None = None) -> StaleReport:
     event = latest_change(report_id)
-    message = _("This report was changed while you were looking at it: %(what)s Reload to see it.",
-                what=describe_event(event))
-    return StaleReport(message, changed_by=event.actor.display_name if event and event.actor else None,
-                       current_version=current_version)
+    message = _(
+        "This report was changed while you were looking at it: %(what)s Reload to see it.", what=describe_event(event)
+    )
+    return StaleReport(
+        message, changed_by=event.actor.display_name if event and event.actor else None, current_version=current_version
+    )
 
 
 def _check_version(report: Report, version) -> int:
@@ -116,25 +124,29 @@ def _claim(report: Report, version, now: datetime) -> None:
     """Bump the version with UPDATE ... WHERE version = :v, so of two concurrent edits only one wins."""
     version = _check_version(report, version)
     result = db.session.execute(
-        update(Report).where(Report.id == report.id, Report.version == version)
-        .values(version=version + 1, updated_at=now).execution_options(synchronize_session=False))
+        update(Report)
+        .where(Report.id == report.id, Report.version == version)
+        .values(version=version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         db.session.expire(report)
         raise _stale(report.id)
     from sqlalchemy.orm.attributes import set_committed_value
+
     set_committed_value(report, "version", version + 1)
     set_committed_value(report, "updated_at", now)
 
 
 # -- the move ---------------------------------------------------------------------------------
 
-def _clean_note(note: Optional[str]) -> str:
+
+def _clean_note(note: str | None) -> str:
     if note is not None and not isinstance(note, str):
         raise ValidationFailed(_l("The note must be text."), code="invalid_note")
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise ValidationFailed(_l("The note is too long (at most %(n)d characters).", n=MAX_NOTE),
-                               code="note_too_long")
+        raise ValidationFailed(_l("The note is too long (at most %(n)d characters).", n=MAX_NOTE), code="note_too_long")
     return note
 
 
@@ -154,8 +166,10 @@ def _resolve_duplicate_target(report: Report, duplicate_of) -> Report:
     if target.id == report.id:
         raise ValidationFailed(_l("A report cannot duplicate itself."), code="duplicate_self")
     if target.status in (Status.DUPLICATE, Status.REJECTED):
-        raise ValidationFailed(_l("The target is itself a duplicate or rejected; choose the original report."),
-                               code="duplicate_of_duplicate")
+        raise ValidationFailed(
+            _l("The target is itself a duplicate or rejected; choose the original report."),
+            code="duplicate_of_duplicate",
+        )
     return target
 
 
@@ -189,26 +203,36 @@ class Move:
     target: Status
     note: str = ""
     details: dict = field(default_factory=dict)
-    target_report: Optional[Report] = None
-    assignee: Optional[User] = None
-    department: Optional[Department] = None
-    processed: Optional[list] = None
+    target_report: Report | None = None
+    assignee: User | None = None
+    department: Department | None = None
+    processed: list | None = None
 
 
-def check_move(report: Report, actor: User, to, *, note: Optional[str] = None, assignee_id=None,
-               department_id=None, outcome: Optional[str] = None, duplicate_of=None,
-               after_photo: Optional[Upload] = None) -> Move:
+def check_move(
+    report: Report,
+    actor: User,
+    to,
+    *,
+    note: str | None = None,
+    assignee_id=None,
+    department_id=None,
+    outcome: str | None = None,
+    duplicate_of=None,
+    after_photo: Upload | None = None,
+) -> Move:
     """The check step: the table, the actor's role and what the move needs; nothing is changed."""
     try:
         target = Status(to)
     except ValueError:
-        raise InvalidTransition(_l("Unknown status."))
+        raise InvalidTransition(_l("Unknown status.")) from None
     _check_actor(actor, report)
     _check_handler_move(actor, report, target)
     if not workflow.is_legal(report.status, target):
-        raise InvalidTransition(_l("A report that is %(a)s cannot be moved to %(b)s.",
-                                   a=LABELS[Status(report.status)], b=LABELS[target]),
-                                current_status=report.status)
+        raise InvalidTransition(
+            _l("A report that is %(a)s cannot be moved to %(b)s.", a=LABELS[Status(report.status)], b=LABELS[target]),
+            current_status=report.status,
+        )
     move = Move(source=Status(report.status), target=target, note=_clean_note(note))
     needs = workflow.requirements(move.source, target)
     if "note" in needs and not move.note:
@@ -217,8 +241,9 @@ def check_move(report: Report, actor: User, to, *, note: Optional[str] = None, a
         try:
             move.details["outcome"] = Outcome(outcome).value
         except ValueError:
-            raise ValidationFailed(_l("Choose an outcome: fixed, not our responsibility, or unable to fix."),
-                                   code="outcome_required")
+            raise ValidationFailed(
+                _l("Choose an outcome: fixed, not our responsibility, or unable to fix."), code="outcome_required"
+            ) from None
     if "duplicate_of" in needs:
         move.target_report = _resolve_duplicate_target(report, duplicate_of)
         move.details["duplicate_of"] = move.target_report.id
@@ -232,12 +257,14 @@ def check_move(report: Report, actor: User, to, *, note: Optional[str] = None, a
         if target != Status.RESOLVED:
             raise ValidationFailed(_l("An after photo goes with resolving a report."), code="photo_not_allowed")
         from app.reports.services import process_uploads
+
         move.processed = process_uploads([after_photo], 1)  # validated before anything changes
     return move
 
 
-def apply_move(report: Report, actor: Optional[User], move: Move, *, version, internal: bool = False,
-               now: Optional[datetime] = None) -> ReportEvent:
+def apply_move(
+    report: Report, actor: User | None, move: Move, *, version, internal: bool = False, now: datetime | None = None
+) -> ReportEvent:
     """The apply step: claim the version, change the report, write the event (actor None: the system)."""
     now = now or utcnow()
     _claim(report, version, now)
@@ -272,13 +299,30 @@ def apply_move(report: Report, actor: Optional[User], move: Move, *, version, in
     note = move.note
     internal = bool(internal) and bool(note)
     actor_id = actor.id if actor else None
-    event = ReportEvent(report_id=report.id, actor_id=actor_id, created_at=now, kind="transition",
-                        from_status=source.value, to_status=target.value, note="" if internal else note,
-                        details=details)
+    event = ReportEvent(
+        report_id=report.id,
+        actor_id=actor_id,
+        created_at=now,
+        kind="transition",
+        from_status=source.value,
+        to_status=target.value,
+        note="" if internal else note,
+        details=details,
+    )
     db.session.add(event)
     if internal:
-        db.session.add(ReportEvent(report_id=report.id, actor_id=actor_id, created_at=now, kind="comment",
-                                   from_status=target.value, to_status=target.value, note=note, internal=True))
+        db.session.add(
+            ReportEvent(
+                report_id=report.id,
+                actor_id=actor_id,
+                created_at=now,
+                kind="comment",
+                from_status=target.value,
+                to_status=target.value,
+                note=note,
+                internal=True,
+            )
+        )
     db.session.flush()
     if move.processed:
         attach_photos(report, event, move.processed, kind="after")
@@ -287,32 +331,55 @@ def apply_move(report: Report, actor: Optional[User], move: Move, *, version, in
     return event
 
 
-def transition(report: Report, actor: User, to, *, version, note: Optional[str] = None,
-               assignee_id=None, department_id=None, outcome: Optional[str] = None,
-               duplicate_of=None, internal: bool = False, after_photo: Optional[Upload] = None,
-               now: Optional[datetime] = None) -> ReportEvent:
+def transition(
+    report: Report,
+    actor: User,
+    to,
+    *,
+    version,
+    note: str | None = None,
+    assignee_id=None,
+    department_id=None,
+    outcome: str | None = None,
+    duplicate_of=None,
+    internal: bool = False,
+    after_photo: Upload | None = None,
+    now: datetime | None = None,
+) -> ReportEvent:
     """Move a report to `to` as `actor`, if the table, the actor's role and the version allow it."""
     _check_actor(actor, report)
     _check_version(report, version)  # a stale page first: its move was chosen from an old status
-    move = check_move(report, actor, to, note=note, assignee_id=assignee_id, department_id=department_id,
-                      outcome=outcome, duplicate_of=duplicate_of, after_photo=after_photo)
+    move = check_move(
+        report,
+        actor,
+        to,
+        note=note,
+        assignee_id=assignee_id,
+        department_id=department_id,
+        outcome=outcome,
+        duplicate_of=duplicate_of,
+        after_photo=after_photo,
+    )
     return apply_move(report, actor, move, version=version, internal=internal, now=now)
 
 
-def reopen_by_rule(report: Report, note: str, details: dict, now: Optional[datetime] = None) -> ReportEvent:
+def reopen_by_rule(report: Report, note: str, details: dict, now: datetime | None = None) -> ReportEvent:
     """A move no person makes: back to accepted when a rider says it is not fixed (workflow.SYSTEM_MOVES)."""
     source = Status(report.status)
     if (source, Status.ACCEPTED) not in workflow.SYSTEM_MOVES:
-        raise InvalidTransition(_l("A report that is %(a)s cannot be moved to %(b)s.",
-                                   a=LABELS[source], b=LABELS[Status.ACCEPTED]), current_status=report.status)
+        raise InvalidTransition(
+            _l("A report that is %(a)s cannot be moved to %(b)s.", a=LABELS[source], b=LABELS[Status.ACCEPTED]),
+            current_status=report.status,
+        )
     move = Move(source=source, target=Status.ACCEPTED, note=_clean_note(note), details=dict(details))
     return apply_move(report, None, move, version=report.version, now=now)
 
 
 def _follow(target: Report, duplicate: Report) -> None:
     """The duplicate's rider (and its co-reporters) follow the target from now on."""
-    followers = {duplicate.user_id} | set(db.session.scalars(
-        select(CoReporter.user_id).where(CoReporter.report_id == duplicate.id)))
+    followers = {duplicate.user_id} | set(
+        db.session.scalars(select(CoReporter.user_id).where(CoReporter.report_id == duplicate.id))
+    )
     followers.discard(target.user_id)
     existing = set(db.session.scalars(select(CoReporter.user_id).where(CoReporter.report_id == target.id)))
     for user_id in sorted(followers - existing):
@@ -322,6 +389,7 @@ def _follow(target: Report, duplicate: Report) -> None:
 def attach_photos(report: Report, event: ReportEvent, processed, kind: str) -> list[Photo]:
     from app.reports.services import store_photos
     from app.storage import photo_store
+
     rows = store_photos(photo_store(), processed)
     for p in rows:
         p.report_id, p.event_id, p.kind = report.id, event.id, kind
@@ -331,6 +399,7 @@ def attach_photos(report: Report, event: ReportEvent, processed, kind: str) -> l
 
 
 # -- comments, photos, priority ------------------------------------------------------------------
+
 
 def follows(user: User, report: Report) -> bool:
     """The report's rider or a co-reporter."""
@@ -348,19 +417,36 @@ def add_comment(report: Report, actor: User, note: str, *, internal: bool = Fals
         internal = False
     else:
         raise PermissionDenied(_l("You may not comment on this report."))
-    event = ReportEvent(report_id=report.id, actor_id=actor.id, kind="comment", note=note,
-                        internal=bool(internal), from_status=report.status, to_status=report.status)
+    event = ReportEvent(
+        report_id=report.id,
+        actor_id=actor.id,
+        kind="comment",
+        note=note,
+        internal=bool(internal),
+        from_status=report.status,
+        to_status=report.status,
+    )
     db.session.add(event)
     db.session.flush()
     return event
 
 
-def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note: str = "", *,
-                     lat=None, lon=None, radius_m: float = 200, max_photos: int = 4) -> ReportEvent:
+def add_rider_photos(
+    report: Report,
+    rider: User,
+    photos: Sequence[Upload],
+    note: str = "",
+    *,
+    lat=None,
+    lon=None,
+    radius_m: float = 200,
+    max_photos: int = 4,
+) -> ReportEvent:
     """A rider's "still there" photo: on a report they follow, or on an open, recent one nearby they join
     (with a photo; they then see its progress, not the rider's description, photos or comments)."""
     from app.reports.geo import distance_m, valid_location
     from app.reports.services import process_uploads
+
     note = _clean_note(note)
     if not photos and not note:
         raise ValidationFailed(_l("Add a photo or a comment."), code="photo_required")
@@ -371,8 +457,9 @@ def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note
     if joining:
         require_joinable(report)
         if lat in (None, "") or lon in (None, ""):
-            raise ValidationFailed(_l("We need your location to add your photo to a report nearby."),
-                                   code="location_required")
+            raise ValidationFailed(
+                _l("We need your location to add your photo to a report nearby."), code="location_required"
+            )
         if not valid_location(lat, lon):  # geopy raises on NaN or a latitude of 100
             raise ValidationFailed(_l("The location is out of range."), code="invalid_location")
         if distance_m((float(lat), float(lon)), (report.lat, report.lon)) > radius_m:
@@ -380,9 +467,15 @@ def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note
         if not photos:  # a photo of the place, not only a position anyone can read from Open311
             raise ValidationFailed(_l("Add a photo of the problem to add it to this report."), code="photo_required")
     processed = process_uploads(photos, max_photos)
-    event = ReportEvent(report_id=report.id, actor_id=rider.id, kind="photo" if photos else "comment",
-                        note=note, from_status=report.status, to_status=report.status,
-                        details={"photos": len(photos), "joined": joining})
+    event = ReportEvent(
+        report_id=report.id,
+        actor_id=rider.id,
+        kind="photo" if photos else "comment",
+        note=note,
+        from_status=report.status,
+        to_status=report.status,
+        details={"photos": len(photos), "joined": joining},
+    )
     db.session.add(event)
     db.session.flush()
     if joining:
@@ -403,9 +496,16 @@ def set_priority(report: Report, actor: User, priority: str, *, version) -> Repo
     _claim(report, version, now)
     before = report.priority
     report.priority = priority
-    event = ReportEvent(report_id=report.id, actor_id=actor.id, created_at=now, kind="edit", internal=True,
-                        from_status=report.status, to_status=report.status,
-                        details={"priority": priority, "previous_priority": before})
+    event = ReportEvent(
+        report_id=report.id,
+        actor_id=actor.id,
+        created_at=now,
+        kind="edit",
+        internal=True,
+        from_status=report.status,
+        to_status=report.status,
+        details={"priority": priority, "previous_priority": before},
+    )
     db.session.add(event)
     db.session.flush()
     return event
@@ -416,9 +516,17 @@ def set_priority(report: Report, actor: User, priority: str, *, version) -> Repo
 BULK_ACTIONS = ("accept", "reject", "assign", "priority")
 
 
-def bulk(actor: User, ids: Iterable, action: str, *, note: str = "", assignee_id=None,
-         department_id=None, priority: Optional[str] = None,
-         versions: Optional[dict[int, Optional[int]]] = None) -> list[dict]:
+def bulk(
+    actor: User,
+    ids: Iterable,
+    action: str,
+    *,
+    note: str = "",
+    assignee_id=None,
+    department_id=None,
+    priority: str | None = None,
+    versions: dict[int, int | None] | None = None,
+) -> list[dict]:
     """Apply one action to many reports; each row succeeds or fails on its own (savepoints)."""
     if not actor.is_staff:
         raise PermissionDenied(_l("Only coordinators use bulk actions."))
@@ -449,8 +557,15 @@ def bulk(actor: User, ids: Iterable, action: str, *, note: str = "", assignee_id
                 elif action == "reject":
                     transition(report, actor, Status.REJECTED, version=version, note=note)
                 elif action == "assign":
-                    transition(report, actor, Status.ASSIGNED, version=version, note=note,
-                               assignee_id=assignee_id, department_id=department_id)
+                    transition(
+                        report,
+                        actor,
+                        Status.ASSIGNED,
+                        version=version,
+                        note=note,
+                        assignee_id=assignee_id,
+                        department_id=department_id,
+                    )
                 else:
                     set_priority(report, actor, priority or "", version=version)
             row.update(ok=True, status=report.status, version=report.version)
@@ -463,9 +578,15 @@ def bulk(actor: User, ids: Iterable, action: str, *, note: str = "", assignee_id
 
 # -- pickers for the report page ----------------------------------------------------------------
 
+
 def dispatch_choices() -> tuple[list[Department], list[User]]:
     """Departments and active handlers to dispatch to."""
     departments = list(db.session.scalars(select(Department).order_by(Department.id)))
-    handlers = list(db.session.scalars(select(User).where(User.role == Role.HANDLER, User.active.is_(True))
-                                       .order_by(User.department_id, User.display_name)))
+    handlers = list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.HANDLER, User.active.is_(True))
+            .order_by(User.department_id, User.display_name)
+        )
+    )
     return departments, handlers

@@ -1,4 +1,7 @@
 """The triage board, a report's page for staff and handlers, and a handler's tasks."""
+
+from datetime import UTC
+
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -17,9 +20,9 @@ from app.triage.models import ResponseTemplate
 from app.triage.workflow import MOVE_LABELS, OUTCOME_LABELS, Status
 
 
-
 def _pickers():
     from app.grids.models import Grid
+
     cats = list(db.session.scalars(select(Category).order_by(Category.hazard.desc(), Category.sort_order)))
     departments, handlers = services.dispatch_choices()
     grids = list(db.session.scalars(select(Grid).order_by(Grid.code).limit(500)))
@@ -29,22 +32,20 @@ def _pickers():
 def _row_helpers() -> dict:
     """Per-page constants for the board's rows: 50 rows must not translate and route 50 times."""
     from app.i18n import local_zone
+
     zone = local_zone()
     words = {s.value: str(services.LABELS[s]) for s in Status}
     words.update({p: str(label) for p, label in services.PRIORITY_LABELS.items()})
-    words.update(overdue=_("Overdue"), due_soon=_("Due soon"), escalated=_("Escalated"),
-                 warned=_("Half the time used"))
+    words.update(overdue=_("Overdue"), due_soon=_("Due soon"), escalated=_("Escalated"), warned=_("Half the time used"))
 
     def shorttime(dt):
         if dt is None:
             return ""
         if dt.tzinfo is None:  # Core rows on SQLite: stored as UTC
-            from datetime import timezone
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
-    return {"words": words, "shorttime": shorttime,
-            "report_url": url_for("triage.report", report_id=0)[:-1]}
+    return {"words": words, "shorttime": shorttime, "report_url": url_for("triage.report", report_id=0)[:-1]}
 
 
 @bp.route("/board")
@@ -53,14 +54,24 @@ def board():
     f = queries.parse_filter(request.args)
     counts = queries.status_counts(f)
     rows = queries.board_rows(f)
-    return render_template("triage/board.html", f=f, rows=rows, counts=counts,
-                           escalations=queries.escalation_levels(rows),
-                           total=queries.total_for(f, counts), form=EmptyForm(), **_row_helpers(),
-                           view="map" if request.args.get("view") == "map" else "list",
-                           deadline=queries.deadline_state, Status=Status,
-                           priorities=services.PRIORITIES, priority_labels=services.PRIORITY_LABELS,
-                           tile_url=current_app.config["TILE_URL"],
-                           tile_attribution=current_app.config["TILE_ATTRIBUTION"], **_pickers())
+    return render_template(
+        "triage/board.html",
+        f=f,
+        rows=rows,
+        counts=counts,
+        escalations=queries.escalation_levels(rows),
+        total=queries.total_for(f, counts),
+        form=EmptyForm(),
+        **_row_helpers(),
+        view="map" if request.args.get("view") == "map" else "list",
+        deadline=queries.deadline_state,
+        Status=Status,
+        priorities=services.PRIORITIES,
+        priority_labels=services.PRIORITY_LABELS,
+        tile_url=current_app.config["TILE_URL"],
+        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+        **_pickers(),
+    )
 
 
 @bp.route("/board/map.json")
@@ -68,10 +79,25 @@ def board():
 def board_map():
     f = queries.parse_filter(request.args)
     points = queries.map_points(f)
-    return jsonify({"points": [{"id": p.id, "reference": p.reference, "status": p.status, "lat": p.lat,
-                                "lon": p.lon, "priority": p.priority, "category": p.code, "color": p.color,
-                                "url": url_for("triage.report", report_id=p.id)} for p in points],
-                    "truncated": len(points) >= 5000})
+    return jsonify(
+        {
+            "points": [
+                {
+                    "id": p.id,
+                    "reference": p.reference,
+                    "status": p.status,
+                    "lat": p.lat,
+                    "lon": p.lon,
+                    "priority": p.priority,
+                    "category": p.code,
+                    "color": p.color,
+                    "url": url_for("triage.report", report_id=p.id),
+                }
+                for p in points
+            ],
+            "truncated": len(points) >= 5000,
+        }
+    )
 
 
 @bp.route("/board/bulk", methods=["POST"])
@@ -86,16 +112,23 @@ def bulk():
         number, sent = record_id(rid), form.get(f"v_{rid}")
         if number and sent:
             versions[number] = whole_number(sent)  # None when unreadable: that row is refused, not forced
-    results = services.bulk(current_user, ids, form.get("action", ""), note=form.get("note", ""),
-                            assignee_id=form.get("assignee") or None, department_id=form.get("department") or None,
-                            priority=form.get("priority"), versions=versions)
+    results = services.bulk(
+        current_user,
+        ids,
+        form.get("action", ""),
+        note=form.get("note", ""),
+        assignee_id=form.get("assignee") or None,
+        department_id=form.get("department") or None,
+        priority=form.get("priority"),
+        versions=versions,
+    )
     db.session.commit()
     done = [r for r in results if r["ok"]]
     if done:
         flash(_("%(n)d of %(m)d reports updated.", n=len(done), m=len(results)), "ok")
     for r in results:
         if not r["ok"]:
-            flash("%s: %s" % (r["reference"] or r["id"], r["message"]), "error")
+            flash("{}: {}".format(r["reference"] or r["id"], r["message"]), "error")
     return redirect(safe_next(form.get("back"), url_for("triage.board")))
 
 
@@ -106,17 +139,25 @@ def _detail_context(report):
         templates.setdefault(t.target_status, []).append(t)
     staff = current_user.is_staff
     return {
-        "report": report, "form": EmptyForm(),
+        "report": report,
+        "form": EmptyForm(),
         "events": report_services.timeline(report, include_internal=True),
         "moves": services.legal_moves_for(current_user, report),
-        "move_labels": MOVE_LABELS, "outcome_labels": OUTCOME_LABELS, "Status": Status,
+        "move_labels": MOVE_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "Status": Status,
         "needs": lambda to: services.workflow.requirements(report.status, to),
         "candidates": duplicates.duplicate_candidates(report) if staff and report.is_open else [],
-        "departments": departments, "handlers": handlers, "templates": templates,
-        "priorities": services.PRIORITIES, "priority_labels": services.PRIORITY_LABELS,
-        "deadline": queries.deadline_state(report.status, report.accept_due_at, report.resolve_due_at,
-                                           report.created_at),
-        "tile_url": current_app.config["TILE_URL"], "tile_attribution": current_app.config["TILE_ATTRIBUTION"],
+        "departments": departments,
+        "handlers": handlers,
+        "templates": templates,
+        "priorities": services.PRIORITIES,
+        "priority_labels": services.PRIORITY_LABELS,
+        "deadline": queries.deadline_state(
+            report.status, report.accept_due_at, report.resolve_due_at, report.created_at
+        ),
+        "tile_url": current_app.config["TILE_URL"],
+        "tile_attribution": current_app.config["TILE_ATTRIBUTION"],
         "staff": staff,
     }
 
@@ -145,11 +186,19 @@ def move(report_id: int):
     form = request.form
     photo = request.files.get("after_photo")
     try:
-        services.transition(r, current_user, form.get("to", ""), version=form.get("version"),
-                            note=form.get("note"), assignee_id=form.get("assignee") or None,
-                            department_id=form.get("department") or None, outcome=form.get("outcome"),
-                            duplicate_of=form.get("duplicate_of"), internal=bool(form.get("internal")),
-                            after_photo=photo.stream if photo and photo.filename else None)
+        services.transition(
+            r,
+            current_user,
+            form.get("to", ""),
+            version=form.get("version"),
+            note=form.get("note"),
+            assignee_id=form.get("assignee") or None,
+            department_id=form.get("department") or None,
+            outcome=form.get("outcome"),
+            duplicate_of=form.get("duplicate_of"),
+            internal=bool(form.get("internal")),
+            after_photo=photo.stream if photo and photo.filename else None,
+        )
     except StaleReport as err:
         return _stale_page(report_id, err)
     db.session.commit()
@@ -190,25 +239,34 @@ def my_tasks():
     return render_template("triage/tasks.html", rows=rows, deadline=queries.deadline_state)
 
 
-
 @bp.route("/reports/<int:report_id>/confirm", methods=["POST"])
 @login_required
 def confirm_page(report_id: int):
     """The "Is it fixed?" card's form (rider or co-reporter): fixed or not, an optional note and photo."""
     from app.errors import DomainError
     from app.triage.confirmation import confirm
+
     report = report_services.get_report(report_id)
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
     photo = request.files.get("photo")
     try:
-        confirm(report, current_user, fixed=request.form.get("fixed") == "1", note=request.form.get("note", ""),
-                photo=photo.stream if photo and photo.filename else None)
+        confirm(
+            report,
+            current_user,
+            fixed=request.form.get("fixed") == "1",
+            note=request.form.get("note", ""),
+            photo=photo.stream if photo and photo.filename else None,
+        )
     except DomainError as err:
         flash(str(err.message), "error")
         return redirect(url_for("reports.detail", report_id=report.id))
     db.session.commit()
-    flash(_("Thank you: your answer is recorded.") if request.form.get("fixed") == "1" else
-          _("Thank you: the department and the coordinators are told it is not fixed."), "info")
+    flash(
+        _("Thank you: your answer is recorded.")
+        if request.form.get("fixed") == "1"
+        else _("Thank you: the department and the coordinators are told it is not fixed."),
+        "info",
+    )
     return redirect(url_for("reports.detail", report_id=report.id))

@@ -2,6 +2,7 @@
 
 Nothing else decides which move is legal. Pure: no Flask, no database.
 """
+
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
@@ -32,12 +33,13 @@ S = Status
 
 # from -> {to: what the move needs}
 TRANSITIONS: dict[Status, dict[Status, frozenset[str]]] = {
-    S.SUBMITTED: {S.ACCEPTED: frozenset(), S.REJECTED: frozenset({"note"}),
-                  S.DUPLICATE: frozenset({"duplicate_of"})},
-    S.ACCEPTED: {S.ASSIGNED: frozenset({"assignee_or_department"}), S.REJECTED: frozenset({"note"}),
-                 S.DUPLICATE: frozenset({"duplicate_of"})},
-    S.ASSIGNED: {S.IN_PROGRESS: frozenset(), S.RESOLVED: frozenset({"note"}),
-                 S.ACCEPTED: frozenset()},
+    S.SUBMITTED: {S.ACCEPTED: frozenset(), S.REJECTED: frozenset({"note"}), S.DUPLICATE: frozenset({"duplicate_of"})},
+    S.ACCEPTED: {
+        S.ASSIGNED: frozenset({"assignee_or_department"}),
+        S.REJECTED: frozenset({"note"}),
+        S.DUPLICATE: frozenset({"duplicate_of"}),
+    },
+    S.ASSIGNED: {S.IN_PROGRESS: frozenset(), S.RESOLVED: frozenset({"note"}), S.ACCEPTED: frozenset()},
     S.IN_PROGRESS: {S.RESOLVED: frozenset({"note"})},
     S.RESOLVED: {S.CLOSED: frozenset({"outcome"}), S.IN_PROGRESS: frozenset({"note"})},
     S.CLOSED: {S.ACCEPTED: frozenset({"note"})},
@@ -65,8 +67,7 @@ def deadline_for(status: str, accept_due_at, resolve_due_at):
 SYSTEM_MOVES = frozenset({(S.RESOLVED, S.ACCEPTED), (S.CLOSED, S.ACCEPTED)})
 
 # Moves a handler may make on reports assigned to them or their department.
-HANDLER_MOVES = frozenset({(S.ASSIGNED, S.IN_PROGRESS), (S.ASSIGNED, S.RESOLVED),
-                           (S.IN_PROGRESS, S.RESOLVED)})
+HANDLER_MOVES = frozenset({(S.ASSIGNED, S.IN_PROGRESS), (S.ASSIGNED, S.RESOLVED), (S.IN_PROGRESS, S.RESOLVED)})
 
 LABELS = {
     S.SUBMITTED: _l("Submitted"),

@@ -8,13 +8,13 @@ The points of a period look up which reports were closed in it and are still clo
 league table (the co-reporters' and the duplicates' candidates); with closed_at alone every report closed in
 the period was read from the table for its status and outcome (~6,500 a week at a million reports).
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = 'a7d1e9c3f520'
-down_revision = 'f2c8d4a6b310'
+revision = "a7d1e9c3f520"
+down_revision = "f2c8d4a6b310"
 branch_labels = None
 depends_on = None
 
@@ -34,6 +34,8 @@ def downgrade():
 def _analyze(index: str) -> None:
     """Statistics for a new index on an analyzed SQLite database, as the indexes beside it have."""
     bind = op.get_bind()
-    if bind.dialect.name == "sqlite" and bind.execute(
-            sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+    if (
+        bind.dialect.name == "sqlite"
+        and bind.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first()
+    ):
         bind.execute(sa.text(f"ANALYZE {index}"))

@@ -5,13 +5,13 @@ Revises: 7b87731a26dc
 Create Date: 2026-11-30 00:45:00
 
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = 'a9e4c2d7f105'
-down_revision = '7b87731a26dc'
+revision = "a9e4c2d7f105"
+down_revision = "7b87731a26dc"
 branch_labels = None
 depends_on = None
 

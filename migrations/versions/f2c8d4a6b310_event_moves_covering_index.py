@@ -11,13 +11,13 @@ The new index starts with the same column, so what used the old one (events by t
 duplicate merges) uses it as before. SQLite covers a column only as a key, so `details` is the last key
 there; PostgreSQL has no b-tree order for json and carries it as an INCLUDE column.
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = 'f2c8d4a6b310'
-down_revision = 'e5a7c3b9d214'
+revision = "f2c8d4a6b310"
+down_revision = "e5a7c3b9d214"
 branch_labels = None
 depends_on = None
 
@@ -43,6 +43,8 @@ def downgrade():
 def _analyze(index: str) -> None:
     """Statistics for a new index on an analyzed SQLite database, as the indexes beside it have."""
     bind = op.get_bind()
-    if bind.dialect.name == "sqlite" and bind.execute(
-            sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+    if (
+        bind.dialect.name == "sqlite"
+        and bind.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first()
+    ):
         bind.execute(sa.text(f"ANALYZE {index}"))

@@ -11,13 +11,15 @@ through a local ThreadingHTTPServer receiver on 127.0.0.1, in its own process, t
 - latency: a real worker process (`flask --app app worker`, default poll) running while this script makes
   --latency-moves moves at a steady --rate per second; for each notification, its move's commit time against
   its `delivered_at` (stamped by the worker) and against the moment a reader polling every 20 ms first saw it
-  delivered (what the bell would see): p50, p95, max. Target: p95 <= 2 s;
+  delivered (what the bell would see): p50, p95, max. Target: p95 <= 2 s. With --receiver-delay the receiver
+  answers that much later in this part: an in-app delivery is committed with the outside ones of its batch;
 - escalation: one pass (run_pass) over the 1,000,000-report database of bench/summary.py (GRIDSNAP_BENCH_DB,
   built by it when missing, about half an hour), at --passes moments a minute apart, each with the job mark a
   minute before it (the worker's once-a-minute window); the pass's writes are rolled back. Its floor is the
   raw SQL it sent, captured and replayed through the bare DB-API cursor. Target: < 1 s.
 
-    .venv/bin/python bench/notify.py [--moves 10000] [--latency-moves 1200] [--rate 20] [--skip-escalation]
+    .venv/bin/python bench/notify.py [--moves 10000] [--latency-moves 1200] [--rate 20] [--receiver-delay 0]
+                                     [--passes 7] [--skip-escalation]
 
 Machines here are noisy (2 cores shared): run it a few times and compare the ratios.
 """
@@ -49,6 +51,8 @@ class Receiver(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.rfile.read(int(self.headers["Content-Length"]))
+        if self.server.delay.value:
+            time.sleep(self.server.delay.value)
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -59,9 +63,9 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
-def _serve(count, port) -> None:
+def _serve(count, delay, port) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    server.daemon_threads, server.count = True, count
+    server.daemon_threads, server.count, server.delay = True, count, delay
     port.send(server.server_address[1])
     server.serve_forever(poll_interval=0.05)
 
@@ -71,8 +75,9 @@ class ReceiverProcess:
 
     def __init__(self):
         self._count = multiprocessing.Value("l", 0)
+        self.delay = multiprocessing.Value("d", 0.0)  # seconds before each answer (0: at once)
         parent, child = multiprocessing.Pipe()
-        self.proc = multiprocessing.Process(target=_serve, args=(self._count, child), daemon=True)
+        self.proc = multiprocessing.Process(target=_serve, args=(self._count, self.delay, child), daemon=True)
         self.proc.start()
         self.url = f"http://127.0.0.1:{parent.recv()}/hook"
 
@@ -382,6 +387,8 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=10_000, help="moves for the throughput part (two per report)")
     parser.add_argument("--latency-moves", type=int, default=1_200)
     parser.add_argument("--rate", type=float, default=20.0, help="moves per second while the worker runs")
+    parser.add_argument("--receiver-delay", type=float, default=0.0,
+                        help="seconds the webhook receiver waits before answering, in the latency part only")
     parser.add_argument("--passes", type=int, default=7, help="escalation passes (timed; one more warms up)")
     parser.add_argument("--skip-escalation", action="store_true")
     args = parser.parse_args()
@@ -394,6 +401,7 @@ def main() -> None:
         with app.app_context():
             people = setup(n1 + n2, receiver.url)
         throughput(app, people, n1, receiver)
+        receiver.delay.value = args.receiver_delay
         latency(app, path, tmp, people, n1 + 1, args.latency_moves, args.rate)
         with app.app_context():
             from app.extensions import db

@@ -11,6 +11,7 @@ from email.utils import formatdate, make_msgid
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.mail import send_mail
@@ -32,12 +33,21 @@ def backoff(attempts: int, rng: Callable[[], float] = random.random) -> float:
     return min(FIRST_RETRY * 2 ** (attempts - 1), MAX_WAIT) * (1 + rng())
 
 
-def _claim(now: datetime, limit: int) -> list[Delivery]:
+def _claim(now: datetime, limit: int, in_app: bool) -> list[Delivery]:
     query = (
         select(Delivery)
-        .where(Delivery.state.in_(DUE_STATES), Delivery.next_attempt_at <= now)
+        .where(
+            Delivery.state.in_(DUE_STATES),
+            Delivery.next_attempt_at <= now,
+            (Delivery.channel == Channel.APP.value) if in_app else (Delivery.channel != Channel.APP.value),
+        )
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
+        # what sending reads, loaded with the batch (not two statements per delivery)
+        .options(
+            selectinload(Delivery.notification).selectinload(Notification.report),
+            selectinload(Delivery.notification).selectinload(Notification.department),
+        )
     )
     if db.session.get_bind().dialect.name == "postgresql":
         # Several workers share the work: a row one of them holds is skipped by the others.
@@ -46,13 +56,19 @@ def _claim(now: datetime, limit: int) -> list[Delivery]:
 
 
 def deliver_due(now: datetime | None = None, *, limit: int = 100, stopping: Callable[[], bool] = lambda: False) -> int:
-    """Send the deliveries that are due (up to `limit`) and commit; returns how many were tried.
+    """Send the deliveries that are due (up to `limit` of each kind) and commit; returns how many were tried.
 
+    The bell's deliveries go first, in a commit of their own, so they never wait behind outside channels.
     In-app deliveries are exactly once: marking one sent and showing its notification commit together.
     Outside channels are at least once: a worker killed after sending and before committing sends again,
     with the same delivery key."""
+    return sum(_deliver_batch(now, limit, stopping, in_app) for in_app in (True, False))
+
+
+def _deliver_batch(now: datetime | None, limit: int, stopping: Callable[[], bool], in_app: bool) -> int:
+    clock = (lambda: now) if now is not None else utcnow  # a given moment (tests, the CLI), else the real time
     now = now or utcnow()
-    rows = _claim(now, limit)
+    rows = _claim(now, limit, in_app)
     if not rows:
         db.session.rollback()
         return 0
@@ -71,10 +87,13 @@ def deliver_due(now: datetime | None = None, *, limit: int = 100, stopping: Call
                 log.exception("delivery %s failed", d.id)
                 _failed(d, DeliveryFailed(f"{type(err).__name__}: {err}"), now)
             else:
-                d.state, d.sent_at, d.last_error = DeliveryState.SENT.value, now, ""
+                d.state, d.sent_at, d.last_error = DeliveryState.SENT.value, clock(), ""
                 d.attempts += 1
-                if d.channel == Channel.APP:
-                    d.notification.delivered_at = now
+    if in_app:  # shown in the bell from the moment the batch commits
+        shown = clock()
+        for d in rows[:tried]:
+            if d.state == DeliveryState.SENT.value:
+                d.notification.delivered_at = shown
     db.session.commit()
     return tried
 

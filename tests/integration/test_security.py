@@ -35,7 +35,7 @@ def test_pages_and_api_answers_carry_security_headers(client, app):
 
 
 def _login_over(client, scheme: str):
-    f.make_user("rider1")
+    f.make_user("rider1", password=f.PASSWORD)
     base = f"{scheme}://localhost"
     page = client.get("/login", base_url=base).get_data(as_text=True)
     return client.post("/login", base_url=base, headers={"Referer": base + "/login"},  # CSRF checks it on HTTPS

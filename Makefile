@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup db migrate serve translations audit lock clean
+.PHONY: run test lint setup db migrate serve translations audit lock clean
 
 # Installed at the versions of requirements.lock (pip constraints): the versions `make audit` scans.
 $(STAMP): pyproject.toml requirements.lock
@@ -43,6 +43,13 @@ migrate: $(STAMP)
 # Production server: gunicorn with gunicorn.conf.py (GRIDSNAP_BIND, GRIDSNAP_WORKERS, ... from the environment).
 serve: migrate $(MO)
 	$(BIN)/gunicorn -c gunicorn.conf.py
+
+# The lint gate: ruff (pyflakes, isort, bugbear, pyupgrade, complexity), the formatting, and the import
+# contracts of docs/ARCHITECTURE.md. `make test` runs it first.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test: $(STAMP) $(MO)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -54,6 +54,7 @@ def register_models() -> None:
     from app import audit, models  # noqa: F401
     from app.grids import models as _grids  # noqa: F401
     from app.notify import models as _notify  # noqa: F401
+    from app.reports import models as _reports  # noqa: F401
     from app.summaries import models as _summaries  # noqa: F401
     from app.teams import models as _teams  # noqa: F401
     from app.triage import models as _triage  # noqa: F401

@@ -4,6 +4,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.extensions import db
+from app.models import ROLES, Role
 
 user_cli = AppGroup("user", help="Manage users.")
 token_cli = AppGroup("token", help="Manage personal API tokens.")
@@ -12,7 +13,7 @@ demo_cli = AppGroup("demo", help="Demo data.")
 
 @user_cli.command("create")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["rider", "handler", "coordinator", "admin"]), default="rider")
+@click.option("--role", type=click.Choice(ROLES), default=Role.RIDER.value)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--team", default=None, help="Volunteer team name (created if missing).")
 @click.option("--display-name", default=None)

@@ -31,9 +31,8 @@ def from_environment(instance_path: str) -> dict:
         "GEOCODER_TIMEOUT": float(env("GRIDSNAP_GEOCODER_TIMEOUT") or 2.0),
         "GEOCODER_USER_AGENT": env("GRIDSNAP_GEOCODER_USER_AGENT") or "gridsnap",
         # SQLite only: reads through a memory map of the file (the OS page cache, shared by every worker)
-        # and a private page cache per connection; a week's summary on a 1 GB database reads 20% faster.
-        # Address space, not memory; SQLite caps the map at its build's limit (2 GB for Python's): a map
-        # over the whole 1.8 GB benchmark database read the summary's SQL another ~9% faster than 1 GB.
+        # and a private page cache per connection. Address space, not memory; SQLite caps the map at its
+        # build's limit (2 GB for Python's). Measurements: docs/PERFORMANCE.md.
         "SQLITE_MMAP_MB": int(env("GRIDSNAP_SQLITE_MMAP_MB") or 2048),
         "SQLITE_CACHE_MB": int(env("GRIDSNAP_SQLITE_CACHE_MB") or 32),
         "MAX_CONTENT_LENGTH": int(env("GRIDSNAP_MAX_UPLOAD_MB") or 40) * 1024 * 1024,

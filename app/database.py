@@ -14,14 +14,13 @@ BUSY_TIMEOUT_MS = 15000
 # `PRAGMA optimize` on a connection once an hour (and when it first goes back to the pool): SQLite then
 # runs ANALYZE on the tables this connection's queries used that were never analyzed or have grown a
 # lot. Without statistics its planner prefers ix_report_status_created for "every open report, newest
-# first" and sorts them all (100+ ms at a million reports) over the partial index that stops after 50.
+# first" and sorts them all over the partial index that stops after 50.
 # A full ANALYZE, not a sampled one: sampled statistics (`analysis_limit`, which `PRAGMA optimize` sets on
-# its own from SQLite 3.46 unless the mask leaves out 0x10) put ~1,000 reports under each status and sent
-# the board and the duplicate lookup to the wrong indexes (320 ms, 13 ms at a million reports). The full
-# one runs when a table was never analyzed (so while it is small) or has grown many times over since; it
-# then costs the request whose connection goes back to the pool its duration (~2.5 s at a million
-# reports) and holds the write lock meanwhile, so other writers wait that long: rare, and far cheaper
-# than a board sorting every open report on every load.
+# its own from SQLite 3.46 unless the mask leaves out 0x10) send the board and the duplicate lookup to the
+# wrong indexes. The full one runs when a table was never analyzed (so while it is small) or has grown many
+# times over since; it then costs the request whose connection goes back to the pool its duration and holds
+# the write lock meanwhile: rare, and far cheaper than a board sorting every open report on every load
+# (the figures: docs/PERFORMANCE.md).
 OPTIMIZE_EVERY_S = 3600
 OPTIMIZE_MASK = 0x02  # run ANALYZE where it helps, with no analysis limit
 

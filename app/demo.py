@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import random
 from datetime import timedelta
+from typing import Optional
 
 from PIL import Image, ImageDraw
 from sqlalchemy import func, insert, select
@@ -11,27 +12,29 @@ from sqlalchemy import func, insert, select
 from app.auth.services import create_user
 from app.catalog import seed_reference_data
 from app.extensions import db
-from app.models import Category, Department, Report, ReportEvent, User, utcnow
+from app.models import STAFF_ROLES, Category, Department, Report, ReportEvent, Role, User, utcnow
 from app.reports.geo import cell_of
 from app.reports.services import make_reference, submit_report
 from app.storage import photo_store
+from app.triage.services import transition
+from app.triage.workflow import OPEN_STATUSES, Outcome, Status
 
 CENTRE = (29.2089, 103.9512)  # Qianwei county town (玉津镇)
 PASSWORD = "gridsnap-demo"
 
 PEOPLE = [
     # username, display name, role, team, department code
-    ("admin", "系统管理员", "admin", None, None),
-    ("coord_wang", "王协调", "coordinator", None, None),
-    ("coord_li", "李主任", "coordinator", None, None),
-    ("handler_jj", "交警 刘警官", "handler", None, "traffic_police"),
-    ("handler_sj", "市场监管 陈工", "handler", None, "market_supervision"),
-    ("rider_zhang", "张师傅", "rider", "犍路先锋", None),
-    ("rider_chen", "陈小哥", "rider", "犍路先锋", None),
-    ("rider_liu", "刘骑手", "rider", "犍路先锋", None),
-    ("rider_zhao", "赵师傅", "rider", "小哥传声筒", None),
-    ("rider_sun", "孙小妹", "rider", "小哥传声筒", None),
-    ("rider_zhou", "周大哥", "rider", "小哥传声筒", None),
+    ("admin", "系统管理员", Role.ADMIN, None, None),  # not a role: the user name
+    ("coord_wang", "王协调", Role.COORDINATOR, None, None),
+    ("coord_li", "李主任", Role.COORDINATOR, None, None),
+    ("handler_jj", "交警 刘警官", Role.HANDLER, None, "traffic_police"),
+    ("handler_sj", "市场监管 陈工", Role.HANDLER, None, "market_supervision"),
+    ("rider_zhang", "张师傅", Role.RIDER, "犍路先锋", None),
+    ("rider_chen", "陈小哥", Role.RIDER, "犍路先锋", None),
+    ("rider_liu", "刘骑手", Role.RIDER, "犍路先锋", None),
+    ("rider_zhao", "赵师傅", Role.RIDER, "小哥传声筒", None),
+    ("rider_sun", "孙小妹", Role.RIDER, "小哥传声筒", None),
+    ("rider_zhou", "周大哥", Role.RIDER, "小哥传声筒", None),
 ]
 
 NOTES = {
@@ -84,10 +87,10 @@ def load_demo(n_reports: int = 36) -> str:
         if user is None:
             user = create_user(username, PASSWORD, role, display_name=name, team=team,
                                department_id=depts[dept].id if dept else None)
-            if role in ("coordinator", "admin"):
+            if role in STAFF_ROLES:
                 user.email = f"{username}@example.org"
         users[username] = user
-    riders = [u for u in users.values() if u.role == "rider"]
+    riders = [u for u in users.values() if u.is_rider]
     cats = list(db.session.scalars(select(Category)))
     rnd = random.Random(2026)
     store = photo_store()
@@ -107,7 +110,7 @@ def load_demo(n_reports: int = 36) -> str:
         made += 1
         age = timedelta(days=rnd.uniform(0, 28), hours=rnd.uniform(0, 12))
         _backdate(report, now - age)
-        _advance(report, PATHS[i % len(PATHS)], users)
+        walk(report, PATHS[i % len(PATHS)], users)
     db.session.commit()
     return f"demo loaded: {len(users)} users, {made} new reports (password for every demo account: {PASSWORD})"
 
@@ -122,13 +125,63 @@ def _backdate(report: Report, when) -> None:
         ev.created_at = ev.created_at - shift
 
 
-def _advance(report: Report, path: list[str], users: dict) -> None:
-    """Move a demo report along the workflow as coordinators and handlers would."""
-    try:
-        from app.triage.services import demo_walk
-    except ImportError:
-        return
-    demo_walk(report, path, users)
+# -- the walk of each demo report through the workflow ----------------------------------------------
+
+DEMO_NOTES = {
+    Status.ACCEPTED: "已受理，转相关部门处理",
+    Status.ASSIGNED: "请尽快到现场处置",
+    Status.IN_PROGRESS: "已到现场，正在处理",
+    Status.RESOLVED: "已处理完毕，现场已恢复",
+    Status.CLOSED: "回访核查，问题已解决",
+    Status.REJECTED: "照片无法看清位置，请重新拍摄后再提交",
+}
+
+
+def walk(report: Report, path: list[str], users: dict) -> None:
+    """Move a demo report along `path` with the real transition service, at believable times."""
+    rnd = random.Random(report.id)
+    coordinators = [u for u in users.values() if u.role == Role.COORDINATOR]
+    steps = [timedelta(hours=rnd.uniform(0.3, report.category.accept_hours if to == Status.ACCEPTED else 20))
+             for to in path]
+    room = (utcnow() - report.created_at) * 0.9  # a report filed an hour ago moved within that hour
+    total = sum(steps, timedelta())
+    if total > room:
+        steps = [s * (room / total) for s in steps]
+    t = report.created_at
+    for to, step in zip(path, steps):
+        t = t + step
+        actor = rnd.choice(coordinators)
+        kwargs = {}
+        if to == Status.ASSIGNED:
+            dept = report.category.default_department_id or db.session.scalar(
+                select(Department.id).where(Department.code == "urban_management"))
+            handler = next((u for u in users.values() if u.is_handler and u.department_id == dept), None)
+            kwargs = {"department_id": dept, "assignee_id": handler.id if handler else None}
+        elif to in (Status.IN_PROGRESS, Status.RESOLVED) and report.status in (Status.ASSIGNED, Status.IN_PROGRESS):
+            handler = db.session.get(User, report.assignee_id) if report.assignee_id else None
+            actor = handler or actor
+        elif to == Status.CLOSED:
+            kwargs = {"outcome": Outcome.FIXED}
+        elif to == Status.DUPLICATE:
+            kwargs = {"duplicate_of": _original(report)}
+            if kwargs["duplicate_of"] is None:
+                return
+        transition(report, actor, to, version=report.version, note=DEMO_NOTES.get(to, ""), now=t, **kwargs)
+    if path:
+        report.updated_at = t
+        db.session.flush()
+
+
+def _original(report: Report) -> Optional[Report]:
+    """An open report of the same category; the demo duplicate is placed ~25 m from it."""
+    original = db.session.scalar(
+        select(Report).where(Report.category_id == report.category_id, Report.id != report.id,
+                             Report.status.in_([s.value for s in OPEN_STATUSES]))
+        .order_by(Report.created_at.desc()).limit(1))
+    if original is not None:
+        report.lat, report.lon = original.lat + 0.0002, original.lon + 0.0001
+        report.cell = cell_of(report.lat, report.lon)
+    return original
 
 
 def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
@@ -136,9 +189,9 @@ def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
     seed_reference_data()
     rnd = random.Random(seed)
     cats = list(db.session.scalars(select(Category)))
-    riders = list(db.session.scalars(select(User).where(User.role == "rider")))
+    riders = list(db.session.scalars(select(User).where(User.role == Role.RIDER)))
     if not riders:
-        riders = [create_user("bench_rider", PASSWORD, "rider", display_name="压测骑手")]
+        riders = [create_user("bench_rider", PASSWORD, Role.RIDER, display_name="压测骑手")]
         db.session.flush()
     next_id = (db.session.scalar(select(func.max(Report.id))) or 0) + 1
     next_event = (db.session.scalar(select(func.max(ReportEvent.id))) or 0) + 1

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
+from app.models import Role
 
 
 def select_locale() -> str:
@@ -79,8 +80,8 @@ def outcome_label(outcome: str | None) -> str:
         return outcome or ""
 
 
-ROLE_LABELS = {"rider": _l("Rider"), "handler": _l("Handler"), "coordinator": _l("Coordinator"),
-               "admin": _l("Administrator")}
+ROLE_LABELS = {Role.RIDER: _l("Rider"), Role.HANDLER: _l("Handler"), Role.COORDINATOR: _l("Coordinator"),
+               Role.ADMIN: _l("Administrator")}
 
 
 def role_label(role: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any, Optional
 
 from flask_login import UserMixin
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
-from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Status, deadline_for, is_open
+from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Outcome, Status, deadline_for, is_open
 
 
 
@@ -38,7 +39,17 @@ class UTCDateTime(db.TypeDecorator):
         return value
 
 
-ROLES = ("rider", "handler", "coordinator", "admin")
+class Role(StrEnum):
+    """What a user is: a volunteer rider, a department's handler, a coordinator at the board, an admin."""
+
+    RIDER = "rider"
+    HANDLER = "handler"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+ROLES = tuple(r.value for r in Role)
+STAFF_ROLES = (Role.COORDINATOR.value, Role.ADMIN.value)  # they see and move every report
 
 
 class Team(db.Model):
@@ -77,7 +88,7 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(40), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(20), default="rider")
+    role: Mapped[str] = mapped_column(String(20), default=Role.RIDER.value)
     phone: Mapped[Optional[str]] = mapped_column(String(32))
     team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("team.id"), index=True)
     department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"), index=True)
@@ -116,7 +127,20 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         """Coordinators and admins see and move every report."""
-        return self.role in ("coordinator", "admin")
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_handler(self) -> bool:
+        """A department's handler: moves only the reports dispatched to them or their department."""
+        return self.role == Role.HANDLER
+
+    @property
+    def is_rider(self) -> bool:
+        return self.role == Role.RIDER
 
     @property
     def masked_phone(self) -> str:
@@ -269,6 +293,16 @@ class Report(db.Model):
         return is_open(self.status)
 
     @property
+    def is_fixed(self) -> bool:
+        """Closed with the outcome fixed (what earns the fixed points and badges)."""
+        return self.status == Status.CLOSED and self.outcome == Outcome.FIXED
+
+    @classmethod
+    def fixed_clause(cls):
+        """SQL for is_fixed."""
+        return and_(cls.status == Status.CLOSED.value, cls.outcome == Outcome.FIXED.value)
+
+    @property
     def due_at(self) -> Optional[datetime]:
         """The deadline that applies now: to accept while submitted, to resolve until resolved."""
         return deadline_for(self.status, self.accept_due_at, self.resolve_due_at)
@@ -314,8 +348,8 @@ class ReportEvent(db.Model):
     __tablename__ = "report_event"
     __table_args__ = (
         Index("ix_event_report_created", "report_id", "created_at"),
-        # A period's moves read from the index alone (the weekly summary's largest statement, ~44,000 events,
-        # and the points' duplicate merges): SQLite covers a column only as a key, so `details` is the last
+        # A period's moves read from the index alone (the weekly summary's largest statement and the points'
+        # duplicate merges): SQLite covers a column only as a key, so `details` is the last
         # one there; PostgreSQL has no b-tree order for json and carries it as an INCLUDE column.
         Index("ix_event_created_moves", "created_at", "kind", "to_status", "from_status", "report_id",
               "details").ddl_if(dialect="sqlite"),

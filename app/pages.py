@@ -14,7 +14,7 @@ def index():
         return redirect(url_for("auth.login"))
     if current_user.is_staff:
         return redirect(url_for("triage.board"))
-    if current_user.role == "handler":
+    if current_user.is_handler:
         return redirect(url_for("triage.my_tasks"))
     return redirect(url_for("reports.new"))
 

@@ -18,6 +18,7 @@ from app.models import ROLES, Category, Department, Report, Team, User
 from app.triage.models import ResponseTemplate
 from app.triage.workflow import LABELS
 from app.text import clean_text
+from app.models import Role
 
 USER_FIELDS = ("display_name", "role", "active")
 CATEGORY_FIELDS = ("code", "name_zh", "name_en", "icon", "hazard", "accept_hours", "resolve_hours", "active",
@@ -93,7 +94,7 @@ def user_state(user: User) -> dict[str, Any]:
 
 def _other_active_admins(user: User) -> int:
     return db.session.scalar(select(func.count()).select_from(User).where(
-        User.role == "admin", User.active.is_(True), User.id != user.id)) or 0
+        User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)) or 0
 
 
 def update_user(user: User, actor: User, *, display_name: str, role: str, team_id: Optional[int],
@@ -106,7 +107,7 @@ def update_user(user: User, actor: User, *, display_name: str, role: str, team_i
         _get(Team, team_id, _l("No such team."))
     if department_id is not None:
         _get(Department, department_id, _l("No such department."))
-    if user.role == "admin" and (role != "admin" or not active) and not _other_active_admins(user):
+    if user.is_admin and (role != Role.ADMIN or not active) and not _other_active_admins(user):
         raise ValidationFailed(_l("Keep at least one active administrator."), status=409, code="last_admin")
     before = user_state(user)
     user.display_name, user.role, user.team_id, user.department_id = display_name, role, team_id, department_id
@@ -156,7 +157,7 @@ def reset_password(user: User, actor: User, password: str) -> int:
 
 def grid_worker_candidates(grid) -> list[User]:
     """Who can be a grid's worker: active staff, and whoever holds the post now."""
-    q = select(User).where(or_(User.id == grid.worker_id, (User.active.is_(True)) & (User.role != "rider")))
+    q = select(User).where(or_(User.id == grid.worker_id, (User.active.is_(True)) & (User.role != Role.RIDER)))
     return list(db.session.scalars(q.order_by(User.display_name, User.id)))
 
 
@@ -274,8 +275,8 @@ def add_member(department: Department, actor: User, username: str) -> User:
         raise NotFound(_l("No such user."))
     before = user_state(user)
     user.department_id = department.id
-    if user.role == "rider":
-        user.role = "handler"
+    if user.is_rider:
+        user.role = Role.HANDLER.value
     db.session.flush()
     record(actor, "department.member_add", "user", user.id, user.username, before, user_state(user))
     return user

@@ -37,7 +37,7 @@ def admins_only():
     if not current_user.is_authenticated:
         from app.extensions import login_manager
         return login_manager.unauthorized()
-    if current_user.role != "admin":
+    if not current_user.is_admin:
         abort(403)
     return None
 

@@ -26,6 +26,7 @@ from app.reports.geo import valid_location
 from app.reports.photos import Upload
 from app.triage.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status, is_open
 from app.text import clean_text
+from app.models import Role
 
 MAX_DESCRIPTION = 4000
 MAX_RANGE = timedelta(days=90)
@@ -435,7 +436,7 @@ def public_notes(reports: list[Report]) -> dict[int, str]:
         select(ReportEvent.report_id, ReportEvent.note)
         .join(User, User.id == ReportEvent.actor_id)
         .where(ReportEvent.report_id.in_([r.id for r in reports]), ReportEvent.internal.is_(False),
-               ReportEvent.note != "", User.role != "rider")
+               ReportEvent.note != "", User.role != Role.RIDER)
         .order_by(ReportEvent.created_at, ReportEvent.id))
     return {report_id: note for report_id, note in rows}  # later rows win: the latest note
 

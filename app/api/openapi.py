@@ -57,6 +57,9 @@ SCHEMAS: dict[str, dict] = {
             "duplicate_of": nullable(STR), "grid": ref("GridRef"),
             "photos": {"type": "array", "items": ref("Photo")},
             "after_photos": {"type": "array", "items": ref("Photo")},
+            "co_reporter": {"type": "boolean",
+                            "description": "The caller co-reports it and sees only their share: no description, "
+                                           "building or capture time, no photos but the staff's"},
         },
     },
     "ReportRow": {
@@ -101,6 +104,20 @@ SCHEMAS: dict[str, dict] = {
     "Comment": {"type": "object", "required": ["note"],
                 "properties": {"note": STR, "internal": {"type": "boolean",
                                                           "description": "Staff only: hidden from the rider"}}},
+    "Notification": {
+        "type": "object", "required": ["id", "kind", "title", "body", "created_at", "read", "report"],
+        "properties": {"id": INT, "kind": STR, "title": STR, "body": STR, "created_at": WHEN, "read": BOOL,
+                       "report": nullable({"type": "object", "required": ["id", "reference"],
+                                           "properties": {"id": INT, "reference": STR}})}},
+    "NotificationList": {"type": "object", "required": ["items", "unread"],
+                         "properties": {"items": {"type": "array", "items": ref("Notification")}, "unread": INT}},
+    "UnreadCount": {"type": "object", "required": ["unread"], "properties": {"unread": INT}},
+    "MarkRead": {"type": "object", "description": "Either ids or all",
+                 "properties": {"ids": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                                "all": {"type": "boolean", "enum": [True]}}},
+    "Marked": {"type": "object", "required": ["marked", "unread"], "properties": {"marked": INT, "unread": INT}},
+    "Confirmation": {"type": "object", "required": ["fixed"],
+                     "properties": {"fixed": BOOL, "note": {"type": "string", "maxLength": 1000}}},
     "PhotoAdded": {"type": "object", "required": ["report", "event"],
                    "properties": {"report": ref("Report"), "event": ref("Event")}},
     "Candidates": {
@@ -237,11 +254,14 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         },
     },
     "/reports/{report_id}": {"get": {
-        "summary": "One report", "description": "For its rider, co-reporters, staff and its handlers.",
+        "summary": "One report", "description": "For its rider, staff and its handlers; its co-reporters get its "
+                                               "status, category, place and after photos only.",
         "tags": ["reports"], "parameters": [REPORT_ID],
         "responses": {"200": ok("Report"), **errors(401, 403, 404)}}},
     "/reports/{report_id}/events": {"get": {
-        "summary": "A report's timeline", "description": "Oldest first; riders do not see internal notes.",
+        "summary": "A report's timeline",
+        "description": "Oldest first; riders do not see internal notes, co-reporters only the staff's moves and "
+                       "replies and their own additions.",
         "tags": ["reports"], "parameters": [REPORT_ID],
         "responses": {"200": ok("EventList"), **errors(401, 403, 404)}}},
     "/reports/{report_id}/transitions": {"post": {
@@ -275,7 +295,9 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                       **limited("comments and photos")}}},
     "/reports/{report_id}/photos": {"post": {
         "summary": "Add photos to a report",
-        "description": "A rider's \"still there\" photos for their own or a nearby open report.",
+        "description": "A rider's \"still there\" photos for a report they follow, or to join one "
+                       "nearby: at least one photo (400 `photo_required`), and only an open report filed "
+                       "within `GRIDSNAP_DUPLICATE_DAYS` (409 `report_closed` / `report_too_old`).",
         "tags": ["reports"], "parameters": [REPORT_ID],
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["photos"],
@@ -285,6 +307,29 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                            "lon": {"type": "number", "minimum": -180, "maximum": 180}}}}}},
         "responses": {"201": ok("PhotoAdded", "Added"), **errors(400, 401, 403, 404, 409, 413, 415),
                       **limited("comments and photos")}}},
+    "/reports/{report_id}/confirmation": {"post": {
+        "summary": "Is it fixed? (the rider's confirmation)",
+        "description": "The report's rider or a co-reporter answers once per resolve. \"Not fixed\" within 7 days "
+                       "of the resolve sends it back to accepted, once; later answers only tell the coordinators.",
+        "tags": ["reports"], "parameters": [REPORT_ID],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": ref("Confirmation")},
+            "multipart/form-data": {"schema": {"type": "object", "required": ["fixed"], "properties": {
+                "fixed": {"type": "string", "enum": ["true", "false"]}, "note": STR,
+                "photo": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"200": ok("Report"), **errors(400, 401, 403, 404, 409, 413, 415)}}},
+    "/notifications": {"get": {
+        "summary": "My notifications", "description": "Delivered notifications, newest first (at most 50).",
+        "tags": ["notifications"], "parameters": [query("unread", {"type": "string", "enum": ["1"]},
+                                                        "Only the unread ones")],
+        "responses": {"200": ok("NotificationList"), **errors(401)}}},
+    "/notifications/count": {"get": {
+        "summary": "The bell's number", "tags": ["notifications"],
+        "responses": {"200": ok("UnreadCount"), **errors(401)}}},
+    "/notifications/read": {"post": {
+        "summary": "Mark notifications read", "tags": ["notifications"],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": ref("MarkRead")}}},
+        "responses": {"200": ok("Marked"), **errors(400, 401)}}},
     "/reports/nearby": {"get": {
         "summary": "Open reports nearby",
         "description": "Open reports of a category near a point, nearest first (\"already reported?\").",

@@ -28,7 +28,8 @@ def create_report():
         location_source=form.get("location_source"), building=form.get("building", ""),
         idempotency_key=request.headers.get("Idempotency-Key"), captured_at=form.get("captured_at"),
         max_photos=current_app.config["MAX_PHOTOS"])
-    body = report_json(report)  # from the objects in memory (flushed by the service): a commit expires them
+    # From the objects in memory (flushed by the service): a commit expires them.
+    body = report_json(report, current_user)
     db.session.commit()
     if created:
         from app.reports.addresses import lookup_address_later
@@ -54,16 +55,17 @@ def csrf_token():
 def get_report(report_id: int):
     report = services.get_report(report_id)
     require_view(current_user, report)
-    return jsonify(report_json(report))
+    return jsonify(report_json(report, current_user))
 
 
 @bp.route("/reports/<int:report_id>/events", methods=["GET"])
 @login_required
 def report_events(report_id: int):
     report = services.get_report(report_id)
-    require_view(current_user, report)
-    internal = current_user.role in ("coordinator", "admin", "handler")
-    return jsonify({"events": [event_json(e) for e in services.timeline(report, internal)]})
+    whole = require_view(current_user, report)
+    internal = whole and (current_user.is_staff or current_user.is_handler)
+    events = services.timeline(report, internal, co_reporter=None if whole else current_user)
+    return jsonify({"events": [event_json(e) for e in events]})
 
 
 def page_args(default_size: int = 20, max_size: int = 100) -> tuple[int, int]:
@@ -84,7 +86,7 @@ def list_reports():
     page, per_page = page_args()
     if flag(request.args.get("mine"), "mine") or not current_user.is_staff:  # mine=0: the board's list
         rows, total = services.my_reports(current_user, page, per_page)
-        return jsonify({"items": [report_json(r) for r in rows], "page": page, "per_page": per_page,
+        return jsonify({"items": [report_json(r, current_user) for r in rows], "page": page, "per_page": per_page,
                         "total": total})
     from app.api.triage import staff_report_list  # the board's filters
     return staff_report_list(page, per_page)

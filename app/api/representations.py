@@ -1,8 +1,13 @@
 """JSON shapes of reports, photos and events, shared by the API and the pages' scripts."""
 from flask import url_for
 
+from app.auth.access import sees_private_parts
 from app.i18n import iso, lang
-from app.models import Photo, Report, ReportEvent
+from app.models import Photo, Report, ReportEvent, User
+from app.reports.services import shared_photos
+
+# What a co-reporter is not told: the rider's own words and when they took their photos.
+PRIVATE_FIELDS = ("description", "building", "captured_at")
 
 
 def photo_json(photo: Photo) -> dict:
@@ -12,11 +17,15 @@ def photo_json(photo: Photo) -> dict:
             "width": photo.width, "height": photo.height}
 
 
-def report_json(report: Report) -> dict:
-    """The public JSON form of a report (no contact details)."""
+def report_json(report: Report, viewer: User) -> dict:
+    """The JSON form of a report as `viewer` sees it (never contact details): a co-reporter gets only their
+    share, without the rider's description, building or capture time and with only their own and the staff's
+    photos."""
     l = lang()
     due = report.due_at
-    return {
+    whole = sees_private_parts(viewer, report)
+    photos = report.photos if whole else shared_photos(report, viewer)
+    body = {
         "id": report.id,
         "reference": report.reference,
         "status": report.status,
@@ -41,9 +50,11 @@ def report_json(report: Report) -> dict:
         "outcome": report.outcome,
         "duplicate_of": report.duplicate_of.reference if report.duplicate_of else None,
         "grid": {"code": report.grid.code, "name": report.grid.name} if report.grid else None,
-        "photos": [photo_json(p) for p in report.photos if p.kind == "report"],
-        "after_photos": [photo_json(p) for p in report.photos if p.kind == "after"],
+        "photos": [photo_json(p) for p in photos if p.kind == "report"],
+        "after_photos": [photo_json(p) for p in photos if p.kind == "after"],
+        "co_reporter": not whole,
     }
+    return body if whole else {k: v for k, v in body.items() if k not in PRIVATE_FIELDS}
 
 
 def event_json(event: ReportEvent) -> dict:

@@ -55,7 +55,7 @@ def post_transition(report_id: int):
                         department_id=data.get("department"), outcome=data.get("outcome"),
                         duplicate_of=data.get("duplicate_of"), internal=flag(data.get("internal"), "internal"),
                         after_photo=photo.stream if photo and photo.filename else None)
-    body = report_json(report)  # before the commit (the service flushed), which would expire the report
+    body = report_json(report, current_user)  # before the commit (the service flushed), which would expire the report
     db.session.commit()
     return jsonify(body)
 
@@ -100,7 +100,7 @@ def add_photos(report_id: int):
         lat=request.form.get("lat"), lon=request.form.get("lon"),
         radius_m=2 * current_app.config["DUPLICATE_RADIUS_M"], max_photos=current_app.config["MAX_PHOTOS"])
     db.session.commit()
-    return jsonify({"report": report_json(report), "event": event_json(event)}), 201
+    return jsonify({"report": report_json(report, current_user), "event": event_json(event)}), 201
 
 
 @bp.route("/reports/<int:report_id>/comments", methods=["POST"])
@@ -131,7 +131,7 @@ def confirm_fixed(report_id: int):
         data = {"fixed": body.get("fixed"), "note": body.get("note", ""), "photo": None}
     confirm(report, current_user, fixed=data["fixed"], note=data["note"], photo=data["photo"])
     db.session.commit()
-    return jsonify(report_json(report))
+    return jsonify(report_json(report, current_user))
 
 
 def staff_report_list(page: int, per_page: int):

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash
 
 from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.models import ROLES, ApiToken, LoginSession, Team, User, utcnow
+from app.models import ROLES, ApiToken, LoginSession, Role, Team, User, utcnow
 
 # A fixed hash to compare against when the user does not exist, so timing does not tell (a plain hash check:
 # no model instance at import, when the feature models may not all be registered yet).
@@ -25,7 +25,7 @@ def require_approved(user: User) -> None:
         raise PermissionDenied(_l("Your team has not approved your account yet."), code="not_approved")
 
 
-def create_user(username: str, password: str, role: str = "rider", *, display_name: str | None = None,
+def create_user(username: str, password: str, role: str = Role.RIDER, *, display_name: str | None = None,
                 team: str | None = None, phone: str | None = None, department_id: int | None = None) -> User:
     """Create a user with a hashed password; the team is created if it does not exist."""
     username = (username or "").strip()

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, logout_user
 
 from app.auth import bp
 from app.auth import services, throttle
-from app.auth.access import safe_next
+from app.auth.access import home_endpoint, safe_next
 from app.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, TokenForm
 from app.auth.login import log_in, log_out
 from app.errors import ValidationFailed, error_response
@@ -14,8 +14,7 @@ from app.extensions import db, limiter
 
 
 def _home_for(user) -> str:
-    return url_for("triage.board") if user.role in ("coordinator", "admin") else (
-        url_for("triage.my_tasks") if user.role == "handler" else url_for("reports.new"))
+    return url_for(home_endpoint(user))
 
 
 def _known_device() -> bool:

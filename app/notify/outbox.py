@@ -11,9 +11,9 @@ from app.extensions import db
 from app.models import CoReporter, Department, Report, ReportEvent, User, utcnow
 from app.notify.models import Channel, Delivery, Notification
 from app.triage.workflow import Status
+from app.models import STAFF_ROLES
 
 S = Status
-STAFF_ROLES = ("coordinator", "admin")
 # The kinds that have an approved SMS template (app/notify/sms.py KINDS): a text message says only these.
 SMS_KINDS = {"dispatched": "assigned", "escalated": "overdue", "escalation_warning": "overdue",
              "resolved": "resolved"}
@@ -73,7 +73,7 @@ def notify(kind: str, *, users: Iterable[User] = (), department: Optional[Depart
         n.deliveries.append(Delivery(channel=Channel.APP.value, next_attempt_at=now, created_at=now))
         if user.notify_email and user.email:
             n.deliveries.append(Delivery(channel=Channel.EMAIL.value, next_attempt_at=outside_at, created_at=now))
-        if kind in SMS_KINDS and user.phone and (user.notify_sms or (sms and hazard and user.role == "handler")):
+        if kind in SMS_KINDS and user.phone and (user.notify_sms or (sms and hazard and user.is_handler)):
             n.deliveries.append(Delivery(channel=Channel.SMS.value, next_attempt_at=outside_at, created_at=now))
         made.append(n)
     if department is not None and department.webhook_url:

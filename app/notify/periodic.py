@@ -2,7 +2,7 @@
 import logging
 
 from app.extensions import db
-from app.models import User, utcnow
+from app.models import Role, User, utcnow
 
 log = logging.getLogger("gridsnap.worker")
 
@@ -33,7 +33,7 @@ def tell_admins_of_dead_deliveries(now=None) -> int:
         query = query.where(Delivery.next_attempt_at > since)
     count = db.session.scalar(query) or 0
     if count:
-        admins = db.session.scalars(select(User).where(User.role == "admin", User.active.is_(True))).all()
+        admins = db.session.scalars(select(User).where(User.role == Role.ADMIN, User.active.is_(True))).all()
         notify("dead_deliveries", users=admins, params={"count": count}, now=now)
     if mark is None:
         db.session.add(JobMark(name="dead_notice", ran_until=now))

@@ -19,7 +19,7 @@ from app.reports.services import find_by_idempotency_key, stored_idempotency_key
 
 def _rider(filer: Callable):
     user = filer()
-    return user if user is not None and user.is_authenticated and user.role == "rider" else None
+    return user if user is not None and user.is_authenticated and user.is_rider else None
 
 
 def _counted(response) -> bool:

@@ -184,7 +184,7 @@ def _filter(width: int, target_width: int) -> tuple[Image.Resampling, float | No
     """The resampling filter and Pillow's reducing_gap for shrinking `width` to `target_width`."""
     if width < 2 * target_width:
         # A factor under 2 (what a DCT-scaled decode leaves), where Pillow's (antialiased) bilinear
-        # filter is ~1 dB below bicubic against LANCZOS from full size, at 60% of its cost.
+        # filter is nearly as close as bicubic to LANCZOS from full size, for less (docs/PERFORMANCE.md).
         return Image.Resampling.BILINEAR, None
     return Image.Resampling.BICUBIC, 3.0
 
@@ -255,7 +255,7 @@ def _encode(im: Image.Image) -> bytes:
     """Plain baseline JPEG with no EXIF, no ICC, no comments."""
     out = io.BytesIO()
     im.info = {}  # Pillow would copy a source comment into the JPEG
-    # optimize/progressive cost 5x encoder time for ~4% fewer bytes: off on the request path
+    # optimize/progressive cost much encoder time for few bytes: off on the request path (docs/PERFORMANCE.md)
     im.save(out, "JPEG", quality=QUALITY)
     return out.getvalue()
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import hooks
+from app.auth.access import sees_private_parts, shared_with_co_reporter
 from app.auth.services import require_approved
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
@@ -243,9 +244,34 @@ def my_reports(user: User, page: int = 1, per_page: int = 20) -> tuple[list[Repo
     return list(rows), total or 0
 
 
-def timeline(report: Report, include_internal: bool) -> list[ReportEvent]:
-    """The report's events, oldest first; riders do not see internal notes."""
+def timeline(report: Report, include_internal: bool, co_reporter: User | None = None) -> list[ReportEvent]:
+    """The report's events, oldest first; riders do not see internal notes, a co-reporter only what is shared
+    with them."""
     q = select(ReportEvent).where(ReportEvent.report_id == report.id)
     if not include_internal:
         q = q.where(ReportEvent.internal.is_(False))
+    if co_reporter is not None:
+        q = q.where(shared_with_co_reporter(co_reporter.id))
     return list(db.session.scalars(q.order_by(ReportEvent.created_at, ReportEvent.id)))
+
+
+def shared_photos(report: Report, co_reporter: User) -> list[Photo]:
+    """The report's photos a co-reporter sees: their own and the staff's (never the rider's or another's)."""
+    return list(db.session.scalars(
+        select(Photo).join(ReportEvent, ReportEvent.id == Photo.event_id)
+        .where(Photo.report_id == report.id, shared_with_co_reporter(co_reporter.id)).order_by(Photo.id)))
+
+
+class Shown(NamedTuple):
+    """What a rider's page shows of a report to one viewer."""
+
+    whole: bool  # False: a co-reporter's share (no description or building, nobody else's photos or comments)
+    events: list[ReportEvent]
+    photos: list[Photo]
+
+
+def shown_to(user: User, report: Report) -> Shown:
+    """The report's public timeline and photos as the user sees them: all of it, or a co-reporter's share."""
+    if sees_private_parts(user, report):
+        return Shown(True, timeline(report, include_internal=False), list(report.photos))
+    return Shown(False, timeline(report, include_internal=False, co_reporter=user), shared_photos(report, user))

@@ -1,10 +1,8 @@
 """The rider's pages: the report form, the confirmation, My reports, a report, and photos."""
-from flask import (abort, current_app, redirect, render_template, request, send_file, url_for)
+from flask import (abort, current_app, redirect, render_template, request, url_for)
 from flask_login import current_user, login_required
-import io
 
-from app.api.representations import report_json
-from app.auth.access import require_view
+from app.auth.access import require_photo_view, require_view
 from app.auth.forms import EmptyForm
 from app.extensions import db
 from app.inputs import page_number
@@ -12,7 +10,7 @@ from app.models import Photo
 from app.reports import bp, services
 from app.reports.limits import report_limit
 from app.storage import photo_store
-from app.triage import services as triage_services
+from app.reports import seen
 
 
 @bp.route("/report", methods=["GET"])
@@ -70,14 +68,14 @@ def filed(report_id: int):
 def mine():
     page = page_number(request.args.get("page"))
     rows, total = services.my_reports(current_user, page, 20)
-    timelines = {r.id: services.timeline(r, include_internal=False) for r in rows}
-    unread = triage_services.unread_counts(current_user, [r.id for r in rows])
+    shown = {r.id: services.shown_to(current_user, r) for r in rows}
+    unread = seen.unread_counts(current_user, [r.id for r in rows])
     html = render_template("reports/mine.html", reports=rows, total=total, page=page, per_page=20,
-                           timelines=timelines, unread=unread)
+                           shown=shown, unread=unread)
     # Shown once: what was new on this visit is seen now.
     for r in rows:
         if unread.get(r.id):
-            triage_services.mark_seen(current_user, r)
+            seen.mark_seen(current_user, r)
     db.session.commit()
     return html
 
@@ -86,12 +84,11 @@ def mine():
 @login_required
 def detail(report_id: int):
     report = services.get_report(report_id)
-    require_view(current_user, report)
-    if current_user.is_staff or current_user.role == "handler":
+    whole = require_view(current_user, report)
+    if whole and (current_user.is_staff or current_user.is_handler):
         return redirect(url_for("triage.report", report_id=report.id))
-    html = render_template("reports/detail.html", report=report,
-                           events=services.timeline(report, include_internal=False))
-    triage_services.mark_seen(current_user, report)
+    html = render_template("reports/detail.html", report=report, shown=services.shown_to(current_user, report))
+    seen.mark_seen(current_user, report)
     db.session.commit()
     return html
 
@@ -102,6 +99,6 @@ def photo(photo_id: int, variant: str):
     photo = db.session.get(Photo, photo_id)
     if photo is None:
         abort(404)
-    require_view(current_user, photo.report)
+    require_photo_view(current_user, photo)
     from app.storage import photo_response  # local file, S3 stream or presigned redirect
     return photo_response(photo.key if variant == "display" else photo.thumb_key)

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.mail import send_mail
 from app.models import User
 from app.summaries.services import WeeklySummary
+from app.models import STAFF_ROLES
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -34,7 +35,7 @@ def set_preference(user: User, wants: bool, email: str) -> None:
 def recipients() -> list[str]:
     """Addresses of active coordinators and admins who opted in."""
     return list(db.session.scalars(
-        select(User.email).where(User.role.in_(("coordinator", "admin")), User.active.is_(True),
+        select(User.email).where(User.role.in_(STAFF_ROLES), User.active.is_(True),
                                  User.wants_digest.is_(True), User.email.is_not(None), User.email != "")
         .order_by(User.id)))
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from sqlalchemy import (Float, Integer, and_, case, cast, distinct, func, literal, literal_column, or_, select,
                         text)
@@ -45,7 +45,20 @@ UNRECORDED_BIT = 64 << len(OUTCOMES)
 CLOSED_BITS = MOVE_BITS["closed"] | UNRECORDED_BIT | sum(OUTCOME_BITS)
 OPEN_AT_END, OVERDUE_AT_END = IX["open_at_end"], IX["overdue_at_end"]
 KEYS = (R.c.category_id, R.c.grid_id, R.c.department_id, U.c.team_id)
-Key = tuple[Optional[int], Optional[int], Optional[int], Optional[int]]
+
+
+class Key(NamedTuple):
+    """The four things every figure is grouped by (None: no category, outside all grids, ...)."""
+
+    category: Optional[int]
+    grid: Optional[int]
+    department: Optional[int]
+    team: Optional[int]
+
+
+def part_indexes(*fields: str) -> tuple[int, ...]:
+    """The positions of the named parts of a Key, for projector() and the roll-ups."""
+    return tuple(Key._fields.index(f) for f in fields)
 
 
 @dataclass
@@ -120,8 +133,8 @@ class Cells:
     """One window's figures per (category, grid, department, team) key, rolled up into _Tally groups."""
 
     # Plain numbers only (per key a dict of ints: counts by IX, then closes by outcome from OUTCOME0;
-    # durations and open counts as tuples): the garbage collector skips such containers, and ~17,000 keys
-    # of objects and lists made it walk the whole heap during most summaries.
+    # durations and open counts as tuples): the garbage collector skips such containers, whereas keys of
+    # objects and lists made it walk the whole heap during most summaries (docs/PERFORMANCE.md).
     __slots__ = ("counts", "accept", "resolve", "open_now")
 
     def __init__(self):
@@ -285,7 +298,7 @@ def _received(windows: list[_Window], cells: list[Cells]) -> Received:
     for i, w in enumerate(windows[1:], start=1):
         for row in db.session.execute(select(*KEYS, func.count()).select_from(_joined())
                                       .where(R.c.created_at >= w.start, R.c.created_at < w.end).group_by(*KEYS)):
-            cells[i].bump(tuple(row[:4]), received, row[4])
+            cells[i].bump(Key(*row[:4]), received, row[4])
     return got
 
 
@@ -344,7 +357,7 @@ def _activity(windows: list[_Window], cells: list[Cells]) -> dict[str, list[floa
         window = row[4]
         if window is None:
             continue
-        key, c, moves, outcome_now = tuple(row[:4]), cells[window], row[5], row[6]
+        key, c, moves, outcome_now = Key(*row[:4]), cells[window], row[5], row[6]
         counts = c.counts.get(key)
         if counts is None:
             counts = c.counts[key] = {}
@@ -378,7 +391,7 @@ def _backlog(windows: list[_Window], cells: list[Cells]) -> None:
     groups = (B.c.category_id, B.c.grid_id, B.c.department_id, B.c.team_id)
     now_open = (select(*groups, _int_sum(B.c.n), _int_sum(case((late_able, B.c.n), else_=0)))
                 .where(B.c.n != 0).group_by(*groups))
-    open_now = {(c or None, g or None, d or None, t or None): (n, late)  # the counts write "none" as 0
+    open_now = {Key(c or None, g or None, d or None, t or None): (n, late)  # the counts write "none" as 0
                 for c, g, d, t, n, late in db.session.execute(now_open)}
     for c in cells:
         c.open_now = open_now
@@ -391,7 +404,7 @@ def _backlog(windows: list[_Window], cells: list[Cells]) -> None:
     filed_after = (select(*KEYS, *cols).select_from(_joined())
                    .where(OPEN_NOW, R.c.created_at >= earliest).group_by(*KEYS))
     for row in db.session.execute(filed_after):
-        key = tuple(row[:4])
+        key = Key(*row[:4])
         for i, c in enumerate(cells):
             c.bump(key, OPEN_AT_END, -row[4 + 2 * i])
             c.bump(key, OVERDUE_AT_END, -row[5 + 2 * i])
@@ -400,7 +413,7 @@ def _backlog(windows: list[_Window], cells: list[Cells]) -> None:
                                    for i, w in enumerate(windows)))
                    .select_from(_joined()).where(status_now, due >= earliest).group_by(*KEYS))
         for row in db.session.execute(not_due):
-            key = tuple(row[:4])
+            key = Key(*row[:4])
             for i, c in enumerate(cells):
                 c.bump(key, OVERDUE_AT_END, -row[4 + i])
     for i, w in enumerate(windows):
@@ -433,7 +446,7 @@ def _moved_since(as_of: datetime, cells: Cells) -> None:
         then, now, a_late, r_late, n = row[4:]
         open_now, open_then = now in OPEN, then in OPEN
         late_then, late_now = _late(then, a_late, r_late), (_late(now, a_late, r_late) if open_now else 0)
-        key = tuple(row[:4])
+        key = Key(*row[:4])
         cells.bump(key, OPEN_AT_END, (open_then - open_now) * n)
         cells.bump(key, OVERDUE_AT_END, (late_then - late_now) * n)
 

@@ -24,7 +24,7 @@ from app.i18n import local_zone
 from app.summaries import hotspots as hotspot_search
 from app.summaries.weeks import Week, last_complete_week, parse_week, week_of
 # COUNTS, OUTCOMES, Hours, hours, pct and quantile are also this module's public names (render, tests).
-from app.summaries.facts import (COUNTS, IX, OUTCOMES, R, Cells, Hours, Key, Received, _facts,  # noqa: F401
+from app.summaries.facts import (COUNTS, IX, OUTCOMES, R, Cells, Hours, Key, Received, _facts, part_indexes,  # noqa: F401
                                  _Tally, _Window, hours, pct, projector, quantile)
 
 HEADLINE = COUNTS + ("hours_to_accept_median", "hours_to_resolve_median", "accept_within_pct",
@@ -189,7 +189,7 @@ def _received_by_category_grid(cells: Cells, labels: list[dict]) -> list[dict[st
     """Just the reports received per category x grid (the week before, for the narrative)."""
     received: Counter = Counter()
     for key, counts in cells.counts.items():
-        received[key[0], key[1]] += counts.get(IX["received"], 0)
+        received[key.category, key.grid] += counts.get(IX["received"], 0)
     return [{"category": labels[0].get(cat, ("",))[0], "grid": labels[1].get(grid, ("",))[0] or None, "received": n}
             for (cat, grid), n in received.items() if n]
 
@@ -287,7 +287,8 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     labels = _labels(now_cells.keys() | prev_cells.keys())
 
     # Category, grid and total roll up from the few category x grid cells; department and team need all.
-    cells, departments, teams = now_cells.rollups([(0, 1), (2,), (3,)])
+    cells, departments, teams = now_cells.rollups([part_indexes("category", "grid"), part_indexes("department"),
+                                                   part_indexes("team")])
     total = _total(cells)
     s = total.fill(WeeklySummary())
     s.week, s.start, s.end = wk.name, wk.start, wk.end
@@ -295,7 +296,7 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     s.previous_week = prev.name
     following = wk.shifted(1)
     s.next_week = following.name if following.start <= now else None
-    s.by_category = _groups(_rollup(cells, (0,)), labels[0])
+    s.by_category = _groups(_rollup(cells, (0,)), labels[0])  # cells are keyed (category, grid)
     s.by_grid = _groups(_rollup(cells, (1,)), labels[1])
     s.by_department = _groups(departments, labels[2])
     s.by_team = _groups(teams, labels[3])

@@ -3,20 +3,19 @@ from flask import Response, current_app, flash, jsonify, redirect, render_templa
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.access import role_required
+from app.auth.access import staff_required
 from app.auth.forms import EmptyForm
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.inputs import page_number
 from app.summaries import bp, digest, render, services
 
-STAFF = ("coordinator", "admin")
 PER_PAGE = 26
 MAX_PAGE = 1000  # 26,000 weeks back: far enough, and week arithmetic stays inside the calendar
 
 
 @bp.route("/")
-@role_required(*STAFF)
+@staff_required
 def index():
     page = page_number(request.args.get("page"), maximum=MAX_PAGE)
     weeks, older = services.recent_weeks(PER_PAGE, offset=(page - 1) * PER_PAGE)
@@ -24,7 +23,7 @@ def index():
 
 
 @bp.route("/<name>")
-@role_required(*STAFF)
+@staff_required
 def week(name: str):
     week_name, _dot, fmt = name.partition(".")
     if fmt not in ("", "json", "csv"):
@@ -45,7 +44,7 @@ def week(name: str):
 
 
 @bp.route("/digest", methods=["POST"])
-@role_required(*STAFF)
+@staff_required
 def digest_preference():
     """Opt in or out of the weekly email digest (from the profile page)."""
     if not EmptyForm().validate_on_submit():

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.i18n import local_zone
 from app.models import Category, Report, ReportEvent
+from app.triage.workflow import Status
 
 BADGES = {
     "first_report": (_l("First report"), _l("Filed a report that was not rejected or marked as a duplicate.")),
@@ -27,7 +28,7 @@ BADGES = {
     "fixed_50": (_l("50 fixed"), _l("50 of your reports were closed as fixed.")),
     "steady_month": (_l("Steady month"), _l("Filed a report in each week of one calendar month (days 1–7, 8–14, 15–21 and 22 to the end).")),
 }
-NOT_COUNTED = ("rejected", "duplicate")
+NOT_COUNTED = (Status.REJECTED, Status.DUPLICATE)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def _week_of_month(day: date) -> int:
 def badges_for(user_id: int) -> list[Badge]:
     """The badges this user holds, in the order they were earned."""
     rows = db.session.execute(
-        select(Report.id, Report.status, Report.created_at, Report.outcome, Category.hazard)
+        select(Report.id, Report.status, Report.created_at, Report.fixed_clause().label("fixed"), Category.hazard)
         .join(Category, Category.id == Report.category_id)
         .where(Report.user_id == user_id).order_by(Report.created_at, Report.id)).all()
     counted = [r for r in rows if r.status not in NOT_COUNTED]
@@ -64,16 +65,16 @@ def badges_for(user_id: int) -> list[Badge]:
     if hazard_ids:
         first_accept: Optional[datetime] = db.session.scalar(
             select(ReportEvent.created_at).where(ReportEvent.report_id.in_(hazard_ids),
-                                                 ReportEvent.to_status == "accepted", ReportEvent.kind == "transition")
+                                                 ReportEvent.to_status == Status.ACCEPTED, ReportEvent.kind == "transition")
             .order_by(ReportEvent.created_at).limit(1))
         if first_accept is not None:
             out.append(Badge("first_hazard", first_accept))
-    fixed_ids = [r.id for r in rows if r.status == "closed" and r.outcome == "fixed"]
+    fixed_ids = [r.id for r in rows if r.fixed]
     if len(fixed_ids) >= 10:
         # The latest close of each report counts; its n-th fixed report earned the badge.
         per_report = {}
         for rid, at in db.session.execute(select(ReportEvent.report_id, ReportEvent.created_at).where(
-                ReportEvent.report_id.in_(fixed_ids), ReportEvent.to_status == "closed",
+                ReportEvent.report_id.in_(fixed_ids), ReportEvent.to_status == Status.CLOSED,
                 ReportEvent.kind == "transition")):  # not a later comment on the closed report
             per_report[rid] = max(at, per_report.get(rid, at))
         closes = sorted(per_report.values())

@@ -7,6 +7,8 @@ Rules (amounts from config, defaults in brackets):
 - reports now `rejected` or `duplicate` earn nothing;
 - co-reporters (riders of duplicates merged into a report, or who added their photo to it) earn
   GRIDSNAP_POINTS_COREPORTER_PERCENT [50] % of each award, dated at the award or when they joined, if later;
+  a rider who joined by adding their photo earns the acceptance share only when a coordinator first accepted
+  the report after they joined (joining an accepted report earns nothing until it is fixed);
 - a rider earns at most GRIDSNAP_POINTS_DAILY_CAP [30] points per local day (GRIDSNAP_TIMEZONE).
 
 Public functions (all need an app context; `start`/`end` are timezone-aware, the range is [start, end)):
@@ -75,6 +77,13 @@ def _amounts() -> tuple[int, int, int]:
             setting("GRIDSNAP_POINTS_COREPORTER_PERCENT"))
 
 
+class Joined(NamedTuple):
+    """When a rider began to co-report a report, and how."""
+
+    since: datetime
+    by_photo: bool  # they added their photo to it themselves (False: a coordinator merged their duplicate)
+
+
 class History(NamedTuple):
     """What the awards of one report depend on: when it was first accepted, and where it stands now (its
     latest move; the triage service keeps these columns on the report with every move it writes)."""
@@ -85,7 +94,7 @@ class History(NamedTuple):
     last_at: Optional[datetime]  # and when that close was
 
 
-def _report_awards(report_id: int, owner_id: int, history: History, co_reporters: dict[int, datetime],
+def _report_awards(report_id: int, owner_id: int, history: History, co_reporters: dict[int, Joined],
                    amounts: tuple[int, int, int]) -> list[Award]:
     """The awards one report's history earns its rider and co-reporters."""
     if history.last_status in NO_POINTS:
@@ -97,10 +106,12 @@ def _report_awards(report_id: int, owner_id: int, history: History, co_reporters
     if history.last_status == "closed" and history.last_outcome == "fixed" and history.last_at is not None:
         own.append(("fixed", fixed_pts, history.last_at))
     out = [Award(owner_id, report_id, kind, pts, at) for kind, pts, at in own if pts]
-    for uid, since in co_reporters.items():
+    for uid, (since, by_photo) in co_reporters.items():
         if uid == owner_id:
             continue
         for kind, pts, at in own:
+            if kind == "accepted" and by_photo and at < since:
+                continue  # accepted before their photo came: nothing of theirs was accepted
             part = pts * share // 100
             if part:
                 out.append(Award(uid, report_id, "co_" + kind, part, max(at, since)))
@@ -154,15 +165,15 @@ def _target_id(value) -> Optional[int]:
     return None
 
 
-def _co_reporters(selection) -> dict[int, dict[int, datetime]]:
-    """report id -> {co-reporter user id: since when} for the selected reports, from CoReporter rows and
-    duplicate events."""
-    out: dict[int, dict[int, datetime]] = defaultdict(dict)
+def _co_reporters(selection) -> dict[int, dict[int, Joined]]:
+    """report id -> {co-reporter user id: when and how they joined} for the selected reports, from CoReporter
+    rows and duplicate events."""
+    out: dict[int, dict[int, Joined]] = defaultdict(dict)
     dups = []
     for condition in _in(CoReporter.report_id, selection):
-        for row in db.session.execute(select(CoReporter.report_id, CoReporter.user_id, CoReporter.created_at)
-                                      .where(condition)):
-            out[row.report_id][row.user_id] = row.created_at
+        for row in db.session.execute(select(CoReporter.report_id, CoReporter.user_id, CoReporter.created_at,
+                                             CoReporter.duplicate_id).where(condition)):
+            out[row.report_id][row.user_id] = Joined(row.created_at, row.duplicate_id is None)
     # Riders of duplicates merged into these reports, in case no CoReporter row was written.
     for condition in _in(Report.duplicate_of_id, selection):
         dups += db.session.execute(select(Report.id, Report.duplicate_of_id, Report.user_id)
@@ -176,7 +187,7 @@ def _co_reporters(selection) -> dict[int, dict[int, datetime]]:
     for dup_id, target, uid in dups:
         at = marked.get(dup_id)
         if at is not None and uid not in out[target]:
-            out[target][uid] = at
+            out[target][uid] = Joined(at, False)
     return out
 
 

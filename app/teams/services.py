@@ -16,6 +16,7 @@ from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Report, Team, User, utcnow
 from app.teams.models import TeamInvite, TeamLeader
+from app.models import Role
 
 DEFAULT_REGION = "CN"
 MAX_INVITE_DAYS = 90
@@ -155,7 +156,7 @@ def join_team(token: str, *, display_name: str, phone: str, password: str) -> Op
     db.session.expire(invite, ["uses"])
     if not taken:
         raise InviteUnusable(USED_UP)
-    user = create_user(login_name_for(e164), password, "rider", display_name=display_name, phone=e164)
+    user = create_user(login_name_for(e164), password, Role.RIDER, display_name=display_name, phone=e164)
     user.team_id = invite.team_id
     user.approved = not invite.team.requires_approval
     db.session.flush()

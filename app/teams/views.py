@@ -6,7 +6,7 @@ from flask import (Response, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.auth.access import role_required
+from app.auth.access import staff_required
 from app.auth.forms import EmptyForm
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db, limiter
@@ -28,7 +28,7 @@ def index():
 
 
 @bp.route("/teams/new", methods=["POST"])
-@role_required("coordinator", "admin")
+@staff_required
 def create():
     form = TeamForm()
     if not form.validate_on_submit():
@@ -56,7 +56,7 @@ def show(team_id: int):
 
 
 @bp.route("/teams/<int:team_id>/edit", methods=["POST"])
-@role_required("coordinator", "admin")
+@staff_required
 def edit(team_id: int):
     team = services.get_team(team_id)
     form = TeamForm()
@@ -71,7 +71,7 @@ def edit(team_id: int):
 
 
 @bp.route("/teams/<int:team_id>/invites", methods=["POST"])
-@role_required("coordinator", "admin")
+@staff_required
 def create_invite(team_id: int):
     team = services.get_team(team_id)
     form = InviteForm()
@@ -84,14 +84,14 @@ def create_invite(team_id: int):
 
 
 @bp.route("/teams/invites/<int:invite_id>")
-@role_required("coordinator", "admin")
+@staff_required
 def invite(invite_id: int):
     inv = services.get_invite(invite_id)
     return render_template("teams/invite.html", invite=inv, url=invite_url(inv), button=EmptyForm())
 
 
 @bp.route("/teams/invites/<int:invite_id>/qr.svg")
-@role_required("coordinator", "admin")
+@staff_required
 def invite_qr(invite_id: int):
     inv = services.get_invite(invite_id)
     out = io.BytesIO()
@@ -101,7 +101,7 @@ def invite_qr(invite_id: int):
 
 
 @bp.route("/teams/invites/<int:invite_id>/revoke", methods=["POST"])
-@role_required("coordinator", "admin")
+@staff_required
 def revoke_invite(invite_id: int):
     inv = services.get_invite(invite_id)
     if EmptyForm().validate_on_submit():
@@ -112,7 +112,7 @@ def revoke_invite(invite_id: int):
 
 
 @bp.route("/teams/<int:team_id>/members/<int:user_id>/approve", methods=["POST"])
-@role_required("coordinator", "admin")
+@staff_required
 def approve(team_id: int, user_id: int):
     team = services.get_team(team_id)
     user = db.session.get(User, user_id) or abort(404)
@@ -124,7 +124,7 @@ def approve(team_id: int, user_id: int):
 
 
 @bp.route("/teams/<int:team_id>/members/<int:user_id>/leader", methods=["POST"])
-@role_required("coordinator", "admin")
+@staff_required
 def leader(team_id: int, user_id: int):
     team = services.get_team(team_id)
     user = db.session.get(User, user_id) or abort(404)
@@ -184,7 +184,7 @@ def my_profile():
 
 
 @bp.route("/riders/<int:user_id>")
-@role_required("coordinator", "admin")
+@staff_required
 def rider_profile(user_id: int):
     return _profile(db.session.get(User, user_id) or abort(404))
 

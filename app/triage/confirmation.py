@@ -87,5 +87,5 @@ def confirm(report: Report, rider: User, *, fixed, note: str = "", photo: Option
     if reopen:
         from app.triage.services import reopen_by_rule
         reopen_by_rule(report, note or str(_l("The rider says it is not fixed.")),
-                       {"by": "confirmation", "rider": rider.id}, now=now)
+                       {"by": "confirmation", "rider_id": rider.id}, now=now)
     return event

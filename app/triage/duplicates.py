@@ -63,3 +63,15 @@ def nearby_open_reports(category: str, lat, lon, radius_m: Optional[float] = Non
                              Report.category_id == cat.id,
                              Report.status.in_([s.value for s in OPEN_STATUSES])))
     return _within(rows, lat, lon, radius_m, limit)
+
+
+def require_joinable(report: Report) -> None:
+    """Refuse (409) a rider joining a report that nearby_open_reports would not offer: closed, or filed more
+    than GRIDSNAP_DUPLICATE_DAYS ago."""
+    days = current_app.config["DUPLICATE_DAYS"]
+    if not report.is_open:
+        raise ValidationFailed(_l("This report is closed. If the problem is still there, file a new report."),
+                               status=409, code="report_closed")
+    if report.created_at < utcnow() - timedelta(days=days):
+        raise ValidationFailed(_l("This report was filed more than %(n)d days ago. If the problem is still there, "
+                                  "file a new report.", n=days), status=409, code="report_too_old")

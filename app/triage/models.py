@@ -1,13 +1,11 @@
-"""Triage tables: response templates, what a rider has seen, and maintained counts per status."""
+"""Triage tables: response templates and maintained counts per status."""
 from __future__ import annotations
 
-from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models import UTCDateTime, utcnow
 
 
 class ResponseTemplate(db.Model):
@@ -22,15 +20,6 @@ class ResponseTemplate(db.Model):
 
     def text(self, locale: str) -> str:
         return self.text_zh if locale.startswith("zh") else self.text_en
-
-
-class ReportSeen(db.Model):
-    """When a rider last looked at a report they follow (for the unread badge in My reports)."""
-
-    __tablename__ = "report_seen"
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReportStatusCount(db.Model):

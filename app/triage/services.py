@@ -7,29 +7,29 @@ from typing import Iterable, Optional, Sequence
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import select, update
 
 from app import hooks
 from app.errors import DomainError, InvalidTransition, PermissionDenied, StaleReport, ValidationFailed
 from app.auth.services import require_approved
 from app.extensions import db
 from app.inputs import record_id, whole_number
-from app.models import CoReporter, Department, Photo, Report, ReportEvent, User, utcnow
+from app.models import CoReporter, Department, Photo, Report, ReportEvent, Role, User, utcnow
 from app.reports.photos import Upload
 from app.triage import workflow
+from app.triage.duplicates import require_joinable
 from app.triage.workflow import HANDLER_MOVES, LABELS, Outcome, Status
 
 PRIORITIES = ("urgent", "high", "normal", "low")
 PRIORITY_LABELS = {"urgent": _l("Urgent"), "high": _l("High"), "normal": _l("Normal"), "low": _l("Low")}
 MAX_NOTE = 2000
-STAFF_ROLES = ("coordinator", "admin")
 
 
 # -- who may do what -------------------------------------------------------------------------
 
 def handles(user: User, report: Report) -> bool:
     """Whether a handler is responsible for the report (assigned to them or their department)."""
-    return user.role == "handler" and (
+    return user.is_handler and (
         report.assignee_id == user.id
         or (user.department_id is not None and report.department_id == user.department_id))
 
@@ -38,7 +38,7 @@ def may_move(user: User, report: Report, target: str) -> bool:
     """Whether this user may make this legal move on this report (role and responsibility)."""
     if not workflow.is_legal(report.status, target):
         return False
-    if user.role in STAFF_ROLES:
+    if user.is_staff:
         return True
     return (Status(report.status), Status(target)) in HANDLER_MOVES and handles(user, report)
 
@@ -50,16 +50,16 @@ def legal_moves_for(user: User, report: Report) -> list[Status]:
 
 def _check_actor(user: User, report: Report) -> None:
     """Riders never move reports; handlers only those dispatched to them or their department."""
-    if user.role in STAFF_ROLES:
+    if user.is_staff:
         return
-    if user.role != "handler":
+    if not user.is_handler:
         raise PermissionDenied(_l("Riders cannot change the status of a report."))
     if not handles(user, report):
         raise PermissionDenied(_l("This report is not dispatched to you or your department."))
 
 
 def _check_handler_move(user: User, report: Report, target: Status) -> None:
-    if user.role == "handler" and (Status(report.status), target) not in HANDLER_MOVES:
+    if user.is_handler and (Status(report.status), target) not in HANDLER_MOVES:
         raise PermissionDenied(_l("Handlers may only start and resolve reports dispatched to them."))
 
 
@@ -164,7 +164,7 @@ def _dispatch_to(report: Report, assignee_id, department_id) -> tuple[User | Non
     if assignee_id not in (None, ""):
         number = record_id(assignee_id)
         assignee = db.session.get(User, number) if number else None
-        if assignee is None or not assignee.active or assignee.role not in ("handler", "coordinator", "admin"):
+        if assignee is None or not assignee.active or not (assignee.is_handler or assignee.is_staff):
             raise ValidationFailed(_l("Dispatch to an active handler."), code="assignee_unknown")
     if department_id not in (None, ""):
         text = str(department_id).strip()
@@ -342,9 +342,9 @@ def add_comment(report: Report, actor: User, note: str, *, internal: bool = Fals
     note = _clean_note(note)
     if not note:
         raise ValidationFailed(_l("Write a comment first."), code="note_required")
-    if actor.role in STAFF_ROLES or handles(actor, report):
+    if actor.is_staff or handles(actor, report):
         pass
-    elif actor.role == "rider" and follows(actor, report):
+    elif actor.is_rider and follows(actor, report):
         internal = False
     else:
         raise PermissionDenied(_l("You may not comment on this report."))
@@ -357,19 +357,19 @@ def add_comment(report: Report, actor: User, note: str, *, internal: bool = Fals
 
 def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note: str = "", *,
                      lat=None, lon=None, radius_m: float = 200, max_photos: int = 4) -> ReportEvent:
-    """A rider's "still there" photo: on a report they follow, or on an open one nearby they join."""
+    """A rider's "still there" photo: on a report they follow, or on an open, recent one nearby they join
+    (with a photo; they then see its progress, not the rider's description, photos or comments)."""
     from app.reports.geo import distance_m, valid_location
     from app.reports.services import process_uploads
     note = _clean_note(note)
     if not photos and not note:
         raise ValidationFailed(_l("Add a photo or a comment."), code="photo_required")
-    if rider.role != "rider":
+    if not rider.is_rider:
         raise PermissionDenied(_l("Only riders add follow-up photos here; staff comment on the board."))
     require_approved(rider)  # joining would show them the report: only riders their team has vetted
     joining = not follows(rider, report)
     if joining:
-        if not report.is_open:
-            raise PermissionDenied(_l("This report is no longer open."))
+        require_joinable(report)
         if lat in (None, "") or lon in (None, ""):
             raise ValidationFailed(_l("We need your location to add your photo to a report nearby."),
                                    code="location_required")
@@ -377,6 +377,8 @@ def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note
             raise ValidationFailed(_l("The location is out of range."), code="invalid_location")
         if distance_m((float(lat), float(lon)), (report.lat, report.lon)) > radius_m:
             raise PermissionDenied(_l("You are too far from this report to add to it."))
+        if not photos:  # a photo of the place, not only a position anyone can read from Open311
+            raise ValidationFailed(_l("Add a photo of the problem to add it to this report."), code="photo_required")
     processed = process_uploads(photos, max_photos)
     event = ReportEvent(report_id=report.id, actor_id=rider.id, kind="photo" if photos else "comment",
                         note=note, from_status=report.status, to_status=report.status,
@@ -393,7 +395,7 @@ def add_rider_photos(report: Report, rider: User, photos: Sequence[Upload], note
 
 def set_priority(report: Report, actor: User, priority: str, *, version) -> ReportEvent:
     """Change a report's priority (staff only); an internal timeline entry records it."""
-    if actor.role not in STAFF_ROLES:
+    if not actor.is_staff:
         raise PermissionDenied(_l("Only coordinators set priorities."))
     if priority not in PRIORITIES:
         raise ValidationFailed(_l("Choose a priority: urgent, high, normal or low."), code="priority_invalid")
@@ -409,51 +411,6 @@ def set_priority(report: Report, actor: User, priority: str, *, version) -> Repo
     return event
 
 
-# -- what a rider has not seen yet -----------------------------------------------------------------
-
-def unread_counts(user: User, report_ids: Iterable[int]) -> dict[int, int]:
-    """For each report, the events the user may see that others wrote after the user last looked.
-
-    Before a first look the count starts when the user began to follow the report (their own
-    report: its filing; a co-reported one: when they joined it). Internal notes never count.
-    """
-    from app.triage.models import ReportSeen
-    ids = sorted({int(i) for i in report_ids})
-    counts = dict.fromkeys(ids, 0)
-    if not ids:
-        return counts
-    since = func.coalesce(ReportSeen.seen_at, CoReporter.created_at)
-    q = (select(ReportEvent.report_id, func.count())
-         .outerjoin(ReportSeen, and_(ReportSeen.report_id == ReportEvent.report_id, ReportSeen.user_id == user.id))
-         .outerjoin(CoReporter, and_(CoReporter.report_id == ReportEvent.report_id, CoReporter.user_id == user.id))
-         .where(ReportEvent.report_id.in_(ids), ReportEvent.internal.is_(False),
-                ReportEvent.kind != "submitted",
-                or_(ReportEvent.actor_id.is_(None), ReportEvent.actor_id != user.id),
-                or_(since.is_(None), ReportEvent.created_at > since))
-         .group_by(ReportEvent.report_id))
-    for report_id, n in db.session.execute(q):
-        counts[report_id] = n
-    return counts
-
-
-def mark_seen(user: User, report: Report, now: Optional[datetime] = None) -> None:
-    """Remember that the user has just looked at the report (clears its unread badge)."""
-    from sqlalchemy.exc import IntegrityError
-
-    from app.triage.models import ReportSeen
-    now = now or utcnow()
-    seen = db.session.get(ReportSeen, (user.id, report.id))
-    if seen is None:
-        try:
-            with db.session.begin_nested():  # two tabs opening at once: the second one updates
-                db.session.add(ReportSeen(user_id=user.id, report_id=report.id, seen_at=now))
-            return
-        except IntegrityError:
-            seen = db.session.get(ReportSeen, (user.id, report.id))
-    seen.seen_at = max(seen.seen_at, now)
-    db.session.flush()
-
-
 # -- bulk ----------------------------------------------------------------------------------------
 
 BULK_ACTIONS = ("accept", "reject", "assign", "priority")
@@ -463,7 +420,7 @@ def bulk(actor: User, ids: Iterable, action: str, *, note: str = "", assignee_id
          department_id=None, priority: Optional[str] = None,
          versions: Optional[dict[int, Optional[int]]] = None) -> list[dict]:
     """Apply one action to many reports; each row succeeds or fails on its own (savepoints)."""
-    if actor.role not in STAFF_ROLES:
+    if not actor.is_staff:
         raise PermissionDenied(_l("Only coordinators use bulk actions."))
     if action not in BULK_ACTIONS:
         raise ValidationFailed(_l("Unknown bulk action."), code="action_invalid")
@@ -509,69 +466,6 @@ def bulk(actor: User, ids: Iterable, action: str, *, note: str = "", assignee_id
 def dispatch_choices() -> tuple[list[Department], list[User]]:
     """Departments and active handlers to dispatch to."""
     departments = list(db.session.scalars(select(Department).order_by(Department.id)))
-    handlers = list(db.session.scalars(select(User).where(User.role == "handler", User.active.is_(True))
+    handlers = list(db.session.scalars(select(User).where(User.role == Role.HANDLER, User.active.is_(True))
                                        .order_by(User.department_id, User.display_name)))
     return departments, handlers
-
-
-
-
-# -- demo ---------------------------------------------------------------------------------------
-
-DEMO_NOTES = {
-    "accepted": "已受理，转相关部门处理",
-    "assigned": "请尽快到现场处置",
-    "in_progress": "已到现场，正在处理",
-    "resolved": "已处理完毕，现场已恢复",
-    "closed": "回访核查，问题已解决",
-    "rejected": "照片无法看清位置，请重新拍摄后再提交",
-}
-
-
-def demo_walk(report: Report, path: list[str], users: dict) -> None:
-    """Move a demo report along `path` with the real transition service, at believable times."""
-    import random
-    rnd = random.Random(report.id)
-    coordinators = [u for u in users.values() if u.role == "coordinator"]
-    steps = [timedelta(hours=rnd.uniform(0.3, report.category.accept_hours if to == "accepted" else 20))
-             for to in path]
-    room = (utcnow() - report.created_at) * 0.9  # a report filed an hour ago moved within that hour
-    total = sum(steps, timedelta())
-    if total > room:
-        steps = [s * (room / total) for s in steps]
-    t = report.created_at
-    for to, step in zip(path, steps):
-        t = t + step
-        actor = rnd.choice(coordinators)
-        kwargs = {}
-        if to == "assigned":
-            dept = report.category.default_department_id or db.session.scalar(
-                select(Department.id).where(Department.code == "urban_management"))
-            handler = next((u for u in users.values() if u.role == "handler" and u.department_id == dept), None)
-            kwargs = {"department_id": dept, "assignee_id": handler.id if handler else None}
-        elif to in ("in_progress", "resolved") and report.status in ("assigned", "in_progress"):
-            handler = db.session.get(User, report.assignee_id) if report.assignee_id else None
-            actor = handler or actor
-        elif to == "closed":
-            kwargs = {"outcome": "fixed"}
-        elif to == "duplicate":
-            kwargs = {"duplicate_of": _demo_original(report)}
-            if kwargs["duplicate_of"] is None:
-                return
-        transition(report, actor, to, version=report.version, note=DEMO_NOTES.get(to, ""), now=t, **kwargs)
-    if path:
-        report.updated_at = t
-        db.session.flush()
-
-
-def _demo_original(report: Report) -> Optional[Report]:
-    """An open report of the same category; the demo duplicate is placed ~25 m from it."""
-    from app.reports.geo import cell_of
-    original = db.session.scalar(
-        select(Report).where(Report.category_id == report.category_id, Report.id != report.id,
-                             Report.status.in_([s.value for s in workflow.OPEN_STATUSES]))
-        .order_by(Report.created_at.desc()).limit(1))
-    if original is not None:
-        report.lat, report.lon = original.lat + 0.0002, original.lon + 0.0001
-        report.cell = cell_of(report.lat, report.lon)
-    return original

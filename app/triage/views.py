@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.auth.access import require_view, role_required, safe_next
+from app.auth.access import require_view, safe_next, staff_or_handler_required, staff_required
 from app.auth.forms import EmptyForm
 from app.errors import StaleReport
 from app.extensions import db
@@ -16,7 +16,6 @@ from app.triage import bp, duplicates, services
 from app.triage.models import ResponseTemplate
 from app.triage.workflow import MOVE_LABELS, OUTCOME_LABELS, Status
 
-STAFF = ("coordinator", "admin")
 
 
 def _pickers():
@@ -49,7 +48,7 @@ def _row_helpers() -> dict:
 
 
 @bp.route("/board")
-@role_required(*STAFF)
+@staff_required
 def board():
     f = queries.parse_filter(request.args)
     counts = queries.status_counts(f)
@@ -65,7 +64,7 @@ def board():
 
 
 @bp.route("/board/map.json")
-@role_required(*STAFF)
+@staff_required
 def board_map():
     f = queries.parse_filter(request.args)
     points = queries.map_points(f)
@@ -76,7 +75,7 @@ def board_map():
 
 
 @bp.route("/board/bulk", methods=["POST"])
-@role_required(*STAFF)
+@staff_required
 def bulk():
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -105,7 +104,7 @@ def _detail_context(report):
     templates = {}
     for t in db.session.scalars(select(ResponseTemplate).order_by(ResponseTemplate.sort_order, ResponseTemplate.id)):
         templates.setdefault(t.target_status, []).append(t)
-    staff = current_user.role in STAFF
+    staff = current_user.is_staff
     return {
         "report": report, "form": EmptyForm(),
         "events": report_services.timeline(report, include_internal=True),
@@ -123,10 +122,11 @@ def _detail_context(report):
 
 
 @bp.route("/board/reports/<int:report_id>")
-@role_required("coordinator", "admin", "handler")
+@staff_or_handler_required
 def report(report_id: int):
     r = report_services.get_report(report_id)
-    require_view(current_user, r)
+    if not require_view(current_user, r):  # a handler whose own report was merged into it: the riders' page
+        return redirect(url_for("reports.detail", report_id=r.id))
     return render_template("triage/report.html", **_detail_context(r))
 
 
@@ -136,7 +136,7 @@ def _stale_page(report_id: int, err: StaleReport):
 
 
 @bp.route("/board/reports/<int:report_id>/transition", methods=["POST"])
-@role_required("coordinator", "admin", "handler")
+@staff_or_handler_required
 def move(report_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -158,7 +158,7 @@ def move(report_id: int):
 
 
 @bp.route("/board/reports/<int:report_id>/comment", methods=["POST"])
-@role_required("coordinator", "admin", "handler")
+@staff_or_handler_required
 def comment(report_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -170,7 +170,7 @@ def comment(report_id: int):
 
 
 @bp.route("/board/reports/<int:report_id>/priority", methods=["POST"])
-@role_required(*STAFF)
+@staff_required
 def priority(report_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -184,7 +184,7 @@ def priority(report_id: int):
 
 
 @bp.route("/tasks")
-@role_required("handler", "coordinator", "admin")
+@staff_or_handler_required
 def my_tasks():
     rows = queries.task_rows(current_user)
     return render_template("triage/tasks.html", rows=rows, deadline=queries.deadline_state)

@@ -292,6 +292,8 @@
         done(T.added_title, e.target.getAttribute('data-reference'), new Date().toISOString(), false);
       } else {
         showError(Outbox.message(res) || T.send_failed);
+        // 409: closed or too old to join since the list was shown; the list now leaves it out.
+        if (res.status === 409) { loadNearby(); }
       }
     }, false);
   });

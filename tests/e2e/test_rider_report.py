@@ -125,3 +125,36 @@ def test_report_page_fits_a_360px_phone_with_big_touch_targets(browser, live):
         .filter(([t, h]) => h < 44)""")
     assert small == []
     context.close()
+
+
+def test_rider_adds_a_photo_to_a_report_nearby_and_a_report_closed_meanwhile_is_refused(phone, live):
+    """"Already reported?": a report closed since the list was shown is refused with the server's reason and
+    leaves the list; the rider joins the other and then sees its progress, not the first rider's words."""
+    owner = factories.make_user("owner", display_name="老李")
+    spot = (QIANWEI["latitude"], QIANWEI["longitude"])
+    still_open = factories.file_report(owner, lat=spot[0], lon=spot[1], description="白色面包车 川L12345")
+    closing = factories.file_report(owner, lat=spot[0] + 0.0002, lon=spot[1])
+    rider()
+    offline_tiles(phone)
+    log_in_page(phone, "rider1", factories.PASSWORD)
+    phone.goto("/report")
+    phone.wait_for_selector(".location-device")
+    phone.set_input_files("#photo-input", SAMSUNG)
+    phone.wait_for_selector("#previews li img")
+    phone.click("label.tile:has(input[value=illegal_parking])")
+    phone.wait_for_selector(f"#nearby-list button[data-reference='{closing.reference}']")
+
+    closing.status, closing.outcome = "closed", "fixed"  # a coordinator closes it meanwhile
+    db.session.commit()
+    phone.click(f"#nearby-list button[data-reference='{closing.reference}']")
+    phone.wait_for_selector("#form-error:not([hidden])")
+    assert "closed" in phone.inner_text("#form-error").lower() or "关闭" in phone.inner_text("#form-error")
+    phone.wait_for_selector(f"#nearby-list button[data-reference='{closing.reference}']", state="detached")
+
+    phone.click(f"#nearby-list button[data-reference='{still_open.reference}']")
+    phone.wait_for_selector("#confirmation:not([hidden])")
+    assert phone.inner_text("#conf-reference") == still_open.reference
+    phone.goto(f"/reports/{still_open.id}")
+    page = phone.content()
+    assert still_open.reference in page and "川L12345" not in page and "老李" not in page
+    assert [e for e in phone.errors if "409" not in e] == []  # Chromium logs the refused request itself

@@ -150,3 +150,29 @@ def test_the_models_and_the_migrations_describe_the_same_schema(app):
         assert moves["column_names"] == keys + ["details"]
     else:
         assert (moves["column_names"], moves["dialect_options"]["postgresql_include"]) == (keys, ["details"])
+
+
+def test_the_status_sets_in_the_trigger_sql_are_the_workflows(app):
+    """The triggers that keep the backlog counts write the open and working statuses out in SQL (a
+    migration cannot call Python): each set they name must be the workflow's."""
+    import re
+
+    from sqlalchemy import text
+
+    from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Status
+    if db.engine.dialect.name == "sqlite":
+        sql = db.session.scalars(text("SELECT sql FROM sqlite_master WHERE type = 'trigger'")).all()
+    else:
+        sql = db.session.scalars(text("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal")).all()
+        sql += db.session.scalars(text("SELECT pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n "
+                                       "ON n.oid = p.pronamespace WHERE n.nspname = current_schema()")).all()
+    names = {s.value for s in Status}
+    sets = set()
+    for found in re.findall(r"IN \(([^()]*)\)", "\n".join(sql)):
+        values = frozenset(re.findall(r"'([a-z_]+)'", found))
+        if values and values <= names:
+            sets.add(values)
+    assert sets, "no status set found in the triggers"
+    workflow_sets = {frozenset(s.value for s in OPEN_STATUSES), frozenset(s.value for s in RESOLVE_DEADLINE_STATUSES)}
+    assert sets <= workflow_sets, sets - workflow_sets
+    assert frozenset(s.value for s in OPEN_STATUSES) in sets

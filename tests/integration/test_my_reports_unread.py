@@ -3,6 +3,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
+from app.reports import seen
 from app.triage import services as triage
 from tests import factories
 
@@ -30,7 +31,7 @@ def test_opening_the_report_clears_its_badge_and_internal_notes_never_count(clie
     report = factories.file_report(rider)
     triage.add_comment(report, coord, "internal: check with 交警 first", internal=True)
     db.session.commit()
-    assert triage.unread_counts(db.session.get(User, rider.id), [report.id]) == {report.id: 0}
+    assert seen.unread_counts(db.session.get(User, rider.id), [report.id]) == {report.id: 0}
     triage.transition(report, coord, "accepted", version=report.version)
     db.session.commit()
     factories.log_in(client, "rider1")

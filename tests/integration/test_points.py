@@ -80,23 +80,37 @@ def test_co_reporters_of_a_duplicate_get_the_configured_share(app):
     assert kinds == ["co_accepted", "co_fixed"]
 
 
-def test_a_rider_who_joined_with_a_photo_earns_the_share_from_the_day_they_joined(app):
-    """A CoReporter row alone (the rider added their photo to a report nearby): awards before the join are
-    dated at the join, in everyone's tally as in the rider's own."""
+def test_a_rider_who_joined_with_a_photo_shares_an_acceptance_only_if_it_came_after(app):
+    """A CoReporter row alone (the rider added their photo to a report nearby): a coordinator must accept the
+    report after they joined for the acceptance share; joining an accepted report earns nothing until it is
+    fixed. In everyone's tally as in the rider's own."""
     _config(app)
-    owner, joiner = f.make_user("owner3"), f.make_user("joiner3")
+    owner, early, late = f.make_user("owner3"), f.make_user("early3"), f.make_user("joiner3")
     target = f.history(f.file_report(owner), [("accepted", T0)])
+    db.session.add(CoReporter(report_id=target.id, user_id=early.id, created_at=T0 - timedelta(hours=1)))
     joined = T0 + timedelta(days=7)  # the next week
-    db.session.add(CoReporter(report_id=target.id, user_id=joiner.id, created_at=joined))
+    db.session.add(CoReporter(report_id=target.id, user_id=late.id, created_at=joined))
     db.session.commit()
     f.history(target, [("assigned", joined + timedelta(hours=1)), ("resolved", joined + timedelta(hours=2)),
                        ("closed", joined + timedelta(hours=3), {"outcome": "fixed"})])
     first, later = points.period_bounds("week", T0), points.period_bounds("week", joined)
-    assert points.points_for(None, *first) == {owner.id: 5}
-    assert points.points_for(None, *later) == {owner.id: 10, joiner.id: 2 + 5}
-    assert points.points_for([joiner.id], *later) == {joiner.id: 7}
-    assert sorted((a.kind, a.at) for a in points.awards(*later, user_ids=[joiner.id])) == \
-        [("co_accepted", joined), ("co_fixed", joined + timedelta(hours=3))]
+    assert points.points_for(None, *first) == {owner.id: 5, early.id: 2}
+    assert points.points_for(None, *later) == {owner.id: 10, early.id: 5, late.id: 5}
+    assert points.points_for([late.id], *later) == {late.id: 5}
+    assert [(a.kind, a.at) for a in points.awards(user_ids=[late.id])] == [("co_fixed", joined + timedelta(hours=3))]
+    assert points.total_points(late.id) == 5 and points.total_points(early.id) == 2 + 5
+
+
+def test_a_duplicate_merged_into_an_accepted_report_still_shares_its_acceptance(app):
+    """A coordinator who merges a rider's own report into an accepted one has looked at it: the share stands."""
+    _config(app)
+    owner, co = f.make_user("owner4"), f.make_user("co4")
+    target = f.history(f.file_report(owner), [("accepted", T0)])
+    merged = T0 + timedelta(days=1)
+    f.history(f.file_report(co), [("duplicate", merged, {"duplicate_of": target.id})])
+    db.session.get(CoReporter, (target.id, co.id)).created_at = merged  # the merge wrote it now, not then
+    db.session.commit()
+    assert [(a.kind, a.at) for a in points.awards(user_ids=[co.id])] == [("co_accepted", merged)]
 
 
 def test_one_riders_points_equal_their_line_in_everyones_points(app):

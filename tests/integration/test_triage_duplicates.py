@@ -5,7 +5,7 @@ import pytest
 from geopy.distance import geodesic
 
 from app.extensions import db
-from app.models import utcnow
+from app.models import Report, utcnow
 from app.triage.duplicates import duplicate_candidates, nearby_open_reports
 from tests import factories as f
 
@@ -128,3 +128,52 @@ def test_rider_far_away_cannot_join_a_report(scene, client):
                        content_type="multipart/form-data",
                        data={"photos": (io.BytesIO(f.jpeg()), "x.jpg"), "lat": lat, "lon": lon})
     assert resp.status_code == 403
+
+
+def join(client, headers, report, photos=1, **fields):
+    """POST /api/v1/reports/<id>/photos from beside the report, with `photos` photos."""
+    import io
+    data = {"lat": str(report.lat), "lon": str(report.lon), **fields}
+    if photos:
+        data["photos"] = [(io.BytesIO(f.jpeg()), f"p{i}.jpg") for i in range(photos)]
+    return client.post(f"/api/v1/reports/{report.id}/photos", headers=headers, data=data,
+                       content_type="multipart/form-data")
+
+
+def test_joining_a_report_needs_a_photo_not_only_its_public_position(scene, client):
+    _report, around = scene
+    _u, rider = f.make_user("no_camera", token=True)
+    db.session.commit()
+    resp = join(client, rider, around["at_30m"], photos=0, comment="me too")
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "photo_required"
+    assert "photo" in resp.get_json()["error"]["message"]
+    assert client.get(f"/api/v1/reports/{around['at_30m'].id}", headers=rider).status_code == 403  # not joined
+    assert join(client, rider, around["at_30m"]).status_code == 201
+
+
+def test_only_open_reports_filed_in_the_last_14_days_can_be_joined(scene, client, app):
+    _report, around = scene
+    _u, rider = f.make_user("late_comer", token=True)
+    db.session.commit()
+    for name, code in (("closed", "report_closed"), ("rejected", "report_closed"), ("duplicate", "report_closed"),
+                       ("old_15_days", "report_too_old")):
+        resp = join(client, rider, around[name])
+        assert resp.status_code == 409 and resp.get_json()["error"]["code"] == code, name
+        assert client.get(f"/api/v1/reports/{around[name].id}", headers=rider).status_code == 403, name
+    assert "14 days" in join(client, rider, around["old_15_days"]).get_json()["error"]["message"]
+    assert join(client, rider, around["recent_13_days"]).status_code == 201
+    assert join(client, rider, around["at_60m_accepted"]).status_code == 201
+    app.config["DUPLICATE_DAYS"] = 30  # the same window as the "already reported?" list
+    assert join(client, rider, around["old_15_days"]).status_code == 201
+
+
+def test_every_report_the_nearby_list_offers_can_be_joined(scene, client):
+    """The "already reported?" list and the join refuse the same reports (closed, or filed too long ago)."""
+    _report, around = scene
+    _u, rider = f.make_user("checker", token=True)
+    db.session.commit()
+    offered = client.get(f"/api/v1/reports/nearby?category=illegal_parking&lat={ORIGIN[0]}&lon={ORIGIN[1]}",
+                         headers=rider).get_json()["items"]
+    assert offered
+    for item in offered:
+        assert join(client, rider, db.session.get(Report, item["id"])).status_code == 201, item["reference"]

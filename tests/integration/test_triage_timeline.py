@@ -6,6 +6,7 @@ import pytest
 
 from app.extensions import db
 from app.models import CoReporter, utcnow
+from app.reports import seen
 from app.triage import services
 from tests import factories as f
 
@@ -99,29 +100,29 @@ def test_unread_counts_events_of_others_after_the_last_look(app, people):
     coord, _ = people["coord"]
     quiet = f.report_row(rider)
     r = f.report_row(rider)
-    assert services.unread_counts(rider, [r.id, quiet.id]) == {r.id: 0, quiet.id: 0}  # own filing is not news
+    assert seen.unread_counts(rider, [r.id, quiet.id]) == {r.id: 0, quiet.id: 0}  # own filing is not news
     services.transition(r, coord, "accepted", version=1)
     services.add_comment(r, coord, "internal only", internal=True)
     services.add_comment(r, rider, "still there")  # their own comment is not news to them
     db.session.commit()
-    assert services.unread_counts(rider, [r.id, quiet.id]) == {r.id: 1, quiet.id: 0}
-    services.mark_seen(rider, r)
+    assert seen.unread_counts(rider, [r.id, quiet.id]) == {r.id: 1, quiet.id: 0}
+    seen.mark_seen(rider, r)
     db.session.commit()
-    assert services.unread_counts(rider, [r.id]) == {r.id: 0}
+    assert seen.unread_counts(rider, [r.id]) == {r.id: 0}
     later = utcnow() + timedelta(minutes=1)
     services.transition(r, coord, "assigned", version=2, department_id="traffic_police", now=later)
     services.add_comment(r, coord, "we are on it")
     db.session.commit()
-    assert services.unread_counts(rider, [r.id]) == {r.id: 2}
+    assert seen.unread_counts(rider, [r.id]) == {r.id: 2}
 
 
 def test_mark_seen_twice_keeps_one_row_and_never_goes_back(app, people):
-    from app.triage.models import ReportSeen
+    from app.reports.models import ReportSeen
     rider, _ = people["rider"]
     r = f.report_row(rider)
     t = utcnow()
-    services.mark_seen(rider, r, now=t)
-    services.mark_seen(rider, r, now=t - timedelta(hours=1))
+    seen.mark_seen(rider, r, now=t)
+    seen.mark_seen(rider, r, now=t - timedelta(hours=1))
     db.session.commit()
     assert db.session.get(ReportSeen, (rider.id, r.id)).seen_at == t
 
@@ -134,11 +135,11 @@ def test_co_reporter_counts_from_when_they_joined(app, people):
     services.transition(r, coord, "accepted", version=1, now=utcnow() - timedelta(hours=1))
     db.session.add(CoReporter(report_id=r.id, user_id=rider.id, created_at=utcnow() - timedelta(minutes=30)))
     db.session.commit()
-    assert services.unread_counts(rider, [r.id]) == {r.id: 0}
+    assert seen.unread_counts(rider, [r.id]) == {r.id: 0}
     services.transition(r, coord, "assigned", version=2, department_id="traffic_police")
     db.session.commit()
-    assert services.unread_counts(rider, [r.id]) == {r.id: 1}
+    assert seen.unread_counts(rider, [r.id]) == {r.id: 1}
 
 
 def test_unread_counts_of_no_reports_is_empty(app, people):
-    assert services.unread_counts(people["rider"][0], []) == {}
+    assert seen.unread_counts(people["rider"][0], []) == {}

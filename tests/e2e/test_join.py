@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Team, User, utcnow
-from app.teams.models import TeamInvite
 from app.teams import services
+from app.teams.models import TeamInvite
 from tests import factories
 from tests.e2e.conftest import log_in_page
 

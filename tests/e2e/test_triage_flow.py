@@ -33,8 +33,9 @@ def submit_move(page, to):
 
 
 def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, live):
-    from app.models import Department
     from sqlalchemy import select
+
+    from app.models import Department
     traffic = db.session.scalar(select(Department.id).where(Department.code == "traffic_police"))
     f.make_user("rider", display_name="Rider Zhang", password=f.PASSWORD)
     f.make_user("coord", "coordinator", password=f.PASSWORD, display_name="Coordinator Li")

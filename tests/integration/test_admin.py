@@ -4,12 +4,12 @@ import json
 
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import ApiToken, Category, Department, Report, Team, User
 from app.audit import AuditLog
+from app.extensions import db
 from app.grids.models import Grid
-from app.triage.models import ResponseTemplate
+from app.models import ApiToken, Category, Department, Report, Team, User
 from app.teams import services as teams
+from app.triage.models import ResponseTemplate
 from tests import factories as f
 
 ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/categories", "/admin/categories/new",

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import delete, insert, select, text, update
 
 from app.extensions import db
-from app.models import Category, Department, Report, Team, User, utcnow
 from app.grids.models import Grid
+from app.models import Category, Department, Report, Team, User, utcnow
 from app.triage import services as triage
 from tests import factories as f
 from tests.expectations import backlog_counted, backlog_from_rows
+
 
 def check() -> None:
     db.session.expire_all()

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Photo, ReportEvent
-from app.teams import points
 from app.reports import seen
+from app.teams import points
 from app.triage import services
 from tests import factories as f
 

@@ -14,8 +14,17 @@ from app.models import Report
 from app.ops.storage_admin import referenced_keys
 from tests.conftest import need
 from tests.factories import jpeg, make_user, stored_keys
-from tests.servers import (Gunicorn, PostgresDatabase, TcpProxy, post_report_to, prepare_database, s3_bucket, site_app,
-                           site_env, wait_for)
+from tests.servers import (
+    Gunicorn,
+    PostgresDatabase,
+    TcpProxy,
+    post_report_to,
+    prepare_database,
+    s3_bucket,
+    site_app,
+    site_env,
+    wait_for,
+)
 
 pytestmark = pytest.mark.servers
 

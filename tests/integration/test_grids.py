@@ -7,12 +7,12 @@ from flask_babel import refresh
 from shapely.geometry import shape
 from sqlalchemy import select, update
 
-from app.extensions import db
-from app.models import utcnow
 from app.audit import AuditLog
-from app.grids.models import Grid
+from app.extensions import db
 from app.grids import services
 from app.grids.index import grid_for_point
+from app.grids.models import Grid
+from app.models import utcnow
 from tests import factories as f
 
 

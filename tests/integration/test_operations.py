@@ -13,7 +13,7 @@ from app.ops.logs import JsonFormatter, RequestIdFilter
 from app.storage import photo_store
 from app.storage.s3 import S3Store
 from tests.conftest import need
-from tests.factories import file_report, jpeg, make_user
+from tests.factories import api_token, bearer, file_report, jpeg, make_user
 from tests.servers import PostgresDatabase, free_port, s3_bucket
 
 
@@ -61,9 +61,8 @@ def test_every_log_line_of_a_request_is_json_with_its_request_id(app, client):
     app.extensions["photo_store"] = S3Store("photos", endpoint_url=f"http://127.0.0.1:{free_port()}",
                                             region="us-east-1", access_key_id="x", secret_access_key="x")
     rider = make_user("rider1")
-    from tests.factories import api_token
     try:
-        client.post("/api/v1/reports", headers={"Authorization": f"Bearer {api_token(rider)}", "X-Request-ID": "req-42"},
+        client.post("/api/v1/reports", headers={**bearer(api_token(rider)), "X-Request-ID": "req-42"},
                     data={"category": "noise", "lat": "29.2", "lon": "103.9",
                           "photos": [(io.BytesIO(jpeg()), "a.jpg")]}).close()  # the server closes it: access line
     finally:

@@ -271,7 +271,8 @@ def test_everyones_awards_in_a_period_equal_each_riders_own(app):
                  "rejected": [("rejected", t, {})],
                  "late_reject": [("accepted", t), ("rejected", t + 80 * h)],
                  "submitted": []}[shape]
-        reports.append(f.history(f.file_report(rng.choice(riders)), moves) if moves else f.file_report(rng.choice(riders)))
+        report = f.file_report(rng.choice(riders))
+        reports.append(f.history(report, moves) if moves else report)
     for _ in range(8):  # duplicates merged into one of the reports; half keep the CoReporter row the merge wrote
         target = rng.choice([r for r in reports if r.status not in ("rejected", "duplicate")])
         rider = rng.choice(riders)

@@ -11,8 +11,18 @@ from app.extensions import db
 from app.storage import photo_store
 from tests.conftest import need
 from tests.factories import jpeg, make_user
-from tests.servers import (Gunicorn, PostgresDatabase, RedisServer, post_report_to, prepare_database, s3_bucket, site_app,
-                           site_env, stop_all, wait_for)
+from tests.servers import (
+    Gunicorn,
+    PostgresDatabase,
+    RedisServer,
+    post_report_to,
+    prepare_database,
+    s3_bucket,
+    site_app,
+    site_env,
+    stop_all,
+    wait_for,
+)
 
 pytestmark = pytest.mark.servers
 LOGIN_LIMIT = 3

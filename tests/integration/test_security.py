@@ -355,6 +355,7 @@ def test_open311_public_media_never_serves_follow_up_photos(client, app):
 
 def test_the_generated_instance_secret_is_readable_by_its_owner_only(tmp_path):
     import os
+
     from app.config import _instance_secret
     key = _instance_secret(str(tmp_path))
     assert len(key) == 64 and _instance_secret(str(tmp_path)) == key  # kept across restarts
@@ -364,6 +365,7 @@ def test_the_generated_instance_secret_is_readable_by_its_owner_only(tmp_path):
 def test_a_backup_folder_is_readable_by_its_owner_only(app, tmp_path):
     import os
     import shutil
+
     from app.ops.backup import create_backup
     from app.storage import photo_store
     need(db.engine.dialect.name == "sqlite" or shutil.which("pg_dump") is not None, "pg_dump not installed")

@@ -13,7 +13,9 @@ from app.extensions import db
 from app.grids.models import Grid
 from app.summaries.services import weekly_summary
 from tests import factories as f
-from tests.expectations import W48_MONDAY as MON, W48_NOW as NOW, w48_at as at
+from tests.expectations import W48_MONDAY as MON
+from tests.expectations import W48_NOW as NOW
+from tests.expectations import w48_at as at
 
 SQUARE = {"type": "Polygon", "coordinates": [[[103.9, 29.2], [103.91, 29.2], [103.91, 29.21], [103.9, 29.2]]]}
 
@@ -29,8 +31,9 @@ def scenario(app):
     ra = f.make_user("ra", team="犍路先锋")
     rb = f.make_user("rb", team="小哥传声筒")
     rc = f.make_user("rc")
-    from app.models import Department
     from sqlalchemy import select
+
+    from app.models import Department
     dept = {d.code: d.id for d in db.session.scalars(select(Department))}
     P, E = "illegal_parking", "elevator_hazard"  # deadlines 24 h / 168 h and 2 h / 24 h
     r = {}

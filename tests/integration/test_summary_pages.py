@@ -34,7 +34,8 @@ def week_data(app):
     f.make_user("boss", role="admin")
     f.make_user("handler1", role="handler")
     f.report_row(rider, "illegal_parking", at(-3, 9))
-    f.history(f.report_row(rider, "illegal_parking", at(0, 9)), [("accepted", at(0, 11)), ("assigned", at(1, 8)), ("resolved", at(1, 9))])
+    f.history(f.report_row(rider, "illegal_parking", at(0, 9)),
+              [("accepted", at(0, 11)), ("assigned", at(1, 8)), ("resolved", at(1, 9))])
     f.history(f.report_row(rider, "elevator_hazard", at(2, 9)), [("rejected", at(2, 10), {})])
     f.report_row(rider, "illegal_parking", at(3, 9), lat=29.2091, lon=103.9513)
     f.report_row(rider, "garbage", at(6, 23))

@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.audit import AuditLog
 from app.extensions import db
 from app.models import Team, User, utcnow
-from app.audit import AuditLog
-from app.teams.models import TeamInvite
 from app.teams import services
+from app.teams.models import TeamInvite
 from tests import factories as f
 
 PHONE = "138 0013 8000"
@@ -101,7 +101,8 @@ def test_joining_with_a_registered_number_answers_exactly_as_a_new_number(app, c
     assert db.session.get(TeamInvite, inv.id).uses == 1  # only the new number's
     existing = db.session.get(User, existing.id)
     assert (existing.team_id, existing.display_name, existing.password_hash) == before
-    assert f.log_in_through_form(client, existing.username, "long-enough-pw").status_code == 400  # not the prober's password
+    # not the prober's password
+    assert f.log_in_through_form(client, existing.username, "long-enough-pw").status_code == 400
 
 
 def test_expired_revoked_used_up_and_unknown_invites_are_refused(app, client):

@@ -27,7 +27,8 @@ def board(app):
     b.rider, b.rider_h = f.make_user("rider", token=True)
     b.other_rider, b.other_h = f.make_user("rider2", token=True)
     b.coord, b.coord_h = f.make_user("coord", "coordinator", display_name="Coordinator Li", token=True)
-    b.handler, b.handler_h = f.make_user("handler", "handler", department="public_works", display_name="Handler Wang", token=True)
+    b.handler, b.handler_h = f.make_user("handler", "handler", department="public_works", display_name="Handler Wang",
+                                         token=True)
     db.session.commit()
     b.new = f.report_row(b.rider, "illegal_parking", at=NOW - timedelta(hours=1), description="blue car on the pavement")
     b.old = f.report_row(b.rider, "garbage", at=NOW - timedelta(days=3), status="accepted", priority="high")
@@ -346,6 +347,7 @@ def query_plan(run, marker="FROM report") -> str:
 
 def test_board_first_page_reads_the_partial_index_of_open_reports(board):
     from werkzeug.datastructures import MultiDict
+
     from app.triage import board as queries
     plan = query_plan(lambda: queries.board_rows(queries.parse_filter(MultiDict())))
     # the partial index of open reports led by created_at (not the summaries' backlog index, which is

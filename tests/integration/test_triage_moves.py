@@ -9,7 +9,8 @@ from app.extensions import db
 from app.models import CoReporter, Photo, Report, ReportEvent
 from app.reports.services import make_reference
 from tests import factories as f
-from tests.expectations import EXPECTED_MOVES as EXPECTED, STATUSES
+from tests.expectations import EXPECTED_MOVES as EXPECTED
+from tests.expectations import STATUSES
 
 HANDLER_MOVES = {("assigned", "in_progress"), ("assigned", "resolved"), ("in_progress", "resolved")}
 ROLES = ["anonymous", "rider_owner", "rider_other", "handler_assigned", "handler_department",
@@ -39,7 +40,8 @@ class Cast:
             "handler_other": ("handler", "environment"),
             "coordinator": ("coordinator", None), "admin": ("admin", None),
         }.items():
-            self.users[role], self.headers[role] = f.make_user(role, kind, department=dept, display_name=role.title(), token=True)
+            self.users[role], self.headers[role] = f.make_user(role, kind, department=dept, display_name=role.title(),
+                                                               token=True)
             self.headers[role]["Accept-Language"] = "en"
         db.session.commit()
         self.original = f.report_row(self.users["rider_other"])  # what duplicates point at

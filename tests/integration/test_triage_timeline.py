@@ -15,7 +15,8 @@ from tests import factories as f
 def people(app):
     rider, rider_h = f.make_user("rider", display_name="Rider Zhang", token=True)
     coord, coord_h = f.make_user("coord", "coordinator", display_name="Coordinator Li", token=True)
-    handler, handler_h = f.make_user("handler", "handler", department="traffic_police", display_name="Handler Wang", token=True)
+    handler, handler_h = f.make_user("handler", "handler", department="traffic_police", display_name="Handler Wang",
+                                     token=True)
     db.session.commit()
     for h in (rider_h, coord_h, handler_h):
         h["Accept-Language"] = "en"

@@ -10,8 +10,9 @@ from app.errors import NotFound, ValidationFailed
 from app.summaries import hotspots
 from app.summaries.services import quantile
 from app.summaries.weeks import last_complete_week, parse_week, week_of
-from tests.expectations import SHANGHAI as SH, W48_NOW as NOW, w48_at as at
-
+from tests.expectations import SHANGHAI as SH
+from tests.expectations import W48_NOW as NOW
+from tests.expectations import w48_at as at
 
 # ---- week names and bounds -------------------------------------------------------------
 

@@ -1,11 +1,13 @@
-"""The transition table, checked against the moves the issue lists (written out in tests/expectations.py, not derived)."""
+"""The transition table, checked against the moves the issue lists (written out, not derived, in
+tests/expectations.py)."""
 import itertools
 
 import pytest
 
 from app.triage import workflow
 from app.triage.workflow import HANDLER_MOVES, LABELS, MOVE_LABELS, OUTCOME_LABELS, Outcome, Status
-from tests.expectations import EXPECTED_MOVES as EXPECTED, STATUSES
+from tests.expectations import EXPECTED_MOVES as EXPECTED
+from tests.expectations import STATUSES
 
 ALL_PAIRS = list(itertools.product(STATUSES, STATUSES))
 REFUSED = [pair for pair in ALL_PAIRS if pair not in EXPECTED]

@@ -387,7 +387,7 @@ class PostgresDatabase:
 
 
 
-def file_report(base: str, headers: dict, photos: list[bytes], timeout: float = 30, **fields):
+def post_report_to(base: str, headers: dict, photos: list[bytes], timeout: float = 30, **fields):
     """POST a report with these photos to a running server's API, as a phone's page does."""
     import requests
     data = {"category": "illegal_parking", "lat": "29.2089", "lon": "103.9512", **fields}

@@ -18,6 +18,9 @@ from tests.conftest import _clean, need
 CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
 QIANWEI = {"latitude": 29.2254, "longitude": 103.9507, "accuracy": 12}
+PHOTOS = "tests/fixtures/photos/"
+# A 4032x2012 phone photo: the page must shrink it to 1600 px before upload.
+SAMSUNG = PHOTOS + "gps_samsung_sm-g930f_4032x2012.jpg"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -126,7 +129,8 @@ def phone_no_geo(browser, live):
     context.close()
 
 
-def login(page, username: str, password: str) -> None:
+def log_in_page(page, username: str, password: str) -> None:
+    """Log a browser page in through the /login form."""
     page.goto("/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)

@@ -6,7 +6,7 @@ from app import models as _models  # noqa: F401  (every table first: app.grids i
 from app.extensions import db
 from app.grids import services as grids
 from tests import factories
-from tests.e2e.conftest import login, offline_tiles
+from tests.e2e.conftest import log_in_page, offline_tiles
 
 pytestmark = pytest.mark.e2e
 
@@ -18,14 +18,14 @@ EAST = [[103.95, 29.20], [103.96, 29.20], [103.96, 29.22], [103.95, 29.22], [103
 
 
 def test_admin_pages_fit_a_phone_and_the_grid_map_draws_every_grid(live, phone):
-    factories.user("boss", role="admin", display_name="管理员")
+    factories.make_user("boss", role="admin", password=factories.PASSWORD, display_name="管理员")
     grids.import_grids('{"type": "FeatureCollection", "features": [%s, %s]}' % tuple(
         '{"type": "Feature", "properties": {"code": "%s", "name": "网格"}, '
         '"geometry": {"type": "Polygon", "coordinates": [%s]}}' % (code, ring)
         for code, ring in (("Q-01", SQUARE), ("Q-02", EAST))))
     db.session.commit()
     offline_tiles(phone)
-    login(phone, "boss", factories.PASSWORD)
+    log_in_page(phone, "boss", factories.PASSWORD)
     for path in PAGES:
         response = phone.goto(path)
         assert response.status == 200, path

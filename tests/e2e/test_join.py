@@ -9,16 +9,16 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Team, User, utcnow
-from app.teams.models import TeamInvite
 from app.teams import services
+from app.teams.models import TeamInvite
 from tests import factories
-from tests.e2e.conftest import login
+from tests.e2e.conftest import log_in_page
 
 pytestmark = pytest.mark.e2e
 
 
 def invite_for(name: str, requires_approval: bool = False, **changes) -> TeamInvite:
-    coord = factories.user("coord", role="coordinator")
+    coord = factories.make_user("coord", role="coordinator")
     team = services.save_team(None, coord, name=name, slogan="路在脚下", requires_approval=requires_approval)
     invite = services.create_invite(team, coord, 7)
     for key, value in changes.items():
@@ -81,7 +81,7 @@ def test_rider_joins_through_an_invite_link_on_a_phone(live, phone):
 
     # Next time they log in with the mobile number they joined with.
     phone.context.clear_cookies()
-    login(phone, "13800138000", "long-enough-pw")
+    log_in_page(phone, "13800138000", "long-enough-pw")
     assert "/login" not in phone.url
     # The 400 of the refused form and offline map tiles log "Failed to load resource"; no script errors.
     assert [e for e in phone.errors if not e.startswith("Failed to load resource")] == []

@@ -8,7 +8,7 @@ from app.models import Department, Report, User
 from app.notify.delivery import deliver_due
 from app.triage.services import transition
 from tests import factories as f
-from tests.e2e.conftest import BLANK_TILE, login
+from tests.e2e.conftest import BLANK_TILE, log_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -16,15 +16,15 @@ pytestmark = pytest.mark.e2e
 def test_the_bell_counts_up_and_the_rider_says_not_fixed_with_a_photo(live, phone, tmp_path, live_app):
     live_app.config["NOTIFY_BELL_POLL_SECONDS"] = 1
     traffic = db.session.scalar(select(Department.id).where(Department.code == "traffic_police"))
-    rider = f.user("rider", display_name="Rider Zhang")
-    coord = f.quick_user("coord", role="coordinator")
-    handler = f.quick_user("handler", role="handler", department_id=traffic)
-    r = f.report(rider)
+    rider = f.make_user("rider", display_name="Rider Zhang", password=f.PASSWORD)
+    coord = f.make_user("coord", role="coordinator")
+    handler = f.make_user("handler", role="handler", department_id=traffic)
+    r = f.file_report(rider)
     report_id = r.id
     phone.context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live.url)
                         else route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))
     try:
-        login(phone, "rider", f.PASSWORD)
+        log_in_page(phone, "rider", f.PASSWORD)
         phone.goto(f"/reports/{report_id}")
         assert phone.locator("[data-bell-count]").count() == 0
 

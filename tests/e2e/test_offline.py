@@ -11,9 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Photo, Report
 from tests import factories
-from tests.e2e.conftest import login
-from tests.e2e.conftest import offline_tiles
-from tests.e2e.test_rider_report import SAMSUNG
+from tests.e2e.conftest import SAMSUNG, log_in_page, offline_tiles
 
 pytestmark = pytest.mark.e2e
 
@@ -58,10 +56,10 @@ def wait_until(predicate, timeout=20.0):
 
 def install(page):
     """One online visit: log in, open the report page, wait until the shell is cached and controlled."""
-    factories.user("rider1")
+    factories.make_user("rider1", password=factories.PASSWORD)
     db.session.commit()
     offline_tiles(page)
-    login(page, "rider1", factories.PASSWORD)
+    log_in_page(page, "rider1", factories.PASSWORD)
     page.goto("/report")
     assert wait_until(lambda: page.evaluate(SHELL_CACHED)), "the service worker did not cache the shell"
     page.reload()  # now controlled by the worker
@@ -170,7 +168,7 @@ def test_on_a_shared_phone_each_riders_waiting_report_goes_out_under_their_own_l
     gone, and rider 2 logging in on the same phone neither sends nor sees rider 1's waiting report;
     it arrives, once, when rider 1 logs in again."""
     install(phone)
-    factories.user("rider2")
+    factories.make_user("rider2", password=factories.PASSWORD)
     db.session.commit()
     phone.route("**/api/v1/reports", lambda route: route.fulfill(
         status=503, content_type="application/json", body=json.dumps({"error": {"code": "x", "message": "busy"}})))
@@ -184,7 +182,7 @@ def test_on_a_shared_phone_each_riders_waiting_report_goes_out_under_their_own_l
     phone.wait_for_url("**/login**")
     assert phone.evaluate(SAVED_PAGES) == [], "rider 1's pages are still saved on the phone"
 
-    login(phone, "rider2", factories.PASSWORD)
+    log_in_page(phone, "rider2", factories.PASSWORD)
     phone.goto("/mine")
     phone.wait_for_selector("#my-reports")
     time.sleep(2)  # the outbox has had its turn to send
@@ -194,7 +192,7 @@ def test_on_a_shared_phone_each_riders_waiting_report_goes_out_under_their_own_l
     phone.goto("/profile")
     phone.click("form[data-logout] button[type=submit]")
     phone.wait_for_url("**/login**")
-    login(phone, "rider1", factories.PASSWORD)
+    log_in_page(phone, "rider1", factories.PASSWORD)
     phone.goto("/mine")
     assert wait_until(lambda: reports_on_server() == 1), "rider 1's waiting report was not sent"
     time.sleep(1)
@@ -212,7 +210,7 @@ def test_a_report_over_the_riders_limit_waits_out_retry_after_then_arrives_once(
     """A 429 with Retry-After: the report stays on the phone, the rider sees the server's message and
     until when it waits, nothing is sent before then (not on reopening the app either), and once the wait
     is over it is sent by itself, once."""
-    factories.user("rider1")
+    factories.make_user("rider1", password=factories.PASSWORD)
     db.session.commit()
     offline_tiles(phone)
     refused = []
@@ -223,7 +221,7 @@ def test_a_report_over_the_riders_limit_waits_out_retry_after_then_arrives_once(
                       body=json.dumps({"error": {"code": "rate_limited", "message": LIMIT_MESSAGE}}))
 
     phone.clock.install()  # the phone's clock, moved on below instead of waiting an hour
-    login(phone, "rider1", factories.PASSWORD)
+    log_in_page(phone, "rider1", factories.PASSWORD)
     phone.goto("/report")
     phone.route("**/api/v1/reports", limit_reached, times=1)
     fill(phone)

@@ -16,7 +16,7 @@ from app.models import Report, Team, User
 from app.summaries.weeks import week_of
 from app.teams import services as teams
 from tests.conftest import _clean
-from tests.e2e.conftest import ConsoleErrors, login, offline_tiles, phone_context
+from tests.e2e.conftest import ConsoleErrors, log_in_page, offline_tiles, phone_context
 
 pytestmark = pytest.mark.e2e
 
@@ -135,7 +135,7 @@ def test_every_rider_page_and_the_staff_pages_fit_a_360px_phone(browser, site, l
         offline_tiles(page)
         errors = ConsoleErrors().watch(page)
         if user:
-            login(page, user, PASSWORD)
+            log_in_page(page, user, PASSWORD)
         for path in paths:
             del errors[:]
             response = page.goto(path)

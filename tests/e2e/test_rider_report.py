@@ -11,25 +11,22 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Photo, Report
 from tests import factories
-from tests.e2e.conftest import QIANWEI, login, offline_tiles
+from tests.e2e.conftest import PHOTOS, QIANWEI, SAMSUNG, log_in_page, offline_tiles
 
 pytestmark = pytest.mark.e2e
 
-PHOTOS = "tests/fixtures/photos/"
 # gps_nikon_coolpix_p6000.jpg carries GPS 43.4674483 N, 11.8851267 E (Tuscany) in its EXIF.
 NIKON = PHOTOS + "gps_nikon_coolpix_p6000.jpg"
 NIKON_GPS = (43.4674483, 11.8851267)
-# A 4032x2012 phone photo: the page must shrink it to 1600 px before upload.
-SAMSUNG = PHOTOS + "gps_samsung_sm-g930f_4032x2012.jpg"
 
 
 def rider(username="rider1"):
-    u = factories.user(username, display_name="小王")
+    u = factories.make_user(username, password=factories.PASSWORD, display_name="小王")
     db.session.commit()
     return u
 
 
-def file_report(page, photo: str, category: str = "illegal_parking", description: str = "") -> str:
+def file_report_on_page(page, photo: str, category: str = "illegal_parking", description: str = "") -> str:
     page.goto("/report")
     page.set_input_files("#photo-input", photo)
     page.wait_for_selector("#previews li img")
@@ -44,11 +41,11 @@ def file_report(page, photo: str, category: str = "illegal_parking", description
 def test_rider_files_a_report_with_the_phones_location_and_finds_it_in_my_reports(phone, live):
     rider()
     offline_tiles(phone)
-    login(phone, "rider1", factories.PASSWORD)
+    log_in_page(phone, "rider1", factories.PASSWORD)
     phone.goto("/report")
     phone.wait_for_selector(".location-device")
     assert "12" in phone.inner_text("#location-status")  # the accuracy is shown
-    reference = file_report(phone, SAMSUNG, "illegal_parking", "两辆车停在人行道上")
+    reference = file_report_on_page(phone, SAMSUNG, "illegal_parking", "两辆车停在人行道上")
     assert re.fullmatch(r"GS-\d{4}-\d{6}", reference)
     assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d", phone.inner_text("#conf-time"))
 
@@ -73,10 +70,10 @@ def test_with_location_refused_the_photos_exif_gps_places_the_report(phone_no_ge
     page = phone_no_geo
     rider()
     offline_tiles(page)
-    login(page, "rider1", factories.PASSWORD)
+    log_in_page(page, "rider1", factories.PASSWORD)
     page.goto("/report")
     page.wait_for_selector(".location-none")
-    reference = file_report(page, NIKON, "noise")
+    reference = file_report_on_page(page, NIKON, "noise")
     db.session.expire_all()
     report = db.session.scalar(select(Report).where(Report.reference == reference))
     assert report.location_source == "exif"
@@ -92,7 +89,7 @@ def test_without_any_location_the_rider_taps_the_map(phone_no_geo, live):
     page = phone_no_geo
     rider()
     offline_tiles(page)
-    login(page, "rider1", factories.PASSWORD)
+    log_in_page(page, "rider1", factories.PASSWORD)
     page.goto("/report")
     page.set_input_files("#photo-input", PHOTOS + "noexif_hopper.jpg")
     page.wait_for_selector("#previews li img")
@@ -117,7 +114,7 @@ def test_report_page_fits_a_360px_phone_with_big_touch_targets(browser, live):
     context = phone_context(browser, live.url, viewport={"width": 360, "height": 740})
     page = context.new_page()
     offline_tiles(page)
-    login(page, "rider1", factories.PASSWORD)
+    log_in_page(page, "rider1", factories.PASSWORD)
     page.goto("/report")
     page.wait_for_selector("#map:not([hidden])")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -133,13 +130,13 @@ def test_report_page_fits_a_360px_phone_with_big_touch_targets(browser, live):
 def test_rider_adds_a_photo_to_a_report_nearby_and_a_report_closed_meanwhile_is_refused(phone, live):
     """"Already reported?": a report closed since the list was shown is refused with the server's reason and
     leaves the list; the rider joins the other and then sees its progress, not the first rider's words."""
-    owner = factories.user("owner", display_name="老李")
+    owner = factories.make_user("owner", display_name="老李")
     spot = (QIANWEI["latitude"], QIANWEI["longitude"])
-    still_open = factories.report(owner, lat=spot[0], lon=spot[1], description="白色面包车 川L12345")
-    closing = factories.report(owner, lat=spot[0] + 0.0002, lon=spot[1])
+    still_open = factories.file_report(owner, lat=spot[0], lon=spot[1], description="白色面包车 川L12345")
+    closing = factories.file_report(owner, lat=spot[0] + 0.0002, lon=spot[1])
     rider()
     offline_tiles(phone)
-    login(phone, "rider1", factories.PASSWORD)
+    log_in_page(phone, "rider1", factories.PASSWORD)
     phone.goto("/report")
     phone.wait_for_selector(".location-device")
     phone.set_input_files("#photo-input", SAMSUNG)

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Category
 from app.teams import services as teams
 from tests import factories
-from tests.e2e.conftest import login, offline_tiles
+from tests.e2e.conftest import log_in_page, offline_tiles
 
 pytestmark = pytest.mark.e2e
 
@@ -22,15 +22,15 @@ def test_hotspot_popup_shows_a_category_name_as_text_and_the_invite_prints(live,
     cat = db.session.scalar(select(Category).where(Category.code == "garbage"))
     cat.name_en = cat.name_zh = MARKUP
     db.session.commit()
-    coord = factories.user("coord", role="coordinator")
-    rider = factories.quick_user("rider1")
+    coord = factories.make_user("coord", role="coordinator", password=factories.PASSWORD)
+    rider = factories.make_user("rider1")
     for day, (lat, lon) in enumerate([(29.2089, 103.9512), (29.2090, 103.9513)]):
-        factories.filed_report(rider, "garbage", datetime(2025, 3, 3 + day, 9, tzinfo=SH), lat=lat, lon=lon)
+        factories.report_row(rider, "garbage", datetime(2025, 3, 3 + day, 9, tzinfo=SH), lat=lat, lon=lon)
     team = teams.save_team(None, coord, name="犍路先锋", slogan="", requires_approval=False)
     invite_id = teams.create_invite(team, coord, 7).id
     db.session.commit()
     offline_tiles(phone)
-    login(phone, "coord", factories.PASSWORD)
+    log_in_page(phone, "coord", factories.PASSWORD)
 
     response = phone.goto("/summaries/2025-W10?lang=en")
     assert "script-src 'self'" in response.headers["content-security-policy"]

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests import factories
-from tests.e2e.conftest import login, offline_tiles
+from tests.e2e.conftest import log_in_page, offline_tiles
 
 pytestmark = pytest.mark.e2e
 
@@ -13,19 +13,20 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def test_week_page_fits_a_phone_draws_hotspots_and_prints(live, phone):
-    factories.user("coord", role="coordinator")
-    rider = factories.quick_user("rider1", team="犍路先锋")
+    factories.make_user("coord", role="coordinator", password=factories.PASSWORD)
+    rider = factories.make_user("rider1", team="犍路先锋")
     # two clusters ~1 km apart (3 and 2 reports) in 2025-W10, one of them resolved
     for i, (lat, lon) in enumerate([(29.2089, 103.9512), (29.2090, 103.9513), (29.2091, 103.9511),
                                     (29.2189, 103.9512), (29.2190, 103.9513)]):
-        r = factories.filed_report(rider, "illegal_parking" if i % 2 else "garbage",
-                                   datetime(2025, 3, 3 + i, 9, tzinfo=SH), lat=lat, lon=lon)
+        r = factories.report_row(rider, "illegal_parking" if i % 2 else "garbage",
+                                 datetime(2025, 3, 3 + i, 9, tzinfo=SH), lat=lat, lon=lon)
         if i == 0:
             factories.history(r, [("accepted", datetime(2025, 3, 3, 10, tzinfo=SH)),
+                                  ("assigned", datetime(2025, 3, 3, 11, tzinfo=SH)),
                                   ("resolved", datetime(2025, 3, 4, 10, tzinfo=SH))])
     offline_tiles(phone)
     phone.set_viewport_size({"width": 360, "height": 780})
-    login(phone, "coord", factories.PASSWORD)
+    log_in_page(phone, "coord", factories.PASSWORD)
 
     assert phone.goto("/summaries/").status == 200
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -4,7 +4,7 @@ import pytest
 
 from app.extensions import db
 from tests import factories as f
-from tests.e2e.conftest import login, phone_context
+from tests.e2e.conftest import log_in_page, phone_context
 
 pytestmark = pytest.mark.e2e
 
@@ -33,20 +33,21 @@ def submit_move(page, to):
 
 
 def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, live):
-    from app.models import Department
     from sqlalchemy import select
+
+    from app.models import Department
     traffic = db.session.scalar(select(Department.id).where(Department.code == "traffic_police"))
-    f.user("rider", display_name="Rider Zhang")
-    f.user("coord", "coordinator", display_name="Coordinator Li")
-    handler = f.user("handler", "handler", display_name="Handler Wang", department_id=traffic)
+    f.make_user("rider", display_name="Rider Zhang", password=f.PASSWORD)
+    f.make_user("coord", "coordinator", password=f.PASSWORD, display_name="Coordinator Li")
+    handler = f.make_user("handler", "handler", password=f.PASSWORD, display_name="Handler Wang", department_id=traffic)
     from app.models import User
     rider = db.session.scalar(select(User).where(User.username == "rider"))
-    report = f.report(rider, description="car on the tactile path")
+    report = f.file_report(rider, description="car on the tactile path")
     report_id, reference, handler_id = report.id, report.reference, handler.id
     db.session.commit()
 
     coord_ctx, coord = desktop(browser, live)
-    login(coord, "coord", f.PASSWORD)
+    log_in_page(coord, "coord", f.PASSWORD)
     coord.goto("/board")
     coord.click(f"text={reference}")
     assert coord.url.endswith(f"/board/reports/{report_id}")
@@ -60,7 +61,7 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
     assert moves == ["in_progress", "resolved", "accepted"]  # a coordinator may also recall it
 
     handler_ctx, hpage = desktop(browser, live)
-    login(hpage, "handler", f.PASSWORD)
+    log_in_page(hpage, "handler", f.PASSWORD)
     hpage.goto("/tasks")
     hpage.click(f"#tasks >> text={reference}")
     resolve = hpage.locator('form.move[data-to="resolved"]')
@@ -85,7 +86,7 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
 
     phone_ctx = offline(phone_context(browser, live.url, locale="en-US"), live.url)
     phone = phone_ctx.new_page()
-    login(phone, "rider", f.PASSWORD)
+    log_in_page(phone, "rider", f.PASSWORD)
     phone.goto("/mine")
     item = phone.locator(f'#my-reports li[data-reference="{reference}"]')
     item.locator("summary").click()

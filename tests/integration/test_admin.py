@@ -4,12 +4,12 @@ import json
 
 from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import ApiToken, Category, Department, Report, Team, User
 from app.audit import AuditLog
+from app.extensions import db
 from app.grids.models import Grid
-from app.triage.models import ResponseTemplate
+from app.models import ApiToken, Category, Department, Report, Team, User
 from app.teams import services as teams
+from app.triage.models import ResponseTemplate
 from tests import factories as f
 
 ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/categories", "/admin/categories/new",
@@ -23,8 +23,8 @@ BOWTIE = [[104.0, 29.0], [104.1, 29.1], [104.1, 29.0], [104.0, 29.1], [104.0, 29
 
 def admin_client(client, username="boss"):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # the assertions read the English source strings
-    f.user(username, role="admin", display_name="管理员")
-    assert f.login(client, username).status_code == 302
+    f.make_user(username, role="admin", display_name="管理员")
+    f.log_in(client, username)
     return client
 
 
@@ -53,9 +53,9 @@ def feature(code, ring, name=None):
 
 def test_non_admins_get_403_on_every_admin_page(app, client):  # client: app.test_client() gives fresh contexts
     for role in ("rider", "handler", "coordinator"):
-        f.user(role, role=role)
+        f.make_user(role, role=role)
         client = app.test_client()
-        f.login(client, role)
+        f.log_in(client, role)
         for path in ADMIN_PAGES:
             assert client.get(path).status_code == 403, (role, path)
         token = f.csrf_from(client.get("/me/points").get_data(as_text=True))
@@ -80,7 +80,7 @@ def test_admin_sees_every_admin_page_and_the_nav_link(app, client):
 
 def test_forms_without_csrf_are_refused_and_change_nothing(app, client):
     admin_client(client)
-    rider = f.user("rider1")
+    rider = f.make_user("rider1")
     resp = client.post(f"/admin/users/{rider.id}", data={"display_name": "x", "role": "admin", "team_id": 0,
                                                           "department_id": 0, "active": "y"})
     assert resp.status_code == 400
@@ -95,7 +95,7 @@ def test_admin_changes_role_team_and_department_and_the_audit_shows_before_and_a
     admin_client(client)
     team = Team(name="犍路先锋")
     db.session.add(team)
-    rider = f.user("rider1", display_name="老张")
+    rider = f.make_user("rider1", display_name="老张")
     dept = db.session.scalar(select(Department).where(Department.code == "public_works"))
     token = csrf(client, f"/admin/users/{rider.id}")
     resp = client.post(f"/admin/users/{rider.id}", data={
@@ -117,9 +117,9 @@ def test_admin_changes_role_team_and_department_and_the_audit_shows_before_and_a
 
 def test_deactivation_from_the_admin_page_stops_login_and_tokens_but_keeps_reports(app, client):
     admin_client(client)
-    rider = f.user("rider1")
-    report = f.report(rider)
-    tok = f.token(rider)
+    rider = f.make_user("rider1", password=f.PASSWORD)
+    report = f.file_report(rider)
+    tok = f.api_token(rider)
     token = csrf(client, f"/admin/users/{rider.id}")
     resp = client.post(f"/admin/users/{rider.id}", data={"csrf_token": token, "display_name": rider.display_name,
                                                           "role": "rider", "team_id": 0, "department_id": 0})
@@ -128,7 +128,7 @@ def test_deactivation_from_the_admin_page_stops_login_and_tokens_but_keeps_repor
     [entry] = audit("user.deactivate")
     assert (entry.before, entry.after) == ({"active": True}, {"active": False})
     other = app.test_client()
-    assert f.login(other, "rider1").status_code == 400
+    assert f.log_in_through_form(other, "rider1").status_code == 400
     assert other.get("/api/v1/reports?mine=1", headers={"Authorization": f"Bearer {tok}"}).status_code == 401
     assert fresh(Report, report.id).user_id == rider.id
 
@@ -146,7 +146,7 @@ def test_the_last_admin_cannot_demote_or_deactivate_themselves(app, client):
 
 def test_password_reset_lets_the_user_log_in_and_the_log_never_holds_the_password(app, client):
     admin_client(client)
-    rider = f.user("rider1")
+    rider = f.make_user("rider1")
     token = csrf(client, f"/admin/users/{rider.id}")
     resp = client.post(f"/admin/users/{rider.id}/password", data={"csrf_token": token, "password": "short",
                                                                    "confirm": "short"})
@@ -157,14 +157,14 @@ def test_password_reset_lets_the_user_log_in_and_the_log_never_holds_the_passwor
     [entry] = audit("user.password")
     assert entry.after == {"password": "reset", "tokens_revoked": 0}
     assert "brand-new-pw-9" not in json.dumps([entry.before, entry.after])
-    assert f.login(app.test_client(), "rider1", "brand-new-pw-9").status_code == 302
+    assert f.log_in_through_form(app.test_client(), "rider1", "brand-new-pw-9").status_code == 302
 
 
 def test_password_reset_after_a_lost_phone_revokes_the_api_tokens_and_says_how_many(app, client):
     admin_client(client)
-    rider = f.user("rider1")
-    tokens = [f.token(rider), f.token(rider)]
-    f.token(f.user("rider2"))  # someone else's token stays
+    rider = f.make_user("rider1")
+    tokens = [f.api_token(rider), f.api_token(rider)]
+    f.api_token(f.make_user("rider2"))  # someone else's token stays
     for plain in tokens:
         assert app.test_client().get("/api/v1/reports?mine=1", headers=f.bearer(plain)).status_code == 200
     token = csrf(client, f"/admin/users/{rider.id}")
@@ -223,7 +223,7 @@ def test_departments_and_their_members_are_managed_and_recorded(app, client):
     assert resp.status_code == 302
     dept = db.session.scalar(select(Department).where(Department.code == "water"))
     dept_id = dept.id
-    rider = f.user("rider1")
+    rider = f.make_user("rider1")
     resp = client.post(f"/admin/departments/{dept.id}/members", data={"csrf_token": token, "username": "rider1"})
     assert resp.status_code == 302
     person = fresh(User, rider.id)
@@ -263,8 +263,8 @@ def test_grid_upload_lists_every_bad_feature_and_imports_nothing(app, client):
 
 def test_grid_upload_offers_to_regrid_open_reports_and_edits_are_recorded(app, client):
     admin_client(client)
-    rider = f.user("rider1")
-    report = f.report(rider, lat=29.21, lon=103.95)
+    rider = f.make_user("rider1")
+    report = f.file_report(rider, lat=29.21, lon=103.95)
     assert report.grid_id is None
     token = csrf(client, "/admin/grids")
     resp = client.post("/admin/grids/import", content_type="multipart/form-data",
@@ -277,7 +277,7 @@ def test_grid_upload_offers_to_regrid_open_reports_and_edits_are_recorded(app, c
     assert fresh(Report, report.id).grid_id == grid.id
     [regrid] = audit("grid.regrid")
     assert (regrid.before, regrid.after) == ({"grid": {report.reference: None}}, {"grid": {report.reference: "Q-01"}})
-    worker = f.user("worker", role="handler")
+    worker = f.make_user("worker", role="handler")
     dept = db.session.scalar(select(Department).where(Department.code == "urban_management"))
     resp = client.post(f"/admin/grids/{grid.id}", data={"csrf_token": token, "name": "前卫社区",
                                                          "worker_id": worker.id, "department_id": dept.id})
@@ -334,7 +334,7 @@ def test_audit_page_filters_and_pages(app, client):
     boss = db.session.scalar(select(User).where(User.username == "boss"))
     for i in range(55):
         teams.save_team(None, boss, name=f"队{i:02d}", slogan="", requires_approval=False)
-    f.user("rider1")
+    f.make_user("rider1")
     from app.admin.services import reset_password
     reset_password(db.session.scalar(select(User).where(User.username == "rider1")), boss, "another-pw-1")
     db.session.commit()
@@ -369,7 +369,7 @@ def test_admin_creates_an_account_with_a_normalised_mobile_number(app, client):
     assert entry.after == {"display_name": "交警小刘", "role": "handler", "active": True, "team": None,
                            "department": "traffic_police"}
     assert "Account created" in client.get("/admin/audit").get_data(as_text=True)
-    assert f.login(app.test_client(), "jj01", "handler-pw-1").status_code == 302
+    assert f.log_in_through_form(app.test_client(), "jj01", "handler-pw-1").status_code == 302
 
 
 def test_odd_input_is_refused_or_cleaned_never_a_server_error(app, client):

@@ -3,31 +3,31 @@ import re
 
 from app.extensions import db
 from app.models import ApiToken, User
-from tests.factories import PASSWORD, csrf_from, login, token, user
+from tests.factories import PASSWORD, api_token, csrf_from, log_in_through_form, make_user
 
 
 def test_password_is_hashed_with_a_strong_kdf(app):
-    u = user("rider1")
+    u = make_user("rider1", password=PASSWORD)
     assert PASSWORD not in u.password_hash
     assert u.password_hash.startswith("scrypt:")
 
 
 def test_login_wrong_password_is_refused(client, app):
-    user("rider1")
-    r = login(client, "rider1", "wrong-password")
+    make_user("rider1", password=PASSWORD)
+    r = log_in_through_form(client, "rider1", "wrong-password")
     assert r.status_code == 400
     assert client.get("/mine").status_code == 302
 
 
 def test_login_without_csrf_token_is_refused(client, app):
-    user("rider1")
+    make_user("rider1", password=PASSWORD)
     r = client.post("/login", data={"username": "rider1", "password": PASSWORD})
     assert r.status_code == 400
     assert client.get("/mine").status_code == 302
 
 
 def test_next_redirect_stays_on_site(client, app):
-    user("rider1")
+    make_user("rider1", password=PASSWORD)
     page = client.get("/login?next=https://evil.example/steal")
     r = client.post("/login?next=https://evil.example/steal",
                     data={"username": "rider1", "password": PASSWORD,
@@ -37,7 +37,7 @@ def test_next_redirect_stays_on_site(client, app):
 
 
 def test_next_redirect_to_a_local_page_is_followed(client, app):
-    user("rider1")
+    make_user("rider1", password=PASSWORD)
     page = client.get("/login?next=/mine")
     r = client.post("/login?next=/mine", data={"username": "rider1", "password": PASSWORD,
                                                "csrf_token": csrf_from(page.get_data(as_text=True))})
@@ -45,23 +45,23 @@ def test_next_redirect_to_a_local_page_is_followed(client, app):
 
 
 def test_login_is_rate_limited(client, app):
-    user("rider1")
-    statuses = [login(client, "rider1", "nope").status_code for _ in range(12)]
+    make_user("rider1", password=PASSWORD)
+    statuses = [log_in_through_form(client, "rider1", "nope").status_code for _ in range(12)]
     assert statuses[0] == 400
     assert 429 in statuses
 
 
 def _attempt(client, name, password, address):
     client.environ_base["REMOTE_ADDR"] = address
-    return login(client, name, password).status_code
+    return log_in_through_form(client, name, password).status_code
 
 
 def test_failed_logins_slow_guessing_an_account_from_any_address(client, app):
     """Past the account's failed tries, an address that failed for it waits, and a new address gets one look:
     guessing stays slow. Successful logins do not count, and other accounts are not affected."""
     app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "3 per hour"
-    user("rider1")
-    user("rider2")
+    make_user("rider1", password=PASSWORD)
+    make_user("rider2", password=PASSWORD)
     for n in range(4):  # successes first: they take nothing from the account's allowance
         assert _attempt(client, "rider1", PASSWORD, f"10.0.0.{100 + n}") == 302
         client.post("/logout", data={"csrf_token": csrf_from(client.get("/profile").get_data(as_text=True))})
@@ -80,7 +80,7 @@ def test_failures_from_elsewhere_never_refuse_the_right_password(client, app):
     address the guessing comes from (a carrier's shared address)."""
     app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "3 per hour"
     app.config["LOGIN_RATE_LIMIT"] = "5 per minute"
-    user("rider1")
+    make_user("rider1", password=PASSWORD)
     phone = app.test_client()  # the rider's own phone, logged in before
     assert _attempt(phone, "rider1", PASSWORD, "10.1.1.1") == 302
     phone.post("/logout", data={"csrf_token": csrf_from(phone.get("/profile").get_data(as_text=True))})
@@ -96,7 +96,7 @@ def test_failures_from_elsewhere_never_refuse_the_right_password(client, app):
 
 
 def test_a_known_device_cookie_is_signed_and_names_the_account_without_its_user_name(client, app):
-    user("+8613800001234")
+    make_user("+8613800001234", password=PASSWORD)
     assert _attempt(client, "+8613800001234", PASSWORD, "10.1.1.1") == 302
     cookie = client.get_cookie("gs_device", path="/login")
     assert cookie is not None and cookie.http_only and "13800001234" not in cookie.value
@@ -107,18 +107,18 @@ def test_a_known_device_cookie_is_signed_and_names_the_account_without_its_user_
 
 
 def test_deactivated_user_cannot_log_in_or_use_a_token(client, app):
-    u = user("rider1")
-    plain = token(u)
+    u = make_user("rider1", password=PASSWORD)
+    plain = api_token(u)
     u.active = False
     db.session.commit()
-    assert login(client, "rider1").status_code == 400
+    assert log_in_through_form(client, "rider1").status_code == 400
     r = client.get("/api/v1/reports?mine=1", headers={"Authorization": f"Bearer {plain}"})
     assert r.status_code == 401
 
 
 def test_bearer_token_authenticates_and_revoked_token_does_not(client, app):
-    u = user("rider1")
-    plain = token(u)
+    u = make_user("rider1", password=PASSWORD)
+    plain = api_token(u)
     auth = {"Authorization": f"Bearer {plain}"}
     assert client.get("/api/v1/reports?mine=1", headers=auth).status_code == 200
     stored = db.session.query(ApiToken).one()
@@ -130,8 +130,8 @@ def test_bearer_token_authenticates_and_revoked_token_does_not(client, app):
 
 
 def test_profile_creates_lists_and_revokes_tokens(client, app):
-    user("rider1")
-    login(client, "rider1")
+    make_user("rider1", password=PASSWORD)
+    log_in_through_form(client, "rider1")
     page = client.get("/profile").get_data(as_text=True)
     r = client.post("/profile/tokens", data={"name": "my script", "csrf_token": csrf_from(page)})
     html = r.get_data(as_text=True)
@@ -144,10 +144,10 @@ def test_profile_creates_lists_and_revokes_tokens(client, app):
 
 
 def test_a_rider_cannot_revoke_someone_elses_token(client, app):
-    other = user("rider2")
-    token(other)
-    user("rider1")
-    login(client, "rider1")
+    other = make_user("rider2", password=PASSWORD)
+    api_token(other)
+    make_user("rider1", password=PASSWORD)
+    log_in_through_form(client, "rider1")
     page = client.get("/profile").get_data(as_text=True)
     tok = db.session.query(ApiToken).one()
     r = client.post(f"/profile/tokens/{tok.id}/revoke", data={"csrf_token": csrf_from(page)})
@@ -157,8 +157,8 @@ def test_a_rider_cannot_revoke_someone_elses_token(client, app):
 
 
 def test_logout_needs_a_post_with_csrf(client, app):
-    user("rider1")
-    login(client, "rider1")
+    make_user("rider1", password=PASSWORD)
+    log_in_through_form(client, "rider1")
     assert client.post("/logout").status_code == 400
     assert client.get("/mine").status_code == 200  # no CSRF token: still logged in
     page = client.get("/profile").get_data(as_text=True)
@@ -190,7 +190,7 @@ def _logged_in(client) -> bool:
 
 
 def test_logout_ends_that_login_wherever_its_cookies_were_copied(client, app):
-    user("rider1")
+    make_user("rider1", password=PASSWORD)
     copies = _copies(app, _remembered_login(client))
     other_phone = app.test_client()
     _remembered_login(other_phone)
@@ -202,8 +202,8 @@ def test_logout_ends_that_login_wherever_its_cookies_were_copied(client, app):
 
 
 def test_log_out_everywhere_ends_every_login_of_the_user(client, app):
-    user("rider1")
-    user("rider2")
+    make_user("rider1", password=PASSWORD)
+    make_user("rider2", password=PASSWORD)
     lost_phone = app.test_client()
     copies = _copies(app, _remembered_login(lost_phone))
     someone_else = app.test_client()
@@ -215,11 +215,11 @@ def test_log_out_everywhere_ends_every_login_of_the_user(client, app):
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     assert not any(_logged_in(c) for c in (client, lost_phone, *copies))
     assert _logged_in(someone_else)
-    assert login(client, "rider1").status_code == 302 and _logged_in(client)  # the password still works
+    assert log_in_through_form(client, "rider1").status_code == 302 and _logged_in(client)  # the password still works
 
 
 def test_changing_my_password_ends_my_other_logins_and_keeps_this_one(client, app):
-    user("rider1")
+    make_user("rider1", password=PASSWORD)
     lost_phone = app.test_client()
     copies = _copies(app, _remembered_login(lost_phone))
     here = _remembered_login(client)
@@ -240,8 +240,8 @@ def test_changing_my_password_ends_my_other_logins_and_keeps_this_one(client, ap
     assert _logged_in(client) and all(_logged_in(c) for c in _copies(app, here))  # this login carries on
     assert not any(_logged_in(c) for c in (lost_phone, *copies))
     fresh = app.test_client()
-    assert login(fresh, "rider1").status_code == 400
-    assert login(fresh, "rider1", "a-new-secret-9").status_code == 302
+    assert log_in_through_form(fresh, "rider1").status_code == 400
+    assert log_in_through_form(fresh, "rider1", "a-new-secret-9").status_code == 302
 
 
 def test_cli_creates_users_and_prints_a_working_token_last(runner, client, app):

@@ -4,52 +4,30 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, insert, select, text, update
 
 from app.extensions import db
-from app.models import Category, Department, Report, Team, User, utcnow
 from app.grids.models import Grid
-from app.summaries.models import ReportBacklogCount
+from app.models import Category, Department, Report, Team, User, utcnow
 from app.triage import services as triage
 from tests import factories as f
-
-OPEN = {"submitted", "accepted", "assigned", "in_progress", "resolved"}
-
-
-def expected() -> Counter:
-    """Counted in Python from the rows (not with the SQL the migration uses)."""
-    teams = dict(db.session.execute(select(User.id, User.team_id)).all())
-    out: Counter = Counter()
-    for r in db.session.scalars(select(Report)):
-        if r.status not in OPEN:
-            continue
-        due = r.accept_due_at if r.status == "submitted" else r.resolve_due_at if r.status != "resolved" else None
-        out[(r.category_id, r.grid_id or 0, r.department_id or 0, teams[r.user_id] or 0, r.status,
-             int(due is not None))] += 1
-    return out
-
-
-def counted() -> Counter:
-    c = ReportBacklogCount
-    return Counter({(row.category_id, row.grid_id, row.department_id, row.team_id, row.status, row.dated): row.n
-                    for row in db.session.scalars(select(c)).all() if row.n})
+from tests.expectations import backlog_counted, backlog_from_rows
 
 
 def check() -> None:
     db.session.expire_all()
-    assert counted() == expected()
+    assert backlog_counted() == backlog_from_rows()
 
 
 def test_counts_follow_every_kind_of_write(app):
-    boss = f.quick_user("coord", role="coordinator")
-    a = f.quick_user("ra", team="犍路先锋")
-    b = f.quick_user("rb", team="小哥传声筒")
-    loner = f.quick_user("rc")
-    reports = [f.filed_report(u, category=c) for u in (a, b, loner)
+    boss = f.make_user("coord", role="coordinator")
+    a = f.make_user("ra", team="犍路先锋")
+    b = f.make_user("rb", team="小哥传声筒")
+    loner = f.make_user("rc")
+    reports = [f.report_row(u, category=c) for u in (a, b, loner)
                for c in ("illegal_parking", "elevator_hazard", "noise")]
     check()
 
@@ -114,13 +92,13 @@ def test_counts_follow_every_kind_of_write(app):
 
 
 def test_a_rolled_back_write_leaves_the_counts_alone(app):
-    a = f.quick_user("ra", team="犍路先锋")
-    f.filed_report(a)
-    before = counted()
+    a = f.make_user("ra", team="犍路先锋")
+    f.report_row(a)
+    before = backlog_counted()
     db.session.execute(update(Report).values(status="closed"))
     db.session.execute(update(User).values(team_id=None))
     db.session.rollback()
-    assert counted() == before == expected()
+    assert backlog_counted() == before == backlog_from_rows()
 
 
 # ---- PostgreSQL: concurrent writers (SQLite has one writer at a time) --------------------------------
@@ -150,9 +128,9 @@ def test_a_bulk_move_and_a_single_move_queue_instead_of_deadlocking(app):
     """A bulk move holds what its first report took while it moves the next; a single move of a report in
     another group meanwhile must wait for it, not deadlock with it (PostgreSQL aborted one of the two)."""
     _postgresql_only()
-    rider = f.quick_user("ra", team="犍路先锋")
-    first = f.filed_report(rider, category="noise").id
-    other, then = (f.filed_report(rider, category="illegal_parking").id for _ in range(2))
+    rider = f.make_user("ra", team="犍路先锋")
+    first = f.report_row(rider, category="noise").id
+    other, then = (f.report_row(rider, category="illegal_parking").id for _ in range(2))
     move = text("UPDATE report SET status = 'accepted' WHERE id = :id")
     with db.engine.connect() as bulk:
         tx = bulk.begin()
@@ -170,9 +148,9 @@ def test_a_bulk_move_and_a_single_move_queue_instead_of_deadlocking(app):
 def test_a_report_written_while_its_rider_changes_team_counts_under_the_new_team(app, write):
     """Neither write sees the other's uncommitted row: the report's write waits for the team change."""
     _postgresql_only()
-    rider = f.quick_user("ra", team="犍路先锋")
-    f.quick_user("rb", team="小哥传声筒")
-    filed = f.filed_report(rider)
+    rider = f.make_user("ra", team="犍路先锋")
+    f.make_user("rb", team="小哥传声筒")
+    filed = f.report_row(rider)
     new_team = db.session.scalar(select(Team.id).where(Team.name == "小哥传声筒"))
     rider_id, report_id = rider.id, filed.id
 
@@ -181,7 +159,7 @@ def test_a_report_written_while_its_rider_changes_team_counts_under_the_new_team
             db.session.execute(text("UPDATE report SET status = 'accepted' WHERE id = :id"), {"id": report_id})
             db.session.commit()
         else:
-            f.filed_report(db.session.get(User, rider_id), category="illegal_parking" if write == "same group" else "noise")
+            f.report_row(db.session.get(User, rider_id), category="illegal_parking" if write == "same group" else "noise")
 
     with db.engine.connect() as admin:
         tx = admin.begin()

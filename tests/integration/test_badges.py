@@ -42,7 +42,7 @@ def codes(user):
 
 
 def test_first_report_needs_a_report_that_was_not_rejected_or_duplicate(app):
-    rider = f.user("r1")
+    rider = f.make_user("r1")
     bare_report(rider, T0, moves=[("rejected", {})])
     bare_report(rider, T0 + timedelta(days=1), moves=[("duplicate", {})])
     assert codes(rider) == []
@@ -52,7 +52,7 @@ def test_first_report_needs_a_report_that_was_not_rejected_or_duplicate(app):
 
 
 def test_first_hazard_is_earned_when_a_hazard_report_is_accepted(app):
-    rider = f.user("r1")
+    rider = f.make_user("r1")
     bare_report(rider, T0, category="manhole_missing")
     assert "first_hazard" not in codes(rider)  # filed, not yet accepted
     bare_report(rider, T0 + timedelta(days=1), category="illegal_parking", moves=[("accepted", {})])
@@ -63,7 +63,7 @@ def test_first_hazard_is_earned_when_a_hazard_report_is_accepted(app):
 
 
 def test_ten_and_fifty_fixed_count_only_reports_closed_as_fixed(app):
-    rider = f.user("r1")
+    rider = f.make_user("r1")
     for i in range(9):
         bare_report(rider, T0 + timedelta(days=i), moves=FIXED)
     bare_report(rider, T0 + timedelta(days=9),
@@ -80,7 +80,7 @@ def test_ten_and_fifty_fixed_count_only_reports_closed_as_fixed(app):
 
 
 def test_steady_month_needs_a_report_in_each_week_of_one_month(app):
-    rider = f.user("r1")
+    rider = f.make_user("r1")
     # Days 2, 9 and 16 of November, then 23 December: three weeks of one month, one of another.
     for day in (0, 7, 14):
         bare_report(rider, T0 + timedelta(days=day))
@@ -95,10 +95,10 @@ def test_steady_month_needs_a_report_in_each_week_of_one_month(app):
 
 
 def test_profile_states_every_badge_rule(app, client):
-    rider = f.user("r1")
+    rider = f.make_user("r1")
     bare_report(rider, T0)
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    f.login(client, "r1")
+    f.log_in(client, "r1")
     page = client.get("/me/points").get_data(as_text=True)
     with force_locale("en"):
         for title, rule in BADGES.values():

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Photo, ReportEvent
-from app.teams import points
 from app.reports import seen
+from app.teams import points
 from app.triage import services
 from tests import factories as f
 
@@ -31,11 +31,11 @@ def join(client, headers, report, comment=OWN_COMMENT):
 def scene(app, client):
     """A rider's report with their comment; the staff's reply, an internal note and an `after` photo; another
     rider's added photo; and the joiner, who joined through the API. photos: {whose: Photo}."""
-    owner, owner_h = f.token_user("owner", display_name=OWNER_NAME)
-    coord = f.quick_user("coord", role="coordinator", display_name="Coordinator Wang")
-    other = f.quick_user("other", display_name="Other Zhao")
-    joiner, joiner_h = f.token_user("joiner", display_name="Joiner Chen")
-    report = f.report(owner, description=OWNER_WORDS, building=BUILDING)
+    owner, owner_h = f.make_user("owner", display_name=OWNER_NAME, token=True)
+    coord = f.make_user("coord", role="coordinator", display_name="Coordinator Wang")
+    other = f.make_user("other", display_name="Other Zhao")
+    joiner, joiner_h = f.make_user("joiner", display_name="Joiner Chen", token=True)
+    report = f.file_report(owner, description=OWNER_WORDS, building=BUILDING)
     services.add_comment(report, owner, OWNER_COMMENT)
     services.transition(report, coord, "accepted", version=report.version)
     services.add_comment(report, coord, STAFF_REPLY)
@@ -76,9 +76,9 @@ def test_a_co_reporter_reads_the_reports_progress_and_place_but_not_the_riders_p
 
 
 def test_joining_answers_with_the_co_reporters_share_only(client, app):
-    owner = f.quick_user("owner", display_name=OWNER_NAME)
-    report = f.report(owner, description=OWNER_WORDS)
-    _u, headers = f.token_user("joiner")
+    owner = f.make_user("owner", display_name=OWNER_NAME)
+    report = f.file_report(owner, description=OWNER_WORDS)
+    _u, headers = f.make_user("joiner", token=True)
     db.session.commit()
     resp = join(client, headers, report)
     assert resp.status_code == 201
@@ -114,7 +114,7 @@ def test_a_co_reporter_may_open_only_their_own_and_the_staffs_photos(client, sce
 
 def test_the_report_page_shows_a_co_reporter_only_their_share(client, scene):
     r = scene.report
-    f.session_login(client, scene.joiner)
+    f.log_in(client, scene.joiner)
     html = client.get(f"/reports/{r.id}").get_data(as_text=True)
     assert r.reference in html and STAFF_REPLY in html and OWN_COMMENT in html and "Van towed" in html
     assert private_words(html) == []
@@ -122,7 +122,7 @@ def test_the_report_page_shows_a_co_reporter_only_their_share(client, scene):
         assert f"/photos/{scene.photos[whose].id}/" not in html
     for whose in ("joiner", "staff"):
         assert f"/photos/{scene.photos[whose].id}/thumb.jpg" in html
-    f.session_login(client, scene.owner)
+    f.log_in(client, scene.owner)
     html = client.get(f"/reports/{r.id}").get_data(as_text=True)
     assert OWNER_WORDS in html and OTHER_COMMENT in html and f"/photos/{scene.photos['owner'].id}/" in html
 
@@ -133,7 +133,7 @@ def test_my_reports_shows_a_co_reported_report_without_the_riders_parts_or_their
     services.add_comment(r, scene.owner, "the owner again")
     db.session.commit()
     assert seen.unread_counts(scene.joiner, [r.id]) == {r.id: 2}  # another rider's comment is not news
-    f.session_login(client, scene.joiner)
+    f.log_in(client, scene.joiner)
     html = client.get("/mine").get_data(as_text=True)
     assert r.reference in html and "You reported this too" in html and STAFF_REPLY in html
     assert private_words(html) == [] and "the owner again" not in html
@@ -142,14 +142,14 @@ def test_my_reports_shows_a_co_reported_report_without_the_riders_parts_or_their
 
 def test_a_handler_whose_report_was_merged_sees_only_a_co_reporters_share(client, app):
     """A handler of another department whose own report was merged into this one co-reports it."""
-    owner = f.quick_user("owner", display_name=OWNER_NAME)
-    coord = f.quick_user("coord", role="coordinator")
-    handler = f.quick_user("handler", role="handler", department_id=None)
-    report = f.report(owner, description=OWNER_WORDS)
-    dup = f.report(handler)
+    owner = f.make_user("owner", display_name=OWNER_NAME)
+    coord = f.make_user("coord", role="coordinator")
+    handler = f.make_user("handler", role="handler", department_id=None)
+    report = f.file_report(owner, description=OWNER_WORDS)
+    dup = f.file_report(handler)
     services.transition(dup, coord, "duplicate", version=dup.version, duplicate_of=report.reference)
     db.session.commit()
-    f.session_login(client, handler)
+    f.log_in(client, handler)
     resp = client.get(f"/board/reports/{report.id}")
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/reports/{report.id}")
     html = client.get(f"/reports/{report.id}").get_data(as_text=True)
@@ -158,10 +158,10 @@ def test_a_handler_whose_report_was_merged_sees_only_a_co_reporters_share(client
 
 def test_joining_an_accepted_report_earns_no_points_until_it_is_fixed(client, app):
     """Joining does not pay: the acceptance share goes only to those who joined before a coordinator accepted."""
-    owner, coord = f.quick_user("owner"), f.quick_user("coord", role="coordinator")
-    early, early_h = f.token_user("early")
-    late, late_h = f.token_user("late")
-    report = f.report(owner)
+    owner, coord = f.make_user("owner"), f.make_user("coord", role="coordinator")
+    early, early_h = f.make_user("early", token=True)
+    late, late_h = f.make_user("late", token=True)
+    report = f.file_report(owner)
     assert join(client, early_h, report).status_code == 201
     services.transition(report, coord, "accepted", version=report.version)
     db.session.commit()

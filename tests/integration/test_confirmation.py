@@ -9,16 +9,16 @@ from app.models import CoReporter, Department, ReportEvent, User
 from app.notify.models import Notification
 from app.triage.confirmation import confirm
 from app.triage.services import transition
-from tests.factories import bearer, jpeg, quick_user, report, session_login, token
+from tests.factories import api_token, bearer, file_report, jpeg, log_in, make_user
 
 
 @pytest.fixture
 def resolved(app):
-    rider = quick_user("rider1")
-    coord = quick_user("coord1", role="coordinator")
+    rider = make_user("rider1")
+    coord = make_user("coord1", role="coordinator")
     dept = db.session.scalar(select(Department).where(Department.code == "traffic_police"))
-    handler = quick_user("handler1", role="handler", department_id=dept.id)
-    r = report(rider)
+    handler = make_user("handler1", role="handler", department_id=dept.id)
+    r = file_report(rider)
     transition(r, coord, "accepted", version=r.version)
     transition(r, coord, "assigned", version=r.version, assignee_id=handler.id)
     transition(r, handler, "resolved", version=r.version, note="towed")
@@ -32,21 +32,21 @@ def post(client, r, headers, **body):
 
 def test_the_confirmation_api_matrix(app, client, resolved):
     r, rider, coord, handler = resolved
-    co = quick_user("rider2")
+    co = make_user("rider2")
     db.session.add(CoReporter(report_id=r.id, user_id=co.id))
-    stranger = quick_user("rider3")
+    stranger = make_user("rider3")
     db.session.commit()
-    assert post(client, r, bearer(token(stranger)), fixed=True).status_code == 403
-    assert post(client, r, bearer(token(coord)), fixed=True).status_code == 403
-    bad = post(client, r, bearer(token(rider)), fixed="maybe")
+    assert post(client, r, bearer(api_token(stranger)), fixed=True).status_code == 403
+    assert post(client, r, bearer(api_token(coord)), fixed=True).status_code == 403
+    bad = post(client, r, bearer(api_token(rider)), fixed="maybe")
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_fixed"
-    ok = post(client, r, bearer(token(rider)), fixed=True)
+    ok = post(client, r, bearer(api_token(rider)), fixed=True)
     assert ok.status_code == 200 and ok.get_json()["status"] == "resolved"
-    again = post(client, r, bearer(token(rider)), fixed=False)
+    again = post(client, r, bearer(api_token(rider)), fixed=False)
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_confirmed"
-    assert post(client, r, bearer(token(co)), fixed=True).status_code == 200, "a co-reporter answers too"
-    fresh = report(rider)
-    early = post(client, fresh, bearer(token(rider)), fixed=True)
+    assert post(client, r, bearer(api_token(co)), fixed=True).status_code == 200, "a co-reporter answers too"
+    fresh = file_report(rider)
+    early = post(client, fresh, bearer(api_token(rider)), fixed=True)
     assert early.status_code == 409 and early.get_json()["error"]["code"] == "not_resolved"
 
 
@@ -89,7 +89,7 @@ def test_a_report_closed_with_another_outcome_is_not_reopened(app, resolved):
 
 def test_the_report_page_asks_and_takes_the_answer_with_a_photo(app, client, resolved):
     r, rider, coord, handler = resolved
-    session_login(client, db.session.get(User, rider.id))
+    log_in(client, db.session.get(User, rider.id))
     page = client.get(f"/reports/{r.id}").get_data(as_text=True)
     assert "Is it fixed?" in page
     from tests.factories import csrf_from

@@ -13,9 +13,18 @@ from app.extensions import db
 from app.models import Report
 from app.ops.storage_admin import referenced_keys
 from tests.conftest import need
-from tests.factories import jpeg, stored_keys, token_user
-from tests.servers import (Gunicorn, PostgresDatabase, TcpProxy, file_report, prepare_database, s3_bucket, site_app,
-                           site_env, wait_for)
+from tests.factories import jpeg, make_user, stored_keys
+from tests.servers import (
+    Gunicorn,
+    PostgresDatabase,
+    TcpProxy,
+    post_report_to,
+    prepare_database,
+    s3_bucket,
+    site_app,
+    site_env,
+    wait_for,
+)
 
 pytestmark = pytest.mark.servers
 
@@ -28,7 +37,7 @@ class Site:
         self.database_url = direct["DATABASE_URL"]
         self.app = site_app(direct)  # reaches the database and store directly, not through the proxies
         with self.app.app_context():
-            self.rider = token_user("rider1")[1]
+            self.rider = make_user("rider1", token=True)[1]
             db.session.commit()
             db.session.remove()
 
@@ -67,7 +76,7 @@ class Site:
 
 
 def _file(base, headers, photos=2, timeout=30):
-    return file_report(base, headers, [jpeg(colour=(40 * i, 120, 60)) for i in range(photos)], timeout=timeout)
+    return post_report_to(base, headers, [jpeg(colour=(40 * i, 120, 60)) for i in range(photos)], timeout=timeout)
 
 
 def _in_background(call):

@@ -46,7 +46,7 @@ def reports_of(user) -> int:
 
 
 def test_a_rider_past_the_report_limit_gets_429_with_retry_after_and_a_clear_message(limits, client):
-    rider, headers = f.token_user("rider1")
+    rider, headers = f.make_user("rider1", token=True)
     assert [api_report(client, headers).status_code for _ in range(3)] == [201, 201, 201]
     refused = api_report(client, headers)
     assert refused.status_code == 429
@@ -59,7 +59,7 @@ def test_a_rider_past_the_report_limit_gets_429_with_retry_after_and_a_clear_mes
 
 
 def test_the_message_is_in_the_riders_language(limits, client):
-    _rider, headers = f.token_user("rider1")
+    _rider, headers = f.make_user("rider1", token=True)
     for _ in range(3):
         api_report(client, headers)
     refused = api_report(client, {**headers, "Accept-Language": "zh-CN"})
@@ -69,9 +69,9 @@ def test_the_message_is_in_the_riders_language(limits, client):
 
 
 def test_the_form_the_api_and_open311_share_one_budget_per_rider(limits, client):
-    rider = f.user("rider1")
-    api_key = f.token(rider)
-    f.login(client, "rider1")
+    rider = f.make_user("rider1")
+    api_key = f.api_token(rider)
+    f.log_in(client, "rider1")
     assert api_report(client, f.bearer(api_key)).status_code == 201
     assert form_report(client).status_code == 302
     assert open311_report(client, api_key).status_code == 200
@@ -83,13 +83,13 @@ def test_the_form_the_api_and_open311_share_one_budget_per_rider(limits, client)
     assert spec.status_code == 429 and spec.get_json()[0]["code"] == 429
     assert "You have filed many reports" in spec.get_json()[0]["description"]
     assert reports_of(rider) == 3
-    other, other_headers = f.token_user("rider2")  # every rider has their own budget
+    other, other_headers = f.make_user("rider2", token=True)  # every rider has their own budget
     assert api_report(client, other_headers).status_code == 201
 
 
 def test_the_outbox_sending_a_report_again_is_never_counted(limits, client):
     """The same Idempotency-Key answers the first report (200), however often, even at the limit."""
-    rider, headers = f.token_user("rider1")
+    rider, headers = f.make_user("rider1", token=True)
     assert api_report(client, headers, key="gs-first").status_code == 201
     assert [api_report(client, headers, key="gs-first").status_code for _ in range(5)] == [200] * 5
     assert api_report(client, headers, key="gs-second").status_code == 201
@@ -101,7 +101,7 @@ def test_the_outbox_sending_a_report_again_is_never_counted(limits, client):
 
 
 def test_refused_reports_count_but_server_failures_do_not(limits, client, monkeypatch):
-    rider, headers = f.token_user("rider1")
+    rider, headers = f.make_user("rider1", token=True)
     assert api_report(client, headers, category="no_such_thing").status_code == 400  # an attempt: counts
     from app.errors import StorageUnavailable
     from app.reports import services
@@ -116,13 +116,13 @@ def test_refused_reports_count_but_server_failures_do_not(limits, client, monkey
 
 def test_staff_and_handlers_are_not_limited(limits, client):
     for role in ("coordinator", "admin", "handler"):
-        _user, headers = f.token_user(f"{role}1", role=role)
+        _user, headers = f.make_user(f"{role}1", role=role, token=True)
         assert [api_report(client, headers).status_code for _ in range(4)] == [201] * 4, role
 
 
 def test_comments_and_added_photos_share_the_comment_limit(limits, client):
-    rider, headers = f.token_user("rider1")
-    report = f.report(rider)
+    rider, headers = f.make_user("rider1", token=True)
+    report = f.file_report(rider)
     comment = client.post(f"{API}/{report.id}/comments", json={"note": "Still there this morning."}, headers=headers)
     assert comment.status_code == 201
     photo = client.post(f"{API}/{report.id}/photos", headers=headers, content_type="multipart/form-data",
@@ -136,14 +136,14 @@ def test_comments_and_added_photos_share_the_comment_limit(limits, client):
     assert db.session.scalar(select(func.count()).select_from(ReportEvent)
                              .where(ReportEvent.kind.in_(("comment", "photo")))) == 2
     assert api_report(client, headers).status_code == 201  # reports have their own budget
-    coordinator, staff = f.token_user("coord", role="coordinator")
+    coordinator, staff = f.make_user("coord", role="coordinator", token=True)
     assert [client.post(f"{API}/{report.id}/comments", json={"note": "Seen."}, headers=staff).status_code
             for _ in range(3)] == [201] * 3
 
 
 def test_the_form_sent_again_with_its_key_is_not_counted(limits, client):
-    rider = f.user("rider1")
-    f.login(client, "rider1")
+    rider = f.make_user("rider1")
+    f.log_in(client, "rider1")
     first = form_report(client, key="form-1")
     assert [form_report(client, key="form-1").headers["Location"] for _ in range(4)] == [first.headers["Location"]] * 4
     assert [form_report(client, key=k).status_code for k in ("form-2", "form-3", "form-4")] == [302, 302, 429]
@@ -153,7 +153,7 @@ def test_the_form_sent_again_with_its_key_is_not_counted(limits, client):
 
 def test_only_the_key_a_report_is_filed_with_makes_a_resend(limits, client):
     """The API files with the Idempotency-Key header: a known key in a form field is no free pass."""
-    rider, headers = f.token_user("rider1")
+    rider, headers = f.make_user("rider1", token=True)
     assert [api_report(client, headers, key=k).status_code for k in ("gs-a", "gs-b", "gs-c")] == [201] * 3
     sneaky = api_report(client, headers, idempotency_key="gs-a")  # no header: it would file a new report
     assert sneaky.status_code == 429

@@ -7,12 +7,12 @@ from flask_babel import refresh
 from shapely.geometry import shape
 from sqlalchemy import select, update
 
-from app.extensions import db
-from app.models import utcnow
 from app.audit import AuditLog
-from app.grids.models import Grid
+from app.extensions import db
 from app.grids import services
 from app.grids.index import grid_for_point
+from app.grids.models import Grid
+from app.models import utcnow
 from tests import factories as f
 
 
@@ -167,11 +167,11 @@ def test_export_round_trips_through_import(app):
 
 def test_new_report_gets_its_grid_and_json_shows_it(app, client):
     load(feature("Q-01", WEST, name="玉津一网格"))
-    rider = f.user("r1")
-    inside = f.report(rider, lat=29.21, lon=103.945)
-    outside = f.report(rider, lat=29.30, lon=103.945)
+    rider = f.make_user("r1")
+    inside = f.file_report(rider, lat=29.21, lon=103.945)
+    outside = f.file_report(rider, lat=29.30, lon=103.945)
     assert inside.grid.code == "Q-01" and outside.grid_id is None
-    tok = f.token(rider)
+    tok = f.api_token(rider)
     body = client.get(f"/api/v1/reports/{inside.id}", headers={"Authorization": f"Bearer {tok}"}).get_json()
     assert body["grid"] == {"code": "Q-01", "name": "玉津一网格"}
     body = client.get(f"/api/v1/reports/{outside.id}", headers={"Authorization": f"Bearer {tok}"}).get_json()
@@ -180,22 +180,22 @@ def test_new_report_gets_its_grid_and_json_shows_it(app, client):
 
 def test_dispatch_suggests_the_grids_department_and_worker(app):
     load(feature("Q-01", WEST, department="urban_management"))
-    worker = f.user("grid_worker", role="handler")
+    worker = f.make_user("grid_worker", role="handler")
     grid = db.session.scalar(select(Grid))
     grid.worker_id = worker.id
     db.session.commit()
-    r = f.report(f.user("r1"), category="illegal_parking", lat=29.21, lon=103.945)
+    r = f.file_report(f.make_user("r1"), category="illegal_parking", lat=29.21, lon=103.945)
     s = services.dispatch_suggestion(r)
     assert (s["department"].code, s["assignee"].id, s["reason"]) == ("urban_management", worker.id, "grid")
-    elsewhere = f.report(f.user("r2"), category="illegal_parking", lat=29.5, lon=103.945)
+    elsewhere = f.file_report(f.make_user("r2"), category="illegal_parking", lat=29.5, lon=103.945)
     s = services.dispatch_suggestion(elsewhere)
     assert (s["department"].code, s["assignee"], s["reason"]) == ("traffic_police", None, "category")
 
 
 def test_regrid_moves_open_reports_only(app):
-    rider = f.user("r1")
-    open_r = f.report(rider, lat=29.21, lon=103.955)
-    closed_r = f.history(f.report(rider, lat=29.21, lon=103.955), [("rejected", utcnow(), {})])
+    rider = f.make_user("r1")
+    open_r = f.file_report(rider, lat=29.21, lon=103.955)
+    closed_r = f.history(f.file_report(rider, lat=29.21, lon=103.955), [("rejected", utcnow(), {})])
     assert open_r.grid_id is None
     load(feature("Q-02", EAST))
     assert [r.id for r, _g in services.regrid_preview()] == [open_r.id]

@@ -1,4 +1,4 @@
-from tests.factories import login, user
+from tests.factories import PASSWORD, log_in_through_form, make_user
 
 
 def test_healthz_ok_when_database_reachable(client):
@@ -16,7 +16,7 @@ def test_healthz_503_when_database_unreachable(app, tmp_path):
 
 
 def test_login_and_land_on_report_page(client, app):
-    user("rider1")
-    r = login(client, "rider1")
+    make_user("rider1", password=PASSWORD)
+    r = log_in_through_form(client, "rider1")
     assert r.status_code == 302 and r.headers["Location"].endswith("/report")
     assert client.get("/report").status_code == 200

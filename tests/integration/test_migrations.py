@@ -107,7 +107,7 @@ def test_backlog_counts_are_filled_from_the_reports_and_kept_after_a_round_trip(
     from flask_migrate import downgrade, upgrade
 
     from app.models import Category, Department, Report, Team
-    from tests.integration.test_backlog_counts import counted, expected
+    from tests.expectations import backlog_counted, backlog_from_rows
     with at_revision(fresh_url, tmp_path, "d3b8f1a6c920"):
         team = Team(name="犍路先锋")
         db.session.add(team)
@@ -126,12 +126,12 @@ def test_backlog_counts_are_filled_from_the_reports_and_kept_after_a_round_trip(
         db.session.commit()
 
         upgrade()
-        want = expected()
-        assert sum(want.values()) == sum(1 for i in range(60) if i % 8 < 5) and counted() == want
+        want = backlog_from_rows()
+        assert sum(want.values()) == sum(1 for i in range(60) if i % 8 < 5) and backlog_counted() == want
         db.session.commit()  # no open read holding the tables the downgrade drops
         downgrade(revision="d3b8f1a6c920")
         upgrade()
-        assert counted() == want
+        assert backlog_counted() == want
 
 
 def test_the_models_and_the_migrations_describe_the_same_schema(app):

@@ -13,17 +13,17 @@ from app.notify.escalation import run_pass
 from app.notify.models import Channel, Delivery, DeliveryState, JobMark, Notification
 from app.notify.outbox import after_quiet_hours, parse_quiet_hours
 from app.triage.services import transition
-from tests.factories import bearer, quick_user, report, session_login, token
+from tests.factories import api_token, bearer, file_report, log_in, make_user
 from tests.stand_in import stand_in
 
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=timezone.utc)  # 10:00 in Qianwei, a Monday
 
 
 def people():
-    rider = quick_user("rider1")
-    coord = quick_user("coord1", role="coordinator")
+    rider = make_user("rider1")
+    coord = make_user("coord1", role="coordinator")
     dept = db.session.scalar(select(Department).where(Department.code == "traffic_police"))
-    handler = quick_user("handler1", role="handler", department_id=dept.id, phone="13812345678")
+    handler = make_user("handler1", role="handler", department_id=dept.id, phone="13812345678")
     return rider, coord, handler, dept
 
 
@@ -34,7 +34,7 @@ def kinds_for(user) -> list[str]:
 
 def test_a_move_writes_its_notifications_which_the_worker_delivers_once(app):
     rider, coord, handler, dept = people()
-    r = report(rider)
+    r = file_report(rider)
     transition(r, coord, "accepted", version=r.version)
     transition(r, coord, "assigned", version=r.version, assignee_id=handler.id)
     db.session.commit()
@@ -49,7 +49,7 @@ def test_a_move_writes_its_notifications_which_the_worker_delivers_once(app):
 
 def test_a_move_that_rolls_back_leaves_no_notification(app):
     rider, coord, handler, dept = people()
-    r = report(rider)
+    r = file_report(rider)
     transition(r, coord, "accepted", version=r.version)
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 1
     db.session.rollback()
@@ -59,8 +59,8 @@ def test_a_move_that_rolls_back_leaves_no_notification(app):
 
 def test_a_new_hazard_report_tells_the_coordinators(app):
     rider, coord, handler, dept = people()
-    report(rider, category="elevator_hazard")
-    report(rider, category="noise")
+    file_report(rider, category="elevator_hazard")
+    file_report(rider, category="noise")
     assert kinds_for(coord) == ["new_hazard"]
 
 
@@ -84,7 +84,7 @@ def test_a_webhook_failing_twice_is_delivered_on_the_third_try_with_growing_wait
     with stand_in(Flaky, fail=2) as receiver:
         dept.webhook_kind, dept.webhook_url, dept.webhook_secret = "generic", receiver.base + "/hook", "s3cret"
         db.session.commit()
-        r = report(rider, category="elevator_hazard")  # hazards are not held by quiet hours
+        r = file_report(rider, category="elevator_hazard")  # hazards are not held by quiet hours
         transition(r, coord, "accepted", version=r.version)
         transition(r, coord, "assigned", version=r.version, department_id=dept.id)
         db.session.commit()
@@ -115,10 +115,10 @@ def test_backoff_doubles_with_jitter_and_is_capped():
 def test_a_delivery_that_keeps_failing_is_dead_after_a_day_and_the_admins_hear_of_it(app):
     from app.notify.periodic import tell_admins_of_dead_deliveries
     rider, coord, handler, dept = people()
-    admin = quick_user("admin1", role="admin")
+    admin = make_user("admin1", role="admin")
     dept.webhook_kind, dept.webhook_url = "generic", "http://127.0.0.1:9/nothing-listens-here"
     db.session.commit()
-    r = report(rider, category="elevator_hazard")
+    r = file_report(rider, category="elevator_hazard")
     transition(r, coord, "accepted", version=r.version)
     transition(r, coord, "assigned", version=r.version, department_id=dept.id)
     db.session.commit()
@@ -152,7 +152,7 @@ def test_quiet_hours_hold_outside_channels_but_not_hazards(app):
     from app.notify.outbox import notify
     rider, coord, handler, dept = people()
     dept.webhook_kind, dept.webhook_url = "generic", "http://127.0.0.1:9/x"
-    r = report(rider)
+    r = file_report(rider)
     plain = notify("dispatched", users=[handler], department=dept, report=r, now=night, sms=True)
     urgent = notify("dispatched", users=[handler], department=dept, report=r, now=night, hazard=True, sms=True)
     by_channel = lambda ns: {d.channel: d.next_attempt_at for n in ns for d in n.deliveries}  # noqa: E731
@@ -163,7 +163,7 @@ def test_quiet_hours_hold_outside_channels_but_not_hazards(app):
 
 def test_escalation_comes_at_the_deadline_not_a_second_before(app):
     rider, coord, handler, dept = people()
-    r = report(rider)  # illegal parking: 24 h to accept
+    r = file_report(rider)  # illegal parking: 24 h to accept
     due = r.accept_due_at
     db.session.add(JobMark(name="escalation", ran_until=due - timedelta(minutes=1)))
     db.session.commit()
@@ -184,7 +184,7 @@ def test_escalation_comes_at_the_deadline_not_a_second_before(app):
 
 def test_hazards_are_warned_at_half_the_time(app):
     rider, coord, handler, dept = people()
-    r = report(rider, category="elevator_hazard")  # 2 h to accept: a warning at 1 h
+    r = file_report(rider, category="elevator_hazard")  # 2 h to accept: a warning at 1 h
     db.session.add(JobMark(name="escalation", ran_until=r.created_at))
     db.session.commit()
     done = run_pass(r.created_at + timedelta(minutes=61), dry_run=True)
@@ -195,7 +195,7 @@ def test_hazards_are_warned_at_half_the_time(app):
 
 def test_the_escalate_command_says_what_a_moment_would_escalate(app, runner):
     rider, coord, handler, dept = people()
-    r = report(rider)
+    r = file_report(rider)
     db.session.add(JobMark(name="escalation", ran_until=r.created_at))
     db.session.commit()
     at = (r.accept_due_at + timedelta(seconds=1)).isoformat()
@@ -207,11 +207,11 @@ def test_the_escalate_command_says_what_a_moment_would_escalate(app, runner):
 
 def test_the_bell_api_lists_and_marks_read(app, client):
     rider, coord, handler, dept = people()
-    r = report(rider)
+    r = file_report(rider)
     transition(r, coord, "accepted", version=r.version)
     db.session.commit()
     deliver_due()
-    headers = bearer(token(rider))
+    headers = bearer(api_token(rider))
     answer = client.get("/api/v1/notifications", headers=headers).get_json()
     assert answer["unread"] == 1
     item = answer["items"][0]
@@ -224,17 +224,17 @@ def test_the_bell_api_lists_and_marks_read(app, client):
     assert done == {"marked": 1, "unread": 0}
     assert client.get("/api/v1/notifications?unread=1", headers=headers).get_json()["items"] == []
     # Someone else's notification cannot be marked.
-    other = bearer(token(coord))
+    other = bearer(api_token(coord))
     assert client.post("/api/v1/notifications/read", headers=other, json={"ids": [item["id"]]}).get_json()["marked"] == 0
 
 
 def test_the_bell_in_the_header_counts_unread_and_the_page_lists_them(app, client):
     rider, coord, handler, dept = people()
-    r = report(rider)
+    r = file_report(rider)
     transition(r, coord, "accepted", version=r.version)
     db.session.commit()
     deliver_due()
-    session_login(client, db.session.get(User, rider.id))
+    log_in(client, db.session.get(User, rider.id))
     page = client.get(f"/reports/{r.id}").get_data(as_text=True)
     assert 'data-bell-count>1<' in page
     listing = client.get("/notifications").get_data(as_text=True)
@@ -243,8 +243,8 @@ def test_the_bell_in_the_header_counts_unread_and_the_page_lists_them(app, clien
 
 @pytest.mark.parametrize("payload", [{"ids": "1"}, {}, [1], {"all": "yes"}])
 def test_marking_read_refuses_odd_bodies(app, client, payload):
-    rider = quick_user("rider1")
-    headers = bearer(token(rider))
+    rider = make_user("rider1")
+    headers = bearer(api_token(rider))
     answer = client.post("/api/v1/notifications/read", headers=headers, json=payload)
     assert answer.status_code == 400
     assert answer.get_json()["error"]["code"] in ("invalid_body", "invalid_ids")
@@ -269,7 +269,7 @@ def test_the_department_webhook_command_checks_the_address(app, runner):
 def test_reports_far_from_their_deadlines_cost_an_escalation_pass_nothing(app):
     rider, coord, handler, dept = people()
     for _ in range(3):
-        report(rider)
+        file_report(rider)
     db.session.add(JobMark(name="escalation", ran_until=datetime.now(timezone.utc)))
     db.session.commit()
     assert run_pass(datetime.now(timezone.utc) + timedelta(minutes=1)) == []
@@ -279,19 +279,19 @@ def test_reports_far_from_their_deadlines_cost_an_escalation_pass_nothing(app):
 def test_admins_see_dead_deliveries_and_retry_them(app, client):
     from tests.factories import csrf_from
     rider, coord, handler, dept = people()
-    admin = quick_user("admin1", role="admin")
+    admin = make_user("admin1", role="admin")
     dept.webhook_kind, dept.webhook_url = "generic", "http://127.0.0.1:9/x"
     db.session.commit()
-    r = report(rider, category="elevator_hazard")
+    r = file_report(rider, category="elevator_hazard")
     transition(r, coord, "accepted", version=r.version)
     transition(r, coord, "assigned", version=r.version, department_id=dept.id)
     db.session.commit()
     robot = db.session.scalar(select(Delivery).where(Delivery.channel == Channel.ROBOT.value))
     robot.state, robot.last_error = DeliveryState.DEAD.value, "connection refused"
     db.session.commit()
-    session_login(client, db.session.get(User, coord.id))
+    log_in(client, db.session.get(User, coord.id))
     assert client.get("/admin/deliveries").status_code == 403
-    session_login(client, db.session.get(User, admin.id))
+    log_in(client, db.session.get(User, admin.id))
     page = client.get("/admin/deliveries").get_data(as_text=True)
     assert "connection refused" in page and r.reference in page
     assert client.post("/admin/deliveries/retry", data={"id": robot.id}).status_code == 400, "CSRF"
@@ -303,9 +303,9 @@ def test_admins_see_dead_deliveries_and_retry_them(app, client):
 
 def test_admins_set_a_departments_robot_on_its_page(app, client):
     from tests.factories import csrf_from
-    admin = quick_user("admin1", role="admin")
+    admin = make_user("admin1", role="admin")
     dept = db.session.scalar(select(Department).where(Department.code == "traffic_police"))
-    session_login(client, db.session.get(User, admin.id))
+    log_in(client, db.session.get(User, admin.id))
     page = client.get(f"/admin/departments/{dept.id}").get_data(as_text=True)
     url = "https://open.feishu.cn/open-apis/bot/v2/hook/abc"
     client.post(f"/admin/departments/{dept.id}/webhook",
@@ -327,8 +327,8 @@ def test_admins_set_a_departments_robot_on_its_page(app, client):
 
 def test_users_switch_email_and_sms_on_their_settings_page(app, client):
     from tests.factories import csrf_from
-    rider = quick_user("rider1")
-    session_login(client, db.session.get(User, rider.id))
+    rider = make_user("rider1")
+    log_in(client, db.session.get(User, rider.id))
     page = client.get("/notifications/settings").get_data(as_text=True)
     refused = client.post("/notifications/settings", data={"csrf_token": csrf_from(page), "email": "1"})
     assert refused.status_code == 400 and "email address" in refused.get_data(as_text=True)
@@ -356,7 +356,7 @@ def test_an_opted_in_rider_gets_an_email_with_a_link(app):
         rider, coord, handler, dept = people()
         rider.notify_email, rider.email = True, "r1@example.org"
         db.session.commit()
-        r = report(rider)
+        r = file_report(rider)
         transition(r, coord, "accepted", version=r.version)
         db.session.commit()
         deliver_due()
@@ -374,11 +374,11 @@ def test_an_opted_in_rider_gets_an_email_with_a_link(app):
 
 def test_the_board_shows_the_escalation_level(app, client):
     rider, coord, handler, dept = people()
-    r = report(rider)
+    r = file_report(rider)
     db.session.add(JobMark(name="escalation", ran_until=r.created_at))
     db.session.commit()
     run_pass(r.accept_due_at + timedelta(hours=24, seconds=1))
     db.session.commit()
-    session_login(client, db.session.get(User, coord.id))
+    log_in(client, db.session.get(User, coord.id))
     page = client.get("/board").get_data(as_text=True)
     assert 'class="escalation" data-level="2"' in page and "escalated-2" in page

@@ -6,10 +6,10 @@ from tests import factories
 
 @pytest.fixture
 def staff(app):
-    coord = factories.user("coord1", "coordinator")
-    rider = factories.user("rider1")
-    report = factories.report(rider)
-    return {"Authorization": f"Bearer {factories.token(coord)}"}, report
+    coord = factories.make_user("coord1", "coordinator")
+    rider = factories.make_user("rider1")
+    report = factories.file_report(rider)
+    return {"Authorization": f"Bearer {factories.api_token(coord)}"}, report
 
 
 @pytest.mark.parametrize("query", [
@@ -71,7 +71,7 @@ def test_open311_page_numbers_are_ascii_digits(client):
 
 def test_a_riders_page_numbers_are_ascii_digits(client, app):
     """int() read page=1_0 as page 10 and per_page=0_5 as 5 on a rider's own list."""
-    rider = factories.token_user("rider9")[1]
+    rider = factories.make_user("rider9", token=True)[1]
     for query in ("page=1_0", "per_page=0_5", "page=%EF%BC%92"):
         r = client.get(f"/api/v1/reports?{query}", headers=rider)
         assert r.status_code == 400 and r.json["error"]["message"] == "page and per_page must be whole numbers.", query

@@ -23,16 +23,16 @@ SUPER2 = "%C2%B2"  # '²'
 @pytest.fixture
 def people(app):
     """A handler (the first user: id 1), a coordinator, an admin, two riders, and rider1's report."""
-    users = {"handler": factories.quick_user("handler1", "handler"),
-             "coordinator": factories.quick_user("coord1", "coordinator"),
-             "admin": factories.quick_user("admin1", "admin"),
-             "rider": factories.quick_user("rider1", team="犍路先锋"),
-             "rider2": factories.quick_user("rider2", team="犍路先锋")}
-    return users, factories.filed_report(users["rider"])
+    users = {"handler": factories.make_user("handler1", "handler"),
+             "coordinator": factories.make_user("coord1", "coordinator"),
+             "admin": factories.make_user("admin1", "admin"),
+             "rider": factories.make_user("rider1", team="犍路先锋"),
+             "rider2": factories.make_user("rider2", team="犍路先锋")}
+    return users, factories.report_row(users["rider"])
 
 
 def as_(client, users, role):
-    factories.session_login(client, users[role])
+    factories.log_in(client, users[role])
     return client
 
 
@@ -155,7 +155,7 @@ def test_odd_numbers_in_a_move_are_400_and_change_nothing(client, people):
     as_(client, users, "coordinator")
     headers = {"X-CSRFToken": token(client)}
     for status, to, field, value in MOVES:
-        report = factories.filed_report(users["rider"], status=status)
+        report = factories.report_row(users["rider"], status=status)
         before = state(report.id)
         r = client.post(f"/api/v1/reports/{report.id}/transitions", headers=headers,
                         json={"to": to, "version": report.version, "note": "n", field: value})
@@ -169,7 +169,7 @@ def test_odd_numbers_in_the_board_move_form_are_400_and_change_nothing(client, p
     csrf = token(client)
     for to, field, value in (("assigned", "department", "²"), ("assigned", "department", INT8),
                              ("assigned", "assignee", HUGE), ("duplicate", "duplicate_of", "²")):
-        report = factories.filed_report(users["rider"], status="accepted")
+        report = factories.report_row(users["rider"], status="accepted")
         before = state(report.id)
         r = client.post(f"/board/reports/{report.id}/transition",
                         data={"csrf_token": csrf, "to": to, "version": str(report.version), field: value})

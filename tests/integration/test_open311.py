@@ -22,7 +22,7 @@ def english(client):
 @pytest.fixture
 def key(app):
     """A rider's personal API token."""
-    return f.token(f.user("rider1", display_name="Zhang San Rider", phone="13800138000"))
+    return f.api_token(f.make_user("rider1", display_name="Zhang San Rider", phone="13800138000"))
 
 
 def post(client, key, fmt="json", **data):
@@ -128,15 +128,15 @@ def test_post_answers_the_spec_xml_document(client, key):
 
 def test_filed_request_appears_on_the_triage_board_page(app, client, key):
     report = filed(client, key)
-    f.user("coord", role="coordinator")
-    f.login(client, "coord")
+    f.make_user("coord", role="coordinator")
+    f.log_in(client, "coord")
     board = client.get("/board")
     assert board.status_code == 200 and report.reference in board.get_data(as_text=True)
 
 
 def test_filed_request_appears_on_the_triage_list_and_in_get_requests(app, client, key):
     report = filed(client, key)
-    coordinator = f.token(f.user("coord", role="coordinator"))
+    coordinator = f.api_token(f.make_user("coord", role="coordinator"))
     staff = client.get("/api/v1/reports", headers={"Authorization": f"Bearer {coordinator}"}).get_json()
     assert report.reference in [item["reference"] for item in staff["items"]]
     listed = client.get(f"{V2}/requests.json").get_json()
@@ -158,13 +158,13 @@ def test_post_without_a_valid_key_is_403(client, key):
 
 def test_revoked_token_and_disabled_account_are_403(app, client):
     from app.auth.services import revoke_token, user_tokens
-    u = f.user("rider2")
-    plain = f.token(u)
+    u = f.make_user("rider2")
+    plain = f.api_token(u)
     revoke_token(u, user_tokens(u)[0].id)
     db.session.commit()
     assert post(client, plain).status_code == 403
-    other = f.user("rider3")
-    plain = f.token(other)
+    other = f.make_user("rider3")
+    plain = f.api_token(other)
     other.active = False
     db.session.commit()
     assert post(client, plain).status_code == 403
@@ -279,7 +279,7 @@ def test_idempotency_key_belongs_to_one_user_and_works_in_xml(client, key):
     again = client.post(f"{V2}/requests.xml", headers={"Idempotency-Key": "k-9"}, data={"api_key": key, **form})
     mine = check_xml(first, "posted")[0].findtext("service_request_id")
     assert check_xml(again, "posted")[0].findtext("service_request_id") == mine
-    other = f.token(f.user("rider8"))
+    other = f.api_token(f.make_user("rider8"))
     theirs = client.post(f"{V2}/requests.json", headers={"Idempotency-Key": "k-9"},
                          data={"api_key": other, **form}).get_json()[0]["service_request_id"]
     assert theirs != mine
@@ -288,7 +288,7 @@ def test_idempotency_key_belongs_to_one_user_and_works_in_xml(client, key):
 
 def test_posts_are_rate_limited_per_api_key(app, client, key):
     app.config["OPEN311_RATE_LIMIT"] = "2 per minute"
-    other = f.token(f.user("rider9"))
+    other = f.api_token(f.make_user("rider9"))
     assert [post(client, key).status_code for _ in range(3)] == [200, 200, 429]
     limited = post(client, key, fmt="xml")
     assert limited.status_code == 429 and check_xml(limited, "errors")[0].findtext("code") == "429"
@@ -298,11 +298,11 @@ def test_posts_are_rate_limited_per_api_key(app, client, key):
 def make_reports(rider):
     """Three reports: open road damage, closed noise (not the council's: with notes), and one from 120 days ago."""
     now = utcnow()
-    road = f.report(rider, category="road_damage", description="Pothole")
-    noise = f.report(rider, category="noise", lat=29.5, lon=104.2, description="Loud at night")
-    old = f.report(rider, category="road_damage", description="Old one")
+    road = f.file_report(rider, category="road_damage", description="Pothole")
+    noise = f.file_report(rider, category="noise", lat=29.5, lon=104.2, description="Loud at night")
+    old = f.file_report(rider, category="road_damage", description="Old one")
     old.created_at = now - timedelta(days=120)
-    coord = f.user("coord", role="coordinator")
+    coord = f.make_user("coord", role="coordinator")
     db.session.add_all([
         ReportEvent(report=noise, actor=coord, kind="transition", from_status="resolved",
                     to_status="closed", note="Not a public space: private dispute.", created_at=now),
@@ -324,7 +324,7 @@ def refs(response) -> list[str]:
 
 
 def test_get_requests_filters_by_status_code_dates_ids_and_bbox(app, client):
-    road, noise, old = make_reports(f.user("rider1"))
+    road, noise, old = make_reports(f.make_user("rider1"))
     assert refs(client.get(f"{V2}/requests.json")) == [noise.reference, road.reference]  # last 90 days
     assert refs(client.get(f"{V2}/requests.json?status=open")) == [road.reference]
     assert refs(client.get(f"{V2}/requests.json?status=closed")) == [noise.reference]
@@ -365,7 +365,7 @@ def test_bad_get_requests_parameters_are_400(client):
 
 
 def test_request_maps_status_notes_agency_deadline_and_hides_the_rider(app, client):
-    road, noise, _old = make_reports(f.user("rider1", display_name="Zhang San Rider", phone="13800138000"))
+    road, noise, _old = make_reports(f.make_user("rider1", display_name="Zhang San Rider", phone="13800138000"))
     r = client.get(f"{V2}/requests/{noise.reference}.json?locale=en")
     data = r.get_json()
     validate("requests.json", data)
@@ -384,7 +384,7 @@ def test_request_maps_status_notes_agency_deadline_and_hides_the_rider(app, clie
 
 
 def test_single_request_in_xml_and_unknown_request_is_404(app, client):
-    road, _noise, _old = make_reports(f.user("rider1"))
+    road, _noise, _old = make_reports(f.make_user("rider1"))
     root = check_xml(client.get(f"{V2}/requests/{road.reference}.xml"), "requests")
     js = client.get(f"{V2}/requests/{road.reference}.json").get_json()[0]
     assert [e.text or "" for e in root[0]] == [as_text(js[k]) for k in tags(root[0])]
@@ -414,8 +414,8 @@ def test_control_characters_never_break_the_xml(client, key):
 
 
 def test_media_is_public_only_when_switched_on(app, client):
-    rider = f.user("rider1")
-    report = f.report(rider)
+    rider = f.make_user("rider1")
+    report = f.file_report(rider)
     photo_id = report.photos[0].id
     assert client.get(f"{V2}/requests.json").get_json()[0]["media_url"] is None
     assert client.get(f"/open311/media/{photo_id}.jpg").status_code == 404
@@ -430,9 +430,9 @@ def test_media_is_public_only_when_switched_on(app, client):
 
 def rejected_and_submitted(rider):
     """A report rejected as not real (with the coordinator's reason), and one still waiting for a look."""
-    fake = f.report(rider, description="The neighbour's car again, I want it towed")
-    waiting = f.report(rider, description="Pothole in front of the school gate")
-    coord = f.user("coord", role="coordinator")
+    fake = f.file_report(rider, description="The neighbour's car again, I want it towed")
+    waiting = f.file_report(rider, description="Pothole in front of the school gate")
+    coord = f.make_user("coord", role="coordinator")
     db.session.add(ReportEvent(report=fake, actor=coord, kind="transition", from_status="submitted",
                                to_status="rejected", note="Not real: a private quarrel over parking.",
                                created_at=utcnow()))
@@ -443,7 +443,7 @@ def rejected_and_submitted(rider):
 
 def test_rejected_reports_are_left_out_of_the_public_feed(app, client):
     app.config["OPEN311_PUBLIC_MEDIA"] = True
-    fake, waiting = rejected_and_submitted(f.user("rider1"))
+    fake, waiting = rejected_and_submitted(f.make_user("rider1"))
     for fmt in ("json", "xml"):
         text = client.get(f"{V2}/requests.{fmt}").get_data(as_text=True)
         assert waiting.reference in text  # submitted: visible, clients fetch what they just posted
@@ -460,7 +460,7 @@ def test_rejected_reports_are_left_out_of_the_public_feed(app, client):
 
 def test_rejected_reports_are_published_when_switched_on(app, client):
     app.config.update(OPEN311_INCLUDE_REJECTED=True, OPEN311_PUBLIC_MEDIA=True)
-    fake, waiting = rejected_and_submitted(f.user("rider1"))
+    fake, waiting = rejected_and_submitted(f.make_user("rider1"))
     assert refs(client.get(f"{V2}/requests.json?status=closed")) == [fake.reference]
     item = client.get(f"{V2}/requests/{fake.reference}.json").get_json()[0]
     assert item["status_notes"] == "Not real: a private quarrel over parking."
@@ -469,7 +469,7 @@ def test_rejected_reports_are_published_when_switched_on(app, client):
 
 def test_reads_are_rate_limited_per_address(app, client):
     app.config["OPEN311_READ_RATE_LIMIT"] = "4 per minute"
-    photo = f.report(f.user("rider1")).photos[0]
+    photo = f.file_report(f.make_user("rider1")).photos[0]
     reads = ["/open311/discovery.json", f"{V2}/services.json", f"{V2}/services/road_damage.xml",
              f"{V2}/requests.json"]
     assert [client.get(path).status_code for path in reads] == [200] * 4
@@ -489,7 +489,7 @@ def test_every_workflow_status_maps_to_open_or_closed(app, client):
     from app.triage.workflow import Status
     app.config["OPEN311_INCLUDE_REJECTED"] = True  # rejected reports are left out by default (tested below)
     assert set(STATUS_MAP) == {s.value for s in Status}
-    report = f.report(f.user("rider1"))
+    report = f.file_report(f.make_user("rider1"))
     for status, expected in STATUS_MAP.items():
         report.status = status
         db.session.commit()
@@ -500,9 +500,9 @@ def test_every_workflow_status_maps_to_open_or_closed(app, client):
 
 
 def test_status_notes_is_the_latest_public_note(app, client):
-    rider = f.user("rider1")
-    report = f.report(rider)
-    coord, handler = f.user("coord", role="coordinator"), f.user("hdl", role="handler")
+    rider = f.make_user("rider1")
+    report = f.file_report(rider)
+    coord, handler = f.make_user("coord", role="coordinator"), f.make_user("hdl", role="handler")
     now = utcnow()
     db.session.add_all([
         ReportEvent(report=report, actor=coord, kind="comment", note="Sent to the roads team.", created_at=now),
@@ -517,7 +517,7 @@ def test_status_notes_is_the_latest_public_note(app, client):
 
 
 def test_odd_query_input_is_answered_not_a_server_error(client):
-    road = filed(client, f.token(f.user("rider5")))
+    road = filed(client, f.api_token(f.make_user("rider5")))
     # Open311 cleans NUL out of codes and ids (nothing matches); an unreadable date is a 400; dates at the
     # ends of the calendar are no bound at all.
     for query, status in (("service_code=%00", 200), ("service_request_id=%00,GS-%00", 200),

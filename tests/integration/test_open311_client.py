@@ -30,9 +30,9 @@ def as_list(value):
 
 @pytest.fixture
 def reports(app):
-    rider = f.user("rider1")
-    road = f.report(rider, category="road_damage", description="Pothole by the school")
-    lift = f.report(rider, category="elevator_hazard", description="Lift stuck between floors")
+    rider = f.make_user("rider1")
+    road = f.file_report(rider, category="road_damage", description="Pothole by the school")
+    lift = f.file_report(rider, category="elevator_hazard", description="Lift stuck between floors")
     lift.status = "closed"
     lift.outcome = "fixed"
     db.session.commit()

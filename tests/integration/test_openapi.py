@@ -6,8 +6,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis.checks import (content_type_conformance, not_a_server_error, response_headers_conformance,
-                                 response_schema_conformance, status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.core.failures import FailureGroup
 
 from app.api.openapi import OPERATIONS, openapi_path
@@ -82,11 +87,11 @@ def seeded(app):
         "type": "Feature", "properties": {"code": "QW-01", "name": "Yujin"},
         "geometry": {"type": "Polygon", "coordinates": [square]}}]}))
     db.session.commit()
-    rider = f.quick_user("rider1", team="Qianwei Riders")
-    reports = [f.report(rider, category=c) for c in ("road_damage", "illegal_parking", "road_damage")]
-    coordinator = f.user("coord1", role="coordinator")
+    rider = f.make_user("rider1", team="Qianwei Riders")
+    reports = [f.file_report(rider, category=c) for c in ("road_damage", "illegal_parking", "road_damage")]
+    coordinator = f.make_user("coord1", role="coordinator")
     # identity: the WSGI transport hands schemathesis the raw body, and the app compresses responses
-    return ({"Authorization": f"Bearer {f.token(coordinator)}", "Accept-Encoding": "identity"},
+    return ({"Authorization": f"Bearer {f.api_token(coordinator)}", "Accept-Encoding": "identity"},
             [r.id for r in reports])
 
 

@@ -13,7 +13,7 @@ from app.ops.logs import JsonFormatter, RequestIdFilter
 from app.storage import photo_store
 from app.storage.s3 import S3Store
 from tests.conftest import need
-from tests.factories import jpeg, report, user
+from tests.factories import api_token, bearer, file_report, jpeg, make_user
 from tests.servers import PostgresDatabase, free_port, s3_bucket
 
 
@@ -60,10 +60,9 @@ def test_every_log_line_of_a_request_is_json_with_its_request_id(app, client):
         lg.setLevel(logging.INFO)
     app.extensions["photo_store"] = S3Store("photos", endpoint_url=f"http://127.0.0.1:{free_port()}",
                                             region="us-east-1", access_key_id="x", secret_access_key="x")
-    rider = user("rider1")
-    from tests.factories import token
+    rider = make_user("rider1")
     try:
-        client.post("/api/v1/reports", headers={"Authorization": f"Bearer {token(rider)}", "X-Request-ID": "req-42"},
+        client.post("/api/v1/reports", headers={**bearer(api_token(rider)), "X-Request-ID": "req-42"},
                     data={"category": "noise", "lat": "29.2", "lon": "103.9",
                           "photos": [(io.BytesIO(jpeg()), "a.jpg")]}).close()  # the server closes it: access line
     finally:
@@ -95,8 +94,8 @@ def empty_machine(app, tmp_path, pg_url, request):
 
 
 def test_backup_restored_onto_an_empty_machine_brings_back_every_report_and_photo(app, runner, tmp_path, empty_machine):
-    rider = user("rider1")
-    filed = [report(rider, description=f"report {i}", photos=[jpeg(colour=(i * 40, 90, 30))] * (1 + i % 2))
+    rider = make_user("rider1")
+    filed = [file_report(rider, description=f"report {i}", photos=[jpeg(colour=(i * 40, 90, 30))] * (1 + i % 2))
              for i in range(3)]
     expected = {r.reference: (r.description, [(photo_store().get(p.key), photo_store().get(p.thumb_key))
                                               for p in r.photos]) for r in filed}
@@ -132,8 +131,8 @@ def test_db_copy_moves_every_row_from_sqlite_to_postgresql_and_new_rows_follow(a
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the copy starts from SQLite")
     need(pg_url is not None, "PostgreSQL not configured: set TEST_DATABASE_URL")
-    rider = user("rider1")
-    first, second = report(rider), report(rider, category="noise")
+    rider = make_user("rider1")
+    first, second = file_report(rider), file_report(rider, category="noise")
     first.duplicate_of_id = second.id  # a reference to a later row of the same table
     db.session.commit()
     second.status = "accepted"  # the counts kept by triggers see a move too
@@ -161,7 +160,7 @@ def test_db_copy_moves_every_row_from_sqlite_to_postgresql_and_new_rows_follow(a
             assert _kept_by_triggers() == kept  # made by the target's triggers, not copied on top of them
             copied = db.session.scalar(select(Report).where(Report.reference == first_ref))
             assert copied.duplicate_of.reference == second_ref and len(copied.photos) == 1
-            newer = report(db.session.get(User, rider_id))  # sequences continue past the copied ids
+            newer = file_report(db.session.get(User, rider_id))  # sequences continue past the copied ids
             assert newer.id == second_id + 1
             assert db.session.scalar(select(func.max(ReportEvent.id))) > 0 and newer.photos[0].id > first_photo_id
             refused = moved.test_cli_runner().invoke(args=["db", "copy", "--to", target])

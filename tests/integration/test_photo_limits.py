@@ -50,7 +50,7 @@ def read(pictures, name) -> bytes:
 
 @pytest.fixture
 def rider(app):
-    return f.token_user("rider1")
+    return f.make_user("rider1", token=True)
 
 
 def nothing_written(stored_before):
@@ -74,7 +74,7 @@ def test_api_refuses_a_huge_png_among_good_photos_and_writes_nothing(client, rid
 @pytest.mark.parametrize("lang, message", [("en", TOO_LARGE), ("zh-CN", "照片太大，无法处理（此类照片最多 24 百万像素）")],
                          ids=["en", "zh-CN"])
 def test_the_plain_form_refuses_a_16_bit_png_bomb_in_the_riders_language(app, client, pictures, lang, message):
-    f.session_login(client, f.quick_user("rider1"))
+    f.log_in(client, f.make_user("rider1"))
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
     before = f.stored_keys()
     token = f.csrf_from(client.get("/report").get_data(as_text=True))
@@ -103,7 +103,7 @@ def test_open311_refuses_a_huge_png_as_media(client, rider, pictures, fmt):
 
 def test_adding_photos_to_a_report_refuses_a_huge_png_and_writes_nothing(client, rider, pictures):
     user, headers = rider
-    report = f.report(user)
+    report = f.file_report(user)
     before = (f.stored_keys(), db.session.scalar(select(func.count()).select_from(ReportEvent)))
     r = client.post(f"/api/v1/reports/{report.id}/photos", headers=headers, content_type="multipart/form-data",
                     data={"comment": "still there",
@@ -167,7 +167,7 @@ def memory_probe(folder: str) -> None:
     with app.app_context():
         db.create_all()
         seed_reference_data()
-        _user, headers = f.token_user("rider1")
+        _user, headers = f.make_user("rider1", token=True)
         db.session.commit()
     client = app.test_client()
 

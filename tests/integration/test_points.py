@@ -10,6 +10,11 @@ from tests import factories as f
 T0 = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
 
 
+def closed(at, outcome):
+    """The moves that close an accepted report with this outcome, all at one moment."""
+    return [("assigned", at), ("resolved", at), ("closed", at, {"outcome": outcome})]
+
+
 def _config(app, **kw):
     app.config.update({"GRIDSNAP_POINTS_ACCEPTED": 5, "GRIDSNAP_POINTS_FIXED": 10,
                        "GRIDSNAP_POINTS_COREPORTER_PERCENT": 50, "GRIDSNAP_POINTS_DAILY_CAP": 1000, **kw})
@@ -17,19 +22,19 @@ def _config(app, **kw):
 
 def test_accepted_report_earns_the_configured_amount(app):
     _config(app, GRIDSNAP_POINTS_ACCEPTED=7)
-    rider = f.user("r1")
-    f.history(f.report(rider), [("accepted", T0)])
+    rider = f.make_user("r1")
+    f.history(f.file_report(rider), [("accepted", T0)])
     assert points.points_for([rider.id]) == {rider.id: 7}
 
 
 def test_fixed_close_earns_more_and_other_outcomes_do_not(app):
     _config(app)
-    rider = f.user("r1")
-    other = f.user("r2")
-    f.history(f.report(rider), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
+    rider = f.make_user("r1")
+    other = f.make_user("r2")
+    f.history(f.file_report(rider), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
                                 ("resolved", T0 + timedelta(hours=2)),
                                 ("closed", T0 + timedelta(hours=3), {"outcome": "fixed"})])
-    f.history(f.report(other), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
+    f.history(f.file_report(other), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
                                 ("resolved", T0 + timedelta(hours=2)),
                                 ("closed", T0 + timedelta(hours=3), {"outcome": "unable_to_fix"})])
     assert points.points_for([rider.id, other.id]) == {rider.id: 15, other.id: 5}
@@ -37,19 +42,19 @@ def test_fixed_close_earns_more_and_other_outcomes_do_not(app):
 
 def test_rejected_duplicate_and_unreviewed_reports_earn_nothing(app):
     _config(app)
-    rider = f.user("r1")
-    f.report(rider)  # still submitted
-    f.history(f.report(rider), [("rejected", T0, {})])
-    f.history(f.report(rider), [("accepted", T0), ("rejected", T0 + timedelta(hours=1))])
-    target = f.report(f.user("r2"))
-    f.history(f.report(rider), [("duplicate", T0, {"duplicate_of": target.id})])
+    rider = f.make_user("r1")
+    f.file_report(rider)  # still submitted
+    f.history(f.file_report(rider), [("rejected", T0, {})])
+    f.history(f.file_report(rider), [("accepted", T0), ("rejected", T0 + timedelta(hours=1))])
+    target = f.file_report(f.make_user("r2"))
+    f.history(f.file_report(rider), [("duplicate", T0, {"duplicate_of": target.id})])
     assert points.points_for([rider.id]) == {rider.id: 0}
 
 
 def test_reopening_withdraws_the_fixed_points_until_fixed_again(app):
     _config(app)
-    rider = f.user("r1")
-    r = f.history(f.report(rider), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
+    rider = f.make_user("r1")
+    r = f.history(f.file_report(rider), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
                                     ("resolved", T0 + timedelta(hours=2)),
                                     ("closed", T0 + timedelta(hours=3), {"outcome": "fixed"}),
                                     ("accepted", T0 + timedelta(hours=4))])
@@ -61,12 +66,11 @@ def test_reopening_withdraws_the_fixed_points_until_fixed_again(app):
 
 def test_co_reporters_of_a_duplicate_get_the_configured_share(app):
     _config(app, GRIDSNAP_POINTS_COREPORTER_PERCENT=40)
-    owner, co = f.user("owner"), f.user("co")
-    target = f.report(owner)
-    dup = f.report(co)
+    owner, co = f.make_user("owner"), f.make_user("co")
+    target = f.file_report(owner)
+    dup = f.file_report(co)
     f.history(dup, [("duplicate", T0, {"duplicate_of": target.id})])
-    dup.duplicate_of_id = target.id
-    db.session.add(CoReporter(report_id=target.id, user_id=co.id, duplicate_id=dup.id, created_at=T0))
+    db.session.get(CoReporter, (target.id, co.id)).created_at = T0  # the merge wrote it now, not at T0
     db.session.commit()
     f.history(target, [("accepted", T0 + timedelta(hours=1)), ("assigned", T0 + timedelta(hours=2)),
                        ("resolved", T0 + timedelta(hours=3)),
@@ -81,8 +85,8 @@ def test_a_rider_who_joined_with_a_photo_shares_an_acceptance_only_if_it_came_af
     report after they joined for the acceptance share; joining an accepted report earns nothing until it is
     fixed. In everyone's tally as in the rider's own."""
     _config(app)
-    owner, early, late = f.user("owner3"), f.user("early3"), f.user("joiner3")
-    target = f.history(f.report(owner), [("accepted", T0)])
+    owner, early, late = f.make_user("owner3"), f.make_user("early3"), f.make_user("joiner3")
+    target = f.history(f.file_report(owner), [("accepted", T0)])
     db.session.add(CoReporter(report_id=target.id, user_id=early.id, created_at=T0 - timedelta(hours=1)))
     joined = T0 + timedelta(days=7)  # the next week
     db.session.add(CoReporter(report_id=target.id, user_id=late.id, created_at=joined))
@@ -100,12 +104,11 @@ def test_a_rider_who_joined_with_a_photo_shares_an_acceptance_only_if_it_came_af
 def test_a_duplicate_merged_into_an_accepted_report_still_shares_its_acceptance(app):
     """A coordinator who merges a rider's own report into an accepted one has looked at it: the share stands."""
     _config(app)
-    owner, co = f.user("owner4"), f.user("co4")
-    target = f.history(f.report(owner), [("accepted", T0)])
-    dup = f.history(f.report(co), [("duplicate", T0 + timedelta(days=1), {"duplicate_of": target.id})])
-    dup.duplicate_of_id = target.id
+    owner, co = f.make_user("owner4"), f.make_user("co4")
+    target = f.history(f.file_report(owner), [("accepted", T0)])
     merged = T0 + timedelta(days=1)
-    db.session.add(CoReporter(report_id=target.id, user_id=co.id, duplicate_id=dup.id, created_at=merged))
+    f.history(f.file_report(co), [("duplicate", merged, {"duplicate_of": target.id})])
+    db.session.get(CoReporter, (target.id, co.id)).created_at = merged  # the merge wrote it now, not then
     db.session.commit()
     assert [(a.kind, a.at) for a in points.awards(user_ids=[co.id])] == [("co_accepted", merged)]
 
@@ -115,16 +118,17 @@ def test_one_riders_points_equal_their_line_in_everyones_points(app):
     (every report that moved in the period). Both must agree, including a co-reporter whose duplicate
     was merged without a CoReporter row, all-time and within a week."""
     _config(app)
-    owner, co, other = f.user("owner2"), f.user("co2"), f.user("other2")
-    target = f.report(owner)
-    dup = f.report(co)
+    owner, co, other = f.make_user("owner2"), f.make_user("co2"), f.make_user("other2")
+    target = f.file_report(owner)
+    dup = f.file_report(co)
     f.history(dup, [("duplicate", T0, {"duplicate_of": target.id})])
-    dup.duplicate_of_id = target.id  # no CoReporter row: the duplicate itself makes co a co-reporter
+    # No CoReporter row (as merges made before those rows were kept): the duplicate itself makes co one.
+    db.session.delete(db.session.get(CoReporter, (target.id, co.id)))
     db.session.commit()
     f.history(target, [("accepted", T0 + timedelta(hours=1)), ("assigned", T0 + timedelta(hours=2)),
                        ("resolved", T0 + timedelta(days=8)), ("closed", T0 + timedelta(days=8, hours=1),
                                                               {"outcome": "fixed"})])
-    f.history(f.report(other), [("accepted", T0 + timedelta(days=1))])
+    f.history(f.file_report(other), [("accepted", T0 + timedelta(days=1))])
     week = points.period_bounds("week", T0)
     for start, end in ((points.EPOCH, points.FAR), week, (T0 + timedelta(days=7), T0 + timedelta(days=14))):
         everyone = points.points_for(None, start, end)
@@ -136,13 +140,13 @@ def test_one_riders_points_equal_their_line_in_everyones_points(app):
 
 def test_daily_cap_applies_per_local_day(app):
     _config(app, GRIDSNAP_POINTS_ACCEPTED=5, GRIDSNAP_POINTS_DAILY_CAP=12)
-    rider = f.user("r1")
+    rider = f.make_user("r1")
     # 15:30 UTC and 16:30 UTC are different days in Shanghai (23:30 and 00:30).
     late = datetime(2026, 11, 18, 15, 30, tzinfo=timezone.utc)
     for _ in range(3):
-        f.history(f.report(rider), [("accepted", late)])
+        f.history(f.file_report(rider), [("accepted", late)])
     for _ in range(3):
-        f.history(f.report(rider), [("accepted", late + timedelta(hours=1))])
+        f.history(f.file_report(rider), [("accepted", late + timedelta(hours=1))])
     assert points.total_points(rider.id) == 12 + 12
     app.config["TIMEZONE"] = "UTC"  # now both hours fall on the same day
     assert points.total_points(rider.id) == 12
@@ -150,8 +154,8 @@ def test_daily_cap_applies_per_local_day(app):
 
 def test_points_in_a_period_count_awards_dated_inside_it(app):
     _config(app)
-    rider = f.user("r1")
-    r = f.history(f.report(rider), [("accepted", T0)])
+    rider = f.make_user("r1")
+    r = f.history(f.file_report(rider), [("accepted", T0)])
     f.history(r, [("assigned", T0 + timedelta(days=1)), ("resolved", T0 + timedelta(days=8)),
                   ("closed", T0 + timedelta(days=8), {"outcome": "fixed"})])
     start, end = points.period_bounds("week", T0)
@@ -162,8 +166,8 @@ def test_points_in_a_period_count_awards_dated_inside_it(app):
 
 def test_points_are_recomputed_from_where_the_report_stands_now(app):
     _config(app)
-    rider = f.user("r1")
-    r = f.history(f.report(rider), [("accepted", T0)])
+    rider = f.make_user("r1")
+    r = f.history(f.file_report(rider), [("accepted", T0)])
     assert points.total_points(rider.id) == 5
     f.history(r, [("rejected", T0 + timedelta(days=1))])
     assert points.total_points(rider.id) == 0  # rejected after all: nothing
@@ -186,10 +190,10 @@ def test_week_and_month_bounds_are_local(app):
 
 def test_volunteer_leaderboard_ranks_by_points_with_display_names(app):
     _config(app)
-    a = f.user("ra", display_name="Alice")
-    b = f.user("rb", display_name="Bob")
-    f.history(f.report(a), [("accepted", T0)])
-    f.history(f.report(b), [("accepted", T0), ("assigned", T0), ("resolved", T0),
+    a = f.make_user("ra", display_name="Alice")
+    b = f.make_user("rb", display_name="Bob")
+    f.history(f.file_report(a), [("accepted", T0)])
+    f.history(f.file_report(b), [("accepted", T0), ("assigned", T0), ("resolved", T0),
                             ("closed", T0 + timedelta(hours=1), {"outcome": "fixed"})])
     start, end = points.period_bounds("week", T0)
     rows = points.leaderboard(start, end, by="volunteer")
@@ -198,11 +202,11 @@ def test_volunteer_leaderboard_ranks_by_points_with_display_names(app):
 
 def test_team_league_ranks_by_points_per_active_member(app):
     _config(app)
-    big = [f.user(f"b{i}", team="Big") for i in range(4)]
-    small = f.user("s1", team="Small")
+    big = [f.make_user(f"b{i}", team="Big") for i in range(4)]
+    small = f.make_user("s1", team="Small")
     for u in big[:2]:
-        f.history(f.report(u), [("accepted", T0)])
-    f.history(f.report(small), [("accepted", T0)])
+        f.history(f.file_report(u), [("accepted", T0)])
+    f.history(f.file_report(small), [("accepted", T0)])
     start, end = points.period_bounds("month", T0)
     rows = points.leaderboard(start, end, by="team")
     assert [(r.name, r.points, r.total_points, r.members) for r in rows] == [
@@ -218,8 +222,8 @@ def test_a_comment_after_the_close_keeps_the_fixed_points(app):
     """A staff comment (or the internal note a close carries, written just after it) repeats the status
     "closed" without an outcome: it is not a move, and the report stays closed as fixed."""
     _config(app)
-    rider = f.user("commented")
-    r = f.history(f.report(rider), [("accepted", T0), ("closed", T0 + timedelta(hours=1), {"outcome": "fixed"})])
+    rider = f.make_user("commented")
+    r = f.history(f.file_report(rider), [("accepted", T0), *closed(T0 + timedelta(hours=1), "fixed")])
     db.session.add(ReportEvent(report_id=r.id, kind="comment", created_at=T0 + timedelta(hours=2),
                                from_status="closed", to_status="closed", note="thanks", internal=True))
     db.session.commit()
@@ -232,11 +236,12 @@ def test_of_two_moves_at_one_instant_the_later_written_is_the_latest(app):
     """Moves stamped with the same instant are ordered as they were written (by id): a close as fixed
     followed in the same instant by a reopening leaves no fixed award; the other way round it stands."""
     _config(app)
-    reopened, closed = f.user("same1"), f.user("same2")
+    reopened, again = f.make_user("same1"), f.make_user("same2")
     t = T0 + timedelta(hours=3)
-    f.history(f.report(reopened), [("accepted", T0), ("closed", t, {"outcome": "fixed"}), ("accepted", t)])
-    f.history(f.report(closed), [("accepted", T0), ("accepted", t), ("closed", t, {"outcome": "fixed"})])
-    assert points.points_for([reopened.id, closed.id]) == {reopened.id: 5, closed.id: 15}
+    f.history(f.file_report(reopened), [("accepted", T0), *closed(t, "fixed"), ("accepted", t)])
+    f.history(f.file_report(again), [("accepted", T0), *closed(T0 + timedelta(hours=1), "fixed"), ("accepted", t),
+                                     *closed(t, "fixed")])
+    assert points.points_for([reopened.id, again.id]) == {reopened.id: 5, again.id: 15}
 
 
 def test_everyones_awards_in_a_period_equal_each_riders_own(app):
@@ -249,7 +254,7 @@ def test_everyones_awards_in_a_period_equal_each_riders_own(app):
 
     _config(app, GRIDSNAP_POINTS_DAILY_CAP=0)
     rng = random.Random(7)
-    riders = [f.user(f"mix{i}") for i in range(6)]
+    riders = [f.make_user(f"mix{i}") for i in range(6)]
     reports = []
     for i in range(40):
         t = T0 + timedelta(days=rng.randint(-10, 10), hours=rng.randint(0, 23))
@@ -259,21 +264,27 @@ def test_everyones_awards_in_a_period_equal_each_riders_own(app):
         moves = {"accepted": [("accepted", t)],
                  "fixed": [("accepted", t), ("assigned", t + h), ("resolved", t + 2 * h),
                            ("closed", t + 3 * h, {"outcome": "fixed"})],
-                 "unfixed": [("accepted", t), ("closed", t + 26 * h, {"outcome": "unable_to_fix"})],
-                 "reopened": [("accepted", t), ("closed", t + h, {"outcome": "fixed"}), ("accepted", t + 50 * h)],
-                 "refixed": [("accepted", t), ("closed", t + h, {"outcome": "fixed"}), ("accepted", t + 30 * h),
-                             ("closed", t + 200 * h, {"outcome": "fixed"})],
+                 "unfixed": [("accepted", t), *closed(t + 26 * h, "unable_to_fix")],
+                 "reopened": [("accepted", t), *closed(t + h, "fixed"), ("accepted", t + 50 * h)],
+                 "refixed": [("accepted", t), *closed(t + h, "fixed"), ("accepted", t + 30 * h),
+                             *closed(t + 200 * h, "fixed")],
                  "rejected": [("rejected", t, {})],
                  "late_reject": [("accepted", t), ("rejected", t + 80 * h)],
                  "submitted": []}[shape]
-        reports.append(f.history(f.report(rng.choice(riders)), moves) if moves else f.report(rng.choice(riders)))
-    for _ in range(8):  # duplicates merged into one of the reports; half with a CoReporter row
-        target, rider = rng.choice(reports), rng.choice(riders)
+        report = f.file_report(rng.choice(riders))
+        reports.append(f.history(report, moves) if moves else report)
+    for _ in range(8):  # duplicates merged into one of the reports; half keep the CoReporter row the merge wrote
+        target = rng.choice([r for r in reports if r.status not in ("rejected", "duplicate")])
+        rider = rng.choice(riders)
         at = T0 + timedelta(days=rng.randint(-10, 10))
-        dup = f.history(f.report(rider), [("duplicate", at, {"duplicate_of": target.id})])
-        dup.duplicate_of_id = target.id
-        if rng.random() < 0.5 and not db.session.get(CoReporter, (target.id, rider.id)):
-            db.session.add(CoReporter(report_id=target.id, user_id=rider.id, duplicate_id=dup.id, created_at=at))
+        had_row = db.session.get(CoReporter, (target.id, rider.id)) is not None
+        f.history(f.file_report(rider), [("duplicate", at, {"duplicate_of": target.id})])
+        row = None if had_row else db.session.get(CoReporter, (target.id, rider.id))
+        if row is not None:
+            if rng.random() < 0.5:
+                row.created_at = at
+            else:  # as merges made before those rows were kept
+                db.session.delete(row)
         db.session.commit()
     for _ in range(5):  # riders who added their photo to a report, before or after its awards
         target, rider = rng.choice(reports), rng.choice(riders)

@@ -33,8 +33,8 @@ def test_service_worker_caches_the_shell_with_versioned_urls(client):
 
 
 def test_static_files_are_versioned_cached_for_a_year_and_compressed(client, app):
-    factories.user("rider1")
-    factories.login(client, "rider1")
+    factories.make_user("rider1")
+    factories.log_in(client, "rider1")
     page = client.get("/report").get_data(as_text=True)
     url = re.search(r'src="(/static/js/report\.js\?v=[0-9a-f]{12})"', page).group(1)
     r = client.get(url, headers={"Accept-Encoding": "br, gzip"})
@@ -47,8 +47,8 @@ def test_static_files_are_versioned_cached_for_a_year_and_compressed(client, app
 
 def test_csrf_token_endpoint_needs_a_login_and_is_never_cached(client, app):
     assert client.get("/api/v1/csrf", headers={"Accept": "application/json"}).status_code == 401
-    rider = factories.user("rider1")
-    factories.login(client, "rider1")
+    rider = factories.make_user("rider1")
+    factories.log_in(client, "rider1")
     r = client.get("/api/v1/csrf")
     assert r.status_code == 200 and r.json["csrf_token"]
     assert r.json["user"] == rider.id  # the outbox sends each rider's reports under their own login only

@@ -35,12 +35,12 @@ def post_report(client, headers, photos=None, **fields):
 
 @pytest.fixture
 def rider(app):
-    return f.user("rider1")
+    return f.make_user("rider1")
 
 
 @pytest.fixture
 def auth(rider):
-    return f.bearer(f.token(rider))
+    return f.bearer(f.api_token(rider))
 
 
 def error_of(response, status):
@@ -83,7 +83,7 @@ def test_bearer_token_files_a_report_with_the_documented_json(client, auth):
 
 
 def test_session_cookie_with_csrf_header_files_a_report(client, rider):
-    f.login(client, "rider1")
+    f.log_in(client, "rider1")
     token = f.csrf_from(client.get("/report").get_data(as_text=True))
     response = post_report(client, {"X-CSRFToken": token})
     assert response.status_code == 201, response.get_data(as_text=True)
@@ -91,7 +91,7 @@ def test_session_cookie_with_csrf_header_files_a_report(client, rider):
 
 
 def test_session_cookie_without_csrf_header_is_refused(client, rider):
-    f.login(client, "rider1")
+    f.log_in(client, "rider1")
     response = post_report(client, {"Accept": "application/json"})
     assert error_of(response, 400)["code"] == "csrf"
     assert report_count() == 0
@@ -107,18 +107,18 @@ def test_anonymous_post_gets_401(client, app):
 def test_photo_urls_serve_jpegs_to_owner_and_staff_only(app, client, auth):
     body = post_report(client, auth).get_json()
     url, thumb_url = body["photos"][0]["url"], body["photos"][0]["thumb_url"]
-    f.user("rider2")
-    f.user("coord", role="coordinator")
-    f.user("boss", role="admin")
+    f.make_user("rider2")
+    f.make_user("coord", role="coordinator")
+    f.make_user("boss", role="admin")
     for name in ("rider1", "coord", "boss"):
         c = app.test_client()
-        f.login(c, name)
+        f.log_in(c, name)
         for u in (url, thumb_url):
             got = c.get(u)
             assert got.status_code == 200, (name, u)
             assert got.mimetype == "image/jpeg" and got.data[:3] == b"\xff\xd8\xff"
     other = app.test_client()
-    f.login(other, "rider2")
+    f.log_in(other, "rider2")
     assert other.get(url).status_code == 403
     assert other.get(thumb_url).status_code == 403
     anonymous = app.test_client()
@@ -250,9 +250,9 @@ def test_get_report_for_owner_staff_and_not_another_rider(app, client, auth):
     report_id = post_report(client, auth).get_json()["id"]
     ok = client.get(f"/api/v1/reports/{report_id}", headers=auth)
     assert ok.status_code == 200 and ok.get_json()["id"] == report_id
-    other = f.token(f.user("rider2"))
+    other = f.api_token(f.make_user("rider2"))
     assert error_of(client.get(f"/api/v1/reports/{report_id}", headers=f.bearer(other)), 403)
-    coordinator = f.token(f.user("coord", role="coordinator"))
+    coordinator = f.api_token(f.make_user("coord", role="coordinator"))
     assert client.get(f"/api/v1/reports/{report_id}", headers=f.bearer(coordinator)).status_code == 200
     assert error_of(client.get("/api/v1/reports/999999", headers=auth), 404)
     assert error_of(client.get(f"/api/v1/reports/{report_id}", headers={"Accept": "application/json"}), 401)
@@ -260,7 +260,7 @@ def test_get_report_for_owner_staff_and_not_another_rider(app, client, auth):
 
 def test_my_reports_are_paginated_newest_first_and_only_mine(app, client, auth, rider):
     ids = [post_report(client, auth, description=f"n{i}").get_json()["id"] for i in range(3)]
-    f.report(f.user("rider2"))
+    f.file_report(f.make_user("rider2"))
     page1 = client.get("/api/v1/reports?mine=1&per_page=2", headers=auth).get_json()
     assert page1["total"] == 3 and page1["page"] == 1 and page1["per_page"] == 2
     assert [r["id"] for r in page1["items"]] == [ids[2], ids[1]]

@@ -14,8 +14,8 @@ IPHONE7_HEIC = ("gps_iphone7.heic", (38.046642, 12.994411))
 
 @pytest.fixture
 def rider_client(app, client):
-    f.user("rider1")
-    f.login(client, "rider1")
+    f.make_user("rider1")
+    f.log_in(client, "rider1")
     return client
 
 

@@ -43,13 +43,13 @@ def world(app):
     report_dept = db.session.scalar(select(Category).where(Category.code == "illegal_parking")).default_department_id
     dept = db.session.scalar(select(Department).where(Department.id != report_dept))
     users = {
-        "rider": factories.user("rider1", team="犍路先锋"),
-        "other_rider": factories.user("rider2"),
-        "handler": factories.user("handler1", "handler", department_id=dept.id),
-        "coordinator": factories.user("coord1", "coordinator"),
-        "admin": factories.user("admin1", "admin"),
+        "rider": factories.make_user("rider1", team="犍路先锋"),
+        "other_rider": factories.make_user("rider2"),
+        "handler": factories.make_user("handler1", "handler", department_id=dept.id),
+        "coordinator": factories.make_user("coord1", "coordinator"),
+        "admin": factories.make_user("admin1", "admin"),
     }
-    report = factories.report(users["rider"])
+    report = factories.file_report(users["rider"])
     photo = db.session.scalar(select(Photo).where(Photo.report_id == report.id))
     team = db.session.scalar(select(Team))
     values = {"report_id": report.id, "photo_id": photo.id, "user_id": users["rider"].id, "team_id": team.id,
@@ -78,7 +78,7 @@ def as_role(app, role, users):
     app.test_client_class = FreshContextClient
     client = app.test_client()
     if role != "anonymous":
-        assert factories.login(client, users[role].username).status_code == 302
+        factories.log_in(client, users[role].username)
     return client
 
 

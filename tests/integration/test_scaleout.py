@@ -10,9 +10,19 @@ from PIL import Image
 from app.extensions import db
 from app.storage import photo_store
 from tests.conftest import need
-from tests.factories import jpeg, token_user
-from tests.servers import (Gunicorn, PostgresDatabase, RedisServer, file_report, prepare_database, s3_bucket, site_app,
-                           site_env, stop_all, wait_for)
+from tests.factories import jpeg, make_user
+from tests.servers import (
+    Gunicorn,
+    PostgresDatabase,
+    RedisServer,
+    post_report_to,
+    prepare_database,
+    s3_bucket,
+    site_app,
+    site_env,
+    stop_all,
+    wait_for,
+)
 
 pytestmark = pytest.mark.servers
 LOGIN_LIMIT = 3
@@ -40,8 +50,8 @@ def site(pg_url, s3_server, tmp_path_factory):
             server.wait_ready()
         app = site_app(env)
         with app.app_context():
-            _rider, rider = token_user("rider1")
-            _coordinator, coordinator = token_user("coord1", role="coordinator")
+            _rider, rider = make_user("rider1", token=True)
+            _coordinator, coordinator = make_user("coord1", role="coordinator", token=True)
             db.session.commit()
             yield {"a": servers[0].url, "b": servers[1].url, "rider": rider, "coordinator": coordinator,
                    "uploads": env["GRIDSNAP_UPLOAD_DIR"], "servers": servers}
@@ -58,7 +68,7 @@ def test_a_report_filed_through_one_server_is_read_photos_included_through_the_o
     a, b, rider = site["a"], site["b"], site["rider"]
     store = photo_store()
     before = {o.key for o in store.list()}
-    filed = file_report(a, {**rider, "Idempotency-Key": "ride-7"}, [jpeg(colour=(200, 30, 30)), jpeg(colour=(30, 30, 200))],
+    filed = post_report_to(a, {**rider, "Idempotency-Key": "ride-7"}, [jpeg(colour=(200, 30, 30)), jpeg(colour=(30, 30, 200))],
                   description="blocked fire lane")
     assert filed.status_code == 201, filed.text
     report = filed.json()
@@ -77,7 +87,7 @@ def test_a_report_filed_through_one_server_is_read_photos_included_through_the_o
     assert len(keys - before) == 4  # display and thumbnail of each photo, all in the shared bucket
     assert not any(files for _dir, _sub, files in os.walk(site["uploads"]))  # nothing on a server's disk
 
-    again = file_report(b, {**rider, "Idempotency-Key": "ride-7"}, [jpeg()])  # the phone retried through b
+    again = post_report_to(b, {**rider, "Idempotency-Key": "ride-7"}, [jpeg()])  # the phone retried through b
     assert again.status_code == 200 and again.json()["id"] == report["id"]
     assert {o.key for o in store.list()} == keys
 
@@ -99,7 +109,7 @@ def test_a_login_rate_limit_reached_on_one_server_holds_on_the_other(site):
 
 def test_a_triage_move_on_one_server_is_seen_on_the_other(site):
     a, b, rider, coordinator = site["a"], site["b"], site["rider"], site["coordinator"]
-    report = file_report(a, rider, [jpeg()]).json()
+    report = post_report_to(a, rider, [jpeg()]).json()
     moved = requests.post(f"{a}/api/v1/reports/{report['id']}/transitions", headers=coordinator,
                           json={"to": "accepted", "version": report["version"]}, timeout=10)
     assert moved.status_code == 200 and moved.json()["status"] == "accepted"
@@ -119,7 +129,7 @@ def test_a_triage_move_on_one_server_is_seen_on_the_other(site):
 def test_a_grid_drawn_while_the_servers_run_is_used_by_both(site):
     from app.grids.services import import_grids
     a, b, rider = site["a"], site["b"], site["rider"]
-    assert [file_report(s, rider, [jpeg()]).json()["grid"] for s in (a, b)] == [None, None]  # both index caches warm
+    assert [post_report_to(s, rider, [jpeg()]).json()["grid"] for s in (a, b)] == [None, None]  # both index caches warm
     lon, lat = 103.9512, 29.2089
     square = [[lon - 0.01, lat - 0.01], [lon + 0.01, lat - 0.01], [lon + 0.01, lat + 0.01],
               [lon - 0.01, lat + 0.01], [lon - 0.01, lat - 0.01]]
@@ -127,7 +137,7 @@ def test_a_grid_drawn_while_the_servers_run_is_used_by_both(site):
         "type": "Feature", "properties": {"code": "QW-01", "name": "Qianwei centre"},
         "geometry": {"type": "Polygon", "coordinates": [square]}}]}))
     db.session.commit()
-    assert [file_report(s, rider, [jpeg()]).json()["grid"]["code"] for s in (b, a)] == ["QW-01", "QW-01"]
+    assert [post_report_to(s, rider, [jpeg()]).json()["grid"]["code"] for s in (b, a)] == ["QW-01", "QW-01"]
 
 
 def test_every_log_line_of_both_servers_is_json_and_requests_carry_their_id(site):

@@ -22,7 +22,7 @@ SH = ZoneInfo("Asia/Shanghai")
 # -- headers and cookies ---------------------------------------------------------------------------
 
 def test_pages_and_api_answers_carry_security_headers(client, app):
-    f.quick_user("rider1")
+    f.make_user("rider1")
     for path in ("/login", "/api/v1/reports", "/healthz"):
         r = client.get(path)
         assert r.headers["X-Content-Type-Options"] == "nosniff", path
@@ -35,7 +35,7 @@ def test_pages_and_api_answers_carry_security_headers(client, app):
 
 
 def _login_over(client, scheme: str):
-    f.user("rider1")
+    f.make_user("rider1", password=f.PASSWORD)
     base = f"{scheme}://localhost"
     page = client.get("/login", base_url=base).get_data(as_text=True)
     return client.post("/login", base_url=base, headers={"Referer": base + "/login"},  # CSRF checks it on HTTPS
@@ -71,7 +71,7 @@ def test_a_new_password_ends_the_sessions_and_remember_me_logins_made_before(cli
     remembered.set_cookie("remember_token", client.get_cookie("remember_token").value)
     assert remembered.get("/mine").status_code == 200
     rider = db.session.scalar(select(User).where(User.username == "rider1"))
-    reset_password(rider, f.quick_user("boss", role="admin"), "a-new-secret-9")
+    reset_password(rider, f.make_user("boss", role="admin"), "a-new-secret-9")
     db.session.commit()
     for phone in (client, remembered):
         r = phone.get("/mine")
@@ -84,7 +84,7 @@ def test_a_new_password_ends_the_sessions_and_remember_me_logins_made_before(cli
 def test_logins_from_before_login_sessions_end(app):
     """Cookies that carry a user id (bare, or with a password stamp) name no login: everyone logs in once more."""
     from flask_login.utils import encode_cookie
-    rider = f.quick_user("rider1")
+    rider = f.make_user("rider1")
     for old_id in (str(rider.id), f"{rider.id}.0123456789abcdef0123"):
         session_only, remembered = app.test_client(), app.test_client()
         with session_only.session_transaction() as sess:
@@ -108,8 +108,8 @@ def test_language_switch_does_not_redirect_off_site(client, app):
 # -- request bodies ------------------------------------------------------------------------------
 
 def test_json_bodies_over_a_megabyte_are_refused_before_parsing(client, app):
-    rider, headers = f.token_user("rider1")
-    r0 = f.report(rider)
+    rider, headers = f.make_user("rider1", token=True)
+    r0 = f.file_report(rider)
     big = json.dumps({"note": "x" * (1024 * 1024 + 10)})
     r = client.post(f"/api/v1/reports/{r0.id}/comments", data=big, headers={**headers, "Content-Type": "application/json"})
     assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_large"
@@ -123,7 +123,7 @@ def test_json_bodies_over_a_megabyte_are_refused_before_parsing(client, app):
 
 def test_an_address_sending_unknown_bearer_tokens_is_refused_for_a_while(client, app):
     app.config["TOKEN_FAILURE_LIMIT"] = "5 per minute"
-    _u, good = f.token_user("rider1")
+    _u, good = f.make_user("rider1", token=True)
     for i in range(5):
         assert client.get("/api/v1/reports", headers=f.bearer(f"gs_guess{i}")).status_code == 401
     r = client.get("/api/v1/reports", headers=f.bearer("gs_guess5"))
@@ -134,7 +134,7 @@ def test_an_address_sending_unknown_bearer_tokens_is_refused_for_a_while(client,
 def test_a_valid_token_passes_whatever_bad_tokens_its_address_sent(client, app):
     """The failure count is about noise: a rider's phone behind the same address as a noisy script still works."""
     app.config["TOKEN_FAILURE_LIMIT"] = "5 per minute"
-    _u, good = f.token_user("rider1")
+    _u, good = f.make_user("rider1", token=True)
     statuses = [client.get("/api/v1/reports", headers=f.bearer(f"gs_guess{i}")).status_code for i in range(20)]
     assert statuses[-1] == 429
     assert client.get("/api/v1/reports", headers=good).status_code == 200
@@ -145,7 +145,7 @@ def test_a_valid_token_passes_whatever_bad_tokens_its_address_sent(client, app):
 
 def test_a_bearer_token_does_not_open_pages(client, app):
     """Tokens are for the APIs: on a page the header is ignored and the page asks for a login."""
-    coordinator, headers = f.token_user("coord", role="coordinator")
+    coordinator, headers = f.make_user("coord", role="coordinator", token=True)
     assert client.get("/api/v1/reports", headers=headers).status_code == 200
     for page in ("/board", "/profile", "/summaries/"):
         r = client.get(page, headers=headers)
@@ -173,9 +173,9 @@ def test_summary_csv_neutralises_spreadsheet_formulas(client, app):
         [[103.9, 29.2], [103.96, 29.2], [103.96, 29.23], [103.9, 29.23], [103.9, 29.2]]]})
     db.session.add(grid)
     db.session.commit()
-    rider = f.quick_user("rider1")
-    f.filed_report(rider, "garbage", datetime(2025, 3, 4, 9, tzinfo=SH), grid_id=grid.id)
-    f.session_login(client, f.quick_user("coord", role="coordinator"))
+    rider = f.make_user("rider1")
+    f.report_row(rider, "garbage", datetime(2025, 3, 4, 9, tzinfo=SH), grid_id=grid.id)
+    f.log_in(client, f.make_user("coord", role="coordinator"))
     r = client.get("/summaries/2025-W10.csv")
     assert r.status_code == 200
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
@@ -265,11 +265,11 @@ def people(app):
     """A rider's report, its department's handler, another department's handler, another rider."""
     cat = db.session.scalar(select(Category).where(Category.code == "illegal_parking"))
     other_dept = db.session.scalar(select(Department).where(Department.id != cat.default_department_id))
-    rider, rider_h = f.token_user("rider1")
-    report = f.report(rider)
-    ours = f.token_user("handler_ours", "handler", department=db.session.get(Department, cat.default_department_id).code)
-    theirs = f.token_user("handler_theirs", "handler", department=other_dept.code)
-    other = f.token_user("rider2")
+    rider, rider_h = f.make_user("rider1", token=True)
+    report = f.file_report(rider)
+    ours = f.make_user("handler_ours", "handler", department=db.session.get(Department, cat.default_department_id).code, token=True)
+    theirs = f.make_user("handler_theirs", "handler", department=other_dept.code, token=True)
+    other = f.make_user("rider2", token=True)
     return report, {"rider": rider_h, "ours": ours[1], "theirs": theirs[1], "other": other[1]}
 
 
@@ -294,7 +294,7 @@ def test_another_riders_list_and_board_never_show_the_report(client, people):
     report, h = people
     items = client.get("/api/v1/reports", headers=h["other"]).get_json()["items"]
     assert items == []
-    f.session_login(client, db.session.scalar(select(User).where(User.username == "handler_theirs")))
+    f.log_in(client, db.session.scalar(select(User).where(User.username == "handler_theirs")))
     assert client.get(f"/board/reports/{report.id}").status_code == 403
 
 
@@ -302,8 +302,8 @@ def test_coordinators_cannot_approve_or_promote_someone_from_another_team(client
     t1, t2 = Team(name="A"), Team(name="B")
     db.session.add_all([t1, t2])
     db.session.flush()
-    outsider = f.quick_user("rider9", team_id=t2.id, approved=False)
-    f.session_login(client, f.quick_user("coord", role="coordinator"))
+    outsider = f.make_user("rider9", team_id=t2.id, approved=False)
+    f.log_in(client, f.make_user("coord", role="coordinator"))
     token = f.csrf_from(client.get(f"/teams/{t1.id}").get_data(as_text=True))
     assert client.post(f"/teams/{t1.id}/members/{outsider.id}/approve", data={"csrf_token": token}).status_code == 404
     assert client.post(f"/teams/{t1.id}/members/{outsider.id}/leader",
@@ -313,12 +313,12 @@ def test_coordinators_cannot_approve_or_promote_someone_from_another_team(client
 
 
 def test_unapproved_riders_cannot_join_or_list_other_riders_reports(client, app):
-    owner = f.quick_user("rider1")
-    report = f.report(owner)
+    owner = f.make_user("rider1")
+    report = f.file_report(owner)
     team = Team(name="Vetted", requires_approval=True)
     db.session.add(team)
     db.session.flush()
-    newcomer, headers = f.token_user("rider2", team_id=team.id, approved=False)
+    newcomer, headers = f.make_user("rider2", team_id=team.id, approved=False, token=True)
     db.session.commit()
     near = {"category": "illegal_parking", "lat": str(report.lat), "lon": str(report.lon)}
     r = client.get("/api/v1/reports/nearby", query_string=near, headers=headers)
@@ -340,9 +340,9 @@ def test_unapproved_riders_cannot_join_or_list_other_riders_reports(client, app)
 
 def test_open311_public_media_never_serves_follow_up_photos(client, app):
     from app.triage.services import add_rider_photos
-    owner = f.quick_user("rider1")
-    report = f.report(owner)
-    add_rider_photos(report, f.quick_user("rider2"), [f.jpeg()], "still here", lat=report.lat, lon=report.lon)
+    owner = f.make_user("rider1")
+    report = f.file_report(owner)
+    add_rider_photos(report, f.make_user("rider2"), [f.jpeg()], "still here", lat=report.lat, lon=report.lon)
     db.session.commit()
     app.config["OPEN311_PUBLIC_MEDIA"] = True
     kinds = {p.kind: p.id for p in db.session.scalars(select(Photo).where(Photo.report_id == report.id))}
@@ -355,6 +355,7 @@ def test_open311_public_media_never_serves_follow_up_photos(client, app):
 
 def test_the_generated_instance_secret_is_readable_by_its_owner_only(tmp_path):
     import os
+
     from app.config import _instance_secret
     key = _instance_secret(str(tmp_path))
     assert len(key) == 64 and _instance_secret(str(tmp_path)) == key  # kept across restarts
@@ -364,10 +365,11 @@ def test_the_generated_instance_secret_is_readable_by_its_owner_only(tmp_path):
 def test_a_backup_folder_is_readable_by_its_owner_only(app, tmp_path):
     import os
     import shutil
+
     from app.ops.backup import create_backup
     from app.storage import photo_store
     need(db.engine.dialect.name == "sqlite" or shutil.which("pg_dump") is not None, "pg_dump not installed")
-    f.report(f.quick_user("rider1"))
+    f.file_report(f.make_user("rider1"))
     folder = create_backup(db.engine, photo_store(), str(tmp_path))
     assert os.stat(folder).st_mode & 0o077 == 0
 

@@ -10,7 +10,7 @@ from app.models import Photo, Report
 from app.storage import build_store, new_key, photo_store
 from app.storage.s3 import S3Store
 from tests.conftest import need
-from tests.factories import jpeg, login, report, token, user
+from tests.factories import api_token, file_report, jpeg, log_in, make_user
 from tests.servers import free_port, s3_bucket
 
 
@@ -35,31 +35,31 @@ def test_store_keeps_reads_lists_and_deletes_a_photo(app):
 
 
 def test_photo_is_served_to_its_owner_and_refused_to_another_rider(app, client):
-    owner, _other = user("rider1"), user("rider2")
-    photo = report(owner).photos[0]
-    login(client, "rider1")
+    owner, _other = make_user("rider1"), make_user("rider2")
+    photo = file_report(owner).photos[0]
+    log_in(client, "rider1")
     r = client.get(f"/photos/{photo.id}/display.jpg")
     assert r.status_code == 200 and r.mimetype == "image/jpeg"
     assert r.get_data() == photo_store().get(photo.key)
     assert client.get(f"/photos/{photo.id}/display.jpg", headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
     assert client.get(f"/photos/{photo.id}/thumb.jpg").get_data() == photo_store().get(photo.thumb_key)
     other = app.test_client()
-    login(other, "rider2")
+    log_in(other, "rider2")
     assert other.get(f"/photos/{photo.id}/display.jpg").status_code == 403
 
 
 def test_presigned_mode_redirects_to_a_short_lived_url_after_the_permission_check(app, client, s3_server):
     need(s3_server is not None, "moto[server] not installed")
     _use_store(app, **s3_bucket(s3_server), STORAGE_SERVE="presigned", STORAGE_URL_TTL=60)
-    owner, _other = user("rider1"), user("rider2")
-    photo = report(owner).photos[0]
-    login(client, "rider1")
+    owner, _other = make_user("rider1"), make_user("rider2")
+    photo = file_report(owner).photos[0]
+    log_in(client, "rider1")
     r = client.get(f"/photos/{photo.id}/display.jpg")
     assert r.status_code == 302 and "X-Amz-Expires=60" in r.headers["Location"]
     with urllib.request.urlopen(r.headers["Location"], timeout=5) as fh:
         assert fh.read() == photo_store().get(photo.key)
     other = app.test_client()
-    login(other, "rider2")
+    log_in(other, "rider2")
     refused = other.get(f"/photos/{photo.id}/display.jpg")
     assert refused.status_code == 403 and "Location" not in refused.headers
 
@@ -75,10 +75,10 @@ def test_s3_objects_are_private(app, s3_server):
 
 
 def test_filing_while_the_store_is_unreachable_gives_503_and_writes_nothing(app, client):
-    rider = user("rider1")
+    rider = make_user("rider1")
     app.extensions["photo_store"] = S3Store("photos", endpoint_url=f"http://127.0.0.1:{free_port()}",
                                             region="us-east-1", access_key_id="x", secret_access_key="x")
-    r = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {token(rider)}"},
+    r = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {api_token(rider)}"},
                     data={"category": "illegal_parking", "lat": "29.2", "lon": "103.9",
                           "photos": [(__import__("io").BytesIO(jpeg()), "a.jpg")]})
     assert r.status_code == 503
@@ -88,7 +88,7 @@ def test_filing_while_the_store_is_unreachable_gives_503_and_writes_nothing(app,
 
 
 def test_a_store_failing_on_the_second_photo_leaves_no_file_and_no_report(app, client):
-    rider, store = user("rider1"), photo_store()
+    rider, store = make_user("rider1"), photo_store()
     writes = []
     real_put = store.put
 
@@ -100,7 +100,7 @@ def test_a_store_failing_on_the_second_photo_leaves_no_file_and_no_report(app, c
         real_put(key, data)
     store.put = failing_put
     try:
-        r = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {token(rider)}"},
+        r = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {api_token(rider)}"},
                         data={"category": "noise", "lat": "29.2", "lon": "103.9",
                               "photos": [(__import__("io").BytesIO(jpeg()), f"{i}.jpg") for i in range(2)]})
     finally:
@@ -111,8 +111,8 @@ def test_a_store_failing_on_the_second_photo_leaves_no_file_and_no_report(app, c
 
 
 def test_storage_check_reports_orphans_and_missing_files_and_fix_removes_only_old_orphans(app, runner):
-    rider = user("rider1")
-    kept, damaged = report(rider).photos[0], report(rider).photos[0]
+    rider = make_user("rider1")
+    kept, damaged = file_report(rider).photos[0], file_report(rider).photos[0]
     store = photo_store()
     orphan = new_key()
     store.put(orphan, b"left behind by a killed worker")
@@ -132,8 +132,8 @@ def test_storage_migrate_copies_local_photos_to_s3_and_a_rerun_copies_nothing(ap
     if app.config["STORAGE_BACKEND"] != "local":
         pytest.skip("the migration starts from the local folder")
     local = photo_store()
-    rider = user("rider1")
-    photos = [report(rider).photos[0] for _ in range(3)]
+    rider = make_user("rider1")
+    photos = [file_report(rider).photos[0] for _ in range(3)]
     app.config.update({k: v for k, v in s3_bucket(s3_server).items() if k != "STORAGE_BACKEND"})
 
     first = runner.invoke(args=["storage", "migrate", "--to", "s3"])
@@ -141,9 +141,9 @@ def test_storage_migrate_copies_local_photos_to_s3_and_a_rerun_copies_nothing(ap
     again = runner.invoke(args=["storage", "migrate", "--to", "s3"])
     assert "copied 0, already there 6" in again.output
 
-    late = report(rider).photos[0]  # filed on the local store after the first pass
+    late = file_report(rider).photos[0]  # filed on the local store after the first pass
     s3 = _use_store(app, STORAGE_BACKEND="s3", STORAGE_READ_FALLBACK=True)
-    login(client, "rider1")
+    log_in(client, "rider1")
     assert client.get(f"/photos/{late.id}/display.jpg").get_data() == local.get(late.key)  # read through
     last = runner.invoke(args=["storage", "migrate", "--to", "s3"])
     assert "copied 2, already there 6" in last.output

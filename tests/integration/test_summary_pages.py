@@ -29,20 +29,21 @@ def at(day: int, hour: int = 0) -> datetime:
 @pytest.fixture
 def week_data(app):
     """A few reports in 2025-W10 and the week before, and one user of each role."""
-    rider = f.quick_user("rider1", team="犍路先锋")
-    f.quick_user("coord", role="coordinator")
-    f.quick_user("boss", role="admin")
-    f.quick_user("handler1", role="handler")
-    f.filed_report(rider, "illegal_parking", at(-3, 9))
-    f.history(f.filed_report(rider, "illegal_parking", at(0, 9)), [("accepted", at(0, 11)), ("resolved", at(1, 9))])
-    f.history(f.filed_report(rider, "elevator_hazard", at(2, 9)), [("rejected", at(2, 10), {})])
-    f.filed_report(rider, "illegal_parking", at(3, 9), lat=29.2091, lon=103.9513)
-    f.filed_report(rider, "garbage", at(6, 23))
+    rider = f.make_user("rider1", team="犍路先锋")
+    f.make_user("coord", role="coordinator")
+    f.make_user("boss", role="admin")
+    f.make_user("handler1", role="handler")
+    f.report_row(rider, "illegal_parking", at(-3, 9))
+    f.history(f.report_row(rider, "illegal_parking", at(0, 9)),
+              [("accepted", at(0, 11)), ("assigned", at(1, 8)), ("resolved", at(1, 9))])
+    f.history(f.report_row(rider, "elevator_hazard", at(2, 9)), [("rejected", at(2, 10), {})])
+    f.report_row(rider, "illegal_parking", at(3, 9), lat=29.2091, lon=103.9513)
+    f.report_row(rider, "garbage", at(6, 23))
     return rider
 
 
 def _login(client, username):
-    f.session_login(client, db.session.query(User).filter_by(username=username).one())
+    f.log_in(client, db.session.query(User).filter_by(username=username).one())
     return client
 
 
@@ -214,7 +215,7 @@ def test_email_digest_reaches_opted_in_staff_with_html_and_text(runner, week_dat
     _opt_in("coord", "coord@example.org")
     _opt_in("boss", "boss@example.org")
     _opt_in("rider1", "rider@example.org")  # riders never get it, even if the flag is set
-    f.quick_user("coord2", role="coordinator").email = "quiet@example.org"  # did not opt in
+    f.make_user("coord2", role="coordinator").email = "quiet@example.org"  # did not opt in
     db.session.commit()
     out = runner.invoke(args=["summary", WEEK, "--format", "json", "--email"])
     assert out.exit_code == 0, out.output

@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.audit import AuditLog
 from app.extensions import db
 from app.models import Team, User, utcnow
-from app.audit import AuditLog
-from app.teams.models import TeamInvite
 from app.teams import services
+from app.teams.models import TeamInvite
 from tests import factories as f
 
 PHONE = "138 0013 8000"
@@ -30,7 +30,7 @@ def make_team(name="犍路先锋", requires_approval=False):
 
 
 def make_invite(team, days=7, max_uses=None):
-    coord = db.session.scalar(select(User).where(User.username == "coord")) or f.user("coord", role="coordinator")
+    coord = db.session.scalar(select(User).where(User.username == "coord")) or f.make_user("coord", role="coordinator")
     inv = services.create_invite(team, coord, days, max_uses)
     db.session.commit()
     return inv
@@ -73,7 +73,7 @@ def test_rider_joins_through_an_invite_and_lands_in_the_team(app, client):
     login_page = client.get(JOINED).get_data(as_text=True)
     assert "If 13800138000 is new to GridSnap, its account is ready" in login_page
     # They log in with their mobile number and the password they chose, and are welcomed to the team.
-    resp = f.login(client, "13800138000", "long-enough-pw")
+    resp = f.log_in_through_form(client, "13800138000", "long-enough-pw")
     assert resp.status_code == 302  # (the test helper's login form has no next: the rider's start page)
     welcome = client.get("/welcome").get_data(as_text=True)
     assert "138****8000" in welcome and E164 not in welcome and "犍路先锋" in welcome
@@ -86,9 +86,9 @@ def test_joining_with_a_registered_number_answers_exactly_as_a_new_number(app, c
     team, other_team = make_team(), make_team("别的队")
     inv = make_invite(team, max_uses=5)
     if registered_as == "phone":
-        existing = f.user("laozhang", phone=E164, team=other_team.name)
+        existing = f.make_user("laozhang", password=f.PASSWORD, phone=E164, team=other_team.name)
     else:  # an account an administrator made with the number as its user name
-        existing = f.user("13800138000", team=other_team.name)
+        existing = f.make_user("13800138000", password=f.PASSWORD, team=other_team.name)
     before = (other_team.id, existing.display_name, existing.password_hash)
     registered = join_via_page(app.test_client(), inv.token, name="冒名")
     new = join_via_page(app.test_client(), inv.token, name="新人", phone="139 0013 9000")
@@ -101,7 +101,8 @@ def test_joining_with_a_registered_number_answers_exactly_as_a_new_number(app, c
     assert db.session.get(TeamInvite, inv.id).uses == 1  # only the new number's
     existing = db.session.get(User, existing.id)
     assert (existing.team_id, existing.display_name, existing.password_hash) == before
-    assert f.login(client, existing.username, "long-enough-pw").status_code == 400  # not the prober's password
+    # not the prober's password
+    assert f.log_in_through_form(client, existing.username, "long-enough-pw").status_code == 400
 
 
 def test_expired_revoked_used_up_and_unknown_invites_are_refused(app, client):
@@ -174,9 +175,9 @@ def test_team_requiring_approval_blocks_reports_until_a_coordinator_approves(app
     assert join_via_page(client, inv.token).status_code == 302
     rider = db.session.scalar(select(User).where(User.phone == E164))
     assert rider.approved is False
-    f.login(client, "13800138000", "long-enough-pw")
+    f.log_in_through_form(client, "13800138000", "long-enough-pw")
     assert "awaiting-approval" in client.get("/welcome").get_data(as_text=True)
-    tok = f.token(rider)
+    tok = f.api_token(rider)
     resp = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {tok}"},
                        data={"category": "garbage", "lat": "29.21", "lon": "103.95",
                              "photos": [(__import__("io").BytesIO(f.jpeg()), "a.jpg")]},
@@ -184,7 +185,7 @@ def test_team_requiring_approval_blocks_reports_until_a_coordinator_approves(app
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "not_approved"
     # The coordinator sees them waiting and approves.
     coord_client = app.test_client()
-    f.login(coord_client, "coord")
+    f.log_in(coord_client, "coord")
     page = coord_client.get(f"/teams/{team.id}").get_data(as_text=True)
     assert "新骑手" in page and "138****8000" in page
     resp = coord_client.post(f"/teams/{team.id}/members/{rider.id}/approve", data={"csrf_token": f.csrf_from(page)})
@@ -201,8 +202,8 @@ def test_team_requiring_approval_blocks_reports_until_a_coordinator_approves(app
 
 def test_only_coordinators_manage_invites(app, client):
     team = make_team()
-    f.user("rider1", team=team.name)
-    f.login(client, "rider1")
+    f.make_user("rider1", team=team.name)
+    f.log_in(client, "rider1")
     page = client.get(f"/teams/{team.id}")
     assert page.status_code == 200 and "Invite links" not in page.get_data(as_text=True)
     token = f.csrf_from(page.get_data(as_text=True))
@@ -214,8 +215,8 @@ def test_only_coordinators_manage_invites(app, client):
 
 def test_coordinator_creates_an_invite_with_a_server_made_qr_code_and_revokes_it(app, client):
     team = make_team()
-    f.user("coord", role="coordinator")
-    f.login(client, "coord")
+    f.make_user("coord", role="coordinator")
+    f.log_in(client, "coord")
     page = client.get(f"/teams/{team.id}").get_data(as_text=True)
     resp = client.post(f"/teams/{team.id}/invites", data={"csrf_token": f.csrf_from(page), "days": 3})
     assert resp.status_code == 302
@@ -242,20 +243,20 @@ def test_forms_without_csrf_are_refused(app, client):
 
 
 def test_deactivated_user_cannot_log_in_or_use_tokens_but_keeps_reports(app, client):
-    rider = f.user("rider1")
-    report = f.report(rider)
-    tok = f.token(rider)
+    rider = f.make_user("rider1", password=f.PASSWORD)
+    report = f.file_report(rider)
+    tok = f.api_token(rider)
     rider.active = False
     db.session.commit()
-    assert f.login(client, "rider1").status_code == 400
+    assert f.log_in_through_form(client, "rider1").status_code == 400
     resp = client.get("/api/v1/reports?mine=1", headers={"Authorization": f"Bearer {tok}"})
     assert resp.status_code == 401
     assert db.session.get(type(report), report.id).user_id == rider.id
 
 
 def test_deactivated_users_session_stops_working(app, client):
-    f.user("rider1")
-    f.login(client, "rider1")
+    f.make_user("rider1")
+    f.log_in(client, "rider1")
     assert client.get("/me/points").status_code == 200
     db.session.scalar(select(User).where(User.username == "rider1")).active = False
     db.session.commit()
@@ -264,12 +265,12 @@ def test_deactivated_users_session_stops_working(app, client):
 
 def test_team_page_shows_leaders_members_reports_and_standing(app, client):
     team = make_team()
-    lead = f.user("lead", team=team.name, display_name="队长老王", phone=E164)
-    member = f.user("m1", team=team.name, display_name="小李")
+    lead = f.make_user("lead", team=team.name, display_name="队长老王", phone=E164)
+    member = f.make_user("m1", team=team.name, display_name="小李")
     services.set_leader(team, lead, None, True)
     db.session.commit()
-    f.history(f.report(member), [("accepted", utcnow())])
-    f.login(client, "m1")
+    f.history(f.file_report(member), [("accepted", utcnow())])
+    f.log_in(client, "m1")
     page = client.get(f"/teams/{team.id}").get_data(as_text=True)
     assert "队长老王" in page and "小李" in page and "路在脚下" in page
     assert "GS-" in page and "#1 of 1" in page
@@ -280,43 +281,43 @@ def test_team_page_shows_members_only_to_its_members_and_staff(app, client):
     """Others see the name, slogan and league figures; never members, pending or deactivated riders,
     leaders or the references of recent reports."""
     team = make_team(requires_approval=True)
-    lead = f.user("lead", team=team.name, display_name="队长老王")
-    member = f.user("m1", team=team.name, display_name="小李")
-    f.quick_user("waiting", team=team.name, display_name="待批准的人", approved=False)
-    f.quick_user("gone", team=team.name, display_name="已停用的人", active=False)
+    lead = f.make_user("lead", team=team.name, display_name="队长老王")
+    member = f.make_user("m1", team=team.name, display_name="小李")
+    f.make_user("waiting", team=team.name, display_name="待批准的人", approved=False)
+    f.make_user("gone", team=team.name, display_name="已停用的人", active=False)
     services.set_leader(team, lead, None, True)
     db.session.commit()
-    report = f.history(f.report(member), [("accepted", utcnow())])
+    report = f.history(f.file_report(member), [("accepted", utcnow())])
     names = ("队长老王", "小李", "待批准的人", "已停用的人", report.reference)
-    f.quick_user("outsider", team="别的队")
-    f.quick_user("noteam")
-    f.quick_user("handler", role="handler")
+    f.make_user("outsider", team="别的队")
+    f.make_user("noteam")
+    f.make_user("handler", role="handler")
     for viewer in ("outsider", "noteam", "handler", "waiting"):  # "waiting": not approved by the team yet
         reader = app.test_client()
         reader.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
         user = db.session.scalar(select(User).where(User.username == viewer))
-        f.session_login(reader, user)
+        f.log_in(reader, user)
         page = reader.get(f"/teams/{team.id}").get_data(as_text=True)
         assert "犍路先锋" in page and "路在脚下" in page and "#1 of 2" in page, viewer
         assert 'id="members-private"' in page, viewer
         assert not [n for n in names if n in page and n != user.display_name], viewer  # (their own name: the menu)
     for viewer in ("m1", "coord"):
         if viewer == "coord":
-            f.quick_user("coord", role="coordinator")
+            f.make_user("coord", role="coordinator")
         reader = app.test_client()
-        f.session_login(reader, db.session.scalar(select(User).where(User.username == viewer)))
+        f.log_in(reader, db.session.scalar(select(User).where(User.username == viewer)))
         page = reader.get(f"/teams/{team.id}").get_data(as_text=True)
         assert all(n in page for n in names), viewer
 
 
 def test_api_lists_teams_with_member_counts(app, client):
     a, b = make_team("A队"), make_team("B队")
-    f.user("r1", team="A队")
-    f.user("r2", team="A队")
-    gone = f.user("r3", team="A队")
+    f.make_user("r1", team="A队")
+    f.make_user("r2", team="A队")
+    gone = f.make_user("r3", team="A队")
     gone.active = False
     db.session.commit()
-    tok = f.token(f.user("r4", team="B队"))
+    tok = f.api_token(f.make_user("r4", team="B队"))
     body = client.get("/api/v1/teams", headers={"Authorization": f"Bearer {tok}"}).get_json()
     assert [(t["name"], t["members"]) for t in body["teams"]] == [("A队", 2), ("B队", 1)]
     assert client.get("/api/v1/teams").status_code == 401
@@ -324,9 +325,9 @@ def test_api_lists_teams_with_member_counts(app, client):
 
 def test_leaderboard_api_shape_and_validation(app, client):
     team = make_team()
-    rider = f.user("r1", team=team.name, display_name="张师傅")
-    f.history(f.report(rider), [("accepted", utcnow())])
-    tok = f.token(rider)
+    rider = f.make_user("r1", team=team.name, display_name="张师傅")
+    f.history(f.file_report(rider), [("accepted", utcnow())])
+    tok = f.api_token(rider)
     h = {"Authorization": f"Bearer {tok}"}
     body = client.get("/api/v1/leaderboard?period=week&by=volunteer", headers=h).get_json()
     assert body["period"] == "week" and re.match(r"\d{4}-\d\d-\d\dT00:00:00\+08:00", body["start"])
@@ -338,10 +339,10 @@ def test_leaderboard_api_shape_and_validation(app, client):
 
 
 def test_rider_profile_shows_points_badges_and_reports_by_status(app, client):
-    rider = f.user("r1")
-    f.history(f.report(rider, category="manhole_missing"), [("accepted", utcnow())])
-    f.report(rider)
-    f.login(client, "r1")
+    rider = f.make_user("r1")
+    f.history(f.file_report(rider, category="manhole_missing"), [("accepted", utcnow())])
+    f.file_report(rider)
+    f.log_in(client, "r1")
     page = client.get("/me/points").get_data(as_text=True)
     assert 'id="points-total">5<' in page
     assert "Hazard spotter" in page and "First report" in page
@@ -350,7 +351,7 @@ def test_rider_profile_shows_points_badges_and_reports_by_status(app, client):
 
 def test_league_table_page(app, client):
     make_team()
-    f.user("r1")
-    f.login(client, "r1")
+    f.make_user("r1")
+    f.log_in(client, "r1")
     for period in ("week", "month"):
         assert client.get(f"/leaderboard?period={period}").status_code == 200

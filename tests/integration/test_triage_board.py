@@ -24,21 +24,22 @@ def board(app):
     class B:
         pass
     b = B()
-    b.rider, b.rider_h = f.token_user("rider")
-    b.other_rider, b.other_h = f.token_user("rider2")
-    b.coord, b.coord_h = f.token_user("coord", "coordinator", display_name="Coordinator Li")
-    b.handler, b.handler_h = f.token_user("handler", "handler", "public_works", display_name="Handler Wang")
+    b.rider, b.rider_h = f.make_user("rider", token=True)
+    b.other_rider, b.other_h = f.make_user("rider2", token=True)
+    b.coord, b.coord_h = f.make_user("coord", "coordinator", display_name="Coordinator Li", token=True)
+    b.handler, b.handler_h = f.make_user("handler", "handler", department="public_works", display_name="Handler Wang",
+                                         token=True)
     db.session.commit()
-    b.new = f.filed_report(b.rider, "illegal_parking", at=NOW - timedelta(hours=1), description="blue car on the pavement")
-    b.old = f.filed_report(b.rider, "garbage", at=NOW - timedelta(days=3), status="accepted", priority="high")
-    b.assigned = f.filed_report(b.other_rider, "road_damage", at=NOW - timedelta(days=2), status="assigned",
+    b.new = f.report_row(b.rider, "illegal_parking", at=NOW - timedelta(hours=1), description="blue car on the pavement")
+    b.old = f.report_row(b.rider, "garbage", at=NOW - timedelta(days=3), status="accepted", priority="high")
+    b.assigned = f.report_row(b.other_rider, "road_damage", at=NOW - timedelta(days=2), status="assigned",
                                 priority="urgent", assignee_id=b.handler.id, department_id=dept("public_works"),
                                 resolve_due_at=NOW - timedelta(hours=1))
-    b.in_progress = f.filed_report(b.rider, "noise", at=NOW - timedelta(days=5), status="in_progress",
+    b.in_progress = f.report_row(b.rider, "noise", at=NOW - timedelta(days=5), status="in_progress",
                                    priority="low", department_id=dept("environment"))
-    b.resolved = f.filed_report(b.rider, "illegal_parking", at=NOW - timedelta(days=4), status="resolved")
-    b.closed = f.filed_report(b.rider, "garbage", at=NOW - timedelta(days=10), status="closed", outcome="fixed")
-    b.rejected = f.filed_report(b.rider, "other", at=NOW - timedelta(days=6), status="rejected")
+    b.resolved = f.report_row(b.rider, "illegal_parking", at=NOW - timedelta(days=4), status="resolved")
+    b.closed = f.report_row(b.rider, "garbage", at=NOW - timedelta(days=10), status="closed", outcome="fixed")
+    b.rejected = f.report_row(b.rider, "other", at=NOW - timedelta(days=6), status="rejected")
     for r in (b.new, b.old, b.assigned, b.in_progress, b.resolved, b.closed, b.rejected):
         r.reference = f"GS-T-{r.id:04d}"
     db.session.commit()
@@ -170,9 +171,9 @@ def test_riders_and_handlers_get_only_their_own_reports_from_the_list(client, bo
 
 @pytest.fixture
 def coordinator_client(client, board):
-    f.user("coordweb", "coordinator", display_name="Coordinator Zhao")
+    f.make_user("coordweb", "coordinator", display_name="Coordinator Zhao")
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    assert f.login(client, "coordweb").status_code == 302
+    f.log_in(client, "coordweb")
     return client
 
 
@@ -214,8 +215,8 @@ def test_board_map_points_follow_the_filter(coordinator_client, board):
 
 def test_board_is_for_coordinators_and_admins(client, board):
     assert client.get("/board").status_code == 302  # to the login page
-    f.user("riderweb")
-    f.login(client, "riderweb")
+    f.make_user("riderweb")
+    f.log_in(client, "riderweb")
     assert client.get("/board").status_code == 403
     assert client.get("/board/map.json").status_code == 403
 
@@ -297,14 +298,14 @@ def test_bulk_form_on_the_board(coordinator_client, board):
 # -- a handler's tasks ------------------------------------------------------------------------------
 
 def test_my_tasks_lists_reports_of_the_handler_and_their_department_overdue_first(client, board):
-    later = f.filed_report(board.rider, "road_damage", at=NOW - timedelta(hours=3), status="in_progress",
+    later = f.report_row(board.rider, "road_damage", at=NOW - timedelta(hours=3), status="in_progress",
                            department_id=dept("public_works"))
-    elsewhere = f.filed_report(board.rider, "noise", at=NOW, status="assigned", department_id=dept("environment"))
+    elsewhere = f.report_row(board.rider, "noise", at=NOW, status="assigned", department_id=dept("environment"))
     for r in (later, elsewhere):
         r.reference = f"GS-T-{r.id:04d}"
     db.session.commit()
-    f.user("handlerweb", "handler", department_id=dept("public_works"))
-    f.login(client, "handlerweb")
+    f.make_user("handlerweb", "handler", department_id=dept("public_works"))
+    f.log_in(client, "handlerweb")
     html = client.get("/tasks").get_data(as_text=True)
     assert html.index(board.assigned.reference) < html.index(later.reference)
     assert elsewhere.reference not in html
@@ -346,6 +347,7 @@ def query_plan(run, marker="FROM report") -> str:
 
 def test_board_first_page_reads_the_partial_index_of_open_reports(board):
     from werkzeug.datastructures import MultiDict
+
     from app.triage import board as queries
     plan = query_plan(lambda: queries.board_rows(queries.parse_filter(MultiDict())))
     # the partial index of open reports led by created_at (not the summaries' backlog index, which is

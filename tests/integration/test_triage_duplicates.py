@@ -20,14 +20,14 @@ def at(metres, bearing=0):
 @pytest.fixture
 def scene(app):
     """A report at ORIGIN and reports around it; returns (report, {name: report})."""
-    rider, _h = f.token_user("rider")
+    rider, _h = f.make_user("rider", token=True)
     now = utcnow()
-    report = f.filed_report(rider, at=now)
+    report = f.report_row(rider, at=now)
     around = {}
 
     def put(name, metres, bearing=0, category="illegal_parking", days_ago=1, **cols):
         lat, lon = at(metres, bearing)
-        around[name] = f.filed_report(rider, category=category, at=now - timedelta(days=days_ago),
+        around[name] = f.report_row(rider, category=category, at=now - timedelta(days=days_ago),
                                       lat=lat, lon=lon, **cols)
 
     put("at_90m", 90, 45)
@@ -70,13 +70,13 @@ def test_radius_is_configurable(scene, app):
 
 def test_duplicates_api_gives_distances_in_metres_to_staff_only(scene, client):
     report, around = scene
-    _c, staff = f.token_user("coord", "coordinator")
+    _c, staff = f.make_user("coord", "coordinator", token=True)
     db.session.commit()
     body = client.get(f"/api/v1/reports/{report.id}/duplicates", headers=staff).get_json()
     assert [i["id"] for i in body["items"]] == [r.id for r, _d in duplicate_candidates(report)]
     assert body["items"][-1]["distance_m"] == pytest.approx(90, abs=1)
     assert body["radius_m"] == 100 and body["days"] == 14
-    rider = f.bearer(f.token(db.session.get(type(report.user), report.user_id)))
+    rider = f.bearer(f.api_token(db.session.get(type(report.user), report.user_id)))
     assert client.get(f"/api/v1/reports/{report.id}/duplicates", headers=rider).status_code == 403
 
 
@@ -86,7 +86,7 @@ def test_nearby_open_reports_for_a_rider_about_to_file(scene, client):
     # open only (not closed, rejected or duplicate), last 14 days before now, within 100 m, nearest first
     assert names(found, {**around, "self": _report}) == ["self", "at_30m", "recent_13_days", "at_60m_accepted",
                                                          "at_90m"]
-    _u, rider = f.token_user("walker")
+    _u, rider = f.make_user("walker", token=True)
     db.session.commit()
     body = client.get(f"/api/v1/reports/nearby?category=illegal_parking&lat={ORIGIN[0]}&lon={ORIGIN[1]}",
                       headers=rider).get_json()
@@ -95,7 +95,7 @@ def test_nearby_open_reports_for_a_rider_about_to_file(scene, client):
 
 
 def test_nearby_refuses_unknown_category_and_bad_location(client, app):
-    _u, rider = f.token_user("walker")
+    _u, rider = f.make_user("walker", token=True)
     db.session.commit()
     bad = client.get("/api/v1/reports/nearby?category=nope&lat=29.2&lon=103.9", headers=rider)
     assert bad.status_code == 400
@@ -107,7 +107,7 @@ def test_rider_adds_a_photo_to_an_open_report_nearby_and_follows_it(scene, clien
     import io
     _report, around = scene
     target = around["at_30m"]
-    u, rider = f.token_user("passer_by")
+    u, rider = f.make_user("passer_by", token=True)
     db.session.commit()
     lat, lon = at(40, 200)
     resp = client.post(f"/api/v1/reports/{target.id}/photos", headers=rider, content_type="multipart/form-data",
@@ -121,7 +121,7 @@ def test_rider_adds_a_photo_to_an_open_report_nearby_and_follows_it(scene, clien
 def test_rider_far_away_cannot_join_a_report(scene, client):
     import io
     _report, around = scene
-    _u, rider = f.token_user("far_away")
+    _u, rider = f.make_user("far_away", token=True)
     db.session.commit()
     lat, lon = at(5000)
     resp = client.post(f"/api/v1/reports/{around['at_30m'].id}/photos", headers=rider,
@@ -142,7 +142,7 @@ def join(client, headers, report, photos=1, **fields):
 
 def test_joining_a_report_needs_a_photo_not_only_its_public_position(scene, client):
     _report, around = scene
-    _u, rider = f.token_user("no_camera")
+    _u, rider = f.make_user("no_camera", token=True)
     db.session.commit()
     resp = join(client, rider, around["at_30m"], photos=0, comment="me too")
     assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "photo_required"
@@ -153,7 +153,7 @@ def test_joining_a_report_needs_a_photo_not_only_its_public_position(scene, clie
 
 def test_only_open_reports_filed_in_the_last_14_days_can_be_joined(scene, client, app):
     _report, around = scene
-    _u, rider = f.token_user("late_comer")
+    _u, rider = f.make_user("late_comer", token=True)
     db.session.commit()
     for name, code in (("closed", "report_closed"), ("rejected", "report_closed"), ("duplicate", "report_closed"),
                        ("old_15_days", "report_too_old")):
@@ -170,7 +170,7 @@ def test_only_open_reports_filed_in_the_last_14_days_can_be_joined(scene, client
 def test_every_report_the_nearby_list_offers_can_be_joined(scene, client):
     """The "already reported?" list and the join refuse the same reports (closed, or filed too long ago)."""
     _report, around = scene
-    _u, rider = f.token_user("checker")
+    _u, rider = f.make_user("checker", token=True)
     db.session.commit()
     offered = client.get(f"/api/v1/reports/nearby?category=illegal_parking&lat={ORIGIN[0]}&lon={ORIGIN[1]}",
                          headers=rider).get_json()["items"]

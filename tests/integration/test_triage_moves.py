@@ -9,7 +9,8 @@ from app.extensions import db
 from app.models import CoReporter, Photo, Report, ReportEvent
 from app.reports.services import make_reference
 from tests import factories as f
-from tests.unit.test_workflow import EXPECTED, STATUSES
+from tests.expectations import EXPECTED_MOVES as EXPECTED
+from tests.expectations import STATUSES
 
 HANDLER_MOVES = {("assigned", "in_progress"), ("assigned", "resolved"), ("in_progress", "resolved")}
 ROLES = ["anonymous", "rider_owner", "rider_other", "handler_assigned", "handler_department",
@@ -39,10 +40,11 @@ class Cast:
             "handler_other": ("handler", "environment"),
             "coordinator": ("coordinator", None), "admin": ("admin", None),
         }.items():
-            self.users[role], self.headers[role] = f.token_user(role, kind, dept, display_name=role.title())
+            self.users[role], self.headers[role] = f.make_user(role, kind, department=dept, display_name=role.title(),
+                                                               token=True)
             self.headers[role]["Accept-Language"] = "en"
         db.session.commit()
-        self.original = f.filed_report(self.users["rider_other"])  # what duplicates point at
+        self.original = f.report_row(self.users["rider_other"])  # what duplicates point at
         self.original.reference = make_reference(self.original.id, self.original.created_at)
         db.session.commit()
 
@@ -52,7 +54,7 @@ class Cast:
         dept = db.session.scalar(select(Department.id).where(Department.code == "traffic_police"))
         cols.setdefault("outcome", "fixed" if status == "closed" else None)
         cols.setdefault("assignee_id", self.users["handler_assigned"].id)
-        return f.filed_report(self.users["rider_owner"], status=status, department_id=dept, **cols)
+        return f.report_row(self.users["rider_owner"], status=status, department_id=dept, **cols)
 
     def payload(self, report, target):
         """What the move needs, and no more."""

@@ -19,13 +19,13 @@ def dept(code):
 @pytest.fixture
 def web(app, client):
     """A logged-in coordinator's client (English pages), a rider and a report of theirs."""
-    rider, _h = f.token_user("rider", display_name="Rider Zhang", phone="+8613812345678")
-    coord = f.user("coord", "coordinator", display_name="Coordinator Li")
-    report = f.filed_report(rider, description="car on the tactile path")
+    rider, _h = f.make_user("rider", display_name="Rider Zhang", phone="+8613812345678", token=True)
+    coord = f.make_user("coord", "coordinator", display_name="Coordinator Li")
+    report = f.report_row(rider, description="car on the tactile path")
     report.reference = f"GS-T-{report.id:04d}"
     db.session.commit()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    assert f.login(client, "coord").status_code == 302
+    f.log_in(client, "coord")
     return client, coord, report
 
 
@@ -106,11 +106,11 @@ def test_internal_comment_from_the_page(web):
 
 
 def test_handler_page_offers_start_and_resolve_and_the_after_photo(app, client):
-    rider, _h = f.token_user("rider")
-    handler = f.user("handler", "handler", department_id=dept("traffic_police"))
-    report = f.filed_report(rider, status="assigned", department_id=dept("traffic_police"))
+    rider, _h = f.make_user("rider", token=True)
+    handler = f.make_user("handler", "handler", department_id=dept("traffic_police"))
+    report = f.report_row(rider, status="assigned", department_id=dept("traffic_police"))
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    f.login(client, "handler")
+    f.log_in(client, "handler")
     html = client.get(f"/board/reports/{report.id}").get_data(as_text=True)
     assert move_forms(html) == ["in_progress", "resolved"]
     assert 'name="after_photo"' in html
@@ -126,10 +126,10 @@ def test_handler_page_offers_start_and_resolve_and_the_after_photo(app, client):
 
 
 def test_handler_of_another_department_cannot_open_or_move_the_report(app, client):
-    rider, _h = f.token_user("rider")
-    f.user("handler", "handler", department_id=dept("environment"))
-    report = f.filed_report(rider, status="assigned", department_id=dept("traffic_police"))
-    f.login(client, "handler")
+    rider, _h = f.make_user("rider", token=True)
+    f.make_user("handler", "handler", department_id=dept("environment"))
+    report = f.report_row(rider, status="assigned", department_id=dept("traffic_police"))
+    f.log_in(client, "handler")
     assert client.get(f"/board/reports/{report.id}").status_code == 403
     token = f.csrf_from(client.get("/tasks").get_data(as_text=True))
     resp = client.post(f"/board/reports/{report.id}/transition",
@@ -138,8 +138,8 @@ def test_handler_of_another_department_cannot_open_or_move_the_report(app, clien
 
 
 def test_riders_cannot_open_the_staff_report_page(app, client):
-    rider = f.user("rider")
-    report = f.filed_report(rider)
-    f.login(client, "rider")
+    rider = f.make_user("rider")
+    report = f.report_row(rider)
+    f.log_in(client, "rider")
     assert client.get(f"/board/reports/{report.id}").status_code == 403
     assert client.get("/tasks").status_code == 403

@@ -13,9 +13,10 @@ from tests import factories as f
 
 @pytest.fixture
 def people(app):
-    rider, rider_h = f.token_user("rider", display_name="Rider Zhang")
-    coord, coord_h = f.token_user("coord", "coordinator", display_name="Coordinator Li")
-    handler, handler_h = f.token_user("handler", "handler", "traffic_police", display_name="Handler Wang")
+    rider, rider_h = f.make_user("rider", display_name="Rider Zhang", token=True)
+    coord, coord_h = f.make_user("coord", "coordinator", display_name="Coordinator Li", token=True)
+    handler, handler_h = f.make_user("handler", "handler", department="traffic_police", display_name="Handler Wang",
+                                     token=True)
     db.session.commit()
     for h in (rider_h, coord_h, handler_h):
         h["Accept-Language"] = "en"
@@ -26,7 +27,7 @@ def walked(people, rider=None):
     """A report of `rider` (by default the people's rider) through the whole workflow: accepted (with an
     internal note and an internal comment), priority raised, dispatched, resolved, closed as fixed."""
     coord, handler = people["coord"][0], people["handler"][0]
-    report = f.filed_report(rider or people["rider"][0])
+    report = f.report_row(rider or people["rider"][0])
     services.transition(report, coord, "accepted", version=1, note="plate looks fake", internal=True)
     services.add_comment(report, coord, "checking with the traffic police", internal=True)
     services.set_priority(report, coord, "high", version=2)
@@ -72,9 +73,9 @@ def test_rider_sees_every_move_but_no_internal_note(client, people):
 
 
 def test_rider_my_reports_page_shows_the_timeline_without_internal_notes(client, people):
-    walked(people, rider=f.user("webrider"))
+    walked(people, rider=f.make_user("webrider"))
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    f.login(client, "webrider")
+    f.log_in(client, "webrider")
     html = client.get("/mine").get_data(as_text=True)
     assert "car towed" in html and "please go today" in html and "Fixed" in html  # the outcome too
     assert "plate looks fake" not in html and "checking with the traffic police" not in html
@@ -87,8 +88,8 @@ def test_handler_of_the_report_sees_internal_notes(client, people):
 
 def test_someone_elses_timeline_is_refused(client, people):
     rider, _ = people["rider"]
-    r = f.filed_report(rider)
-    _u, stranger = f.token_user("stranger")
+    r = f.report_row(rider)
+    _u, stranger = f.make_user("stranger", token=True)
     db.session.commit()
     assert client.get(f"/api/v1/reports/{r.id}/events", headers=stranger).status_code == 403
 
@@ -98,8 +99,8 @@ def test_someone_elses_timeline_is_refused(client, people):
 def test_unread_counts_events_of_others_after_the_last_look(app, people):
     rider, _ = people["rider"]
     coord, _ = people["coord"]
-    quiet = f.filed_report(rider)
-    r = f.filed_report(rider)
+    quiet = f.report_row(rider)
+    r = f.report_row(rider)
     assert seen.unread_counts(rider, [r.id, quiet.id]) == {r.id: 0, quiet.id: 0}  # own filing is not news
     services.transition(r, coord, "accepted", version=1)
     services.add_comment(r, coord, "internal only", internal=True)
@@ -119,7 +120,7 @@ def test_unread_counts_events_of_others_after_the_last_look(app, people):
 def test_mark_seen_twice_keeps_one_row_and_never_goes_back(app, people):
     from app.reports.models import ReportSeen
     rider, _ = people["rider"]
-    r = f.filed_report(rider)
+    r = f.report_row(rider)
     t = utcnow()
     seen.mark_seen(rider, r, now=t)
     seen.mark_seen(rider, r, now=t - timedelta(hours=1))
@@ -130,8 +131,8 @@ def test_mark_seen_twice_keeps_one_row_and_never_goes_back(app, people):
 def test_co_reporter_counts_from_when_they_joined(app, people):
     rider, _ = people["rider"]
     coord, _ = people["coord"]
-    other, _h = f.token_user("other")
-    r = f.filed_report(other, at=utcnow() - timedelta(hours=2))
+    other, _h = f.make_user("other", token=True)
+    r = f.report_row(other, at=utcnow() - timedelta(hours=2))
     services.transition(r, coord, "accepted", version=1, now=utcnow() - timedelta(hours=1))
     db.session.add(CoReporter(report_id=r.id, user_id=rider.id, created_at=utcnow() - timedelta(minutes=30)))
     db.session.commit()

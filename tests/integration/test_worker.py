@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Department
 from app.notify.models import Channel, Delivery, DeliveryState
 from app.notify.outbox import notify
-from tests.factories import quick_user, report
+from tests.factories import file_report, make_user
 from tests.servers import Process, wait_for
 from tests.stand_in import stand_in
 
@@ -40,11 +40,11 @@ class SlowReceiver(BaseHTTPRequestHandler):
 
 def outbox_of(n: int, url: str) -> None:
     """n hazard notifications to a handler (in the app) and a department's robot (at `url`)."""
-    rider = quick_user("rider1")
+    rider = make_user("rider1")
     dept = db.session.scalar(select(Department).where(Department.code == "traffic_police"))
     dept.webhook_kind, dept.webhook_url = "generic", url
-    handler = quick_user("handler1", role="handler", department_id=dept.id)
-    r = report(rider)
+    handler = make_user("handler1", role="handler", department_id=dept.id)
+    r = file_report(rider)
     for _ in range(n):
         notify("dispatched", users=[handler], department=dept, report=r, hazard=True)
     db.session.commit()

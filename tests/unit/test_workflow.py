@@ -1,30 +1,14 @@
-"""The transition table, checked against the moves the issue lists (written out here, not derived)."""
+"""The transition table, checked against the moves the issue lists (written out, not derived, in
+tests/expectations.py)."""
 import itertools
 
 import pytest
 
 from app.triage import workflow
 from app.triage.workflow import HANDLER_MOVES, LABELS, MOVE_LABELS, OUTCOME_LABELS, Outcome, Status
+from tests.expectations import EXPECTED_MOVES as EXPECTED
+from tests.expectations import STATUSES
 
-STATUSES = ["submitted", "accepted", "assigned", "in_progress", "resolved", "closed", "rejected", "duplicate"]
-
-# from -> {to: what the move needs}, as the issue states it
-EXPECTED = {
-    ("submitted", "accepted"): set(),
-    ("submitted", "rejected"): {"note"},
-    ("submitted", "duplicate"): {"duplicate_of"},
-    ("accepted", "assigned"): {"assignee_or_department"},
-    ("accepted", "rejected"): {"note"},
-    ("accepted", "duplicate"): {"duplicate_of"},
-    ("assigned", "in_progress"): set(),
-    ("assigned", "resolved"): {"note"},
-    ("assigned", "accepted"): set(),  # recalled
-    ("in_progress", "resolved"): {"note"},
-    ("resolved", "closed"): {"outcome"},  # verified
-    ("resolved", "in_progress"): {"note"},  # verification failed
-    ("closed", "accepted"): {"note"},  # reopened, a reason is required
-    ("rejected", "accepted"): set(),  # reopened
-}
 ALL_PAIRS = list(itertools.product(STATUSES, STATUSES))
 REFUSED = [pair for pair in ALL_PAIRS if pair not in EXPECTED]
 

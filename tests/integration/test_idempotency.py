@@ -22,7 +22,7 @@ def _count(model=Report):
 
 
 def test_a_repeat_with_the_same_key_answers_with_the_first_report(app):
-    rider = factories.user("rider1")
+    rider = factories.make_user("rider1")
     first, created = _file(rider, "k-1", description="first")
     again, created_again = _file(rider, "k-1", description="sent again after a timeout")
     assert created and not created_again
@@ -31,7 +31,7 @@ def test_a_repeat_with_the_same_key_answers_with_the_first_report(app):
 
 
 def test_the_same_key_from_another_user_is_another_report(app):
-    a, b = factories.user("rider1"), factories.user("rider2")
+    a, b = factories.make_user("rider1"), factories.make_user("rider2")
     ra, _ = _file(a, "shared-key")
     rb, created = _file(b, "shared-key")
     assert created and ra.id != rb.id
@@ -39,14 +39,14 @@ def test_the_same_key_from_another_user_is_another_report(app):
 
 
 def test_no_key_means_every_post_is_a_new_report(app):
-    rider = factories.user("rider1")
+    rider = factories.make_user("rider1")
     _file(rider, None)
     _file(rider, None)
     assert _count() == 2
 
 
 def test_two_concurrent_requests_with_one_key_make_one_report(app):
-    rider_id = factories.user("rider1").id
+    rider_id = factories.make_user("rider1").id
     barrier = threading.Barrier(2)
     results, errors = [], []
 

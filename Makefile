@@ -51,7 +51,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: $(STAMP) $(MO)
+test: lint $(MO)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # Extract new strings, update both catalogs (English filled from the source), compile; lists missing Chinese.

@@ -3,6 +3,7 @@
 Sync workers: a photo upload is CPU-bound (Pillow decode/resize), so one request per process
 uses the cores best (measured: 0.95 of the 2-core pipeline limit vs 0.74 with gthread).
 """
+
 import os
 
 from app.ops.logs import logging_config

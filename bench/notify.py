@@ -24,6 +24,7 @@ through a local ThreadingHTTPServer receiver on 127.0.0.1, in its own process, t
 
 Machines here are noisy (2 cores shared): run it a few times and compare the ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -93,8 +94,16 @@ class ReceiverProcess:
 
 def make_app(path: str, tmp: str):
     from app import create_app
-    return create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///" + path, "GEOCODER": "", "SECRET_KEY": "bench",
-                       "UPLOAD_DIR": os.path.join(tmp, "uploads"), "NOTIFY_QUIET_HOURS": "off"})
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + path,
+            "GEOCODER": "",
+            "SECRET_KEY": "bench",
+            "UPLOAD_DIR": os.path.join(tmp, "uploads"),
+            "NOTIFY_QUIET_HOURS": "off",
+        }
+    )
 
 
 def setup(n_reports: int, receiver_url: str) -> dict:
@@ -117,9 +126,20 @@ def setup(n_reports: int, receiver_url: str) -> dict:
     handler = create_user("bench_handler", "bench-password", "handler", department_id=dept.id)
     first = create_user("bench_rider_0", "bench-password", "rider")
     db.session.flush()
-    db.session.execute(insert(User), [{"username": f"bench_rider_{i}", "display_name": f"压测骑手{i}",
-                                       "password_hash": first.password_hash, "role": "rider", "active": True,
-                                       "approved": True} for i in range(1, RIDERS)])
+    db.session.execute(
+        insert(User),
+        [
+            {
+                "username": f"bench_rider_{i}",
+                "display_name": f"压测骑手{i}",
+                "password_hash": first.password_hash,
+                "role": "rider",
+                "active": True,
+                "approved": True,
+            }
+            for i in range(1, RIDERS)
+        ],
+    )
     riders = list(db.session.scalars(select(User.id).where(User.role == "rider")))
     cat = db.session.scalar(select(Category).where(Category.hazard.is_(False)).order_by(Category.id).limit(1))
     now = utcnow()
@@ -127,16 +147,46 @@ def setup(n_reports: int, receiver_url: str) -> dict:
     for i in range(n_reports):
         rid, created = i + 1, now - timedelta(minutes=10)
         lat, lon = CENTRE[0] + (i % 100) * 1e-4, CENTRE[1] + (i // 100 % 100) * 1e-4
-        reports.append({"id": rid, "reference": make_reference(rid, created), "user_id": riders[i % len(riders)],
-                        "category_id": cat.id, "status": "submitted", "description": "", "building": "",
-                        "lat": lat, "lon": lon, "cell": cell_of(lat, lon), "accuracy": 15.0,
-                        "location_source": "device", "source": "web", "attributes": {}, "contact": {},
-                        "captured_at": created, "created_at": created, "updated_at": created, "version": 1,
-                        "priority": "normal", "department_id": cat.default_department_id,
-                        "accept_due_at": created + timedelta(hours=cat.accept_hours),
-                        "resolve_due_at": created + timedelta(hours=cat.resolve_hours)})
-        events.append({"report_id": rid, "actor_id": None, "created_at": created, "kind": "submitted",
-                       "from_status": None, "to_status": "submitted", "note": "", "internal": False, "details": {}})
+        reports.append(
+            {
+                "id": rid,
+                "reference": make_reference(rid, created),
+                "user_id": riders[i % len(riders)],
+                "category_id": cat.id,
+                "status": "submitted",
+                "description": "",
+                "building": "",
+                "lat": lat,
+                "lon": lon,
+                "cell": cell_of(lat, lon),
+                "accuracy": 15.0,
+                "location_source": "device",
+                "source": "web",
+                "attributes": {},
+                "contact": {},
+                "captured_at": created,
+                "created_at": created,
+                "updated_at": created,
+                "version": 1,
+                "priority": "normal",
+                "department_id": cat.default_department_id,
+                "accept_due_at": created + timedelta(hours=cat.accept_hours),
+                "resolve_due_at": created + timedelta(hours=cat.resolve_hours),
+            }
+        )
+        events.append(
+            {
+                "report_id": rid,
+                "actor_id": None,
+                "created_at": created,
+                "kind": "submitted",
+                "from_status": None,
+                "to_status": "submitted",
+                "note": "",
+                "internal": False,
+                "details": {},
+            }
+        )
     db.session.execute(insert(Report), reports)
     db.session.execute(insert(ReportEvent), events)
     db.session.commit()
@@ -148,6 +198,7 @@ def two_moves(report_id: int, people: dict, on_commit=None) -> None:
     from app.extensions import db
     from app.models import Report, User
     from app.triage.services import transition
+
     coord = db.session.get(User, people["coord"])
     for to, kw in (("accepted", {}), ("assigned", {"assignee_id": people["handler"]})):
         r = db.session.get(Report, report_id)
@@ -159,14 +210,30 @@ def two_moves(report_id: int, people: dict, on_commit=None) -> None:
 
 def bare_posts(url: str, count: int) -> float:
     """Seconds for `count` urllib POSTs of a body like the generic webhook's, one thread."""
-    body = json.dumps({"kind": "dispatched", "title": "新的派单 R-0000000", "lines": {
-        "编号": "R-0000000", "类别": "违章停车", "地点": "29.22540, 103.95070", "优先级": "普通",
-        "期限": "2026-12-08 15:00"}, "url": "http://localhost:5000/reports/1", "key": "0" * 32},
-        ensure_ascii=False).encode()
+    body = json.dumps(
+        {
+            "kind": "dispatched",
+            "title": "新的派单 R-0000000",
+            "lines": {
+                "编号": "R-0000000",
+                "类别": "违章停车",
+                "地点": "29.22540, 103.95070",
+                "优先级": "普通",
+                "期限": "2026-12-08 15:00",
+            },
+            "url": "http://localhost:5000/reports/1",
+            "key": "0" * 32,
+        },
+        ensure_ascii=False,
+    ).encode()
     t = time.perf_counter()
     for i in range(count):
-        req = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "X-GridSnap-Delivery": f"{i:032d}"})
+        req = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8", "X-GridSnap-Delivery": f"{i:032d}"},
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             resp.read()
     return time.perf_counter() - t
@@ -192,8 +259,11 @@ def throughput(app, people: dict, n_reports: int, receiver) -> None:
         moves = time.perf_counter() - t
         by_channel = dict(db.session.execute(select(Delivery.channel, func.count()).group_by(Delivery.channel)).all())
         db.session.remove()
-        print(f"{2 * n_reports} moves committed one by one in {moves:.1f} s ({2 * n_reports / moves:.0f} moves/s); "
-              f"outbox: {by_channel}", flush=True)
+        print(
+            f"{2 * n_reports} moves committed one by one in {moves:.1f} s ({2 * n_reports / moves:.0f} moves/s); "
+            f"outbox: {by_channel}",
+            flush=True,
+        )
 
         before, batches = receiver.count, 0
         t = time.perf_counter()
@@ -216,10 +286,15 @@ def throughput(app, people: dict, n_reports: int, receiver) -> None:
         with app.app_context():
             from app.models import Department, Report
             from app.notify.outbox import notify
+
             dept = db.session.get(Department, people["dept"])
             for rid in ids:
-                notify("dispatched", department=dept, report=db.session.get(Report, rid),
-                       params={"category": "illegal_parking", "to": "assigned"})
+                notify(
+                    "dispatched",
+                    department=dept,
+                    report=db.session.get(Report, rid),
+                    params={"category": "illegal_parking", "to": "assigned"},
+                )
             db.session.commit()
             db.session.remove()
             before = receiver.count
@@ -231,25 +306,46 @@ def throughput(app, people: dict, n_reports: int, receiver) -> None:
         bare = bare_posts(receiver.url, len(ids))
         alone, floor = alone + took, floor + bare
         rounds.append((len(ids) / took, took / bare))
-    print(f"deliver_due drain of the moves' outbox: {total} deliveries ({robots} to the webhook, {total - robots} "
-          f"in-app) in {batches} batches, {drain:.2f} s: {total / drain:.0f} deliveries/s "
-          f"({robots / drain:.0f} webhook posts/s with the whole drain charged to them)")
-    print(f"deliver_due drain of {robots} webhook-only deliveries: {alone:.2f} s, {robots / alone:.0f} posts/s "
-          f"(rounds: {', '.join(f'{r:.0f}' for r, _ in rounds)})")
-    print(f"floor: {robots} bare urllib POSTs to the same receiver, one thread: {floor:.2f} s, "
-          f"{robots / floor:.0f} posts/s")
-    print(f"ratio worker / bare POSTs (time, webhook-only drain): {alone / floor:.2f}x "
-          f"(rounds: {', '.join(f'{q:.2f}' for _, q in rounds)}); "
-          f"target >= 500 webhook deliveries/s: {'met' if robots / alone >= 500 else 'NOT met'}", flush=True)
+    print(
+        f"deliver_due drain of the moves' outbox: {total} deliveries ({robots} to the webhook, {total - robots} "
+        f"in-app) in {batches} batches, {drain:.2f} s: {total / drain:.0f} deliveries/s "
+        f"({robots / drain:.0f} webhook posts/s with the whole drain charged to them)"
+    )
+    print(
+        f"deliver_due drain of {robots} webhook-only deliveries: {alone:.2f} s, {robots / alone:.0f} posts/s "
+        f"(rounds: {', '.join(f'{r:.0f}' for r, _ in rounds)})"
+    )
+    print(
+        f"floor: {robots} bare urllib POSTs to the same receiver, one thread: {floor:.2f} s, "
+        f"{robots / floor:.0f} posts/s"
+    )
+    print(
+        f"ratio worker / bare POSTs (time, webhook-only drain): {alone / floor:.2f}x "
+        f"(rounds: {', '.join(f'{q:.2f}' for _, q in rounds)}); "
+        f"target >= 500 webhook deliveries/s: {'met' if robots / alone >= 500 else 'NOT met'}",
+        flush=True,
+    )
 
 
 def start_worker(db_path: str, tmp: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": "sqlite:///" + db_path, "SECRET_KEY": "bench",
-           "GRIDSNAP_QUIET_HOURS": "off", "GRIDSNAP_GEOCODER": "", "PYTHONPATH": ROOT,
-           "GRIDSNAP_INSTANCE_DIR": os.path.join(tmp, "instance"), "GRIDSNAP_UPLOAD_DIR": os.path.join(tmp, "uploads")}
+    env = {
+        **os.environ,
+        "DATABASE_URL": "sqlite:///" + db_path,
+        "SECRET_KEY": "bench",
+        "GRIDSNAP_QUIET_HOURS": "off",
+        "GRIDSNAP_GEOCODER": "",
+        "PYTHONPATH": ROOT,
+        "GRIDSNAP_INSTANCE_DIR": os.path.join(tmp, "instance"),
+        "GRIDSNAP_UPLOAD_DIR": os.path.join(tmp, "uploads"),
+    }
     log = open(os.path.join(tmp, "worker.log"), "wb")
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 class Watcher(threading.Thread):
@@ -263,8 +359,9 @@ class Watcher(threading.Thread):
     def run(self):
         con = sqlite3.connect(self.path, timeout=15)
         while not self.done.is_set():
-            rows = con.execute("SELECT id FROM notification WHERE id > ? AND delivered_at IS NOT NULL",
-                               (self.low,)).fetchall()
+            rows = con.execute(
+                "SELECT id FROM notification WHERE id > ? AND delivered_at IS NOT NULL", (self.low,)
+            ).fetchall()
             now = time.time()
             for (nid,) in rows:
                 self.seen.setdefault(nid, now)
@@ -292,8 +389,9 @@ def latency(app, db_path: str, tmp: str, people: dict, first_report: int, moves:
 
         def on_commit():
             at = time.time()
-            for nid, user_id in db.session.execute(select(Notification.id, Notification.user_id)
-                                                   .where(Notification.id > last[0])):
+            for nid, user_id in db.session.execute(
+                select(Notification.id, Notification.user_id).where(Notification.id > last[0])
+            ):
                 if user_id is not None:  # in the bell; a department's notification goes to its robot only
                     committed[nid] = at
                 last[0] = max(last[0], nid)
@@ -321,8 +419,12 @@ def latency(app, db_path: str, tmp: str, people: dict, first_report: int, moves:
         except subprocess.TimeoutExpired:
             worker.kill()
     with app.app_context():
-        stamped = {nid: at and at.timestamp() for nid, at in db.session.execute(
-            select(Notification.id, Notification.delivered_at).where(Notification.id > low))}
+        stamped = {
+            nid: at and at.timestamp()
+            for nid, at in db.session.execute(
+                select(Notification.id, Notification.delivered_at).where(Notification.id > low)
+            )
+        }
         db.session.remove()
     missing = [nid for nid in committed if nid not in watcher.seen or stamped.get(nid) is None]
     if missing:
@@ -330,12 +432,16 @@ def latency(app, db_path: str, tmp: str, people: dict, first_report: int, moves:
             print("worker log (last lines):\n" + "".join(fh.readlines()[-15:]))
     by_stamp = [stamped[n] - at for n, at in committed.items() if stamped.get(n) is not None]
     by_sight = [watcher.seen[n] - at for n, at in committed.items() if n in watcher.seen]
-    print(f"latency: {2 * (moves // 2)} moves in {took:.1f} s ({2 * (moves // 2) / took:.1f} moves/s, asked "
-          f"{rate:g}), {len(committed)} in-app notifications, {len(missing)} not delivered within 60 s after")
+    print(
+        f"latency: {2 * (moves // 2)} moves in {took:.1f} s ({2 * (moves // 2) / took:.1f} moves/s, asked "
+        f"{rate:g}), {len(committed)} in-app notifications, {len(missing)} not delivered within 60 s after"
+    )
     for name, values in (("commit -> delivered_at", by_stamp), ("commit -> seen delivered (20 ms poll)", by_sight)):
         if values:
-            print(f"  {name}: p50 {statistics.median(values):.3f} s  p95 {pct(values, 0.95):.3f} s  "
-                  f"max {max(values):.3f} s  (negative: {sum(v < 0 for v in values)})")
+            print(
+                f"  {name}: p50 {statistics.median(values):.3f} s  p95 {pct(values, 0.95):.3f} s  "
+                f"max {max(values):.3f} s  (negative: {sum(v < 0 for v in values)})"
+            )
     if by_sight:
         p95 = pct(by_sight, 0.95)
         print(f"target p95 <= 2 s (as seen): {'met' if p95 <= 2 and not missing else 'NOT met'}", flush=True)
@@ -349,7 +455,8 @@ def escalation(passes: int) -> None:
     from app.notify.escalation import JOB, due_between, run_pass
     from app.notify.models import JobMark
     from bench.capture import replay, statements
-    from bench.summary import DB, ensure_database, make_app as summary_app
+    from bench.summary import DB, ensure_database
+    from bench.summary import make_app as summary_app
 
     ensure_database()
     app = summary_app(DB)
@@ -393,8 +500,12 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=10_000, help="moves for the throughput part (two per report)")
     parser.add_argument("--latency-moves", type=int, default=1_200)
     parser.add_argument("--rate", type=float, default=20.0, help="moves per second while the worker runs")
-    parser.add_argument("--receiver-delay", type=float, default=0.0,
-                        help="seconds the webhook receiver waits before answering, in the latency part only")
+    parser.add_argument(
+        "--receiver-delay",
+        type=float,
+        default=0.0,
+        help="seconds the webhook receiver waits before answering, in the latency part only",
+    )
     parser.add_argument("--passes", type=int, default=7, help="escalation passes (timed; one more warms up)")
     parser.add_argument("--skip-escalation", action="store_true")
     args = parser.parse_args()
@@ -411,6 +522,7 @@ def main() -> None:
         latency(app, path, tmp, people, n1 + 1, args.latency_moves, args.rate)
         with app.app_context():
             from app.extensions import db
+
             db.engine.dispose()
     receiver.stop()
     if not args.skip_escalation:

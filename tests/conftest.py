@@ -3,6 +3,7 @@
 The schema is built once per backend by the Alembic migrations (so they are tested too);
 every test then starts from empty tables plus the seeded categories and departments.
 """
+
 import os
 import uuid
 
@@ -39,6 +40,7 @@ def pg_url():
         yield None
         return
     from tests.servers import PostgresDatabase
+
     database = PostgresDatabase(base, prefix="gs_t").create()
     yield database.url
     database.drop()
@@ -50,10 +52,12 @@ _migrated: set[str] = set()
 def _clean(app) -> None:
     """Empty every table and seed the reference data again."""
     from app.catalog import seed_reference_data
+
     tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("TRUNCATE {} RESTART IDENTITY CASCADE".format(
-            ", ".join(f'"{t.name}"' for t in tables))))
+        db.session.execute(
+            text("TRUNCATE {} RESTART IDENTITY CASCADE".format(", ".join(f'"{t.name}"' for t in tables)))
+        )
     else:
         for t in tables:
             db.session.execute(t.delete())
@@ -66,6 +70,7 @@ def _clean(app) -> None:
 def s3_server(tmp_path_factory):
     """moto's S3-compatible server for this session (None when moto is not installed)."""
     from tests.servers import MotoS3
+
     if not MotoS3.available():
         yield None
         return
@@ -78,6 +83,7 @@ def s3_server(tmp_path_factory):
 def redis_url():
     """TEST_REDIS_URL (CI starts redis-server), else a private redis-server, else None."""
     from tests.servers import RedisServer
+
     if os.environ.get("TEST_REDIS_URL"):
         yield os.environ["TEST_REDIS_URL"]
     elif RedisServer.available():
@@ -89,6 +95,7 @@ def redis_url():
 
 
 _SESSION_PREFIX = f"gs-test-{uuid.uuid4().hex[:8]}"
+
 
 @pytest.fixture(params=["sqlite", "postgresql", "postgresql-s3"])
 def app(request, tmp_path_factory, pg_url):
@@ -107,21 +114,34 @@ def app(request, tmp_path_factory, pg_url):
         server, redis = request.getfixturevalue("s3_server"), request.getfixturevalue("redis_url")
         need(server is not None, "moto[server] not installed: pip install 'moto[server]'")
         need(redis is not None, "Redis not available: set TEST_REDIS_URL or install redis-server")
-        extra = {**s3_bucket(server), "RATELIMIT_STORAGE_URI": redis,
-                 "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": _SESSION_PREFIX, "socket_timeout": 2}}
+        extra = {
+            **s3_bucket(server),
+            "RATELIMIT_STORAGE_URI": redis,
+            "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": _SESSION_PREFIX, "socket_timeout": 2},
+        }
     uploads = tmp_path_factory.mktemp("uploads")
-    app = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(uploads),
-        "SECRET_KEY": "test", "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": True,
-        "GEOCODER": "", "SERVER_NAME": None, **extra,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "UPLOAD_DIR": str(uploads),
+            "SECRET_KEY": "test",
+            "WTF_CSRF_ENABLED": True,
+            "RATELIMIT_ENABLED": True,
+            "GEOCODER": "",
+            "SERVER_NAME": None,
+            **extra,
+        }
+    )
     with app.app_context():
         if url not in _migrated:
             from flask_migrate import upgrade
+
             upgrade()
             _migrated.add(url)
         _clean(app)
         from app.extensions import limiter
+
         limiter.reset()
         yield app
         db.session.remove()

@@ -1,4 +1,5 @@
 """What the tests expect, written out once where more than one test module checks it."""
+
 from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -40,16 +41,22 @@ def backlog_from_rows() -> Counter:
         if r.status not in OPEN:
             continue
         due = r.accept_due_at if r.status == "submitted" else r.resolve_due_at if r.status != "resolved" else None
-        out[(r.category_id, r.grid_id or 0, r.department_id or 0, teams[r.user_id] or 0, r.status,
-             int(due is not None))] += 1
+        out[
+            (r.category_id, r.grid_id or 0, r.department_id or 0, teams[r.user_id] or 0, r.status, int(due is not None))
+        ] += 1
     return out
 
 
 def backlog_counted() -> Counter:
     """What report_backlog_count holds (its non-zero rows)."""
     c = ReportBacklogCount
-    return Counter({(row.category_id, row.grid_id, row.department_id, row.team_id, row.status, row.dated): row.n
-                    for row in db.session.scalars(select(c)).all() if row.n})
+    return Counter(
+        {
+            (row.category_id, row.grid_id, row.department_id, row.team_id, row.status, row.dated): row.n
+            for row in db.session.scalars(select(c)).all()
+            if row.n
+        }
+    )
 
 
 # The weekly summary's scenario calendar: 2025-W48 (Mon 24 Nov to Sun 30 Nov 2025) in Shanghai time.

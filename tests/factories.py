@@ -17,6 +17,7 @@ Which helper when:
   A browser page logs in with `log_in_page` from tests/e2e/conftest.py.
 - Pictures: `jpeg()`, `png()` made on the fly; `photo_fixture(name)` for the real photos in tests/fixtures.
 """
+
 import io
 import re
 import struct
@@ -38,8 +39,8 @@ QIANWEI = (29.2089, 103.9512)
 
 # -- people ------------------------------------------------------------------------------------
 
-def make_user(username="rider1", role="rider", *, password=None, token=False, team=None, department=None,
-              **cols):
+
+def make_user(username="rider1", role="rider", *, password=None, token=False, team=None, department=None, **cols):
     """A user (the team is made if new; `department` is a code); (user, bearer headers) when token=True.
 
     With a password it goes through the real create_user (hashing it); without one it is a row that
@@ -50,8 +51,14 @@ def make_user(username="rider1", role="rider", *, password=None, token=False, te
     if password is not None:
         u = create_user(username, password, role, team=team, department_id=dept_id, **cols)
     else:
-        u = User(username=username, display_name=cols.pop("display_name", username), role=role,
-                 password_hash="!", department_id=dept_id, **cols)
+        u = User(
+            username=username,
+            display_name=cols.pop("display_name", username),
+            role=role,
+            password_hash="!",
+            department_id=dept_id,
+            **cols,
+        )
         if team:
             u.team = db.session.scalar(select(Team).where(Team.name == team)) or Team(name=team)
         db.session.add(u)
@@ -90,18 +97,21 @@ def log_in_through_form(client, username, password=PASSWORD):
 
 
 def csrf_from(html: str) -> str:
-    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf-token" content="([^"]+)"', html)
+    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf-token" content="([^"]+)"', html
+    )
     assert m, "no CSRF token on the page"
     return m.group(1)
 
 
 # -- reports -----------------------------------------------------------------------------------
 
+
 def file_report(u, category="illegal_parking", lat=QIANWEI[0], lon=QIANWEI[1], **kw):
     """A report filed now through the real submission service, with a photo (`photos=` for others)."""
-    r, _created = submit_report(u, photo_store(), category=category, photos=kw.pop("photos", [jpeg()]),
-                                lat=lat, lon=lon, **kw)
+    r, _created = submit_report(
+        u, photo_store(), category=category, photos=kw.pop("photos", [jpeg()]), lat=lat, lon=lon, **kw
+    )
     db.session.commit()
     return r
 
@@ -109,13 +119,23 @@ def file_report(u, category="illegal_parking", lat=QIANWEI[0], lon=QIANWEI[1], *
 def report_row(u, category="illegal_parking", at=None, lat=QIANWEI[0], lon=QIANWEI[1], **cols):
     """A report row filed at a chosen moment (no photos), with its deadlines and `submitted` event."""
     from app.reports.geo import cell_of
+
     at = at or utcnow()
     cat = db.session.scalar(select(Category).where(Category.code == category))
-    r = Report(user_id=u.id, category_id=cat.id, lat=lat, lon=lon, cell=cell_of(lat, lon), created_at=at,
-               captured_at=at, updated_at=at,
-               accept_due_at=cols.pop("accept_due_at", at + timedelta(hours=cat.accept_hours)),
-               resolve_due_at=cols.pop("resolve_due_at", at + timedelta(hours=cat.resolve_hours)),
-               department_id=cols.pop("department_id", cat.default_department_id), **cols)
+    r = Report(
+        user_id=u.id,
+        category_id=cat.id,
+        lat=lat,
+        lon=lon,
+        cell=cell_of(lat, lon),
+        created_at=at,
+        captured_at=at,
+        updated_at=at,
+        accept_due_at=cols.pop("accept_due_at", at + timedelta(hours=cat.accept_hours)),
+        resolve_due_at=cols.pop("resolve_due_at", at + timedelta(hours=cat.resolve_hours)),
+        department_id=cols.pop("department_id", cat.default_department_id),
+        **cols,
+    )
     db.session.add(r)
     db.session.flush()
     db.session.add(ReportEvent(report_id=r.id, kind="submitted", created_at=at, to_status="submitted"))
@@ -141,10 +161,12 @@ def history(r, moves, actor=None):
     department. The actor is a coordinator, made on first use, unless one is given."""
     from app.triage.services import transition
     from app.triage.workflow import is_legal, requirements
+
     _filed_before(r, min((m[1] for m in moves), default=None))
     if actor is None:
-        actor = db.session.scalar(select(User).where(User.username == "history-coordinator")) or \
-            make_user("history-coordinator", "coordinator")
+        actor = db.session.scalar(select(User).where(User.username == "history-coordinator")) or make_user(
+            "history-coordinator", "coordinator"
+        )
     for to, when, *rest in moves:
         given = dict(rest[0]) if rest else {}
         needs = requirements(r.status, to) if is_legal(r.status, to) else ()  # else the service refuses it
@@ -166,8 +188,17 @@ def raw_history(r, moves, actor=None):
     prev = r.status
     for to, when, *rest in moves:
         details = rest[0] if rest else {}
-        db.session.add(ReportEvent(report_id=r.id, actor=actor, kind="transition", created_at=when,
-                                   from_status=prev, to_status=to, details=details))
+        db.session.add(
+            ReportEvent(
+                report_id=r.id,
+                actor=actor,
+                kind="transition",
+                created_at=when,
+                from_status=prev,
+                to_status=to,
+                details=details,
+            )
+        )
         prev = to
         if to == "accepted" and (r.first_accepted_at is None or when < r.first_accepted_at):
             r.first_accepted_at = when
@@ -180,6 +211,7 @@ def raw_history(r, moves, actor=None):
 
 
 # -- pictures and stored files -----------------------------------------------------------------
+
 
 def jpeg(width=640, height=480, colour=(200, 80, 40)) -> bytes:
     out = io.BytesIO()
@@ -205,11 +237,10 @@ def png(width: int, height: int, mode: str = "RGBA") -> bytes:
 def photo_fixture(name: str) -> bytes:
     """A real photo from tests/fixtures/photos (see its MANIFEST.tsv)."""
     from tests.conftest import fixture_bytes
+
     return fixture_bytes("photos/" + name)
 
 
 def stored_keys() -> list[str]:
     """Every object in the app's photo store (for the local folder: every file, temporary ones too)."""
     return sorted(o.key for o in photo_store().list())
-
-

@@ -1,4 +1,5 @@
 """Checks shared by the Open311 tests: the JSON Schemas and the spec's XML element names and order."""
+
 import json
 import os
 from datetime import datetime
@@ -20,13 +21,15 @@ def _load(name: str) -> dict:
 
 _REGISTRY = Registry().with_resources(
     (name, Resource.from_contents(_load(name), default_specification=DRAFT202012))
-    for name in ("request.json", "requests.json", "service.json", "services.json", "service-definition.json"))
+    for name in ("request.json", "requests.json", "service.json", "services.json", "service-definition.json")
+)
 
 
 def validate(schema_name: str, document) -> None:
     """Fail unless the document validates against the named GeoReport v2 schema."""
-    validator = Draft202012Validator(_load(schema_name), registry=_REGISTRY,
-                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = Draft202012Validator(
+        _load(schema_name), registry=_REGISTRY, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
     assert not errors, "; ".join(f"{list(e.path)}: {e.message}" for e in errors)
     if schema_name in ("requests.json", "request.json"):
@@ -38,11 +41,26 @@ def validate(schema_name: str, document) -> None:
 
 # The spec's element names and order (from its example documents).
 SERVICE = ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"]
-ATTRIBUTE = ["variable", "code", "datatype", "required", "datatype_description", "order", "description",
-             "values"]
-REQUEST = ["service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-           "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
-           "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url"]
+ATTRIBUTE = ["variable", "code", "datatype", "required", "datatype_description", "order", "description", "values"]
+REQUEST = [
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+]
 POSTED = ["service_request_id", "service_notice", "account_id"]
 ERROR = ["code", "description"]
 DISCOVERY = ["changeset", "contact", "key_service", "endpoints"]

@@ -1,4 +1,5 @@
 """Real servers for the scale-out tests: moto's S3, redis-server, gunicorn, and a TCP proxy to cut."""
+
 from __future__ import annotations
 
 import json
@@ -28,6 +29,7 @@ class SmtpCatcher:
 
     def __init__(self, tls=None, mode: str = ""):
         from aiosmtpd.controller import Controller
+
         self.envelopes: list = []
         self.port = free_port()
         kw = ({"ssl_context": tls} if mode == "ssl" else {"tls_context": tls, "require_starttls": True}) if tls else {}
@@ -38,13 +40,14 @@ class SmtpCatcher:
     @staticmethod
     def available() -> bool:
         import importlib.util
+
         return importlib.util.find_spec("aiosmtpd") is not None
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
         return "250 OK"
 
-    def start(self) -> "SmtpCatcher":
+    def start(self) -> SmtpCatcher:
         self.controller.start()
         return self
 
@@ -83,7 +86,7 @@ class Process:
         self.args, self.env, self.log_path = args, env, log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Process":
+    def start(self) -> Process:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -134,7 +137,7 @@ class MotoS3(Process):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "MotoS3":
+    def start(self) -> MotoS3:
         super().start()
         wait_for(lambda: answers_ok(self.url + "/moto-api/", timeout=1), what="moto_server")
         return self
@@ -154,14 +157,25 @@ class RedisServer(Process):
 
     def __init__(self):
         self.port = free_port()
-        super().__init__([executable("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-                          "--save", "", "--appendonly", "no"])
+        super().__init__(
+            [
+                executable("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]
+        )
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         super().start()
         wait_for(lambda: port_open(self.port), what="redis-server")
         return self
@@ -177,25 +191,29 @@ class Gunicorn(Process):
     def __init__(self, env: dict, log_path: str, workers: int = 2, port: int | None = None):
         self.port = port or free_port()
         env = {**os.environ, **env, "GRIDSNAP_BIND": f"127.0.0.1:{self.port}", "GRIDSNAP_WORKERS": str(workers)}
-        super().__init__([executable("gunicorn"), "-c", os.path.join(ROOT, "gunicorn.conf.py")], env=env,
-                         log_path=log_path)
+        super().__init__(
+            [executable("gunicorn"), "-c", os.path.join(ROOT, "gunicorn.conf.py")], env=env, log_path=log_path
+        )
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Gunicorn":
+    def start(self) -> Gunicorn:
         return self.launch().wait_ready()
 
-    def launch(self) -> "Gunicorn":
+    def launch(self) -> Gunicorn:
         """Start the master without waiting (boot several servers side by side, then wait_ready)."""
         super().start()
         return self
 
-    def wait_ready(self, timeout: float = 60) -> "Gunicorn":
+    def wait_ready(self, timeout: float = 60) -> Gunicorn:
         try:
-            wait_for(lambda: self.proc.poll() is None and answers_ok(self.url + "/healthz", timeout=2),
-                     timeout=timeout, what="gunicorn")
+            wait_for(
+                lambda: self.proc.poll() is None and answers_ok(self.url + "/healthz", timeout=2),
+                timeout=timeout,
+                what="gunicorn",
+            )
         except RuntimeError as err:
             raise RuntimeError(f"{err}; its log ends with:\n{self.log_tail()}") from None
         return self
@@ -258,7 +276,7 @@ class TcpProxy:
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
 
-    def start(self) -> "TcpProxy":
+    def start(self) -> TcpProxy:
         ls = socket.socket()
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind(("127.0.0.1", self.port))
@@ -315,12 +333,17 @@ class TcpProxy:
                 pass
 
 
-def site_env(database_url: str, folder: str, storage: dict | None = None, redis_url: str | None = None,
-             **extra: str) -> dict:
+def site_env(
+    database_url: str, folder: str, storage: dict | None = None, redis_url: str | None = None, **extra: str
+) -> dict:
     """The GRIDSNAP_* environment of one site's app servers, as an operator would write it."""
-    env = {"DATABASE_URL": database_url, "SECRET_KEY": "one-secret-for-every-server",
-           "GRIDSNAP_INSTANCE_DIR": os.path.join(folder, "instance"),
-           "GRIDSNAP_UPLOAD_DIR": os.path.join(folder, "uploads"), "GRIDSNAP_GEOCODER": ""}
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "one-secret-for-every-server",
+        "GRIDSNAP_INSTANCE_DIR": os.path.join(folder, "instance"),
+        "GRIDSNAP_UPLOAD_DIR": os.path.join(folder, "uploads"),
+        "GRIDSNAP_GEOCODER": "",
+    }
     os.makedirs(env["GRIDSNAP_UPLOAD_DIR"], exist_ok=True)
     for name, value in (storage or {}).items():  # STORAGE_BUCKET -> GRIDSNAP_STORAGE_BUCKET
         env["GRIDSNAP_" + name] = str(value)
@@ -333,9 +356,15 @@ def site_env(database_url: str, folder: str, storage: dict | None = None, redis_
 def site_app(env: dict):
     """An in-process app on the same database and store as the servers (to arrange rows and check)."""
     from app import create_app
-    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "SECRET_KEY": env["SECRET_KEY"],
-              "UPLOAD_DIR": env["GRIDSNAP_UPLOAD_DIR"], "GEOCODER": ""}
-    config.update({k[len("GRIDSNAP_"):]: v for k, v in env.items() if k.startswith("GRIDSNAP_STORAGE_")})
+
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
+        "SECRET_KEY": env["SECRET_KEY"],
+        "UPLOAD_DIR": env["GRIDSNAP_UPLOAD_DIR"],
+        "GEOCODER": "",
+    }
+    config.update({k[len("GRIDSNAP_") :]: v for k, v in env.items() if k.startswith("GRIDSNAP_STORAGE_")})
     return create_app(config)
 
 
@@ -345,6 +374,7 @@ def prepare_database(env: dict) -> None:
 
     from app.catalog import seed_reference_data
     from app.extensions import db
+
     app = site_app(env)
     with app.app_context():
         upgrade()
@@ -362,14 +392,16 @@ class PostgresDatabase:
 
         from sqlalchemy import create_engine
         from sqlalchemy.engine import make_url
+
         self.name = f"{prefix}_{uuid.uuid4().hex[:8]}"
         base = make_url(base_url)
         self._admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
         self.url = base.set(database=self.name).render_as_string(hide_password=False)
         self.port = base.port or 5432
 
-    def create(self) -> "PostgresDatabase":
+    def create(self) -> PostgresDatabase:
         from sqlalchemy import text
+
         with self._admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.name}"'))
         return self
@@ -377,19 +409,21 @@ class PostgresDatabase:
     def url_via(self, port: int) -> str:
         """The same database reached through another port (a TcpProxy)."""
         from sqlalchemy.engine import make_url
+
         return make_url(self.url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
 
     def drop(self) -> None:
         from sqlalchemy import text
+
         with self._admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         self._admin.dispose()
 
 
-
 def post_report_to(base: str, headers: dict, photos: list[bytes], timeout: float = 30, **fields):
     """POST a report with these photos to a running server's API, as a phone's page does."""
     import requests
+
     data = {"category": "illegal_parking", "lat": "29.2089", "lon": "103.9512", **fields}
     files = [("photos", (f"{i}.jpg", blob, "image/jpeg")) for i, blob in enumerate(photos)]
     return requests.post(base + "/api/v1/reports", headers=headers, data=data, files=files, timeout=timeout)
@@ -400,8 +434,16 @@ def s3_bucket(server) -> dict:
     import uuid
 
     import boto3
+
     bucket = f"gs-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket=bucket)
-    return {"STORAGE_BACKEND": "s3", "STORAGE_BUCKET": bucket, "STORAGE_ENDPOINT_URL": server.url,
-            "STORAGE_REGION": "us-east-1", "STORAGE_ACCESS_KEY_ID": "test", "STORAGE_SECRET_ACCESS_KEY": "test"}
+    boto3.client(
+        "s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    ).create_bucket(Bucket=bucket)
+    return {
+        "STORAGE_BACKEND": "s3",
+        "STORAGE_BUCKET": bucket,
+        "STORAGE_ENDPOINT_URL": server.url,
+        "STORAGE_REGION": "us-east-1",
+        "STORAGE_ACCESS_KEY_ID": "test",
+        "STORAGE_SECRET_ACCESS_KEY": "test",
+    }

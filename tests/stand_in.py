@@ -1,4 +1,5 @@
 """A local stand-in HTTP server for outside services: a handler class on a free loopback port, in a thread."""
+
 from __future__ import annotations
 
 import contextlib

@@ -46,6 +46,9 @@ def _plan(metadata: MetaData) -> list[tuple[Table, set[str]]]:
     return out
 
 
+SEEDED = ("department", "category", "response_template")  # rows a bare `db upgrade` writes (catalog)
+
+
 def prepare_target(url: str) -> Engine:
     """Build the schema on the target through the migrations, and check it holds no rows."""
     from flask import current_app
@@ -57,10 +60,13 @@ def prepare_target(url: str) -> Engine:
         upgrade()
         db.engine.dispose()
     engine = create_engine(url)
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         for table in db.metadata.sorted_tables:
-            if conn.execute(select(func.count()).select_from(table)).scalar():
+            if table.name not in SEEDED and conn.execute(select(func.count()).select_from(table)).scalar():
                 raise CopyRefused(f"the target database is not empty (table {table.name} has rows)")
+        # The migrations seed the reference rows; the copy brings the source's own (with their ids) instead.
+        for table in reversed([t for t in db.metadata.sorted_tables if t.name in SEEDED]):
+            conn.execute(table.delete())
     return engine
 
 

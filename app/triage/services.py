@@ -294,7 +294,7 @@ def apply_move(
         report.closed_at = now
     if move.target_report is not None:
         report.duplicate_of_id = move.target_report.id
-        _follow(move.target_report, report)
+        _follow(move.target_report, report, now)
     # The rider always sees that the status moved; an internal note goes beside it, hidden from them.
     note = move.note
     internal = bool(internal) and bool(note)
@@ -375,15 +375,15 @@ def reopen_by_rule(report: Report, note: str, details: dict, now: datetime | Non
     return apply_move(report, None, move, version=report.version, now=now)
 
 
-def _follow(target: Report, duplicate: Report) -> None:
-    """The duplicate's rider (and its co-reporters) follow the target from now on."""
+def _follow(target: Report, duplicate: Report, now: datetime) -> None:
+    """The duplicate's rider (and its co-reporters) follow the target from the merge on."""
     followers = {duplicate.user_id} | set(
         db.session.scalars(select(CoReporter.user_id).where(CoReporter.report_id == duplicate.id))
     )
     followers.discard(target.user_id)
     existing = set(db.session.scalars(select(CoReporter.user_id).where(CoReporter.report_id == target.id)))
     for user_id in sorted(followers - existing):
-        db.session.add(CoReporter(report_id=target.id, user_id=user_id, duplicate_id=duplicate.id))
+        db.session.add(CoReporter(report_id=target.id, user_id=user_id, duplicate_id=duplicate.id, created_at=now))
 
 
 def attach_photos(report: Report, event: ReportEvent, processed, kind: str) -> list[Photo]:

@@ -3,6 +3,7 @@
 
 The live app runs on its own SQLite file (migrated, seeded); each test gets emptied tables.
 """
+
 import base64
 import os
 import re
@@ -21,8 +22,15 @@ QIANWEI = {"latitude": 29.2254, "longitude": 103.9507, "accuracy": 12}
 PHOTOS = "tests/fixtures/photos/"
 # A 4032x2012 phone photo: the page must shrink it to 1600 px before upload.
 SAMSUNG = PHOTOS + "gps_samsung_sm-g930f_4032x2012.jpg"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = pytest.mark.e2e
 
@@ -46,13 +54,21 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
     base = tmp_path_factory.mktemp("live")
-    app = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(base / "live.db"),
-        "UPLOAD_DIR": str(base / "uploads"), "SECRET_KEY": "e2e", "WTF_CSRF_ENABLED": True,
-        "RATELIMIT_ENABLED": False, "GEOCODER": "", "SERVER_NAME": None,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(base / "live.db"),
+            "UPLOAD_DIR": str(base / "uploads"),
+            "SECRET_KEY": "e2e",
+            "WTF_CSRF_ENABLED": True,
+            "RATELIMIT_ENABLED": False,
+            "GEOCODER": "",
+            "SERVER_NAME": None,
+        }
+    )
     with app.app_context():
         from flask_migrate import upgrade
+
         upgrade()
     return app
 
@@ -88,10 +104,18 @@ def browser():
 
 def phone_context(browser, base_url: str, *, geolocation: bool = True, locale: str = "zh-CN", **extra):
     """A phone-sized context; geolocation granted at a fixed point in Qianwei, or denied."""
-    options = dict(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                   base_url=base_url, locale=locale,
-                   user_agent=("Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 "
-                               "(KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36"))
+    options = dict(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        base_url=base_url,
+        locale=locale,
+        user_agent=(
+            "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36"
+        ),
+    )
     if geolocation:
         options.update(geolocation=QIANWEI, permissions=["geolocation"])
     options.update(extra)
@@ -140,10 +164,13 @@ def log_in_page(page, username: str, password: str) -> None:
 
 # A 1x1 PNG answered for every map tile (and anything else off the live server): the tests run offline.
 BLANK_TILE = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 
 def offline_tiles(page) -> None:
     """Answer every request that leaves the live server (map tiles) with a blank tile."""
-    page.route(re.compile(r"^https?://(?!127\.0\.0\.1).*"),
-               lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))
+    page.route(
+        re.compile(r"^https?://(?!127\.0\.0\.1).*"),
+        lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE),
+    )

@@ -10,19 +10,34 @@ from tests.e2e.conftest import log_in_page, offline_tiles
 
 pytestmark = pytest.mark.e2e
 
-PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/categories", "/admin/categories/new",
-         "/admin/departments",
-         "/admin/grids", "/admin/teams", "/admin/templates", "/admin/templates/new", "/admin/audit"]
+PAGES = [
+    "/admin/",
+    "/admin/users",
+    "/admin/users/new",
+    "/admin/categories",
+    "/admin/categories/new",
+    "/admin/departments",
+    "/admin/grids",
+    "/admin/teams",
+    "/admin/templates",
+    "/admin/templates/new",
+    "/admin/audit",
+]
 SQUARE = [[103.94, 29.20], [103.95, 29.20], [103.95, 29.22], [103.94, 29.22], [103.94, 29.20]]
 EAST = [[103.95, 29.20], [103.96, 29.20], [103.96, 29.22], [103.95, 29.22], [103.95, 29.20]]
 
 
 def test_admin_pages_fit_a_phone_and_the_grid_map_draws_every_grid(live, phone):
     factories.make_user("boss", role="admin", password=factories.PASSWORD, display_name="管理员")
-    grids.import_grids('{"type": "FeatureCollection", "features": [%s, %s]}' % tuple(
-        '{"type": "Feature", "properties": {"code": "%s", "name": "网格"}, '
-        '"geometry": {"type": "Polygon", "coordinates": [%s]}}' % (code, ring)
-        for code, ring in (("Q-01", SQUARE), ("Q-02", EAST))))
+    grids.import_grids(
+        '{{"type": "FeatureCollection", "features": [{}, {}]}}'.format(
+            *tuple(
+                f'{{"type": "Feature", "properties": {{"code": "{code}", "name": "网格"}}, '
+                f'"geometry": {{"type": "Polygon", "coordinates": [{ring}]}}}}'
+                for code, ring in (("Q-01", SQUARE), ("Q-02", EAST))
+            )
+        )
+    )
     db.session.commit()
     offline_tiles(phone)
     log_in_page(phone, "boss", factories.PASSWORD)

@@ -1,4 +1,5 @@
 """A developer on a phone reads /api/docs: it fits 360 px, loads nothing from elsewhere, its links work."""
+
 import pytest
 
 pytestmark = pytest.mark.e2e

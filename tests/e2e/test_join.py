@@ -2,6 +2,7 @@
 
 Headless Chromium, 390x844 (see conftest). The team and invite are made in the live app's context.
 """
+
 from datetime import timedelta
 
 import pytest

@@ -1,5 +1,6 @@
 """On a phone: the bell's count rises after a move without a reload, and the rider answers "not fixed"
 with a photo, which sends the report back."""
+
 import pytest
 from sqlalchemy import select
 
@@ -21,8 +22,14 @@ def test_the_bell_counts_up_and_the_rider_says_not_fixed_with_a_photo(live, phon
     handler = f.make_user("handler", role="handler", department_id=traffic)
     r = f.file_report(rider)
     report_id = r.id
-    phone.context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live.url)
-                        else route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))
+    phone.context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(live.url)
+            else route.fulfill(status=200, content_type="image/png", body=BLANK_TILE)
+        ),
+    )
     try:
         log_in_page(phone, "rider", f.PASSWORD)
         phone.goto(f"/reports/{report_id}")

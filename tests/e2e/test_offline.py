@@ -1,6 +1,7 @@
 """Riders on bad networks: the report page opens with no network after one visit, a report filed
 offline waits on the phone (surviving a reload) and arrives exactly once when the network returns,
 and an upload the server fails is retried and arrives once."""
+
 import json
 import time
 
@@ -77,7 +78,7 @@ def test_report_page_opens_with_no_network_after_one_visit(phone, live):
     phone.context.set_offline(True)
     phone.reload()
     phone.wait_for_selector("#report-form")
-    phone.wait_for_selector("#map:not([hidden])")   # Leaflet came from the cache too
+    phone.wait_for_selector("#map:not([hidden])")  # Leaflet came from the cache too
     assert phone.is_visible("#photo-input + p, #photo-hint")
     phone.goto("/mine")
     phone.wait_for_selector("#my-reports")
@@ -93,18 +94,18 @@ def test_report_filed_offline_waits_survives_a_reload_and_arrives_exactly_once(p
     phone.wait_for_selector("#conf-queued:not([hidden])")
     filed_at = phone.evaluate("Date.now()")
 
-    phone.goto("/mine")                                 # served from the phone's cache
+    phone.goto("/mine")  # served from the phone's cache
     phone.wait_for_selector("#outbox:not([hidden]) .outbox-item")
-    phone.reload()                                      # still there after a reload
+    phone.reload()  # still there after a reload
     phone.wait_for_selector("#outbox:not([hidden]) .outbox-item")
     assert phone.locator(".outbox-item").count() == 1
     assert reports_on_server() == 0
 
-    phone.context.set_offline(False)                    # the connection returns: it is sent by itself
+    phone.context.set_offline(False)  # the connection returns: it is sent by itself
     assert wait_until(lambda: reports_on_server() == 1), "the waiting report was not sent"
     phone.wait_for_selector("#my-reports [data-reference]")
     expect(phone.locator(".outbox-item")).to_have_count(0, timeout=15000)  # no eval: the CSP forbids it
-    time.sleep(1)                                       # any second sender (Background Sync) has had its turn
+    time.sleep(1)  # any second sender (Background Sync) has had its turn
     assert reports_on_server() == 1
     report = db.session.scalar(select(Report))
     assert report.category.code == "fire_lane_blocked"
@@ -123,9 +124,12 @@ def test_upload_the_server_fails_once_is_retried_and_arrives_once(phone, live, r
     def fail_once(route):
         failures.append(route.request.headers.get("idempotency-key"))
         if reached_server:
-            route.fetch()                               # the server filed it, but the answer never came back
-        route.fulfill(status=503, content_type="application/json",
-                      body=json.dumps({"error": {"code": "unavailable", "message": "busy"}}))
+            route.fetch()  # the server filed it, but the answer never came back
+        route.fulfill(
+            status=503,
+            content_type="application/json",
+            body=json.dumps({"error": {"code": "unavailable", "message": "busy"}}),
+        )
 
     # Only the first upload is intercepted; the retry goes to the server untouched.
     phone.route("**/api/v1/reports", fail_once, times=1)
@@ -137,7 +141,7 @@ def test_upload_the_server_fails_once_is_retried_and_arrives_once(phone, live, r
 
     # Chromium's request interception cannot replay bodies read back from IndexedDB: stop intercepting.
     phone.unroute_all()
-    phone.goto("/mine")                                 # opening the app sends what waits
+    phone.goto("/mine")  # opening the app sends what waits
     assert wait_until(lambda: reports_on_server() == 1)
     expect(phone.locator(".outbox-item")).to_have_count(0, timeout=15000)  # no eval: the CSP forbids it
     time.sleep(1)
@@ -170,8 +174,12 @@ def test_on_a_shared_phone_each_riders_waiting_report_goes_out_under_their_own_l
     install(phone)
     factories.make_user("rider2", password=factories.PASSWORD)
     db.session.commit()
-    phone.route("**/api/v1/reports", lambda route: route.fulfill(
-        status=503, content_type="application/json", body=json.dumps({"error": {"code": "x", "message": "busy"}})))
+    phone.route(
+        "**/api/v1/reports",
+        lambda route: route.fulfill(
+            status=503, content_type="application/json", body=json.dumps({"error": {"code": "x", "message": "busy"}})
+        ),
+    )
     fill(phone)
     phone.click("#submit")
     phone.wait_for_selector("#conf-queued:not([hidden])")
@@ -200,7 +208,6 @@ def test_on_a_shared_phone_each_riders_waiting_report_goes_out_under_their_own_l
     assert db.session.scalar(select(Report)).user.username == "rider1"
 
 
-
 # What the server answers past a rider's report limit (tests/integration/test_filing_limits.py checks the
 # server's side); here the phone's side: the outbox waits it out.
 LIMIT_MESSAGE = "您短时间内上报次数过多，1小时后可以再次上报；保存在手机上的上报届时会自动发送。"
@@ -217,8 +224,12 @@ def test_a_report_over_the_riders_limit_waits_out_retry_after_then_arrives_once(
 
     def limit_reached(route):
         refused.append(route.request.headers.get("idempotency-key"))
-        route.fulfill(status=429, headers={"Retry-After": "3600"}, content_type="application/json",
-                      body=json.dumps({"error": {"code": "rate_limited", "message": LIMIT_MESSAGE}}))
+        route.fulfill(
+            status=429,
+            headers={"Retry-After": "3600"},
+            content_type="application/json",
+            body=json.dumps({"error": {"code": "rate_limited", "message": LIMIT_MESSAGE}}),
+        )
 
     phone.clock.install()  # the phone's clock, moved on below instead of waiting an hour
     log_in_page(phone, "rider1", factories.PASSWORD)

@@ -4,7 +4,8 @@ the language, and on the riders' pages every link, button and form control at le
 
 The pages are a fixed list over the demo data (app.demo.load_demo), loaded once for the module.
 """
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -62,7 +63,8 @@ CHECK_PAGE = """([width, riderPage]) => {
       .forEach(function (el) {
         if (!shown(el)) { return; }
         // a checkbox or radio is tapped through its label
-        var box = ((el.type === 'checkbox' || el.type === 'radio') && el.closest('label') || el).getBoundingClientRect();
+        var target = (el.type === 'checkbox' || el.type === 'radio') && el.closest('label') || el;
+        var box = target.getBoundingClientRect();
         if (box.width < 43.5 || box.height < 43.5) {
           problems.push('small target: ' + name(el) + ' ' + Math.round(box.width) + 'x' + Math.round(box.height));
         }
@@ -84,13 +86,19 @@ def site(live_app, live_server):
         s = Site()
         s.url = live_server.url
         users = {u.username: u for u in db.session.scalars(select(User))}
-        mine = list(db.session.scalars(select(Report).where(Report.user_id == users["rider_zhang"].id)
-                                       .order_by(Report.id)))
+        mine = list(
+            db.session.scalars(select(Report).where(Report.user_id == users["rider_zhang"].id).order_by(Report.id))
+        )
         s.rider_reports = [r.id for r in mine]
         s.rider_team = users["rider_zhang"].team_id
-        s.dispatched = db.session.scalar(select(Report.id).where(
-            Report.department_id == users["handler_jj"].department_id,
-            Report.status.in_(("assigned", "in_progress"))).order_by(Report.id))
+        s.dispatched = db.session.scalar(
+            select(Report.id)
+            .where(
+                Report.department_id == users["handler_jj"].department_id,
+                Report.status.in_(("assigned", "in_progress")),
+            )
+            .order_by(Report.id)
+        )
         s.open_report = db.session.scalar(select(Report.id).where(Report.status == "submitted").order_by(Report.id))
         team = db.session.get(Team, s.rider_team)
         invite = teams.create_invite(team, users["coord_wang"], 7)
@@ -100,7 +108,7 @@ def site(live_app, live_server):
         teams.set_leader(team, users["rider_zhang"], users["coord_wang"], True)
         db.session.commit()
         s.invite, s.join = invite.id, f"/join/{invite.token}"
-        s.week = week_of(datetime.now(timezone.utc), ZoneInfo(live_app.config["TIMEZONE"])).name
+        s.week = week_of(datetime.now(UTC), ZoneInfo(live_app.config["TIMEZONE"])).name
         s.rider_id = users["rider_zhang"].id
         db.session.remove()
     return s
@@ -110,13 +118,41 @@ def pages(s):
     """(user or None, paths, rider page?) for every role."""
     return [
         (None, ["/login", s.join], True),
-        ("rider_zhang", ["/report", "/mine", *[f"/reports/{i}" for i in s.rider_reports],
-                         f"/reports/{s.rider_reports[0]}/filed", "/me/points", "/leaderboard",
-                         "/leaderboard?period=month", "/teams", f"/teams/{s.rider_team}", "/welcome", "/profile"], True),
-        ("coord_wang", ["/board", "/board?status=closed", "/board?view=map", f"/board/reports/{s.open_report}",
-                        f"/board/reports/{s.rider_reports[-1]}", "/teams", f"/teams/{s.rider_team}",
-                        f"/teams/invites/{s.invite}", f"/riders/{s.rider_id}", "/summaries/", f"/summaries/{s.week}",
-                        "/profile"], False),
+        (
+            "rider_zhang",
+            [
+                "/report",
+                "/mine",
+                *[f"/reports/{i}" for i in s.rider_reports],
+                f"/reports/{s.rider_reports[0]}/filed",
+                "/me/points",
+                "/leaderboard",
+                "/leaderboard?period=month",
+                "/teams",
+                f"/teams/{s.rider_team}",
+                "/welcome",
+                "/profile",
+            ],
+            True,
+        ),
+        (
+            "coord_wang",
+            [
+                "/board",
+                "/board?status=closed",
+                "/board?view=map",
+                f"/board/reports/{s.open_report}",
+                f"/board/reports/{s.rider_reports[-1]}",
+                "/teams",
+                f"/teams/{s.rider_team}",
+                f"/teams/invites/{s.invite}",
+                f"/riders/{s.rider_id}",
+                "/summaries/",
+                f"/summaries/{s.week}",
+                "/profile",
+            ],
+            False,
+        ),
         ("handler_jj", ["/tasks", f"/board/reports/{s.dispatched}"], False),
     ]
 

@@ -3,6 +3,7 @@
 Headless Chromium, 390x844, geolocation granted at a fixed point (or refused, where the photo's
 EXIF GPS places the report). Map tiles are answered locally so the test runs offline.
 """
+
 import re
 
 import pytest
@@ -110,6 +111,7 @@ def test_without_any_location_the_rider_taps_the_map(phone_no_geo, live):
 
 def test_report_page_fits_a_360px_phone_with_big_touch_targets(browser, live):
     from tests.e2e.conftest import phone_context
+
     rider()
     context = phone_context(browser, live.url, viewport={"width": 360, "height": 740})
     page = context.new_page()
@@ -128,7 +130,7 @@ def test_report_page_fits_a_360px_phone_with_big_touch_targets(browser, live):
 
 
 def test_rider_adds_a_photo_to_a_report_nearby_and_a_report_closed_meanwhile_is_refused(phone, live):
-    """"Already reported?": a report closed since the list was shown is refused with the server's reason and
+    """ "Already reported?": a report closed since the list was shown is refused with the server's reason and
     leaves the list; the rider joins the other and then sees its progress, not the first rider's words."""
     owner = factories.make_user("owner", display_name="老李")
     spot = (QIANWEI["latitude"], QIANWEI["longitude"])

@@ -1,5 +1,6 @@
 """In the browser: names from admins and grid files stay text in map popups, and the Content-Security-Policy
 (no inline script) leaves the pages working: the hotspot map, the invite sheet's print button."""
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 

@@ -1,4 +1,5 @@
 """A coordinator on a phone reads a weekly summary: it fits 360 px, the hotspot map draws, it prints on A4."""
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,14 +17,21 @@ def test_week_page_fits_a_phone_draws_hotspots_and_prints(live, phone):
     factories.make_user("coord", role="coordinator", password=factories.PASSWORD)
     rider = factories.make_user("rider1", team="犍路先锋")
     # two clusters ~1 km apart (3 and 2 reports) in 2025-W10, one of them resolved
-    for i, (lat, lon) in enumerate([(29.2089, 103.9512), (29.2090, 103.9513), (29.2091, 103.9511),
-                                    (29.2189, 103.9512), (29.2190, 103.9513)]):
-        r = factories.report_row(rider, "illegal_parking" if i % 2 else "garbage",
-                                 datetime(2025, 3, 3 + i, 9, tzinfo=SH), lat=lat, lon=lon)
+    for i, (lat, lon) in enumerate(
+        [(29.2089, 103.9512), (29.2090, 103.9513), (29.2091, 103.9511), (29.2189, 103.9512), (29.2190, 103.9513)]
+    ):
+        r = factories.report_row(
+            rider, "illegal_parking" if i % 2 else "garbage", datetime(2025, 3, 3 + i, 9, tzinfo=SH), lat=lat, lon=lon
+        )
         if i == 0:
-            factories.history(r, [("accepted", datetime(2025, 3, 3, 10, tzinfo=SH)),
-                                  ("assigned", datetime(2025, 3, 3, 11, tzinfo=SH)),
-                                  ("resolved", datetime(2025, 3, 4, 10, tzinfo=SH))])
+            factories.history(
+                r,
+                [
+                    ("accepted", datetime(2025, 3, 3, 10, tzinfo=SH)),
+                    ("assigned", datetime(2025, 3, 3, 11, tzinfo=SH)),
+                    ("resolved", datetime(2025, 3, 4, 10, tzinfo=SH)),
+                ],
+            )
     offline_tiles(phone)
     phone.set_viewport_size({"width": 360, "height": 780})
     log_in_page(phone, "coord", factories.PASSWORD)

@@ -1,5 +1,6 @@
 """A report from accept to close in the browser: the coordinator accepts and dispatches it, the handler
 resolves it with a note, the coordinator closes it as fixed, and the rider follows it on the phone."""
+
 import pytest
 
 from app.extensions import db
@@ -13,8 +14,7 @@ DESKTOP = {"width": 1280, "height": 800}
 
 def offline(context, base_url):
     """Only the live server answers: map tiles and anything else outside are refused."""
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base_url)
-                  else route.abort())
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base_url) else route.abort())
     return context
 
 
@@ -36,11 +36,13 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
     from sqlalchemy import select
 
     from app.models import Department
+
     traffic = db.session.scalar(select(Department.id).where(Department.code == "traffic_police"))
     f.make_user("rider", display_name="Rider Zhang", password=f.PASSWORD)
     f.make_user("coord", "coordinator", password=f.PASSWORD, display_name="Coordinator Li")
     handler = f.make_user("handler", "handler", password=f.PASSWORD, display_name="Handler Wang", department_id=traffic)
     from app.models import User
+
     rider = db.session.scalar(select(User).where(User.username == "rider"))
     report = f.file_report(rider, description="car on the tactile path")
     report_id, reference, handler_id = report.id, report.reference, handler.id
@@ -92,8 +94,13 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
     item.locator("summary").click()
     timeline = item.locator("ol.timeline li")
     steps = [t.strip() for t in item.locator("ol.timeline li .what").all_inner_texts()]
-    assert steps == ["Submitted", "Submitted → Accepted", "Accepted → Dispatched", "Dispatched → Resolved",
-                     "Resolved → Closed"]
+    assert steps == [
+        "Submitted",
+        "Submitted → Accepted",
+        "Accepted → Dispatched",
+        "Dispatched → Resolved",
+        "Resolved → Closed",
+    ]
     text = item.inner_text()
     assert "Car towed, path clear" in text and "Checked on site" in text and "Fixed" in text
     assert timeline.count() == 5

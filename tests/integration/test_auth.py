@@ -1,4 +1,5 @@
 """Accounts: login, safe redirects, rate limits, API tokens, CLI, language."""
+
 import re
 
 from app.extensions import db
@@ -29,9 +30,10 @@ def test_login_without_csrf_token_is_refused(client, app):
 def test_next_redirect_stays_on_site(client, app):
     make_user("rider1", password=PASSWORD)
     page = client.get("/login?next=https://evil.example/steal")
-    r = client.post("/login?next=https://evil.example/steal",
-                    data={"username": "rider1", "password": PASSWORD,
-                          "csrf_token": csrf_from(page.get_data(as_text=True))})
+    r = client.post(
+        "/login?next=https://evil.example/steal",
+        data={"username": "rider1", "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
     assert r.status_code == 302
     assert "evil.example" not in r.headers["Location"]
 
@@ -39,8 +41,10 @@ def test_next_redirect_stays_on_site(client, app):
 def test_next_redirect_to_a_local_page_is_followed(client, app):
     make_user("rider1", password=PASSWORD)
     page = client.get("/login?next=/mine")
-    r = client.post("/login?next=/mine", data={"username": "rider1", "password": PASSWORD,
-                                               "csrf_token": csrf_from(page.get_data(as_text=True))})
+    r = client.post(
+        "/login?next=/mine",
+        data={"username": "rider1", "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
     assert r.headers["Location"].endswith("/mine")
 
 
@@ -67,8 +71,14 @@ def test_failed_logins_slow_guessing_an_account_from_any_address(client, app):
         client.post("/logout", data={"csrf_token": csrf_from(client.get("/profile").get_data(as_text=True))})
     guesser = app.test_client()
     assert [_attempt(guesser, "rider1", "nope", "10.0.0.1") for _ in range(4)] == [400, 400, 400, 429]
-    r = guesser.post("/login", data={"username": "RIDER1 ", "password": "nope",  # however it is typed
-                                     "csrf_token": csrf_from(guesser.get("/login").get_data(as_text=True))})
+    r = guesser.post(
+        "/login",
+        data={
+            "username": "RIDER1 ",
+            "password": "nope",  # however it is typed
+            "csrf_token": csrf_from(guesser.get("/login").get_data(as_text=True)),
+        },
+    )
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
     assert [_attempt(guesser, "rider1", "nope", "10.0.0.2") for _ in range(2)] == [400, 429]
     assert _attempt(guesser, "rider2", "nope", "10.0.0.1") == 400
@@ -124,6 +134,7 @@ def test_bearer_token_authenticates_and_revoked_token_does_not(client, app):
     stored = db.session.query(ApiToken).one()
     assert stored.token_hash != plain and plain not in stored.token_hash
     from app.models import utcnow
+
     stored.revoked_at = utcnow()
     db.session.commit()
     assert client.get("/api/v1/reports?mine=1", headers=auth).status_code == 401
@@ -169,8 +180,9 @@ def test_logout_needs_a_post_with_csrf(client, app):
 def _remembered_login(client, username="rider1", password=PASSWORD):
     """Log in with "keep me logged in"; the login's two cookies, as someone copying them would have them."""
     page = client.get("/login").get_data(as_text=True)
-    r = client.post("/login", data={"username": username, "password": password, "remember": "y",
-                                    "csrf_token": csrf_from(page)})
+    r = client.post(
+        "/login", data={"username": username, "password": password, "remember": "y", "csrf_token": csrf_from(page)}
+    )
     assert r.status_code == 302
     return client.get_cookie("session").value, client.get_cookie("remember_token").value
 
@@ -224,15 +236,20 @@ def test_changing_my_password_ends_my_other_logins_and_keeps_this_one(client, ap
     copies = _copies(app, _remembered_login(lost_phone))
     here = _remembered_login(client)
     page = client.get("/profile").get_data(as_text=True)
-    form = {"current_password": "not-my-password", "password": "a-new-secret-9", "confirm": "a-new-secret-9",
-            "csrf_token": csrf_from(page)}
+    form = {
+        "current_password": "not-my-password",
+        "password": "a-new-secret-9",
+        "confirm": "a-new-secret-9",
+        "csrf_token": csrf_from(page),
+    }
     r = client.post("/profile/password", data=form)
     assert r.status_code == 400 and "current password is not right" in r.get_data(as_text=True)
     r = client.post("/profile/password", data={**form, "current_password": PASSWORD, "confirm": "different-9"})
     assert r.status_code == 400 and "The passwords differ." in r.get_data(as_text=True)
     assert _logged_in(lost_phone)  # nothing changed yet
-    r = client.post("/profile/password", data={**form, "current_password": PASSWORD, "password": "short",
-                                               "confirm": "short"})
+    r = client.post(
+        "/profile/password", data={**form, "current_password": PASSWORD, "password": "short", "confirm": "short"}
+    )
     assert r.status_code == 400
     r = client.post("/profile/password", data={**form, "current_password": PASSWORD})
     assert r.status_code == 302
@@ -245,8 +262,9 @@ def test_changing_my_password_ends_my_other_logins_and_keeps_this_one(client, ap
 
 
 def test_cli_creates_users_and_prints_a_working_token_last(runner, client, app):
-    r = runner.invoke(args=["user", "create", "cli_rider", "--role", "rider", "--password", "long-enough-1",
-                            "--team", "犍路先锋"])
+    r = runner.invoke(
+        args=["user", "create", "cli_rider", "--role", "rider", "--password", "long-enough-1", "--team", "犍路先锋"]
+    )
     assert r.exit_code == 0, r.output
     u = db.session.query(User).filter_by(username="cli_rider").one()
     assert u.team.name == "犍路先锋"

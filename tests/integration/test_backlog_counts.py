@@ -1,5 +1,6 @@
 """report_backlog_count: the open reports per (category, grid, department, team, status, dated), kept by
 database triggers, must equal what the report rows say after every kind of write, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import threading
@@ -27,16 +28,22 @@ def test_counts_follow_every_kind_of_write(app):
     a = f.make_user("ra", team="犍路先锋")
     b = f.make_user("rb", team="小哥传声筒")
     loner = f.make_user("rc")
-    reports = [f.report_row(u, category=c) for u in (a, b, loner)
-               for c in ("illegal_parking", "elevator_hazard", "noise")]
+    reports = [
+        f.report_row(u, category=c) for u in (a, b, loner) for c in ("illegal_parking", "elevator_hazard", "noise")
+    ]
     check()
 
     # The workflow: accept, assign to a department, start, resolve, close, reopen; reject; duplicate.
     dept = db.session.scalar(select(Department).order_by(Department.id))
     r = reports[0]
-    for to, kw in (("accepted", {}), ("assigned", {"department_id": dept.id}), ("in_progress", {}),
-                   ("resolved", {"note": "修好了"}), ("closed", {"outcome": "fixed"}),
-                   ("accepted", {"note": "又坏了"})):
+    for to, kw in (
+        ("accepted", {}),
+        ("assigned", {"department_id": dept.id}),
+        ("in_progress", {}),
+        ("resolved", {"note": "修好了"}),
+        ("closed", {"outcome": "fixed"}),
+        ("accepted", {"note": "又坏了"}),
+    ):
         triage.transition(r, boss, to, version=r.version, **kw)
         db.session.commit()
         check()
@@ -61,7 +68,9 @@ def test_counts_follow_every_kind_of_write(app):
     check()
 
     # Grids drawn and removed, a category changed, deadlines cleared and set, by bulk UPDATE as well.
-    grid = Grid(code="G01", name="一网格", geometry={"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]})
+    grid = Grid(
+        code="G01", name="一网格", geometry={"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+    )
     db.session.add(grid)
     db.session.flush()
     db.session.execute(update(Report).where(Report.id.in_([x.id for x in reports[3:7]])).values(grid_id=grid.id))
@@ -79,11 +88,27 @@ def test_counts_follow_every_kind_of_write(app):
     # Bulk inserts (as the demo loader writes) and deletes.
     cat = db.session.scalar(select(Category).where(Category.code == "garbage"))
     now = utcnow()
-    db.session.execute(insert(Report), [
-        {"user_id": u.id, "category_id": cat.id, "lat": 29.2, "lon": 103.9, "cell": 1, "status": status,
-         "created_at": now, "captured_at": now, "updated_at": now, "accept_due_at": now + timedelta(hours=24),
-         "resolve_due_at": now + timedelta(days=7), "department_id": dept.id}
-        for u in (a, b, loner) for status in ("submitted", "assigned", "closed", "resolved")])
+    db.session.execute(
+        insert(Report),
+        [
+            {
+                "user_id": u.id,
+                "category_id": cat.id,
+                "lat": 29.2,
+                "lon": 103.9,
+                "cell": 1,
+                "status": status,
+                "created_at": now,
+                "captured_at": now,
+                "updated_at": now,
+                "accept_due_at": now + timedelta(hours=24),
+                "resolve_due_at": now + timedelta(days=7),
+                "department_id": dept.id,
+            }
+            for u in (a, b, loner)
+            for status in ("submitted", "assigned", "closed", "resolved")
+        ],
+    )
     db.session.commit()
     check()
     db.session.execute(delete(Report).where(Report.category_id == cat.id, Report.status != "assigned"))
@@ -102,6 +127,7 @@ def test_a_rolled_back_write_leaves_the_counts_alone(app):
 
 
 # ---- PostgreSQL: concurrent writers (SQLite has one writer at a time) --------------------------------
+
 
 def _postgresql_only():
     if db.engine.dialect.name != "postgresql":
@@ -159,7 +185,9 @@ def test_a_report_written_while_its_rider_changes_team_counts_under_the_new_team
             db.session.execute(text("UPDATE report SET status = 'accepted' WHERE id = :id"), {"id": report_id})
             db.session.commit()
         else:
-            f.report_row(db.session.get(User, rider_id), category="illegal_parking" if write == "same group" else "noise")
+            f.report_row(
+                db.session.get(User, rider_id), category="illegal_parking" if write == "same group" else "noise"
+            )
 
     with db.engine.connect() as admin:
         tx = admin.begin()

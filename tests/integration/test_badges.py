@@ -1,5 +1,6 @@
 """Badges: first report, first hazard found, 10 fixed, 50 fixed, a month with a report every week."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 from flask_babel import force_locale
 from sqlalchemy import select
@@ -11,22 +12,38 @@ from app.teams.badges import BADGES, badges_for
 from tests import factories as f
 
 # Monday 2 November 2026, 10:00 in Shanghai.
-T0 = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 LAT, LON = f.QIANWEI
 
 
 def bare_report(user, when, category="illegal_parking", moves=()):
     """A report row (no photos: badges only read rows and events) with its timeline."""
     cat = db.session.scalar(select(Category).where(Category.code == category))
-    r = Report(user_id=user.id, category_id=cat.id, lat=LAT, lon=LON, cell=cell_of(LAT, LON), created_at=when,
-               captured_at=when, updated_at=when)
+    r = Report(
+        user_id=user.id,
+        category_id=cat.id,
+        lat=LAT,
+        lon=LON,
+        cell=cell_of(LAT, LON),
+        created_at=when,
+        captured_at=when,
+        updated_at=when,
+    )
     db.session.add(r)
     db.session.flush()
     db.session.add(ReportEvent(report_id=r.id, kind="submitted", to_status="submitted", created_at=when))
     prev = "submitted"
     for i, (status, details) in enumerate(moves, start=1):
-        db.session.add(ReportEvent(report_id=r.id, kind="transition", from_status=prev, to_status=status,
-                                   created_at=when + timedelta(hours=i), details=details))
+        db.session.add(
+            ReportEvent(
+                report_id=r.id,
+                kind="transition",
+                from_status=prev,
+                to_status=status,
+                created_at=when + timedelta(hours=i),
+                details=details,
+            )
+        )
         prev = status
     r.status = prev
     r.outcome = (moves[-1][1] or {}).get("outcome") if moves and prev == "closed" else None
@@ -66,8 +83,7 @@ def test_ten_and_fifty_fixed_count_only_reports_closed_as_fixed(app):
     rider = f.make_user("r1")
     for i in range(9):
         bare_report(rider, T0 + timedelta(days=i), moves=FIXED)
-    bare_report(rider, T0 + timedelta(days=9),
-                moves=FIXED[:3] + [("closed", {"outcome": "unable_to_fix"})])
+    bare_report(rider, T0 + timedelta(days=9), moves=FIXED[:3] + [("closed", {"outcome": "unable_to_fix"})])
     assert "fixed_10" not in codes(rider)
     tenth = bare_report(rider, T0 + timedelta(days=10), moves=FIXED)
     badge = next(b for b in badges_for(rider.id) if b.code == "fixed_10")

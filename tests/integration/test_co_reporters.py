@@ -1,5 +1,6 @@
 """What a co-reporter sees of a report they joined: its progress, place, the staff's replies and their own
 additions; never the rider who filed it, their description, photos or comments, nor another co-reporter's."""
+
 import io
 from collections import namedtuple
 
@@ -22,9 +23,17 @@ Scene = namedtuple("Scene", "report owner joiner headers photos")
 
 def join(client, headers, report, comment=OWN_COMMENT):
     """What anyone can do with Open311's public coordinates: add a photo from the report's own position."""
-    return client.post(f"/api/v1/reports/{report.id}/photos", headers=headers, content_type="multipart/form-data",
-                       data={"lat": str(report.lat), "lon": str(report.lon), "comment": comment,
-                             "photos": [(io.BytesIO(f.jpeg(colour=(10, 200, 10))), "me.jpg")]})
+    return client.post(
+        f"/api/v1/reports/{report.id}/photos",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={
+            "lat": str(report.lat),
+            "lon": str(report.lon),
+            "comment": comment,
+            "photos": [(io.BytesIO(f.jpeg(colour=(10, 200, 10))), "me.jpg")],
+        },
+    )
 
 
 @pytest.fixture
@@ -57,8 +66,11 @@ def scene(app, client):
 
 
 def private_words(text: str) -> list[str]:
-    return [w for w in (OWNER_NAME, OWNER_WORDS, BUILDING, OWNER_COMMENT, OTHER_COMMENT, INTERNAL_NOTE,
-                        "Other Zhao") if w in text]
+    return [
+        w
+        for w in (OWNER_NAME, OWNER_WORDS, BUILDING, OWNER_COMMENT, OTHER_COMMENT, INTERNAL_NOTE, "Other Zhao")
+        if w in text
+    ]
 
 
 def test_a_co_reporter_reads_the_reports_progress_and_place_but_not_the_riders_parts(client, scene):
@@ -96,9 +108,12 @@ def test_a_co_reporters_timeline_holds_the_staffs_moves_and_replies_and_their_ow
     r, h = scene.report, scene.headers
     events = client.get(f"/api/v1/reports/{r.id}/events", headers=h["joiner"]).get_json()["events"]
     assert [(e["kind"], e["actor"], e["note"]) for e in events] == [
-        ("transition", "Coordinator Wang", ""), ("comment", "Coordinator Wang", STAFF_REPLY),
-        ("photo", "Joiner Chen", OWN_COMMENT), ("transition", "Coordinator Wang", ""),
-        ("transition", "Coordinator Wang", "Van towed")]
+        ("transition", "Coordinator Wang", ""),
+        ("comment", "Coordinator Wang", STAFF_REPLY),
+        ("photo", "Joiner Chen", OWN_COMMENT),
+        ("transition", "Coordinator Wang", ""),
+        ("transition", "Coordinator Wang", "Van towed"),
+    ]
     owners = client.get(f"/api/v1/reports/{r.id}/events", headers=h["owner"]).get_json()["events"]
     assert {e["note"] for e in owners} >= {OWNER_COMMENT, OTHER_COMMENT, OWN_COMMENT, STAFF_REPLY}
     assert INTERNAL_NOTE not in {e["note"] for e in owners}

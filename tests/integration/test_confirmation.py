@@ -1,4 +1,5 @@
 """The rider's confirmation (回访): who may answer, once, and "not fixed" soon after sends it back once."""
+
 from datetime import timedelta
 
 import pytest
@@ -55,8 +56,9 @@ def test_not_fixed_within_a_week_reopens_once_and_tells_the_department_and_coord
     confirm(r, rider, fixed=False, note="still parked there", photo=jpeg())
     db.session.commit()
     assert r.status == "accepted" and r.resolved_at is None
-    reopen = db.session.scalar(select(ReportEvent).where(ReportEvent.kind == "transition",
-                                                         ReportEvent.actor_id.is_(None)))
+    reopen = db.session.scalar(
+        select(ReportEvent).where(ReportEvent.kind == "transition", ReportEvent.actor_id.is_(None))
+    )
     assert (reopen.from_status, reopen.to_status) == ("resolved", "accepted")
     told = {(n.kind, n.user_id) for n in db.session.scalars(select(Notification))}
     assert ("not_fixed", coord.id) in told and ("not_fixed", handler.id) in told
@@ -74,8 +76,9 @@ def test_not_fixed_after_a_week_only_flags(app, resolved):
     event = confirm(r, rider, fixed=False, now=r.resolved_at + timedelta(days=7, seconds=1))
     db.session.commit()
     assert event.details["reopens"] is False and r.status == "resolved"
-    assert db.session.scalar(select(Notification).where(Notification.kind == "not_fixed",
-                                                        Notification.user_id == coord.id))
+    assert db.session.scalar(
+        select(Notification).where(Notification.kind == "not_fixed", Notification.user_id == coord.id)
+    )
 
 
 def test_a_report_closed_with_another_outcome_is_not_reopened(app, resolved):
@@ -93,9 +96,17 @@ def test_the_report_page_asks_and_takes_the_answer_with_a_photo(app, client, res
     page = client.get(f"/reports/{r.id}").get_data(as_text=True)
     assert "Is it fixed?" in page
     from tests.factories import csrf_from
-    answer = client.post(f"/reports/{r.id}/confirm", data={
-        "csrf_token": csrf_from(page), "fixed": "0", "note": "no",
-        "photo": (__import__("io").BytesIO(jpeg()), "after.jpg")}, content_type="multipart/form-data")
+
+    answer = client.post(
+        f"/reports/{r.id}/confirm",
+        data={
+            "csrf_token": csrf_from(page),
+            "fixed": "0",
+            "note": "no",
+            "photo": (__import__("io").BytesIO(jpeg()), "after.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
     assert answer.status_code == 302
     db.session.expire_all()
     event = db.session.scalar(select(ReportEvent).where(ReportEvent.kind == "confirmation"))
@@ -107,11 +118,19 @@ def test_the_report_page_asks_and_takes_the_answer_with_a_photo(app, client, res
 
 def test_the_weekly_summary_counts_escalations_and_answers_per_department(app, resolved):
     from app.summaries.follow_up import follow_up
+
     r, rider, coord, handler = resolved
     confirm(r, rider, fixed=False)
-    db.session.add(ReportEvent(report_id=r.id, kind="escalated", created_at=r.resolved_at,
-                               from_status="resolved", to_status="resolved",
-                               details={"level": 1, "deadline": "resolve", "due": "x"}))
+    db.session.add(
+        ReportEvent(
+            report_id=r.id,
+            kind="escalated",
+            created_at=r.resolved_at,
+            from_status="resolved",
+            to_status="resolved",
+            details={"level": 1, "deadline": "resolve", "due": "x"},
+        )
+    )
     db.session.commit()
     rows = follow_up(r.created_at - timedelta(days=1), r.created_at + timedelta(days=1))
     row = next(x for x in rows if x["code"] == "traffic_police")

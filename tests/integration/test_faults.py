@@ -1,4 +1,5 @@
 """Faults under gunicorn: workers killed mid-upload, the database and the object store going away."""
+
 import contextlib
 import os
 import signal
@@ -71,8 +72,7 @@ class Site:
                 db.session.remove()
 
     def wait_ready(self) -> None:
-        wait_for(lambda: requests.get(self.url + "/readyz", timeout=5).status_code == 200, timeout=30,
-                 what="readiness")
+        wait_for(lambda: requests.get(self.url + "/readyz", timeout=5).status_code == 200, timeout=30, what="readiness")
 
 
 def _file(base, headers, photos=2, timeout=30):
@@ -88,6 +88,7 @@ def _in_background(call):
             out.append(call())
         except Exception as err:
             out.append(err)
+
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread, out
@@ -106,8 +107,11 @@ def cut_site(pg_url, s3_server, tmp_path_factory):
     try:
         storage = s3_bucket(s3_server)
         direct = site_env(database.url, str(folder), storage=storage)
-        env = site_env(database.url_via(db_proxy.port), str(folder),
-                       storage={**storage, "STORAGE_ENDPOINT_URL": f"http://127.0.0.1:{s3_proxy.port}"})
+        env = site_env(
+            database.url_via(db_proxy.port),
+            str(folder),
+            storage={**storage, "STORAGE_ENDPOINT_URL": f"http://127.0.0.1:{s3_proxy.port}"},
+        )
         prepare_database(direct)
         server = Gunicorn(env, log_path=str(folder / "server.log")).start()
         yield Site(server, direct, db_proxy=db_proxy, s3_proxy=s3_proxy)
@@ -141,8 +145,11 @@ def test_workers_killed_mid_upload_leave_no_half_report_and_storage_check_remove
     with site.block_report_inserts():
         uploads = [_in_background(lambda: _file(site.url, site.rider)) for _ in range(2)]
         # Both uploads are in the middle: their photos are in the store, their rows not yet written.
-        wait_for(lambda: len(site.counts()[1]) == len(keys_before) + 2 * 2 * 2, timeout=30,
-                 what="the photos of both uploads in the store")
+        wait_for(
+            lambda: len(site.counts()[1]) == len(keys_before) + 2 * 2 * 2,
+            timeout=30,
+            what="the photos of both uploads in the store",
+        )
         victims = set(site.server.worker_pids())
         for pid in victims:
             os.kill(pid, signal.SIGKILL)
@@ -179,9 +186,12 @@ def test_database_outage_gives_503_with_retry_after_never_500_and_the_site_recov
     try:
         answers = []
         for _ in range(3):  # enough tries to reach both workers
-            answers += [requests.get(site.url + "/api/v1/reports", headers=site.rider, timeout=15),
-                        _file(site.url, site.rider), requests.get(site.url + "/readyz", timeout=15),
-                        requests.get(site.url + "/mine", headers=site.rider, timeout=15)]
+            answers += [
+                requests.get(site.url + "/api/v1/reports", headers=site.rider, timeout=15),
+                _file(site.url, site.rider),
+                requests.get(site.url + "/readyz", timeout=15),
+                requests.get(site.url + "/mine", headers=site.rider, timeout=15),
+            ]
     finally:
         site.db_proxy.start()
     assert [r.status_code for r in answers] == [503] * len(answers)
@@ -190,11 +200,14 @@ def test_database_outage_gives_503_with_retry_after_never_500_and_the_site_recov
     assert answers[2].json()["checks"]["database"].startswith("unreachable")
 
     site.wait_ready()
-    assert [requests.get(site.url + "/api/v1/reports", headers=site.rider, timeout=15).status_code
-            for _ in range(4)] == [200] * 4
+    assert [
+        requests.get(site.url + "/api/v1/reports", headers=site.rider, timeout=15).status_code for _ in range(4)
+    ] == [200] * 4
     assert _file(site.url, site.rider).status_code == 201
     reports_after, keys_after = site.counts()
-    assert reports_after == reports_before + 1 and len(keys_after) == len(keys_before) + 4  # the failed ones left nothing
+    assert (
+        reports_after == reports_before + 1 and len(keys_after) == len(keys_before) + 4
+    )  # the failed ones left nothing
 
 
 def test_database_lost_in_the_middle_of_an_upload_gives_503_and_leaves_no_photo(cut_site):
@@ -239,11 +252,21 @@ def test_object_store_outage_gives_a_clear_503_and_writes_nothing(cut_site):
 def test_rate_limits_hold_per_process_while_redis_is_unreachable_and_never_500(tmp_path):
     from app import create_app
     from tests.servers import free_port
+
     env = site_env(f"sqlite:///{tmp_path / 'gridsnap.db'}", str(tmp_path))
     prepare_database(env)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "SECRET_KEY": "x",
-                      "UPLOAD_DIR": env["GRIDSNAP_UPLOAD_DIR"], "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True,
-                      "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{free_port()}/0", "LOGIN_RATE_LIMIT": "2 per minute"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
+            "SECRET_KEY": "x",
+            "UPLOAD_DIR": env["GRIDSNAP_UPLOAD_DIR"],
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{free_port()}/0",
+            "LOGIN_RATE_LIMIT": "2 per minute",
+        }
+    )
     client = app.test_client()
     wrong = {"username": "nobody", "password": "not-the-password"}
     assert [client.post("/login", data=wrong).status_code for _ in range(3)] == [400, 400, 429]

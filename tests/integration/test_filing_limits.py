@@ -1,5 +1,6 @@
 """Per-rider limits on filing: reports (form, API and Open311 share one budget), comments and added photos;
 429 with Retry-After and a message in the rider's language; the outbox's resends are never counted."""
+
 import io
 import re
 
@@ -22,8 +23,13 @@ def limits(app):
 
 
 def api_report(client, headers, key=None, **fields):
-    data = {"category": "road_damage", "lat": str(f.QIANWEI[0]), "lon": str(f.QIANWEI[1]),
-            "photos": (io.BytesIO(f.jpeg()), "photo.jpg"), **fields}
+    data = {
+        "category": "road_damage",
+        "lat": str(f.QIANWEI[0]),
+        "lon": str(f.QIANWEI[1]),
+        "photos": (io.BytesIO(f.jpeg()), "photo.jpg"),
+        **fields,
+    }
     if key:
         headers = {**headers, "Idempotency-Key": key}
     return client.post(API, data=data, headers=headers, content_type="multipart/form-data")
@@ -31,14 +37,25 @@ def api_report(client, headers, key=None, **fields):
 
 def form_report(client, key=""):
     token = f.csrf_from(client.get("/report").get_data(as_text=True))
-    return client.post("/report", content_type="multipart/form-data", data={
-        "csrf_token": token, "category": "road_damage", "lat": str(f.QIANWEI[0]), "lon": str(f.QIANWEI[1]),
-        "idempotency_key": key, "photos": (io.BytesIO(f.jpeg()), "photo.jpg")})
+    return client.post(
+        "/report",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "category": "road_damage",
+            "lat": str(f.QIANWEI[0]),
+            "lon": str(f.QIANWEI[1]),
+            "idempotency_key": key,
+            "photos": (io.BytesIO(f.jpeg()), "photo.jpg"),
+        },
+    )
 
 
 def open311_report(client, api_key):
-    return client.post("/open311/v2/requests.json", data={
-        "api_key": api_key, "service_code": "road_damage", "lat": str(f.QIANWEI[0]), "long": str(f.QIANWEI[1])})
+    return client.post(
+        "/open311/v2/requests.json",
+        data={"api_key": api_key, "service_code": "road_damage", "lat": str(f.QIANWEI[0]), "long": str(f.QIANWEI[1])},
+    )
 
 
 def reports_of(user) -> int:
@@ -53,8 +70,11 @@ def test_a_rider_past_the_report_limit_gets_429_with_retry_after_and_a_clear_mes
     assert 3000 < int(refused.headers["Retry-After"]) <= 3601  # the hour's window, not "a minute"
     error = refused.get_json()["error"]
     assert error["code"] == "rate_limited"
-    assert re.fullmatch(r"You have filed many reports in a short time\. You can file again in (1 hour|60 minutes);"
-                        r" a report saved on your phone is sent by itself then\.", error["message"])
+    assert re.fullmatch(
+        r"You have filed many reports in a short time\. You can file again in (1 hour|60 minutes);"
+        r" a report saved on your phone is sent by itself then\.",
+        error["message"],
+    )
     assert reports_of(rider) == 3
 
 
@@ -64,8 +84,10 @@ def test_the_message_is_in_the_riders_language(limits, client):
         api_report(client, headers)
     refused = api_report(client, {**headers, "Accept-Language": "zh-CN"})
     assert refused.status_code == 429
-    assert re.fullmatch("您短时间内上报次数过多，(1小时|60分钟)后可以再次上报；保存在手机上的上报届时会自动发送。",
-                        refused.get_json()["error"]["message"])
+    assert re.fullmatch(
+        "您短时间内上报次数过多，(1小时|60分钟)后可以再次上报；保存在手机上的上报届时会自动发送。",
+        refused.get_json()["error"]["message"],
+    )
 
 
 def test_the_form_the_api_and_open311_share_one_budget_per_rider(limits, client):
@@ -108,6 +130,7 @@ def test_refused_reports_count_but_server_failures_do_not(limits, client, monkey
 
     def store_down(*_args, **_kw):
         raise StorageUnavailable("down")
+
     with monkeypatch.context() as m:
         m.setattr(services, "store_photos", store_down)
         assert [api_report(client, headers).status_code for _ in range(4)] == [503] * 4  # retried: not counted
@@ -125,20 +148,36 @@ def test_comments_and_added_photos_share_the_comment_limit(limits, client):
     report = f.file_report(rider)
     comment = client.post(f"{API}/{report.id}/comments", json={"note": "Still there this morning."}, headers=headers)
     assert comment.status_code == 201
-    photo = client.post(f"{API}/{report.id}/photos", headers=headers, content_type="multipart/form-data",
-                        data={"photos": (io.BytesIO(f.jpeg()), "again.jpg")})
+    photo = client.post(
+        f"{API}/{report.id}/photos",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"photos": (io.BytesIO(f.jpeg()), "again.jpg")},
+    )
     assert photo.status_code == 201
     refused = client.post(f"{API}/{report.id}/comments", json={"note": "And now?"}, headers=headers)
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 3000
     assert "many comments and photos" in refused.get_json()["error"]["message"]
-    assert client.post(f"{API}/{report.id}/photos", headers=headers, content_type="multipart/form-data",
-                       data={"photos": (io.BytesIO(f.jpeg()), "again.jpg")}).status_code == 429
-    assert db.session.scalar(select(func.count()).select_from(ReportEvent)
-                             .where(ReportEvent.kind.in_(("comment", "photo")))) == 2
+    assert (
+        client.post(
+            f"{API}/{report.id}/photos",
+            headers=headers,
+            content_type="multipart/form-data",
+            data={"photos": (io.BytesIO(f.jpeg()), "again.jpg")},
+        ).status_code
+        == 429
+    )
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(ReportEvent).where(ReportEvent.kind.in_(("comment", "photo")))
+        )
+        == 2
+    )
     assert api_report(client, headers).status_code == 201  # reports have their own budget
     coordinator, staff = f.make_user("coord", role="coordinator", token=True)
-    assert [client.post(f"{API}/{report.id}/comments", json={"note": "Seen."}, headers=staff).status_code
-            for _ in range(3)] == [201] * 3
+    assert [
+        client.post(f"{API}/{report.id}/comments", json={"note": "Seen."}, headers=staff).status_code for _ in range(3)
+    ] == [201] * 3
 
 
 def test_the_form_sent_again_with_its_key_is_not_counted(limits, client):

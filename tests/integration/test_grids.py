@@ -1,4 +1,5 @@
 """Grid areas: point lookup (borders, holes, multipolygons), GeoJSON import/export, reports' grids, dispatch."""
+
 import json
 from datetime import timedelta
 
@@ -40,8 +41,10 @@ WEST = {"type": "Polygon", "coordinates": [square(103.94, 29.20, 103.95, 29.22)]
 EAST = {"type": "Polygon", "coordinates": [square(103.95, 29.20, 103.96, 29.22)]}
 # A ring with a hole in the middle, and a two-part multipolygon.
 RING = {"type": "Polygon", "coordinates": [square(104.00, 29.00, 104.10, 29.10), square(104.04, 29.04, 104.06, 29.06)]}
-ISLANDS = {"type": "MultiPolygon", "coordinates": [[square(104.20, 29.00, 104.21, 29.01)],
-                                                    [square(104.30, 29.00, 104.31, 29.01)]]}
+ISLANDS = {
+    "type": "MultiPolygon",
+    "coordinates": [[square(104.20, 29.00, 104.21, 29.01)], [square(104.30, 29.00, 104.31, 29.01)]],
+}
 
 
 def load(*features):
@@ -77,7 +80,10 @@ def test_point_inside_a_hole_is_outside_that_grid(app):
 
 
 def test_hole_filled_by_another_grid_finds_that_grid(app):
-    load(feature("RING", RING), feature("ZCORE", {"type": "Polygon", "coordinates": [square(104.04, 29.04, 104.06, 29.06)]}))
+    load(
+        feature("RING", RING),
+        feature("ZCORE", {"type": "Polygon", "coordinates": [square(104.04, 29.04, 104.06, 29.06)]}),
+    )
     assert code_at(29.05, 104.05) == "ZCORE"
 
 
@@ -116,9 +122,17 @@ def test_import_refuses_invalid_geometry_with_index_and_reason_and_writes_nothin
 
 def test_import_reports_every_kind_of_bad_feature(app):
     point = {"type": "Point", "coordinates": [103.95, 29.21]}
-    text = collection(feature("A", WEST), feature("", EAST), feature("P", point), feature("A", EAST),
-                      {"type": "Feature", "properties": {"code": "X"},
-                       "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1]]]}})
+    text = collection(
+        feature("A", WEST),
+        feature("", EAST),
+        feature("P", point),
+        feature("A", EAST),
+        {
+            "type": "Feature",
+            "properties": {"code": "X"},
+            "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1]]]},
+        },
+    )
     try:
         services.import_grids(text)
     except services.ValidationFailed as err:
@@ -157,8 +171,10 @@ def test_import_upserts_by_code_and_records_audit(app):
 def test_export_round_trips_through_import(app):
     load(feature("Q-02", EAST, name="东"), feature("ISL", ISLANDS, name="岛"))
     exported = services.export_grids()
-    assert [ft["properties"] for ft in exported["features"]] == [{"code": "ISL", "name": "岛"},
-                                                                 {"code": "Q-02", "name": "东"}]
+    assert [ft["properties"] for ft in exported["features"]] == [
+        {"code": "ISL", "name": "岛"},
+        {"code": "Q-02", "name": "东"},
+    ]
     db.session.execute(Grid.__table__.delete())
     db.session.commit()
     load(*exported["features"])
@@ -214,7 +230,9 @@ def test_cli_import_and_export(app, runner, tmp_path):
     out = runner.invoke(args=["grids", "export"])
     assert json.loads(out.output)["features"][0]["properties"] == {"code": "Q-01", "name": "Q-01"}
     bad = tmp_path / "bad.geojson"
-    bad.write_text(collection(feature("Q-09", {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]})))
+    bad.write_text(
+        collection(feature("Q-09", {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}))
+    )
     result = runner.invoke(args=["grids", "import", str(bad)])
     assert result.exit_code != 0
     assert "feature 0" in result.output and "Self-intersection" in result.output

@@ -9,8 +9,15 @@ def test_healthz_ok_when_database_reachable(client):
 
 def test_healthz_503_when_database_unreachable(app, tmp_path):
     from app import create_app
-    broken = create_app({"TESTING": True, "SECRET_KEY": "x", "UPLOAD_DIR": str(tmp_path),
-                         "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody:x@127.0.0.1:1/none"})
+
+    broken = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "UPLOAD_DIR": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody:x@127.0.0.1:1/none",
+        }
+    )
     r = broken.test_client().get("/healthz")
     assert r.status_code == 503
 

@@ -1,4 +1,5 @@
 """Exactly once: a report's Idempotency-Key, per user, names one report however often it is sent."""
+
 import threading
 
 from sqlalchemy import func, select
@@ -11,8 +12,16 @@ from tests import factories
 
 
 def _file(user, key, **kw):
-    report, created = submit_report(user, photo_store(), category="noise", photos=[factories.jpeg()],
-                                    lat=29.22, lon=103.95, idempotency_key=key, **kw)
+    report, created = submit_report(
+        user,
+        photo_store(),
+        category="noise",
+        photos=[factories.jpeg()],
+        lat=29.22,
+        lon=103.95,
+        idempotency_key=key,
+        **kw,
+    )
     db.session.commit()
     return report, created
 
@@ -54,6 +63,7 @@ def test_two_concurrent_requests_with_one_key_make_one_report(app):
         try:
             with app.app_context():
                 from app.models import User
+
                 user = db.session.get(User, rider_id)
                 barrier.wait(timeout=10)
                 report, created = _file(user, "race-key")
@@ -69,12 +79,12 @@ def test_two_concurrent_requests_with_one_key_make_one_report(app):
         t.join(30)
     assert errors == []
     assert len(results) == 2
-    assert results[0][0] == results[1][0]                      # both answers name the same report
+    assert results[0][0] == results[1][0]  # both answers name the same report
     assert sorted(created for _id, created in results) == [False, True]
     db.session.expire_all()
     assert _count() == 1
-    assert _count(Photo) == 1                                   # the loser's files were removed
+    assert _count(Photo) == 1  # the loser's files were removed
     store = photo_store()
     photo = db.session.scalar(select(Photo))
     assert store.exists(photo.key)
-    assert len(list(store.list())) == 2                         # one display image, one thumbnail: no orphan
+    assert len(list(store.list())) == 2  # one display image, one thumbnail: no orphan

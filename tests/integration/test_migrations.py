@@ -1,6 +1,7 @@
 """Data migrations: a database at an earlier revision, with data, upgraded to the head."""
+
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select
@@ -9,7 +10,7 @@ from app import create_app
 from app.extensions import db
 from tests.conftest import need
 
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -20,6 +21,7 @@ def fresh_url(request, tmp_path, pg_url):
         return
     need(pg_url is not None, "PostgreSQL not configured: set TEST_DATABASE_URL")
     from tests.servers import PostgresDatabase
+
     database = PostgresDatabase(pg_url, prefix="gs_mig").create()
     yield database.url
     database.drop()
@@ -28,10 +30,36 @@ def fresh_url(request, tmp_path, pg_url):
 def old_user(username: str, team_id=None) -> int:
     """A rider row through Core, naming only columns every revision has (create_user's ORM model is the head's)."""
     import sqlalchemy as sa
-    user = sa.table("user", *(sa.column(c) for c in ("id", "username", "display_name", "password_hash", "role",
-                                                     "team_id", "active", "approved", "wants_digest", "created_at")))
-    row = {"username": username, "display_name": username, "password_hash": "!", "role": "rider",
-           "team_id": team_id, "active": True, "approved": True, "wants_digest": False, "created_at": T0}
+
+    user = sa.table(
+        "user",
+        *(
+            sa.column(c)
+            for c in (
+                "id",
+                "username",
+                "display_name",
+                "password_hash",
+                "role",
+                "team_id",
+                "active",
+                "approved",
+                "wants_digest",
+                "created_at",
+            )
+        ),
+    )
+    row = {
+        "username": username,
+        "display_name": username,
+        "password_hash": "!",
+        "role": "rider",
+        "team_id": team_id,
+        "active": True,
+        "approved": True,
+        "wants_digest": False,
+        "created_at": T0,
+    }
     return db.session.execute(user.insert().values(**row).returning(user.c.id)).scalar_one()
 
 
@@ -40,6 +68,7 @@ def seed_with_the_migration(engine) -> None:
     every revision has (the ORM models describe the head, whose columns an older schema lacks)."""
     from alembic.script import ScriptDirectory
     from flask import current_app
+
     config = current_app.extensions["migrate"].migrate.get_config()
     module = ScriptDirectory.from_config(config).get_revision("b7d2e9f4a0c1").module
     with engine.begin() as connection:
@@ -50,8 +79,16 @@ def seed_with_the_migration(engine) -> None:
 def at_revision(url: str, tmp_path, revision: str):
     """The app on a database built up to `revision`, with the reference data; disposed of afterwards."""
     from flask_migrate import upgrade
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
-                      "UPLOAD_DIR": str(tmp_path / "uploads"), "GEOCODER": ""})
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "test",
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            "GEOCODER": "",
+        }
+    )
     with app.app_context():
         upgrade(revision=revision)
         seed_with_the_migration(db.engine)
@@ -66,12 +103,21 @@ def test_first_accepted_at_and_the_latest_close_are_filled_from_the_timeline(fre
     from flask_migrate import upgrade
 
     from app.models import Category, Report, ReportEvent
+
     with at_revision(fresh_url, tmp_path, "a9e4c2d7f105"):
         rider_id = old_user("r1")
         db.session.commit()
         cat = db.session.scalar(select(Category.id).where(Category.code == "noise"))
-        base = {"user_id": rider_id, "category_id": cat, "lat": 29.2, "lon": 103.9, "cell": 1, "created_at": T0,
-                "captured_at": T0, "updated_at": T0}
+        base = {
+            "user_id": rider_id,
+            "category_id": cat,
+            "lat": 29.2,
+            "lon": 103.9,
+            "cell": 1,
+            "created_at": T0,
+            "captured_at": T0,
+            "updated_at": T0,
+        }
         moves = {  # report id: its status now and its moves (hours after filing)
             1: ("submitted", []),
             2: ("accepted", [(1, "accepted")]),
@@ -80,17 +126,40 @@ def test_first_accepted_at_and_the_latest_close_are_filled_from_the_timeline(fre
             4: ("rejected", [(2, "rejected")]),
         }
         for rid, (status, steps) in moves.items():
-            db.session.execute(insert(Report.__table__), [{**base, "id": rid, "status": status,
-                               "closed_at": T0 + timedelta(hours=5) if status == "closed" else None}])
+            db.session.execute(
+                insert(Report.__table__),
+                [
+                    {
+                        **base,
+                        "id": rid,
+                        "status": status,
+                        "closed_at": T0 + timedelta(hours=5) if status == "closed" else None,
+                    }
+                ],
+            )
             rows = [{"report_id": rid, "kind": "submitted", "to_status": "submitted", "created_at": T0}]
             prev = "submitted"
             for hours, to in steps:
-                rows.append({"report_id": rid, "kind": "transition", "from_status": prev, "to_status": to,
-                             "created_at": T0 + timedelta(hours=hours)})
+                rows.append(
+                    {
+                        "report_id": rid,
+                        "kind": "transition",
+                        "from_status": prev,
+                        "to_status": to,
+                        "created_at": T0 + timedelta(hours=hours),
+                    }
+                )
                 prev = to
             # a comment repeats the status: not a move
-            rows.append({"report_id": rid, "kind": "comment", "from_status": prev, "to_status": "accepted",
-                         "created_at": T0 + timedelta(minutes=10)})
+            rows.append(
+                {
+                    "report_id": rid,
+                    "kind": "comment",
+                    "from_status": prev,
+                    "to_status": "accepted",
+                    "created_at": T0 + timedelta(minutes=10),
+                }
+            )
             db.session.execute(insert(ReportEvent.__table__), rows)
         db.session.commit()
 
@@ -108,6 +177,7 @@ def test_backlog_counts_are_filled_from_the_reports_and_kept_after_a_round_trip(
 
     from app.models import Category, Department, Report, Team
     from tests.expectations import backlog_counted, backlog_from_rows
+
     with at_revision(fresh_url, tmp_path, "d3b8f1a6c920"):
         team = Team(name="犍路先锋")
         db.session.add(team)
@@ -117,12 +187,26 @@ def test_backlog_counts_are_filled_from_the_reports_and_kept_after_a_round_trip(
         cats = db.session.scalars(select(Category.id).order_by(Category.id)).all()
         dept = db.session.scalar(select(Department.id))
         statuses = ("submitted", "accepted", "assigned", "in_progress", "resolved", "closed", "rejected", "duplicate")
-        db.session.execute(insert(Report.__table__), [
-            {"user_id": (member, loner)[i % 2], "category_id": cats[i % 3], "lat": 29.2, "lon": 103.9, "cell": 1,
-             "status": statuses[i % len(statuses)], "department_id": dept if i % 4 else None,
-             "accept_due_at": T0 + timedelta(hours=2) if i % 5 else None,
-             "resolve_due_at": T0 + timedelta(days=7) if i % 7 else None,
-             "created_at": T0, "captured_at": T0, "updated_at": T0} for i in range(60)])
+        db.session.execute(
+            insert(Report.__table__),
+            [
+                {
+                    "user_id": (member, loner)[i % 2],
+                    "category_id": cats[i % 3],
+                    "lat": 29.2,
+                    "lon": 103.9,
+                    "cell": 1,
+                    "status": statuses[i % len(statuses)],
+                    "department_id": dept if i % 4 else None,
+                    "accept_due_at": T0 + timedelta(hours=2) if i % 5 else None,
+                    "resolve_due_at": T0 + timedelta(days=7) if i % 7 else None,
+                    "created_at": T0,
+                    "captured_at": T0,
+                    "updated_at": T0,
+                }
+                for i in range(60)
+            ],
+        )
         db.session.commit()
 
         upgrade()
@@ -142,6 +226,7 @@ def test_the_models_and_the_migrations_describe_the_same_schema(app):
     from sqlalchemy import inspect
 
     from app.database import autogenerate_options
+
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn, opts=autogenerate_options()), db.metadata) == []
     moves = {i["name"]: i for i in inspect(db.engine).get_indexes("report_event")}["ix_event_created_moves"]
@@ -160,12 +245,17 @@ def test_the_status_sets_in_the_trigger_sql_are_the_workflows(app):
     from sqlalchemy import text
 
     from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Status
+
     if db.engine.dialect.name == "sqlite":
         sql = db.session.scalars(text("SELECT sql FROM sqlite_master WHERE type = 'trigger'")).all()
     else:
         sql = db.session.scalars(text("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal")).all()
-        sql += db.session.scalars(text("SELECT pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n "
-                                       "ON n.oid = p.pronamespace WHERE n.nspname = current_schema()")).all()
+        sql += db.session.scalars(
+            text(
+                "SELECT pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n "
+                "ON n.oid = p.pronamespace WHERE n.nspname = current_schema()"
+            )
+        ).all()
     names = {s.value for s in Status}
     sets = set()
     for found in re.findall(r"IN \(([^()]*)\)", "\n".join(sql)):

@@ -1,5 +1,4 @@
 """The rider's My reports shows what changed since the last look, once."""
-from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
@@ -14,15 +13,15 @@ def test_new_status_changes_show_an_unread_badge_once(client, app):
     report = factories.file_report(rider)
     factories.log_in(client, "rider1")
     page = client.get("/mine").get_data(as_text=True)
-    assert "badge-unread" not in page                     # filing it yourself is not news
+    assert "badge-unread" not in page  # filing it yourself is not news
 
     triage.transition(report, coord, "accepted", version=report.version, note="收到，马上处理")
     db.session.commit()
     page = client.get("/mine").get_data(as_text=True)
     assert 'class="badge-unread"' in page
-    assert "收到，马上处理" in page                           # the timeline shows the public note
+    assert "收到，马上处理" in page  # the timeline shows the public note
     page = client.get("/mine").get_data(as_text=True)
-    assert "badge-unread" not in page                     # seen now
+    assert "badge-unread" not in page  # seen now
 
 
 def test_opening_the_report_clears_its_badge_and_internal_notes_never_count(client, app):

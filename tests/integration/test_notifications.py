@@ -1,6 +1,7 @@
 """Notifications: written with their move, delivered by the worker's pass, retried, escalations, the bell."""
+
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -16,7 +17,7 @@ from app.triage.services import transition
 from tests.factories import api_token, bearer, file_report, log_in, make_user
 from tests.stand_in import stand_in
 
-T0 = datetime(2026, 12, 7, 2, 0, tzinfo=timezone.utc)  # 10:00 in Qianwei, a Monday
+T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # 10:00 in Qianwei, a Monday
 
 
 def people():
@@ -28,8 +29,9 @@ def people():
 
 
 def kinds_for(user) -> list[str]:
-    return list(db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id)
-                                   .order_by(Notification.id)))
+    return list(
+        db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id))
+    )
 
 
 def test_a_move_writes_its_notifications_which_the_worker_delivers_once(app):
@@ -40,6 +42,7 @@ def test_a_move_writes_its_notifications_which_the_worker_delivers_once(app):
     db.session.commit()
     assert kinds_for(rider) == ["accepted"] and kinds_for(handler) == ["dispatched"]
     from app.notify.services import unread_count
+
     assert unread_count(rider) == 0  # written, not yet delivered
     assert deliver_due() >= 2
     assert unread_count(rider) == 1 and unread_count(handler) == 1
@@ -89,7 +92,7 @@ def test_a_webhook_failing_twice_is_delivered_on_the_third_try_with_growing_wait
         transition(r, coord, "assigned", version=r.version, department_id=dept.id)
         db.session.commit()
         robot = db.session.scalar(select(Delivery).where(Delivery.channel == Channel.ROBOT.value))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         waits = []
         for _try in range(3):
             deliver_due(now)
@@ -114,6 +117,7 @@ def test_backoff_doubles_with_jitter_and_is_capped():
 
 def test_a_delivery_that_keeps_failing_is_dead_after_a_day_and_the_admins_hear_of_it(app):
     from app.notify.periodic import tell_admins_of_dead_deliveries
+
     rider, coord, handler, dept = people()
     admin = make_user("admin1", role="admin")
     dept.webhook_kind, dept.webhook_url = "generic", "http://127.0.0.1:9/nothing-listens-here"
@@ -140,16 +144,18 @@ def test_a_delivery_that_keeps_failing_is_dead_after_a_day_and_the_admins_hear_o
 
 def test_quiet_hours_hold_outside_channels_but_not_hazards(app):
     from zoneinfo import ZoneInfo
+
     quiet, zone = parse_quiet_hours("22:00-07:00"), ZoneInfo("Asia/Shanghai")
-    night = datetime(2026, 12, 7, 23, 30, tzinfo=zone).astimezone(timezone.utc)
+    night = datetime(2026, 12, 7, 23, 30, tzinfo=zone).astimezone(UTC)
     morning = after_quiet_hours(night, quiet, zone)
     assert morning.astimezone(zone) == datetime(2026, 12, 8, 7, 0, tzinfo=zone)
-    early = datetime(2026, 12, 8, 6, 59, tzinfo=zone).astimezone(timezone.utc)
+    early = datetime(2026, 12, 8, 6, 59, tzinfo=zone).astimezone(UTC)
     assert after_quiet_hours(early, quiet, zone).astimezone(zone) == datetime(2026, 12, 8, 7, 0, tzinfo=zone)
-    day = datetime(2026, 12, 8, 7, 0, tzinfo=zone).astimezone(timezone.utc)
+    day = datetime(2026, 12, 8, 7, 0, tzinfo=zone).astimezone(UTC)
     assert after_quiet_hours(day, quiet, zone) == day
 
     from app.notify.outbox import notify
+
     rider, coord, handler, dept = people()
     dept.webhook_kind, dept.webhook_url = "generic", "http://127.0.0.1:9/x"
     r = file_report(rider)
@@ -189,8 +195,9 @@ def test_hazards_are_warned_at_half_the_time(app):
     db.session.commit()
     done = run_pass(r.created_at + timedelta(minutes=61), dry_run=True)
     assert [(e.deadline, e.level) for e in done] == [("accept", 0)]
-    assert db.session.scalar(select(func.count()).select_from(ReportEvent)
-                             .where(ReportEvent.kind == "escalated")) == 0, "a dry run records nothing"
+    assert (
+        db.session.scalar(select(func.count()).select_from(ReportEvent).where(ReportEvent.kind == "escalated")) == 0
+    ), "a dry run records nothing"
 
 
 def test_the_escalate_command_says_what_a_moment_would_escalate(app, runner):
@@ -225,7 +232,9 @@ def test_the_bell_api_lists_and_marks_read(app, client):
     assert client.get("/api/v1/notifications?unread=1", headers=headers).get_json()["items"] == []
     # Someone else's notification cannot be marked.
     other = bearer(api_token(coord))
-    assert client.post("/api/v1/notifications/read", headers=other, json={"ids": [item["id"]]}).get_json()["marked"] == 0
+    assert (
+        client.post("/api/v1/notifications/read", headers=other, json={"ids": [item["id"]]}).get_json()["marked"] == 0
+    )
 
 
 def test_the_bell_in_the_header_counts_unread_and_the_page_lists_them(app, client):
@@ -236,7 +245,7 @@ def test_the_bell_in_the_header_counts_unread_and_the_page_lists_them(app, clien
     deliver_due()
     log_in(client, db.session.get(User, rider.id))
     page = client.get(f"/reports/{r.id}").get_data(as_text=True)
-    assert 'data-bell-count>1<' in page
+    assert "data-bell-count>1<" in page
     listing = client.get("/notifications").get_data(as_text=True)
     assert r.reference in listing and "accepted" in listing
 
@@ -251,9 +260,18 @@ def test_marking_read_refuses_odd_bodies(app, client, payload):
 
 
 def test_the_department_webhook_command_checks_the_address(app, runner):
-    ok = runner.invoke(args=["department", "webhook", "traffic_police",
-                             "https://oapi.dingtalk.com/robot/send?access_token=x", "--kind", "dingtalk",
-                             "--secret", "SEC1"])
+    ok = runner.invoke(
+        args=[
+            "department",
+            "webhook",
+            "traffic_police",
+            "https://oapi.dingtalk.com/robot/send?access_token=x",
+            "--kind",
+            "dingtalk",
+            "--secret",
+            "SEC1",
+        ]
+    )
     assert ok.exit_code == 0, ok.output
     dept = db.session.scalar(select(Department).where(Department.code == "traffic_police"))
     db.session.refresh(dept)
@@ -270,14 +288,15 @@ def test_reports_far_from_their_deadlines_cost_an_escalation_pass_nothing(app):
     rider, coord, handler, dept = people()
     for _ in range(3):
         file_report(rider)
-    db.session.add(JobMark(name="escalation", ran_until=datetime.now(timezone.utc)))
+    db.session.add(JobMark(name="escalation", ran_until=datetime.now(UTC)))
     db.session.commit()
-    assert run_pass(datetime.now(timezone.utc) + timedelta(minutes=1)) == []
+    assert run_pass(datetime.now(UTC) + timedelta(minutes=1)) == []
     assert db.session.scalar(select(func.count()).select_from(Report)) == 3
 
 
 def test_admins_see_dead_deliveries_and_retry_them(app, client):
     from tests.factories import csrf_from
+
     rider, coord, handler, dept = people()
     admin = make_user("admin1", role="admin")
     dept.webhook_kind, dept.webhook_url = "generic", "http://127.0.0.1:9/x"
@@ -303,23 +322,30 @@ def test_admins_see_dead_deliveries_and_retry_them(app, client):
 
 def test_admins_set_a_departments_robot_on_its_page(app, client):
     from tests.factories import csrf_from
+
     admin = make_user("admin1", role="admin")
     dept = db.session.scalar(select(Department).where(Department.code == "traffic_police"))
     log_in(client, db.session.get(User, admin.id))
     page = client.get(f"/admin/departments/{dept.id}").get_data(as_text=True)
     url = "https://open.feishu.cn/open-apis/bot/v2/hook/abc"
-    client.post(f"/admin/departments/{dept.id}/webhook",
-                data={"csrf_token": csrf_from(page), "kind": "feishu", "url": url, "secret": "robot-secret-7Qx"})
+    client.post(
+        f"/admin/departments/{dept.id}/webhook",
+        data={"csrf_token": csrf_from(page), "kind": "feishu", "url": url, "secret": "robot-secret-7Qx"},
+    )
     db.session.refresh(dept)
     assert (dept.webhook_kind, dept.webhook_url, dept.webhook_secret) == ("feishu", url, "robot-secret-7Qx")
     page = client.get(f"/admin/departments/{dept.id}").get_data(as_text=True)
     assert "robot-secret-7Qx" not in page, "the secret is never shown again"
-    client.post(f"/admin/departments/{dept.id}/webhook",
-                data={"csrf_token": csrf_from(page), "kind": "feishu", "url": url, "secret": ""})
+    client.post(
+        f"/admin/departments/{dept.id}/webhook",
+        data={"csrf_token": csrf_from(page), "kind": "feishu", "url": url, "secret": ""},
+    )
     db.session.refresh(dept)
     assert dept.webhook_secret == "robot-secret-7Qx", "an empty secret field keeps the secret"
-    bad = client.post(f"/admin/departments/{dept.id}/webhook",
-                      data={"csrf_token": csrf_from(page), "kind": "wecom", "url": "https://evil.example/x"})
+    bad = client.post(
+        f"/admin/departments/{dept.id}/webhook",
+        data={"csrf_token": csrf_from(page), "kind": "wecom", "url": "https://evil.example/x"},
+    )
     assert bad.status_code == 302
     db.session.refresh(dept)
     assert dept.webhook_kind == "feishu"
@@ -327,6 +353,7 @@ def test_admins_set_a_departments_robot_on_its_page(app, client):
 
 def test_users_switch_email_and_sms_on_their_settings_page(app, client):
     from tests.factories import csrf_from
+
     rider = make_user("rider1")
     log_in(client, db.session.get(User, rider.id))
     page = client.get("/notifications/settings").get_data(as_text=True)
@@ -334,8 +361,9 @@ def test_users_switch_email_and_sms_on_their_settings_page(app, client):
     assert refused.status_code == 400 and "email address" in refused.get_data(as_text=True)
     refused = client.post("/notifications/settings", data={"csrf_token": csrf_from(page), "sms": "1"})
     assert refused.status_code == 400
-    ok = client.post("/notifications/settings", data={"csrf_token": csrf_from(page), "email": "1",
-                                                      "address": "r1@example.org"})
+    ok = client.post(
+        "/notifications/settings", data={"csrf_token": csrf_from(page), "email": "1", "address": "r1@example.org"}
+    )
     assert ok.status_code == 302
     db.session.refresh(rider)
     assert rider.notify_email and rider.email == "r1@example.org" and not rider.notify_sms
@@ -347,11 +375,18 @@ def test_an_opted_in_rider_gets_an_email_with_a_link(app):
 
     from tests.conftest import need
     from tests.servers import SmtpCatcher
+
     need(SmtpCatcher.available(), "aiosmtpd not installed: pip install aiosmtpd")
     inbox = SmtpCatcher().start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=inbox.port, SMTP_TLS="", SMTP_USER="",
-                      SMTP_SENDER="gridsnap@example.org", BASE_URL="https://gridsnap.example.org",
-                      NOTIFY_QUIET_HOURS="off")
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=inbox.port,
+        SMTP_TLS="",
+        SMTP_USER="",
+        SMTP_SENDER="gridsnap@example.org",
+        BASE_URL="https://gridsnap.example.org",
+        NOTIFY_QUIET_HOURS="off",
+    )
     try:
         rider, coord, handler, dept = people()
         rider.notify_email, rider.email = True, "r1@example.org"

@@ -4,6 +4,7 @@ Ids past the Integer columns, page numbers past any page, '²' (a digit to str.i
 JSON true or 1.5 where a number is meant, weeks and dates in year 1 or 9999: SQLite overflows on them,
 PostgreSQL refuses them, and int() quietly turns true and 1.5 into 1.
 """
+
 import io
 import json
 
@@ -23,11 +24,13 @@ SUPER2 = "%C2%B2"  # '²'
 @pytest.fixture
 def people(app):
     """A handler (the first user: id 1), a coordinator, an admin, two riders, and rider1's report."""
-    users = {"handler": factories.make_user("handler1", "handler"),
-             "coordinator": factories.make_user("coord1", "coordinator"),
-             "admin": factories.make_user("admin1", "admin"),
-             "rider": factories.make_user("rider1", team="犍路先锋"),
-             "rider2": factories.make_user("rider2", team="犍路先锋")}
+    users = {
+        "handler": factories.make_user("handler1", "handler"),
+        "coordinator": factories.make_user("coord1", "coordinator"),
+        "admin": factories.make_user("admin1", "admin"),
+        "rider": factories.make_user("rider1", team="犍路先锋"),
+        "rider2": factories.make_user("rider2", team="犍路先锋"),
+    }
     return users, factories.report_row(users["rider"])
 
 
@@ -116,8 +119,12 @@ def test_a_department_number_past_any_row_finds_no_reports(client, people):
     users, report = people
     as_(client, users, "coordinator")
     assert f'data-id="{report.id}"' in client.get("/board").get_data(as_text=True)  # listed without the filter
-    for path in (f"/board?department={HUGE}", f"/board?department={SUPER2}", f"/api/v1/reports?department={INT4}",
-                 f"/board/map.json?department={INT8}"):
+    for path in (
+        f"/board?department={HUGE}",
+        f"/board?department={SUPER2}",
+        f"/api/v1/reports?department={INT4}",
+        f"/board/map.json?department={INT8}",
+    ):
         r = client.get(path)
         assert r.status_code == 200, path
         if r.is_json:
@@ -130,9 +137,17 @@ def test_ids_past_the_integer_columns_are_404(client, people):
     users, _report = people
     as_(client, users, "admin")
     for number in (HUGE, INT8, INT4):
-        for path in ("/reports/{}", "/api/v1/reports/{}", "/board/reports/{}", "/photos/{}/thumb.jpg",
-                     "/open311/media/{}.jpg", "/teams/{}", "/riders/{}", "/admin/users/{}",
-                     "/teams/invites/{}/qr.svg"):
+        for path in (
+            "/reports/{}",
+            "/api/v1/reports/{}",
+            "/board/reports/{}",
+            "/photos/{}/thumb.jpg",
+            "/open311/media/{}.jpg",
+            "/teams/{}",
+            "/riders/{}",
+            "/admin/users/{}",
+            "/teams/invites/{}/qr.svg",
+        ):
             assert client.get(path.format(number)).status_code == 404, path.format(number)
 
 
@@ -157,8 +172,11 @@ def test_odd_numbers_in_a_move_are_400_and_change_nothing(client, people):
     for status, to, field, value in MOVES:
         report = factories.report_row(users["rider"], status=status)
         before = state(report.id)
-        r = client.post(f"/api/v1/reports/{report.id}/transitions", headers=headers,
-                        json={"to": to, "version": report.version, "note": "n", field: value})
+        r = client.post(
+            f"/api/v1/reports/{report.id}/transitions",
+            headers=headers,
+            json={"to": to, "version": report.version, "note": "n", field: value},
+        )
         assert r.status_code == 400 and r.json["error"]["code"] != "csrf", (field, value)
         assert r.json["error"]["message"] and state(report.id) == before, (field, value)
 
@@ -167,12 +185,18 @@ def test_odd_numbers_in_the_board_move_form_are_400_and_change_nothing(client, p
     users, _report = people
     as_(client, users, "coordinator")
     csrf = token(client)
-    for to, field, value in (("assigned", "department", "²"), ("assigned", "department", INT8),
-                             ("assigned", "assignee", HUGE), ("duplicate", "duplicate_of", "²")):
+    for to, field, value in (
+        ("assigned", "department", "²"),
+        ("assigned", "department", INT8),
+        ("assigned", "assignee", HUGE),
+        ("duplicate", "duplicate_of", "²"),
+    ):
         report = factories.report_row(users["rider"], status="accepted")
         before = state(report.id)
-        r = client.post(f"/board/reports/{report.id}/transition",
-                        data={"csrf_token": csrf, "to": to, "version": str(report.version), field: value})
+        r = client.post(
+            f"/board/reports/{report.id}/transition",
+            data={"csrf_token": csrf, "to": to, "version": str(report.version), field: value},
+        )
         assert r.status_code == 400 and state(report.id) == before, (field, value)
 
 
@@ -197,8 +221,11 @@ def test_joining_a_report_from_an_impossible_place_is_400_and_writes_nothing(cli
     headers = {"X-CSRFToken": token(client)}
     before = state(report.id)
     for lat, lon in (("100", "103.95"), ("nan", "103.95"), ("29.2", "inf"), ("1e309", "1")):
-        r = client.post(f"/api/v1/reports/{report.id}/photos", headers=headers,
-                        data={"comment": "still there", "lat": lat, "lon": lon})
+        r = client.post(
+            f"/api/v1/reports/{report.id}/photos",
+            headers=headers,
+            data={"comment": "still there", "lat": lat, "lon": lon},
+        )
         assert r.status_code == 400 and r.json["error"]["message"] == "The location is out of range.", (lat, lon)
         assert state(report.id) == before
 
@@ -207,8 +234,14 @@ SQUARE = [[[103.94, 29.20], [103.96, 29.20], [103.96, 29.22], [103.94, 29.22], [
 
 
 def grid_file(properties) -> bytes:
-    return json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": properties, "geometry": {"type": "Polygon", "coordinates": SQUARE}}]}).encode()
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "properties": properties, "geometry": {"type": "Polygon", "coordinates": SQUARE}}
+            ],
+        }
+    ).encode()
 
 
 GRID_FILES = [  # (file, a phrase of the message)
@@ -222,12 +255,16 @@ GRID_FILES = [  # (file, a phrase of the message)
 
 def test_odd_grid_files_are_refused_and_import_nothing(client, people):
     from app.grids.models import Grid
+
     users, _report = people
     as_(client, users, "admin")
     csrf = factories.csrf_from(client.get("/admin/grids").get_data(as_text=True))
     for body, message in GRID_FILES:
-        r = client.post("/admin/grids/import", content_type="multipart/form-data",
-                        data={"csrf_token": csrf, "file": (io.BytesIO(body), "grids.geojson")})
+        r = client.post(
+            "/admin/grids/import",
+            content_type="multipart/form-data",
+            data={"csrf_token": csrf, "file": (io.BytesIO(body), "grids.geojson")},
+        )
         assert r.status_code == 400 and message in r.get_data(as_text=True), (body[:40], r.status_code)
     assert db.session.scalar(select(func.count()).select_from(Grid)) == 0
 
@@ -242,10 +279,16 @@ COMMANDS = [  # (arguments, exit code, a phrase of the message)
     (["db", "copy", "--to", "garbage://"], 1, "cannot use the target database"),
     (["db", "copy", "--to", "sqlite:////nonexistent/dir/x.db"], 1, "cannot use the target database"),
     (["demo", "load", "--reports", "-5"], 2, "is not in the range x>=0"),
-    (["user", "create", "bob1", "--password", "password123", "--display-name", "x" * 81], 1,
-     "A display name of 1 to 80 characters is required."),
-    (["user", "create", "bob2", "--password", "password123", "--team", "x" * 81], 1,
-     "A team name of 1 to 80 characters is required."),
+    (
+        ["user", "create", "bob1", "--password", "password123", "--display-name", "x" * 81],
+        1,
+        "A display name of 1 to 80 characters is required.",
+    ),
+    (
+        ["user", "create", "bob2", "--password", "password123", "--team", "x" * 81],
+        1,
+        "A team name of 1 to 80 characters is required.",
+    ),
 ]
 
 

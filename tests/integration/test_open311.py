@@ -1,4 +1,5 @@
 """Open311 GeoReport v2: discovery, services, filing and querying requests, errors, in JSON and XML."""
+
 import re
 from datetime import timedelta, timezone
 
@@ -26,8 +27,13 @@ def key(app):
 
 
 def post(client, key, fmt="json", **data):
-    form = {"api_key": key, "service_code": "road_damage", "lat": str(HERE[0]), "long": str(HERE[1]),
-            "description": "Pothole in front of the school gate"}
+    form = {
+        "api_key": key,
+        "service_code": "road_damage",
+        "lat": str(HERE[0]),
+        "long": str(HERE[1]),
+        "description": "Pothole in front of the school gate",
+    }
     form.update(data)
     form = {k: v for k, v in form.items() if v is not None}
     return client.post(f"{V2}/requests.{fmt}", data=form)
@@ -58,7 +64,7 @@ def test_service_list_has_every_category_and_validates(client):
     assert all(s["metadata"] is True and s["type"] == "realtime" for s in data)
     root = check_xml(client.get(f"{V2}/services.xml"), "services")
     assert [s.findtext("service_code") for s in root] == codes
-    for s, js in zip(root, data):
+    for s, js in zip(root, data, strict=False):
         assert [e.text or "" for e in s] == [as_text(js[k]) for k in tags(s)]
 
 
@@ -102,11 +108,24 @@ def test_unknown_service_definition_is_404_in_the_spec_error_format(client):
 
 
 def test_post_with_a_good_key_files_a_report_with_attributes_and_private_contact(app, client, key):
-    r = post(client, key, service_code="elevator_hazard", **{
-        "attribute[danger]": "yes", "attribute[building]": "3栋", "attribute[unit]": "2单元",
-        "attribute[lift_number]": "L2", "attribute[not_ours]": "ignored", "email": "zs@example.com",
-        "first_name": "San", "last_name": "Zhang", "phone": "13900139000", "device_id": "dev-1",
-        "account_id": "acct-7"})
+    r = post(
+        client,
+        key,
+        service_code="elevator_hazard",
+        **{
+            "attribute[danger]": "yes",
+            "attribute[building]": "3栋",
+            "attribute[unit]": "2单元",
+            "attribute[lift_number]": "L2",
+            "attribute[not_ours]": "ignored",
+            "email": "zs@example.com",
+            "first_name": "San",
+            "last_name": "Zhang",
+            "phone": "13900139000",
+            "device_id": "dev-1",
+            "account_id": "acct-7",
+        },
+    )
     assert r.status_code == 200
     body = r.get_json()
     assert re.fullmatch(r"GS-\d{4}-\d{6}", body[0]["service_request_id"])
@@ -115,8 +134,14 @@ def test_post_with_a_good_key_files_a_report_with_attributes_and_private_contact
     assert report.source == "open311" and report.status == "submitted" and report.photos == []
     assert report.category.code == "elevator_hazard" and report.building == "3栋 2单元 L2"
     assert report.attributes == {"danger": "yes", "building": "3栋", "unit": "2单元", "lift_number": "L2"}
-    assert report.contact == {"email": "zs@example.com", "first_name": "San", "last_name": "Zhang",
-                              "phone": "13900139000", "device_id": "dev-1", "account_id": "acct-7"}
+    assert report.contact == {
+        "email": "zs@example.com",
+        "first_name": "San",
+        "last_name": "Zhang",
+        "phone": "13900139000",
+        "device_id": "dev-1",
+        "account_id": "acct-7",
+    }
     assert (report.lat, report.lon) == HERE and report.user.username == "rider1"
 
 
@@ -158,6 +183,7 @@ def test_post_without_a_valid_key_is_403(client, key):
 
 def test_revoked_token_and_disabled_account_are_403(app, client):
     from app.auth.services import revoke_token, user_tokens
+
     u = f.make_user("rider2")
     plain = f.api_token(u)
     revoke_token(u, user_tokens(u)[0].id)
@@ -210,6 +236,7 @@ class FakeReverseGeocoder:
 
 def test_address_comes_from_the_reverse_geocoder_when_one_is_configured(app, client, key, monkeypatch):
     from app.reports import addresses
+
     app.extensions["geocoder"] = FakeReverseGeocoder()
     monkeypatch.setattr(addresses, "lookup_address_later", addresses.fill_address)  # at once, not in a thread
     report = filed(client, key)
@@ -245,15 +272,32 @@ def test_description_of_4000_characters_is_accepted(client, key):
 
 def test_uploaded_media_goes_through_the_photo_pipeline(app, client, key):
     from io import BytesIO
-    r = client.post(f"{V2}/requests.json", content_type="multipart/form-data", data={
-        "api_key": key, "service_code": "garbage", "lat": "29.21", "long": "103.95",
-        "media": (BytesIO(f.jpeg(2400, 1200)), "photo.jpg")})
+
+    r = client.post(
+        f"{V2}/requests.json",
+        content_type="multipart/form-data",
+        data={
+            "api_key": key,
+            "service_code": "garbage",
+            "lat": "29.21",
+            "long": "103.95",
+            "media": (BytesIO(f.jpeg(2400, 1200)), "photo.jpg"),
+        },
+    )
     assert r.status_code == 200, r.get_data(as_text=True)
     report = db.session.scalar(db.select(Report))
     assert len(report.photos) == 1 and max(report.photos[0].width, report.photos[0].height) <= 1600
-    bad = client.post(f"{V2}/requests.xml", content_type="multipart/form-data", data={
-        "api_key": key, "service_code": "garbage", "lat": "29.21", "long": "103.95",
-        "media": (BytesIO(b"not an image at all"), "photo.jpg")})
+    bad = client.post(
+        f"{V2}/requests.xml",
+        content_type="multipart/form-data",
+        data={
+            "api_key": key,
+            "service_code": "garbage",
+            "lat": "29.21",
+            "long": "103.95",
+            "media": (BytesIO(b"not an image at all"), "photo.jpg"),
+        },
+    )
     assert bad.status_code in (400, 415)
     check_xml(bad, "errors")
 
@@ -264,10 +308,16 @@ def test_media_url_is_kept_but_not_fetched(client, key):
 
 
 def test_idempotency_key_returns_the_first_request(client, key):
-    first = client.post(f"{V2}/requests.json", headers={"Idempotency-Key": "abc-1"}, data={
-        "api_key": key, "service_code": "noise", "lat": "29.2", "long": "103.9"})
-    again = client.post(f"{V2}/requests.json", headers={"Idempotency-Key": "abc-1"}, data={
-        "api_key": key, "service_code": "noise", "lat": "29.2", "long": "103.9"})
+    first = client.post(
+        f"{V2}/requests.json",
+        headers={"Idempotency-Key": "abc-1"},
+        data={"api_key": key, "service_code": "noise", "lat": "29.2", "long": "103.9"},
+    )
+    again = client.post(
+        f"{V2}/requests.json",
+        headers={"Idempotency-Key": "abc-1"},
+        data={"api_key": key, "service_code": "noise", "lat": "29.2", "long": "103.9"},
+    )
     assert first.status_code == again.status_code == 200
     assert first.get_json() == again.get_json()
     assert db.session.scalar(db.select(db.func.count()).select_from(Report)) == 1
@@ -280,8 +330,9 @@ def test_idempotency_key_belongs_to_one_user_and_works_in_xml(client, key):
     mine = check_xml(first, "posted")[0].findtext("service_request_id")
     assert check_xml(again, "posted")[0].findtext("service_request_id") == mine
     other = f.api_token(f.make_user("rider8"))
-    theirs = client.post(f"{V2}/requests.json", headers={"Idempotency-Key": "k-9"},
-                         data={"api_key": other, **form}).get_json()[0]["service_request_id"]
+    theirs = client.post(
+        f"{V2}/requests.json", headers={"Idempotency-Key": "k-9"}, data={"api_key": other, **form}
+    ).get_json()[0]["service_request_id"]
     assert theirs != mine
     assert db.session.scalar(db.select(db.func.count()).select_from(Report)) == 2
 
@@ -303,14 +354,34 @@ def make_reports(rider):
     old = f.file_report(rider, category="road_damage", description="Old one")
     old.created_at = now - timedelta(days=120)
     coord = f.make_user("coord", role="coordinator")
-    db.session.add_all([
-        ReportEvent(report=noise, actor=coord, kind="transition", from_status="resolved",
-                    to_status="closed", note="Not a public space: private dispute.", created_at=now),
-        ReportEvent(report=noise, actor=coord, kind="comment", note="internal: call back later",
-                    internal=True, created_at=now + timedelta(seconds=1)),
-        ReportEvent(report=noise, actor=rider, kind="comment", note="My phone is 13800138000",
-                    created_at=now + timedelta(seconds=2)),
-    ])
+    db.session.add_all(
+        [
+            ReportEvent(
+                report=noise,
+                actor=coord,
+                kind="transition",
+                from_status="resolved",
+                to_status="closed",
+                note="Not a public space: private dispute.",
+                created_at=now,
+            ),
+            ReportEvent(
+                report=noise,
+                actor=coord,
+                kind="comment",
+                note="internal: call back later",
+                internal=True,
+                created_at=now + timedelta(seconds=1),
+            ),
+            ReportEvent(
+                report=noise,
+                actor=rider,
+                kind="comment",
+                note="My phone is 13800138000",
+                created_at=now + timedelta(seconds=2),
+            ),
+        ]
+    )
     noise.status, noise.outcome = "closed", "not_responsible"
     db.session.commit()
     return road, noise, old
@@ -332,11 +403,14 @@ def test_get_requests_filters_by_status_code_dates_ids_and_bbox(app, client):
     assert refs(client.get(f"{V2}/requests.json?service_code=noise,garbage")) == [noise.reference]
     start = (utcnow() - timedelta(days=130)).strftime("%Y-%m-%dT%H:%M:%SZ")
     end = (utcnow() - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert refs(client.get(f"{V2}/requests.json", query_string={"start_date": start, "end_date": end})) \
-        == [old.reference]
-    assert refs(client.get(f"{V2}/requests.json",
-                           query_string={"service_request_id": f"{old.reference},{road.reference},GS-1-1"})) \
-        == [road.reference, old.reference]
+    assert refs(client.get(f"{V2}/requests.json", query_string={"start_date": start, "end_date": end})) == [
+        old.reference
+    ]
+    assert refs(
+        client.get(
+            f"{V2}/requests.json", query_string={"service_request_id": f"{old.reference},{road.reference},GS-1-1"}
+        )
+    ) == [road.reference, old.reference]
     assert refs(client.get(f"{V2}/requests.json?bbox=104.0,29.4,104.3,29.6")) == [noise.reference]
     assert refs(client.get(f"{V2}/requests.json?page_size=1&page=2")) == [road.reference]
     assert refs(client.get(f"{V2}/requests.json?page=3&page_size=1")) == []
@@ -433,9 +507,17 @@ def rejected_and_submitted(rider):
     fake = f.file_report(rider, description="The neighbour's car again, I want it towed")
     waiting = f.file_report(rider, description="Pothole in front of the school gate")
     coord = f.make_user("coord", role="coordinator")
-    db.session.add(ReportEvent(report=fake, actor=coord, kind="transition", from_status="submitted",
-                               to_status="rejected", note="Not real: a private quarrel over parking.",
-                               created_at=utcnow()))
+    db.session.add(
+        ReportEvent(
+            report=fake,
+            actor=coord,
+            kind="transition",
+            from_status="submitted",
+            to_status="rejected",
+            note="Not real: a private quarrel over parking.",
+            created_at=utcnow(),
+        )
+    )
     fake.status = "rejected"
     db.session.commit()
     return fake, waiting
@@ -470,8 +552,7 @@ def test_rejected_reports_are_published_when_switched_on(app, client):
 def test_reads_are_rate_limited_per_address(app, client):
     app.config["OPEN311_READ_RATE_LIMIT"] = "4 per minute"
     photo = f.file_report(f.make_user("rider1")).photos[0]
-    reads = ["/open311/discovery.json", f"{V2}/services.json", f"{V2}/services/road_damage.xml",
-             f"{V2}/requests.json"]
+    reads = ["/open311/discovery.json", f"{V2}/services.json", f"{V2}/services/road_damage.xml", f"{V2}/requests.json"]
     assert [client.get(path).status_code for path in reads] == [200] * 4
     for path in (f"{V2}/requests.xml", f"/open311/media/{photo.id}.jpg", f"{V2}/tokens/x.json"):
         limited = client.get(path)
@@ -481,12 +562,21 @@ def test_reads_are_rate_limited_per_address(app, client):
     assert elsewhere.status_code == 200  # another address has its own budget
 
 
-STATUS_MAP = {"submitted": "open", "accepted": "open", "assigned": "open", "in_progress": "open",
-              "resolved": "open", "closed": "closed", "rejected": "closed", "duplicate": "closed"}
+STATUS_MAP = {
+    "submitted": "open",
+    "accepted": "open",
+    "assigned": "open",
+    "in_progress": "open",
+    "resolved": "open",
+    "closed": "closed",
+    "rejected": "closed",
+    "duplicate": "closed",
+}
 
 
 def test_every_workflow_status_maps_to_open_or_closed(app, client):
     from app.triage.workflow import Status
+
     app.config["OPEN311_INCLUDE_REJECTED"] = True  # rejected reports are left out by default (tested below)
     assert set(STATUS_MAP) == {s.value for s in Status}
     report = f.file_report(f.make_user("rider1"))
@@ -504,13 +594,26 @@ def test_status_notes_is_the_latest_public_note(app, client):
     report = f.file_report(rider)
     coord, handler = f.make_user("coord", role="coordinator"), f.make_user("hdl", role="handler")
     now = utcnow()
-    db.session.add_all([
-        ReportEvent(report=report, actor=coord, kind="comment", note="Sent to the roads team.", created_at=now),
-        ReportEvent(report=report, actor=handler, kind="comment", note="Crew booked for Monday.",
-                    created_at=now + timedelta(seconds=1)),
-        ReportEvent(report=report, actor=handler, kind="comment", note="Budget code 7781", internal=True,
-                    created_at=now + timedelta(seconds=2)),
-    ])
+    db.session.add_all(
+        [
+            ReportEvent(report=report, actor=coord, kind="comment", note="Sent to the roads team.", created_at=now),
+            ReportEvent(
+                report=report,
+                actor=handler,
+                kind="comment",
+                note="Crew booked for Monday.",
+                created_at=now + timedelta(seconds=1),
+            ),
+            ReportEvent(
+                report=report,
+                actor=handler,
+                kind="comment",
+                note="Budget code 7781",
+                internal=True,
+                created_at=now + timedelta(seconds=2),
+            ),
+        ]
+    )
     db.session.commit()
     item = client.get(f"{V2}/requests/{report.reference}.json").get_json()[0]
     assert item["status_notes"] == "Crew booked for Monday."
@@ -520,9 +623,13 @@ def test_odd_query_input_is_answered_not_a_server_error(client):
     road = filed(client, f.api_token(f.make_user("rider5")))
     # Open311 cleans NUL out of codes and ids (nothing matches); an unreadable date is a 400; dates at the
     # ends of the calendar are no bound at all.
-    for query, status in (("service_code=%00", 200), ("service_request_id=%00,GS-%00", 200),
-                          ("status=open&start_date=%00", 400), ("end_date=0001-01-01T00:00:00Z", 200),
-                          ("start_date=9999-12-31T00:00:00Z", 200)):
+    for query, status in (
+        ("service_code=%00", 200),
+        ("service_request_id=%00,GS-%00", 200),
+        ("status=open&start_date=%00", 400),
+        ("end_date=0001-01-01T00:00:00Z", 200),
+        ("start_date=9999-12-31T00:00:00Z", 200),
+    ):
         r = client.get(f"{V2}/requests.json?{query}")
         assert r.status_code == status, query
         if r.status_code == 200:
@@ -532,13 +639,20 @@ def test_odd_query_input_is_answered_not_a_server_error(client):
     check_xml(client.get(f"{V2}/requests/GS-%00.xml"), "errors")
     # An unencoded "+" in the offset arrives as a space; it still means +08:00.
     start = road.created_at.astimezone(timezone(timedelta(hours=8))) - timedelta(minutes=1)
-    assert refs(client.get(f"{V2}/requests.json?start_date=" + start.strftime("%Y-%m-%dT%H:%M:%S+08:00"))) \
-        == [road.reference]
+    assert refs(client.get(f"{V2}/requests.json?start_date=" + start.strftime("%Y-%m-%dT%H:%M:%S+08:00"))) == [
+        road.reference
+    ]
 
 
 def test_control_characters_in_posted_fields_are_dropped(client, key):
-    report = filed(client, key, service_code="road_damage\x00", email="zs@example.org\x00",
-                   address_string="Xinmin\x00 Street", **{"attribute[building]": "3\x00栋"})
+    report = filed(
+        client,
+        key,
+        service_code="road_damage\x00",
+        email="zs@example.org\x00",
+        address_string="Xinmin\x00 Street",
+        **{"attribute[building]": "3\x00栋"},
+    )
     assert report.category.code == "road_damage"
     assert report.contact == {"email": "zs@example.org"}
     assert report.address == "Xinmin Street" and report.attributes == {"building": "3栋"}

@@ -1,4 +1,5 @@
 """A real Open311 client (PyPI georeport) reads GridSnap from a live server, in JSON and XML."""
+
 import threading
 
 import pytest

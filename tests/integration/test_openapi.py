@@ -1,4 +1,5 @@
 """The OpenAPI document of /api/v1: complete, readable at /api/docs, and true (a schemathesis run)."""
+
 import time
 from collections import Counter
 
@@ -39,8 +40,12 @@ def test_every_api_v1_route_is_in_the_document(app, client):
 
 def test_document_only_lists_routes_that_exist(app, client):
     doc = client.get("/api/v1/openapi.json").get_json()
-    served = {(openapi_path(r.rule), m.lower()) for r in app.url_map.iter_rules()
-              if r.rule.startswith("/api/v1/") for m in r.methods}
+    served = {
+        (openapi_path(r.rule), m.lower())
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/v1/")
+        for m in r.methods
+    }
     listed = {(p, m) for p, ops in doc["paths"].items() for m in ops}
     assert listed <= served
     assert listed == {(p, m) for p, ops in OPERATIONS.items() for m in ops} & served
@@ -48,6 +53,7 @@ def test_document_only_lists_routes_that_exist(app, client):
 
 def test_document_is_a_valid_openapi_3_document(client):
     from openapi_spec_validator import validate as validate_spec
+
     validate_spec(client.get("/api/v1/openapi.json").get_json())
 
 
@@ -82,17 +88,31 @@ def seeded(app):
     import json
 
     from app.grids.services import import_grids
+
     square = [[103.94, 29.20], [103.96, 29.20], [103.96, 29.24], [103.94, 29.24], [103.94, 29.20]]
-    import_grids(json.dumps({"type": "FeatureCollection", "features": [{
-        "type": "Feature", "properties": {"code": "QW-01", "name": "Yujin"},
-        "geometry": {"type": "Polygon", "coordinates": [square]}}]}))
+    import_grids(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": "QW-01", "name": "Yujin"},
+                        "geometry": {"type": "Polygon", "coordinates": [square]},
+                    }
+                ],
+            }
+        )
+    )
     db.session.commit()
     rider = f.make_user("rider1", team="Qianwei Riders")
     reports = [f.file_report(rider, category=c) for c in ("road_damage", "illegal_parking", "road_damage")]
     coordinator = f.make_user("coord1", role="coordinator")
     # identity: the WSGI transport hands schemathesis the raw body, and the app compresses responses
-    return ({"Authorization": f"Bearer {f.api_token(coordinator)}", "Accept-Encoding": "identity"},
-            [r.id for r in reports])
+    return (
+        {"Authorization": f"Bearer {f.api_token(coordinator)}", "Accept-Encoding": "identity"},
+        [r.id for r in reports],
+    )
 
 
 def strategies(operation, report_ids):
@@ -109,8 +129,13 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(app, client,
     headers, report_ids = seeded
     schema = schemathesis.openapi.from_dict(client.get("/api/v1/openapi.json").get_json())
     schema.app = app  # requests go through the WSGI app
-    checks = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance,
-              response_headers_conformance]
+    checks = [
+        not_a_server_error,
+        response_schema_conformance,
+        status_code_conformance,
+        content_type_conformance,
+        response_headers_conformance,
+    ]
     failures, statuses = [], Counter()
     deadline = time.monotonic() + BUDGET_SECONDS
     for result in schema.get_all_operations():
@@ -119,8 +144,13 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(app, client,
             if n and time.monotonic() > deadline:
                 break
 
-            @settings(max_examples=EXAMPLES_PER_STRATEGY, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES_PER_STRATEGY,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=strategy)
             def run(case):
                 try:

@@ -1,4 +1,5 @@
 """Operations: readiness, request ids and JSON logs, backup and restore, copying SQLite to PostgreSQL."""
+
 import io
 import json
 import logging
@@ -24,8 +25,13 @@ def test_readyz_answers_ok_when_database_and_store_answer(client):
 
 
 def test_readyz_is_503_naming_the_unreachable_photo_store(app, client):
-    app.extensions["photo_store"] = S3Store("photos", endpoint_url=f"http://127.0.0.1:{free_port()}",
-                                            region="us-east-1", access_key_id="x", secret_access_key="x")
+    app.extensions["photo_store"] = S3Store(
+        "photos",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        region="us-east-1",
+        access_key_id="x",
+        secret_access_key="x",
+    )
     r = client.get("/readyz")
     body = r.get_json()
     assert r.status_code == 503 and r.headers["Retry-After"]
@@ -34,8 +40,14 @@ def test_readyz_is_503_naming_the_unreachable_photo_store(app, client):
 
 
 def test_readyz_is_503_naming_the_unreachable_database(tmp_path):
-    broken = create_app({"TESTING": True, "SECRET_KEY": "x", "UPLOAD_DIR": str(tmp_path),
-                         "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://nobody:x@127.0.0.1:{free_port()}/none"})
+    broken = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "UPLOAD_DIR": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://nobody:x@127.0.0.1:{free_port()}/none",
+        }
+    )
     r = broken.test_client().get("/readyz")
     assert r.status_code == 503
     assert r.get_json()["checks"]["database"].startswith("unreachable")
@@ -58,13 +70,20 @@ def test_every_log_line_of_a_request_is_json_with_its_request_id(app, client):
     for lg in loggers:
         lg.addHandler(handler)
         lg.setLevel(logging.INFO)
-    app.extensions["photo_store"] = S3Store("photos", endpoint_url=f"http://127.0.0.1:{free_port()}",
-                                            region="us-east-1", access_key_id="x", secret_access_key="x")
+    app.extensions["photo_store"] = S3Store(
+        "photos",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        region="us-east-1",
+        access_key_id="x",
+        secret_access_key="x",
+    )
     rider = make_user("rider1")
     try:
-        client.post("/api/v1/reports", headers={**bearer(api_token(rider)), "X-Request-ID": "req-42"},
-                    data={"category": "noise", "lat": "29.2", "lon": "103.9",
-                          "photos": [(io.BytesIO(jpeg()), "a.jpg")]}).close()  # the server closes it: access line
+        client.post(
+            "/api/v1/reports",
+            headers={**bearer(api_token(rider)), "X-Request-ID": "req-42"},
+            data={"category": "noise", "lat": "29.2", "lon": "103.9", "photos": [(io.BytesIO(jpeg()), "a.jpg")]},
+        ).close()  # the server closes it: access line
     finally:
         for lg in loggers:
             lg.removeHandler(handler)
@@ -95,15 +114,21 @@ def empty_machine(app, tmp_path, pg_url, request):
 
 def test_backup_restored_onto_an_empty_machine_brings_back_every_report_and_photo(app, runner, tmp_path, empty_machine):
     rider = make_user("rider1")
-    filed = [file_report(rider, description=f"report {i}", photos=[jpeg(colour=(i * 40, 90, 30))] * (1 + i % 2))
-             for i in range(3)]
-    expected = {r.reference: (r.description, [(photo_store().get(p.key), photo_store().get(p.thumb_key))
-                                              for p in r.photos]) for r in filed}
+    filed = [
+        file_report(rider, description=f"report {i}", photos=[jpeg(colour=(i * 40, 90, 30))] * (1 + i % 2))
+        for i in range(3)
+    ]
+    expected = {
+        r.reference: (r.description, [(photo_store().get(p.key), photo_store().get(p.thumb_key)) for p in r.photos])
+        for r in filed
+    }
     made = runner.invoke(args=["backup", "create", "--output", str(tmp_path / "backups")])
     assert made.exit_code == 0, made.output
     folder = made.output.strip().splitlines()[-1]
     manifest = json.load(open(f"{folder}/manifest.json"))
-    assert len(manifest["photos"]) == 2 * sum(len(r.photos) for r in filed) == 8 and all(len(p["sha256"]) == 64 for p in manifest["photos"])
+    assert len(manifest["photos"]) == 2 * sum(len(r.photos) for r in filed) == 8 and all(
+        len(p["sha256"]) == 64 for p in manifest["photos"]
+    )
 
     fresh = create_app(empty_machine)
     with fresh.app_context():
@@ -123,8 +148,11 @@ def test_backup_restored_onto_an_empty_machine_brings_back_every_report_and_phot
 
 def _kept_by_triggers() -> dict[str, set]:
     """The rows of the count tables kept by triggers (what the board's tabs and the summary read)."""
-    return {t.name: {tuple(r) for r in db.session.execute(select(t)) if r.n}
-            for t in db.metadata.sorted_tables if t.info.get("kept_by_triggers")}
+    return {
+        t.name: {tuple(r) for r in db.session.execute(select(t)) if r.n}
+        for t in db.metadata.sorted_tables
+        if t.info.get("kept_by_triggers")
+    }
 
 
 def test_db_copy_moves_every_row_from_sqlite_to_postgresql_and_new_rows_follow(app, runner, pg_url, tmp_path):
@@ -137,8 +165,11 @@ def test_db_copy_moves_every_row_from_sqlite_to_postgresql_and_new_rows_follow(a
     db.session.commit()
     second.status = "accepted"  # the counts kept by triggers see a move too
     db.session.commit()
-    before = {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables
-              if not t.info.get("kept_by_triggers")}
+    before = {
+        t.name: db.session.scalar(select(func.count()).select_from(t))
+        for t in db.metadata.sorted_tables
+        if not t.info.get("kept_by_triggers")
+    }
     kept = _kept_by_triggers()
     # Read what the checks need now: touching these rows inside the other app's context would load them
     # through its engine and leave a connection open on the database dropped below.
@@ -151,11 +182,20 @@ def test_db_copy_moves_every_row_from_sqlite_to_postgresql_and_new_rows_follow(a
     try:
         result = runner.invoke(args=["db", "copy", "--to", target])
         assert result.exit_code == 0, result.output
-        moved = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": target,
-                            "UPLOAD_DIR": app.config["UPLOAD_DIR"]})
+        moved = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "t",
+                "SQLALCHEMY_DATABASE_URI": target,
+                "UPLOAD_DIR": app.config["UPLOAD_DIR"],
+            }
+        )
         with moved.app_context():
-            after = {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables
-                     if not t.info.get("kept_by_triggers")}
+            after = {
+                t.name: db.session.scalar(select(func.count()).select_from(t))
+                for t in db.metadata.sorted_tables
+                if not t.info.get("kept_by_triggers")
+            }
             assert after == before
             assert _kept_by_triggers() == kept  # made by the target's triggers, not copied on top of them
             copied = db.session.scalar(select(Report).where(Report.reference == first_ref))
@@ -173,6 +213,7 @@ def test_db_copy_moves_every_row_from_sqlite_to_postgresql_and_new_rows_follow(a
 
 def test_db_seed_fills_in_missing_categories_keeps_edited_ones_and_adds_no_accounts(app, runner):
     from app.models import Category, User
+
     categories = db.session.scalars(select(Category).order_by(Category.id)).all()
     kept, dropped = categories[0], categories[-1]
     kept.name_en = "Renamed by an admin"

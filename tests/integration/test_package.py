@@ -1,5 +1,6 @@
 """The built wheel works anywhere: installed in a fresh virtualenv, away from the checkout, a bare
 `db upgrade` gives an instance that serves the Chinese login page and takes a report."""
+
 import os
 import subprocess
 import sys
@@ -37,16 +38,21 @@ CLIENT = textwrap.dedent("""
 
 
 def run(venv: Path, *args: str, cwd: Path, env: dict) -> str:
-    done = subprocess.run([str(venv / "bin" / args[0]), *args[1:]], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [str(venv / "bin" / args[0]), *args[1:]], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, f"{args}: {done.stdout}\n{done.stderr}"
     return done.stdout
 
 
 def test_the_wheel_installed_in_a_fresh_virtualenv_serves_chinese_and_files_a_report(tmp_path):
     dist = tmp_path / "dist"
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
-                           capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr
     wheel = next(dist.glob("gridsnap-*.whl"))
 
@@ -56,8 +62,12 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_serves_chinese_and_files_a_re
     run(venv, "pip", "install", "-q", "--no-deps", str(wheel), cwd=tmp_path, env=env)
     # The dependencies come from this test's environment (a .pth line adds its site-packages after the new
     # venv's own), so the app itself, its templates, migrations and catalogs come only from the wheel.
-    purelib = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     Path(purelib, "gridsnap-test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 
     elsewhere = tmp_path / "elsewhere"
@@ -65,13 +75,33 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_serves_chinese_and_files_a_re
     env["GRIDSNAP_INSTANCE_DIR"] = str(tmp_path / "instance")
     flask = ("python", "-m", "flask", "--app", "app")
     run(venv, *flask, "db", "upgrade", cwd=elsewhere, env=env)
-    run(venv, *flask, "user", "create", "rider1", "--role", "rider", "--password", "a-long-password-1",
-        cwd=elsewhere, env=env)
+    run(
+        venv,
+        *flask,
+        "user",
+        "create",
+        "rider1",
+        "--role",
+        "rider",
+        "--password",
+        "a-long-password-1",
+        cwd=elsewhere,
+        env=env,
+    )
     token = run(venv, *flask, "token", "create", "rider1", cwd=elsewhere, env=env).strip().splitlines()[-1]
 
-    out = run(venv, "python", "-c", CLIENT, token, os.path.join(FIXTURES, "photos", "gps_google_pixel.jpg"),
-              cwd=elsewhere, env=env)
+    out = run(
+        venv,
+        "python",
+        "-c",
+        CLIENT,
+        token,
+        os.path.join(FIXTURES, "photos", "gps_google_pixel.jpg"),
+        cwd=elsewhere,
+        env=env,
+    )
     import json
+
     result = json.loads(out.strip().splitlines()[-1])
     assert "登录" in result["login"]
     assert result["status"] == 201, result

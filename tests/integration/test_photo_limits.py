@@ -1,5 +1,6 @@
 """Pictures decoded whole (PNG, WebP, HEIC, progressive JPEG) are capped from their header on every upload path,
 and a worker's memory stays bounded under the review's attack: small PNG files of huge pictures."""
+
 import io
 import json
 import os
@@ -17,14 +18,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MEMORY_BUDGET_MB = 300
 
 # The review's files (7000 x 7000 RGBA, 7070 x 7070 16-bit grey) and the largest ones accepted (24 MP).
-PICTURES = {"rgba_49mp.png": (7000, 7000, "RGBA"), "grey16_50mp.png": (7070, 7070, "I;16"),
-            "rgba_24mp.png": (4898, 4898, "RGBA"), "grey16_24mp.png": (4898, 4898, "I;16")}
+PICTURES = {
+    "rgba_49mp.png": (7000, 7000, "RGBA"),
+    "grey16_50mp.png": (7070, 7070, "I;16"),
+    "rgba_24mp.png": (4898, 4898, "RGBA"),
+    "grey16_24mp.png": (4898, 4898, "I;16"),
+}
 # The memory test's requests in order, with their answers: the review's attack, refused from the headers, then
 # the largest pictures of each kind that are decoded whole, accepted.
 REFUSED, FILED = [400, "image_too_large"], [201, None]
-REQUESTS = {"rgba_49mp.png x 4": (["rgba_49mp.png"] * 4, REFUSED), "grey16_50mp.png": (["grey16_50mp.png"], REFUSED),
-            "rgba_24mp.png x 4": (["rgba_24mp.png"] * 4, FILED), "grey16_24mp.png": (["grey16_24mp.png"], FILED),
-            "heic_24mp.heic": (["heic_24mp.heic"], FILED), "webp_6mp.webp x 4": (["webp_6mp.webp"] * 4, FILED)}
+REQUESTS = {
+    "rgba_49mp.png x 4": (["rgba_49mp.png"] * 4, REFUSED),
+    "grey16_50mp.png": (["grey16_50mp.png"], REFUSED),
+    "rgba_24mp.png x 4": (["rgba_24mp.png"] * 4, FILED),
+    "grey16_24mp.png": (["grey16_24mp.png"], FILED),
+    "heic_24mp.heic": (["heic_24mp.heic"], FILED),
+    "webp_6mp.webp x 4": (["webp_6mp.webp"] * 4, FILED),
+}
 TOO_LARGE = "The photo is too large to process (at most 24 megapixels for this kind of photo)."
 
 
@@ -33,6 +43,7 @@ def pictures(tmp_path_factory) -> dict[str, str]:
     """The PNG files (about 1 MB each) and the largest WebP accepted (6 MP), written once per session,
     and the largest HEIC accepted (24 MP, tests/fixtures/large)."""
     from PIL import Image
+
     folder = tmp_path_factory.mktemp("big-pictures")
     paths = {name: str(folder / name) for name in [*PICTURES, "webp_6mp.webp"]}
     for name, (width, height, mode) in PICTURES.items():
@@ -63,24 +74,39 @@ def test_api_refuses_a_huge_png_among_good_photos_and_writes_nothing(client, rid
     _user, headers = rider
     before = f.stored_keys()
     photos = [(io.BytesIO(f.jpeg()), "a.jpg"), (io.BytesIO(read(pictures, "rgba_49mp.png")), "b.png")]
-    r = client.post("/api/v1/reports", headers=headers, content_type="multipart/form-data", data={
-        "category": "illegal_parking", "lat": str(f.QIANWEI[0]), "lon": str(f.QIANWEI[1]), "photos": photos})
+    r = client.post(
+        "/api/v1/reports",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"category": "illegal_parking", "lat": str(f.QIANWEI[0]), "lon": str(f.QIANWEI[1]), "photos": photos},
+    )
     assert r.status_code == 400, r.get_data(as_text=True)
     assert r.get_json()["error"]["code"] == "image_too_large"
     assert r.get_json()["error"]["message"].startswith(TOO_LARGE)
     nothing_written(before)
 
 
-@pytest.mark.parametrize("lang, message", [("en", TOO_LARGE), ("zh-CN", "照片太大，无法处理（此类照片最多 24 百万像素）")],
-                         ids=["en", "zh-CN"])
+@pytest.mark.parametrize(
+    "lang, message",
+    [("en", TOO_LARGE), ("zh-CN", "照片太大，无法处理（此类照片最多 24 百万像素）")],
+    ids=["en", "zh-CN"],
+)
 def test_the_plain_form_refuses_a_16_bit_png_bomb_in_the_riders_language(app, client, pictures, lang, message):
     f.log_in(client, f.make_user("rider1"))
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
     before = f.stored_keys()
     token = f.csrf_from(client.get("/report").get_data(as_text=True))
-    r = client.post("/report", content_type="multipart/form-data", data={
-        "csrf_token": token, "category": "road_damage", "lat": str(f.QIANWEI[0]), "lon": str(f.QIANWEI[1]),
-        "photos": [(io.BytesIO(read(pictures, "grey16_50mp.png")), "bomb.png")]})
+    r = client.post(
+        "/report",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "category": "road_damage",
+            "lat": str(f.QIANWEI[0]),
+            "lon": str(f.QIANWEI[1]),
+            "photos": [(io.BytesIO(read(pictures, "grey16_50mp.png")), "bomb.png")],
+        },
+    )
     assert r.status_code == 400
     assert message in r.get_data(as_text=True)
     nothing_written(before)
@@ -89,13 +115,22 @@ def test_the_plain_form_refuses_a_16_bit_png_bomb_in_the_riders_language(app, cl
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_open311_refuses_a_huge_png_as_media(client, rider, pictures, fmt):
     from app.auth.services import create_token
+
     user, _headers = rider
     _t, key = create_token(user, "open311")
     db.session.commit()
     before = f.stored_keys()
-    r = client.post(f"/open311/v2/requests.{fmt}", content_type="multipart/form-data", data={
-        "api_key": key, "service_code": "garbage", "lat": "29.21", "long": "103.95",
-        "media": (io.BytesIO(read(pictures, "rgba_49mp.png")), "photo.png")})
+    r = client.post(
+        f"/open311/v2/requests.{fmt}",
+        content_type="multipart/form-data",
+        data={
+            "api_key": key,
+            "service_code": "garbage",
+            "lat": "29.21",
+            "long": "103.95",
+            "media": (io.BytesIO(read(pictures, "rgba_49mp.png")), "photo.png"),
+        },
+    )
     assert r.status_code == 400
     assert TOO_LARGE in r.get_data(as_text=True)
     nothing_written(before)
@@ -105,10 +140,15 @@ def test_adding_photos_to_a_report_refuses_a_huge_png_and_writes_nothing(client,
     user, headers = rider
     report = f.file_report(user)
     before = (f.stored_keys(), db.session.scalar(select(func.count()).select_from(ReportEvent)))
-    r = client.post(f"/api/v1/reports/{report.id}/photos", headers=headers, content_type="multipart/form-data",
-                    data={"comment": "still there",
-                          "photos": [(io.BytesIO(f.jpeg()), "a.jpg"),
-                                     (io.BytesIO(read(pictures, "grey16_50mp.png")), "b.png")]})
+    r = client.post(
+        f"/api/v1/reports/{report.id}/photos",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={
+            "comment": "still there",
+            "photos": [(io.BytesIO(f.jpeg()), "a.jpg"), (io.BytesIO(read(pictures, "grey16_50mp.png")), "b.png")],
+        },
+    )
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "image_too_large"
     db.session.expire_all()
     assert len(db.session.get(Report, report.id).photos) == 1
@@ -120,6 +160,7 @@ def test_every_header_is_checked_before_any_photo_is_decoded(app, pictures, monk
 
     from app.errors import PhotoRejected
     from app.reports.services import process_uploads
+
     decoded = []
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda im: decoded.append(im.format))
     with pytest.raises(PhotoRejected) as caught:
@@ -129,6 +170,7 @@ def test_every_header_is_checked_before_any_photo_is_decoded(app, pictures, monk
 
 def test_the_limit_comes_from_the_environment_and_the_app_follows_it(app, client, rider, monkeypatch, tmp_path):
     from app.config import from_environment
+
     monkeypatch.setenv("SECRET_KEY", "x")
     monkeypatch.setenv("GRIDSNAP_MAX_DECODE_MP", "12.5")
     assert from_environment(str(tmp_path))["MAX_DECODE_PIXELS"] == 12_500_000
@@ -139,9 +181,18 @@ def test_the_limit_comes_from_the_environment_and_the_app_follows_it(app, client
     app.config["MAX_DECODE_PIXELS"] = 1_000_000
 
     def post(width, height):
-        return client.post("/api/v1/reports", headers=headers, content_type="multipart/form-data", data={
-            "category": "noise", "lat": str(f.QIANWEI[0]), "lon": str(f.QIANWEI[1]),
-            "photos": [(io.BytesIO(f.png(width, height)), "p.png")]})
+        return client.post(
+            "/api/v1/reports",
+            headers=headers,
+            content_type="multipart/form-data",
+            data={
+                "category": "noise",
+                "lat": str(f.QIANWEI[0]),
+                "lon": str(f.QIANWEI[1]),
+                "photos": [(io.BytesIO(f.png(width, height)), "p.png")],
+            },
+        )
+
     r = post(1001, 1000)
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "image_too_large"
     assert "at most 1 megapixels" in r.get_json()["error"]["message"]
@@ -149,6 +200,7 @@ def test_the_limit_comes_from_the_environment_and_the_app_follows_it(app, client
 
 
 # The worker's memory ---------------------------------------------------------------------------------------
+
 
 def memory_probe(folder: str) -> None:
     """In a fresh process: start the app, warm it up, then post the attack and the largest accepted pictures
@@ -161,9 +213,16 @@ def memory_probe(folder: str) -> None:
     def peak_kb() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/probe.db",
-                      "UPLOAD_DIR": f"{folder}/uploads", "SECRET_KEY": "probe", "RATELIMIT_ENABLED": False,
-                      "GEOCODER": ""})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/probe.db",
+            "UPLOAD_DIR": f"{folder}/uploads",
+            "SECRET_KEY": "probe",
+            "RATELIMIT_ENABLED": False,
+            "GEOCODER": "",
+        }
+    )
     with app.app_context():
         db.create_all()
         seed_reference_data()
@@ -173,8 +232,12 @@ def memory_probe(folder: str) -> None:
 
     def post(*names: str):
         photos = [(io.BytesIO(f.jpeg() if n == "photo.jpg" else read(files, n)), n) for n in names]
-        r = client.post("/api/v1/reports", headers=headers, content_type="multipart/form-data", data={
-            "category": "illegal_parking", "lat": str(f.QIANWEI[0]), "lon": str(f.QIANWEI[1]), "photos": photos})
+        r = client.post(
+            "/api/v1/reports",
+            headers=headers,
+            content_type="multipart/form-data",
+            data={"category": "illegal_parking", "lat": str(f.QIANWEI[0]), "lon": str(f.QIANWEI[1]), "photos": photos},
+        )
         body = r.get_json()
         return [r.status_code, body["error"]["code"] if r.status_code >= 400 else None]
 
@@ -197,8 +260,7 @@ def test_a_worker_stays_within_its_memory_budget_under_the_attack(pictures, tmp_
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GRIDSNAP_", "DATABASE_URL"))}
     env["PYTHONPATH"] = ROOT
     code = f"from tests.integration.test_photo_limits import memory_probe; memory_probe({str(tmp_path)!r})"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["warm"] == [201, None]

@@ -1,5 +1,6 @@
 """Recognition points: awarded from report events exactly as configured, capped per local day, recomputable."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 from app.extensions import db
 from app.models import CoReporter, ReportEvent
@@ -7,7 +8,7 @@ from app.teams import points
 from tests import factories as f
 
 # 10:00 in Shanghai on a Wednesday
-T0 = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 
 
 def closed(at, outcome):
@@ -16,8 +17,15 @@ def closed(at, outcome):
 
 
 def _config(app, **kw):
-    app.config.update({"GRIDSNAP_POINTS_ACCEPTED": 5, "GRIDSNAP_POINTS_FIXED": 10,
-                       "GRIDSNAP_POINTS_COREPORTER_PERCENT": 50, "GRIDSNAP_POINTS_DAILY_CAP": 1000, **kw})
+    app.config.update(
+        {
+            "GRIDSNAP_POINTS_ACCEPTED": 5,
+            "GRIDSNAP_POINTS_FIXED": 10,
+            "GRIDSNAP_POINTS_COREPORTER_PERCENT": 50,
+            "GRIDSNAP_POINTS_DAILY_CAP": 1000,
+            **kw,
+        }
+    )
 
 
 def test_accepted_report_earns_the_configured_amount(app):
@@ -31,12 +39,24 @@ def test_fixed_close_earns_more_and_other_outcomes_do_not(app):
     _config(app)
     rider = f.make_user("r1")
     other = f.make_user("r2")
-    f.history(f.file_report(rider), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
-                                ("resolved", T0 + timedelta(hours=2)),
-                                ("closed", T0 + timedelta(hours=3), {"outcome": "fixed"})])
-    f.history(f.file_report(other), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
-                                ("resolved", T0 + timedelta(hours=2)),
-                                ("closed", T0 + timedelta(hours=3), {"outcome": "unable_to_fix"})])
+    f.history(
+        f.file_report(rider),
+        [
+            ("accepted", T0),
+            ("assigned", T0 + timedelta(hours=1)),
+            ("resolved", T0 + timedelta(hours=2)),
+            ("closed", T0 + timedelta(hours=3), {"outcome": "fixed"}),
+        ],
+    )
+    f.history(
+        f.file_report(other),
+        [
+            ("accepted", T0),
+            ("assigned", T0 + timedelta(hours=1)),
+            ("resolved", T0 + timedelta(hours=2)),
+            ("closed", T0 + timedelta(hours=3), {"outcome": "unable_to_fix"}),
+        ],
+    )
     assert points.points_for([rider.id, other.id]) == {rider.id: 15, other.id: 5}
 
 
@@ -54,13 +74,25 @@ def test_rejected_duplicate_and_unreviewed_reports_earn_nothing(app):
 def test_reopening_withdraws_the_fixed_points_until_fixed_again(app):
     _config(app)
     rider = f.make_user("r1")
-    r = f.history(f.file_report(rider), [("accepted", T0), ("assigned", T0 + timedelta(hours=1)),
-                                    ("resolved", T0 + timedelta(hours=2)),
-                                    ("closed", T0 + timedelta(hours=3), {"outcome": "fixed"}),
-                                    ("accepted", T0 + timedelta(hours=4))])
+    r = f.history(
+        f.file_report(rider),
+        [
+            ("accepted", T0),
+            ("assigned", T0 + timedelta(hours=1)),
+            ("resolved", T0 + timedelta(hours=2)),
+            ("closed", T0 + timedelta(hours=3), {"outcome": "fixed"}),
+            ("accepted", T0 + timedelta(hours=4)),
+        ],
+    )
     assert points.total_points(rider.id) == 5
-    f.history(r, [("assigned", T0 + timedelta(hours=5)), ("resolved", T0 + timedelta(hours=6)),
-                  ("closed", T0 + timedelta(hours=7), {"outcome": "fixed"})])
+    f.history(
+        r,
+        [
+            ("assigned", T0 + timedelta(hours=5)),
+            ("resolved", T0 + timedelta(hours=6)),
+            ("closed", T0 + timedelta(hours=7), {"outcome": "fixed"}),
+        ],
+    )
     assert points.total_points(rider.id) == 15
 
 
@@ -72,9 +104,15 @@ def test_co_reporters_of_a_duplicate_get_the_configured_share(app):
     f.history(dup, [("duplicate", T0, {"duplicate_of": target.id})])
     db.session.get(CoReporter, (target.id, co.id)).created_at = T0  # the merge wrote it now, not at T0
     db.session.commit()
-    f.history(target, [("accepted", T0 + timedelta(hours=1)), ("assigned", T0 + timedelta(hours=2)),
-                       ("resolved", T0 + timedelta(hours=3)),
-                       ("closed", T0 + timedelta(hours=4), {"outcome": "fixed"})])
+    f.history(
+        target,
+        [
+            ("accepted", T0 + timedelta(hours=1)),
+            ("assigned", T0 + timedelta(hours=2)),
+            ("resolved", T0 + timedelta(hours=3)),
+            ("closed", T0 + timedelta(hours=4), {"outcome": "fixed"}),
+        ],
+    )
     assert points.points_for([owner.id, co.id]) == {owner.id: 15, co.id: 2 + 4}
     kinds = sorted(a.kind for a in points.awards(user_ids=[co.id]))
     assert kinds == ["co_accepted", "co_fixed"]
@@ -91,8 +129,14 @@ def test_a_rider_who_joined_with_a_photo_shares_an_acceptance_only_if_it_came_af
     joined = T0 + timedelta(days=7)  # the next week
     db.session.add(CoReporter(report_id=target.id, user_id=late.id, created_at=joined))
     db.session.commit()
-    f.history(target, [("assigned", joined + timedelta(hours=1)), ("resolved", joined + timedelta(hours=2)),
-                       ("closed", joined + timedelta(hours=3), {"outcome": "fixed"})])
+    f.history(
+        target,
+        [
+            ("assigned", joined + timedelta(hours=1)),
+            ("resolved", joined + timedelta(hours=2)),
+            ("closed", joined + timedelta(hours=3), {"outcome": "fixed"}),
+        ],
+    )
     first, later = points.period_bounds("week", T0), points.period_bounds("week", joined)
     assert points.points_for(None, *first) == {owner.id: 5, early.id: 2}
     assert points.points_for(None, *later) == {owner.id: 10, early.id: 5, late.id: 5}
@@ -125,9 +169,15 @@ def test_one_riders_points_equal_their_line_in_everyones_points(app):
     # No CoReporter row (as merges made before those rows were kept): the duplicate itself makes co one.
     db.session.delete(db.session.get(CoReporter, (target.id, co.id)))
     db.session.commit()
-    f.history(target, [("accepted", T0 + timedelta(hours=1)), ("assigned", T0 + timedelta(hours=2)),
-                       ("resolved", T0 + timedelta(days=8)), ("closed", T0 + timedelta(days=8, hours=1),
-                                                              {"outcome": "fixed"})])
+    f.history(
+        target,
+        [
+            ("accepted", T0 + timedelta(hours=1)),
+            ("assigned", T0 + timedelta(hours=2)),
+            ("resolved", T0 + timedelta(days=8)),
+            ("closed", T0 + timedelta(days=8, hours=1), {"outcome": "fixed"}),
+        ],
+    )
     f.history(f.file_report(other), [("accepted", T0 + timedelta(days=1))])
     week = points.period_bounds("week", T0)
     for start, end in ((points.EPOCH, points.FAR), week, (T0 + timedelta(days=7), T0 + timedelta(days=14))):
@@ -142,7 +192,7 @@ def test_daily_cap_applies_per_local_day(app):
     _config(app, GRIDSNAP_POINTS_ACCEPTED=5, GRIDSNAP_POINTS_DAILY_CAP=12)
     rider = f.make_user("r1")
     # 15:30 UTC and 16:30 UTC are different days in Shanghai (23:30 and 00:30).
-    late = datetime(2026, 11, 18, 15, 30, tzinfo=timezone.utc)
+    late = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
     for _ in range(3):
         f.history(f.file_report(rider), [("accepted", late)])
     for _ in range(3):
@@ -156,8 +206,14 @@ def test_points_in_a_period_count_awards_dated_inside_it(app):
     _config(app)
     rider = f.make_user("r1")
     r = f.history(f.file_report(rider), [("accepted", T0)])
-    f.history(r, [("assigned", T0 + timedelta(days=1)), ("resolved", T0 + timedelta(days=8)),
-                  ("closed", T0 + timedelta(days=8), {"outcome": "fixed"})])
+    f.history(
+        r,
+        [
+            ("assigned", T0 + timedelta(days=1)),
+            ("resolved", T0 + timedelta(days=8)),
+            ("closed", T0 + timedelta(days=8), {"outcome": "fixed"}),
+        ],
+    )
     start, end = points.period_bounds("week", T0)
     assert points.points_for([rider.id], start, end) == {rider.id: 5}
     start2, end2 = points.period_bounds("week", T0 + timedelta(days=8))
@@ -181,11 +237,11 @@ def test_points_are_recomputed_from_where_the_report_stands_now(app):
 
 def test_week_and_month_bounds_are_local(app):
     start, end = points.period_bounds("week", T0)
-    assert start == datetime(2026, 11, 15, 16, 0, tzinfo=timezone.utc)  # Monday 16th 00:00 +08:00
+    assert start == datetime(2026, 11, 15, 16, 0, tzinfo=UTC)  # Monday 16th 00:00 +08:00
     assert end - start == timedelta(days=7)
     mstart, mend = points.period_bounds("month", T0)
-    assert mstart == datetime(2026, 10, 31, 16, 0, tzinfo=timezone.utc)
-    assert mend == datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
+    assert mstart == datetime(2026, 10, 31, 16, 0, tzinfo=UTC)
+    assert mend == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
 
 
 def test_volunteer_leaderboard_ranks_by_points_with_display_names(app):
@@ -193,8 +249,15 @@ def test_volunteer_leaderboard_ranks_by_points_with_display_names(app):
     a = f.make_user("ra", display_name="Alice")
     b = f.make_user("rb", display_name="Bob")
     f.history(f.file_report(a), [("accepted", T0)])
-    f.history(f.file_report(b), [("accepted", T0), ("assigned", T0), ("resolved", T0),
-                            ("closed", T0 + timedelta(hours=1), {"outcome": "fixed"})])
+    f.history(
+        f.file_report(b),
+        [
+            ("accepted", T0),
+            ("assigned", T0),
+            ("resolved", T0),
+            ("closed", T0 + timedelta(hours=1), {"outcome": "fixed"}),
+        ],
+    )
     start, end = points.period_bounds("week", T0)
     rows = points.leaderboard(start, end, by="volunteer")
     assert [(r.rank, r.name, r.points, r.fixed) for r in rows] == [(1, "Bob", 15, 1), (2, "Alice", 5, 0)]
@@ -209,8 +272,7 @@ def test_team_league_ranks_by_points_per_active_member(app):
     f.history(f.file_report(small), [("accepted", T0)])
     start, end = points.period_bounds("month", T0)
     rows = points.leaderboard(start, end, by="team")
-    assert [(r.name, r.points, r.total_points, r.members) for r in rows] == [
-        ("Small", 5.0, 5, 1), ("Big", 2.5, 10, 4)]
+    assert [(r.name, r.points, r.total_points, r.members) for r in rows] == [("Small", 5.0, 5, 1), ("Big", 2.5, 10, 4)]
     big[3].active = False
     big[2].active = False
     db.session.commit()
@@ -224,8 +286,17 @@ def test_a_comment_after_the_close_keeps_the_fixed_points(app):
     _config(app)
     rider = f.make_user("commented")
     r = f.history(f.file_report(rider), [("accepted", T0), *closed(T0 + timedelta(hours=1), "fixed")])
-    db.session.add(ReportEvent(report_id=r.id, kind="comment", created_at=T0 + timedelta(hours=2),
-                               from_status="closed", to_status="closed", note="thanks", internal=True))
+    db.session.add(
+        ReportEvent(
+            report_id=r.id,
+            kind="comment",
+            created_at=T0 + timedelta(hours=2),
+            from_status="closed",
+            to_status="closed",
+            note="thanks",
+            internal=True,
+        )
+    )
     db.session.commit()
     assert sorted(a.kind for a in points.awards(user_ids=[rider.id])) == ["accepted", "fixed"]
     assert points.total_points(rider.id) == 15
@@ -239,8 +310,10 @@ def test_of_two_moves_at_one_instant_the_later_written_is_the_latest(app):
     reopened, again = f.make_user("same1"), f.make_user("same2")
     t = T0 + timedelta(hours=3)
     f.history(f.file_report(reopened), [("accepted", T0), *closed(t, "fixed"), ("accepted", t)])
-    f.history(f.file_report(again), [("accepted", T0), *closed(T0 + timedelta(hours=1), "fixed"), ("accepted", t),
-                                     *closed(t, "fixed")])
+    f.history(
+        f.file_report(again),
+        [("accepted", T0), *closed(T0 + timedelta(hours=1), "fixed"), ("accepted", t), *closed(t, "fixed")],
+    )
     assert points.points_for([reopened.id, again.id]) == {reopened.id: 5, again.id: 15}
 
 
@@ -256,21 +329,32 @@ def test_everyones_awards_in_a_period_equal_each_riders_own(app):
     rng = random.Random(7)
     riders = [f.make_user(f"mix{i}") for i in range(6)]
     reports = []
-    for i in range(40):
+    for _i in range(40):
         t = T0 + timedelta(days=rng.randint(-10, 10), hours=rng.randint(0, 23))
         h = timedelta(hours=1)
-        shape = rng.choice(["accepted", "fixed", "unfixed", "reopened", "refixed", "rejected", "late_reject",
-                            "submitted"])
-        moves = {"accepted": [("accepted", t)],
-                 "fixed": [("accepted", t), ("assigned", t + h), ("resolved", t + 2 * h),
-                           ("closed", t + 3 * h, {"outcome": "fixed"})],
-                 "unfixed": [("accepted", t), *closed(t + 26 * h, "unable_to_fix")],
-                 "reopened": [("accepted", t), *closed(t + h, "fixed"), ("accepted", t + 50 * h)],
-                 "refixed": [("accepted", t), *closed(t + h, "fixed"), ("accepted", t + 30 * h),
-                             *closed(t + 200 * h, "fixed")],
-                 "rejected": [("rejected", t, {})],
-                 "late_reject": [("accepted", t), ("rejected", t + 80 * h)],
-                 "submitted": []}[shape]
+        shape = rng.choice(
+            ["accepted", "fixed", "unfixed", "reopened", "refixed", "rejected", "late_reject", "submitted"]
+        )
+        moves = {
+            "accepted": [("accepted", t)],
+            "fixed": [
+                ("accepted", t),
+                ("assigned", t + h),
+                ("resolved", t + 2 * h),
+                ("closed", t + 3 * h, {"outcome": "fixed"}),
+            ],
+            "unfixed": [("accepted", t), *closed(t + 26 * h, "unable_to_fix")],
+            "reopened": [("accepted", t), *closed(t + h, "fixed"), ("accepted", t + 50 * h)],
+            "refixed": [
+                ("accepted", t),
+                *closed(t + h, "fixed"),
+                ("accepted", t + 30 * h),
+                *closed(t + 200 * h, "fixed"),
+            ],
+            "rejected": [("rejected", t, {})],
+            "late_reject": [("accepted", t), ("rejected", t + 80 * h)],
+            "submitted": [],
+        }[shape]
         report = f.file_report(rng.choice(riders))
         reports.append(f.history(report, moves) if moves else report)
     for _ in range(8):  # duplicates merged into one of the reports; half keep the CoReporter row the merge wrote
@@ -289,19 +373,25 @@ def test_everyones_awards_in_a_period_equal_each_riders_own(app):
     for _ in range(5):  # riders who added their photo to a report, before or after its awards
         target, rider = rng.choice(reports), rng.choice(riders)
         if not db.session.get(CoReporter, (target.id, rider.id)):
-            db.session.add(CoReporter(report_id=target.id, user_id=rider.id,
-                                      created_at=T0 + timedelta(days=rng.randint(-10, 10))))
+            db.session.add(
+                CoReporter(report_id=target.id, user_id=rider.id, created_at=T0 + timedelta(days=rng.randint(-10, 10)))
+            )
             db.session.commit()
 
     def key(a):
         return (a.at, a.report_id, a.user_id, a.kind)
 
-    periods = [(points.EPOCH, points.FAR), points.period_bounds("week", T0),
-               points.period_bounds("week", T0 - timedelta(days=7)), points.period_bounds("month", T0),
-               (T0 - timedelta(days=3), T0 + timedelta(days=2, hours=5))]
+    periods = [
+        (points.EPOCH, points.FAR),
+        points.period_bounds("week", T0),
+        points.period_bounds("week", T0 - timedelta(days=7)),
+        points.period_bounds("month", T0),
+        (T0 - timedelta(days=3), T0 + timedelta(days=2, hours=5)),
+    ]
     for start, end in periods:
         everyone = points.awards(start, end)
         each = sorted((a for u in riders for a in points.awards(start, end, user_ids=[u.id])), key=key)
         assert everyone == each, (start, end)
-        assert {a.kind for a in everyone} >= ({"accepted", "fixed", "co_accepted"} if end - start > timedelta(days=20)
-                                              else {"accepted"})
+        assert {a.kind for a in everyone} >= (
+            {"accepted", "fixed", "co_accepted"} if end - start > timedelta(days=20) else {"accepted"}
+        )

@@ -1,4 +1,5 @@
 """The installable web app's server side: manifest, service worker, versioned and compressed static files."""
+
 import json
 import re
 

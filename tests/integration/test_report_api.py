@@ -1,7 +1,8 @@
 """POST/GET /api/v1/reports through the test client: authentication, the JSON contract, refusals, no orphans."""
+
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -10,8 +11,19 @@ from app.extensions import db
 from app.models import Photo, Report
 from tests import factories as f
 
-DOCUMENTED = {"id", "reference", "status", "category", "description", "lat", "lon", "accuracy",
-              "location_source", "created_at", "photos"}
+DOCUMENTED = {
+    "id",
+    "reference",
+    "status",
+    "category",
+    "description",
+    "lat",
+    "lon",
+    "accuracy",
+    "location_source",
+    "created_at",
+    "photos",
+}
 GPS_PHOTO = "gps_nikon_coolpix_p6000.jpg"  # 43.467448 N, 11.885127 E (MANIFEST.tsv)
 
 
@@ -19,8 +31,9 @@ def multipart(photos=None, **fields):
     """A multipart body: photos as (bytes, filename) pairs or bytes, plus plain fields."""
     photos = [f.jpeg()] if photos is None else photos
     data = {k: str(v) for k, v in fields.items()}
-    data["photos"] = [(io.BytesIO(p), "photo.jpg") if isinstance(p, bytes) else (io.BytesIO(p[0]), p[1])
-                      for p in photos]
+    data["photos"] = [
+        (io.BytesIO(p), "photo.jpg") if isinstance(p, bytes) else (io.BytesIO(p[0]), p[1]) for p in photos
+    ]
     return data
 
 
@@ -29,8 +42,9 @@ def post_report(client, headers, photos=None, **fields):
     if "lat" not in fields and "lon" not in fields and fields.pop("use_location", True):
         for key, value in dict(lat=f.QIANWEI[0], lon=f.QIANWEI[1], accuracy=12, location_source="device").items():
             fields.setdefault(key, value)
-    return client.post("/api/v1/reports", data=multipart(photos, **fields), headers=headers,
-                       content_type="multipart/form-data")
+    return client.post(
+        "/api/v1/reports", data=multipart(photos, **fields), headers=headers, content_type="multipart/form-data"
+    )
 
 
 @pytest.fixture
@@ -57,15 +71,21 @@ def report_count() -> int:
 
 # Creating ---------------------------------------------------------------------------------------
 
+
 def test_bearer_token_files_a_report_with_the_documented_json(client, auth):
-    response = post_report(client, auth, photos=[f.jpeg(2000, 1500), f.jpeg(300, 400)],
-                           description="车挡住了消防通道", category="fire_lane_blocked")
+    response = post_report(
+        client,
+        auth,
+        photos=[f.jpeg(2000, 1500), f.jpeg(300, 400)],
+        description="车挡住了消防通道",
+        category="fire_lane_blocked",
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     body = response.get_json()
     assert DOCUMENTED <= set(body)
     assert response.headers["Location"].endswith(f"/api/v1/reports/{body['id']}")
     assert re.fullmatch(r"GS-\d{4}-\d{6}", body["reference"])
-    filed_year = datetime.fromisoformat(body["created_at"]).astimezone(timezone.utc).year
+    filed_year = datetime.fromisoformat(body["created_at"]).astimezone(UTC).year
     assert body["reference"] == f"GS-{filed_year}-{body['id']:06d}"
     assert body["status"] == "submitted"
     assert body["category"] == "fire_lane_blocked"
@@ -141,20 +161,23 @@ def test_without_coordinates_or_exif_gps_is_400(client, auth):
     assert report_count() == 0
 
 
-@pytest.mark.parametrize("fields, code", [
-    ({"lat": 91, "lon": 103.9}, "invalid_location"),
-    ({"lat": -90.5, "lon": 103.9}, "invalid_location"),
-    ({"lat": 29.2, "lon": 180.01}, "invalid_location"),
-    ({"lat": 29.2, "lon": -181}, "invalid_location"),
-    ({"lat": "nan", "lon": 103.9}, "invalid_location"),
-    ({"lat": "inf", "lon": 103.9}, "invalid_location"),
-    ({"lat": 29.2}, "invalid_location"),
-    ({"lat": "north", "lon": 103.9}, "invalid_number"),
-    ({"category": "flying_saucer"}, "unknown_category"),
-    ({"category": ""}, "unknown_category"),
-    ({"description": "长" * 1001}, "description_too_long"),
-    ({"accuracy": -5}, "invalid_accuracy"),
-])
+@pytest.mark.parametrize(
+    "fields, code",
+    [
+        ({"lat": 91, "lon": 103.9}, "invalid_location"),
+        ({"lat": -90.5, "lon": 103.9}, "invalid_location"),
+        ({"lat": 29.2, "lon": 180.01}, "invalid_location"),
+        ({"lat": 29.2, "lon": -181}, "invalid_location"),
+        ({"lat": "nan", "lon": 103.9}, "invalid_location"),
+        ({"lat": "inf", "lon": 103.9}, "invalid_location"),
+        ({"lat": 29.2}, "invalid_location"),
+        ({"lat": "north", "lon": 103.9}, "invalid_number"),
+        ({"category": "flying_saucer"}, "unknown_category"),
+        ({"category": ""}, "unknown_category"),
+        ({"description": "长" * 1001}, "description_too_long"),
+        ({"accuracy": -5}, "invalid_accuracy"),
+    ],
+)
 def test_invalid_fields_are_400_with_a_stable_code(client, auth, fields, code):
     fields = dict(fields)
     if "lat" in fields or "lon" in fields:
@@ -179,12 +202,15 @@ def test_zero_photos_is_400(client, auth):
     assert error_of(response, 400)["code"] == "photo_required"
 
 
-@pytest.mark.parametrize("blob, status", [
-    (b"%PDF-1.4\n%not a photo", 415),
-    (f.photo_fixture("empty_0_bytes.jpg"), 400),
-    (f.photo_fixture("truncated_small.jpg"), 400),
-    (f.photo_fixture("lottapixel_64250x64250.jpg"), 400),
-])
+@pytest.mark.parametrize(
+    "blob, status",
+    [
+        (b"%PDF-1.4\n%not a photo", 415),
+        (f.photo_fixture("empty_0_bytes.jpg"), 400),
+        (f.photo_fixture("truncated_small.jpg"), 400),
+        (f.photo_fixture("lottapixel_64250x64250.jpg"), 400),
+    ],
+)
 def test_bad_photo_files_get_the_right_status(client, auth, blob, status):
     # An empty part with a file name is still an uploaded (empty) photo.
     response = post_report(client, auth, photos=[(blob, "x.jpg")])
@@ -210,6 +236,7 @@ def test_a_corrupt_second_photo_leaves_no_file_and_no_report(app, client, auth):
 
 def test_a_database_failure_at_commit_leaves_no_orphan_file(app, client, auth, monkeypatch):
     from sqlalchemy.exc import OperationalError
+
     before = f.stored_keys()
 
     def broken_commit():
@@ -246,6 +273,7 @@ def test_error_codes_do_not_depend_on_the_language(client, auth):
 
 # Reading ----------------------------------------------------------------------------------------
 
+
 def test_get_report_for_owner_staff_and_not_another_rider(app, client, auth):
     report_id = post_report(client, auth).get_json()["id"]
     ok = client.get(f"/api/v1/reports/{report_id}", headers=auth)
@@ -270,8 +298,10 @@ def test_my_reports_are_paginated_newest_first_and_only_mine(app, client, auth, 
     assert page3["items"] == [] and page3["total"] == 3
 
 
-@pytest.mark.parametrize("query", ["page=0", "page=-1", "page=abc", "per_page=0", "per_page=101",
-                                   "per_page=1.5", "page=99999999999999999999999"])
+@pytest.mark.parametrize(
+    "query",
+    ["page=0", "page=-1", "page=abc", "per_page=0", "per_page=101", "per_page=1.5", "page=99999999999999999999999"],
+)
 def test_bad_pagination_is_400(client, auth, query):
     response = client.get(f"/api/v1/reports?mine=1&{query}", headers=auth)
     error_of(response, 400)
@@ -279,9 +309,30 @@ def test_bad_pagination_is_400(client, auth, query):
 
 # Never a 500 ------------------------------------------------------------------------------------
 
-GARBAGE = ["", " ", "null", "NaN", "-inf", "1e999", "-0", "0x1p3", "9" * 400, "\x00", "a\x00b", "%00",
-           "' OR 1=1 --", "<script>alert(1)</script>", "🚲" * 2000, "\u202e\u200b", "0001-01-01T00:00:00+05:00",
-           "9999-12-31T23:59:59-12:00", "2026-13-45T99:99", "[]", "{}", "true"]
+GARBAGE = [
+    "",
+    " ",
+    "null",
+    "NaN",
+    "-inf",
+    "1e999",
+    "-0",
+    "0x1p3",
+    "9" * 400,
+    "\x00",
+    "a\x00b",
+    "%00",
+    "' OR 1=1 --",
+    "<script>alert(1)</script>",
+    "🚲" * 2000,
+    "\u202e\u200b",
+    "0001-01-01T00:00:00+05:00",
+    "9999-12-31T23:59:59-12:00",
+    "2026-13-45T99:99",
+    "[]",
+    "{}",
+    "true",
+]
 FIELDS = ["category", "description", "lat", "lon", "accuracy", "location_source", "building", "captured_at"]
 
 
@@ -317,19 +368,27 @@ def test_raw_multipart_with_invalid_utf8_and_odd_parts_is_never_a_500(client, au
         b'Content-Disposition: form-data; name="lon"\r\n\r\n29',
         b'Content-Disposition: form-data; name="photos"\r\n\r\nnot a file at all',
         b'Content-Disposition: form-data; name="photos"; filename="\xff\xfe.jpg"\r\n'
-        b'Content-Type: image/jpeg\r\n\r\n' + f.jpeg(16, 16),
+        b"Content-Type: image/jpeg\r\n\r\n" + f.jpeg(16, 16),
         b'Content-Disposition: form-data; name="photos"; filename="../../etc/passwd"\r\n'
-        b'Content-Type: text/plain\r\n\r\nroot:x:0:0',
+        b"Content-Type: text/plain\r\n\r\nroot:x:0:0",
     ]
-    body = b"".join(b"--" + boundary.encode() + b"\r\n" + p + b"\r\n" for p in parts) + b"--" + boundary.encode() + b"--\r\n"
-    response = client.post("/api/v1/reports", data=body, headers=auth,
-                           content_type=f"multipart/form-data; boundary={boundary}")
+    body = (
+        b"".join(b"--" + boundary.encode() + b"\r\n" + p + b"\r\n" for p in parts)
+        + b"--"
+        + boundary.encode()
+        + b"--\r\n"
+    )
+    response = client.post(
+        "/api/v1/reports", data=body, headers=auth, content_type=f"multipart/form-data; boundary={boundary}"
+    )
     assert_refused_or_filed(response)
     # A body that is not multipart at all, or is cut off mid-part.
-    for raw, ctype in ((b"lat=1&lon=2&category=noise", "application/x-www-form-urlencoded"),
-                       (b'{"category": "noise"}', "application/json"),
-                       (body[: len(body) // 2], f"multipart/form-data; boundary={boundary}"),
-                       (body, "multipart/form-data"),
-                       (b"\x00" * 1000, "application/octet-stream")):
+    for raw, ctype in (
+        (b"lat=1&lon=2&category=noise", "application/x-www-form-urlencoded"),
+        (b'{"category": "noise"}', "application/json"),
+        (body[: len(body) // 2], f"multipart/form-data; boundary={boundary}"),
+        (body, "multipart/form-data"),
+        (b"\x00" * 1000, "application/octet-stream"),
+    ):
         assert_refused_or_filed(client.post("/api/v1/reports", data=raw, headers=auth, content_type=ctype))
     assert f.stored_keys() == sorted(k for p in db.session.scalars(select(Photo)) for k in (p.key, p.thumb_key))

@@ -1,4 +1,5 @@
 """The plain no-JavaScript form post of original photos (POST /report), and garbage that must never be a 500."""
+
 import io
 
 import pytest

@@ -5,6 +5,7 @@ is requested by each role and must answer what its area allows (never a 5xx); ea
 an anonymous caller without a CSRF token and by a rider with one, and staff/admin POSTs must refuse
 the rider with 403.
 """
+
 import re
 
 import pytest
@@ -17,8 +18,19 @@ from tests import factories
 ROLES = ["anonymous", "rider", "other_rider", "handler", "coordinator", "admin"]
 
 # Areas by path: who may GET them.
-PUBLIC = ("/login", "/healthz", "/readyz", "/manifest.webmanifest", "/sw.js", "/static/", "/open311/",
-          "/api/docs", "/api/v1/openapi.json", "/join/", "/lang/")
+PUBLIC = (
+    "/login",
+    "/healthz",
+    "/readyz",
+    "/manifest.webmanifest",
+    "/sw.js",
+    "/static/",
+    "/open311/",
+    "/api/docs",
+    "/api/v1/openapi.json",
+    "/join/",
+    "/lang/",
+)
 ADMIN = ("/admin",)
 STAFF = ("/board", "/summaries", "/api/v1/reports/<int:report_id>/duplicates")
 HANDLERS = ("/tasks",)
@@ -29,8 +41,14 @@ OWNED = ("/reports/<int:report_id>", "/api/v1/reports/<int:report_id>", "/photos
 
 
 def area(rule: str) -> str:
-    for name, prefixes in (("public", PUBLIC), ("admin", ADMIN), ("staff", STAFF), ("handlers", HANDLERS),
-                           ("managers", MANAGERS), ("owned", OWNED)):
+    for name, prefixes in (
+        ("public", PUBLIC),
+        ("admin", ADMIN),
+        ("staff", STAFF),
+        ("handlers", HANDLERS),
+        ("managers", MANAGERS),
+        ("owned", OWNED),
+    ):
         if rule.startswith(prefixes):
             return name
     return "login"
@@ -52,11 +70,25 @@ def world(app):
     report = factories.file_report(users["rider"])
     photo = db.session.scalar(select(Photo).where(Photo.report_id == report.id))
     team = db.session.scalar(select(Team))
-    values = {"report_id": report.id, "photo_id": photo.id, "user_id": users["rider"].id, "team_id": team.id,
-              "category_id": 1, "department_id": dept.id, "template_id": 1, "grid_id": 1, "invite_id": 1,
-              "token_id": 1, "token": "no-such-invite", "code": "illegal_parking", "name": "2026-W48",
-              "service_request_id": report.reference, "filename": "css/app.css", "variant": "thumb",
-              "fmt": "json"}
+    values = {
+        "report_id": report.id,
+        "photo_id": photo.id,
+        "user_id": users["rider"].id,
+        "team_id": team.id,
+        "category_id": 1,
+        "department_id": dept.id,
+        "template_id": 1,
+        "grid_id": 1,
+        "invite_id": 1,
+        "token_id": 1,
+        "token": "no-such-invite",
+        "code": "illegal_parking",
+        "name": "2026-W48",
+        "service_request_id": report.reference,
+        "filename": "css/app.css",
+        "variant": "thumb",
+        "fmt": "json",
+    }
     return users, values
 
 
@@ -66,6 +98,7 @@ def concrete(rule, values) -> str | None:
         if m.group(1) and m.group(1).startswith("any("):
             return re.findall(r"\w+", m.group(1)[4:])[0]
         return str(values.get(name, 1))
+
     return re.sub(r"<(?:([^:>]+):)?(\w+)>", fill, rule)
 
 
@@ -75,6 +108,7 @@ def get_routes(app):
 
 def as_role(app, role, users):
     from tests.conftest import FreshContextClient
+
     app.test_client_class = FreshContextClient
     client = app.test_client()
     if role != "anonymous":
@@ -117,9 +151,11 @@ def test_every_get_route_answers_each_role_as_its_area_allows(app, world):
             url = concrete(rule, values)
             r = client.get(url, headers={"Accept": "application/json"} if rule.startswith("/api/") else {})
             allowed = expected(rule, role)
-            if r.status_code >= 500 or (allowed is not None and r.status_code not in allowed) \
-                    or (allowed is None and role != "anonymous" and r.status_code in (401, 403)
-                        and area(rule) == "login"):
+            if (
+                r.status_code >= 500
+                or (allowed is not None and r.status_code not in allowed)
+                or (allowed is None and role != "anonymous" and r.status_code in (401, 403) and area(rule) == "login")
+            ):
                 failures.append(f"{role:12} GET {url} -> {r.status_code} (allowed {sorted(allowed or [])})")
             if role == "anonymous" and allowed == {302}:
                 assert "/login" in r.headers.get("Location", ""), url

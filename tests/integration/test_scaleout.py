@@ -1,4 +1,5 @@
 """Two app servers (two gunicorn instances) sharing one PostgreSQL, one S3 store and one Redis."""
+
 import io
 import json
 import os
@@ -34,16 +35,22 @@ def site(pg_url, s3_server, tmp_path_factory):
     need(pg_url is not None, "PostgreSQL not configured: set TEST_DATABASE_URL")
     need(s3_server is not None, "moto[server] not installed: pip install 'moto[server]'")
     need(Gunicorn.available(), "gunicorn not installed")
-    need(RedisServer.available() or bool(os.environ.get("TEST_REDIS_URL")),
-         "Redis not available: set TEST_REDIS_URL or install redis-server")
+    need(
+        RedisServer.available() or bool(os.environ.get("TEST_REDIS_URL")),
+        "Redis not available: set TEST_REDIS_URL or install redis-server",
+    )
     folder = tmp_path_factory.mktemp("two-servers")
     redis = RedisServer().start() if RedisServer.available() else None  # a private one: limits start at zero
     database = PostgresDatabase(pg_url).create()
     servers = []
     try:
-        env = site_env(database.url, str(folder), storage=s3_bucket(s3_server),
-                       redis_url=redis.url if redis else os.environ["TEST_REDIS_URL"],
-                       GRIDSNAP_LOGIN_RATE_LIMIT=f"{LOGIN_LIMIT} per minute")
+        env = site_env(
+            database.url,
+            str(folder),
+            storage=s3_bucket(s3_server),
+            redis_url=redis.url if redis else os.environ["TEST_REDIS_URL"],
+            GRIDSNAP_LOGIN_RATE_LIMIT=f"{LOGIN_LIMIT} per minute",
+        )
         prepare_database(env)
         servers = [Gunicorn(env, log_path=str(folder / f"server-{name}.log")).launch() for name in "ab"]
         for server in servers:
@@ -53,8 +60,14 @@ def site(pg_url, s3_server, tmp_path_factory):
             _rider, rider = make_user("rider1", token=True)
             _coordinator, coordinator = make_user("coord1", role="coordinator", token=True)
             db.session.commit()
-            yield {"a": servers[0].url, "b": servers[1].url, "rider": rider, "coordinator": coordinator,
-                   "uploads": env["GRIDSNAP_UPLOAD_DIR"], "servers": servers}
+            yield {
+                "a": servers[0].url,
+                "b": servers[1].url,
+                "rider": rider,
+                "coordinator": coordinator,
+                "uploads": env["GRIDSNAP_UPLOAD_DIR"],
+                "servers": servers,
+            }
             db.session.remove()
             db.engine.dispose()
     finally:
@@ -68,8 +81,12 @@ def test_a_report_filed_through_one_server_is_read_photos_included_through_the_o
     a, b, rider = site["a"], site["b"], site["rider"]
     store = photo_store()
     before = {o.key for o in store.list()}
-    filed = post_report_to(a, {**rider, "Idempotency-Key": "ride-7"}, [jpeg(colour=(200, 30, 30)), jpeg(colour=(30, 30, 200))],
-                  description="blocked fire lane")
+    filed = post_report_to(
+        a,
+        {**rider, "Idempotency-Key": "ride-7"},
+        [jpeg(colour=(200, 30, 30)), jpeg(colour=(30, 30, 200))],
+        description="blocked fire lane",
+    )
     assert filed.status_code == 201, filed.text
     report = filed.json()
 
@@ -110,8 +127,12 @@ def test_a_login_rate_limit_reached_on_one_server_holds_on_the_other(site):
 def test_a_triage_move_on_one_server_is_seen_on_the_other(site):
     a, b, rider, coordinator = site["a"], site["b"], site["rider"], site["coordinator"]
     report = post_report_to(a, rider, [jpeg()]).json()
-    moved = requests.post(f"{a}/api/v1/reports/{report['id']}/transitions", headers=coordinator,
-                          json={"to": "accepted", "version": report["version"]}, timeout=10)
+    moved = requests.post(
+        f"{a}/api/v1/reports/{report['id']}/transitions",
+        headers=coordinator,
+        json={"to": "accepted", "version": report["version"]},
+        timeout=10,
+    )
     assert moved.status_code == 200 and moved.json()["status"] == "accepted"
 
     seen = requests.get(f"{b}/api/v1/reports/{report['id']}", headers=rider, timeout=10).json()
@@ -121,21 +142,42 @@ def test_a_triage_move_on_one_server_is_seen_on_the_other(site):
     board = requests.get(f"{b}/api/v1/reports", headers=coordinator, params={"status": "accepted"}, timeout=10)
     assert report["id"] in [item["id"] for item in board.json()["items"]]
 
-    stale = requests.post(f"{b}/api/v1/reports/{report['id']}/transitions", headers=coordinator,
-                          json={"to": "rejected", "note": "seen twice", "version": report["version"]}, timeout=10)
+    stale = requests.post(
+        f"{b}/api/v1/reports/{report['id']}/transitions",
+        headers=coordinator,
+        json={"to": "rejected", "note": "seen twice", "version": report["version"]},
+        timeout=10,
+    )
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "stale_version"
 
 
 def test_a_grid_drawn_while_the_servers_run_is_used_by_both(site):
     from app.grids.services import import_grids
+
     a, b, rider = site["a"], site["b"], site["rider"]
     assert [post_report_to(s, rider, [jpeg()]).json()["grid"] for s in (a, b)] == [None, None]  # both index caches warm
     lon, lat = 103.9512, 29.2089
-    square = [[lon - 0.01, lat - 0.01], [lon + 0.01, lat - 0.01], [lon + 0.01, lat + 0.01],
-              [lon - 0.01, lat + 0.01], [lon - 0.01, lat - 0.01]]
-    import_grids(json.dumps({"type": "FeatureCollection", "features": [{
-        "type": "Feature", "properties": {"code": "QW-01", "name": "Qianwei centre"},
-        "geometry": {"type": "Polygon", "coordinates": [square]}}]}))
+    square = [
+        [lon - 0.01, lat - 0.01],
+        [lon + 0.01, lat - 0.01],
+        [lon + 0.01, lat + 0.01],
+        [lon - 0.01, lat + 0.01],
+        [lon - 0.01, lat - 0.01],
+    ]
+    import_grids(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": "QW-01", "name": "Qianwei centre"},
+                        "geometry": {"type": "Polygon", "coordinates": [square]},
+                    }
+                ],
+            }
+        )
+    )
     db.session.commit()
     assert [post_report_to(s, rider, [jpeg()]).json()["grid"]["code"] for s in (b, a)] == ["QW-01", "QW-01"]
 
@@ -145,10 +187,15 @@ def test_every_log_line_of_both_servers_is_json_and_requests_carry_their_id(site
     for server, rid in ((a, "lb-a-1"), (b, "lb-b-1")):
         r = requests.get(f"{server}/api/v1/reports", headers={**rider, "X-Request-ID": rid}, timeout=10)
         assert r.status_code == 200 and r.headers["X-Request-ID"] == rid
-    for server, rid in zip(site["servers"], ("lb-a-1", "lb-b-1")):
-        def logged():  # the access line is written once the response has gone out
-            return any(r["request_id"] == rid and r["path"] == "/api/v1/reports" and r["status"] == 200
-                       for r in server.log_records() if r["logger"] == "gridsnap.access")
+    for server, rid in zip(site["servers"], ("lb-a-1", "lb-b-1"), strict=False):
+
+        def logged(server=server, rid=rid):  # the access line is written once the response has gone out
+            return any(
+                r["request_id"] == rid and r["path"] == "/api/v1/reports" and r["status"] == 200
+                for r in server.log_records()
+                if r["logger"] == "gridsnap.access"
+            )
+
         wait_for(logged, timeout=10, what="the access line")
         with open(server.log_path) as fh:
             assert all(line.startswith("{") for line in fh if line.strip())  # nothing but JSON lines

@@ -1,10 +1,11 @@
 """Security: headers and cookies, body limits, spreadsheet-safe CSV, verified SMTP TLS, and object-level
 access (the other department's handler, another rider, unapproved riders) beyond test_route_access."""
+
 import csv
 import io
 import json
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 # -- headers and cookies ---------------------------------------------------------------------------
+
 
 def test_pages_and_api_answers_carry_security_headers(client, app):
     f.make_user("rider1")
@@ -38,9 +40,12 @@ def _login_over(client, scheme: str):
     f.make_user("rider1", password=f.PASSWORD)
     base = f"{scheme}://localhost"
     page = client.get("/login", base_url=base).get_data(as_text=True)
-    return client.post("/login", base_url=base, headers={"Referer": base + "/login"},  # CSRF checks it on HTTPS
-                       data={"username": "rider1", "password": f.PASSWORD, "remember": "y",
-                             "csrf_token": f.csrf_from(page)})
+    return client.post(
+        "/login",
+        base_url=base,
+        headers={"Referer": base + "/login"},  # CSRF checks it on HTTPS
+        data={"username": "rider1", "password": f.PASSWORD, "remember": "y", "csrf_token": f.csrf_from(page)},
+    )
 
 
 def test_session_and_remember_me_cookies_are_secure_over_https(client, app):
@@ -65,6 +70,7 @@ def test_cookies_over_plain_http_still_work_on_a_lan(client, app):
 
 def test_a_new_password_ends_the_sessions_and_remember_me_logins_made_before(client, app):
     from app.admin.services import reset_password
+
     assert _login_over(client, "http").status_code == 302
     assert client.get("/mine").status_code == 200
     remembered = app.test_client()  # another phone: only the remember-me cookie of that login
@@ -77,13 +83,16 @@ def test_a_new_password_ends_the_sessions_and_remember_me_logins_made_before(cli
         r = phone.get("/mine")
         assert r.status_code == 302 and "/login" in r.headers["Location"]
     page = client.get("/login").get_data(as_text=True)  # the new password logs in again
-    r = client.post("/login", data={"username": "rider1", "password": "a-new-secret-9", "csrf_token": f.csrf_from(page)})
+    r = client.post(
+        "/login", data={"username": "rider1", "password": "a-new-secret-9", "csrf_token": f.csrf_from(page)}
+    )
     assert r.status_code == 302 and client.get("/mine").status_code == 200
 
 
 def test_logins_from_before_login_sessions_end(app):
     """Cookies that carry a user id (bare, or with a password stamp) name no login: everyone logs in once more."""
     from flask_login.utils import encode_cookie
+
     rider = f.make_user("rider1")
     for old_id in (str(rider.id), f"{rider.id}.0123456789abcdef0123"):
         session_only, remembered = app.test_client(), app.test_client()
@@ -97,8 +106,13 @@ def test_logins_from_before_login_sessions_end(app):
 
 
 def test_language_switch_does_not_redirect_off_site(client, app):
-    for target in ("//evil.example/x", "https://evil.example", "/\\evil.example", "/\t/evil.example",
-                   "javascript:alert(1)"):
+    for target in (
+        "//evil.example/x",
+        "https://evil.example",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+    ):
         r = client.get("/lang/en", query_string={"next": target})
         assert r.status_code == 302
         assert "evil.example" not in r.headers["Location"] and "javascript" not in r.headers["Location"], target
@@ -107,11 +121,14 @@ def test_language_switch_does_not_redirect_off_site(client, app):
 
 # -- request bodies ------------------------------------------------------------------------------
 
+
 def test_json_bodies_over_a_megabyte_are_refused_before_parsing(client, app):
     rider, headers = f.make_user("rider1", token=True)
     r0 = f.file_report(rider)
     big = json.dumps({"note": "x" * (1024 * 1024 + 10)})
-    r = client.post(f"/api/v1/reports/{r0.id}/comments", data=big, headers={**headers, "Content-Type": "application/json"})
+    r = client.post(
+        f"/api/v1/reports/{r0.id}/comments", data=big, headers={**headers, "Content-Type": "application/json"}
+    )
     assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_large"
     # also for anonymous callers on any path: nothing reads a large JSON body for them
     assert client.post("/login", data=big, content_type="application/json").status_code == 413
@@ -120,6 +137,7 @@ def test_json_bodies_over_a_megabyte_are_refused_before_parsing(client, app):
 
 
 # -- guessing API tokens --------------------------------------------------------------------------
+
 
 def test_an_address_sending_unknown_bearer_tokens_is_refused_for_a_while(client, app):
     app.config["TOKEN_FAILURE_LIMIT"] = "5 per minute"
@@ -165,12 +183,20 @@ def test_an_address_sending_unknown_open311_api_keys_is_refused_for_a_while(clie
 
 # -- CSV export ------------------------------------------------------------------------------------
 
+
 def test_summary_csv_neutralises_spreadsheet_formulas(client, app):
     from app.grids.models import Grid
+
     cat = db.session.scalar(select(Category).where(Category.code == "garbage"))
     cat.name_zh, cat.name_en = '=HYPERLINK("http://evil.example","点我")', "+cmd|' /C calc'!A0"
-    grid = Grid(code="@G1", name="-1+2", geometry={"type": "Polygon", "coordinates": [
-        [[103.9, 29.2], [103.96, 29.2], [103.96, 29.23], [103.9, 29.23], [103.9, 29.2]]]})
+    grid = Grid(
+        code="@G1",
+        name="-1+2",
+        geometry={
+            "type": "Polygon",
+            "coordinates": [[[103.9, 29.2], [103.96, 29.2], [103.96, 29.23], [103.9, 29.23], [103.9, 29.2]]],
+        },
+    )
     db.session.add(grid)
     db.session.commit()
     rider = f.make_user("rider1")
@@ -188,6 +214,7 @@ def test_summary_csv_neutralises_spreadsheet_formulas(client, app):
 
 def test_spreadsheet_safe_quotes_every_formula_start_and_nothing_else():
     from app.summaries.render import spreadsheet_safe
+
     for bad in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
         assert spreadsheet_safe(bad) == "'" + bad
     for fine in ("网格 A", "2025-W10", "", "a=b"):
@@ -197,6 +224,7 @@ def test_spreadsheet_safe_quotes_every_formula_start_and_nothing_else():
 
 # -- SMTP over TLS ------------------------------------------------------------------------------
 
+
 def _certificate(tmp_path):
     """A self-signed certificate for 127.0.0.1 (file paths: cert, key)."""
     import ipaddress
@@ -205,20 +233,27 @@ def _certificate(tmp_path):
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = tmp_path / "smtp.pem", tmp_path / "smtp.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_path), str(key_path)
 
 
@@ -234,8 +269,9 @@ def tls_smtp(app, tmp_path):
     def start(mode: str):
         inbox = SmtpCatcher(server_tls, mode).start()
         started.append(inbox)
-        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=inbox.port, SMTP_TLS=mode, SMTP_USER="",
-                          SMTP_SENDER="gridsnap@example.org")
+        app.config.update(
+            SMTP_HOST="127.0.0.1", SMTP_PORT=inbox.port, SMTP_TLS=mode, SMTP_USER="", SMTP_SENDER="gridsnap@example.org"
+        )
         return inbox
 
     yield start, cert
@@ -247,6 +283,7 @@ def tls_smtp(app, tmp_path):
 def test_digest_refuses_a_mail_server_whose_certificate_is_not_trusted(app, tls_smtp, mode, monkeypatch):
     from app.summaries import digest
     from app.summaries.services import weekly_summary
+
     start, cert = tls_smtp
     inbox = start(mode)
     summary = weekly_summary("2025-W10")
@@ -260,6 +297,7 @@ def test_digest_refuses_a_mail_server_whose_certificate_is_not_trusted(app, tls_
 
 # -- object-level access ------------------------------------------------------------------------
 
+
 @pytest.fixture
 def people(app):
     """A rider's report, its department's handler, another department's handler, another rider."""
@@ -267,7 +305,9 @@ def people(app):
     other_dept = db.session.scalar(select(Department).where(Department.id != cat.default_department_id))
     rider, rider_h = f.make_user("rider1", token=True)
     report = f.file_report(rider)
-    ours = f.make_user("handler_ours", "handler", department=db.session.get(Department, cat.default_department_id).code, token=True)
+    ours = f.make_user(
+        "handler_ours", "handler", department=db.session.get(Department, cat.default_department_id).code, token=True
+    )
     theirs = f.make_user("handler_theirs", "handler", department=other_dept.code, token=True)
     other = f.make_user("rider2", token=True)
     return report, {"rider": rider_h, "ours": ours[1], "theirs": theirs[1], "other": other[1]}
@@ -277,14 +317,18 @@ def test_a_handler_of_another_department_cannot_read_or_act_on_a_report(client, 
     report, h = people
     photo = db.session.scalar(select(Photo).where(Photo.report_id == report.id))
     for who, allowed in (("theirs", False), ("other", False), ("ours", True), ("rider", True)):
-        for path in (f"/api/v1/reports/{report.id}", f"/api/v1/reports/{report.id}/events",
-                     f"/photos/{photo.id}/thumb.jpg"):
+        for path in (
+            f"/api/v1/reports/{report.id}",
+            f"/api/v1/reports/{report.id}/events",
+            f"/photos/{photo.id}/thumb.jpg",
+        ):
             status = client.get(path, headers=h[who]).status_code
             assert (status == 200) == allowed and status in (200, 403), (who, path, status)
         r = client.post(f"/api/v1/reports/{report.id}/comments", json={"note": "hi"}, headers=h[who])
         assert (r.status_code == 201) == allowed and r.status_code in (201, 403), (who, r.status_code)
-    r = client.post(f"/api/v1/reports/{report.id}/transitions", json={"to": "accepted", "version": 1},
-                    headers=h["theirs"])
+    r = client.post(
+        f"/api/v1/reports/{report.id}/transitions", json={"to": "accepted", "version": 1}, headers=h["theirs"]
+    )
     assert r.status_code == 403
     db.session.refresh(report)
     assert report.status == "submitted"
@@ -306,8 +350,12 @@ def test_coordinators_cannot_approve_or_promote_someone_from_another_team(client
     f.log_in(client, f.make_user("coord", role="coordinator"))
     token = f.csrf_from(client.get(f"/teams/{t1.id}").get_data(as_text=True))
     assert client.post(f"/teams/{t1.id}/members/{outsider.id}/approve", data={"csrf_token": token}).status_code == 404
-    assert client.post(f"/teams/{t1.id}/members/{outsider.id}/leader",
-                       data={"csrf_token": token, "leader": "1"}).status_code == 404
+    assert (
+        client.post(
+            f"/teams/{t1.id}/members/{outsider.id}/leader", data={"csrf_token": token, "leader": "1"}
+        ).status_code
+        == 404
+    )
     db.session.refresh(outsider)
     assert outsider.approved is False
 
@@ -323,23 +371,40 @@ def test_unapproved_riders_cannot_join_or_list_other_riders_reports(client, app)
     near = {"category": "illegal_parking", "lat": str(report.lat), "lon": str(report.lon)}
     r = client.get("/api/v1/reports/nearby", query_string=near, headers=headers)
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "not_approved"
-    r = client.post(f"/api/v1/reports/{report.id}/photos", headers=headers,
-                    data={"comment": "also here", "lat": near["lat"], "lon": near["lon"],
-                          "photos": [(io.BytesIO(f.jpeg()), "p.jpg")]}, content_type="multipart/form-data")
+    r = client.post(
+        f"/api/v1/reports/{report.id}/photos",
+        headers=headers,
+        data={
+            "comment": "also here",
+            "lat": near["lat"],
+            "lon": near["lon"],
+            "photos": [(io.BytesIO(f.jpeg()), "p.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 403
     assert client.get(f"/api/v1/reports/{report.id}", headers=headers).status_code == 403  # not a co-reporter
     # once the team approves them, the same calls work
     newcomer.approved = True
     db.session.commit()
     assert client.get("/api/v1/reports/nearby", query_string=near, headers=headers).get_json()["items"]
-    r = client.post(f"/api/v1/reports/{report.id}/photos", headers=headers,
-                    data={"comment": "also here", "lat": near["lat"], "lon": near["lon"],
-                          "photos": [(io.BytesIO(f.jpeg()), "p.jpg")]}, content_type="multipart/form-data")
+    r = client.post(
+        f"/api/v1/reports/{report.id}/photos",
+        headers=headers,
+        data={
+            "comment": "also here",
+            "lat": near["lat"],
+            "lon": near["lon"],
+            "photos": [(io.BytesIO(f.jpeg()), "p.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 201
 
 
 def test_open311_public_media_never_serves_follow_up_photos(client, app):
     from app.triage.services import add_rider_photos
+
     owner = f.make_user("rider1")
     report = f.file_report(owner)
     add_rider_photos(report, f.make_user("rider2"), [f.jpeg()], "still here", lat=report.lat, lon=report.lon)
@@ -353,10 +418,12 @@ def test_open311_public_media_never_serves_follow_up_photos(client, app):
 
 # -- secrets on disk ------------------------------------------------------------------------------
 
+
 def test_the_generated_instance_secret_is_readable_by_its_owner_only(tmp_path):
     import os
 
     from app.config import _instance_secret
+
     key = _instance_secret(str(tmp_path))
     assert len(key) == 64 and _instance_secret(str(tmp_path)) == key  # kept across restarts
     assert os.stat(tmp_path / "secret_key").st_mode & 0o077 == 0
@@ -368,6 +435,7 @@ def test_a_backup_folder_is_readable_by_its_owner_only(app, tmp_path):
 
     from app.ops.backup import create_backup
     from app.storage import photo_store
+
     need(db.engine.dialect.name == "sqlite" or shutil.which("pg_dump") is not None, "pg_dump not installed")
     f.file_report(f.make_user("rider1"))
     folder = create_backup(db.engine, photo_store(), str(tmp_path))

@@ -1,4 +1,5 @@
 """Photo storage backends: the local folder and S3 (moto), serving, outages, orphan checks, migration."""
+
 import hashlib
 import urllib.request
 
@@ -41,7 +42,9 @@ def test_photo_is_served_to_its_owner_and_refused_to_another_rider(app, client):
     r = client.get(f"/photos/{photo.id}/display.jpg")
     assert r.status_code == 200 and r.mimetype == "image/jpeg"
     assert r.get_data() == photo_store().get(photo.key)
-    assert client.get(f"/photos/{photo.id}/display.jpg", headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
+    assert (
+        client.get(f"/photos/{photo.id}/display.jpg", headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
+    )
     assert client.get(f"/photos/{photo.id}/thumb.jpg").get_data() == photo_store().get(photo.thumb_key)
     other = app.test_client()
     log_in(other, "rider2")
@@ -76,11 +79,23 @@ def test_s3_objects_are_private(app, s3_server):
 
 def test_filing_while_the_store_is_unreachable_gives_503_and_writes_nothing(app, client):
     rider = make_user("rider1")
-    app.extensions["photo_store"] = S3Store("photos", endpoint_url=f"http://127.0.0.1:{free_port()}",
-                                            region="us-east-1", access_key_id="x", secret_access_key="x")
-    r = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {api_token(rider)}"},
-                    data={"category": "illegal_parking", "lat": "29.2", "lon": "103.9",
-                          "photos": [(__import__("io").BytesIO(jpeg()), "a.jpg")]})
+    app.extensions["photo_store"] = S3Store(
+        "photos",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        region="us-east-1",
+        access_key_id="x",
+        secret_access_key="x",
+    )
+    r = client.post(
+        "/api/v1/reports",
+        headers={"Authorization": f"Bearer {api_token(rider)}"},
+        data={
+            "category": "illegal_parking",
+            "lat": "29.2",
+            "lon": "103.9",
+            "photos": [(__import__("io").BytesIO(jpeg()), "a.jpg")],
+        },
+    )
     assert r.status_code == 503
     assert r.get_json()["error"]["code"] == "storage_unavailable" and r.headers["Retry-After"]
     assert db.session.scalar(select(func.count()).select_from(Report)) == 0
@@ -95,14 +110,23 @@ def test_a_store_failing_on_the_second_photo_leaves_no_file_and_no_report(app, c
     def failing_put(key, data):  # the store dies after the first file of the second photo
         if len(writes) == 2:
             from app.errors import StorageUnavailable
+
             raise StorageUnavailable("gone")
         writes.append(key)
         real_put(key, data)
+
     store.put = failing_put
     try:
-        r = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {api_token(rider)}"},
-                        data={"category": "noise", "lat": "29.2", "lon": "103.9",
-                              "photos": [(__import__("io").BytesIO(jpeg()), f"{i}.jpg") for i in range(2)]})
+        r = client.post(
+            "/api/v1/reports",
+            headers={"Authorization": f"Bearer {api_token(rider)}"},
+            data={
+                "category": "noise",
+                "lat": "29.2",
+                "lon": "103.9",
+                "photos": [(__import__("io").BytesIO(jpeg()), f"{i}.jpg") for i in range(2)],
+            },
+        )
     finally:
         del store.put
     assert r.status_code == 503

@@ -1,4 +1,5 @@
 """Summary pages, JSON, CSV, CLI and email digest: each renders the same summary; only staff see them."""
+
 import csv
 import email
 import io
@@ -34,8 +35,10 @@ def week_data(app):
     f.make_user("boss", role="admin")
     f.make_user("handler1", role="handler")
     f.report_row(rider, "illegal_parking", at(-3, 9))
-    f.history(f.report_row(rider, "illegal_parking", at(0, 9)),
-              [("accepted", at(0, 11)), ("assigned", at(1, 8)), ("resolved", at(1, 9))])
+    f.history(
+        f.report_row(rider, "illegal_parking", at(0, 9)),
+        [("accepted", at(0, 11)), ("assigned", at(1, 8)), ("resolved", at(1, 9))],
+    )
     f.history(f.report_row(rider, "elevator_hazard", at(2, 9)), [("rejected", at(2, 10), {})])
     f.report_row(rider, "illegal_parking", at(3, 9), lat=29.2091, lon=103.9513)
     f.report_row(rider, "garbage", at(6, 23))
@@ -71,6 +74,7 @@ def test_anonymous_visitors_are_sent_to_login(client, week_data):
 def test_staff_see_the_list_of_weeks(client, week_data, username):
     _staff_client(client, username)
     from app.summaries.weeks import week_of
+
     current = week_of(datetime.now(SH), SH).name
     pages, page = [], 1
     while True:
@@ -105,6 +109,7 @@ def test_week_page_shows_the_service_figures(client, week_data):
 def test_current_week_page_says_so_far(client, week_data):
     _staff_client(client)
     from app.summaries.weeks import week_of
+
     current = week_of(datetime.now(SH), SH).name
     html = client.get(f"/summaries/{current}?lang=en").get_data(as_text=True)
     assert "so far" in html.split("</h1>")[0]
@@ -115,10 +120,32 @@ def test_json_is_the_service_object(client, week_data):
     data = client.get(f"/summaries/{WEEK}.json").get_json()
     expected = json.loads(json.dumps(weekly_summary(WEEK).to_dict()))
     assert _without_generated(data) == _without_generated(expected)
-    for key in ("week", "start", "end", "received", "accepted", "rejected", "duplicates", "resolved", "closed",
-                "reopened", "open_at_end", "overdue_at_end", "hours_to_accept", "hours_to_resolve",
-                "within_deadline_pct", "by_category", "by_grid", "by_department", "by_team", "previous",
-                "hotspots", "top_volunteers", "top_teams", "narrative"):
+    for key in (
+        "week",
+        "start",
+        "end",
+        "received",
+        "accepted",
+        "rejected",
+        "duplicates",
+        "resolved",
+        "closed",
+        "reopened",
+        "open_at_end",
+        "overdue_at_end",
+        "hours_to_accept",
+        "hours_to_resolve",
+        "within_deadline_pct",
+        "by_category",
+        "by_grid",
+        "by_department",
+        "by_team",
+        "previous",
+        "hotspots",
+        "top_volunteers",
+        "top_teams",
+        "narrative",
+    ):
         assert key in data
     assert data["start"] == "2025-03-03T00:00:00+08:00" and data["end"] == "2025-03-10T00:00:00+08:00"
     assert (data["received"], data["accepted"], data["rejected"], data["resolved"]) == (4, 1, 1, 1)
@@ -136,24 +163,36 @@ def test_csv_has_one_row_per_category_and_grid(client, week_data):
     s = weekly_summary(WEEK)
     assert len(rows) == len(s.by_category_grid)
     by_cat = {row["category"]: row for row in rows}
-    assert by_cat["illegal_parking"]["received"] == "2" and by_cat["illegal_parking"]["hours_to_resolve_median"] == "24.0"
+    assert (
+        by_cat["illegal_parking"]["received"] == "2" and by_cat["illegal_parking"]["hours_to_resolve_median"] == "24.0"
+    )
     assert by_cat["elevator_hazard"]["rejected"] == "1"
     assert sum(int(row["received"]) for row in rows) == s.received
 
 
-@pytest.mark.parametrize("path,status", [("/summaries/2025-W53", 404), ("/summaries/2025-W99", 404),
-                                         ("/summaries/2025-10", 400), ("/summaries/2099-W01", 404),
-                                         ("/summaries/2025-W10.xml", 404)])
+@pytest.mark.parametrize(
+    "path,status",
+    [
+        ("/summaries/2025-W53", 404),
+        ("/summaries/2025-W99", 404),
+        ("/summaries/2025-10", 400),
+        ("/summaries/2099-W01", 404),
+        ("/summaries/2025-W10.xml", 404),
+    ],
+)
 def test_bad_week_names_are_refused_clearly(client, week_data, path, status):
     _staff_client(client)
     assert client.get(path).status_code == status
 
 
-@pytest.mark.parametrize("name,status,code", [
-    ("2025-W53", 404, "no_such_week"),   # 2025 has 52 ISO weeks
-    ("2099-W01", 404, "future_week"),    # a real week that has not begun: told apart, so the user knows why
-    ("2025-10", 400, "invalid_week"),
-])
+@pytest.mark.parametrize(
+    "name,status,code",
+    [
+        ("2025-W53", 404, "no_such_week"),  # 2025 has 52 ISO weeks
+        ("2099-W01", 404, "future_week"),  # a real week that has not begun: told apart, so the user knows why
+        ("2025-10", 400, "invalid_week"),
+    ],
+)
 def test_bad_week_names_in_json_get_a_json_error(client, week_data, name, status, code):
     _staff_client(client)
     r = client.get(f"/summaries/{name}.json")
@@ -183,6 +222,7 @@ def test_cli_renders_the_same_summary_in_every_format(runner, week_data, tmp_pat
 
 def test_cli_without_a_week_takes_the_last_complete_one(runner, week_data):
     from app.summaries.weeks import last_complete_week
+
     out = runner.invoke(args=["summary", "--format", "json"])
     assert json.loads(out.output)["week"] == last_complete_week(SH).name
 
@@ -194,13 +234,20 @@ def test_cli_refuses_a_bad_week(runner, week_data):
 
 # ---- email digest --------------------------------------------------------------------------
 
+
 @pytest.fixture
 def smtp_server(app):
     """A real SMTP server (aiosmtpd) on a free local port, collecting what arrives."""
     need(SmtpCatcher.available(), "aiosmtpd not installed: pip install aiosmtpd")
     inbox = SmtpCatcher().start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=inbox.port, SMTP_TLS="", SMTP_USER="",
-                      SMTP_SENDER="gridsnap@example.org", BASE_URL="https://gridsnap.example.org")
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=inbox.port,
+        SMTP_TLS="",
+        SMTP_USER="",
+        SMTP_SENDER="gridsnap@example.org",
+        BASE_URL="https://gridsnap.example.org",
+    )
     yield inbox
     inbox.stop()
 
@@ -220,8 +267,10 @@ def test_email_digest_reaches_opted_in_staff_with_html_and_text(runner, week_dat
     out = runner.invoke(args=["summary", WEEK, "--format", "json", "--email"])
     assert out.exit_code == 0, out.output
     # one message each, addressed to that person alone: nobody sees who else gets it
-    got = sorted((env.rcpt_tos, email.message_from_bytes(env.content, policy=policy.default)["To"])
-                 for env in smtp_server.envelopes)
+    got = sorted(
+        (env.rcpt_tos, email.message_from_bytes(env.content, policy=policy.default)["To"])
+        for env in smtp_server.envelopes
+    )
     assert got == [(["boss@example.org"], "boss@example.org"), (["coord@example.org"], "coord@example.org")]
     env = smtp_server.envelopes[0]
     assert env.mail_from == "gridsnap@example.org"
@@ -284,6 +333,7 @@ def test_riders_cannot_opt_in(client, week_data):
     _login(client, "rider1")
     page = client.get("/profile").get_data(as_text=True)
     assert 'id="digest"' not in page
-    r = client.post("/summaries/digest", data={"csrf_token": f.csrf_from(page), "wants_digest": "y",
-                                               "email": "r@example.org"})
+    r = client.post(
+        "/summaries/digest", data={"csrf_token": f.csrf_from(page), "wants_digest": "y", "email": "r@example.org"}
+    )
     assert r.status_code == 403

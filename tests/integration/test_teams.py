@@ -1,4 +1,5 @@
 """Teams: invite links (expired, revoked, used up), joining, approval, deactivation, team pages and API."""
+
 import re
 from datetime import timedelta
 
@@ -41,8 +42,16 @@ def join_via_page(client, token, name="新骑手", phone=PHONE, password="long-e
     if page.status_code != 200:
         return page
     csrf = f.csrf_from(page.get_data(as_text=True))
-    return client.post(f"/join/{token}", data={"csrf_token": csrf, "display_name": name, "phone": phone,
-                                               "password": password, "confirm": confirm or password})
+    return client.post(
+        f"/join/{token}",
+        data={
+            "csrf_token": csrf,
+            "display_name": name,
+            "phone": phone,
+            "password": password,
+            "confirm": confirm or password,
+        },
+    )
 
 
 def test_phone_numbers_are_normalised_to_e164_and_refused_when_invalid(app):
@@ -126,9 +135,16 @@ def test_posting_to_an_invite_that_expired_meanwhile_creates_nobody(app, client)
     page = client.get(f"/join/{inv.token}")
     inv.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    resp = client.post(f"/join/{inv.token}", data={"csrf_token": f.csrf_from(page.get_data(as_text=True)),
-                                                   "display_name": "x", "phone": PHONE,
-                                                   "password": "long-enough-pw", "confirm": "long-enough-pw"})
+    resp = client.post(
+        f"/join/{inv.token}",
+        data={
+            "csrf_token": f.csrf_from(page.get_data(as_text=True)),
+            "display_name": "x",
+            "phone": PHONE,
+            "password": "long-enough-pw",
+            "confirm": "long-enough-pw",
+        },
+    )
     assert resp.status_code == 410
     assert db.session.scalar(select(User).where(User.phone == E164)) is None
 
@@ -178,10 +194,17 @@ def test_team_requiring_approval_blocks_reports_until_a_coordinator_approves(app
     f.log_in_through_form(client, "13800138000", "long-enough-pw")
     assert "awaiting-approval" in client.get("/welcome").get_data(as_text=True)
     tok = f.api_token(rider)
-    resp = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {tok}"},
-                       data={"category": "garbage", "lat": "29.21", "lon": "103.95",
-                             "photos": [(__import__("io").BytesIO(f.jpeg()), "a.jpg")]},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        "/api/v1/reports",
+        headers={"Authorization": f"Bearer {tok}"},
+        data={
+            "category": "garbage",
+            "lat": "29.21",
+            "lon": "103.95",
+            "photos": [(__import__("io").BytesIO(f.jpeg()), "a.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "not_approved"
     # The coordinator sees them waiting and approves.
     coord_client = app.test_client()
@@ -193,10 +216,17 @@ def test_team_requiring_approval_blocks_reports_until_a_coordinator_approves(app
     db.session.expire_all()
     assert db.session.get(User, rider.id).approved is True
     assert db.session.scalar(select(AuditLog.action).where(AuditLog.action == "user.approve")) == "user.approve"
-    resp = client.post("/api/v1/reports", headers={"Authorization": f"Bearer {tok}"},
-                       data={"category": "garbage", "lat": "29.21", "lon": "103.95",
-                             "photos": [(__import__("io").BytesIO(f.jpeg()), "a.jpg")]},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        "/api/v1/reports",
+        headers={"Authorization": f"Bearer {tok}"},
+        data={
+            "category": "garbage",
+            "lat": "29.21",
+            "lon": "103.95",
+            "photos": [(__import__("io").BytesIO(f.jpeg()), "a.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 201
 
 
@@ -226,7 +256,9 @@ def test_coordinator_creates_an_invite_with_a_server_made_qr_code_and_revokes_it
     assert f"/join/{inv.token}" in sheet
     qr = client.get(f"/teams/invites/{inv.id}/qr.svg")
     assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
-    assert client.post(f"/teams/{team.id}/invites", data={"csrf_token": f.csrf_from(page), "days": 0}).status_code == 302
+    assert (
+        client.post(f"/teams/{team.id}/invites", data={"csrf_token": f.csrf_from(page), "days": 0}).status_code == 302
+    )
     assert db.session.scalar(select(db.func.count()).select_from(TeamInvite)) == 1
     client.post(f"/teams/invites/{inv.id}/revoke", data={"csrf_token": f.csrf_from(page)})
     assert app.test_client().get(f"/join/{inv.token}").status_code == 410
@@ -236,8 +268,10 @@ def test_coordinator_creates_an_invite_with_a_server_made_qr_code_and_revokes_it
 
 def test_forms_without_csrf_are_refused(app, client):
     inv = make_invite(make_team())
-    resp = client.post(f"/join/{inv.token}", data={"display_name": "x", "phone": PHONE,
-                                                   "password": "long-enough-pw", "confirm": "long-enough-pw"})
+    resp = client.post(
+        f"/join/{inv.token}",
+        data={"display_name": "x", "phone": PHONE, "password": "long-enough-pw", "confirm": "long-enough-pw"},
+    )
     assert resp.status_code == 400
     assert db.session.scalar(select(User).where(User.phone == E164)) is None
 
@@ -311,7 +345,7 @@ def test_team_page_shows_members_only_to_its_members_and_staff(app, client):
 
 
 def test_api_lists_teams_with_member_counts(app, client):
-    a, b = make_team("A队"), make_team("B队")
+    _a, _b = make_team("A队"), make_team("B队")
     f.make_user("r1", team="A队")
     f.make_user("r2", team="A队")
     gone = f.make_user("r3", team="A队")

@@ -1,4 +1,5 @@
 """The triage board: filters, sorting, pagination and counts (page and API), bulk actions, tasks."""
+
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,22 +22,40 @@ def dept(code):
 @pytest.fixture
 def board(app):
     """Seven reports in different states, a coordinator and a handler; returns a namespace."""
+
     class B:
         pass
+
     b = B()
     b.rider, b.rider_h = f.make_user("rider", token=True)
     b.other_rider, b.other_h = f.make_user("rider2", token=True)
     b.coord, b.coord_h = f.make_user("coord", "coordinator", display_name="Coordinator Li", token=True)
-    b.handler, b.handler_h = f.make_user("handler", "handler", department="public_works", display_name="Handler Wang",
-                                         token=True)
+    b.handler, b.handler_h = f.make_user(
+        "handler", "handler", department="public_works", display_name="Handler Wang", token=True
+    )
     db.session.commit()
-    b.new = f.report_row(b.rider, "illegal_parking", at=NOW - timedelta(hours=1), description="blue car on the pavement")
+    b.new = f.report_row(
+        b.rider, "illegal_parking", at=NOW - timedelta(hours=1), description="blue car on the pavement"
+    )
     b.old = f.report_row(b.rider, "garbage", at=NOW - timedelta(days=3), status="accepted", priority="high")
-    b.assigned = f.report_row(b.other_rider, "road_damage", at=NOW - timedelta(days=2), status="assigned",
-                                priority="urgent", assignee_id=b.handler.id, department_id=dept("public_works"),
-                                resolve_due_at=NOW - timedelta(hours=1))
-    b.in_progress = f.report_row(b.rider, "noise", at=NOW - timedelta(days=5), status="in_progress",
-                                   priority="low", department_id=dept("environment"))
+    b.assigned = f.report_row(
+        b.other_rider,
+        "road_damage",
+        at=NOW - timedelta(days=2),
+        status="assigned",
+        priority="urgent",
+        assignee_id=b.handler.id,
+        department_id=dept("public_works"),
+        resolve_due_at=NOW - timedelta(hours=1),
+    )
+    b.in_progress = f.report_row(
+        b.rider,
+        "noise",
+        at=NOW - timedelta(days=5),
+        status="in_progress",
+        priority="low",
+        department_id=dept("environment"),
+    )
     b.resolved = f.report_row(b.rider, "illegal_parking", at=NOW - timedelta(days=4), status="resolved")
     b.closed = f.report_row(b.rider, "garbage", at=NOW - timedelta(days=10), status="closed", outcome="fixed")
     b.rejected = f.report_row(b.rider, "other", at=NOW - timedelta(days=6), status="rejected")
@@ -98,6 +117,7 @@ def test_assignee_and_reference_filters(client, board):
 
 def test_date_range_filter_uses_local_days(client, board):
     from app.i18n import local_zone
+
     day = lambda delta: (NOW - timedelta(days=delta)).astimezone(local_zone()).date().isoformat()  # noqa: E731
     body = listing(client, board, f"?status=closed&status=rejected&from={day(7)}")
     assert ids(body) == [board.rejected.id]
@@ -148,14 +168,26 @@ def test_pagination(client, board):
 
 def test_list_items_carry_the_workflow_fields(client, board):
     item = listing(client, board, "?priority=urgent")["items"][0]
-    assert (item["version"], item["priority"], item["department"], item["assignee"]) == \
-        (1, "urgent", "public_works", "Handler Wang")
+    assert (item["version"], item["priority"], item["department"], item["assignee"]) == (
+        1,
+        "urgent",
+        "public_works",
+        "Handler Wang",
+    )
     assert item["overdue"] is True and item["due_at"] is not None
 
 
 def test_nonsense_filters_are_a_400(client, board):
-    for query in ["?status=done", "?per_page=0", "?per_page=500", "?from=yesterday", "?sort=random",
-                  "?priority=critical", "?assignee=bob", "?page=x"]:
+    for query in [
+        "?status=done",
+        "?per_page=0",
+        "?per_page=500",
+        "?from=yesterday",
+        "?sort=random",
+        "?priority=critical",
+        "?assignee=bob",
+        "?page=x",
+    ]:
         resp = client.get("/api/v1/reports" + query, headers=board.coord_h)
         assert resp.status_code == 400 and resp.get_json()["error"]["message"], query
 
@@ -169,6 +201,7 @@ def test_riders_and_handlers_get_only_their_own_reports_from_the_list(client, bo
 
 # -- the page --------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def coordinator_client(client, board):
     f.make_user("coordweb", "coordinator", display_name="Coordinator Zhao")
@@ -181,15 +214,15 @@ def test_board_page_shows_tabs_with_counts_and_keeps_filters_in_links(coordinato
     html = coordinator_client.get("/board?category=garbage&sort=oldest").get_data(as_text=True)
     assert 'data-status="closed">' in html
     assert board.old.reference in html and board.new.reference not in html
-    tab_links = [l for l in _hrefs(html) if l.startswith("/board?") and "status=closed" in l]
-    assert tab_links and all(parse_qs(urlsplit(l).query)["category"] == ["garbage"] for l in tab_links)
-    assert all(parse_qs(urlsplit(l).query)["sort"] == ["oldest"] for l in tab_links)
+    tab_links = [href for href in _hrefs(html) if href.startswith("/board?") and "status=closed" in href]
+    assert tab_links and all(parse_qs(urlsplit(href).query)["category"] == ["garbage"] for href in tab_links)
+    assert all(parse_qs(urlsplit(href).query)["sort"] == ["oldest"] for href in tab_links)
 
 
 def test_board_pager_links_keep_the_filter(coordinator_client, board):
     html = coordinator_client.get("/board?per_page=2&sort=oldest").get_data(as_text=True)
     assert board.in_progress.reference in html and board.old.reference not in html
-    nxt = [l for l in _hrefs(html) if parse_qs(urlsplit(l).query).get("page") == ["2"]]
+    nxt = [href for href in _hrefs(html) if parse_qs(urlsplit(href).query).get("page") == ["2"]]
     assert len(nxt) == 1
     args = parse_qs(urlsplit(nxt[0]).query)
     assert (args["page"], args["per_page"], args["sort"]) == (["2"], ["2"], ["oldest"])
@@ -224,6 +257,7 @@ def test_board_is_for_coordinators_and_admins(client, board):
 def _hrefs(html):
     import html as h
     import re
+
     return [h.unescape(m) for m in re.findall(r'href="([^"]+)"', html)]
 
 
@@ -239,6 +273,7 @@ def test_deadline_state_is_red_when_past_and_yellow_in_the_last_quarter():
 
 
 # -- bulk actions -----------------------------------------------------------------------------------
+
 
 def test_bulk_accept_and_priority_each_row_on_its_own(app, board):
     results = services.bulk(board.coord, [board.new.id, board.old.id], "accept")
@@ -268,14 +303,16 @@ def test_bulk_assign_dispatches_to_a_department(app, board):
 
 
 def test_bulk_with_a_stale_row_fails_that_row_only(app, board):
-    results = services.bulk(board.coord, [board.new.id, board.rejected.id], "accept",
-                            versions={board.new.id: 7, board.rejected.id: 1})
+    results = services.bulk(
+        board.coord, [board.new.id, board.rejected.id], "accept", versions={board.new.id: 7, board.rejected.id: 1}
+    )
     db.session.commit()
     assert [(r["ok"], r.get("code")) for r in results] == [(False, "stale_version"), (True, None)]
 
 
 def test_bulk_is_for_staff_only(app, board):
     from app.errors import PermissionDenied
+
     with pytest.raises(PermissionDenied):
         services.bulk(board.handler, [board.assigned.id], "priority", priority="low")
 
@@ -283,23 +320,39 @@ def test_bulk_is_for_staff_only(app, board):
 def test_bulk_form_on_the_board(coordinator_client, board):
     html = coordinator_client.get("/board").get_data(as_text=True)
     token = f.csrf_from(html)
-    resp = coordinator_client.post("/board/bulk", data={
-        "csrf_token": token, "action": "accept", "ids": [str(board.new.id), str(board.old.id)],
-        f"v_{board.new.id}": "1", f"v_{board.old.id}": "1", "back": "/board?sort=oldest"})
+    resp = coordinator_client.post(
+        "/board/bulk",
+        data={
+            "csrf_token": token,
+            "action": "accept",
+            "ids": [str(board.new.id), str(board.old.id)],
+            f"v_{board.new.id}": "1",
+            f"v_{board.old.id}": "1",
+            "back": "/board?sort=oldest",
+        },
+    )
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/board?sort=oldest")
     db.session.expire_all()
     assert db.session.get(Report, board.new.id).status == "accepted"
     page = coordinator_client.get("/board?sort=oldest").get_data(as_text=True)
     assert "1 of 2 reports updated" in page
     assert f"{board.old.reference}: A report that is Accepted cannot be moved to Accepted." in page
-    assert coordinator_client.post("/board/bulk", data={"action": "accept", "ids": [str(board.new.id)]}).status_code == 400
+    assert (
+        coordinator_client.post("/board/bulk", data={"action": "accept", "ids": [str(board.new.id)]}).status_code == 400
+    )
 
 
 # -- a handler's tasks ------------------------------------------------------------------------------
 
+
 def test_my_tasks_lists_reports_of_the_handler_and_their_department_overdue_first(client, board):
-    later = f.report_row(board.rider, "road_damage", at=NOW - timedelta(hours=3), status="in_progress",
-                           department_id=dept("public_works"))
+    later = f.report_row(
+        board.rider,
+        "road_damage",
+        at=NOW - timedelta(hours=3),
+        status="in_progress",
+        department_id=dept("public_works"),
+    )
     elsewhere = f.report_row(board.rider, "noise", at=NOW, status="assigned", department_id=dept("environment"))
     for r in (later, elsewhere):
         r.reference = f"GS-T-{r.id:04d}"
@@ -313,11 +366,13 @@ def test_my_tasks_lists_reports_of_the_handler_and_their_department_overdue_firs
 
 # -- the indexes stay in use ------------------------------------------------------------------------
 
+
 # (The duplicate lookup's (cell, created_at) index is only chosen on realistic data: bench/triage.py
 # prints that plan on a million rows; on a few test rows both planners rightly prefer another index.)
 def query_plan(run, marker="FROM report") -> str:
     """The plan of the first statement `run()` sends that contains `marker` (EXPLAIN on this database)."""
     from sqlalchemy import event
+
     seen = []
 
     def capture(_conn, _cursor, statement, parameters, _context, _many):
@@ -349,6 +404,7 @@ def test_board_first_page_reads_the_partial_index_of_open_reports(board):
     from werkzeug.datastructures import MultiDict
 
     from app.triage import board as queries
+
     plan = query_plan(lambda: queries.board_rows(queries.parse_filter(MultiDict())))
     # the partial index of open reports led by created_at (not the summaries' backlog index, which is
     # led by category_id and would leave every open report to sort)
@@ -356,15 +412,25 @@ def test_board_first_page_reads_the_partial_index_of_open_reports(board):
 
 
 # sqlite_stat1 of bench/triage.py's million reports (upgraded after its ANALYZE: no row for the backlog index)
-MILLION = [("category", "sqlite_autoindex_category_1", "10 1"), ("department", "sqlite_autoindex_department_1", "7 1"),
-           ("report", "ix_report_assignee_status", "1000036 333346 76926"),
-           ("report", "ix_report_category_created", "1000036 100004 1"), ("report", "ix_report_cell_created", "1000036 31 1"),
-           ("report", "ix_report_created", "1000036 1"), ("report", "ix_report_department_status", "1000036 142863 21278"),
-           ("report", "ix_report_duplicate_of", "1000036 500018"), ("report", "ix_report_grid_id", "1000036 1000036"),
-           ("report", "ix_report_open_created", "203925 1"), ("report", "ix_report_status_created", "1000036 125005 1"),
-           ("report", "ix_report_user_created", "1000036 166673 1"), ("report", "sqlite_autoindex_report_1", "1000036 1"),
-           ("report", "sqlite_autoindex_report_2", "1000036 166673 23811"), ("user", "ix_user_department_id", "11 4"),
-           ("user", "ix_user_team_id", "11 4"), ("user", "sqlite_autoindex_user_1", "11 1")]
+MILLION = [
+    ("category", "sqlite_autoindex_category_1", "10 1"),
+    ("department", "sqlite_autoindex_department_1", "7 1"),
+    ("report", "ix_report_assignee_status", "1000036 333346 76926"),
+    ("report", "ix_report_category_created", "1000036 100004 1"),
+    ("report", "ix_report_cell_created", "1000036 31 1"),
+    ("report", "ix_report_created", "1000036 1"),
+    ("report", "ix_report_department_status", "1000036 142863 21278"),
+    ("report", "ix_report_duplicate_of", "1000036 500018"),
+    ("report", "ix_report_grid_id", "1000036 1000036"),
+    ("report", "ix_report_open_created", "203925 1"),
+    ("report", "ix_report_status_created", "1000036 125005 1"),
+    ("report", "ix_report_user_created", "1000036 166673 1"),
+    ("report", "sqlite_autoindex_report_1", "1000036 1"),
+    ("report", "sqlite_autoindex_report_2", "1000036 166673 23811"),
+    ("user", "ix_user_department_id", "11 4"),
+    ("user", "ix_user_team_id", "11 4"),
+    ("user", "sqlite_autoindex_user_1", "11 1"),
+]
 
 
 @pytest.mark.parametrize("statistics", ["none yet", "a million reports, all but the backlog index"])
@@ -381,6 +447,7 @@ def test_board_first_page_walks_open_reports_newest_first_whatever_the_statistic
     from werkzeug.datastructures import MultiDict
 
     from app.triage import board as queries
+
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's planner and its statistics table")
     seen = []

@@ -1,4 +1,5 @@
 """Duplicate candidates: same category, within 100 m, within 14 days, not rejected, nearest first."""
+
 from datetime import timedelta
 
 import pytest
@@ -27,8 +28,9 @@ def scene(app):
 
     def put(name, metres, bearing=0, category="illegal_parking", days_ago=1, **cols):
         lat, lon = at(metres, bearing)
-        around[name] = f.report_row(rider, category=category, at=now - timedelta(days=days_ago),
-                                      lat=lat, lon=lon, **cols)
+        around[name] = f.report_row(
+            rider, category=category, at=now - timedelta(days=days_ago), lat=lat, lon=lon, **cols
+        )
 
     put("at_90m", 90, 45)
     put("at_110m", 110, 90)
@@ -84,12 +86,18 @@ def test_nearby_open_reports_for_a_rider_about_to_file(scene, client):
     _report, around = scene
     found = nearby_open_reports("illegal_parking", *ORIGIN, limit=10)
     # open only (not closed, rejected or duplicate), last 14 days before now, within 100 m, nearest first
-    assert names(found, {**around, "self": _report}) == ["self", "at_30m", "recent_13_days", "at_60m_accepted",
-                                                         "at_90m"]
+    assert names(found, {**around, "self": _report}) == [
+        "self",
+        "at_30m",
+        "recent_13_days",
+        "at_60m_accepted",
+        "at_90m",
+    ]
     _u, rider = f.make_user("walker", token=True)
     db.session.commit()
-    body = client.get(f"/api/v1/reports/nearby?category=illegal_parking&lat={ORIGIN[0]}&lon={ORIGIN[1]}",
-                      headers=rider).get_json()
+    body = client.get(
+        f"/api/v1/reports/nearby?category=illegal_parking&lat={ORIGIN[0]}&lon={ORIGIN[1]}", headers=rider
+    ).get_json()
     assert [i["distance_m"] for i in body["items"]] == sorted(i["distance_m"] for i in body["items"])
     assert body["items"][0]["mine"] is False
 
@@ -105,13 +113,18 @@ def test_nearby_refuses_unknown_category_and_bad_location(client, app):
 
 def test_rider_adds_a_photo_to_an_open_report_nearby_and_follows_it(scene, client):
     import io
+
     _report, around = scene
     target = around["at_30m"]
     u, rider = f.make_user("passer_by", token=True)
     db.session.commit()
     lat, lon = at(40, 200)
-    resp = client.post(f"/api/v1/reports/{target.id}/photos", headers=rider, content_type="multipart/form-data",
-                       data={"photos": (io.BytesIO(f.jpeg()), "me-too.jpg"), "lat": lat, "lon": lon})
+    resp = client.post(
+        f"/api/v1/reports/{target.id}/photos",
+        headers=rider,
+        content_type="multipart/form-data",
+        data={"photos": (io.BytesIO(f.jpeg()), "me-too.jpg"), "lat": lat, "lon": lon},
+    )
     assert resp.status_code == 201
     assert resp.get_json()["event"]["details"]["joined"] is True
     mine = client.get("/api/v1/reports?mine=1", headers=rider).get_json()
@@ -120,24 +133,30 @@ def test_rider_adds_a_photo_to_an_open_report_nearby_and_follows_it(scene, clien
 
 def test_rider_far_away_cannot_join_a_report(scene, client):
     import io
+
     _report, around = scene
     _u, rider = f.make_user("far_away", token=True)
     db.session.commit()
     lat, lon = at(5000)
-    resp = client.post(f"/api/v1/reports/{around['at_30m'].id}/photos", headers=rider,
-                       content_type="multipart/form-data",
-                       data={"photos": (io.BytesIO(f.jpeg()), "x.jpg"), "lat": lat, "lon": lon})
+    resp = client.post(
+        f"/api/v1/reports/{around['at_30m'].id}/photos",
+        headers=rider,
+        content_type="multipart/form-data",
+        data={"photos": (io.BytesIO(f.jpeg()), "x.jpg"), "lat": lat, "lon": lon},
+    )
     assert resp.status_code == 403
 
 
 def join(client, headers, report, photos=1, **fields):
     """POST /api/v1/reports/<id>/photos from beside the report, with `photos` photos."""
     import io
+
     data = {"lat": str(report.lat), "lon": str(report.lon), **fields}
     if photos:
         data["photos"] = [(io.BytesIO(f.jpeg()), f"p{i}.jpg") for i in range(photos)]
-    return client.post(f"/api/v1/reports/{report.id}/photos", headers=headers, data=data,
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/api/v1/reports/{report.id}/photos", headers=headers, data=data, content_type="multipart/form-data"
+    )
 
 
 def test_joining_a_report_needs_a_photo_not_only_its_public_position(scene, client):
@@ -155,8 +174,12 @@ def test_only_open_reports_filed_in_the_last_14_days_can_be_joined(scene, client
     _report, around = scene
     _u, rider = f.make_user("late_comer", token=True)
     db.session.commit()
-    for name, code in (("closed", "report_closed"), ("rejected", "report_closed"), ("duplicate", "report_closed"),
-                       ("old_15_days", "report_too_old")):
+    for name, code in (
+        ("closed", "report_closed"),
+        ("rejected", "report_closed"),
+        ("duplicate", "report_closed"),
+        ("old_15_days", "report_too_old"),
+    ):
         resp = join(client, rider, around[name])
         assert resp.status_code == 409 and resp.get_json()["error"]["code"] == code, name
         assert client.get(f"/api/v1/reports/{around[name].id}", headers=rider).status_code == 403, name
@@ -172,8 +195,9 @@ def test_every_report_the_nearby_list_offers_can_be_joined(scene, client):
     _report, around = scene
     _u, rider = f.make_user("checker", token=True)
     db.session.commit()
-    offered = client.get(f"/api/v1/reports/nearby?category=illegal_parking&lat={ORIGIN[0]}&lon={ORIGIN[1]}",
-                         headers=rider).get_json()["items"]
+    offered = client.get(
+        f"/api/v1/reports/nearby?category=illegal_parking&lat={ORIGIN[0]}&lon={ORIGIN[1]}", headers=rider
+    ).get_json()["items"]
     assert offered
     for item in offered:
         assert join(client, rider, db.session.get(Report, item["id"])).status_code == 201, item["reference"]

@@ -1,6 +1,8 @@
 """Who may move a report where, through the API: every role against every move, stale versions,
 what each move needs and what it records."""
+
 import itertools
+from datetime import UTC
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +15,16 @@ from tests.expectations import EXPECTED_MOVES as EXPECTED
 from tests.expectations import STATUSES
 
 HANDLER_MOVES = {("assigned", "in_progress"), ("assigned", "resolved"), ("in_progress", "resolved")}
-ROLES = ["anonymous", "rider_owner", "rider_other", "handler_assigned", "handler_department",
-         "handler_other", "coordinator", "admin"]
+ROLES = [
+    "anonymous",
+    "rider_owner",
+    "rider_other",
+    "handler_assigned",
+    "handler_department",
+    "handler_other",
+    "coordinator",
+    "admin",
+]
 
 
 def expected(role, current, target):
@@ -34,14 +44,17 @@ class Cast:
     def __init__(self):
         self.users, self.headers = {}, {"anonymous": {}}
         for role, (kind, dept) in {
-            "rider_owner": ("rider", None), "rider_other": ("rider", None),
+            "rider_owner": ("rider", None),
+            "rider_other": ("rider", None),
             "handler_assigned": ("handler", "property"),  # assigned in person, another department
             "handler_department": ("handler", "traffic_police"),  # the report's department
             "handler_other": ("handler", "environment"),
-            "coordinator": ("coordinator", None), "admin": ("admin", None),
+            "coordinator": ("coordinator", None),
+            "admin": ("admin", None),
         }.items():
-            self.users[role], self.headers[role] = f.make_user(role, kind, department=dept, display_name=role.title(),
-                                                               token=True)
+            self.users[role], self.headers[role] = f.make_user(
+                role, kind, department=dept, display_name=role.title(), token=True
+            )
             self.headers[role]["Accept-Language"] = "en"
         db.session.commit()
         self.original = f.report_row(self.users["rider_other"])  # what duplicates point at
@@ -51,6 +64,7 @@ class Cast:
     def report_in(self, status, **cols):
         """A report of rider_owner in `status`, assigned to handler_assigned in traffic_police."""
         from app.models import Department
+
         dept = db.session.scalar(select(Department.id).where(Department.code == "traffic_police"))
         cols.setdefault("outcome", "fixed" if status == "closed" else None)
         cols.setdefault("assignee_id", self.users["handler_assigned"].id)
@@ -102,10 +116,15 @@ def test_each_role_against_every_move(app, client, role):
             body = resp.get_json()
             assert (body["status"], body["version"]) == (target, before_version + 1)
             assert (fresh.status, fresh.version) == (target, before_version + 1)
-            last = db.session.scalar(select(ReportEvent).where(ReportEvent.report_id == report.id)
-                                     .order_by(ReportEvent.id.desc()).limit(1))
-            assert (last.kind, last.from_status, last.to_status, last.actor_id) == \
-                ("transition", current, target, cast.users[role].id)
+            last = db.session.scalar(
+                select(ReportEvent).where(ReportEvent.report_id == report.id).order_by(ReportEvent.id.desc()).limit(1)
+            )
+            assert (last.kind, last.from_status, last.to_status, last.actor_id) == (
+                "transition",
+                current,
+                target,
+                cast.users[role].id,
+            )
             del untouched[current]  # it has moved on: the next move from `current` needs a new one
         else:
             assert (fresh.status, fresh.version, events_of(report.id)) == (current, before_version, before_events)
@@ -148,6 +167,7 @@ def test_a_move_without_a_version_is_refused(client, cast):
 
 def test_priority_edit_makes_a_pending_move_stale(client, cast, app):
     from app.triage import services
+
     r = cast.report_in("submitted")
     services.set_priority(r, cast.users["admin"], "urgent", version=1)
     db.session.commit()
@@ -191,29 +211,45 @@ def test_unknown_status_is_an_invalid_transition(client, cast):
 
 def test_dispatch_records_assignee_and_department_and_report_json_shows_them(client, cast):
     r = cast.report_in("accepted", assignee_id=None)
-    resp = move(client, r.id, {"to": "assigned", "version": 1, "assignee": cast.users["handler_assigned"].id,
-                               "department": "urban_management"}, cast.headers["coordinator"])
+    resp = move(
+        client,
+        r.id,
+        {
+            "to": "assigned",
+            "version": 1,
+            "assignee": cast.users["handler_assigned"].id,
+            "department": "urban_management",
+        },
+        cast.headers["coordinator"],
+    )
     body = resp.get_json()
     assert resp.status_code == 200
     assert (body["assignee"], body["department"], body["version"]) == ("Handler_Assigned", "urban_management", 2)
     assert set(body) >= {"version", "priority", "department", "assignee", "due_at", "overdue"}
     assert body["due_at"] is not None and body["overdue"] is False
-    event = db.session.scalar(select(ReportEvent).where(ReportEvent.report_id == r.id, ReportEvent.kind == "transition"))
+    event = db.session.scalar(
+        select(ReportEvent).where(ReportEvent.report_id == r.id, ReportEvent.kind == "transition")
+    )
     assert event.details["assignee"] == cast.users["handler_assigned"].id
     assert event.details["department"] == "urban_management"
 
 
 def test_close_records_the_outcome(client, cast):
     r = cast.report_in("resolved")
-    body = move(client, r.id, {"to": "closed", "version": 1, "outcome": "unable_to_fix"},
-                cast.headers["coordinator"]).get_json()
+    body = move(
+        client, r.id, {"to": "closed", "version": 1, "outcome": "unable_to_fix"}, cast.headers["coordinator"]
+    ).get_json()
     assert (body["status"], body["outcome"]) == ("closed", "unable_to_fix")
 
 
 def test_marking_a_duplicate_makes_its_rider_a_co_reporter_of_the_target(client, cast):
     r = cast.report_in("submitted")
-    body = move(client, r.id, {"to": "duplicate", "version": 1, "duplicate_of": cast.original.reference},
-                cast.headers["coordinator"]).get_json()
+    body = move(
+        client,
+        r.id,
+        {"to": "duplicate", "version": 1, "duplicate_of": cast.original.reference},
+        cast.headers["coordinator"],
+    ).get_json()
     assert (body["status"], body["duplicate_of"]) == ("duplicate", cast.original.reference)
     co = db.session.get(CoReporter, (cast.original.id, cast.users["rider_owner"].id))
     assert co is not None and co.duplicate_id == r.id
@@ -228,8 +264,9 @@ def test_a_report_cannot_duplicate_itself_or_a_rejected_one(client, cast):
     own = move(client, r.id, {"to": "duplicate", "version": 1, "duplicate_of": r.id}, cast.headers["coordinator"])
     assert own.get_json()["error"]["code"] == "duplicate_self"
     rejected = cast.report_in("rejected")
-    resp = move(client, r.id, {"to": "duplicate", "version": 1, "duplicate_of": rejected.id},
-                cast.headers["coordinator"])
+    resp = move(
+        client, r.id, {"to": "duplicate", "version": 1, "duplicate_of": rejected.id}, cast.headers["coordinator"]
+    )
     assert resp.get_json()["error"]["code"] == "duplicate_of_duplicate"
 
 
@@ -247,25 +284,41 @@ def test_handler_takes_a_report_from_assigned_to_in_progress_to_resolved(client,
 def test_resolve_with_an_after_photo_goes_through_the_photo_pipeline(client, cast):
     r = cast.report_in("in_progress")
     big = f.jpeg(2400, 1800)
-    resp = client.post(f"/api/v1/reports/{r.id}/transitions", headers=cast.headers["handler_assigned"],
-                       data={"to": "resolved", "version": "1", "note": "repaired",
-                             "after_photo": (__import__("io").BytesIO(big), "after.jpg")},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        f"/api/v1/reports/{r.id}/transitions",
+        headers=cast.headers["handler_assigned"],
+        data={
+            "to": "resolved",
+            "version": "1",
+            "note": "repaired",
+            "after_photo": (__import__("io").BytesIO(big), "after.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 200, resp.get_json()
     after = resp.get_json()["after_photos"]
     assert len(after) == 1 and after[0]["kind"] == "after"
     photo = db.session.get(Photo, after[0]["id"])
     assert max(photo.width, photo.height) <= 1600  # re-encoded to the display size, like every photo
-    event = db.session.scalar(select(ReportEvent).where(ReportEvent.report_id == r.id, ReportEvent.to_status == "resolved"))
+    event = db.session.scalar(
+        select(ReportEvent).where(ReportEvent.report_id == r.id, ReportEvent.to_status == "resolved")
+    )
     assert photo.event_id == event.id
 
 
 def test_an_after_photo_that_is_not_an_image_changes_nothing(client, cast):
     r = cast.report_in("in_progress")
-    resp = client.post(f"/api/v1/reports/{r.id}/transitions", headers=cast.headers["coordinator"],
-                       data={"to": "resolved", "version": "1", "note": "repaired",
-                             "after_photo": (__import__("io").BytesIO(b"not a photo"), "after.jpg")},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        f"/api/v1/reports/{r.id}/transitions",
+        headers=cast.headers["coordinator"],
+        data={
+            "to": "resolved",
+            "version": "1",
+            "note": "repaired",
+            "after_photo": (__import__("io").BytesIO(b"not a photo"), "after.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code in (400, 415)
     db.session.expire_all()
     assert db.session.get(Report, r.id).status == "in_progress"
@@ -274,12 +327,17 @@ def test_an_after_photo_that_is_not_an_image_changes_nothing(client, cast):
 def test_rider_may_comment_and_add_a_photo_to_their_own_report_but_not_move_it(client, cast):
     r = cast.report_in("assigned")
     rider = cast.headers["rider_owner"]
-    comment = client.post(f"/api/v1/reports/{r.id}/comments", json={"note": "still there", "internal": True},
-                          headers=rider)
+    comment = client.post(
+        f"/api/v1/reports/{r.id}/comments", json={"note": "still there", "internal": True}, headers=rider
+    )
     assert comment.status_code == 201
     assert comment.get_json()["internal"] is False  # a rider's comment is never hidden from them
-    photo = client.post(f"/api/v1/reports/{r.id}/photos", headers=rider, content_type="multipart/form-data",
-                        data={"photos": (__import__("io").BytesIO(f.jpeg()), "still.jpg"), "comment": "today"})
+    photo = client.post(
+        f"/api/v1/reports/{r.id}/photos",
+        headers=rider,
+        content_type="multipart/form-data",
+        data={"photos": (__import__("io").BytesIO(f.jpeg()), "still.jpg"), "comment": "today"},
+    )
     assert photo.status_code == 201
     assert photo.get_json()["event"]["kind"] == "photo"
     assert move(client, r.id, {"to": "in_progress", "version": r.version}, rider).status_code == 403
@@ -289,22 +347,23 @@ def test_rider_may_comment_and_add_a_photo_to_their_own_report_but_not_move_it(c
 
 def test_rider_may_not_comment_on_someone_elses_report(client, cast):
     r = cast.report_in("accepted")
-    resp = client.post(f"/api/v1/reports/{r.id}/comments", json={"note": "me too"},
-                       headers=cast.headers["rider_other"])
+    resp = client.post(f"/api/v1/reports/{r.id}/comments", json={"note": "me too"}, headers=cast.headers["rider_other"])
     assert resp.status_code == 403
 
 
 def test_handler_of_another_department_may_not_comment(client, cast):
     r = cast.report_in("assigned")
-    resp = client.post(f"/api/v1/reports/{r.id}/comments", json={"note": "not mine"},
-                       headers=cast.headers["handler_other"])
+    resp = client.post(
+        f"/api/v1/reports/{r.id}/comments", json={"note": "not mine"}, headers=cast.headers["handler_other"]
+    )
     assert resp.status_code == 403
 
 
 def test_reopening_a_closed_report_clears_the_outcome_and_sets_a_new_deadline(client, cast):
     r = cast.report_in("closed")
-    body = move(client, r.id, {"to": "accepted", "version": 1, "note": "it is back"},
-                cast.headers["coordinator"]).get_json()
+    body = move(
+        client, r.id, {"to": "accepted", "version": 1, "note": "it is back"}, cast.headers["coordinator"]
+    ).get_json()
     assert (body["status"], body["outcome"]) == ("accepted", None)
     db.session.expire_all()
     fresh = db.session.get(Report, r.id)
@@ -324,6 +383,7 @@ def test_of_two_coordinators_racing_only_the_first_write_counts(cast):
 
     from app.errors import StaleReport
     from app.triage import services
+
     r = cast.report_in("submitted")
     assert r.version == 1  # loaded in this session, and kept as it is (no refresh)
     with db.engine.connect() as other:
@@ -332,24 +392,35 @@ def test_of_two_coordinators_racing_only_the_first_write_counts(cast):
     with pytest.raises(StaleReport):
         services.transition(r, cast.users["admin"], "rejected", version=1, note="blurred")
     db.session.rollback()
-    assert db.session.execute(text("SELECT status, version FROM report WHERE id = :i"), {"i": r.id}).one() == \
-        ("accepted", 2)
+    assert db.session.execute(text("SELECT status, version FROM report WHERE id = :i"), {"i": r.id}).one() == (
+        "accepted",
+        2,
+    )
 
 
 def test_first_acceptance_is_kept_through_recall_close_and_reopen(app, cast):
     """What the acceptance points are dated by: accepted_at follows the latest acceptance, first_accepted_at
     stays at the first; closed_at is the latest close."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from app.triage import services
+
     r = cast.report_in("submitted")
-    admin, t0 = cast.users["admin"], datetime(2026, 5, 4, 2, 0, tzinfo=timezone.utc)
-    steps = [("accepted", {}), ("assigned", {"assignee_id": cast.users["handler_assigned"].id}),
-             ("accepted", {"note": "recalled"}), ("assigned", {"assignee_id": cast.users["handler_assigned"].id}),
-             ("resolved", {"note": "fixed"}), ("closed", {"outcome": "fixed"}),
-             ("accepted", {"note": "it came back"}), ("rejected", {"note": "wrong place"}),
-             ("accepted", {"note": "right place after all"}), ("assigned", {"assignee_id": cast.users["handler_assigned"].id}),
-             ("resolved", {"note": "fixed again"}), ("closed", {"outcome": "fixed"})]
+    admin, t0 = cast.users["admin"], datetime(2026, 5, 4, 2, 0, tzinfo=UTC)
+    steps = [
+        ("accepted", {}),
+        ("assigned", {"assignee_id": cast.users["handler_assigned"].id}),
+        ("accepted", {"note": "recalled"}),
+        ("assigned", {"assignee_id": cast.users["handler_assigned"].id}),
+        ("resolved", {"note": "fixed"}),
+        ("closed", {"outcome": "fixed"}),
+        ("accepted", {"note": "it came back"}),
+        ("rejected", {"note": "wrong place"}),
+        ("accepted", {"note": "right place after all"}),
+        ("assigned", {"assignee_id": cast.users["handler_assigned"].id}),
+        ("resolved", {"note": "fixed again"}),
+        ("closed", {"outcome": "fixed"}),
+    ]
     for hour, (to, kwargs) in enumerate(steps, start=1):
         services.transition(r, admin, to, version=r.version, now=t0 + timedelta(hours=hour), **kwargs)
         db.session.commit()

@@ -1,5 +1,6 @@
 """The report page for staff and handlers: only legal moves as buttons, response templates,
 the 409 page when someone else changed the report, comments and the after photo."""
+
 import io
 import re
 
@@ -43,9 +44,9 @@ def test_report_page_offers_only_the_legal_moves(web):
 def test_report_page_offers_response_templates_for_each_target(web):
     client, _coord, report = web
     html = client.get(f"/board/reports/{report.id}").get_data(as_text=True)
-    reject = html[html.index('data-to="rejected"'):html.index('data-to="duplicate"')]
+    reject = html[html.index('data-to="rejected"') : html.index('data-to="duplicate"')]
     assert "please take another one" in reject and "12345 hotline" in reject
-    assert "please take another one" not in html[html.index('data-to="accepted"'):html.index('data-to="rejected"')]
+    assert "please take another one" not in html[html.index('data-to="accepted"') : html.index('data-to="rejected"')]
 
 
 def test_dispatch_form_suggests_the_category_default_department(web):
@@ -61,11 +62,15 @@ def test_moving_through_the_form_and_a_stale_form_gets_a_409_page_naming_the_cha
     client, _coord, report = web
     html = client.get(f"/board/reports/{report.id}").get_data(as_text=True)
     token = f.csrf_from(html)
-    ok = client.post(f"/board/reports/{report.id}/transition",
-                     data={"csrf_token": token, "to": "accepted", "version": "1", "note": "on it"})
+    ok = client.post(
+        f"/board/reports/{report.id}/transition",
+        data={"csrf_token": token, "to": "accepted", "version": "1", "note": "on it"},
+    )
     assert ok.status_code == 302
-    stale = client.post(f"/board/reports/{report.id}/transition",
-                        data={"csrf_token": token, "to": "rejected", "version": "1", "note": "blurred"})
+    stale = client.post(
+        f"/board/reports/{report.id}/transition",
+        data={"csrf_token": token, "to": "rejected", "version": "1", "note": "blurred"},
+    )
     assert stale.status_code == 409
     page = stale.get_data(as_text=True)
     assert "Coordinator Li moved it from Submitted to Accepted" in page
@@ -79,11 +84,13 @@ def test_priority_form_and_its_stale_page(web):
     token = f.csrf_from(client.get(f"/board/reports/{report.id}").get_data(as_text=True))
     services.set_priority(report, coord, "urgent", version=1)
     db.session.commit()
-    stale = client.post(f"/board/reports/{report.id}/priority",
-                        data={"csrf_token": token, "priority": "low", "version": "1"})
+    stale = client.post(
+        f"/board/reports/{report.id}/priority", data={"csrf_token": token, "priority": "low", "version": "1"}
+    )
     assert stale.status_code == 409 and "changed its priority to Urgent" in stale.get_data(as_text=True)
-    ok = client.post(f"/board/reports/{report.id}/priority", data={"csrf_token": token, "priority": "low",
-                                                                   "version": "2"})
+    ok = client.post(
+        f"/board/reports/{report.id}/priority", data={"csrf_token": token, "priority": "low", "version": "2"}
+    )
     assert ok.status_code == 302
     db.session.expire_all()
     assert db.session.get(Report, report.id).priority == "low"
@@ -98,10 +105,12 @@ def test_form_without_csrf_is_refused(web):
 def test_internal_comment_from_the_page(web):
     client, _coord, report = web
     token = f.csrf_from(client.get(f"/board/reports/{report.id}").get_data(as_text=True))
-    client.post(f"/board/reports/{report.id}/comment", data={"csrf_token": token, "note": "call the owner",
-                                                             "internal": "1"})
-    event = db.session.scalar(select(ReportEvent).where(ReportEvent.report_id == report.id,
-                                                        ReportEvent.kind == "comment"))
+    client.post(
+        f"/board/reports/{report.id}/comment", data={"csrf_token": token, "note": "call the owner", "internal": "1"}
+    )
+    event = db.session.scalar(
+        select(ReportEvent).where(ReportEvent.report_id == report.id, ReportEvent.kind == "comment")
+    )
     assert (event.note, event.internal) == ("call the owner", True)
 
 
@@ -115,9 +124,17 @@ def test_handler_page_offers_start_and_resolve_and_the_after_photo(app, client):
     assert move_forms(html) == ["in_progress", "resolved"]
     assert 'name="after_photo"' in html
     token = f.csrf_from(html)
-    resp = client.post(f"/board/reports/{report.id}/transition", content_type="multipart/form-data",
-                       data={"csrf_token": token, "to": "resolved", "version": "1", "note": "towed",
-                             "after_photo": (io.BytesIO(f.jpeg()), "after.jpg")})
+    resp = client.post(
+        f"/board/reports/{report.id}/transition",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "to": "resolved",
+            "version": "1",
+            "note": "towed",
+            "after_photo": (io.BytesIO(f.jpeg()), "after.jpg"),
+        },
+    )
     assert resp.status_code == 302
     db.session.expire_all()
     fresh = db.session.get(Report, report.id)
@@ -132,8 +149,9 @@ def test_handler_of_another_department_cannot_open_or_move_the_report(app, clien
     f.log_in(client, "handler")
     assert client.get(f"/board/reports/{report.id}").status_code == 403
     token = f.csrf_from(client.get("/tasks").get_data(as_text=True))
-    resp = client.post(f"/board/reports/{report.id}/transition",
-                       data={"csrf_token": token, "to": "in_progress", "version": "1"})
+    resp = client.post(
+        f"/board/reports/{report.id}/transition", data={"csrf_token": token, "to": "in_progress", "version": "1"}
+    )
     assert resp.status_code == 403
 
 

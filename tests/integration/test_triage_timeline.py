@@ -1,5 +1,6 @@
 """A report's timeline: every move and comment is an event; internal notes are hidden from the rider;
 what the rider has not seen yet (the unread badge)."""
+
 from datetime import timedelta
 
 import pytest
@@ -15,8 +16,9 @@ from tests import factories as f
 def people(app):
     rider, rider_h = f.make_user("rider", display_name="Rider Zhang", token=True)
     coord, coord_h = f.make_user("coord", "coordinator", display_name="Coordinator Li", token=True)
-    handler, handler_h = f.make_user("handler", "handler", department="traffic_police", display_name="Handler Wang",
-                                     token=True)
+    handler, handler_h = f.make_user(
+        "handler", "handler", department="traffic_police", display_name="Handler Wang", token=True
+    )
     db.session.commit()
     for h in (rider_h, coord_h, handler_h):
         h["Accept-Language"] = "en"
@@ -31,8 +33,15 @@ def walked(people, rider=None):
     services.transition(report, coord, "accepted", version=1, note="plate looks fake", internal=True)
     services.add_comment(report, coord, "checking with the traffic police", internal=True)
     services.set_priority(report, coord, "high", version=2)
-    services.transition(report, coord, "assigned", version=3, department_id="traffic_police",
-                        assignee_id=handler.id, note="please go today")
+    services.transition(
+        report,
+        coord,
+        "assigned",
+        version=3,
+        department_id="traffic_police",
+        assignee_id=handler.id,
+        note="please go today",
+    )
     services.transition(report, handler, "resolved", version=4, note="car towed")
     services.transition(report, coord, "closed", version=5, outcome="fixed", note="checked")
     db.session.commit()
@@ -48,11 +57,13 @@ def test_every_move_is_an_event_with_who_when_from_to_note_and_details(client, p
     handler = people["handler"][0]
     events = events_as(client, people, "coord", walked(people))
     moves = [(e["kind"], e["from"], e["to"], e["actor"]) for e in events if e["kind"] in ("transition", "submitted")]
-    assert moves == [("submitted", None, "submitted", None),
-                     ("transition", "submitted", "accepted", "Coordinator Li"),
-                     ("transition", "accepted", "assigned", "Coordinator Li"),
-                     ("transition", "assigned", "resolved", "Handler Wang"),
-                     ("transition", "resolved", "closed", "Coordinator Li")]
+    assert moves == [
+        ("submitted", None, "submitted", None),
+        ("transition", "submitted", "accepted", "Coordinator Li"),
+        ("transition", "accepted", "assigned", "Coordinator Li"),
+        ("transition", "assigned", "resolved", "Handler Wang"),
+        ("transition", "resolved", "closed", "Coordinator Li"),
+    ]
     by_to = {e["to"]: e for e in events if e["kind"] == "transition"}
     assert by_to["assigned"]["details"]["assignee"] == handler.id
     assert by_to["assigned"]["details"]["department"] == "traffic_police"
@@ -96,6 +107,7 @@ def test_someone_elses_timeline_is_refused(client, people):
 
 # -- unread ---------------------------------------------------------------------------------------
 
+
 def test_unread_counts_events_of_others_after_the_last_look(app, people):
     rider, _ = people["rider"]
     coord, _ = people["coord"]
@@ -119,6 +131,7 @@ def test_unread_counts_events_of_others_after_the_last_look(app, people):
 
 def test_mark_seen_twice_keeps_one_row_and_never_goes_back(app, people):
     from app.reports.models import ReportSeen
+
     rider, _ = people["rider"]
     r = f.report_row(rider)
     t = utcnow()

@@ -1,5 +1,6 @@
 """The worker as a real process: killed mid-delivery and restarted it delivers everything (in-app exactly
 once); SIGTERM finishes cleanly; several workers on PostgreSQL never take the same delivery twice."""
+
 import os
 import signal
 import sys
@@ -51,10 +52,18 @@ def outbox_of(n: int, url: str) -> None:
 
 
 def worker(app, tmp_path, name: str) -> Process:
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "test",
-           "GRIDSNAP_INSTANCE_DIR": str(tmp_path / "instance"), "GRIDSNAP_UPLOAD_DIR": app.config["UPLOAD_DIR"]}
-    return Process([sys.executable, "-m", "flask", "--app", "app", "worker", "--poll", "0.1"], env=env,
-                   log_path=str(tmp_path / f"{name}.log")).start()
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "test",
+        "GRIDSNAP_INSTANCE_DIR": str(tmp_path / "instance"),
+        "GRIDSNAP_UPLOAD_DIR": app.config["UPLOAD_DIR"],
+    }
+    return Process(
+        [sys.executable, "-m", "flask", "--app", "app", "worker", "--poll", "0.1"],
+        env=env,
+        log_path=str(tmp_path / f"{name}.log"),
+    ).start()
 
 
 def states() -> dict:
@@ -93,8 +102,11 @@ def test_sigterm_finishes_the_delivery_in_hand(app, tmp_path):
             assert proc.proc.wait(20) == 0
         finally:
             proc.stop()
-        sent = db.session.scalars(select(Delivery.key).where(Delivery.channel == Channel.ROBOT.value,
-                                                              Delivery.state == DeliveryState.SENT.value)).all()
+        sent = db.session.scalars(
+            select(Delivery.key).where(
+                Delivery.channel == Channel.ROBOT.value, Delivery.state == DeliveryState.SENT.value
+            )
+        ).all()
         assert sent and set(sent) <= set(receiver.requests), "what it sent before stopping is recorded as sent"
         assert states().get(DeliveryState.SENT.value, 0) < 2 * N, "it stopped before the end"
 

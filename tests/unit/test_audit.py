@@ -1,12 +1,19 @@
 """The dependency scan fails on findings and never reads an unreachable advisory database as a pass."""
+
 from scripts import audit
 
 
 def test_a_python_advisory_fails_the_scan(capsys):
-    report = {"dependencies": [
-        {"name": "flask", "version": "3.1.0", "vulns": []},
-        {"name": "werkzeug", "version": "3.0.0", "vulns": [
-            {"id": "GHSA-2g68-c3qc-8985", "fix_versions": ["3.0.3"], "description": "debugger RCE"}]}]}
+    report = {
+        "dependencies": [
+            {"name": "flask", "version": "3.1.0", "vulns": []},
+            {
+                "name": "werkzeug",
+                "version": "3.0.0",
+                "vulns": [{"id": "GHSA-2g68-c3qc-8985", "fix_versions": ["3.0.3"], "description": "debugger RCE"}],
+            },
+        ]
+    }
     result = audit.read_pip_audit(report)
     assert result.findings == ["werkzeug 3.0.0: GHSA-2g68-c3qc-8985 (fixed in 3.0.3)"]
     assert audit.verdict([result], require=False) == 1
@@ -30,8 +37,11 @@ def test_a_clean_python_scan_passes():
 
 def test_npm_high_and_critical_fail_but_moderate_does_not():
     def npm(severity):
-        return {"vulnerabilities": {"leaflet": {"severity": severity, "range": "<1.9.4"}},
-                "metadata": {"vulnerabilities": {severity: 1}, "dependencies": {"total": 2}}}
+        return {
+            "vulnerabilities": {"leaflet": {"severity": severity, "range": "<1.9.4"}},
+            "metadata": {"vulnerabilities": {severity: 1}, "dependencies": {"total": 2}},
+        }
+
     assert audit.read_npm_audit(npm("critical")).findings == ["leaflet: critical (<1.9.4)"]
     assert audit.read_npm_audit(npm("high")).findings
     moderate = audit.read_npm_audit(npm("moderate"))

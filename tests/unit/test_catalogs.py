@@ -1,5 +1,6 @@
 """The Chinese and English catalogs are complete: every string in the source has a translation
 that keeps its placeholders, and the compiled catalogs serve it."""
+
 import re
 import subprocess
 import sys
@@ -25,8 +26,12 @@ def source_ids(tmp_path_factory) -> set[str]:
     """Every msgid in the code and templates today (extracted afresh)."""
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     pybabel = str(Path(sys.executable).with_name("pybabel"))
-    subprocess.run([pybabel, "extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "-o", str(pot), "."],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [pybabel, "extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "-o", str(pot), "."],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     with pot.open("rb") as fh:
         return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
 
@@ -35,7 +40,9 @@ def source_ids(tmp_path_factory) -> set[str]:
 def test_every_source_string_is_translated(source_ids, lang):
     done = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog(lang) if m.id and translated(m)}
     missing = sorted(source_ids - done)
-    assert missing == [], f"{len(missing)} strings without a {lang} translation (run scripts/catalogs.py): {missing[:20]}"
+    assert missing == [], (
+        f"{len(missing)} strings without a {lang} translation (run scripts/catalogs.py): {missing[:20]}"
+    )
 
 
 def test_translations_keep_the_placeholders():
@@ -47,7 +54,10 @@ def test_translations_keep_the_placeholders():
         strings = [m.string] if isinstance(m.string, str) else list(m.string)
         want = sorted(PLACEHOLDER.findall(ids[-1]))
         for s in strings:
-            if s and sorted(PLACEHOLDER.findall(s)) != want and sorted(PLACEHOLDER.findall(s)) != sorted(
-                    PLACEHOLDER.findall(ids[0])):
+            if (
+                s
+                and sorted(PLACEHOLDER.findall(s)) != want
+                and sorted(PLACEHOLDER.findall(s)) != sorted(PLACEHOLDER.findall(ids[0]))
+            ):
                 wrong.append((ids[0], s))
     assert wrong == []

@@ -1,5 +1,6 @@
 """Rules of the house read from the source: roles only through models.Role and the access helpers (no role
 written as a bare string outside the Role enum), the way docs/ARCHITECTURE.md says."""
+
 import ast
 from pathlib import Path
 
@@ -22,7 +23,12 @@ def _exempt(tree) -> set[int]:
     ids = _enum_bodies(tree)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+        ):
             ids.add(id(body[0].value))
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Blueprint" and node.args:
             ids.add(id(node.args[0]))
@@ -37,8 +43,13 @@ def bare_strings(words: set[str], waiver: str) -> list[str]:
         tree, lines = ast.parse(source), source.splitlines()
         exempt = _exempt(tree)
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in words
-                    and id(node) not in exempt and waiver not in lines[node.lineno - 1]):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value in words
+                and id(node) not in exempt
+                and waiver not in lines[node.lineno - 1]
+            ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
     return found
 
@@ -48,6 +59,9 @@ def test_roles_are_named_through_the_role_enum_and_the_access_helpers():
 
 
 def test_templates_ask_the_user_not_the_role_string():
-    offenders = [f"{p.relative_to(ROOT)}" for p in (ROOT / "templates").rglob("*.html")
-                 if ".role ==" in p.read_text() or ".role in" in p.read_text() or ".role !=" in p.read_text()]
+    offenders = [
+        f"{p.relative_to(ROOT)}"
+        for p in (ROOT / "templates").rglob("*.html")
+        if ".role ==" in p.read_text() or ".role in" in p.read_text() or ".role !=" in p.read_text()
+    ]
     assert offenders == []

@@ -1,5 +1,6 @@
 """GET requests arguments (Open311): the default window, the 90-day limit, page sizes, ids first."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -7,7 +8,7 @@ from werkzeug.datastructures import MultiDict
 from app.api.open311_services import MAX_PAGE_SIZE, parse_query
 from app.errors import ValidationFailed
 
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
 def q(**args):
@@ -24,7 +25,7 @@ def test_one_date_opens_a_90_day_window_from_it():
     start = q(start_date="2026-01-01T00:00:00Z")
     assert start.end - start.start == timedelta(days=90)
     end = q(end_date="2026-06-01T08:00:00+08:00")
-    assert end.end == datetime(2026, 6, 1, 0, 0, tzinfo=timezone.utc) and end.end - end.start == timedelta(days=90)
+    assert end.end == datetime(2026, 6, 1, 0, 0, tzinfo=UTC) and end.end - end.start == timedelta(days=90)
 
 
 def test_a_range_of_exactly_90_days_is_allowed_and_one_second_more_is_not():
@@ -34,8 +35,8 @@ def test_a_range_of_exactly_90_days_is_allowed_and_one_second_more_is_not():
 
 
 def test_dates_without_offset_are_utc_and_unencoded_plus_still_reads_as_an_offset():
-    assert q(start_date="2026-01-01T00:00:00").start == datetime(2026, 1, 1, tzinfo=timezone.utc)
-    assert q(start_date="2026-01-01T08:00:00 08:00").start == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert q(start_date="2026-01-01T00:00:00").start == datetime(2026, 1, 1, tzinfo=UTC)
+    assert q(start_date="2026-01-01T08:00:00 08:00").start == datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_service_request_ids_override_every_other_argument():
@@ -48,8 +49,18 @@ def test_status_and_codes_are_comma_lists():
     assert query.statuses == ["closed", "open"] and query.codes == ["noise", "garbage"]
 
 
-@pytest.mark.parametrize("args", [{"page_size": "0"}, {"page_size": "1001"}, {"page": "-1"}, {"page": "x"},
-                                  {"bbox": "1,2,3,nan"}, {"status": "pending"}, {"end_date": "2026-02-30"}])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"page_size": "0"},
+        {"page_size": "1001"},
+        {"page": "-1"},
+        {"page": "x"},
+        {"bbox": "1,2,3,nan"},
+        {"status": "pending"},
+        {"end_date": "2026-02-30"},
+    ],
+)
 def test_bad_arguments_are_refused(args):
     with pytest.raises(ValidationFailed):
         q(**args)

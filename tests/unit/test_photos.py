@@ -1,4 +1,5 @@
 """The photo pipeline against every real photo in tests/fixtures/photos, plus generated edge cases."""
+
 import csv
 import functools
 import io
@@ -74,7 +75,7 @@ def photo_bytes(name: str) -> bytes:
         return fh.read()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def processed(name: str):
     return process_photo(photo_bytes(name))
 
@@ -116,7 +117,7 @@ def jpeg_markers(data: bytes) -> list[int]:
         markers.append(marker)
         if marker == 0xDA:
             break
-        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
     return markers
 
 
@@ -183,8 +184,15 @@ def test_southern_and_western_hemispheres_are_negative():
     assert processed("gps_nikon_d2x_iptc.jpg").gps[1] < 0
 
 
-@pytest.mark.parametrize("name", ["gps_nan_canon_eos30d_progressive.jpg", "gps_ifd_empty_xiaomi_orient6.jpg",
-                                  "gps_tags_no_latlon.jpg", "progressive_nikon_d300.jpg"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gps_nan_canon_eos30d_progressive.jpg",
+        "gps_ifd_empty_xiaomi_orient6.jpg",
+        "gps_tags_no_latlon.jpg",
+        "progressive_nikon_d300.jpg",
+    ],
+)
 def test_nan_empty_or_partial_gps_means_no_location(name):
     assert processed(name).gps is None
     assert read_gps(photo_bytes(name)) is None
@@ -215,6 +223,7 @@ def test_cmyk_becomes_rgb_with_the_same_colours():
 
 
 # Generated edge cases ------------------------------------------------------------------------
+
 
 def encode(im: Image.Image, fmt: str, **kw) -> bytes:
     out = io.BytesIO()
@@ -285,9 +294,16 @@ def test_exif_icc_xmp_and_comments_are_all_stripped():
     exif[0x0112] = 1
     exif.get_ifd(0x8825).update({1: "N", 2: (29.0, 12.0, 32.0), 3: "E", 4: (103.0, 57.0, 4.0)})
     from PIL import ImageCms
+
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    data = encode(Image.new("RGB", (2000, 1000), (90, 90, 90)), "JPEG", exif=exif, icc_profile=icc,
-                  comment=b"secret comment", xmp=b"<x:xmpmeta>secret</x:xmpmeta>")
+    data = encode(
+        Image.new("RGB", (2000, 1000), (90, 90, 90)),
+        "JPEG",
+        exif=exif,
+        icc_profile=icc,
+        comment=b"secret comment",
+        xmp=b"<x:xmpmeta>secret</x:xmpmeta>",
+    )
     source = decoded(data)
     assert {"exif", "icc_profile", "comment", "xmp"} <= set(source.info)
     result = process_photo(data)
@@ -300,6 +316,7 @@ def test_exif_icc_xmp_and_comments_are_all_stripped():
 
 def test_png_text_comment_is_not_carried_into_the_jpeg():
     from PIL import PngImagePlugin
+
     info = PngImagePlugin.PngInfo()
     info.add_text("comment", "where I live")
     result = process_photo(encode(Image.new("RGB", (50, 50), (1, 2, 3)), "PNG", pnginfo=info))
@@ -329,12 +346,13 @@ def test_a_big_photo_is_decoded_small_and_fits_the_display_box():
 
 # Pictures decoded whole: capped from the header, shrunk a band at a time ------------------------
 
+
 def with_a_scan_per_component(jpeg: bytes) -> bytes:
     """The JPEG with its first scan header naming only the first component (as a baseline JPEG whose
     components come in separate scans): its pixel data no longer decodes, its header still opens."""
     at = jpeg.index(b"\xff\xda")
-    length = int.from_bytes(jpeg[at + 2:at + 4], "big")
-    return jpeg[:at] + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + jpeg[at + 2 + length:]
+    length = int.from_bytes(jpeg[at + 2 : at + 4], "big")
+    return jpeg[:at] + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + jpeg[at + 2 + length :]
 
 
 def noise(mode: str, size: tuple[int, int]) -> Image.Image:
@@ -346,9 +364,15 @@ def noise(mode: str, size: tuple[int, int]) -> Image.Image:
         im = grey.convert("P")
         im.info["transparency"] = 7
         return im
-    bands = {"RGBA": [grey, grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT), grey.rotate(180),
-                      Image.linear_gradient("L").resize(size)],
-             "LA": [grey, Image.linear_gradient("L").resize(size)]}[mode]
+    bands = {
+        "RGBA": [
+            grey,
+            grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+            grey.rotate(180),
+            Image.linear_gradient("L").resize(size),
+        ],
+        "LA": [grey, Image.linear_gradient("L").resize(size)],
+    }[mode]
     return Image.merge(mode, bands)
 
 
@@ -356,17 +380,29 @@ LIMIT = 1_000_000
 BASELINE = encode(Image.new("RGB", (1250, 1000), (90, 140, 30)), "JPEG")
 
 
-@pytest.mark.parametrize("data, refused", [
-    (factories.png(1001, 1000, "RGBA"), True),
-    (factories.png(1000, 1000, "RGBA"), False),
-    (factories.png(1001, 1000, "I;16"), True),
-    (encode(Image.new("RGB", (501, 500)), "WEBP", lossless=True), True),  # a quarter of the limit for WebP
-    (encode(Image.new("RGB", (500, 500)), "WEBP", lossless=True), False),
-    (encode(Image.new("RGB", (1250, 1000)), "JPEG", progressive=True), True),
-    (with_a_scan_per_component(BASELINE), True),
-    (BASELINE, False),  # decoded at a DCT scale: MAX_PIXELS is its limit
-], ids=["png-rgba", "png-rgba-at-limit", "png-16-bit", "webp", "webp-at-limit", "progressive-jpeg",
-        "jpeg-scan-per-component", "baseline-jpeg"])
+@pytest.mark.parametrize(
+    "data, refused",
+    [
+        (factories.png(1001, 1000, "RGBA"), True),
+        (factories.png(1000, 1000, "RGBA"), False),
+        (factories.png(1001, 1000, "I;16"), True),
+        (encode(Image.new("RGB", (501, 500)), "WEBP", lossless=True), True),  # a quarter of the limit for WebP
+        (encode(Image.new("RGB", (500, 500)), "WEBP", lossless=True), False),
+        (encode(Image.new("RGB", (1250, 1000)), "JPEG", progressive=True), True),
+        (with_a_scan_per_component(BASELINE), True),
+        (BASELINE, False),  # decoded at a DCT scale: MAX_PIXELS is its limit
+    ],
+    ids=[
+        "png-rgba",
+        "png-rgba-at-limit",
+        "png-16-bit",
+        "webp",
+        "webp-at-limit",
+        "progressive-jpeg",
+        "jpeg-scan-per-component",
+        "baseline-jpeg",
+    ],
+)
 def test_pictures_decoded_whole_are_refused_from_the_header_above_the_decode_limit(data, refused, monkeypatch):
     if refused:
         monkeypatch.setattr(ImageFile.ImageFile, "load", lambda im: pytest.fail("decoded before the check"))
@@ -383,8 +419,9 @@ def test_an_iphone_heic_is_refused_under_a_lower_decode_limit_and_the_message_sa
     assert caught.value.code == "image_too_large" and "at most 12 megapixels" in str(caught.value)
 
 
-@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items()
-                                        if isinstance(e, Accepted) and n.endswith((".jpg", ".mpo"))))
+@pytest.mark.parametrize(
+    "name", sorted(n for n, e in EXPECTED.items() if isinstance(e, Accepted) and n.endswith((".jpg", ".mpo")))
+)
 def test_only_progressive_camera_jpegs_count_as_decoded_whole(name):
     progressive = bool(Image.open(io.BytesIO(photo_bytes(name))).info.get("progressive"))
     if progressive:
@@ -394,10 +431,12 @@ def test_only_progressive_camera_jpegs_count_as_decoded_whole(name):
         check_photo(photo_bytes(name), max_decode_pixels=1)
 
 
-@pytest.mark.parametrize("mode, size", [("RGBA", (2000, 1500)), ("I;16", (5000, 300)), ("P", (9700, 1000)),
-                                        ("LA", (3300, 3300))])
+@pytest.mark.parametrize(
+    "mode, size", [("RGBA", (2000, 1500)), ("I;16", (5000, 300)), ("P", (9700, 1000)), ("LA", (3300, 3300))]
+)
 def test_shrinking_band_by_band_is_the_same_as_converting_the_whole_picture(mode, size, monkeypatch):
     from app.reports import photos
+
     monkeypatch.setattr(photos, "BAND_PIXELS", 200_000)  # many bands, so every seam is compared
     im = noise(mode, size)
     scale = DISPLAY_EDGE / max(size)
@@ -411,6 +450,7 @@ def test_shrinking_band_by_band_is_the_same_as_converting_the_whole_picture(mode
 
 def test_an_upload_stream_is_read_in_place_by_the_check_and_the_pipeline():
     import tempfile
+
     with tempfile.SpooledTemporaryFile(max_size=1000) as fh:  # what an upload arrives as, here on disk
         fh.write(photo_bytes("gps_nikon_coolpix_p6000.jpg"))
         check_photo(fh)

@@ -1,4 +1,5 @@
 """Group robots against a local stand-in that checks each platform's documented signature and answers like it."""
+
 import base64
 import hashlib
 import hmac
@@ -17,8 +18,13 @@ from tests.stand_in import stand_in
 SECRET = "SEC0123456789abcdef"
 MESSAGE = RobotMessage(
     title="新派单：R-20250101-0007",
-    lines=[("编号", "R-20250101-0007"), ("类别", "占道经营"), ("地点", "清溪镇 滨江路\n12号"),
-           ("优先级", "高"), ("期限", "2025-01-02 18:00")],
+    lines=[
+        ("编号", "R-20250101-0007"),
+        ("类别", "占道经营"),
+        ("地点", "清溪镇 滨江路\n12号"),
+        ("优先级", "高"),
+        ("期限", "2025-01-02 18:00"),
+    ],
     url="https://gridsnap.example.org/triage/reports/7",
     key="n-7-assigned-1",
     kind="assigned",
@@ -32,8 +38,13 @@ class RobotStandIn(BaseHTTPRequestHandler):
         server = self.server
         parts = urllib.parse.urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        seen = {"path": parts.path, "query": dict(urllib.parse.parse_qsl(parts.query)),
-                "headers": self.headers, "body": body, "json": json.loads(body)}
+        seen = {
+            "path": parts.path,
+            "query": dict(urllib.parse.parse_qsl(parts.query)),
+            "headers": self.headers,
+            "body": body,
+            "json": json.loads(body),
+        }
         server.requests.append(seen)
         if server.delay:
             time.sleep(server.delay)
@@ -64,8 +75,9 @@ class RobotStandIn(BaseHTTPRequestHandler):
         secret = self.server.secrets.get("dingtalk")
         if secret:
             timestamp = seen["query"].get("timestamp", "")
-            expected = base64.b64encode(hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(),
-                                                 hashlib.sha256).digest()).decode()
+            expected = base64.b64encode(
+                hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+            ).decode()
             fresh = timestamp.isdigit() and abs(int(timestamp) - time.time() * 1000) < 3600 * 1000
             if not fresh or not hmac.compare_digest(seen["query"].get("sign", ""), expected):
                 return {"errcode": 310000, "errmsg": "sign not match, more: [https://ding-doc.dingtalk.com/]"}
@@ -76,8 +88,9 @@ class RobotStandIn(BaseHTTPRequestHandler):
         secret = self.server.secrets.get("feishu")
         if secret:
             timestamp = str(seen["json"].get("timestamp", ""))
-            expected = base64.b64encode(hmac.new(f"{timestamp}\n{secret}".encode(), b"",
-                                                 hashlib.sha256).digest()).decode()
+            expected = base64.b64encode(
+                hmac.new(f"{timestamp}\n{secret}".encode(), b"", hashlib.sha256).digest()
+            ).decode()
             fresh = timestamp.isdigit() and abs(int(timestamp) - time.time()) < 3600
             if not fresh or not hmac.compare_digest(str(seen["json"].get("sign", "")), expected):
                 return {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}
@@ -133,6 +146,7 @@ def test_dingtalk_sign_is_url_encoded_in_the_query(robots, monkeypatch):
     def keep_path(self):
         raw_paths.append(self.path)
         original(self)
+
     monkeypatch.setattr(RobotStandIn, "do_POST", keep_path)
     send_to_robot("dingtalk", robots.base + "/dingtalk?access_token=TOKEN", SECRET, MESSAGE)
     raw_sign = raw_paths[0].split("sign=", 1)[1]
@@ -174,8 +188,13 @@ def test_generic_webhook_gets_plain_json_signed_over_the_exact_bytes(robots):
     robots.secrets["generic"] = SECRET
     send_to_robot("generic", robots.base + "/generic", SECRET, MESSAGE)
     seen = robots.requests[0]
-    assert seen["json"] == {"kind": "assigned", "title": MESSAGE.title, "lines": dict(MESSAGE.lines),
-                            "url": MESSAGE.url, "key": "n-7-assigned-1"}
+    assert seen["json"] == {
+        "kind": "assigned",
+        "title": MESSAGE.title,
+        "lines": dict(MESSAGE.lines),
+        "url": MESSAGE.url,
+        "key": "n-7-assigned-1",
+    }
     assert seen["headers"]["X-GridSnap-Delivery"] == "n-7-assigned-1"
     assert seen["headers"]["X-GridSnap-Signature"].startswith("sha256=")
 
@@ -193,13 +212,20 @@ def test_generic_receiver_refusing_the_signature_is_permanent(robots):
     assert failure.value.permanent and "HTTP 401" in failure.value.reason
 
 
-@pytest.mark.parametrize("kind, path, answer, code", [
-    ("wecom", "/wecom?key=KEY", {"errcode": 45009, "errmsg": "api freq out of limit"}, "45009"),
-    ("dingtalk", "/dingtalk?access_token=T", {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"},
-     "130101"),
-    ("feishu", "/feishu", {"code": 9499, "msg": "too many request"}, "9499"),
-    ("feishu", "/feishu", {"code": 11232, "msg": "frequency limited"}, "11232"),
-])
+@pytest.mark.parametrize(
+    "kind, path, answer, code",
+    [
+        ("wecom", "/wecom?key=KEY", {"errcode": 45009, "errmsg": "api freq out of limit"}, "45009"),
+        (
+            "dingtalk",
+            "/dingtalk?access_token=T",
+            {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"},
+            "130101",
+        ),
+        ("feishu", "/feishu", {"code": 9499, "msg": "too many request"}, "9499"),
+        ("feishu", "/feishu", {"code": 11232, "msg": "frequency limited"}, "11232"),
+    ],
+)
 def test_rate_limit_codes_in_a_200_body_are_retried_after_a_minute(robots, kind, path, answer, code):
     robots.canned = (200, {}, answer)
     with pytest.raises(DeliveryFailed) as failure:
@@ -207,12 +233,19 @@ def test_rate_limit_codes_in_a_200_body_are_retried_after_a_minute(robots, kind,
     assert not failure.value.permanent and failure.value.retry_after == 60 and code in failure.value.reason
 
 
-@pytest.mark.parametrize("kind, path, answer", [
-    ("wecom", "/wecom?key=KEY", {"errcode": 93000, "errmsg": "invalid webhook url"}),
-    ("dingtalk", "/dingtalk?access_token=T", {"errcode": 300001, "errmsg": "token is not exist"}),
-    ("feishu", "/feishu", {"code": 19024, "msg": "Key Words Not Found"}),
-    ("feishu", "/feishu", {"StatusCode": 19001, "StatusMessage": "param invalid: incoming webhook access token invalid"}),
-])
+@pytest.mark.parametrize(
+    "kind, path, answer",
+    [
+        ("wecom", "/wecom?key=KEY", {"errcode": 93000, "errmsg": "invalid webhook url"}),
+        ("dingtalk", "/dingtalk?access_token=T", {"errcode": 300001, "errmsg": "token is not exist"}),
+        ("feishu", "/feishu", {"code": 19024, "msg": "Key Words Not Found"}),
+        (
+            "feishu",
+            "/feishu",
+            {"StatusCode": 19001, "StatusMessage": "param invalid: incoming webhook access token invalid"},
+        ),
+    ],
+)
 def test_other_error_codes_in_a_200_body_are_permanent(robots, kind, path, answer):
     robots.canned = (200, {}, answer)
     with pytest.raises(DeliveryFailed) as failure:
@@ -286,29 +319,35 @@ def test_a_url_that_fails_validation_at_send_time_is_permanent():
     assert failure.value.permanent and "qyapi.weixin.qq.com" in failure.value.reason
 
 
-@pytest.mark.parametrize("kind, url", [
-    ("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"),
-    ("dingtalk", "https://oapi.dingtalk.com/robot/send?access_token=abc"),
-    ("feishu", "https://open.feishu.cn/open-apis/bot/v2/hook/abc"),
-    ("feishu", "https://open.larksuite.com/open-apis/bot/v2/hook/abc"),
-    ("generic", "https://hooks.county.example.gov.cn/gridsnap"),
-    ("dingtalk", "http://127.0.0.1:8080/robot/send"),
-    ("generic", "http://localhost:9000/hook"),
-])
+@pytest.mark.parametrize(
+    "kind, url",
+    [
+        ("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"),
+        ("dingtalk", "https://oapi.dingtalk.com/robot/send?access_token=abc"),
+        ("feishu", "https://open.feishu.cn/open-apis/bot/v2/hook/abc"),
+        ("feishu", "https://open.larksuite.com/open-apis/bot/v2/hook/abc"),
+        ("generic", "https://hooks.county.example.gov.cn/gridsnap"),
+        ("dingtalk", "http://127.0.0.1:8080/robot/send"),
+        ("generic", "http://localhost:9000/hook"),
+    ],
+)
 def test_webhook_urls_that_are_accepted(kind, url):
     validate_webhook(kind, url)
 
 
-@pytest.mark.parametrize("kind, url, says", [
-    ("wecom", "http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc", "https"),
-    ("generic", "http://hooks.example.org/gridsnap", "https"),
-    ("dingtalk", "https://oapi.dingtalk.com.evil.example/robot/send", "oapi.dingtalk.com"),
-    ("feishu", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc", "open.feishu.cn"),
-    ("generic", "ftp://files.example.org/x", "web address"),
-    ("generic", "not a url", "web address"),
-    ("generic", "https://user:pw@hooks.example.org/x", "password"),
-    ("slack", "https://hooks.slack.com/services/x", "Unknown robot kind"),
-])
+@pytest.mark.parametrize(
+    "kind, url, says",
+    [
+        ("wecom", "http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc", "https"),
+        ("generic", "http://hooks.example.org/gridsnap", "https"),
+        ("dingtalk", "https://oapi.dingtalk.com.evil.example/robot/send", "oapi.dingtalk.com"),
+        ("feishu", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc", "open.feishu.cn"),
+        ("generic", "ftp://files.example.org/x", "web address"),
+        ("generic", "not a url", "web address"),
+        ("generic", "https://user:pw@hooks.example.org/x", "password"),
+        ("slack", "https://hooks.slack.com/services/x", "Unknown robot kind"),
+    ],
+)
 def test_webhook_urls_that_are_refused_with_a_clear_message(kind, url, says):
     with pytest.raises(ValueError, match=says):
         validate_webhook(kind, url)

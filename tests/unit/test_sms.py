@@ -1,4 +1,5 @@
 """SMS adapters: the real Aliyun and Tencent SDKs against local stand-ins that check their signed requests."""
+
 import hashlib
 import hmac
 import json
@@ -33,9 +34,13 @@ class Provider(BaseHTTPRequestHandler):
     def do_POST(self):
         parts = urllib.parse.urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        seen = {"path": parts.path, "raw_query": parts.query,
-                "query": dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True)),
-                "headers": self.headers, "body": body}
+        seen = {
+            "path": parts.path,
+            "raw_query": parts.query,
+            "query": dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True)),
+            "headers": self.headers,
+            "body": body,
+        }
         self.server.requests.append(seen)
         if self.server.delay:
             time.sleep(self.server.delay)
@@ -65,17 +70,24 @@ class AliyunStandIn(Provider):
         payload = hashlib.sha256(seen["body"]).hexdigest()
         canonical_query = "&".join(
             f"{urllib.parse.quote(k, safe='~')}={urllib.parse.quote(v, safe='~')}"
-            for k, v in sorted(urllib.parse.parse_qsl(seen["raw_query"], keep_blank_values=True)))
+            for k, v in sorted(urllib.parse.parse_qsl(seen["raw_query"], keep_blank_values=True))
+        )
         canonical_headers = "".join(f"{name}:{seen['headers'].get(name, '').strip()}\n" for name in signed.split(";"))
         canonical = f"POST\n{seen['path']}\n{canonical_query}\n{canonical_headers}\n{signed}\n{payload}"
         to_sign = f"ACS3-HMAC-SHA256\n{hashlib.sha256(canonical.encode()).hexdigest()}"
         expected = hmac.new(self.server.secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
-        if (algorithm != "ACS3-HMAC-SHA256" or fields.get("Credential") != AK_ID
-                or not {"host", "x-acs-action", "x-acs-date", "x-acs-content-sha256"} <= set(signed.split(";"))
-                or seen["headers"].get("x-acs-content-sha256") != payload
-                or not hmac.compare_digest(fields.get("Signature", ""), expected)):
-            return 400, {"RequestId": "A-SIG", "Code": "SignatureDoesNotMatch",
-                         "Message": "Specified signature does not match our calculation."}
+        if (
+            algorithm != "ACS3-HMAC-SHA256"
+            or fields.get("Credential") != AK_ID
+            or not {"host", "x-acs-action", "x-acs-date", "x-acs-content-sha256"} <= set(signed.split(";"))
+            or seen["headers"].get("x-acs-content-sha256") != payload
+            or not hmac.compare_digest(fields.get("Signature", ""), expected)
+        ):
+            return 400, {
+                "RequestId": "A-SIG",
+                "Code": "SignatureDoesNotMatch",
+                "Message": "Specified signature does not match our calculation.",
+            }
         return self.server.reply
 
 
@@ -89,34 +101,71 @@ class TencentStandIn(Provider):
         fields = dict(item.strip().split("=", 1) for item in rest.split(","))
         secret_id, date, service, _ = fields.get("Credential", "///").split("/")
         timestamp = headers.get("X-TC-Timestamp", "0")
-        canonical = (f"POST\n/\n\ncontent-type:{headers.get('Content-Type', '').lower()}\n"
-                     f"host:{headers.get('Host', '').lower()}\n\ncontent-type;host\n"
-                     f"{hashlib.sha256(seen['body']).hexdigest()}")
+        canonical = (
+            f"POST\n/\n\ncontent-type:{headers.get('Content-Type', '').lower()}\n"
+            f"host:{headers.get('Host', '').lower()}\n\ncontent-type;host\n"
+            f"{hashlib.sha256(seen['body']).hexdigest()}"
+        )
         scope = f"{date}/{service}/tc3_request"
         to_sign = f"TC3-HMAC-SHA256\n{timestamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
 
         def sign(key, msg):
             return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
         key = sign(sign(sign(("TC3" + self.server.secret).encode(), date), service), "tc3_request")
         expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
         day = datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%d")
-        if (algorithm != "TC3-HMAC-SHA256" or secret_id != TC_ID or service != "sms" or date != day
-                or fields.get("SignedHeaders") != "content-type;host"
-                or not hmac.compare_digest(fields.get("Signature", ""), expected)):
-            return 200, {"Response": {"Error": {"Code": "AuthFailure.SignatureFailure",
-                                                "Message": "The provided credentials could not be validated."},
-                                      "RequestId": "T-SIG"}}
+        if (
+            algorithm != "TC3-HMAC-SHA256"
+            or secret_id != TC_ID
+            or service != "sms"
+            or date != day
+            or fields.get("SignedHeaders") != "content-type;host"
+            or not hmac.compare_digest(fields.get("Signature", ""), expected)
+        ):
+            return 200, {
+                "Response": {
+                    "Error": {
+                        "Code": "AuthFailure.SignatureFailure",
+                        "Message": "The provided credentials could not be validated.",
+                    },
+                    "RequestId": "T-SIG",
+                }
+            }
         return self.server.reply
 
 
-ALIYUN_OK = (200, {"Message": "OK", "RequestId": "F655A8D5-B967-440B-8683-DAD6FF8DE990", "Code": "OK",
-                   "BizId": "900619746936498440^0"})
+ALIYUN_OK = (
+    200,
+    {
+        "Message": "OK",
+        "RequestId": "F655A8D5-B967-440B-8683-DAD6FF8DE990",
+        "Code": "OK",
+        "BizId": "900619746936498440^0",
+    },
+)
 
 
 def tencent_status(code, message, serial=""):
-    return (200, {"Response": {"SendStatusSet": [{
-        "SerialNo": serial, "PhoneNumber": PHONE, "Fee": 1 if code == "Ok" else 0, "SessionContext": "d-42",
-        "Code": code, "Message": message, "IsoCode": "CN"}], "RequestId": "a0aabda6-cf91-4f3e-a81f-9198114a2279"}})
+    return (
+        200,
+        {
+            "Response": {
+                "SendStatusSet": [
+                    {
+                        "SerialNo": serial,
+                        "PhoneNumber": PHONE,
+                        "Fee": 1 if code == "Ok" else 0,
+                        "SessionContext": "d-42",
+                        "Code": code,
+                        "Message": message,
+                        "IsoCode": "CN",
+                    }
+                ],
+                "RequestId": "a0aabda6-cf91-4f3e-a81f-9198114a2279",
+            }
+        },
+    )
 
 
 @pytest.fixture
@@ -127,25 +176,43 @@ def aliyun():
 
 @pytest.fixture
 def tencent():
-    with stand_in(TencentStandIn, secret=TC_KEY, reply=tencent_status("Ok", "send success", "2028:1045710669157"),
-                  delay=0.0) as server:
+    with stand_in(
+        TencentStandIn, secret=TC_KEY, reply=tencent_status("Ok", "send success", "2028:1045710669157"), delay=0.0
+    ) as server:
         yield server
 
 
 def aliyun_sms(server, secret=AK_SECRET, **extra):
-    return sms_provider({"SMS_PROVIDER": "aliyun", "SMS_ALIYUN_ACCESS_KEY_ID": AK_ID,
-                         "SMS_ALIYUN_ACCESS_KEY_SECRET": secret, "SMS_SIGN_NAME": "网格随手拍",
-                         "SMS_TEMPLATES": TEMPLATES, "SMS_ENDPOINT": server.base.removeprefix("http://"), **extra})
+    return sms_provider(
+        {
+            "SMS_PROVIDER": "aliyun",
+            "SMS_ALIYUN_ACCESS_KEY_ID": AK_ID,
+            "SMS_ALIYUN_ACCESS_KEY_SECRET": secret,
+            "SMS_SIGN_NAME": "网格随手拍",
+            "SMS_TEMPLATES": TEMPLATES,
+            "SMS_ENDPOINT": server.base.removeprefix("http://"),
+            **extra,
+        }
+    )
 
 
 def tencent_sms(server, secret=TC_KEY, **extra):
-    return sms_provider({"SMS_PROVIDER": "tencent", "SMS_TENCENT_SECRET_ID": TC_ID, "SMS_TENCENT_SECRET_KEY": secret,
-                         "SMS_TENCENT_APP_ID": "1400787878", "SMS_SIGN_NAME": "网格随手拍",
-                         "SMS_TEMPLATES": json.dumps({"assigned": "1888001", "overdue": "1888002"}),
-                         "SMS_ENDPOINT": server.base, **extra})
+    return sms_provider(
+        {
+            "SMS_PROVIDER": "tencent",
+            "SMS_TENCENT_SECRET_ID": TC_ID,
+            "SMS_TENCENT_SECRET_KEY": secret,
+            "SMS_TENCENT_APP_ID": "1400787878",
+            "SMS_SIGN_NAME": "网格随手拍",
+            "SMS_TEMPLATES": json.dumps({"assigned": "1888001", "overdue": "1888002"}),
+            "SMS_ENDPOINT": server.base,
+            **extra,
+        }
+    )
 
 
 # --- Alibaba Cloud ---
+
 
 def test_aliyun_sends_a_signed_sendsms_with_the_template_and_the_delivery_key(aliyun):
     assert aliyun_sms(aliyun).send(PHONE, "assigned", PARAMS, key="d-42") == "900619746936498440^0"
@@ -166,18 +233,24 @@ def test_aliyun_with_a_wrong_secret_fails_the_signature_check_for_good(aliyun):
 
 
 def test_aliyun_throttling_waits_a_minute(aliyun):
-    aliyun.reply = (200, {"Message": "触发分钟级流控Permits:1", "RequestId": "R2", "Code": "isv.BUSINESS_LIMIT_CONTROL"})
+    aliyun.reply = (
+        200,
+        {"Message": "触发分钟级流控Permits:1", "RequestId": "R2", "Code": "isv.BUSINESS_LIMIT_CONTROL"},
+    )
     with pytest.raises(DeliveryFailed) as failure:
         aliyun_sms(aliyun).send(PHONE, "assigned", PARAMS, key="d-42")
     assert not failure.value.permanent and failure.value.retry_after == 60
     assert "isv.BUSINESS_LIMIT_CONTROL" in failure.value.reason
 
 
-@pytest.mark.parametrize("code, message", [
-    ("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号"),
-    ("isv.SMS_TEMPLATE_ILLEGAL", "该账号下找不到对应模板"),
-    ("isv.SMS_SIGNATURE_ILLEGAL", "该账号下找不到对应签名"),
-])
+@pytest.mark.parametrize(
+    "code, message",
+    [
+        ("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号"),
+        ("isv.SMS_TEMPLATE_ILLEGAL", "该账号下找不到对应模板"),
+        ("isv.SMS_SIGNATURE_ILLEGAL", "该账号下找不到对应签名"),
+    ],
+)
 def test_aliyun_number_template_and_signature_errors_are_permanent(aliyun, code, message):
     aliyun.reply = (200, {"Message": message, "RequestId": "R3", "Code": code})
     with pytest.raises(DeliveryFailed) as failure:
@@ -200,9 +273,16 @@ def test_aliyun_timeout_is_retried(aliyun):
 
 
 def test_aliyun_unreachable_is_retried():
-    sms = sms_provider({"SMS_PROVIDER": "aliyun", "SMS_ALIYUN_ACCESS_KEY_ID": AK_ID,
-                        "SMS_ALIYUN_ACCESS_KEY_SECRET": AK_SECRET, "SMS_SIGN_NAME": "网格随手拍",
-                        "SMS_TEMPLATES": TEMPLATES, "SMS_ENDPOINT": f"127.0.0.1:{free_port()}"})
+    sms = sms_provider(
+        {
+            "SMS_PROVIDER": "aliyun",
+            "SMS_ALIYUN_ACCESS_KEY_ID": AK_ID,
+            "SMS_ALIYUN_ACCESS_KEY_SECRET": AK_SECRET,
+            "SMS_SIGN_NAME": "网格随手拍",
+            "SMS_TEMPLATES": TEMPLATES,
+            "SMS_ENDPOINT": f"127.0.0.1:{free_port()}",
+        }
+    )
     with pytest.raises(DeliveryFailed) as failure:
         sms.send(PHONE, "assigned", PARAMS, key="d-42")
     assert not failure.value.permanent and "connection refused" in failure.value.reason
@@ -216,6 +296,7 @@ def test_aliyun_international_number_keeps_its_country_code():
 
 # --- Tencent Cloud ---
 
+
 def test_tencent_sends_a_tc3_signed_sendsms_with_ordered_parameters(tencent):
     assert tencent_sms(tencent).send(PHONE, "assigned", PARAMS, key="d-42") == "2028:1045710669157"
     seen = tencent.requests[0]
@@ -223,8 +304,13 @@ def test_tencent_sends_a_tc3_signed_sendsms_with_ordered_parameters(tencent):
     assert seen["headers"]["X-TC-Region"] == "ap-guangzhou"
     assert seen["headers"]["Authorization"].startswith(f"TC3-HMAC-SHA256 Credential={TC_ID}/")
     assert json.loads(seen["body"]) == {
-        "PhoneNumberSet": [PHONE], "SmsSdkAppId": "1400787878", "SignName": "网格随手拍", "TemplateId": "1888001",
-        "TemplateParamSet": ["R-20250101-0007", "占道经营", "滨江路12号", "1月2日18时"], "SessionContext": "d-42"}
+        "PhoneNumberSet": [PHONE],
+        "SmsSdkAppId": "1400787878",
+        "SignName": "网格随手拍",
+        "TemplateId": "1888001",
+        "TemplateParamSet": ["R-20250101-0007", "占道经营", "滨江路12号", "1月2日18时"],
+        "SessionContext": "d-42",
+    }
 
 
 def test_tencent_region_comes_from_the_configuration(tencent):
@@ -241,20 +327,27 @@ def test_tencent_with_a_wrong_key_fails_the_signature_check_for_good(tencent):
 
 
 def test_tencent_per_number_throttling_waits_a_minute(tencent):
-    tencent.reply = tencent_status("LimitExceeded.PhoneNumberThirtySecondLimit",
-                                   "the number of SMS messages sent from a single mobile number within 30 seconds "
-                                   "exceeds the upper limit")
+    tencent.reply = tencent_status(
+        "LimitExceeded.PhoneNumberThirtySecondLimit",
+        "the number of SMS messages sent from a single mobile number within 30 seconds exceeds the upper limit",
+    )
     with pytest.raises(DeliveryFailed) as failure:
         tencent_sms(tencent).send(PHONE, "assigned", PARAMS, key="d-42")
     assert not failure.value.permanent and failure.value.retry_after == 60
 
 
-@pytest.mark.parametrize("code, message", [
-    ("InvalidParameterValue.IncorrectPhoneNumber", "invalid mobile number"),
-    ("FailedOperation.TemplateIncorrectOrUnapproved", "template is not approved or request content does not match"),
-    ("FailedOperation.SignatureIncorrectOrUnapproved", "signature is not approved or signature information is wrong"),
-    ("LimitExceeded.AppCountryOrRegionInBlacklist", "the country or region is in the blacklist"),
-])
+@pytest.mark.parametrize(
+    "code, message",
+    [
+        ("InvalidParameterValue.IncorrectPhoneNumber", "invalid mobile number"),
+        ("FailedOperation.TemplateIncorrectOrUnapproved", "template is not approved or request content does not match"),
+        (
+            "FailedOperation.SignatureIncorrectOrUnapproved",
+            "signature is not approved or signature information is wrong",
+        ),
+        ("LimitExceeded.AppCountryOrRegionInBlacklist", "the country or region is in the blacklist"),
+    ],
+)
 def test_tencent_number_template_and_signature_errors_are_permanent(tencent, code, message):
     tencent.reply = tencent_status(code, message)
     with pytest.raises(DeliveryFailed) as failure:
@@ -263,16 +356,20 @@ def test_tencent_number_template_and_signature_errors_are_permanent(tencent, cod
 
 
 def test_tencent_request_level_rate_limit_waits(tencent):
-    tencent.reply = (200, {"Response": {"Error": {"Code": "RequestLimitExceeded", "Message": "too many requests"},
-                                        "RequestId": "T-2"}})
+    tencent.reply = (
+        200,
+        {"Response": {"Error": {"Code": "RequestLimitExceeded", "Message": "too many requests"}, "RequestId": "T-2"}},
+    )
     with pytest.raises(DeliveryFailed) as failure:
         tencent_sms(tencent).send(PHONE, "assigned", PARAMS, key="d-42")
     assert failure.value.retry_after == 60
 
 
 def test_tencent_internal_error_and_http_failure_are_retried(tencent):
-    tencent.reply = (200, {"Response": {"Error": {"Code": "InternalError.Timeout", "Message": "request timeout"},
-                                        "RequestId": "T-3"}})
+    tencent.reply = (
+        200,
+        {"Response": {"Error": {"Code": "InternalError.Timeout", "Message": "request timeout"}, "RequestId": "T-3"}},
+    )
     with pytest.raises(DeliveryFailed) as failure:
         tencent_sms(tencent).send(PHONE, "assigned", PARAMS, key="d-42")
     assert not failure.value.permanent and failure.value.retry_after is None
@@ -291,11 +388,14 @@ def test_tencent_timeout_is_retried(tencent):
 
 # --- the console, the choice, the parameters ---
 
+
 def test_console_logs_the_message_in_chinese_and_returns_an_id(caplog):
     with caplog.at_level(logging.INFO, logger="gridsnap.sms"):
         message_id = sms_provider({}).send(PHONE, "assigned", PARAMS, key="d-42")
     assert message_id.startswith("console-")
-    assert f"SMS to {PHONE}: 新派单 R-20250101-0007：占道经营，地点：滨江路12号，请于 1月2日18时 前处理。" in caplog.text
+    assert (
+        f"SMS to {PHONE}: 新派单 R-20250101-0007：占道经营，地点：滨江路12号，请于 1月2日18时 前处理。" in caplog.text
+    )
 
 
 def test_a_missing_parameter_or_template_is_permanent(aliyun):
@@ -307,29 +407,60 @@ def test_a_missing_parameter_or_template_is_permanent(aliyun):
     assert failure.value.permanent and not aliyun.requests
 
 
-@pytest.mark.parametrize("config, says", [
-    ({"SMS_PROVIDER": "twilio"}, "Unknown SMS provider"),
-    ({"SMS_PROVIDER": "aliyun", "SMS_SIGN_NAME": "x"}, "GRIDSNAP_SMS_ALIYUN_ACCESS_KEY_ID"),
-    ({"SMS_PROVIDER": "tencent", "SMS_TENCENT_SECRET_ID": "a", "SMS_TENCENT_SECRET_KEY": "b", "SMS_SIGN_NAME": "c",
-      "SMS_TEMPLATES": {"assigned": "1"}}, "GRIDSNAP_SMS_TENCENT_APP_ID"),
-    ({"SMS_PROVIDER": "tencent", "SMS_TENCENT_SECRET_ID": "a", "SMS_TENCENT_SECRET_KEY": "b", "SMS_SIGN_NAME": "c",
-      "SMS_TENCENT_APP_ID": "1", "SMS_TEMPLATES": {"assigned": "1"}, "SMS_ENDPOINT": "http://sms.example.org"},
-     "https"),
-    ({"SMS_PROVIDER": "aliyun", "SMS_ALIYUN_ACCESS_KEY_ID": "a", "SMS_ALIYUN_ACCESS_KEY_SECRET": "b",
-      "SMS_SIGN_NAME": "c", "SMS_TEMPLATES": {"asigned": "SMS_1"}}, "unknown kinds: asigned"),
-])
+@pytest.mark.parametrize(
+    "config, says",
+    [
+        ({"SMS_PROVIDER": "twilio"}, "Unknown SMS provider"),
+        ({"SMS_PROVIDER": "aliyun", "SMS_SIGN_NAME": "x"}, "GRIDSNAP_SMS_ALIYUN_ACCESS_KEY_ID"),
+        (
+            {
+                "SMS_PROVIDER": "tencent",
+                "SMS_TENCENT_SECRET_ID": "a",
+                "SMS_TENCENT_SECRET_KEY": "b",
+                "SMS_SIGN_NAME": "c",
+                "SMS_TEMPLATES": {"assigned": "1"},
+            },
+            "GRIDSNAP_SMS_TENCENT_APP_ID",
+        ),
+        (
+            {
+                "SMS_PROVIDER": "tencent",
+                "SMS_TENCENT_SECRET_ID": "a",
+                "SMS_TENCENT_SECRET_KEY": "b",
+                "SMS_SIGN_NAME": "c",
+                "SMS_TENCENT_APP_ID": "1",
+                "SMS_TEMPLATES": {"assigned": "1"},
+                "SMS_ENDPOINT": "http://sms.example.org",
+            },
+            "https",
+        ),
+        (
+            {
+                "SMS_PROVIDER": "aliyun",
+                "SMS_ALIYUN_ACCESS_KEY_ID": "a",
+                "SMS_ALIYUN_ACCESS_KEY_SECRET": "b",
+                "SMS_SIGN_NAME": "c",
+                "SMS_TEMPLATES": {"asigned": "SMS_1"},
+            },
+            "unknown kinds: asigned",
+        ),
+    ],
+)
 def test_a_bad_configuration_is_refused_with_a_clear_message(config, says):
     with pytest.raises(ValueError, match=says):
         sms_provider(config)
 
 
-@pytest.mark.parametrize("raw, e164", [
-    ("13912345678", "+8613912345678"),
-    ("139 1234 5678", "+8613912345678"),
-    ("+86 139-1234-5678", "+8613912345678"),
-    ("008613912345678", "+8613912345678"),
-    ("+852 9123 4567", "+85291234567"),
-])
+@pytest.mark.parametrize(
+    "raw, e164",
+    [
+        ("13912345678", "+8613912345678"),
+        ("139 1234 5678", "+8613912345678"),
+        ("+86 139-1234-5678", "+8613912345678"),
+        ("008613912345678", "+8613912345678"),
+        ("+852 9123 4567", "+85291234567"),
+    ],
+)
 def test_normalise_phone_gives_e164(raw, e164):
     assert normalise_phone(raw) == e164
 
@@ -342,9 +473,16 @@ def test_normalise_phone_refuses_what_cannot_take_a_text(raw):
 
 def test_the_environment_configures_the_provider(tencent, monkeypatch, tmp_path):
     from app.config import from_environment
-    for name, value in {"PROVIDER": "tencent", "TENCENT_SECRET_ID": TC_ID, "TENCENT_SECRET_KEY": TC_KEY,
-                        "TENCENT_APP_ID": "1400787878", "SIGN_NAME": "网格随手拍", "ENDPOINT": tencent.base,
-                        "TEMPLATES": '{"overdue": "1888002"}'}.items():
+
+    for name, value in {
+        "PROVIDER": "tencent",
+        "TENCENT_SECRET_ID": TC_ID,
+        "TENCENT_SECRET_KEY": TC_KEY,
+        "TENCENT_APP_ID": "1400787878",
+        "SIGN_NAME": "网格随手拍",
+        "ENDPOINT": tencent.base,
+        "TEMPLATES": '{"overdue": "1888002"}',
+    }.items():
         monkeypatch.setenv(f"GRIDSNAP_SMS_{name}", value)
     config = from_environment(str(tmp_path))
     assert config["SMS_TENCENT_REGION"] == "ap-guangzhou" and config["SMS_TIMEOUT"] == 10.0
@@ -354,6 +492,7 @@ def test_the_environment_configures_the_provider(tencent, monkeypatch, tmp_path)
 
 def test_a_templates_setting_that_is_not_a_json_object_stops_the_start(monkeypatch, tmp_path):
     from app.config import from_environment
+
     monkeypatch.setenv("GRIDSNAP_SMS_TEMPLATES", "assigned=SMS_1")
     with pytest.raises(ValueError, match="GRIDSNAP_SMS_TEMPLATES must be a JSON object"):
         from_environment(str(tmp_path))

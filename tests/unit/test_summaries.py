@@ -2,7 +2,8 @@
 
 The figures of a known history, which need the database, are in tests/integration/test_summaries.py.
 """
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,17 +17,18 @@ from tests.expectations import w48_at as at
 
 # ---- week names and bounds -------------------------------------------------------------
 
+
 def test_week_names_parse_and_bound_in_local_time():
     w = parse_week("2025-W48", SH, NOW)
     assert (w.start, w.end) == (at(0), at(7))
-    assert w.start.astimezone(timezone.utc) == datetime(2025, 11, 23, 16, 0, tzinfo=timezone.utc)
+    assert w.start.astimezone(UTC) == datetime(2025, 11, 23, 16, 0, tzinfo=UTC)
 
 
 def test_sunday_2359_and_monday_0000_in_shanghai_are_different_weeks():
     assert week_of(at(-1, 23, 59), SH).name == "2025-W47"
     assert week_of(at(0, 0, 0), SH).name == "2025-W48"
     # the same instants in UTC are both on Sunday 23 November
-    assert at(-1, 23, 59).astimezone(timezone.utc).date() == at(0).astimezone(timezone.utc).date()
+    assert at(-1, 23, 59).astimezone(UTC).date() == at(0).astimezone(UTC).date()
 
 
 def test_week_53_exists_only_in_long_years():
@@ -71,22 +73,27 @@ def test_quantile_interpolates_between_ranks():
 
 # ---- hotspots ----------------------------------------------------------------------------
 
+
 def _offset(lat, lon, north_m, east_m):
     import math
+
     return lat + north_m / 111_195, lon + east_m / (111_195 * math.cos(math.radians(lat)))
 
 
 def _points(specs):
     """(lat, lon, category, grid) rows as the columns hotspots.clusters takes."""
     from app.reports.geo import cell_of
-    lats, lons, cats, grids = (list(col) for col in zip(*specs))
-    return lats, lons, [cell_of(lat, lon) for lat, lon in zip(lats, lons)], cats, grids
+
+    lats, lons, cats, grids = (list(col) for col in zip(*specs, strict=False))
+    return lats, lons, [cell_of(lat, lon) for lat, lon in zip(lats, lons, strict=False)], cats, grids
 
 
 def test_hotspots_group_reports_within_150_m_largest_first():
     a, b = (29.2089, 103.9512), (29.2189, 103.9612)  # about 1.5 km apart
-    specs = [(*_offset(*a, n, e), 1 if i < 3 else 2, 7) for i, (n, e) in
-             enumerate([(0, 0), (40, 10), (-30, 50), (20, -60), (-50, -20)])]
+    specs = [
+        (*_offset(*a, n, e), 1 if i < 3 else 2, 7)
+        for i, (n, e) in enumerate([(0, 0), (40, 10), (-30, 50), (20, -60), (-50, -20)])
+    ]
     specs += [(*_offset(*b, n, e), 3, None) for n, e in [(0, 0), (60, 0), (0, -60)]]
     specs += [(*_offset(*a, 3000, 0), 4, None)]  # alone
     found = hotspots.clusters(*_points(specs))

@@ -1,5 +1,6 @@
 """The transition table, checked against the moves the issue lists (written out, not derived, in
 tests/expectations.py)."""
+
 import itertools
 
 import pytest
@@ -65,14 +66,16 @@ def test_outcomes_are_the_three_honest_ones():
 
 
 def test_handlers_only_start_and_resolve():
-    assert HANDLER_MOVES == {(Status.ASSIGNED, Status.IN_PROGRESS), (Status.ASSIGNED, Status.RESOLVED),
-                             (Status.IN_PROGRESS, Status.RESOLVED)}
+    assert HANDLER_MOVES == {
+        (Status.ASSIGNED, Status.IN_PROGRESS),
+        (Status.ASSIGNED, Status.RESOLVED),
+        (Status.IN_PROGRESS, Status.RESOLVED),
+    }
     assert all(workflow.is_legal(a, b) for a, b in HANDLER_MOVES)
 
 
 def test_open_and_closed_statuses_split_all_statuses():
-    assert [s.value for s in workflow.OPEN_STATUSES] == ["submitted", "accepted", "assigned", "in_progress",
-                                                          "resolved"]
+    assert [s.value for s in workflow.OPEN_STATUSES] == ["submitted", "accepted", "assigned", "in_progress", "resolved"]
     assert set(workflow.OPEN_STATUSES) | set(workflow.CLOSED_STATUSES) == set(Status)
     assert workflow.is_open("resolved") and not workflow.is_open("closed")
 

@@ -17,7 +17,7 @@ from app.reports.geo import cell_of
 from app.reports.services import make_reference, submit_report
 from app.storage import photo_store
 from app.triage.services import transition
-from app.triage.workflow import OPEN_STATUSES, Outcome, Status
+from app.triage.workflow import OPEN_STATUSES, Outcome, Priority, Status
 
 CENTRE = (29.2089, 103.9512)  # Qianwei county town (玉津镇)
 PASSWORD = "gridsnap-demo"
@@ -54,13 +54,13 @@ NOTES = {
 PATHS = [
     [],
     [],
-    ["accepted"],
-    ["accepted", "assigned"],
-    ["accepted", "assigned", "in_progress"],
-    ["accepted", "assigned", "resolved"],
-    ["accepted", "assigned", "resolved", "closed"],
-    ["rejected"],
-    ["duplicate"],
+    [Status.ACCEPTED.value],
+    [Status.ACCEPTED.value, Status.ASSIGNED.value],
+    [Status.ACCEPTED.value, Status.ASSIGNED.value, Status.IN_PROGRESS.value],
+    [Status.ACCEPTED.value, Status.ASSIGNED.value, Status.RESOLVED.value],
+    [Status.ACCEPTED.value, Status.ASSIGNED.value, Status.RESOLVED.value, Status.CLOSED.value],
+    [Status.REJECTED.value],
+    [Status.DUPLICATE.value],
 ]
 
 
@@ -231,7 +231,7 @@ def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
             lat = CENTRE[0] + rnd.gauss(0, 0.03)
             lon = CENTRE[1] + rnd.gauss(0, 0.03)
             status, evs = _synthetic_history(rnd, created, now, cat)
-            accepted = next((t for t, _f, to in evs if to == "accepted"), None)
+            accepted = next((t for t, _f, to in evs if to == Status.ACCEPTED.value), None)
             rid = next_id
             next_id += 1
             reports.append(
@@ -255,15 +255,15 @@ def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
                     "created_at": created,
                     "updated_at": evs[-1][0],
                     "version": len(evs),
-                    "priority": "urgent" if cat.hazard else "normal",
+                    "priority": Priority.URGENT.value if cat.hazard else Priority.NORMAL.value,
                     "department_id": cat.default_department_id,
                     "accept_due_at": created + timedelta(hours=cat.accept_hours),
                     "resolve_due_at": created + timedelta(hours=cat.resolve_hours),
                     "accepted_at": accepted,
                     "first_accepted_at": accepted,  # accepted once at most here
-                    "resolved_at": next((t for t, _f, to in evs if to == "resolved"), None),
-                    "closed_at": next((t for t, _f, to in evs if to == "closed"), None),
-                    "outcome": "fixed" if status == "closed" else None,
+                    "resolved_at": next((t for t, _f, to in evs if to == Status.RESOLVED.value), None),
+                    "closed_at": next((t for t, _f, to in evs if to == Status.CLOSED.value), None),
+                    "outcome": "fixed" if status == Status.CLOSED.value else None,
                 }
             )
             for at, frm, to in evs:
@@ -273,7 +273,7 @@ def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
                         "report_id": rid,
                         "actor_id": None,
                         "created_at": at,
-                        "kind": "submitted" if frm is None else "transition",
+                        "kind": Status.SUBMITTED.value if frm is None else "transition",
                         "from_status": frm,
                         "to_status": to,
                         "note": "",
@@ -292,21 +292,21 @@ def load_synthetic(n: int, batch: int = 10_000, seed: int = 7) -> int:
 
 def _synthetic_history(rnd: random.Random, created, now, cat):
     """A plausible status history for a synthetic report: list of (time, from, to)."""
-    evs = [(created, None, "submitted")]
+    evs = [(created, None, Status.SUBMITTED.value)]
     t = created
     roll = rnd.random()
     path = (
-        ["accepted", "assigned", "resolved", "closed"]
+        [Status.ACCEPTED.value, Status.ASSIGNED.value, Status.RESOLVED.value, Status.CLOSED.value]
         if roll < 0.7
-        else ["rejected"]
+        else [Status.REJECTED.value]
         if roll < 0.8
-        else ["accepted", "assigned"]
+        else [Status.ACCEPTED.value, Status.ASSIGNED.value]
         if roll < 0.9
         else []
     )
-    prev = "submitted"
+    prev = Status.SUBMITTED.value
     for to in path:
-        t = t + timedelta(hours=rnd.expovariate(1 / (cat.accept_hours if to == "accepted" else 24)))
+        t = t + timedelta(hours=rnd.expovariate(1 / (cat.accept_hours if to == Status.ACCEPTED.value else 24)))
         if t > now:
             break
         evs.append((t, prev, to))

@@ -29,7 +29,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
-from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Outcome, Status, deadline_for, is_open
+from app.triage.workflow import (
+    OPEN_STATUSES,
+    RESOLVE_DEADLINE_STATUSES,
+    Outcome,
+    Priority,
+    Status,
+    deadline_for,
+    is_open,
+)
 
 
 def utcnow() -> datetime:
@@ -288,7 +296,7 @@ class Report(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    priority: Mapped[str] = mapped_column(String(10), default=Priority.NORMAL.value)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -412,7 +412,7 @@ def parse_query(args: Mapping[str, str], now: datetime | None = None) -> Request
         return q
     q.codes = _split(args.get("service_code")) or None
     statuses = _split(args.get("status"))
-    if any(s not in ("open", "closed") for s in statuses):
+    if any(s not in ("open", Status.CLOSED.value) for s in statuses):
         raise ValidationFailed(_l("status must be open, closed, or both separated by a comma."), code="invalid_status")
     q.statuses = sorted(set(statuses)) or None
     start = _when(args["start_date"], "start_date") if args.get("start_date") else None
@@ -477,7 +477,7 @@ def find_requests(q: RequestQuery, with_photos: bool = False) -> list[Report]:
             stmt = stmt.join(Category, Category.id == Report.category_id).where(Category.code.in_(q.codes))
         if q.statuses == ["open"]:
             stmt = stmt.where(Report.status.in_([s.value for s in OPEN_STATUSES]))
-        elif q.statuses == ["closed"]:
+        elif q.statuses == [Status.CLOSED.value]:
             stmt = stmt.where(Report.status.in_([s.value for s in CLOSED_STATUSES]))
         if q.start:
             stmt = stmt.where(Report.created_at >= q.start)
@@ -551,7 +551,7 @@ def request_dict(report: Report, lang: str, note: str | None, media_url: str | N
     """One service request in the spec's order; nothing about who filed it."""
     return {
         "service_request_id": report.reference,
-        "status": "open" if is_open(report.status) else "closed",
+        "status": "open" if is_open(report.status) else Status.CLOSED.value,
         "status_notes": note or None,
         "service_name": report.category.name(lang),
         "service_code": report.category.code,

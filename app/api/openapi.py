@@ -11,11 +11,12 @@ import re
 
 from flask import current_app
 
+from app.triage.workflow import PRIORITIES as _PRIORITIES
 from app.triage.workflow import Outcome, Status
 
 PREFIX = "/api/v1"
 STATUSES = [s.value for s in Status]
-PRIORITIES = ["urgent", "high", "normal", "low"]
+PRIORITIES = list(_PRIORITIES)
 
 
 def ref(name: str) -> dict:

@@ -205,7 +205,7 @@ def _send(d: Delivery, context: _Context) -> None:
 
 def _facts(n: Notification, context: _Context) -> dict[str, str]:
     """What an outside message names: reference, category, place, priority, deadline (local time)."""
-    from app.triage.services import PRIORITY_LABELS
+    from app.triage.workflow import PRIORITY_LABELS
 
     report = n.report
     if report is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
@@ -9,36 +11,55 @@ from app.extensions import db
 from app.models import Category
 from app.triage.workflow import LABELS, OUTCOME_LABELS, Outcome, Status
 
+
+class Kind(StrEnum):
+    """What a notification is about (its `kind` in the API)."""
+
+    NEW_HAZARD = "new_hazard"
+    DISPATCHED = "dispatched"
+    RECALLED = "recalled"
+    REOPENED = "reopened"
+    NOT_FIXED = "not_fixed"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    ESCALATION_WARNING = "escalation_warning"
+    ESCALATED = "escalated"
+    DEAD_DELIVERIES = "dead_deliveries"
+
+
 TITLES = {
-    "new_hazard": _l("New hazard report %(reference)s"),
-    "dispatched": _l("Dispatched to you: %(reference)s"),
-    "recalled": _l("Recalled from you: %(reference)s"),
-    "reopened": _l("Reopened: %(reference)s"),
-    "not_fixed": _l("The rider says %(reference)s is not fixed"),
-    "accepted": _l("Your report %(reference)s was accepted"),
-    "rejected": _l("Your report %(reference)s was not accepted"),
-    "duplicate": _l("Your report %(reference)s was merged into %(original)s"),
-    "resolved": _l("%(reference)s was handled: is it fixed?"),
-    "closed": _l("%(reference)s was closed"),
-    "escalation_warning": _l("Half the time is used: %(reference)s"),
-    "escalated": _l("Overdue (level %(level)s): %(reference)s"),
-    "dead_deliveries": _l("%(count)s notifications could not be delivered"),
+    Kind.NEW_HAZARD: _l("New hazard report %(reference)s"),
+    Kind.DISPATCHED: _l("Dispatched to you: %(reference)s"),
+    Kind.RECALLED: _l("Recalled from you: %(reference)s"),
+    Kind.REOPENED: _l("Reopened: %(reference)s"),
+    Kind.NOT_FIXED: _l("The rider says %(reference)s is not fixed"),
+    Kind.ACCEPTED: _l("Your report %(reference)s was accepted"),
+    Kind.REJECTED: _l("Your report %(reference)s was not accepted"),
+    Kind.DUPLICATE: _l("Your report %(reference)s was merged into %(original)s"),
+    Kind.RESOLVED: _l("%(reference)s was handled: is it fixed?"),
+    Kind.CLOSED: _l("%(reference)s was closed"),
+    Kind.ESCALATION_WARNING: _l("Half the time is used: %(reference)s"),
+    Kind.ESCALATED: _l("Overdue (level %(level)s): %(reference)s"),
+    Kind.DEAD_DELIVERIES: _l("%(count)s notifications could not be delivered"),
 }
 
 BODIES = {
-    "new_hazard": _l("%(category)s: please accept it at once."),
-    "dispatched": _l("%(category)s. Please handle it before %(due)s."),
-    "recalled": _l("%(category)s: the coordinators took it back."),
-    "reopened": _l("%(category)s: the problem is back, please handle it again."),
-    "not_fixed": _l("%(category)s: %(note)s"),
-    "accepted": _l("%(category)s: thank you, it is being handled."),
-    "rejected": _l("Reason: %(reason)s"),
-    "duplicate": _l("Someone reported it already; you follow %(original)s now."),
-    "resolved": _l("%(category)s: open the report and tell us whether it is really fixed."),
-    "closed": _l("%(category)s: %(outcome)s"),
-    "escalation_warning": _l("%(category)s: due %(due)s."),
-    "escalated": _l("%(category)s: was due %(due)s."),
-    "dead_deliveries": _l("See the delivery page in the admin area."),
+    Kind.NEW_HAZARD: _l("%(category)s: please accept it at once."),
+    Kind.DISPATCHED: _l("%(category)s. Please handle it before %(due)s."),
+    Kind.RECALLED: _l("%(category)s: the coordinators took it back."),
+    Kind.REOPENED: _l("%(category)s: the problem is back, please handle it again."),
+    Kind.NOT_FIXED: _l("%(category)s: %(note)s"),
+    Kind.ACCEPTED: _l("%(category)s: thank you, it is being handled."),
+    Kind.REJECTED: _l("Reason: %(reason)s"),
+    Kind.DUPLICATE: _l("Someone reported it already; you follow %(original)s now."),
+    Kind.RESOLVED: _l("%(category)s: open the report and tell us whether it is really fixed."),
+    Kind.CLOSED: _l("%(category)s: %(outcome)s"),
+    Kind.ESCALATION_WARNING: _l("%(category)s: due %(due)s."),
+    Kind.ESCALATED: _l("%(category)s: was due %(due)s."),
+    Kind.DEAD_DELIVERIES: _l("See the delivery page in the admin area."),
 }
 
 

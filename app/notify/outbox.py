@@ -10,12 +10,19 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import STAFF_ROLES, CoReporter, Department, Report, ReportEvent, User, utcnow
+from app.notify.messages import Kind
 from app.notify.models import Channel, Delivery, Notification
+from app.notify.sms import SmsKind
 from app.triage.workflow import Status
 
 S = Status
 # The kinds that have an approved SMS template (app/notify/sms.py KINDS): a text message says only these.
-SMS_KINDS = {"dispatched": "assigned", "escalated": "overdue", "escalation_warning": "overdue", "resolved": "resolved"}
+SMS_KINDS = {
+    Kind.DISPATCHED: SmsKind.ASSIGNED,
+    Kind.ESCALATED: SmsKind.OVERDUE,
+    Kind.ESCALATION_WARNING: SmsKind.OVERDUE,
+    Kind.RESOLVED: SmsKind.RESOLVED,
+}
 
 
 class Settings:
@@ -127,7 +134,7 @@ def handlers_of(report: Report) -> list[User]:
 def on_filed(report: Report) -> None:
     """A new hazard report: the coordinators hear of it at once."""
     if report.category.hazard:
-        notify("new_hazard", users=staff(), report=report, hazard=True, params={"category": report.category.code})
+        notify(Kind.NEW_HAZARD, users=staff(), report=report, hazard=True, params={"category": report.category.code})
 
 
 def on_move(report: Report, event: ReportEvent) -> None:
@@ -138,7 +145,7 @@ def on_move(report: Report, event: ReportEvent) -> None:
     base = {"category": report.category.code, "to": target.value}
     if target == S.ASSIGNED:
         notify(
-            "dispatched",
+            Kind.DISPATCHED,
             users=handlers_of(report),
             department=dept,
             report=report,
@@ -152,29 +159,32 @@ def on_move(report: Report, event: ReportEvent) -> None:
             if event.details.get("previous_assignee")
             else None
         )
-        notify("recalled", users=[recalled], department=dept, report=report, hazard=hazard, params=base)
+        notify(Kind.RECALLED, users=[recalled], department=dept, report=report, hazard=hazard, params=base)
     elif event.actor_id is None and event.details.get("by") == "confirmation":
         pass  # reopened by a rider's "not fixed": on_confirmed has told everyone
     elif (target == S.ACCEPTED and source in (S.CLOSED, S.REJECTED, S.RESOLVED)) or (
         target == S.IN_PROGRESS and source == S.RESOLVED
     ):
-        notify("reopened", users=handlers_of(report), department=dept, report=report, hazard=hazard, params=base)
+        notify(Kind.REOPENED, users=handlers_of(report), department=dept, report=report, hazard=hazard, params=base)
     if target == S.ACCEPTED and source == S.SUBMITTED:
-        notify("accepted", users=followers(report), report=report, params=base)
+        notify(Kind.ACCEPTED, users=followers(report), report=report, params=base)
     elif target == S.REJECTED:
-        notify("rejected", users=followers(report), report=report, params={**base, "reason": event.note})
+        notify(Kind.REJECTED, users=followers(report), report=report, params={**base, "reason": event.note})
     elif target == S.DUPLICATE:
         notify(
-            "duplicate",
+            Kind.DUPLICATE,
             users=followers(report),
             report=report,
             params={**base, "original": event.details.get("duplicate_of_reference")},
         )
     elif target == S.RESOLVED:
-        notify("resolved", users=followers(report), report=report, params=base)
+        notify(Kind.RESOLVED, users=followers(report), report=report, params=base)
     elif target == S.CLOSED:
         notify(
-            "closed", users=followers(report), report=report, params={**base, "outcome": event.details.get("outcome")}
+            Kind.CLOSED,
+            users=followers(report),
+            report=report,
+            params={**base, "outcome": event.details.get("outcome")},
         )
 
 

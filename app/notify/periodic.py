@@ -24,6 +24,7 @@ def tell_admins_of_dead_deliveries(now=None) -> int:
     """Notify the admins (in the app) of deliveries that died since the last notice; returns how many."""
     from sqlalchemy import func, select
 
+    from app.notify.messages import Kind
     from app.notify.models import Delivery, DeliveryState, JobMark
     from app.notify.outbox import notify
 
@@ -40,7 +41,7 @@ def tell_admins_of_dead_deliveries(now=None) -> int:
     count = db.session.scalar(query) or 0
     if count:
         admins = db.session.scalars(select(User).where(User.role == Role.ADMIN, User.active.is_(True))).all()
-        notify("dead_deliveries", users=admins, params={"count": count}, now=now)
+        notify(Kind.DEAD_DELIVERIES, users=admins, params={"count": count}, now=now)
     if mark is None:
         db.session.add(JobMark(name="dead_notice", ran_until=now))
     else:

@@ -6,6 +6,7 @@ import json
 import logging
 import secrets
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -20,16 +21,25 @@ THROTTLE_WAIT = 60.0
 PROVIDERS = ("console", "aliyun", "tencent")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
+
 # Each kind of message: its template's parameters in order (Tencent's TemplateParamSet is a list in the
 # template's {1}, {2}... order; Aliyun's TemplateParam names them ${ref}, ${category}...), and the text the
 # console prints. A provider template approved for a kind must use these parameters.
+class SmsKind(StrEnum):
+    """The messages that have a template approved by the provider."""
+
+    ASSIGNED = "assigned"
+    OVERDUE = "overdue"
+    RESOLVED = "resolved"
+
+
 KINDS: dict[str, tuple[tuple[str, ...], str]] = {
-    "assigned": (
+    SmsKind.ASSIGNED: (
         ("ref", "category", "place", "deadline"),
         "新派单 {ref}：{category}，地点：{place}，请于 {deadline} 前处理。",
     ),
-    "overdue": (("ref", "category", "deadline"), "{ref}（{category}）已超过处理期限 {deadline}，请尽快处理。"),
-    "resolved": (("ref", "category"), "您上报的 {ref}（{category}）已处理完毕，感谢您的参与。"),
+    SmsKind.OVERDUE: (("ref", "category", "deadline"), "{ref}（{category}）已超过处理期限 {deadline}，请尽快处理。"),
+    SmsKind.RESOLVED: (("ref", "category"), "您上报的 {ref}（{category}）已处理完毕，感谢您的参与。"),
 }
 
 

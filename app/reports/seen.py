@@ -12,6 +12,7 @@ from app.auth.access import shared_with_co_reporter
 from app.extensions import db
 from app.models import CoReporter, Report, ReportEvent, User, utcnow
 from app.reports.models import ReportSeen
+from app.triage.workflow import Status
 
 
 def unread_counts(user: User, report_ids: Iterable[int]) -> dict[int, int]:
@@ -33,7 +34,7 @@ def unread_counts(user: User, report_ids: Iterable[int]) -> dict[int, int]:
         .where(
             ReportEvent.report_id.in_(ids),
             ReportEvent.internal.is_(False),
-            ReportEvent.kind != "submitted",
+            ReportEvent.kind != Status.SUBMITTED.value,
             or_(ReportEvent.actor_id.is_(None), ReportEvent.actor_id != user.id),
             or_(since.is_(None), ReportEvent.created_at > since),
             or_(CoReporter.user_id.is_(None), shared_with_co_reporter(user.id)),

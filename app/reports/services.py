@@ -23,7 +23,7 @@ from app.reports.geo import cell_of, valid_location
 from app.reports.photos import ProcessedPhoto, Upload, check_photo, process_photo
 from app.storage import PhotoStore, new_key
 from app.text import clean_text
-from app.triage.workflow import Status
+from app.triage.workflow import Priority, Status
 
 MAX_DESCRIPTION = 1000
 LOCATION_SOURCES = ("device", "exif", "map", "address")
@@ -231,7 +231,7 @@ def submit_report(
         captured_at=when,
         created_at=now,
         updated_at=now,
-        priority="urgent" if cat.hazard else "normal",
+        priority=Priority.URGENT.value if cat.hazard else Priority.NORMAL.value,
         department_id=cat.default_department_id,
         accept_due_at=now + timedelta(hours=cat.accept_hours),
         resolve_due_at=now + timedelta(hours=cat.resolve_hours),
@@ -258,7 +258,7 @@ def submit_report(
         ReportEvent(
             report=report,
             actor=user,
-            kind="submitted",
+            kind=Status.SUBMITTED.value,
             created_at=now,
             to_status=Status.SUBMITTED.value,
             details={"source": source},

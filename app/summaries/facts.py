@@ -30,16 +30,29 @@ WORKING = tuple(s.value for s in RESOLVE_DEADLINE_STATUSES)
 OPEN_NOW = text(status_sql(OPEN_STATUSES, "report.status"))
 SUBMITTED_NOW = text(status_sql((Status.SUBMITTED,), "report.status"))
 WORKING_NOW = text(status_sql(RESOLVE_DEADLINE_STATUSES, "report.status"))
-MOVES = ("accepted", "rejected", "duplicate", "resolved", "closed")
+MOVES = (
+    Status.ACCEPTED.value,
+    Status.REJECTED.value,
+    Status.DUPLICATE.value,
+    Status.RESOLVED.value,
+    Status.CLOSED.value,
+)
 OUTCOMES = tuple(o.value for o in Outcome)
-COUNTED = ("accepted", "rejected", "duplicates", "resolved", "closed", "reopened")  # per report and window
+COUNTED = (
+    Status.ACCEPTED.value,
+    Status.REJECTED.value,
+    "duplicates",
+    Status.RESOLVED.value,
+    Status.CLOSED.value,
+    "reopened",
+)  # per report and window
 COUNTS = (
     "received",
-    "accepted",
-    "rejected",
+    Status.ACCEPTED.value,
+    Status.REJECTED.value,
     "duplicates",
-    "resolved",
-    "closed",
+    Status.RESOLVED.value,
+    Status.CLOSED.value,
     "reopened",
     "open_at_end",
     "overdue_at_end",
@@ -48,10 +61,17 @@ IX = {k: i for i, k in enumerate(COUNTS)}
 OUTCOME0 = len(COUNTS)  # where Cells count closes by outcome
 # _activity's bit per kind of move, and per outcome of a close (a close with none recorded, or one we do
 # not know, has its own).
-MOVE_BITS = {"accepted": 1, "rejected": 2, "duplicates": 4, "resolved": 8, "closed": 16, "reopened": 32}
+MOVE_BITS = {
+    Status.ACCEPTED.value: 1,
+    Status.REJECTED.value: 2,
+    "duplicates": 4,
+    Status.RESOLVED.value: 8,
+    Status.CLOSED.value: 16,
+    "reopened": 32,
+}
 OUTCOME_BITS = [64 << i for i in range(len(OUTCOMES))]
 UNRECORDED_BIT = 64 << len(OUTCOMES)
-CLOSED_BITS = MOVE_BITS["closed"] | UNRECORDED_BIT | sum(OUTCOME_BITS)
+CLOSED_BITS = MOVE_BITS[Status.CLOSED.value] | UNRECORDED_BIT | sum(OUTCOME_BITS)
 OPEN_AT_END, OVERDUE_AT_END = IX["open_at_end"], IX["overdue_at_end"]
 KEYS = (R.c.category_id, R.c.grid_id, R.c.department_id, U.c.team_id)
 
@@ -334,19 +354,22 @@ def _activity(windows: list[_Window], cells: list[Cells]) -> dict[str, list[floa
     per day."""
     to, frm, at = E.c.to_status, E.c.from_status, E.c.created_at
     outcome = E.c.details["outcome"].as_string()
-    accepted = and_(to == "accepted", frm == "submitted")
+    accepted = and_(to == Status.ACCEPTED.value, frm == Status.SUBMITTED.value)
     # Each move is one bit; SUM(DISTINCT bit) over a report's moves in a window is the OR of its kinds of
     # move (a third cheaper than one MAX(CASE) per kind on SQLite). A close's bit says its outcome as
     # recorded (or none recorded: the report's own outcome is then taken).
     bit = case(
-        (accepted, MOVE_BITS["accepted"]),
-        (and_(to == "accepted", frm.in_(("closed", "rejected"))), MOVE_BITS["reopened"]),
-        (to == "rejected", MOVE_BITS["rejected"]),
-        (to == "duplicate", MOVE_BITS["duplicates"]),
-        (to == "resolved", MOVE_BITS["resolved"]),
-        (and_(to == "closed", outcome.is_(None)), UNRECORDED_BIT),
-        *((and_(to == "closed", outcome == o), OUTCOME_BITS[i]) for i, o in enumerate(OUTCOMES)),
-        (to == "closed", MOVE_BITS["closed"]),  # an outcome we do not know
+        (accepted, MOVE_BITS[Status.ACCEPTED.value]),
+        (
+            and_(to == Status.ACCEPTED.value, frm.in_((Status.CLOSED.value, Status.REJECTED.value))),
+            MOVE_BITS["reopened"],
+        ),
+        (to == Status.REJECTED.value, MOVE_BITS[Status.REJECTED.value]),
+        (to == Status.DUPLICATE.value, MOVE_BITS["duplicates"]),
+        (to == Status.RESOLVED.value, MOVE_BITS[Status.RESOLVED.value]),
+        (and_(to == Status.CLOSED.value, outcome.is_(None)), UNRECORDED_BIT),
+        *((and_(to == Status.CLOSED.value, outcome == o), OUTCOME_BITS[i]) for i, o in enumerate(OUTCOMES)),
+        (to == Status.CLOSED.value, MOVE_BITS[Status.CLOSED.value]),  # an outcome we do not know
         else_=0,
     )
     window = _window_case(at, windows)  # one expression object: PostgreSQL matches it with the GROUP BY
@@ -356,7 +379,7 @@ def _activity(windows: list[_Window], cells: list[Cells]) -> dict[str, list[floa
             window.label("window"),
             _int_sum(distinct(bit)).label("moves"),
             func.min(case((accepted, at))).label("accepted_at"),
-            func.min(case((to == "resolved", at))).label("resolved_at"),
+            func.min(case((to == Status.RESOLVED.value, at))).label("resolved_at"),
         )
         .where(
             at >= min(w.start for w in windows),
@@ -387,7 +410,7 @@ def _activity(windows: list[_Window], cells: list[Cells]) -> dict[str, list[floa
     ).select_from(per_report.join(R, R.c.id == p.report_id).outerjoin(U, U.c.id == R.c.user_id))
     accepted_at: list[float] = []
     resolved_at: list[float] = []
-    counted = [(MOVE_BITS[n] if n != "closed" else CLOSED_BITS, IX[n]) for n in COUNTED]
+    counted = [(MOVE_BITS[n] if n != Status.CLOSED.value else CLOSED_BITS, IX[n]) for n in COUNTED]
     outcomes = [(OUTCOME_BITS[i], OUTCOME0 + i, o) for i, o in enumerate(OUTCOMES)]
     for row in db.session.execute(q):
         window = row[4]
@@ -413,7 +436,7 @@ def _activity(windows: list[_Window], cells: list[Cells]) -> dict[str, list[floa
             c.resolve.append((key, resolve_h, resolve_met))
             if window == 0:
                 resolved_at.append(resolve_at)
-    return {"accepted": accepted_at, "resolved": resolved_at}
+    return {Status.ACCEPTED.value: accepted_at, Status.RESOLVED.value: resolved_at}
 
 
 def _backlog(windows: list[_Window], cells: list[Cells]) -> None:
@@ -423,7 +446,7 @@ def _backlog(windows: list[_Window], cells: list[Cells]) -> None:
     open report's index entry took most of the summary's time), less the ones not yet filed at as_of and,
     for overdue, less the ones whose deadline had not come by then (both indexed: a few thousand for a
     recent week); then corrected by the moves since as_of (_moved_since)."""
-    late_able = and_(B.c.dated == 1, B.c.status.in_(("submitted",) + WORKING))
+    late_able = and_(B.c.dated == 1, B.c.status.in_((Status.SUBMITTED.value,) + WORKING))
     groups = (B.c.category_id, B.c.grid_id, B.c.department_id, B.c.team_id)
     now_open = (
         select(*groups, _int_sum(B.c.n), _int_sum(case((late_able, B.c.n), else_=0)))

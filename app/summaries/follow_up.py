@@ -16,7 +16,7 @@ from app.triage.workflow import Status
 def follow_up(start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Per department (None: no department): escalations recorded in [start, end) at level 1 or more,
     reports resolved, riders' answers, "not fixed" answers, and the two rates (None when nothing to divide)."""
-    rows: dict = defaultdict(lambda: {"escalations": 0, "resolved": 0, "answers": 0, "not_fixed": 0})
+    rows: dict = defaultdict(lambda: {"escalations": 0, Status.RESOLVED.value: 0, "answers": 0, "not_fixed": 0})
     events = db.session.execute(
         select(Report.department_id, ReportEvent.kind, ReportEvent.to_status, ReportEvent.details)
         .join(Report, Report.id == ReportEvent.report_id)
@@ -33,7 +33,7 @@ def follow_up(start: datetime, end: datetime) -> list[dict[str, Any]]:
             rows[dept]["answers"] += 1
             rows[dept]["not_fixed"] += 0 if (details or {}).get("fixed") else 1
         elif kind == "transition" and to_status == Status.RESOLVED.value:
-            rows[dept]["resolved"] += 1
+            rows[dept][Status.RESOLVED.value] += 1
     names = (
         {
             d.id: d
@@ -51,7 +51,9 @@ def follow_up(start: datetime, end: datetime) -> list[dict[str, Any]]:
                 "name_zh": d.name_zh if d else "未分派",
                 "name_en": d.name_en if d else "No department",
                 **r,
-                "confirmation_rate": round(r["answers"] / r["resolved"], 3) if r["resolved"] else None,
+                "confirmation_rate": round(r["answers"] / r[Status.RESOLVED.value], 3)
+                if r[Status.RESOLVED.value]
+                else None,
                 "not_fixed_rate": round(r["not_fixed"] / r["answers"], 3) if r["answers"] else None,
             }
         )

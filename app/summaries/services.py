@@ -44,6 +44,7 @@ from app.summaries.facts import (  # noqa: F401
     quantile,
 )
 from app.summaries.weeks import Week, last_complete_week, parse_week, week_of
+from app.triage.workflow import Status
 
 HEADLINE = COUNTS + ("hours_to_accept_median", "hours_to_resolve_median", "accept_within_pct", "resolve_within_pct")
 # Upper bounds (hours) of the time-to-resolve histogram bars; the last bar is open-ended.
@@ -247,9 +248,18 @@ def _per_day(week: Week, received: Received, moments: dict[str, list[float]]) ->
         edges = [0] + [bisect_left(ordered, b) for b in bounds[1:]] + [len(ordered)]
         return [edges[i + 1] - edges[i] for i in range(len(bounds))]
 
-    received_n, accepted_n, resolved_n = per_day(received.h), per_day(moments["accepted"]), per_day(moments["resolved"])
+    received_n, accepted_n, resolved_n = (
+        per_day(received.h),
+        per_day(moments[Status.ACCEPTED.value]),
+        per_day(moments[Status.RESOLVED.value]),
+    )
     return [
-        {"date": d.isoformat(), "received": received_n[i], "accepted": accepted_n[i], "resolved": resolved_n[i]}
+        {
+            "date": d.isoformat(),
+            "received": received_n[i],
+            Status.ACCEPTED.value: accepted_n[i],
+            Status.RESOLVED.value: resolved_n[i],
+        }
         for i, d in enumerate(week.days)
     ]
 

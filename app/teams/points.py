@@ -36,6 +36,7 @@ from sqlalchemy import func, select, union
 from app.extensions import db
 from app.i18n import local_zone
 from app.models import CoReporter, Report, ReportEvent, Team, User
+from app.triage.workflow import Outcome, Status
 
 DEFAULTS = {
     "GRIDSNAP_POINTS_ACCEPTED": 5,
@@ -43,7 +44,7 @@ DEFAULTS = {
     "GRIDSNAP_POINTS_COREPORTER_PERCENT": 50,
     "GRIDSNAP_POINTS_DAILY_CAP": 30,
 }
-NO_POINTS = ("rejected", "duplicate")
+NO_POINTS = (Status.REJECTED.value, Status.DUPLICATE.value)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 FAR = datetime(2200, 1, 1, tzinfo=UTC)
 
@@ -112,15 +113,19 @@ def _report_awards(
     accepted_pts, fixed_pts, share = amounts
     own: list[tuple[str, int, datetime]] = []
     if history.first_accepted is not None:
-        own.append(("accepted", accepted_pts, history.first_accepted))
-    if history.last_status == "closed" and history.last_outcome == "fixed" and history.last_at is not None:
+        own.append((Status.ACCEPTED.value, accepted_pts, history.first_accepted))
+    if (
+        history.last_status == Status.CLOSED.value
+        and history.last_outcome == Outcome.FIXED.value
+        and history.last_at is not None
+    ):
         own.append(("fixed", fixed_pts, history.last_at))
     out = [Award(owner_id, report_id, kind, pts, at) for kind, pts, at in own if pts]
     for uid, (since, by_photo) in co_reporters.items():
         if uid == owner_id:
             continue
         for kind, pts, at in own:
-            if kind == "accepted" and by_photo and at < since:
+            if kind == Status.ACCEPTED.value and by_photo and at < since:
                 continue  # accepted before their photo came: nothing of theirs was accepted
             part = pts * share // 100
             if part:
@@ -144,7 +149,7 @@ def _histories(selection) -> dict[int, tuple[int, History]]:
                 Report.id, Report.user_id, Report.first_accepted_at, Report.status, Report.outcome, Report.closed_at
             ).where(condition)
         ):
-            out[rid] = (owner, History(first, status, outcome if status == "closed" else None, closed))
+            out[rid] = (owner, History(first, status, outcome if status == Status.CLOSED.value else None, closed))
     return out
 
 
@@ -155,14 +160,18 @@ def _candidates(start: datetime, end: datetime):
     subquery = union(
         select(Report.id).where(Report.first_accepted_at >= start, Report.first_accepted_at < end),
         select(Report.id).where(
-            Report.closed_at >= start, Report.closed_at < end, Report.status == "closed", Report.outcome == "fixed"
+            Report.closed_at >= start,
+            Report.closed_at < end,
+            Report.fixed_clause(),
         ),
         select(CoReporter.report_id).where(CoReporter.created_at >= start, CoReporter.created_at < end),
     )
     targets: set[int] = set()
     for details in db.session.scalars(
         select(ReportEvent.details).where(
-            ReportEvent.created_at >= start, ReportEvent.created_at < end, ReportEvent.to_status == "duplicate"
+            ReportEvent.created_at >= start,
+            ReportEvent.created_at < end,
+            ReportEvent.to_status == Status.DUPLICATE.value,
         )
     ):
         target = _target_id((details or {}).get("duplicate_of"))
@@ -197,14 +206,16 @@ def _co_reporters(selection) -> dict[int, dict[int, Joined]]:
     # Riders of duplicates merged into these reports, in case no CoReporter row was written.
     for condition in _in(Report.duplicate_of_id, selection):
         dups += db.session.execute(
-            select(Report.id, Report.duplicate_of_id, Report.user_id).where(Report.status == "duplicate", condition)
+            select(Report.id, Report.duplicate_of_id, Report.user_id).where(
+                Report.status == Status.DUPLICATE.value, condition
+            )
         ).all()
     marked: dict[int, datetime] = {}
     for chunk in _chunks(sorted({d.id for d in dups})):  # when each was marked duplicate
         marked.update(
             db.session.execute(
                 select(ReportEvent.report_id, func.min(ReportEvent.created_at))
-                .where(ReportEvent.report_id.in_(chunk), ReportEvent.to_status == "duplicate")
+                .where(ReportEvent.report_id.in_(chunk), ReportEvent.to_status == Status.DUPLICATE.value)
                 .group_by(ReportEvent.report_id)
             ).all()
         )
@@ -230,7 +241,9 @@ def _reports_of(user_ids: set[int]) -> set[int]:
         ids.update(
             db.session.scalars(
                 select(Report.duplicate_of_id).where(
-                    Report.user_id.in_(chunk), Report.status == "duplicate", Report.duplicate_of_id.is_not(None)
+                    Report.user_id.in_(chunk),
+                    Report.status == Status.DUPLICATE.value,
+                    Report.duplicate_of_id.is_not(None),
                 )
             )
         )
@@ -280,11 +293,13 @@ def _own_awards(start: datetime, end: datetime, amounts: tuple[int, int, int]) -
                 Report.first_accepted_at >= start, Report.first_accepted_at < end, Report.status.not_in(NO_POINTS)
             )
         ):
-            yield Award(uid, rid, "accepted", accepted_pts, at)
+            yield Award(uid, rid, Status.ACCEPTED.value, accepted_pts, at)
     if fixed_pts:
         for rid, uid, at in db.session.execute(
             select(Report.id, Report.user_id, Report.closed_at).where(
-                Report.closed_at >= start, Report.closed_at < end, Report.status == "closed", Report.outcome == "fixed"
+                Report.closed_at >= start,
+                Report.closed_at < end,
+                Report.fixed_clause(),
             )
         ):
             yield Award(uid, rid, "fixed", fixed_pts, at)

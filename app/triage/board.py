@@ -15,13 +15,12 @@ from app.extensions import db
 from app.inputs import MAX_ID, MAX_PAGE, day, flag, integer, record_id
 from app.models import Category, Department, Report, ReportEvent, User, status_sql, utcnow
 from app.triage.models import ReportStatusCount
-from app.triage.workflow import OPEN_STATUSES, Status, deadline_for
+from app.triage.workflow import OPEN_STATUSES, PRIORITY_ORDER, Status, deadline_for
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 # ix_report_open_created's predicate, word for word (see models.status_sql).
 OPEN_SQL = text(status_sql(OPEN_STATUSES, "report.status"))
 SORTS = ("newest", "oldest", "due", "priority", "updated")
-PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 MAX_PER_PAGE = 200
 
 

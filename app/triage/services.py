@@ -19,10 +19,8 @@ from app.models import CoReporter, Department, Photo, Report, ReportEvent, Role,
 from app.reports.photos import Upload
 from app.triage import workflow
 from app.triage.duplicates import require_joinable
-from app.triage.workflow import HANDLER_MOVES, LABELS, Outcome, Status
+from app.triage.workflow import HANDLER_MOVES, LABELS, PRIORITIES, PRIORITY_LABELS, Outcome, Status
 
-PRIORITIES = ("urgent", "high", "normal", "low")
-PRIORITY_LABELS = {"urgent": _l("Urgent"), "high": _l("High"), "normal": _l("Normal"), "low": _l("Low")}
 MAX_NOTE = 2000
 
 

@@ -17,7 +17,7 @@ from app.reports import services as report_services
 from app.triage import board as queries
 from app.triage import bp, duplicates, services
 from app.triage.models import ResponseTemplate
-from app.triage.workflow import MOVE_LABELS, OUTCOME_LABELS, Status
+from app.triage.workflow import MOVE_LABELS, OUTCOME_LABELS, PRIORITIES, PRIORITY_LABELS, Status
 
 
 def _pickers():
@@ -35,7 +35,7 @@ def _row_helpers() -> dict:
 
     zone = local_zone()
     words = {s.value: str(services.LABELS[s]) for s in Status}
-    words.update({p: str(label) for p, label in services.PRIORITY_LABELS.items()})
+    words.update({p: str(label) for p, label in PRIORITY_LABELS.items()})
     words.update(overdue=_("Overdue"), due_soon=_("Due soon"), escalated=_("Escalated"), warned=_("Half the time used"))
 
     def shorttime(dt):
@@ -66,8 +66,8 @@ def board():
         view="map" if request.args.get("view") == "map" else "list",
         deadline=queries.deadline_state,
         Status=Status,
-        priorities=services.PRIORITIES,
-        priority_labels=services.PRIORITY_LABELS,
+        priorities=PRIORITIES,
+        priority_labels=PRIORITY_LABELS,
         tile_url=current_app.config["TILE_URL"],
         tile_attribution=current_app.config["TILE_ATTRIBUTION"],
         **_pickers(),
@@ -151,8 +151,8 @@ def _detail_context(report):
         "departments": departments,
         "handlers": handlers,
         "templates": templates,
-        "priorities": services.PRIORITIES,
-        "priority_labels": services.PRIORITY_LABELS,
+        "priorities": PRIORITIES,
+        "priority_labels": PRIORITY_LABELS,
         "deadline": queries.deadline_state(
             report.status, report.accept_due_at, report.resolve_due_at, report.created_at
         ),

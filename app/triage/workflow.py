@@ -29,6 +29,24 @@ class Outcome(StrEnum):
     UNABLE_TO_FIX = "unable_to_fix"
 
 
+class Priority(StrEnum):
+    """How soon a report needs attention (hazards are filed urgent), most urgent first."""
+
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+PRIORITIES = tuple(p.value for p in Priority)
+PRIORITY_ORDER = {p.value: i for i, p in enumerate(Priority)}  # the board's sort
+PRIORITY_LABELS = {
+    Priority.URGENT.value: _l("Urgent"),
+    Priority.HIGH.value: _l("High"),
+    Priority.NORMAL.value: _l("Normal"),
+    Priority.LOW.value: _l("Low"),
+}
+
 S = Status
 
 # from -> {to: what the move needs}

@@ -65,3 +65,12 @@ def test_templates_ask_the_user_not_the_role_string():
         if ".role ==" in p.read_text() or ".role in" in p.read_text() or ".role !=" in p.read_text()
     ]
     assert offenders == []
+
+
+STATUSES = {"submitted", "accepted", "assigned", "in_progress", "resolved", "closed", "rejected", "duplicate"}
+
+
+def test_statuses_are_named_only_through_the_workflow():
+    """app/triage/workflow.py is the one place a status is spelt (the migrations, outside app/, too)."""
+    found = [f for f in bare_strings(STATUSES, "# not a status") if not f.startswith("app/triage/workflow.py")]
+    assert found == []

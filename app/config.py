@@ -21,6 +21,14 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "UPLOAD_DIR": env("GRIDSNAP_UPLOAD_DIR") or paths.default_upload_dir(instance_path),
         "TIMEZONE": env("GRIDSNAP_TIMEZONE") or "Asia/Shanghai",
+        "LOG_FORMAT": env("GRIDSNAP_LOG_FORMAT") or "text",
+        "LOG_LEVEL": env("GRIDSNAP_LOG_LEVEL") or "INFO",
+        # How many proxies (load balancer, nginx/Caddy) sit in front and set X-Forwarded-For/-Proto.
+        "PROXY_COUNT": int(env("GRIDSNAP_PROXY_COUNT") or 0),
+        # PostgreSQL only: fail fast when the database is unreachable; a small pool per worker.
+        "DB_CONNECT_TIMEOUT": int(env("GRIDSNAP_DB_CONNECT_TIMEOUT") or 3),
+        "DB_POOL_SIZE": int(env("GRIDSNAP_DB_POOL_SIZE") or 3),
+        "DB_MAX_OVERFLOW": int(env("GRIDSNAP_DB_MAX_OVERFLOW") or 2),
         # Notifications by email, SMS and group robots wait out these local hours (hazards never wait).
         "NOTIFY_QUIET_HOURS": env("GRIDSNAP_QUIET_HOURS") or "22:00-07:00",
         "NOTIFY_BELL_POLL_SECONDS": int(env("GRIDSNAP_BELL_POLL_SECONDS") or 60),  # the header's unread count

@@ -13,7 +13,7 @@ from app.models import STAFF_ROLES, CoReporter, Department, Report, ReportEvent,
 from app.notify.messages import Kind
 from app.notify.models import Channel, Delivery, Notification
 from app.notify.sms import SmsKind
-from app.triage.workflow import Status
+from app.triage.workflow import Status, is_reopen
 
 S = Status
 # The kinds that have an approved SMS template (app/notify/sms.py KINDS): a text message says only these.
@@ -162,9 +162,7 @@ def on_move(report: Report, event: ReportEvent) -> None:
         notify(Kind.RECALLED, users=[recalled], department=dept, report=report, hazard=hazard, params=base)
     elif event.actor_id is None and event.details.get("by") == "confirmation":
         pass  # reopened by a rider's "not fixed": on_confirmed has told everyone
-    elif (target == S.ACCEPTED and source in (S.CLOSED, S.REJECTED, S.RESOLVED)) or (
-        target == S.IN_PROGRESS and source == S.RESOLVED
-    ):
+    elif is_reopen(source, target) or (target == S.IN_PROGRESS and source == S.RESOLVED):  # or verification failed
         notify(Kind.REOPENED, users=handlers_of(report), department=dept, report=report, hazard=hazard, params=base)
     if target == S.ACCEPTED and source == S.SUBMITTED:
         notify(Kind.ACCEPTED, users=followers(report), report=report, params=base)

@@ -19,7 +19,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from app.extensions import db
 from app.models import Report, ReportEvent, User, status_sql
 from app.summaries.models import ReportBacklogCount
-from app.triage.workflow import OPEN_STATUSES, RESOLVE_DEADLINE_STATUSES, Outcome, Status, deadline_for
+from app.triage.workflow import OPEN_STATUSES, REOPEN_SOURCES, RESOLVE_DEADLINE_STATUSES, Outcome, Status, deadline_for
 
 R, E, U = Report.__table__, ReportEvent.__table__, User.__table__
 B = ReportBacklogCount.__table__
@@ -361,7 +361,7 @@ def _activity(windows: list[_Window], cells: list[Cells]) -> dict[str, list[floa
     bit = case(
         (accepted, MOVE_BITS[Status.ACCEPTED.value]),
         (
-            and_(to == Status.ACCEPTED.value, frm.in_((Status.CLOSED.value, Status.REJECTED.value))),
+            and_(to == Status.ACCEPTED.value, frm.in_([s.value for s in REOPEN_SOURCES])),
             MOVE_BITS["reopened"],
         ),
         (to == Status.REJECTED.value, MOVE_BITS[Status.REJECTED.value]),

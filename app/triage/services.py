@@ -272,7 +272,7 @@ def apply_move(
         report.accepted_at = now
         if report.first_accepted_at is None or now < report.first_accepted_at:
             report.first_accepted_at = now  # what the acceptance points are dated by
-        if source in (Status.CLOSED, Status.REJECTED, Status.RESOLVED):  # reopened: a fresh deadline to resolve
+        if workflow.is_reopen(source, target):  # a fresh deadline to resolve
             report.resolve_due_at = now + timedelta(hours=report.category.resolve_hours)
             report.outcome = report.closed_at = report.resolved_at = None
         if source == Status.ASSIGNED:  # recalled

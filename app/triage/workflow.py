@@ -81,6 +81,16 @@ def deadline_for(status: str, accept_due_at, resolve_due_at):
     return None
 
 
+# A report back to accepted after it was rejected, closed or resolved is reopened: a fresh deadline to resolve,
+# the handler told, the weekly summary's "reopened" count.
+REOPEN_SOURCES = (S.CLOSED, S.REJECTED, S.RESOLVED)
+
+
+def is_reopen(source: str, target: str) -> bool:
+    """Whether the move source -> target reopens the report."""
+    return target == S.ACCEPTED and source in REOPEN_SOURCES
+
+
 # Moves no person makes: a rider's "not fixed" soon after the resolve sends the report back (once).
 SYSTEM_MOVES = frozenset({(S.RESOLVED, S.ACCEPTED), (S.CLOSED, S.ACCEPTED)})
 

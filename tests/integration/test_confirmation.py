@@ -136,3 +136,25 @@ def test_the_weekly_summary_counts_escalations_and_answers_per_department(app, r
     row = next(x for x in rows if x["code"] == "traffic_police")
     assert (row["escalations"], row["resolved"], row["answers"], row["not_fixed"]) == (1, 1, 1, 1)
     assert row["confirmation_rate"] == 1.0 and row["not_fixed_rate"] == 1.0
+
+
+def test_the_timeline_says_what_the_rider_answered_and_what_was_escalated(app, client, resolved):
+    from app.models import User
+
+    r, rider, coord, handler = resolved
+    confirm(r, rider, fixed=False, note="still there")
+    db.session.add(
+        ReportEvent(
+            report_id=r.id,
+            kind="escalated",
+            created_at=r.resolved_at,
+            from_status="accepted",
+            to_status="accepted",
+            details={"level": 2, "deadline": "resolve", "due": "x"},
+        )
+    )
+    db.session.commit()
+    log_in(client, db.session.get(User, coord.id))
+    page = client.get(f"/board/reports/{r.id}").get_data(as_text=True)
+    assert "The rider says it is not fixed" in page and "still there" in page
+    assert "Escalated (level 2)" in page

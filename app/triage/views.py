@@ -138,10 +138,17 @@ def _detail_context(report):
     for t in db.session.scalars(select(ResponseTemplate).order_by(ResponseTemplate.sort_order, ResponseTemplate.id)):
         templates.setdefault(t.target_status, []).append(t)
     staff = current_user.is_staff
+    events = report_services.timeline(report, include_internal=True)
     return {
         "report": report,
+        # the riders' answers to "Is it fixed?" since the last resolve, shown beside the close step
+        "answers": [
+            e
+            for e in events
+            if e.kind == "confirmation" and report.resolved_at is not None and e.created_at >= report.resolved_at
+        ],
         "form": EmptyForm(),
-        "events": report_services.timeline(report, include_internal=True),
+        "events": events,
         "moves": services.legal_moves_for(current_user, report),
         "move_labels": MOVE_LABELS,
         "outcome_labels": OUTCOME_LABELS,

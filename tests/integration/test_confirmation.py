@@ -158,3 +158,4 @@ def test_the_timeline_says_what_the_rider_answered_and_what_was_escalated(app, c
     page = client.get(f"/board/reports/{r.id}").get_data(as_text=True)
     assert "The rider says it is not fixed" in page and "still there" in page
     assert "Escalated (level 2)" in page
+    assert 'id="answers"' in page and 'class="not-fixed"' in page, "the answer is beside the close step"

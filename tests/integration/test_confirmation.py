@@ -142,7 +142,7 @@ def test_the_timeline_says_what_the_rider_answered_and_what_was_escalated(app, c
     from app.models import User
 
     r, rider, coord, handler = resolved
-    confirm(r, rider, fixed=False, note="still there")
+    confirm(r, rider, fixed=False, note="still there", now=r.resolved_at + timedelta(days=8))  # flagged, not reopened
     db.session.add(
         ReportEvent(
             report_id=r.id,

@@ -142,6 +142,9 @@ def app(request, tmp_path_factory, pg_url):
         _clean(app)
         from app.extensions import limiter
 
+        # Flask-Limiter keeps "storage dead" per Limiter object, not per app: a test that made Redis unreachable
+        # must not leave the next app counting on its in-memory fallback (a limit would then not hold).
+        limiter._storage_dead = False
         limiter.reset()
         yield app
         db.session.remove()

@@ -79,11 +79,8 @@ def retry_deliveries():
     if not EmptyForm().validate_on_submit():
         flash(_("The form expired; please try again."), "error")
         return redirect(url_for("admin.deliveries"))
-    if request.form.get("all"):
-        ids = list(db.session.scalars(select(Delivery.id).where(Delivery.state == DeliveryState.DEAD.value)))
-    else:
-        ids = [i for i in (record_id(v) for v in request.form.getlist("id")) if i]
-    n = retry(ids)
+    ids = None if request.form.get("all") else [i for i in (record_id(v) for v in request.form.getlist("id")) if i]
+    n = retry(ids[:500] if ids is not None else None)
     db.session.commit()
     flash(ngettext("%(num)d delivery queued again.", "%(num)d deliveries queued again.", n), "ok")
     return redirect(url_for("admin.deliveries"))

@@ -13,6 +13,8 @@ from app.inputs import record_id
 from app.notify import services
 from app.notify.messages import render
 
+MAX_IDS = 500  # one request marks at most this many (the bell shows 50 at a time)
+
 
 @bp.route("/notifications", methods=["GET"])
 @login_required
@@ -59,7 +61,11 @@ def read_notifications():
         changed = services.mark_read(current_user)
     else:
         ids = body.get("ids")
-        if not isinstance(ids, list) or any(record_id(i) is None or isinstance(i, bool) for i in ids):
+        if (
+            not isinstance(ids, list)
+            or len(ids) > MAX_IDS
+            or any(record_id(i) is None or isinstance(i, bool) for i in ids)
+        ):
             raise ValidationFailed(_("ids must be a list of notification ids."), code="invalid_ids")
         changed = services.mark_read(current_user, [int(i) for i in ids])
     db.session.commit()

@@ -15,6 +15,11 @@ def init_app(app: Flask) -> None:
     from app import hooks
     from app.notify import outbox, views  # noqa: F401  (the routes)
 
+    try:  # a wrong setting is told at start-up, not by every move that would queue a notification
+        outbox.parse_quiet_hours(app.config["NOTIFY_QUIET_HOURS"])
+    except ValueError as err:
+        raise ValueError(f"GRIDSNAP_QUIET_HOURS must look like 22:00-07:00 (or off): {err}") from err
+
     hooks.register(app, hooks.FILED, outbox.on_filed)
     hooks.register(app, hooks.MOVED, outbox.on_move)
     hooks.register(app, hooks.CONFIRMED, outbox.on_confirmed)

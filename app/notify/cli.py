@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
+from app.models import utcnow
 
 department_cli = AppGroup("department", help="Handling departments.")
 
@@ -48,6 +49,8 @@ def escalate_command(at, dry_run):
         if when.tzinfo is None:
             raise click.BadParameter("give the time zone, e.g. +08:00", param_hint="--at")
         when = when.astimezone(UTC)
+        if when > utcnow() and not dry_run:  # it would escalate early and hold the worker back until then
+            raise click.BadParameter("a moment in the future is only for --dry-run", param_hint="--at")
     done = run_pass(when, dry_run=dry_run)
     if not dry_run:
         db.session.commit()

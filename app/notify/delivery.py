@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -62,7 +62,8 @@ def deliver_due(now: datetime | None = None, *, limit: int = 100, stopping: Call
     In-app deliveries are exactly once: marking one sent and showing its notification commit together.
     Outside channels are at least once: a worker killed after sending and before committing sends again,
     with the same delivery key."""
-    return sum(_deliver_batch(now, limit, stopping, in_app) for in_app in (True, False))
+    # Outside channels in smaller batches: their rows stay claimed (locked on PostgreSQL) until the batch commits.
+    return sum(_deliver_batch(now, n, stopping, in_app) for in_app, n in ((True, limit), (False, max(1, limit // 5))))
 
 
 def _deliver_batch(now: datetime | None, limit: int, stopping: Callable[[], bool], in_app: bool) -> int:
@@ -74,7 +75,9 @@ def _deliver_batch(now: datetime | None, limit: int, stopping: Callable[[], bool
         return 0
     context = _Context()
     tried = 0
-    with db.session.no_autoflush:  # nothing written until the batch is done: no lock held while sending
+    # Nothing is written until the batch is done, so SQLite's write lock is not held while sending (on
+    # PostgreSQL the claimed rows stay locked until the commit: that keeps the other workers off them).
+    with db.session.no_autoflush:
         for d in rows:
             if stopping():
                 break
@@ -239,12 +242,12 @@ def dead_count() -> int:
     )
 
 
-def retry(delivery_ids: list[int], now: datetime | None = None) -> int:
-    """Put dead deliveries back in the queue (the admin's retry button); the caller commits."""
+def retry(delivery_ids: list[int] | None, now: datetime | None = None) -> int:
+    """Put dead deliveries (these, or with None all of them) back in the queue, as new: the admin's retry
+    button. One UPDATE; the caller commits."""
     now = now or utcnow()
-    rows = db.session.scalars(
-        select(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.state == DeliveryState.DEAD.value)
-    ).all()
-    for d in rows:
-        d.state, d.next_attempt_at, d.created_at, d.attempts = DeliveryState.PENDING.value, now, now, 0
-    return len(rows)
+    query = update(Delivery).where(Delivery.state == DeliveryState.DEAD.value)
+    if delivery_ids is not None:
+        query = query.where(Delivery.id.in_(delivery_ids))
+    values = {"state": DeliveryState.PENDING.value, "next_attempt_at": now, "created_at": now, "attempts": 0}
+    return db.session.execute(query.values(**values).execution_options(synchronize_session=False)).rowcount

@@ -72,12 +72,23 @@ def due_between(start: datetime, end: datetime) -> list[Escalation]:
     return found
 
 
+def same_instant(recorded: str | None, when: datetime) -> bool:
+    """Whether an ISO-8601 moment recorded in an event is `when` (compared as instants: PostgreSQL may hand
+    back the same moment in its session's time zone)."""
+    try:
+        return recorded is not None and datetime.fromisoformat(recorded) == when
+    except ValueError:
+        return False
+
+
 def _recorded(e: Escalation) -> bool:
     events = db.session.scalars(
         select(ReportEvent.details).where(ReportEvent.report_id == e.report_id, ReportEvent.kind == "escalated")
     )
-    due = e.due.isoformat()
-    return any(d.get("deadline") == e.deadline and d.get("level") == e.level and d.get("due") == due for d in events)
+    return any(
+        d.get("deadline") == e.deadline and d.get("level") == e.level and same_instant(d.get("due"), e.due)
+        for d in events
+    )
 
 
 def run_pass(now: datetime | None = None, *, dry_run: bool = False) -> list[Escalation]:
@@ -115,8 +126,12 @@ def _escalate(e: Escalation) -> None:
     )
     dept = db.session.get(Department, report.department_id) if report.department_id else None
     handler = [db.session.get(User, report.assignee_id)] if report.assignee_id else []
-    # The coordinators act on a report not yet accepted, and on anything twice as late as allowed.
-    users = [*handler, *staff()] if e.level == DOUBLE or e.deadline == "accept" else handler
+    # The coordinators act on a report not yet accepted or not yet dispatched, and on anything twice as late
+    # as allowed; the handler only while it is in their hands.
+    in_hands = report.status in (Status.ASSIGNED.value, Status.IN_PROGRESS.value)
+    handler = handler if in_hands else []
+    coordinators_act = e.level == DOUBLE or e.deadline == "accept" or report.status == Status.ACCEPTED.value
+    users = [*handler, *staff()] if coordinators_act else handler
     kind = "escalation_warning" if e.level == WARNING else "escalated"
     notify(
         kind,
@@ -127,18 +142,3 @@ def _escalate(e: Escalation) -> None:
         sms=e.level >= DEADLINE,
         params={"category": report.category.code, "level": e.level, "deadline": e.deadline, "due": e.due.isoformat()},
     )
-
-
-def level_of(report: Report) -> int | None:
-    """The highest escalation level recorded for the deadline that applies now (for the board)."""
-    due = report.due_at
-    if due is None:
-        return None
-    levels = [
-        d.get("level")
-        for d in db.session.scalars(
-            select(ReportEvent.details).where(ReportEvent.report_id == report.id, ReportEvent.kind == "escalated")
-        )
-        if d.get("due") == due.isoformat()
-    ]
-    return max(levels) if levels else None

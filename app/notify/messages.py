@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
@@ -71,6 +75,12 @@ def _values(params: dict, categories: dict[str, Category], locale: str) -> dict:
         values["outcome"] = str(OUTCOME_LABELS[Outcome(params["outcome"])])
     if params.get("to") in Status._value2member_map_:
         values["status"] = str(LABELS[Status(params["to"])])
+    if params.get("due"):  # stored as ISO-8601 UTC; shown in local time, in the reader's language
+        try:
+            due = datetime.fromisoformat(params["due"]).astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+            values["due"] = format_datetime(due, "short", tzinfo=due.tzinfo, locale=locale)
+        except (TypeError, ValueError):
+            pass
     return values
 
 

@@ -20,7 +20,6 @@ S = Status
 SMS_KINDS = {
     Kind.DISPATCHED: SmsKind.ASSIGNED,
     Kind.ESCALATED: SmsKind.OVERDUE,
-    Kind.ESCALATION_WARNING: SmsKind.OVERDUE,
     Kind.RESOLVED: SmsKind.RESOLVED,
 }
 

@@ -2,21 +2,37 @@
 
 import logging
 
+from sqlalchemy import text
+
 from app.extensions import db
 from app.models import Role, User, utcnow
 
 log = logging.getLogger("gridsnap.worker")
 
 
+PERIODIC_LOCK = 7_243_001  # PostgreSQL advisory lock: one worker at a time runs the periodic jobs
+
+
+def only_one_worker() -> bool:
+    """True when this worker may run the periodic jobs in the current transaction. On PostgreSQL several
+    workers share the outbox, so they take turns through a transaction-scoped advisory lock; on SQLite
+    there is one worker."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PERIODIC_LOCK}))
+
+
 def every_minute() -> None:
-    """One escalation pass and the dead-delivery notice, each committed on its own."""
+    """One escalation pass and the dead-delivery notice, each committed on its own (by one worker)."""
     from app.notify.escalation import run_pass
 
-    done = run_pass(utcnow())
+    if only_one_worker():
+        done = run_pass(utcnow())
+        if done:
+            log.info("escalated %d report deadlines", len(done))
     db.session.commit()
-    if done:
-        log.info("escalated %d report deadlines", len(done))
-    tell_admins_of_dead_deliveries()
+    if only_one_worker():
+        tell_admins_of_dead_deliveries()
     db.session.commit()
 
 

@@ -300,6 +300,13 @@ def map_points(f: BoardFilter, limit: int = 5000) -> list:
     return list(db.session.execute(q))
 
 
+def _recorded_at(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
 def escalation_levels(rows) -> dict[int, int]:
     """The highest escalation level recorded against each row's current deadline (one query for a page)."""
     ids = [r.id for r in rows]
@@ -309,14 +316,14 @@ def escalation_levels(rows) -> dict[int, int]:
     for r in rows:
         d = deadline_for(r.status, r.accept_due_at, r.resolve_due_at)
         if d is not None:
-            due[r.id] = (d if d.tzinfo else d.replace(tzinfo=UTC)).isoformat()
+            due[r.id] = d if d.tzinfo else d.replace(tzinfo=UTC)
     levels: dict[int, int] = {}
     for rid, details in db.session.execute(
         select(ReportEvent.report_id, ReportEvent.details).where(
             ReportEvent.report_id.in_(ids), ReportEvent.kind == "escalated"
         )
     ):
-        if details.get("due") == due.get(rid):
+        if rid in due and _recorded_at(details.get("due")) == due[rid]:  # compared as instants, not as text
             levels[rid] = max(levels.get(rid, -1), int(details.get("level", 0)))
     return levels
 

@@ -267,6 +267,7 @@ def confirm_page(report_id: int):
             photo=photo.stream if photo and photo.filename else None,
         )
     except DomainError as err:
+        db.session.rollback()  # nothing half-written (photo files are removed with the rolled-back rows)
         flash(str(err.message), "error")
         return redirect(url_for("reports.detail", report_id=report.id))
     db.session.commit()

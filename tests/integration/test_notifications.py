@@ -284,16 +284,6 @@ def test_the_department_webhook_command_checks_the_address(app, runner):
     assert dept.webhook_url is None
 
 
-def test_reports_far_from_their_deadlines_cost_an_escalation_pass_nothing(app):
-    rider, coord, handler, dept = people()
-    for _ in range(3):
-        file_report(rider)
-    db.session.add(JobMark(name="escalation", ran_until=datetime.now(UTC)))
-    db.session.commit()
-    assert run_pass(datetime.now(UTC) + timedelta(minutes=1)) == []
-    assert db.session.scalar(select(func.count()).select_from(Report)) == 3
-
-
 def test_admins_see_dead_deliveries_and_retry_them(app, client):
     from tests.factories import csrf_from
 
@@ -417,3 +407,76 @@ def test_the_board_shows_the_escalation_level(app, client):
     log_in(client, db.session.get(User, coord.id))
     page = client.get("/board").get_data(as_text=True)
     assert 'class="escalation" data-level="2"' in page and "escalated-2" in page
+
+
+def test_deadlines_in_messages_are_local_time_in_the_readers_language(app):
+    from app.notify.messages import Kind, render
+
+    due = datetime(2026, 12, 8, 1, 0, tzinfo=UTC).isoformat()  # 09:00 in Qianwei
+    _title, body = render(Kind.DISPATCHED, {"reference": "GS-1", "category": "noise", "due": due}, "en")
+    assert "9:00" in body and "+00:00" not in body and "2026-12-08T" not in body
+
+
+def test_the_half_time_warning_never_goes_by_sms_as_overdue(app):
+    from app.notify.messages import Kind
+    from app.notify.outbox import notify
+
+    rider, coord, handler, dept = people()
+    handler.notify_sms = True
+    r = file_report(rider, category="elevator_hazard")
+    made = notify(Kind.ESCALATION_WARNING, users=[handler], report=r, hazard=True, sms=True)
+    assert {d.channel for n in made for d in n.deliveries} == {"app"}
+
+
+def test_an_accepted_report_nobody_dispatched_is_escalated_to_the_coordinators(app):
+    rider, coord, handler, dept = people()
+    r = file_report(rider)
+    transition(r, coord, "accepted", version=r.version)
+    db.session.add(JobMark(name="escalation", ran_until=r.resolve_due_at - timedelta(minutes=1)))
+    db.session.commit()
+    done = run_pass(r.resolve_due_at + timedelta(seconds=1))
+    db.session.commit()
+    assert [(e.deadline, e.level) for e in done] == [("resolve", 1)]
+    assert "escalated" in kinds_for(coord)
+
+
+def test_the_escalate_command_runs_a_future_moment_only_as_a_dry_run(app, runner):
+    later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert runner.invoke(args=["escalate", "--at", later]).exit_code != 0
+    assert runner.invoke(args=["escalate", "--at", later, "--dry-run"]).exit_code == 0
+    assert db.session.get(JobMark, "escalation") is None, "nothing moved the mark"
+
+
+def test_one_worker_at_a_time_runs_the_periodic_jobs_on_postgresql(app):
+    from sqlalchemy import text
+
+    from app.notify.periodic import PERIODIC_LOCK, only_one_worker
+
+    if db.engine.dialect.name != "postgresql":
+        assert only_one_worker()  # SQLite: the one worker
+        return
+    with db.engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": PERIODIC_LOCK})
+        try:
+            assert not only_one_worker(), "another worker holds the periodic jobs"
+        finally:
+            other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PERIODIC_LOCK})
+    db.session.rollback()
+    assert only_one_worker()
+
+
+def test_marking_more_ids_than_a_request_may_is_refused(app, client):
+    rider = make_user("rider1")
+    answer = client.post(
+        "/api/v1/notifications/read", headers=bearer(api_token(rider)), json={"ids": list(range(1, 502))}
+    )
+    assert answer.status_code == 400
+
+
+def test_a_wrong_quiet_hours_setting_is_told_at_start_up(app):
+    from app import create_app
+
+    with pytest.raises(ValueError, match="GRIDSNAP_QUIET_HOURS"):
+        create_app(
+            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x", "NOTIFY_QUIET_HOURS": "22-7am"}
+        )

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Department, Report, ReportEvent, User
+from app.models import Department, ReportEvent, User
 from app.notify.delivery import backoff, deliver_due
 from app.notify.escalation import run_pass
 from app.notify.models import Channel, Delivery, DeliveryState, JobMark, Notification

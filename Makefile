@@ -61,7 +61,7 @@ translations: $(STAMP)
 # Known vulnerabilities in the locked Python packages (pip-audit) and the vendored browser libraries
 # (npm audit, high and critical); a scan that cannot reach its advisory database says NOT CHECKED.
 audit: $(STAMP)
-	$(BIN)/pip install --quiet -c requirements.lock '.[audit]'
+	$(BIN)/pip install --quiet -c requirements.lock pip-audit  # the audit extra's one package, not the project again
 	$(BIN)/python scripts/audit.py
 
 # Re-pin requirements.lock to what the virtualenv has (after changing pyproject.toml's ranges).

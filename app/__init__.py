@@ -83,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.auth import views as _auth_views  # noqa: F401
     from app.inputs import RowIdConverter
+    from app.notify import views as _notify_views  # noqa: F401  (/notifications)
     from app.ops import bp as ops_bp  # /readyz
     from app.reports import bp as reports_bp
     from app.reports import views as _report_views  # noqa: F401
@@ -105,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
         teams_bp,
         admin_bp,
         ops_bp,
+        notify.bp,
         open311.bp,
         docs.bp,
     ):

@@ -47,16 +47,19 @@ def home_endpoint(user) -> str:
     return "triage.my_tasks" if user.is_handler else "reports.new"
 
 
+def handles(user, report) -> bool:
+    """The handler rule: a handler is responsible for the reports assigned to them or to their department."""
+    return user.is_handler and (
+        report.assignee_id == user.id or (user.department_id is not None and report.department_id == user.department_id)
+    )
+
+
 def sees_private_parts(user, report) -> bool:
     """Who sees all of a report (who filed it, its description, every photo and comment): its rider, staff,
     and the handler or department it is assigned to."""
     if not user.is_authenticated:
         return False
-    if user.is_staff or report.user_id == user.id:
-        return True
-    return user.is_handler and (
-        report.assignee_id == user.id or bool(user.department_id and report.department_id == user.department_id)
-    )
+    return user.is_staff or report.user_id == user.id or handles(user, report)
 
 
 def is_co_reporter(user, report) -> bool:

@@ -11,7 +11,8 @@ bp = Blueprint("notify", __name__)
 
 
 def init_app(app: Flask) -> None:
-    """Hear of filings and moves (to write notifications in their transaction); the bell's count."""
+    """Hear of filings and moves (to write notifications in their transaction); the bell's count. The
+    blueprint is registered by the factory, with the others."""
     from app import hooks
     from app.notify import outbox, views  # noqa: F401  (the routes)
 
@@ -24,4 +25,3 @@ def init_app(app: Flask) -> None:
     hooks.register(app, hooks.MOVED, outbox.on_move)
     hooks.register(app, hooks.CONFIRMED, outbox.on_confirmed)
     app.context_processor(views.bell)
-    app.register_blueprint(bp)

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from app import hooks
+from app.auth.access import handles
 from app.auth.services import require_approved
 from app.errors import DomainError, InvalidTransition, PermissionDenied, StaleReport, ValidationFailed
 from app.extensions import db
@@ -25,13 +26,6 @@ MAX_NOTE = 2000
 
 
 # -- who may do what -------------------------------------------------------------------------
-
-
-def handles(user: User, report: Report) -> bool:
-    """Whether a handler is responsible for the report (assigned to them or their department)."""
-    return user.is_handler and (
-        report.assignee_id == user.id or (user.department_id is not None and report.department_id == user.department_id)
-    )
 
 
 def may_move(user: User, report: Report, target: str) -> bool:

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.i18n import iso
 from app.inputs import record_id
 from app.notify import services
-from app.notify.messages import render
+from app.notify.messages import render_all
 
 MAX_IDS = 500  # one request marks at most this many (the bell shows 50 at a time)
 
@@ -21,13 +21,8 @@ MAX_IDS = 500  # one request marks at most this many (the bell shows 50 at a tim
 def list_notifications():
     unread_only = request.args.get("unread") in ("1", "true")
     items = services.notifications(current_user, unread_only=unread_only)
-    from app.models import Category
-
-    categories = {c.code: c for c in db.session.scalars(db.select(Category))}
-    locale = str(get_locale() or "zh_CN")
     out = []
-    for n in items:
-        title, body = render(n.kind, n.params, locale, categories)
+    for n, title, body in render_all(items, str(get_locale() or "zh_CN")):
         out.append(
             {
                 "id": n.id,

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -232,14 +232,6 @@ def _zone():
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def dead_count() -> int:
-    """Deliveries that gave up, for the admins' page."""
-    return (
-        db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.state == DeliveryState.DEAD.value))
-        or 0
-    )
 
 
 def retry(delivery_ids: list[int] | None, now: datetime | None = None) -> int:

@@ -100,3 +100,9 @@ class _Blank(dict):
 
     def __missing__(self, key):
         return ""
+
+
+def render_all(items, locale: str) -> list[tuple]:
+    """(notification, title, body) for each, in `locale` (the categories read once for all of them)."""
+    categories = {c.code: c for c in db.session.scalars(db.select(Category))}
+    return [(n, *render(n.kind, n.params, locale, categories)) for n in items]

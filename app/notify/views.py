@@ -10,7 +10,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.inputs import record_id
 from app.notify import bp, services
-from app.notify.messages import render
+from app.notify.messages import render_all
 
 
 def bell() -> dict:
@@ -20,24 +20,12 @@ def bell() -> dict:
     return {"unread_notifications": services.unread_count(current_user)}
 
 
-def rendered(items) -> list[dict]:
-    """Each notification with its title and body in the page's language."""
-    from app.models import Category
-
-    categories = {c.code: c for c in db.session.scalars(db.select(Category))}
-    locale = str(get_locale() or "zh_CN")
-    out = []
-    for n in items:
-        title, body = render(n.kind, n.params, locale, categories)
-        out.append({"n": n, "title": title, "body": body})
-    return out
-
-
 @bp.route("/notifications")
 @login_required
 def index():
     items = services.notifications(current_user, unread_only=request.args.get("unread") == "1")
-    return render_template("notify/index.html", items=rendered(items), form=EmptyForm())
+    locale = str(get_locale() or "zh_CN")
+    return render_template("notify/index.html", items=render_all(items, locale), form=EmptyForm())
 
 
 @bp.route("/notifications/read", methods=["POST"])

@@ -28,6 +28,16 @@ def people():
     return rider, coord, handler, dept
 
 
+def hazard_dispatched_to(dept, rider, coord):
+    """A hazard report (never held by quiet hours) accepted and dispatched to `dept`; the report and the
+    delivery to the department's robot."""
+    r = file_report(rider, category="elevator_hazard")
+    transition(r, coord, "accepted", version=r.version)
+    transition(r, coord, "assigned", version=r.version, department_id=dept.id)
+    db.session.commit()
+    return r, db.session.scalar(select(Delivery).where(Delivery.channel == Channel.ROBOT.value))
+
+
 def kinds_for(user) -> list[str]:
     return list(
         db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id))
@@ -87,11 +97,7 @@ def test_a_webhook_failing_twice_is_delivered_on_the_third_try_with_growing_wait
     with stand_in(Flaky, fail=2) as receiver:
         dept.webhook_kind, dept.webhook_url, dept.webhook_secret = "generic", receiver.base + "/hook", "s3cret"
         db.session.commit()
-        r = file_report(rider, category="elevator_hazard")  # hazards are not held by quiet hours
-        transition(r, coord, "accepted", version=r.version)
-        transition(r, coord, "assigned", version=r.version, department_id=dept.id)
-        db.session.commit()
-        robot = db.session.scalar(select(Delivery).where(Delivery.channel == Channel.ROBOT.value))
+        r, robot = hazard_dispatched_to(dept, rider, coord)
         now = datetime.now(UTC)
         waits = []
         for _try in range(3):
@@ -122,11 +128,7 @@ def test_a_delivery_that_keeps_failing_is_dead_after_a_day_and_the_admins_hear_o
     admin = make_user("admin1", role="admin")
     dept.webhook_kind, dept.webhook_url = "generic", "http://127.0.0.1:9/nothing-listens-here"
     db.session.commit()
-    r = file_report(rider, category="elevator_hazard")
-    transition(r, coord, "accepted", version=r.version)
-    transition(r, coord, "assigned", version=r.version, department_id=dept.id)
-    db.session.commit()
-    robot = db.session.scalar(select(Delivery).where(Delivery.channel == Channel.ROBOT.value))
+    r, robot = hazard_dispatched_to(dept, rider, coord)
     now = robot.created_at
     for _ in range(40):
         deliver_due(now)
@@ -291,11 +293,7 @@ def test_admins_see_dead_deliveries_and_retry_them(app, client):
     admin = make_user("admin1", role="admin")
     dept.webhook_kind, dept.webhook_url = "generic", "http://127.0.0.1:9/x"
     db.session.commit()
-    r = file_report(rider, category="elevator_hazard")
-    transition(r, coord, "accepted", version=r.version)
-    transition(r, coord, "assigned", version=r.version, department_id=dept.id)
-    db.session.commit()
-    robot = db.session.scalar(select(Delivery).where(Delivery.channel == Channel.ROBOT.value))
+    r, robot = hazard_dispatched_to(dept, rider, coord)
     robot.state, robot.last_error = DeliveryState.DEAD.value, "connection refused"
     db.session.commit()
     log_in(client, db.session.get(User, coord.id))

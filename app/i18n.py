@@ -49,8 +49,37 @@ def lang() -> str:
     return "zh" if str(get_locale() or "zh_CN").startswith("zh") else "en"
 
 
+def compile_stale_catalogs(directory: str) -> list[str]:
+    """Compile each catalog whose .mo is missing or older than its .po (a checkout run without `make`, e.g.
+    `pip install -e .` then gunicorn); returns the ones compiled. A read-only install is left as it is."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    done = []
+    for po in sorted(Path(directory).glob("*/LC_MESSAGES/messages.po")):
+        mo = po.with_suffix(".mo")
+        if po.is_symlink() or (mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime):
+            continue
+        try:
+            with po.open("rb") as fh:
+                catalog = read_po(fh, locale=po.parent.parent.name)
+            fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo")
+            with os.fdopen(fd, "wb") as fh:
+                write_mo(fh, catalog)
+            os.replace(tmp, mo)  # several workers starting at once: each replaces the file whole
+            done.append(str(mo))
+        except OSError:
+            continue
+    return done
+
+
 def init_app(app: Flask) -> None:
-    """Template helpers for dates and names."""
+    """Compiled catalogs, and template helpers for dates and names."""
+    compile_stale_catalogs(app.config["BABEL_TRANSLATION_DIRECTORIES"])
 
     @app.template_filter("localtime")
     def _localtime(dt, fmt="short"):

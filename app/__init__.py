@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from app.summaries import bp as summaries_bp
     from app.summaries import views as _summary_views  # noqa: F401
     from app.teams import bp as teams_bp
+    from app.teams import recognition
     from app.teams import views as _team_views  # noqa: F401
     from app.triage import bp as triage_bp
     from app.triage import views as _triage_views  # noqa: F401
@@ -112,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     notify.init_app(app)  # the outbox hooks, the bell, /notifications
+    recognition.init_app(app)  # points and badges earned, told through the EARNED hook
     app.jinja_env.globals["asks_confirmation"] = asks_current_user  # the "Is it fixed?" card
 
 

@@ -7,7 +7,8 @@ from flask import Flask, current_app
 
 FILED = "report_filed"  # (report): a new report, after its rows are flushed
 MOVED = "report_moved"  # (report, event): a status move, after its event is flushed
-CONFIRMED = "report_confirmed"  # (report, event): a rider's answer to "Is it fixed?"
+CONFIRMED = "report_confirmed"  # (report, event): a rider's answer to "Is it fixed?" or a passer-by's look
+EARNED = "points_earned"  # (user, report, points, why, badges): a rider's points or badges grew with a move
 
 
 def register(app: Flask, name: str, fn: Callable) -> None:

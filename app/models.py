@@ -384,6 +384,7 @@ class ReportEvent(db.Model):
     __tablename__ = "report_event"
     __table_args__ = (
         Index("ix_event_report_created", "report_id", "created_at"),
+        Index("ix_event_actor_kind", "actor_id", "kind"),  # a rider's passer-by looks (points, "looked already")
         # A period's moves read from the index alone (the weekly summary's largest statement and the points'
         # duplicate merges): SQLite covers a column only as a key, so `details` is the last
         # one there; PostgreSQL has no b-tree order for json and carries it as an INCLUDE column.

@@ -204,6 +204,44 @@ SCHEMAS: dict[str, dict] = {
         "required": ["fixed"],
         "properties": {"fixed": BOOL, "note": {"type": "string", "maxLength": 1000}},
     },
+    "Look": {
+        "type": "object",
+        "required": ["fixed", "lat", "lon"],
+        "properties": {
+            "fixed": BOOL,
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            "note": {"type": "string", "maxLength": 1000},
+        },
+    },
+    "Looked": {
+        "type": "object",
+        "required": ["id", "reference", "fixed"],
+        "properties": {"id": INT, "reference": STR, "fixed": BOOL},
+    },
+    "FixedNearby": {
+        "type": "object",
+        "required": ["items", "radius_m", "days"],
+        "properties": {
+            "radius_m": NUM,
+            "days": INT,
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "reference", "category", "resolved_at", "distance_m"],
+                    "properties": {
+                        "id": INT,
+                        "reference": STR,
+                        "category": STR,
+                        "category_name": STR,
+                        "resolved_at": WHEN,
+                        "distance_m": NUM,
+                    },
+                },
+            },
+        },
+    },
     "PhotoAdded": {
         "type": "object",
         "required": ["report", "event"],
@@ -609,6 +647,50 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                 },
             },
             "responses": {"200": ok("Report"), **errors(400, 401, 403, 404, 409, 413, 415)},
+        }
+    },
+    "/reports/fixed-nearby": {
+        "get": {
+            "summary": "Fixed? Take a look",
+            "description": "Riders: reports resolved (or closed as fixed) in the last 14 days within 200 m of the "
+            "caller, nearest first, that are not theirs and that they have not looked at yet.",
+            "tags": ["reports"],
+            "parameters": [
+                query("lat", {"type": "number", "minimum": -90, "maximum": 90}, required=True),
+                query("lon", {"type": "number", "minimum": -180, "maximum": 180}, required=True),
+            ],
+            "responses": {"200": ok("FixedNearby"), **errors(400, 401, 403)},
+        }
+    },
+    "/reports/{report_id}/verification": {
+        "post": {
+            "summary": "A passer-by's look at a fixed report",
+            "description": "A rider within 200 m of a report resolved in the last 14 days says whether it is fixed, "
+            "once (409 `already_verified`); it earns the verification points (daily cap applies), never for "
+            "their own report (403 `own_report`). Too far: 400 `too_far`; not resolved lately: 409 `not_resolved`. "
+            '"Not fixed" is flagged to the coordinators.',
+            "tags": ["reports"],
+            "parameters": [REPORT_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": ref("Look")},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["fixed", "lat", "lon"],
+                            "properties": {
+                                "fixed": {"type": "string", "enum": ["true", "false"]},
+                                "lat": NUM,
+                                "lon": NUM,
+                                "note": STR,
+                                "photo": {"type": "string", "format": "binary"},
+                            },
+                        }
+                    },
+                },
+            },
+            "responses": {"200": ok("Looked"), **errors(400, 401, 403, 404, 409, 413, 415)},
         }
     },
     "/notifications": {

@@ -170,28 +170,83 @@ def add_comment(report_id: int):
     return jsonify(event_json(event)), 201
 
 
-@bp.route("/reports/<int:report_id>/confirmation", methods=["POST"])
-@login_required
-def confirm_fixed(report_id: int):
-    """The rider's answer to "Is it fixed?": JSON {"fixed", "note"}, or a form with an optional photo."""
-    from app.triage.confirmation import confirm
-
-    report = report_services.get_report(report_id)
+def _answer() -> dict:
+    """An answer to "is it fixed?": JSON {"fixed", "note", ...}, or a form with an optional photo."""
     if request.mimetype == "multipart/form-data" or request.form:
         raw = (request.form.get("fixed") or "").strip().lower()
         fixed = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(raw, raw)
         photo = request.files.get("photo")
-        data = {
-            "fixed": fixed,
-            "note": request.form.get("note", ""),
-            "photo": photo.stream if photo and photo.filename else None,
-        }
+        data = dict(request.form.items())
+        data.update(fixed=fixed, photo=photo.stream if photo and photo.filename else None)
     else:
-        body = _body()
-        data = {"fixed": body.get("fixed"), "note": body.get("note", ""), "photo": None}
-    confirm(report, current_user, fixed=data["fixed"], note=data["note"], photo=data["photo"])
+        data = dict(_body(), photo=None)
+    data.setdefault("note", "")
+    return data
+
+
+@bp.route("/reports/<int:report_id>/confirmation", methods=["POST"])
+@login_required
+def confirm_fixed(report_id: int):
+    """The rider's answer to "Is it fixed?"."""
+    from app.triage.confirmation import confirm
+
+    report = report_services.get_report(report_id)
+    data = _answer()
+    confirm(report, current_user, fixed=data.get("fixed"), note=data["note"], photo=data["photo"])
     db.session.commit()
     return jsonify(report_json(report, current_user))
+
+
+@bp.route("/reports/fixed-nearby", methods=["GET"])
+@login_required
+def fixed_nearby():
+    """Fixed? Take a look: reports resolved lately near the rider."""
+    from app.triage import confirmation
+
+    if not current_user.is_rider:
+        raise PermissionDenied(_("Only riders take a look at fixed reports."))
+    require_approved(current_user)
+    found = confirmation.resolved_nearby(current_user, request.args.get("lat"), request.args.get("lon"))
+    return jsonify(
+        {
+            "items": [
+                {
+                    "id": r.id,
+                    "reference": r.reference,
+                    "category": r.category.code,
+                    "category_name": r.category.name(lang()),
+                    "resolved_at": iso(r.resolved_at),
+                    "distance_m": round(d),
+                }
+                for r, d in found
+            ],
+            "radius_m": confirmation.PASSER_BY_RADIUS_M,
+            "days": confirmation.PASSER_BY_DAYS,
+        }
+    )
+
+
+@bp.route("/reports/<int:report_id>/verification", methods=["POST"])
+@login_required
+@comment_limit
+def look_at_fixed(report_id: int):
+    """A passer-by's answer to "Fixed? Take a look"."""
+    from app.triage.confirmation import look
+
+    require_approved(current_user)
+    report = report_services.get_report(report_id)
+    data = _answer()
+    event = look(
+        report,
+        current_user,
+        fixed=data.get("fixed"),
+        lat=data.get("lat"),
+        lon=data.get("lon"),
+        note=data["note"],
+        photo=data["photo"],
+    )
+    db.session.commit()
+    return jsonify({"id": report.id, "reference": report.reference, "fixed": event.details["fixed"]})
 
 
 def staff_report_list(page: int, per_page: int):

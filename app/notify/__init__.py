@@ -24,4 +24,5 @@ def init_app(app: Flask) -> None:
     hooks.register(app, hooks.FILED, outbox.on_filed)
     hooks.register(app, hooks.MOVED, outbox.on_move)
     hooks.register(app, hooks.CONFIRMED, outbox.on_confirmed)
+    hooks.register(app, hooks.EARNED, outbox.on_earned)
     app.context_processor(views.bell)

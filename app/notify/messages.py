@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
@@ -32,6 +32,9 @@ class Kind(StrEnum):
     ESCALATION_WARNING = "escalation_warning"
     ESCALATED = "escalated"
     DEAD_DELIVERIES = "dead_deliveries"
+    LOOKED_NOT_FIXED = "looked_not_fixed"
+    POINTS = "points"
+    BADGE = "badge"
 
 
 TITLES = {
@@ -48,6 +51,9 @@ TITLES = {
     Kind.ESCALATION_WARNING: _l("Half the time is used: %(reference)s"),
     Kind.ESCALATED: _l("Overdue (level %(level)s): %(reference)s"),
     Kind.DEAD_DELIVERIES: _l("%(count)s notifications could not be delivered"),
+    Kind.LOOKED_NOT_FIXED: _l("A passer-by says %(reference)s is not fixed"),
+    Kind.POINTS: _l("You earned %(points)s points"),
+    Kind.BADGE: _l("New badge: %(badge)s"),
 }
 
 BODIES = {
@@ -64,6 +70,17 @@ BODIES = {
     Kind.ESCALATION_WARNING: _l("%(category)s: due %(due)s."),
     Kind.ESCALATED: _l("%(category)s: was due %(due)s."),
     Kind.DEAD_DELIVERIES: _l("See the delivery page in the admin area."),
+    Kind.LOOKED_NOT_FIXED: _l("%(category)s, resolved lately: %(note)s"),
+    Kind.POINTS: _l("%(why)s: %(reference)s"),
+    Kind.BADGE: _l("%(badge_rule)s"),
+}
+
+WHY = {  # what earned the points (an award's kind)
+    Status.ACCEPTED.value: _l("Your report was accepted"),
+    "fixed": _l("Your report was closed as fixed"),
+    "co_accepted": _l("A report you joined was accepted"),
+    "co_fixed": _l("A report you joined was closed as fixed"),
+    "verified": _l("You took a look at a fixed report"),
 }
 
 
@@ -75,6 +92,11 @@ def _values(params: dict, categories: dict[str, Category], locale: str) -> dict:
         values["outcome"] = str(OUTCOME_LABELS[Outcome(params["outcome"])])
     if params.get("to") in Status._value2member_map_:
         values["status"] = str(LABELS[Status(params["to"])])
+    if params.get("why") in WHY:
+        values["why"] = str(WHY[params["why"]])
+    for key in ("badge", "badge_rule"):  # stored as the badge's English text, a msgid of the catalog
+        if params.get(key):
+            values[key] = gettext(params[key])
     if params.get("due"):  # stored as ISO-8601 UTC; shown in local time, in the reader's language
         try:
             due = datetime.fromisoformat(params["due"]).astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
@@ -88,8 +110,8 @@ def render(kind: str, params: dict, locale: str, categories: dict[str, Category]
     """(title, body) of a notification in `locale`; a missing parameter shows as empty, never as an error."""
     if categories is None:
         categories = {c.code: c for c in db.session.scalars(db.select(Category))}
-    values = _Blank(_values(params, categories, locale))
-    with force_locale(locale):
+    with force_locale(locale):  # the labels too, in the reader's language (the worker has no request)
+        values = _Blank(_values(params, categories, locale))
         title = str(TITLES.get(kind, kind)) % values
         body = str(BODIES.get(kind, "")) % values
     return title, body

@@ -67,9 +67,11 @@ def notify(
     sms: bool = False,
     config=None,
     now: datetime | None = None,
+    outside: bool = True,
 ) -> list[Notification]:
     """Queue one notification per recipient with its deliveries; outside channels wait out quiet hours
-    unless it is a hazard. `sms` marks the kinds that may go by SMS to those who have a number."""
+    unless it is a hazard. `sms` marks the kinds that may go by SMS to those who have a number; `outside`
+    False keeps it in the app (points: a bell, not an email per report)."""
     from flask import current_app
 
     settings = Settings(config or current_app.config)
@@ -92,9 +94,9 @@ def notify(
             created_at=now,
         )
         n.deliveries.append(Delivery(channel=Channel.APP.value, next_attempt_at=now, created_at=now))
-        if user.notify_email and user.email:
+        if outside and user.notify_email and user.email:
             n.deliveries.append(Delivery(channel=Channel.EMAIL.value, next_attempt_at=outside_at, created_at=now))
-        if kind in SMS_KINDS and user.phone and (user.notify_sms or (sms and hazard and user.is_handler)):
+        if outside and kind in SMS_KINDS and user.phone and (user.notify_sms or (sms and hazard and user.is_handler)):
             n.deliveries.append(Delivery(channel=Channel.SMS.value, next_attempt_at=outside_at, created_at=now))
         made.append(n)
     if department is not None and department.webhook_url:
@@ -186,8 +188,17 @@ def on_move(report: Report, event: ReportEvent) -> None:
 
 
 def on_confirmed(report: Report, event: ReportEvent) -> None:
-    """A rider's "not fixed": the handler, the department's group and the coordinators hear of it."""
+    """A rider's "not fixed": the handler, the department's group and the coordinators hear of it; a
+    passer-by's "not fixed" is flagged to the coordinators."""
     if event.details.get("fixed"):
+        return
+    if event.details.get("passer_by"):
+        notify(
+            Kind.LOOKED_NOT_FIXED,
+            users=staff(),
+            report=report,
+            params={"category": report.category.code, "note": event.note},
+        )
         return
     dept = db.session.get(Department, report.department_id) if report.department_id else None
     notify(
@@ -198,6 +209,29 @@ def on_confirmed(report: Report, event: ReportEvent) -> None:
         hazard=bool(report.category.hazard),
         params={"category": report.category.code, "note": event.note, "reopened": event.details.get("reopens")},
     )
+
+
+def on_earned(user: User, report: Report, points: int, why: str | None, badges) -> None:
+    """A rider's points and each new badge (once per badge), in the app only: a bell, not a message per report."""
+    if points > 0:
+        notify(Kind.POINTS, users=[user], report=report, params={"points": points, "why": why}, outside=False)
+    if not badges:
+        return
+    told = {
+        (n.params or {}).get("badge_code")
+        for n in db.session.scalars(
+            select(Notification).where(Notification.user_id == user.id, Notification.kind == Kind.BADGE.value)
+        )
+    }
+    for b in badges:
+        if b.code not in told:
+            notify(
+                Kind.BADGE,
+                users=[user],
+                report=report,
+                params={"badge_code": b.code, "badge": b.title_msgid, "badge_rule": b.rule_msgid},
+                outside=False,
+            )
 
 
 def _iso(when: datetime | None) -> str | None:

@@ -21,19 +21,26 @@ from app.i18n import local_zone
 from app.models import Category, Report, ReportEvent
 from app.triage.workflow import Status
 
-BADGES = {
-    "first_report": (_l("First report"), _l("Filed a report that was not rejected or marked as a duplicate.")),
+
+def N_(text: str) -> str:
+    """Mark a msgid for the catalog without translating it here."""
+    return text
+
+
+TEXTS = {  # (title, rule) as msgids: a notification stores them and shows them in its reader's language
+    "first_report": (N_("First report"), N_("Filed a report that was not rejected or marked as a duplicate.")),
     "first_hazard": (
-        _l("Hazard spotter"),
-        _l("A report in a safety-hazard category (lift, fire lane, manhole…) was accepted."),
+        N_("Hazard spotter"),
+        N_("A report in a safety-hazard category (lift, fire lane, manhole…) was accepted."),
     ),
-    "fixed_10": (_l("10 fixed"), _l("10 of your reports were closed as fixed.")),
-    "fixed_50": (_l("50 fixed"), _l("50 of your reports were closed as fixed.")),
+    "fixed_10": (N_("10 fixed"), N_("10 of your reports were closed as fixed.")),
+    "fixed_50": (N_("50 fixed"), N_("50 of your reports were closed as fixed.")),
     "steady_month": (
-        _l("Steady month"),
-        _l("Filed a report in each week of one calendar month (days 1–7, 8–14, 15–21 and 22 to the end)."),
+        N_("Steady month"),
+        N_("Filed a report in each week of one calendar month (days 1–7, 8–14, 15–21 and 22 to the end)."),
     ),
 }
+BADGES = {code: (_l(title), _l(rule)) for code, (title, rule) in TEXTS.items()}
 NOT_COUNTED = (Status.REJECTED, Status.DUPLICATE)
 
 
@@ -51,6 +58,15 @@ class Badge:
     @property
     def rule(self) -> str:
         return str(BADGES[self.code][1])
+
+    @property
+    def title_msgid(self) -> str:
+        """The title untranslated (a notification stores it and shows it in its reader's language)."""
+        return TEXTS[self.code][0]
+
+    @property
+    def rule_msgid(self) -> str:
+        return TEXTS[self.code][1]
 
 
 def _week_of_month(day: date) -> int:

@@ -9,6 +9,8 @@ Rules (amounts from config, defaults in brackets):
   GRIDSNAP_POINTS_COREPORTER_PERCENT [50] % of each award, dated at the award or when they joined, if later;
   a rider who joined by adding their photo earns the acceptance share only when a coordinator first accepted
   the report after they joined (joining an accepted report earns nothing until it is fixed);
+- a passer-by who takes a look at a report resolved near them ("Fixed? Take a look", a `verification`
+  event: never their own report or one they co-report) earns GRIDSNAP_POINTS_VERIFIED [2], dated at the look;
 - a rider earns at most GRIDSNAP_POINTS_DAILY_CAP [30] points per local day (GRIDSNAP_TIMEZONE).
 
 Public functions (all need an app context; `start`/`end` are timezone-aware, the range is [start, end)):
@@ -43,6 +45,7 @@ DEFAULTS = {
     "GRIDSNAP_POINTS_FIXED": 10,
     "GRIDSNAP_POINTS_COREPORTER_PERCENT": 50,
     "GRIDSNAP_POINTS_DAILY_CAP": 30,
+    "GRIDSNAP_POINTS_VERIFIED": 2,
 }
 NO_POINTS = (Status.REJECTED.value, Status.DUPLICATE.value)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -59,7 +62,7 @@ class Award(NamedTuple):
 
     user_id: int
     report_id: int
-    kind: str  # accepted | fixed | co_accepted | co_fixed
+    kind: str  # accepted | fixed | co_accepted | co_fixed | verified
     points: int
     at: datetime
 
@@ -262,19 +265,38 @@ def awards(start: datetime = EPOCH, end: datetime = FAR, user_ids: Iterable[int]
     else:
         subquery, targets = _candidates(start, end)
         selection = (None, (set(db.session.scalars(subquery)) | targets) & _reports_of(wanted))
+    out = list(_looks(start, end, wanted))
     histories = _histories(selection)
-    if not histories:
-        return []
-    co = _co_reporters(selection)
-    amounts = _amounts()
-    out = [
-        a
-        for rid, (owner, history) in histories.items()
-        for a in _report_awards(rid, owner, history, co.get(rid, {}), amounts)
-        if start <= a.at < end and a.user_id in wanted
-    ]
+    if histories:
+        co = _co_reporters(selection)
+        amounts = _amounts()
+        out += [
+            a
+            for rid, (owner, history) in histories.items()
+            for a in _report_awards(rid, owner, history, co.get(rid, {}), amounts)
+            if start <= a.at < end and a.user_id in wanted
+        ]
     out.sort(key=_award_order)
     return out
+
+
+def _looks(start: datetime, end: datetime, user_ids: set[int] | None = None) -> Iterator[Award]:
+    """The passers-by's looks dated in [start, end) (for these users; None: everyone), from the events (by the
+    moves' index for a period, by the actor's for one rider's all time)."""
+    pts = setting("GRIDSNAP_POINTS_VERIFIED")
+    if not pts:
+        return
+    q = select(ReportEvent.actor_id, ReportEvent.report_id, ReportEvent.created_at).where(
+        ReportEvent.kind == "verification", ReportEvent.actor_id.is_not(None)
+    )
+    if start > EPOCH:
+        q = q.where(ReportEvent.created_at >= start)
+    if end < FAR:
+        q = q.where(ReportEvent.created_at < end)
+    parts = [q] if user_ids is None else [q.where(ReportEvent.actor_id.in_(c)) for c in _chunks(sorted(user_ids))]
+    for part in parts:
+        for uid, rid, at in db.session.execute(part):
+            yield Award(uid, rid, "verified", pts, at)
 
 
 def _award_order(a: Award) -> tuple:
@@ -311,6 +333,7 @@ def _everyones_awards(start: datetime, end: datetime) -> Iterator[Award]:
     # _report_awards for the candidate reports that have any.
     amounts = _amounts()
     yield from _own_awards(start, end, amounts)
+    yield from _looks(start, end)
     co = _co_reporters(_candidates(start, end))
     if co:
         for rid, (owner, history) in _histories((None, set(co))).items():

@@ -159,6 +159,7 @@
     loc = { lat: lat, lon: lon, accuracy: accuracy, source: source };
     updateLocation();
     checkNearby();
+    loadLooks();
   }
 
   function updateLocation() {
@@ -276,6 +277,91 @@
 
   form.addEventListener('change', function (e) {
     if (e.target && e.target.name === 'category') { checkNearby(); }
+  });
+
+  /* ---------- "Fixed? Take a look" (reports handled lately near the rider) ---------- */
+
+  var looksBox = el('looks'), looksList = el('looks-list'), looksAt = null, looksRequest = 0;
+
+  function loadLooks() {
+    if (!loc || !navigator.onLine) { return; }
+    // Once per ~50 m moved: the pin is dragged often, the list changes only with the place.
+    if (looksAt && Math.abs(looksAt.lat - loc.lat) < 0.0005 && Math.abs(looksAt.lon - loc.lon) < 0.0005) { return; }
+    looksAt = { lat: loc.lat, lon: loc.lon };
+    var xhr = new XMLHttpRequest(), id = ++looksRequest;
+    xhr.open('GET', looksBox.getAttribute('data-api') + '?lat=' + loc.lat.toFixed(6) + '&lon=' + loc.lon.toFixed(6), true);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.onload = function () {
+      if (id !== looksRequest || xhr.status !== 200) { return; }
+      var items = JSON.parse(xhr.responseText).items || [];
+      looksList.innerHTML = '';
+      for (var i = 0; i < items.length; i++) { looksList.appendChild(lookItem(items[i])); }
+      looksBox.hidden = items.length === 0;
+    };
+    xhr.send();
+  }
+
+  function lookItem(it) {
+    var li = document.createElement('li'), text = document.createElement('span');
+    li.setAttribute('data-id', String(it.id));
+    text.textContent = it.reference + ' · ' + it.category_name + ' · ' + fmt(T.metres_away, { m: it.distance_m }) +
+      ' · ' + fmt(T.handled_on, { when: String(it.resolved_at).replace('T', ' ').slice(0, 10) });
+    li.appendChild(text);
+    var pick = document.createElement('label'), input = document.createElement('input');
+    pick.className = 'button big secondary look-photo';
+    pick.appendChild(document.createTextNode(T.look_photo));
+    input.type = 'file';
+    input.accept = 'image/*';
+    input.className = 'visually-hidden-input';
+    pick.appendChild(input);
+    li.appendChild(pick);
+    var row = document.createElement('div');
+    row.className = 'row look-answers';
+    row.appendChild(lookButton(T.fixed, 'true', 'button big primary'));
+    row.appendChild(lookButton(T.not_fixed, 'false', 'button big danger'));
+    li.appendChild(row);
+    input.addEventListener('change', function () {
+      var file = input.files && input.files[0];
+      if (!file) { return; }
+      downscale(file, function (blob) {
+        li.lookPhoto = { blob: blob, name: blob === file ? 'photo' + ((/\.\w+$/.exec(file.name) || ['.jpg'])[0]) : 'photo.jpg' };
+        pick.firstChild.nodeValue = T.look_photo_added;
+      });
+    });
+    return li;
+  }
+
+  function lookButton(label, fixed, cls) {
+    var b = document.createElement('button');
+    b.type = 'button';
+    b.className = cls;
+    b.textContent = label;
+    b.setAttribute('data-fixed', fixed);
+    return b;
+  }
+
+  looksList.addEventListener('click', function (e) {
+    var fixed = e.target.getAttribute && e.target.getAttribute('data-fixed');
+    if (!fixed || busy || !loc) { return; }
+    var li = e.target.parentNode.parentNode, id = li.getAttribute('data-id');
+    var record = {
+      key: Outbox.newKey(), url: looksBox.getAttribute('data-api').replace(/fixed-nearby$/, id + '/verification'),
+      created: Date.now(), user: me, fieldName: 'photo',
+      fields: { fixed: fixed, lat: loc.lat.toFixed(6), lon: loc.lon.toFixed(6) },
+      photos: li.lookPhoto ? [li.lookPhoto] : []
+    };
+    transmit(record, function (res) {
+      if (res.status === 200 || res.status === 409) {  // 409: answered already (another tab)
+        li.innerHTML = '';
+        var thanks = document.createElement('p');
+        thanks.className = 'look-thanks';
+        thanks.setAttribute('role', 'status');
+        thanks.textContent = T.look_thanks;
+        li.appendChild(thanks);
+      } else {
+        showError(Outbox.message(res) || T.send_failed);
+      }
+    }, false);
   });
 
   nearbyList.addEventListener('click', function (e) {

@@ -34,6 +34,8 @@ PUBLIC = (
 ADMIN = ("/admin",)
 STAFF = ("/board", "/summaries", "/api/v1/reports/<int:report_id>/duplicates")
 HANDLERS = ("/tasks",)
+# Riders only ("Fixed? Take a look" near them; 400 without a position).
+RIDERS = ("/api/v1/reports/fixed-nearby",)
 # Team management and other riders' profiles: coordinators and admins (team leaders for their team).
 MANAGERS = ("/riders/", "/teams/invites/")
 # The rider's own report: its owner and the staff see it; another rider does not.
@@ -46,6 +48,7 @@ def area(rule: str) -> str:
         ("admin", ADMIN),
         ("staff", STAFF),
         ("handlers", HANDLERS),
+        ("riders", RIDERS),
         ("managers", MANAGERS),
         ("owned", OWNED),
     ):
@@ -133,6 +136,8 @@ def expected(rule: str, role: str) -> set[int] | None:
         return {200, 302, 404} if role in ("coordinator", "admin") else {403}
     if kind == "handlers":
         return {200} if role in ("handler", "coordinator", "admin") else {403}
+    if kind == "riders":
+        return {400} if role in ("rider", "other_rider") else {403}
     if kind == "owned":
         if role in ("rider", "coordinator", "admin"):
             return {200, 302}

@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from app import notify, pages
     from app.admin import bp as admin_bp
     from app.admin import notifications as _admin_notifications  # noqa: F401  (robots, undelivered)
+    from app.admin import places as _admin_places  # noqa: F401  (the gazetteer)
     from app.admin import views as _admin_views  # noqa: F401  (/admin, admins only)
     from app.api import bp as api_bp
     from app.api import community as _api_community  # noqa: F401  (leaderboard, grids, teams)
@@ -87,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from app.ops import bp as ops_bp  # /readyz
     from app.reports import bp as reports_bp
     from app.reports import views as _report_views  # noqa: F401
+    from app.reports.places import place_of
     from app.summaries import bp as summaries_bp
     from app.summaries import views as _summary_views  # noqa: F401
     from app.teams import bp as teams_bp
@@ -115,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     notify.init_app(app)  # the outbox hooks, the bell, /notifications
     recognition.init_app(app)  # points and badges earned, told through the EARNED hook
     app.jinja_env.globals["asks_confirmation"] = asks_current_user  # the "Is it fixed?" card
+    app.jinja_env.globals["place_of"] = place_of  # a report's place by name
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -158,6 +158,10 @@ RESPONSE_TEMPLATES = [
 ]
 
 
+# Always their own department, wherever they are (not the grid's): lifts, blocked fire lanes.
+OWN_DEPARTMENT = ("elevator_hazard", "fire_lane_blocked")
+
+
 def deadlines(hazard: bool) -> tuple[int, int]:
     """Hours to accept and to resolve a category's reports: hazards are chased within a day."""
     return (2, 24) if hazard else (24, 168)
@@ -190,6 +194,7 @@ def seed_reference_data() -> None:
                 accept_hours=accept_hours,
                 resolve_hours=resolve_hours,
                 default_department_id=depts[dept].id if dept else None,
+                own_department=code in OWN_DEPARTMENT,
             )
         )
     db.session.flush()

@@ -86,6 +86,9 @@ def register(app: Flask) -> None:
     from app.grids.cli import grids_cli
 
     app.cli.add_command(grids_cli)
+    from app.reports.cli import places_cli
+
+    app.cli.add_command(places_cli)
     from app.notify.cli import department_cli, escalate_command, worker_command
 
     for command in (department_cli, escalate_command, worker_command):

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     case,
+    false,
     or_,
     text,
 )
@@ -217,6 +218,8 @@ class Category(db.Model):
     accept_hours: Mapped[float] = mapped_column(Float, default=24)
     resolve_hours: Mapped[float] = mapped_column(Float, default=168)
     default_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    # Always its own department, wherever the report is (lifts go to market supervision), not the grid's.
+    own_department: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     default_department: Mapped[Department | None] = relationship()
@@ -288,6 +291,8 @@ class Report(db.Model):
     accuracy: Mapped[float | None] = mapped_column(Float)
     location_source: Mapped[str] = mapped_column(String(10), default="device")
     address: Mapped[str | None] = mapped_column(String(300))
+    # Where it is, by name, worked out when filed: {"grid", "landmark", "distance_m", "bearing"} (places.label)
+    place: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(10), default="web")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     contact: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -69,5 +69,9 @@ class GridForm(FlaskForm):
     department_id = SelectField(_l("Default department"), coerce=int)  # 0: none
 
 
+class PlaceImportForm(FlaskForm):
+    file = FileField(_l("GeoJSON or CSV file"), validators=[FileRequired()])
+
+
 class GridImportForm(FlaskForm):
     file = FileField(_l("GeoJSON file"), validators=[FileRequired()])

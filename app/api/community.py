@@ -42,6 +42,19 @@ def grids():
     return jsonify(export_grids())
 
 
+@bp.route("/places")
+@login_required
+def places():
+    """The place search: q (name, pinyin initials or pinyin), nearest first when lat and lon are given."""
+    from app.reports.places import search
+
+    limit = request.args.get("limit", "10")
+    if not limit.isdigit() or not 1 <= int(limit) <= 50:
+        raise ValidationFailed(_("limit must be a whole number from 1 to 50."), code="invalid_limit")
+    items = search(request.args.get("q", ""), request.args.get("lat"), request.args.get("lon"), limit=int(limit))
+    return jsonify({"items": items})
+
+
 @bp.route("/teams")
 @login_required
 def teams():

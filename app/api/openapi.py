@@ -58,6 +58,11 @@ SCHEMAS: dict[str, dict] = {
             "building": STR,
             "lat": NUM,
             "lon": NUM,
+            "place": {
+                "type": "string",
+                "description": "Where it is by name: grid · nearest landmark, direction and distance (else the "
+                "address or the coordinates), in the caller's language",
+            },
             "accuracy": nullable(NUM),
             "location_source": {"type": "string", "enum": ["device", "exif", "map", "address"]},
             "address": nullable(STR),
@@ -218,6 +223,28 @@ SCHEMAS: dict[str, dict] = {
         "type": "object",
         "required": ["id", "reference", "fixed"],
         "properties": {"id": INT, "reference": STR, "fixed": BOOL},
+    },
+    "Places": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "name", "kind", "lat", "lon", "grid"],
+                    "properties": {
+                        "id": INT,
+                        "name": STR,
+                        "kind": STR,
+                        "lat": NUM,
+                        "lon": NUM,
+                        "grid": nullable({"type": "string", "description": "The grid it lies in"}),
+                        "distance_m": {"type": "integer", "description": "From the given position"},
+                    },
+                },
+            }
+        },
     },
     "FixedNearby": {
         "type": "object",
@@ -728,6 +755,22 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                 query("lon", {"type": "number", "minimum": -180, "maximum": 180}, required=True),
             ],
             "responses": {"200": ok("Candidates"), **errors(400, 401)},
+        }
+    },
+    "/places": {
+        "get": {
+            "summary": "Find a place",
+            "description": "Landmarks whose name, pinyin initials or pinyin contain `q` (e.g. `rmyy` finds "
+            "犍为县人民医院), nearest first when `lat` and `lon` are given (with no `q`: the nearest). "
+            "Positions in WGS-84.",
+            "tags": ["reports"],
+            "parameters": [
+                query("q", {"type": "string", "maxLength": 60}, "A few characters of the name, or pinyin initials"),
+                query("lat", {"type": "number", "minimum": -90, "maximum": 90}),
+                query("lon", {"type": "number", "minimum": -180, "maximum": 180}),
+                query("limit", {"type": "integer", "minimum": 1, "maximum": 50}),
+            ],
+            "responses": {"200": ok("Places"), **errors(400, 401)},
         }
     },
     "/leaderboard": {

@@ -5,6 +5,7 @@ from flask import url_for
 from app.auth.access import sees_private_parts
 from app.i18n import iso, lang
 from app.models import Photo, Report, ReportEvent, User
+from app.reports.places import place_of
 from app.reports.services import shared_photos
 
 # What a co-reporter is not told: the rider's own words and when they took their photos.
@@ -43,6 +44,7 @@ def report_json(report: Report, viewer: User) -> dict:
         "accuracy": report.accuracy,
         "location_source": report.location_source,
         "address": report.address,
+        "place": place_of(report, "zh_CN" if lg == "zh" else "en"),
         "created_at": iso(report.created_at),
         "captured_at": iso(report.captured_at),
         "updated_at": iso(report.updated_at),

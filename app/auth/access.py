@@ -56,10 +56,15 @@ def handles(user, report) -> bool:
 
 def sees_private_parts(user, report) -> bool:
     """Who sees all of a report (who filed it, its description, every photo and comment): its rider, staff,
-    and the handler or department it is assigned to."""
+    the handler or department it is assigned to, and its grid's worker."""
     if not user.is_authenticated:
         return False
-    return user.is_staff or report.user_id == user.id or handles(user, report)
+    return user.is_staff or report.user_id == user.id or handles(user, report) or works_grid_of(user, report)
+
+
+def works_grid_of(user, report) -> bool:
+    """The grid worker (网格员) of the report's grid: they see the new reports of their grid."""
+    return report.grid_id is not None and report.grid is not None and report.grid.worker_id == user.id
 
 
 def is_co_reporter(user, report) -> bool:

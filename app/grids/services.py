@@ -216,8 +216,11 @@ def delete_grid(grid: Grid, actor: User | None) -> None:
 
 
 def dispatch_suggestion(report: Report) -> dict[str, Any]:
-    """Who to dispatch a report to: its grid's department and worker, else the category's default department."""
+    """Who to dispatch a report to: its grid's department and worker, else the category's default department
+    (always, for a category marked "own department")."""
     grid = report.grid
+    if report.category is not None and report.category.own_department:
+        grid = None  # lifts go to market supervision wherever they are: not the grid's department nor worker
     department = grid.department if grid is not None and grid.department is not None else None
     worker = grid.worker if grid is not None and grid.worker is not None and grid.worker.active else None
     reason = "grid" if department is not None or worker is not None else None

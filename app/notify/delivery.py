@@ -208,6 +208,7 @@ def _send(d: Delivery, context: _Context) -> None:
 
 def _facts(n: Notification, context: _Context) -> dict[str, str]:
     """What an outside message names: reference, category, place, priority, deadline (local time)."""
+    from app.reports.places import place_of
     from app.triage.workflow import PRIORITY_LABELS
 
     report = n.report
@@ -222,7 +223,7 @@ def _facts(n: Notification, context: _Context) -> dict[str, str]:
     return {
         "reference": report.reference or "",
         "category": cat.name(context.locale),
-        "place": report.address or f"{report.lat:.5f}, {report.lon:.5f}",
+        "place": place_of(report, context.locale),
         "priority": priority,
         "deadline": due.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if due else "",
     }

@@ -18,6 +18,7 @@ from app.auth.services import require_approved
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.grids.index import grid_for_point
+from app.grids.models import Grid
 from app.models import Category, CoReporter, Photo, Report, ReportEvent, User, utcnow
 from app.reports.geo import cell_of, valid_location
 from app.reports.photos import ProcessedPhoto, Upload, check_photo, process_photo
@@ -239,6 +240,8 @@ def submit_report(
         version=1,
     )
     report.grid_id = grid_for_point(lat_f, lon_f)
+    report.department_id = default_department_id(cat, report.grid_id)
+    report.place = describe_place(lat_f, lon_f, report.grid_id)
     report.photos = photo_rows
     try:
         with db.session.begin_nested():
@@ -272,6 +275,24 @@ def submit_report(
 def make_reference(report_id: int, when: datetime) -> str:
     """The reference riders quote, e.g. GS-2026-000123."""
     return f"GS-{when.year}-{report_id:06d}"
+
+
+def default_department_id(cat: Category, grid_id: int | None) -> int | None:
+    """Dispatch by territory (属地): the grid's department, unless the category always goes to its own (lifts
+    to market supervision wherever they are); the category's department when the grid has none."""
+    if grid_id is not None and not cat.own_department:
+        grid_department = db.session.scalar(select(Grid.department_id).where(Grid.id == grid_id))
+        if grid_department is not None:
+            return grid_department
+    return cat.default_department_id
+
+
+def describe_place(lat: float, lon: float, grid_id: int | None) -> dict | None:
+    """The report's place by name (its grid, the nearest landmark), worked out when it is filed or moved."""
+    from app.reports.places import describe
+
+    grid_name = db.session.scalar(select(Grid.name).where(Grid.id == grid_id)) if grid_id is not None else None
+    return describe(lat, lon, grid_name)
 
 
 def get_report(report_id: int) -> Report:

@@ -346,6 +346,16 @@ def deadline_state(status: str, accept_due_at, resolve_due_at, created_at, now: 
     return None
 
 
+def grid_rows(user: User) -> list:
+    """A grid worker's (网格员) new reports: not yet dispatched, in the grids they look after, newest first."""
+    from app.grids.models import Grid
+
+    mine = select(Grid.id).where(Grid.worker_id == user.id).scalar_subquery()
+    waiting = Report.status.in_([Status.SUBMITTED.value, Status.ACCEPTED.value])
+    q = _row_select().where(waiting, Report.grid_id.in_(mine)).order_by(Report.created_at.desc(), Report.id.desc())
+    return list(db.session.execute(q.limit(100)))
+
+
 def task_rows(user: User, now: datetime | None = None) -> list:
     """A handler's work: reports dispatched to them or their department, overdue first."""
     now = now or utcnow()

@@ -133,6 +133,8 @@ def bulk():
 
 
 def _detail_context(report):
+    from app.grids.services import dispatch_suggestion
+
     departments, handlers = services.dispatch_choices()
     templates = {}
     for t in db.session.scalars(select(ResponseTemplate).order_by(ResponseTemplate.sort_order, ResponseTemplate.id)):
@@ -157,6 +159,7 @@ def _detail_context(report):
         "candidates": duplicates.duplicate_candidates(report) if staff and report.is_open else [],
         "departments": departments,
         "handlers": handlers,
+        "suggestion": dispatch_suggestion(report),  # by grid (属地), else the category's department
         "templates": templates,
         "priorities": PRIORITIES,
         "priority_labels": PRIORITY_LABELS,
@@ -243,7 +246,8 @@ def priority(report_id: int):
 @staff_or_handler_required
 def my_tasks():
     rows = queries.task_rows(current_user)
-    return render_template("triage/tasks.html", rows=rows, deadline=queries.deadline_state)
+    in_grid = queries.grid_rows(current_user)
+    return render_template("triage/tasks.html", rows=rows, in_grid=in_grid, deadline=queries.deadline_state)
 
 
 @bp.route("/reports/<int:report_id>/confirm", methods=["POST"])

@@ -91,14 +91,13 @@ def site(live_app, live_server):
         )
         s.rider_reports = [r.id for r in mine]
         s.rider_team = users["rider_zhang"].team_id
-        s.dispatched = db.session.scalar(
-            select(Report.id)
-            .where(
-                Report.department_id == users["handler_jj"].department_id,
-                Report.status.in_(("assigned", "in_progress")),
-            )
+        # A report dispatched by grid (属地) to its grid worker, a handler: their task list and its page.
+        dispatched = db.session.scalars(
+            select(Report)
+            .where(Report.status.in_(("assigned", "in_progress")), Report.assignee_id.is_not(None))
             .order_by(Report.id)
-        )
+        ).first()
+        s.dispatched, s.handler = dispatched.id, dispatched.assignee.username
         s.open_report = db.session.scalar(select(Report.id).where(Report.status == "submitted").order_by(Report.id))
         team = db.session.get(Team, s.rider_team)
         invite = teams.create_invite(team, users["coord_wang"], 7)
@@ -153,7 +152,7 @@ def pages(s):
             ],
             False,
         ),
-        ("handler_jj", ["/tasks", f"/board/reports/{s.dispatched}"], False),
+        (s.handler, ["/tasks", f"/board/reports/{s.dispatched}"], False),
     ]
 
 

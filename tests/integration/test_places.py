@@ -236,3 +236,19 @@ def test_the_admin_places_page(app, client):
     assert client.post("/admin/places/delete", data={"id": str(pid)}).status_code in (302, 400)
     f.log_in(client, f.make_user("coord1", role="coordinator"))
     assert client.get("/admin/places").status_code == 403
+
+
+def test_the_demo_looks_like_the_county(app):
+    from app.demo import load_demo
+
+    load_demo(12)
+    grid_rows = db.session.scalars(select(Grid)).all()
+    assert 8 <= len(grid_rows) <= 12
+    assert all(g.worker is not None and g.department is not None and g.name.startswith("玉津镇") for g in grid_rows)
+    assert 180 <= db.session.scalar(select(func.count()).select_from(Place)) <= 220
+    from app.models import Report
+
+    reports = db.session.scalars(select(Report)).all()
+    assert all(r.grid_id is not None and r.place and r.place["grid"] and r.place.get("landmark") for r in reports)
+    assert len({r.grid_id for r in reports}) >= 5, "spread over the town"
+    assert places.search("rmyy")[0]["name"] == "犍为县人民医院"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import random
 from datetime import timedelta
 
@@ -11,9 +12,13 @@ from sqlalchemy import func, insert, select
 
 from app.auth.services import create_user
 from app.catalog import seed_reference_data
+from app.demo import county
 from app.extensions import db
+from app.grids.models import Grid
+from app.grids.services import dispatch_suggestion, import_grids
 from app.models import STAFF_ROLES, Category, Department, Report, ReportEvent, Role, User, utcnow
 from app.reports.geo import cell_of
+from app.reports.places import import_places
 from app.reports.services import make_reference, submit_report
 from app.storage import photo_store
 from app.triage.services import transition
@@ -99,6 +104,7 @@ def load_demo(n_reports: int = 36) -> str:
             if role in STAFF_ROLES:
                 user.email = f"{username}@example.org"
         users[username] = user
+    users.update(load_county(depts))
     riders = [u for u in users.values() if u.is_rider]
     cats = list(db.session.scalars(select(Category)))
     rnd = random.Random(2026)
@@ -130,6 +136,29 @@ def load_demo(n_reports: int = 36) -> str:
         walk(report, PATHS[i % len(PATHS)], users)
     db.session.commit()
     return f"demo loaded: {len(users)} users, {made} new reports (password for every demo account: {PASSWORD})"
+
+
+def load_county(depts: dict) -> dict:
+    """The county town's community grids with their workers (handlers of the grid's department) and its
+    landmarks, when the database has no grids yet; returns the grid workers by user name."""
+    workers = {}
+    if db.session.scalar(select(func.count()).select_from(Grid)):
+        return workers
+    import_grids(json.dumps({"type": "FeatureCollection", "features": county.grid_features()}, ensure_ascii=False))
+    for (code, name, dept), surname in zip(county.COMMUNITIES, county.WORKER_NAMES, strict=True):
+        username = "grid_" + code.lower().replace("-", "")
+        worker = db.session.scalar(select(User).where(User.username == username)) or create_user(
+            username,
+            PASSWORD,
+            Role.HANDLER,
+            display_name=f"网格员 {surname}（{name.removeprefix('玉津镇')}）",
+            department_id=depts[dept].id,
+        )
+        db.session.scalar(select(Grid).where(Grid.code == code)).worker_id = worker.id
+        workers[username] = worker
+    import_places(json.dumps({"type": "FeatureCollection", "features": county.landmark_features()}, ensure_ascii=False))
+    db.session.flush()
+    return workers
 
 
 def _backdate(report: Report, when) -> None:
@@ -170,11 +199,12 @@ def walk(report: Report, path: list[str], users: dict) -> None:
         t = t + step
         actor = rnd.choice(coordinators)
         kwargs = {}
-        if to == Status.ASSIGNED:
-            dept = report.category.default_department_id or db.session.scalar(
-                select(Department.id).where(Department.code == "urban_management")
+        if to == Status.ASSIGNED:  # as the dispatch form suggests: by grid, else by category
+            suggestion = dispatch_suggestion(report)
+            dept = suggestion["department"].id if suggestion["department"] else report.department_id
+            handler = suggestion["assignee"] or next(
+                (u for u in users.values() if u.is_handler and u.department_id == dept), None
             )
-            handler = next((u for u in users.values() if u.is_handler and u.department_id == dept), None)
             kwargs = {"department_id": dept, "assignee_id": handler.id if handler else None}
         elif to in (Status.IN_PROGRESS, Status.RESOLVED) and report.status in (Status.ASSIGNED, Status.IN_PROGRESS):
             handler = db.session.get(User, report.assignee_id) if report.assignee_id else None

@@ -222,7 +222,7 @@ def _facts(n: Notification, context: _Context) -> dict[str, str]:
     return {
         "reference": report.reference or "",
         "category": cat.name(context.locale),
-        "place": report.address or f"{report.lat:.5f}, {report.lon:.5f}",
+        "place": report.address or (f"{report.lat:.5f}, {report.lon:.5f}" if report.has_location else ""),
         "priority": priority,
         "deadline": due.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if due else "",
     }

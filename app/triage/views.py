@@ -239,6 +239,28 @@ def priority(report_id: int):
     return redirect(url_for("triage.report", report_id=r.id))
 
 
+@bp.route("/board/reports/<int:report_id>/location", methods=["POST"])
+@staff_required
+def location(report_id: int):
+    """A coordinator sets the pin of a report (one filed as "location needed", or a pin in the wrong place)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    r = report_services.get_report(report_id)
+    try:
+        services.set_location(
+            r,
+            current_user,
+            request.form.get("lat", ""),
+            request.form.get("lon", ""),
+            version=request.form.get("version"),
+        )
+    except StaleReport as err:
+        return _stale_page(report_id, err)
+    db.session.commit()
+    flash(_("The location of %(ref)s is set.", ref=r.reference), "ok")
+    return redirect(url_for("triage.report", report_id=r.id))
+
+
 @bp.route("/tasks")
 @staff_or_handler_required
 def my_tasks():

@@ -29,6 +29,7 @@ def nullable(schema: dict) -> dict:
 
 STR, INT, NUM, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
 WHEN = {"type": "string", "format": "date-time", "description": "ISO-8601 with the local offset"}
+PIN = {"type": "number", "nullable": True, "description": "null while the report waits for its pin (location needed)"}
 
 SCHEMAS: dict[str, dict] = {
     "Error": {
@@ -56,10 +57,10 @@ SCHEMAS: dict[str, dict] = {
             "category_name": STR,
             "description": STR,
             "building": STR,
-            "lat": NUM,
-            "lon": NUM,
+            "lat": PIN,
+            "lon": PIN,
             "accuracy": nullable(NUM),
-            "location_source": {"type": "string", "enum": ["device", "exif", "map", "address"]},
+            "location_source": {"type": "string", "enum": ["device", "exif", "map", "address", "staff", "none"]},
             "address": nullable(STR),
             "created_at": WHEN,
             "captured_at": nullable(WHEN),
@@ -99,8 +100,8 @@ SCHEMAS: dict[str, dict] = {
             "assignee_id": nullable(INT),
             "description": STR,
             "address": nullable(STR),
-            "lat": NUM,
-            "lon": NUM,
+            "lat": PIN,
+            "lon": PIN,
             "grid_id": nullable(INT),
             "created_at": WHEN,
             "updated_at": nullable(WHEN),

@@ -303,3 +303,16 @@ def test_a_staff_transition_note_is_an_update_too(app, client, key):
     event = db.session.scalar(select(ReportEvent).where(ReportEvent.kind == "transition"))
     assert item["status_notes"] == "On our list."
     assert datetime.fromisoformat(item["updated_datetime"]) == event.created_at.replace(microsecond=0)
+
+
+def test_the_json_api_and_the_riders_page_show_a_report_without_a_pin(app, client, key):
+    report = filed(client, key, lat=None, long=None, address_string="新民街 12 号")
+    coordinator = f.api_token(f.make_user("coord", role="coordinator"))
+    headers = {"Authorization": f"Bearer {coordinator}"}
+    listed = client.get("/api/v1/reports", headers=headers).get_json()["items"]
+    assert [(i["reference"], i["lat"], i["lon"]) for i in listed] == [(report.reference, None, None)]
+    one = client.get(f"/api/v1/reports/{report.id}", headers=headers)
+    assert one.status_code == 200 and one.get_json()["location_source"] == "none"
+    f.log_in(client, "rider1")
+    page = client.get(f"/reports/{report.id}")
+    assert page.status_code == 200 and "新民街 12 号" in page.get_data(as_text=True)

@@ -333,3 +333,26 @@ def test_staff_may_post_updates_to_any_request(client, filed_by_client):
     r = client.post(f"{V2}/servicerequestupdates.xml", data=fms_update(staff_key, report))
     assert r.status_code == 200
     assert ElementTree.fromstring(r.get_data())[0].findtext("update_id").isdigit()
+
+
+def test_an_after_photo_is_the_updates_media_url_only_with_public_media_on(app, client):
+    from app.triage import services
+
+    rider, coord = f.make_user("rider1"), f.make_user("coord", role="coordinator")
+    report = f.file_report(rider)
+    services.transition(report, coord, "accepted", version=report.version)
+    services.add_rider_photos(report, rider, [f.jpeg()], "Still there")  # a rider's photo: never public
+    services.transition(report, coord, "assigned", version=report.version, department_id="traffic_police")
+    services.transition(report, coord, "resolved", version=report.version, note="Van towed", after_photo=f.jpeg())
+    db.session.commit()
+    window = {"start_date": w3(report.created_at - timedelta(minutes=1))}
+    feed = client.get(f"{V2}/servicerequestupdates.json", query_string=window).get_json()
+    assert [u["media_url"] for u in feed] == [None, None, None]
+    app.config["OPEN311_PUBLIC_MEDIA"] = True
+    feed = client.get(f"{V2}/servicerequestupdates.json", query_string=window).get_json()
+    after = next(p for p in report.photos if p.kind == "after")
+    followup = next(p for p in report.photos if p.kind == "followup")
+    assert [u["media_url"] for u in feed] == [None, None, f"http://localhost/open311/media/{after.id}.jpg"]
+    assert feed[2]["description"] == "Van towed"
+    assert client.get(f"/open311/media/{after.id}.jpg").status_code == 200
+    assert client.get(f"/open311/media/{followup.id}.jpg").status_code == 404

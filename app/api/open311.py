@@ -208,13 +208,12 @@ def request_detail(service_request_id: str, fmt: str):
 def update_list(fmt: str):
     """mySociety's extension: the public updates whose updated_datetime lies in [start_date, end_date]."""
     rows = updates.find_updates(updates.parse_window(request.args))
-    media = None
-    if current_app.config.get("OPEN311_PUBLIC_MEDIA"):
+    public = bool(current_app.config.get("OPEN311_PUBLIC_MEDIA"))  # photos may show number plates
+    return render("updates", updates.update_documents(rows, _photo_url if public else None), fmt)
 
-        def media(photo_id: int) -> str:
-            return url_for("open311.media", photo_id=photo_id, _external=True)
 
-    return render("updates", updates.update_documents(rows, media), fmt)
+def _photo_url(photo_id: int) -> str:
+    return url_for("open311.media", photo_id=photo_id, _external=True)
 
 
 @bp.route(f"/v2/servicerequestupdates.{FORMAT}", methods=["POST"])

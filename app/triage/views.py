@@ -14,6 +14,7 @@ from app.extensions import db
 from app.inputs import record_id, whole_number
 from app.models import Category
 from app.reports import services as report_services
+from app.reports.views import map_center
 from app.triage import board as queries
 from app.triage import bp, duplicates, services
 from app.triage.models import ResponseTemplate
@@ -163,6 +164,7 @@ def _detail_context(report):
         "deadline": queries.deadline_state(
             report.status, report.accept_due_at, report.resolve_due_at, report.created_at
         ),
+        "map_center": map_center(),  # where the map to place a missing pin opens
         "tile_url": current_app.config["TILE_URL"],
         "tile_attribution": current_app.config["TILE_ATTRIBUTION"],
         "staff": staff,

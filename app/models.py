@@ -221,6 +221,8 @@ class Category(db.Model):
     # Always its own department, wherever the report is (lifts go to market supervision), not the grid's.
     own_department: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Any change to the row (Open311's discovery changeset is the latest of these).
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     default_department: Mapped[Department | None] = relationship()
 
@@ -284,10 +286,12 @@ class Report(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=Status.SUBMITTED.value)
     description: Mapped[str] = mapped_column(Text, default="")
     building: Mapped[str] = mapped_column(String(100), default="")
-    lat: Mapped[float] = mapped_column(Float)
-    lon: Mapped[float] = mapped_column(Float)
+    # No pin (all three NULL) only while "location needed": an Open311 request given an address no
+    # geocoder could place, kept with its address until a coordinator sets the pin (see has_location).
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
     # ~100 m grid cell of the location, for indexed nearby searches (see reports.geo.cell_of)
-    cell: Mapped[int] = mapped_column(BigInteger)  # row * 360000 + col exceeds 32 bits
+    cell: Mapped[int | None] = mapped_column(BigInteger)  # row * 360000 + col exceeds 32 bits
     accuracy: Mapped[float | None] = mapped_column(Float)
     location_source: Mapped[str] = mapped_column(String(10), default="device")
     address: Mapped[str | None] = mapped_column(String(300))
@@ -327,6 +331,11 @@ class Report(db.Model):
     @property
     def is_open(self) -> bool:
         return is_open(self.status)
+
+    @property
+    def has_location(self) -> bool:
+        """False while the report waits for a coordinator to set its pin ("location needed")."""
+        return self.lat is not None and self.lon is not None
 
     @property
     def is_fixed(self) -> bool:

@@ -8,8 +8,10 @@ from flask import Blueprint, abort, current_app, g, request, send_file, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
+from werkzeug.datastructures import CombinedMultiDict
 
 from app.api import open311_services as services
+from app.api import open311_updates as updates
 from app.api.open311_format import render
 from app.errors import PermissionDenied, register_error_format
 from app.extensions import csrf, db, limiter
@@ -65,15 +67,16 @@ def _locale_done(_exc):
 @bp.route("/discovery.<any(json, xml):fmt>")
 @read_limit
 def discovery(fmt: str):
+    changeset = services.changeset()
     endpoint = {
         "specification": SPEC,
         "url": request.url_root.rstrip("/") + "/open311/v2",
-        "changeset": services.DEFINITIONS_CHANGED,
+        "changeset": changeset,
         "type": "production",
         "formats": ["text/xml", "application/json"],
     }
     data = {
-        "changeset": services.DEFINITIONS_CHANGED,
+        "changeset": changeset,
         "contact": current_app.config.get("OPEN311_CONTACT")
         or _("Ask the GridSnap coordinators of your county for assistance."),
         "key_service": _(
@@ -97,11 +100,16 @@ def service_definition(code: str, fmt: str):
     return render("service_definition", services.service_definition(code), fmt)
 
 
+def _params() -> CombinedMultiDict:
+    """A POST's parameters: the form body, then the query string (the spec's swagger puts them there)."""
+    return CombinedMultiDict([request.form, request.args])
+
+
 def _api_key_owner():
     """The user an Open311 POST's api_key names, or None; looked up once (the rider's limit asks too)."""
     if "api_key_owner" not in g:
         try:
-            g.api_key_owner = services.user_for_api_key(request.form.get("api_key"))
+            g.api_key_owner = services.user_for_api_key(_params().get("api_key"))
         except PermissionDenied as err:
             g.api_key_owner, g.api_key_refused = None, err
     return g.api_key_owner
@@ -109,7 +117,7 @@ def _api_key_owner():
 
 def _api_key_bucket() -> str:
     """Rate-limit POSTs per api_key (hashed, so no token sits in the limiter's storage)."""
-    key = (request.form.get("api_key") or "").strip()
+    key = (_params().get("api_key") or "").strip()
     if not key:
         return "ip:" + get_remote_address()
     return "key:" + hashlib.sha256(key.encode()).hexdigest()
@@ -139,11 +147,12 @@ def create_request(fmt: str):
         raise g.api_key_refused
     upload = request.files.get("media")
     media = upload.stream if upload is not None and upload.filename else None
+    params = _params()
     report, created = services.file_request(
         user,
         photo_store(),
-        request.form,
-        _attributes(request.form),
+        params,
+        _attributes(params),
         media=media,
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
@@ -192,6 +201,33 @@ def request_list(fmt: str):
 @read_limit
 def request_detail(service_request_id: str, fmt: str):
     return render("requests", _documents([services.get_request(service_request_id)]), fmt)
+
+
+@bp.route(f"/v2/servicerequestupdates.{FORMAT}", methods=["GET"])
+@read_limit
+def update_list(fmt: str):
+    """mySociety's extension: the public updates whose updated_datetime lies in [start_date, end_date]."""
+    rows = updates.find_updates(updates.parse_window(request.args))
+    public = bool(current_app.config.get("OPEN311_PUBLIC_MEDIA"))  # photos may show number plates
+    return render("updates", updates.update_documents(rows, _photo_url if public else None), fmt)
+
+
+def _photo_url(photo_id: int) -> str:
+    return url_for("open311.media", photo_id=photo_id, _external=True)
+
+
+@bp.route(f"/v2/servicerequestupdates.{FORMAT}", methods=["POST"])
+@limiter.limit(lambda: current_app.config["OPEN311_RATE_LIMIT"], key_func=_api_key_bucket)
+def post_update(fmt: str):
+    """mySociety's extension: a citizen's update from the client system, kept as a comment on the report."""
+    user = _api_key_owner()
+    if user is None:
+        if g.api_key_refused.code == "api_key_invalid":
+            note_token_failure()
+        raise g.api_key_refused
+    event, _created = updates.post_update(user, _params())
+    db.session.commit()
+    return render("updates", [{"update_id": str(event.id)}], fmt)
 
 
 @bp.route(f"/v2/tokens/<path:token>.{FORMAT}")

@@ -14,6 +14,7 @@ ROOTS = {
     "services": ("services", "service"),
     "requests": ("service_requests", "request"),
     "errors": ("errors", "error"),
+    "updates": ("service_request_updates", "request_update"),  # mySociety's updates extension
 }
 # Lists nested inside an item: key -> item element name.
 NESTED = {"attributes": "attribute", "values": "value", "endpoints": "endpoint", "formats": "format"}
@@ -53,7 +54,8 @@ def to_xml(kind: str, data) -> bytes:
     else:
         root = Element(kind)
         _fill(root, data)
-    body = tostring(root, encoding="unicode")
+    # A bare CR in text would reach the reader as LF (XML end-of-line handling); the reference keeps it, as JSON does.
+    body = tostring(root, encoding="unicode").replace("\r", "&#13;")
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode("utf-8")
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import defer, selectinload
 
 from app.errors import NotFound, PermissionDenied, ValidationFailed
@@ -29,11 +29,15 @@ from app.text import clean_text
 from app.triage.workflow import CLOSED_STATUSES, OPEN_STATUSES, Status, is_open
 
 MAX_DESCRIPTION = 4000
+PUBLIC_KINDS = ("transition", "comment")  # the timeline events the feeds show (public_update)
+PUBLIC_PHOTO_KINDS = ("report", "after")
 MAX_RANGE = timedelta(days=90)
 MAX_PAGE_SIZE = 1000
+NOT_PINPOINTED = "#NOTPINPOINTED#"  # FixMyStreet's address_id for a report without a pin
 CONTACT_FIELDS = ("email", "first_name", "last_name", "phone", "device_id", "account_id")
-# Bumped whenever the attribute definitions below change (Service Discovery's changeset).
-DEFINITIONS_CHANGED = "2026-11-29 21:00"
+# When the attribute definitions below last changed: move it with them (Service Discovery's changeset is the
+# later of this and the latest change of a category row).
+ATTRIBUTES_CHANGED = datetime(2026, 11, 29, 13, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,13 @@ def attributes_for(code: str) -> tuple[Attribute, ...]:
 
 
 # ---- services ---------------------------------------------------------------------------------
+
+
+def changeset() -> str:
+    """Service Discovery's changeset: a W3C datetime that moves whenever the service list or a service
+    definition changes (a category added, switched on or off, renamed, its questions changed)."""
+    latest = db.session.scalar(select(func.max(Category.updated_at)))
+    return iso(max(latest, ATTRIBUTES_CHANGED) if latest else ATTRIBUTES_CHANGED)
 
 
 def service_list(lang: str) -> list[dict]:
@@ -290,8 +301,8 @@ def file_request(
     code = clean_text(form.get("service_code"))
     if not code:
         raise ValidationFailed(_l("service_code is required."), code="service_code_missing")
-    if _active_category(code) is None:
-        raise ValidationFailed(
+    if _active_category(code) is None:  # the spec: 404 for a service_code that is not provided
+        raise NotFound(
             _l("Unknown service_code %(code)s: see services.json for the list.", code=code[:40]), code="unknown_service"
         )
     answers = check_attributes(code, attributes)
@@ -306,15 +317,23 @@ def file_request(
     if external:
         answers["media_url"] = external
     address = _text(form, "address_string", 300) or None
+    address_id = _text(form, "address_id", 100)
+    if address_id and address_id != NOT_PINPOINTED:  # no gazetteer yet: kept for the coordinator to read
+        answers["address_id"] = address_id
     lat, lon = clean_text(form.get("lat")), clean_text(form.get("long"))
     source = "device"
     if bool(lat) != bool(lon):
         raise ValidationFailed(_l("Send both lat and long."), code="invalid_location")
-    if not lat:
-        lat, lon = _locate(address)
-        source = "address"
-    elif not valid_location(lat, lon):
+    if lat and not valid_location(lat, lon):
         raise ValidationFailed(_l("lat and long must be WGS-84 degrees in range."), code="invalid_location")
+    if not lat:
+        if not (address or address_id):
+            raise ValidationFailed(
+                _l("A location is required: send lat and long, or address_string."), code="location_required"
+            )
+        # Placed by the geocoder when it can; otherwise filed as "location needed" for a coordinator.
+        lat, lon = locate_address(address) or (None, None)
+        source = "address"
     building = " ".join(answers[p] for p in BUILDING_PARTS if answers.get(p))
     return report_services.submit_report(
         user,
@@ -333,21 +352,19 @@ def file_request(
         require_photo=False,
         max_description=MAX_DESCRIPTION,
         idempotency_key=idempotency_key,
+        location_needed=True,
     )
 
 
-def _locate(address: str | None) -> tuple[float, float]:
+def locate_address(address: str | None) -> tuple[float, float] | None:
+    """(lat, lon) of a typed address from the places gazetteer (a landmark it names), else the configured
+    geocoder, or None (not found, no geocoder, offline)."""
     if not address:
-        raise ValidationFailed(
-            _l("A location is required: send lat and long, or address_string."), code="location_required"
-        )
-    locator = address_locator()
-    if not locator.available:
-        raise ValidationFailed(_l("This server cannot look up addresses: send lat and long."), code="location_required")
-    found = locator.locate(address)
-    if found is None or not valid_location(*found):
-        raise ValidationFailed(_l("The address could not be found: send lat and long."), code="address_not_found")
-    return found
+        return None
+    from app.reports.places import locate_text
+
+    found = locate_text(address) or address_locator().locate(address)
+    return found if found is not None and valid_location(*found) else None
 
 
 # ---- querying -----------------------------------------------------------------------------------
@@ -367,7 +384,8 @@ class RequestQuery:
     page_size: int = MAX_PAGE_SIZE
 
 
-def _when(value: str, name: str) -> datetime:
+def parse_w3(value: str, name: str) -> datetime:
+    """A W3C date and time as UTC; a 400 naming the argument when unreadable."""
     text = clean_text(value).replace("Z", "+00:00").replace("z", "+00:00")
     # An unencoded "+08:00" in a query string arrives as " 08:00".
     text = re.sub(r"(T[\d:.]+) (\d{2}:?\d{2})$", r"\1+\2", text)
@@ -394,8 +412,10 @@ def _int(value: str, name: str, low: int, high: int) -> int:
     return n
 
 
-def _split(value: str | None) -> list[str]:
-    return [c for c in (clean_text(v) for v in (value or "").split(",")) if c]
+def _split(args: Mapping[str, str], name: str) -> list[str]:
+    """A comma list; a repeated key (status=open&status=closed) means the same as the comma form."""
+    values = args.getlist(name) if hasattr(args, "getlist") else [args.get(name) or ""]
+    return [c for c in (clean_text(v) for value in values for v in (value or "").split(",")) if c]
 
 
 def parse_query(args: Mapping[str, str], now: datetime | None = None) -> RequestQuery:
@@ -406,17 +426,17 @@ def parse_query(args: Mapping[str, str], now: datetime | None = None) -> Request
         q.page = _int(args["page"], "page", 1, 1_000_000)
     if args.get("page_size"):
         q.page_size = _int(args["page_size"], "page_size", 1, MAX_PAGE_SIZE)
-    ids = _split(args.get("service_request_id"))
+    ids = _split(args, "service_request_id")
     if ids:  # "This overrides all other arguments."
         q.ids = ids[:MAX_PAGE_SIZE]
         return q
-    q.codes = _split(args.get("service_code")) or None
-    statuses = _split(args.get("status"))
+    q.codes = _split(args, "service_code") or None
+    statuses = _split(args, "status")
     if any(s not in ("open", Status.CLOSED.value) for s in statuses):
         raise ValidationFailed(_l("status must be open, closed, or both separated by a comma."), code="invalid_status")
     q.statuses = sorted(set(statuses)) or None
-    start = _when(args["start_date"], "start_date") if args.get("start_date") else None
-    end = _when(args["end_date"], "end_date") if args.get("end_date") else None
+    start = parse_w3(args["start_date"], "start_date") if args.get("start_date") else None
+    end = parse_w3(args["end_date"], "end_date") if args.get("end_date") else None
     if start and end:
         if end < start:
             raise ValidationFailed(_l("end_date is before start_date."), code="invalid_date_range")
@@ -511,30 +531,41 @@ def get_request(service_request_id: str) -> Report:
 
 
 def public_photo(photo_id: int) -> Photo | None:
-    """A report's own photo (not a follow-up or an "after" one) of a published report, or None."""
+    """A report's own photo, or the staff's "after" photo of an update (never a rider's follow-up), of a
+    published report; or None."""
     return db.session.scalar(
         select(Photo)
         .join(Report, Report.id == Photo.report_id)
-        .where(Photo.id == photo_id, Photo.kind == "report", published())
+        .where(Photo.id == photo_id, Photo.kind.in_(PUBLIC_PHOTO_KINDS), published())
     )
 
 
-def public_notes(reports: list[Report]) -> dict[int, str]:
-    """The latest public note of each report: non-internal notes written by staff or handlers, never riders."""
+def public_notes(reports: list[Report]) -> dict[int, tuple[str, datetime]]:
+    """The latest public note of each report and when it was written: non-internal notes by staff or
+    handlers, never riders, nor words a client system posted (servicerequestupdates)."""
     if not reports:
         return {}
     rows = db.session.execute(
-        select(ReportEvent.report_id, ReportEvent.note)
-        .join(User, User.id == ReportEvent.actor_id)
-        .where(
-            ReportEvent.report_id.in_([r.id for r in reports]),
-            ReportEvent.internal.is_(False),
-            ReportEvent.note != "",
-            User.role != Role.RIDER,
-        )
+        select(ReportEvent.report_id, ReportEvent.note, ReportEvent.created_at)
+        .where(ReportEvent.report_id.in_([r.id for r in reports]), public_update(), by_staff(), ReportEvent.note != "")
         .order_by(ReportEvent.created_at, ReportEvent.id)
     )
-    return {report_id: note for report_id, note in rows}  # later rows win: the latest note
+    return {report_id: (note, at) for report_id, note, at in rows if note}  # later rows win: the latest note
+
+
+def public_update():
+    """SQL: a timeline event the public feeds show (a move or a staff comment, not internal, not a rider's)."""
+    return and_(
+        ReportEvent.internal.is_(False),
+        ReportEvent.kind.in_(PUBLIC_KINDS),
+        or_(ReportEvent.kind == "transition", and_(ReportEvent.note != "", by_staff())),
+    )
+
+
+def by_staff():
+    """SQL: the event's author is staff or a handler (a rider's words are never published; nor a robot's
+    move's, which has no author, though the move itself is)."""
+    return select(User.id).where(User.id == ReportEvent.actor_id, User.role != Role.RIDER.value).exists()
 
 
 def request_documents(reports: list[Report], lang: str, media_urls: Mapping[int, str | None]) -> list[dict]:
@@ -547,19 +578,24 @@ def request_documents(reports: list[Report], lang: str, media_urls: Mapping[int,
     return [request_dict(r, lang, notes.get(r.id), media_urls.get(r.id), notices[r.category_id]) for r in reports]
 
 
-def request_dict(report: Report, lang: str, note: str | None, media_url: str | None, notice: str) -> dict:
-    """One service request in the spec's order; nothing about who filed it."""
+def request_dict(
+    report: Report, lang: str, note: tuple[str, datetime] | None, media_url: str | None, notice: str
+) -> dict:
+    """One service request in the spec's order; nothing about who filed it. updated_datetime is the
+    latest change of anything shown: the row's own, or a later public note (a comment moves no row)."""
+    text, noted_at = note or (None, None)
+    updated = max(report.updated_at, noted_at) if noted_at else report.updated_at
     return {
         "service_request_id": report.reference,
         "status": "open" if is_open(report.status) else Status.CLOSED.value,
-        "status_notes": note or None,
+        "status_notes": text or None,
         "service_name": report.category.name(lang),
         "service_code": report.category.code,
         "description": report.description or None,
         "agency_responsible": report.department.name(lang) if report.department else None,
         "service_notice": notice,
         "requested_datetime": iso(report.created_at),
-        "updated_datetime": iso(report.updated_at),
+        "updated_datetime": iso(updated),
         "expected_datetime": iso(report.due_at),
         "address": report.address or None,
         "address_id": None,

@@ -29,6 +29,7 @@ def nullable(schema: dict) -> dict:
 
 STR, INT, NUM, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
 WHEN = {"type": "string", "format": "date-time", "description": "ISO-8601 with the local offset"}
+PIN = {"type": "number", "nullable": True, "description": "null while the report waits for its pin (location needed)"}
 
 SCHEMAS: dict[str, dict] = {
     "Error": {
@@ -56,15 +57,15 @@ SCHEMAS: dict[str, dict] = {
             "category_name": STR,
             "description": STR,
             "building": STR,
-            "lat": NUM,
-            "lon": NUM,
+            "lat": PIN,
+            "lon": PIN,
             "place": {
                 "type": "string",
                 "description": "Where it is by name: grid · nearest landmark, direction and distance (else the "
                 "address or the coordinates), in the caller's language",
             },
             "accuracy": nullable(NUM),
-            "location_source": {"type": "string", "enum": ["device", "exif", "map", "address"]},
+            "location_source": {"type": "string", "enum": ["device", "exif", "map", "address", "staff", "none"]},
             "address": nullable(STR),
             "created_at": WHEN,
             "captured_at": nullable(WHEN),
@@ -104,8 +105,8 @@ SCHEMAS: dict[str, dict] = {
             "assignee_id": nullable(INT),
             "description": STR,
             "address": nullable(STR),
-            "lat": NUM,
-            "lon": NUM,
+            "lat": PIN,
+            "lon": PIN,
             "grid_id": nullable(INT),
             "created_at": WHEN,
             "updated_at": nullable(WHEN),

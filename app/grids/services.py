@@ -234,7 +234,9 @@ def regrid_preview() -> list[tuple[Report, int | None]]:
     """Open reports whose grid would change under the current grids: (report, new grid id)."""
     open_values = [s.value for s in OPEN_STATUSES]
     rows = db.session.execute(
-        select(Report.id, Report.lat, Report.lon, Report.grid_id).where(Report.status.in_(open_values))
+        select(Report.id, Report.lat, Report.lon, Report.grid_id).where(
+            Report.status.in_(open_values), Report.lat.is_not(None)
+        )
     ).all()
     if not rows:
         return []

@@ -23,11 +23,14 @@ def fill_address(report_id: int) -> str | None:
     from app.models import Report
 
     report = db.session.get(Report, report_id)
-    if report is None or report.address:
+    if report is None or report.address or not report.has_location:
         return report.address if report else None
     address = geocoder().address(report.lat, report.lon)
     if address:
+        from app.models import utcnow
+
         report.address = address
+        report.updated_at = utcnow()  # Open311 shows the address: its updated_datetime moves with it
         db.session.commit()
     return address
 

@@ -400,4 +400,35 @@ def place_of(report, locale: str | None = None) -> str:
         from app.i18n import lang
 
         locale = "zh_CN" if lang() == "zh" else "en"
-    return label(report.place, locale) or report.address or f"{report.lat:.5f}, {report.lon:.5f}"
+    if report.place:
+        return label(report.place, locale)
+    if report.address:
+        return report.address
+    if report.lat is None or report.lon is None:
+        with force_locale(locale):
+            return str(_l("Location needed"))
+    return f"{report.lat:.5f}, {report.lon:.5f}"
+
+
+def locate_text(text: str | None) -> tuple[float, float] | None:
+    """A position for a typed address from the gazetteer: the place of that exact name, else the longest place
+    name the text contains ("犍为县人民医院门口" → the hospital), else the one place whose name contains the text.
+    None when nothing (or more than one place, equally good) matches: a guess would put the pin in a wrong place."""
+    text = " ".join(str(text or "").split())
+    if len(text) < 2:
+        return None
+    index = _index()
+    best, best_len, tie = None, 0, False
+    for i, name in enumerate(index.names):
+        if len(name) >= 2 and name in text:
+            if len(name) > best_len:
+                best, best_len, tie = i, len(name), False
+            elif len(name) == best_len and (index.lats[i], index.lons[i]) != (index.lats[best], index.lons[best]):
+                tie = True
+    if best is not None and not tie:
+        return float(index.lats[best]), float(index.lons[best])
+    if best is None and len(text) <= 60:
+        found = search(text, limit=2)
+        if len(found) == 1:
+            return found[0]["lat"], found[0]["lon"]
+    return None

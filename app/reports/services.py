@@ -27,7 +27,8 @@ from app.text import clean_text
 from app.triage.workflow import Priority, Status
 
 MAX_DESCRIPTION = 1000
-LOCATION_SOURCES = ("device", "exif", "map", "address")
+LOCATION_SOURCES = ("device", "exif", "map", "address", "staff")
+NO_LOCATION = "none"  # location needed: filed without a pin, a coordinator sets it
 CLOCK_SKEW = timedelta(minutes=10)
 MAX_OFFLINE_AGE = timedelta(days=14)
 
@@ -172,8 +173,11 @@ def submit_report(
     require_photo: bool = True,
     max_description: int = MAX_DESCRIPTION,
     max_photos: int = 4,
+    location_needed: bool = False,
 ) -> tuple[Report, bool]:
-    """File a report; returns (report, created). A repeated idempotency key returns the first report."""
+    """File a report; returns (report, created). A repeated idempotency key returns the first report.
+    With location_needed a report without any location is filed without a pin (an Open311 address no
+    geocoder could place); the board shows it as "location needed" until a coordinator sets the pin."""
     idempotency_key = stored_idempotency_key(idempotency_key)
     existing = find_by_idempotency_key(user, idempotency_key)
     if existing is not None:
@@ -205,13 +209,17 @@ def submit_report(
     processed = process_uploads(photos, max_photos)
     if lat_f is None:
         gps = next((p.gps for p in processed if p.gps), None) if processed else None
-        if gps is None:
+        if gps is not None:
+            lat_f, lon_f, acc, location_source = gps[0], gps[1], None, "exif"
+        elif location_needed:
+            location_source = NO_LOCATION
+        else:
             raise ValidationFailed(
                 _l("We need a location: allow location access, use a photo with GPS, or tap the map."),
                 code="location_required",
             )
-        lat_f, lon_f, acc, location_source = gps[0], gps[1], None, "exif"
-    location_source = location_source if location_source in LOCATION_SOURCES else "device"
+    if location_source != NO_LOCATION:
+        location_source = location_source if location_source in LOCATION_SOURCES else "device"
 
     photo_rows = store_photos(store, processed)
     report = Report(
@@ -221,7 +229,7 @@ def submit_report(
         building=building,
         lat=lat_f,
         lon=lon_f,
-        cell=cell_of(lat_f, lon_f),
+        cell=cell_of(lat_f, lon_f) if lat_f is not None else None,
         accuracy=acc,
         location_source=location_source,
         source=source,
@@ -239,9 +247,9 @@ def submit_report(
         status=Status.SUBMITTED.value,
         version=1,
     )
-    report.grid_id = grid_for_point(lat_f, lon_f)
+    report.grid_id = grid_for_point(lat_f, lon_f) if lat_f is not None else None
     report.department_id = default_department_id(cat, report.grid_id)
-    report.place = describe_place(lat_f, lon_f, report.grid_id)
+    report.place = describe_place(lat_f, lon_f, report.grid_id) if lat_f is not None else None
     report.photos = photo_rows
     try:
         with db.session.begin_nested():

@@ -286,6 +286,9 @@ def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[str, 
 
 def _hotspots(received: Received, labels: list[dict], limit: int) -> list[Hotspot]:
     found = []
+    pinned = [i for i, lat in enumerate(received.lat) if lat is not None]  # not those waiting for a pin
+    if len(pinned) < len(received.lat):
+        received = Received(**{k: [column[i] for i in pinned] for k, column in asdict(received).items()})
     for c in hotspot_search.clusters(
         received.lat, received.lon, received.cell, received.category_id, received.grid_id, limit=limit
     ):

@@ -293,7 +293,7 @@ def map_points(f: BoardFilter, limit: int = 5000) -> list:
             Category.color,
         )
         .join(Category, _category_of_report())
-        .where(*conditions(f))
+        .where(*conditions(f), Report.lat.is_not(None))  # "location needed": on the list, not on the map
         .order_by(*_order(f))
         .limit(limit)
     )

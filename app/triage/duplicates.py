@@ -29,7 +29,10 @@ def _within(rows, lat: float, lon: float, radius_m: float, limit: int) -> list[t
 def duplicate_candidates(
     report: Report, radius_m: float | None = None, days: int | None = None, limit: int = 20
 ) -> list[tuple[Report, float]]:
-    """Same category, within radius_m, filed within `days` of it, not rejected/duplicate, nearest first."""
+    """Same category, within radius_m, filed within `days` of it, not rejected/duplicate, nearest first
+    (none while the report has no pin: "location needed")."""
+    if not report.has_location:
+        return []
     radius_m = radius_m if radius_m is not None else current_app.config["DUPLICATE_RADIUS_M"]
     days = days if days is not None else current_app.config["DUPLICATE_DAYS"]
     since = report.created_at - timedelta(days=days)

@@ -454,7 +454,7 @@ def add_rider_photos(
             )
         if not valid_location(lat, lon):  # geopy raises on NaN or a latitude of 100
             raise ValidationFailed(_l("The location is out of range."), code="invalid_location")
-        if distance_m((float(lat), float(lon)), (report.lat, report.lon)) > radius_m:
+        if not report.has_location or distance_m((float(lat), float(lon)), (report.lat, report.lon)) > radius_m:
             raise PermissionDenied(_l("You are too far from this report to add to it."))
         if not photos:  # a photo of the place, not only a position anyone can read from Open311
             raise ValidationFailed(_l("Add a photo of the problem to add it to this report."), code="photo_required")
@@ -497,6 +497,41 @@ def set_priority(report: Report, actor: User, priority: str, *, version) -> Repo
         from_status=report.status,
         to_status=report.status,
         details={"priority": priority, "previous_priority": before},
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def set_location(report: Report, actor: User, lat, lon, *, version) -> ReportEvent:
+    """A coordinator sets (or moves) a report's pin, e.g. one filed as "location needed" from an address no
+    geocoder could place; the address text stays. An internal timeline entry records it."""
+    from app.grids.index import grid_for_point
+    from app.reports.geo import cell_of, valid_location
+
+    if not actor.is_staff:
+        raise PermissionDenied(_l("Only coordinators set a report's location."))
+    try:
+        lat_f, lon_f = float(str(lat).strip()), float(str(lon).strip())
+    except ValueError:
+        raise ValidationFailed(_l("Latitude and longitude must be numbers."), code="invalid_location") from None
+    if not valid_location(lat_f, lon_f):
+        raise ValidationFailed(_l("The location is out of range."), code="invalid_location")
+    now = utcnow()
+    _claim(report, version, now)
+    before = [report.lat, report.lon] if report.has_location else None
+    report.lat, report.lon, report.cell = lat_f, lon_f, cell_of(lat_f, lon_f)
+    report.location_source, report.accuracy = "staff", None
+    report.grid_id = grid_for_point(lat_f, lon_f)
+    event = ReportEvent(
+        report_id=report.id,
+        actor_id=actor.id,
+        created_at=now,
+        kind="edit",
+        internal=True,
+        from_status=report.status,
+        to_status=report.status,
+        details={"location": [lat_f, lon_f], "previous_location": before},
     )
     db.session.add(event)
     db.session.flush()

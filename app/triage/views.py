@@ -14,6 +14,7 @@ from app.extensions import db
 from app.inputs import record_id, whole_number
 from app.models import Category
 from app.reports import services as report_services
+from app.reports.views import map_center
 from app.triage import board as queries
 from app.triage import bp, duplicates, services
 from app.triage.models import ResponseTemplate
@@ -166,6 +167,7 @@ def _detail_context(report):
         "deadline": queries.deadline_state(
             report.status, report.accept_due_at, report.resolve_due_at, report.created_at
         ),
+        "map_center": map_center(),  # where the map to place a missing pin opens
         "tile_url": current_app.config["TILE_URL"],
         "tile_attribution": current_app.config["TILE_ATTRIBUTION"],
         "staff": staff,
@@ -239,6 +241,28 @@ def priority(report_id: int):
     except StaleReport as err:
         return _stale_page(report_id, err)
     db.session.commit()
+    return redirect(url_for("triage.report", report_id=r.id))
+
+
+@bp.route("/board/reports/<int:report_id>/location", methods=["POST"])
+@staff_required
+def location(report_id: int):
+    """A coordinator sets the pin of a report (one filed as "location needed", or a pin in the wrong place)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    r = report_services.get_report(report_id)
+    try:
+        services.set_location(
+            r,
+            current_user,
+            request.form.get("lat", ""),
+            request.form.get("lon", ""),
+            version=request.form.get("version"),
+        )
+    except StaleReport as err:
+        return _stale_page(report_id, err)
+    db.session.commit()
+    flash(_("The location of %(ref)s is set.", ref=r.reference), "ok")
     return redirect(url_for("triage.report", report_id=r.id))
 
 

@@ -60,4 +60,23 @@
     }).addTo(sm);
     L.circleMarker([lat, lon], {radius: 9, color: '#b3261e', fillOpacity: 0.8}).addTo(sm);
   }
+
+  // A report filed without a pin ("location needed"): a tap on the map fills the pin form.
+  var pinMap = document.getElementById('pin-map');
+  var pinForm = document.getElementById('location-form');
+  if (pinMap && pinForm && window.L) {
+    var pm = L.map(pinMap).setView(
+      [parseFloat(pinMap.getAttribute('data-lat')), parseFloat(pinMap.getAttribute('data-lon'))], 14);
+    L.tileLayer(pinMap.getAttribute('data-tiles'), {
+      maxZoom: 19, attribution: pinMap.getAttribute('data-attribution')
+    }).addTo(pm);
+    var placed = null;
+    pm.on('click', function (e) {
+      pinForm.elements.lat.value = e.latlng.lat.toFixed(6);
+      pinForm.elements.lon.value = e.latlng.lng.toFixed(6);
+      if (placed) { placed.setLatLng(e.latlng); } else {
+        placed = L.circleMarker(e.latlng, {radius: 9, color: '#b3261e', fillOpacity: 0.8}).addTo(pm);
+      }
+    });
+  }
 })();

@@ -266,3 +266,58 @@ def test_the_status_sets_in_the_trigger_sql_are_the_workflows(app):
     workflow_sets = {frozenset(s.value for s in OPEN_STATUSES), frozenset(s.value for s in RESOLVE_DEADLINE_STATUSES)}
     assert sets <= workflow_sets, sets - workflow_sets
     assert frozenset(s.value for s in OPEN_STATUSES) in sets
+
+
+def test_a_report_may_wait_for_its_pin_and_categories_are_dated_after_the_upgrade(fresh_url, tmp_path):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from app.models import Category, Report
+
+    with at_revision(fresh_url, tmp_path, "028aa30bc09f"):
+        rider = old_user("r1")
+        db.session.commit()
+        cat = db.session.scalar(select(Category.id).where(Category.code == "noise"))
+        row = {
+            "user_id": rider,
+            "category_id": cat,
+            "status": "submitted",
+            "description": "",
+            "building": "",
+            "location_source": "none",
+            "source": "open311",
+            "attributes": {},
+            "contact": {},
+            "captured_at": T0,
+            "created_at": T0,
+            "updated_at": T0,
+            "version": 1,
+            "priority": "normal",
+        }
+        report = Report.__table__.insert()
+        with pytest.raises(IntegrityError):  # before: NOT NULL
+            db.session.execute(report, [{**row, "lat": None, "lon": None, "cell": None}])
+        db.session.rollback()
+        db.session.execute(report, [{**row, "lat": 29.2, "lon": 103.9, "cell": 1}])
+        db.session.commit()
+
+        upgrade()
+
+        assert all(d is not None for d in db.session.scalars(select(Category.updated_at)))
+        db.session.execute(report, [{**row, "address": "新民街", "lat": None, "lon": None, "cell": None}])
+        db.session.commit()
+        waiting = db.session.scalar(select(Report).where(Report.lat.is_(None)))
+        assert waiting.address == "新民街" and not waiting.has_location
+        if db.engine.dialect.name == "sqlite":
+            assert db.session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        with pytest.raises(SystemExit):  # flask-migrate logs "1 reports have no location yet" and exits
+            downgrade(revision="028aa30bc09f")
+        db.session.rollback()
+        waiting.lat, waiting.lon, waiting.cell = 29.2, 103.9, 1
+        db.session.commit()
+        downgrade(revision="028aa30bc09f")
+        with pytest.raises(IntegrityError):  # NOT NULL again
+            db.session.execute(report, [{**row, "lat": None, "lon": None, "cell": None}])
+        db.session.rollback()
+        upgrade()

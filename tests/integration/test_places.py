@@ -252,3 +252,20 @@ def test_the_demo_looks_like_the_county(app):
     assert all(r.grid_id is not None and r.place and r.place["grid"] and r.place.get("landmark") for r in reports)
     assert len({r.grid_id for r in reports}) >= 5, "spread over the town"
     assert places.search("rmyy")[0]["name"] == "犍为县人民医院"
+
+
+def test_open311_addresses_are_placed_by_the_gazetteer_first(app, client):
+    from app.models import Report
+    from tests.integration.test_open311 import post
+
+    load_places()
+    key = f.api_token(f.make_user("rider1"))
+    r = post(client, key, lat=None, long=None, address_string="犍为县人民医院门口")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    report = db.session.scalar(select(Report).where(Report.reference == r.get_json()[0]["service_request_id"]))
+    assert (report.lat, report.lon) == HOSPITAL and report.address == "犍为县人民医院门口"
+    assert report.location_source == "address" and report.place["landmark"] == "犍为县人民医院"
+    # Two hospitals equally named in the text: no guess, the coordinator sets the pin.
+    r = post(client, key, lat=None, long=None, address_string="医院")
+    report = db.session.scalar(select(Report).where(Report.reference == r.get_json()[0]["service_request_id"]))
+    assert report.lat is None and report.address == "医院"

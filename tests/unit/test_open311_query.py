@@ -64,3 +64,13 @@ def test_status_and_codes_are_comma_lists():
 def test_bad_arguments_are_refused(args):
     with pytest.raises(ValidationFailed):
         q(**args)
+
+
+def test_repeated_keys_mean_the_same_as_the_comma_form():
+    repeated = parse_query(MultiDict([("status", "open"), ("status", "closed"), ("service_code", "noise")]), now=NOW)
+    comma = q(status="open,closed", service_code="noise")
+    assert (repeated.statuses, repeated.codes) == (comma.statuses, comma.codes) == (["closed", "open"], ["noise"])
+    ids = parse_query(MultiDict([("service_request_id", "GS-2026-000001"), ("service_request_id", "GS-2026-000002")]))
+    assert ids.ids == ["GS-2026-000001", "GS-2026-000002"]
+    with pytest.raises(ValidationFailed, match="status must be"):
+        parse_query(MultiDict([("status", "open"), ("status", "pending")]), now=NOW)

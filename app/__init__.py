@@ -20,6 +20,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config.from_environment(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    from app.maps import provider
+
+    provider(app.config)  # a wrong map provider or a missing key is told at start-up, not on every map
     app.extensions["gridsnap.factory"] = create_app  # a second app on another database (db copy)
     register_extensions(app)
     register_blueprints(app)
@@ -118,6 +121,17 @@ def register_blueprints(app: Flask) -> None:
     recognition.init_app(app)  # points and badges earned, told through the EARNED hook
     app.jinja_env.globals["asks_confirmation"] = asks_current_user  # the "Is it fixed?" card
     app.jinja_env.globals["place_of"] = place_of  # a report's place by name
+    app.jinja_env.globals["map_config"] = browser_map_config  # the base map (the leaflet() macro)
+
+
+def browser_map_config() -> dict:
+    """The base map's configuration for the page, with its switch's labels in the page's language."""
+    from flask import current_app
+    from flask_babel import gettext
+
+    from app.maps import map_config
+
+    return {**map_config(current_app.config), "labels": {"roads": gettext("Map"), "satellite": gettext("Satellite")}}
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -32,6 +32,13 @@ def from_environment(instance_path: str) -> dict:
         # Notifications by email, SMS and group robots wait out these local hours (hazards never wait).
         "NOTIFY_QUIET_HOURS": env("GRIDSNAP_QUIET_HOURS") or "22:00-07:00",
         "NOTIFY_BELL_POLL_SECONDS": int(env("GRIDSNAP_BELL_POLL_SECONDS") or 60),  # the header's unread count
+        # Base maps (app/maps.py): osm|tianditu|amap|tencent; tianditu by default when its key is set.
+        "MAP_PROVIDER": env("GRIDSNAP_MAP_PROVIDER") or "",
+        "TIANDITU_KEY": env("GRIDSNAP_TIANDITU_KEY") or "",
+        "AMAP_KEY": env("GRIDSNAP_AMAP_KEY") or "",
+        "TENCENT_MAP_KEY": env("GRIDSNAP_TENCENT_MAP_KEY") or "",
+        "MAP_APPROVAL": env("GRIDSNAP_MAP_APPROVAL") or "",  # the 审图号 the provider publishes, shown with the map
+        # For osm: any WGS-84 XYZ tile server instead of OpenStreetMap's
         "TILE_URL": env("GRIDSNAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "TILE_ATTRIBUTION": env("GRIDSNAP_TILE_ATTRIBUTION") or "&copy; OpenStreetMap contributors",
         # Where the report map opens before a location is known ("lat,lon"; Qianwei County by default)

@@ -3,7 +3,7 @@
 import json
 from datetime import datetime, time, timedelta
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -370,8 +370,6 @@ def grids_index(import_form=None, problems=None, status=200):
         import_form=import_form or GridImportForm(),
         problems=problems or [],
         button=EmptyForm(),
-        tile_url=current_app.config["TILE_URL"],
-        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
         geojson=json.dumps(grids.export_grids(), ensure_ascii=False),
     ), status
 
@@ -433,8 +431,6 @@ def grid(grid_id: int):
             grid=area,
             form=form,
             button=EmptyForm(),
-            tile_url=current_app.config["TILE_URL"],
-            tile_attribution=current_app.config["TILE_ATTRIBUTION"],
             geojson=json.dumps(
                 {
                     "type": "FeatureCollection",

@@ -21,8 +21,6 @@ def new():
         "reports/new.html",
         categories=cats,
         form=EmptyForm(),
-        tile_url=current_app.config["TILE_URL"],
-        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
         map_center=map_center(),
     )
 

@@ -1,6 +1,6 @@
 """Summary pages for coordinators and admins: the list of weeks, one week as HTML, JSON or CSV."""
 
-from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -46,8 +46,6 @@ def week(name: str):
     return render_template(
         "summaries/week.html",
         s=summary,
-        tile_url=current_app.config["TILE_URL"],
-        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
     )
 
 

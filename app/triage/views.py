@@ -2,7 +2,7 @@
 
 from datetime import UTC
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -69,8 +69,6 @@ def board():
         Status=Status,
         priorities=PRIORITIES,
         priority_labels=PRIORITY_LABELS,
-        tile_url=current_app.config["TILE_URL"],
-        tile_attribution=current_app.config["TILE_ATTRIBUTION"],
         **_pickers(),
     )
 
@@ -168,8 +166,6 @@ def _detail_context(report):
             report.status, report.accept_due_at, report.resolve_due_at, report.created_at
         ),
         "map_center": map_center(),  # where the map to place a missing pin opens
-        "tile_url": current_app.config["TILE_URL"],
-        "tile_attribution": current_app.config["TILE_ATTRIBUTION"],
         "staff": staff,
     }
 

@@ -4,11 +4,9 @@
   var el = document.getElementById('grid-map');
   if (!el || !window.L) { return; }
   var data = JSON.parse(el.getAttribute('data-geojson') || '{"type":"FeatureCollection","features":[]}');
-  var map = L.map(el, { scrollWheelZoom: false });
-  L.tileLayer(el.getAttribute('data-tiles'), {
-    maxZoom: 19, attribution: el.getAttribute('data-attribution')
-  }).addTo(map);
-  var layer = L.geoJSON(data, {
+  var M = window.GridSnapMap;
+  var map = M.base(L.map(el, { scrollWheelZoom: false }));
+  var layer = L.geoJSON(M.geoJSON(data), {
     style: function () { return { color: '#0b5cad', weight: 2, fillOpacity: 0.12 }; },
     onEachFeature: function (feature, shape) {
       var p = feature.properties || {};
@@ -18,5 +16,5 @@
     }
   }).addTo(map);
   var bounds = layer.getBounds();
-  if (bounds.isValid()) { map.fitBounds(bounds, { padding: [16, 16] }); } else { map.setView([29.2254, 103.9507], 12); }
+  if (bounds.isValid()) { map.fitBounds(bounds, { padding: [16, 16] }); } else { map.setView(M.toMap(29.2254, 103.9507), 12); }
 }());

@@ -21,10 +21,14 @@
 
   var mapEl = document.getElementById('board-map');
   if (mapEl && window.L) {
-    var map = L.map(mapEl).setView([29.2089, 103.9512], 13);
-    L.tileLayer(mapEl.getAttribute('data-tiles'), {
-      maxZoom: 19, attribution: mapEl.getAttribute('data-attribution')
-    }).addTo(map);
+    var M = window.GridSnapMap;
+    var map = M.base(L.map(mapEl)).setView(M.toMap(29.2089, 103.9512), 13);
+    var placeBox = document.getElementById('board-place-q');
+    if (placeBox && window.GridSnapPlaces) {  // a landmark picked by name: the map goes there
+      window.GridSnapPlaces.attach(placeBox, function (place) {
+        map.setView(M.toMap(place.lat, place.lon), 17);
+      }, function () { return M.fromMap(map.getCenter()); });
+    }
     var cluster = L.markerClusterGroup();
     map.addLayer(cluster);
     var xhr = new XMLHttpRequest();
@@ -35,7 +39,8 @@
       var data = JSON.parse(xhr.responseText), bounds = [];
       for (var i = 0; i < data.points.length; i++) {
         var pt = data.points[i];
-        var m = L.circleMarker([pt.lat, pt.lon], {
+        var at = M.toMap(pt.lat, pt.lon);
+        var m = L.circleMarker(at, {
           radius: 8, color: '#fff', weight: 2, fillColor: pt.color, fillOpacity: 0.9
         });
         var a = document.createElement('a');
@@ -43,7 +48,7 @@
         a.textContent = pt.reference;
         m.bindPopup(a);
         cluster.addLayer(m);
-        bounds.push([pt.lat, pt.lon]);
+        bounds.push(at);
       }
       mapEl.setAttribute('data-count', String(data.points.length));
       if (bounds.length) { map.fitBounds(bounds, {maxZoom: 16}); }
@@ -54,26 +59,23 @@
   var small = document.getElementById('report-map');
   if (small && window.L) {
     var lat = parseFloat(small.getAttribute('data-lat')), lon = parseFloat(small.getAttribute('data-lon'));
-    var sm = L.map(small).setView([lat, lon], 17);
-    L.tileLayer(small.getAttribute('data-tiles'), {
-      maxZoom: 19, attribution: small.getAttribute('data-attribution')
-    }).addTo(sm);
-    L.circleMarker([lat, lon], {radius: 9, color: '#b3261e', fillOpacity: 0.8}).addTo(sm);
+    var here = window.GridSnapMap.toMap(lat, lon);
+    var sm = window.GridSnapMap.base(L.map(small)).setView(here, 17);
+    L.circleMarker(here, {radius: 9, color: '#b3261e', fillOpacity: 0.8}).addTo(sm);
   }
 
   // A report filed without a pin ("location needed"): a tap on the map fills the pin form.
   var pinMap = document.getElementById('pin-map');
   var pinForm = document.getElementById('location-form');
   if (pinMap && pinForm && window.L) {
-    var pm = L.map(pinMap).setView(
-      [parseFloat(pinMap.getAttribute('data-lat')), parseFloat(pinMap.getAttribute('data-lon'))], 14);
-    L.tileLayer(pinMap.getAttribute('data-tiles'), {
-      maxZoom: 19, attribution: pinMap.getAttribute('data-attribution')
-    }).addTo(pm);
+    var PM = window.GridSnapMap;
+    var pm = PM.base(L.map(pinMap)).setView(
+      PM.toMap(parseFloat(pinMap.getAttribute('data-lat')), parseFloat(pinMap.getAttribute('data-lon'))), 14);
     var placed = null;
     pm.on('click', function (e) {
-      pinForm.elements.lat.value = e.latlng.lat.toFixed(6);
-      pinForm.elements.lon.value = e.latlng.lng.toFixed(6);
+      var wgs = PM.fromMap(e.latlng);  // the form speaks WGS-84 whatever the tiles are
+      pinForm.elements.lat.value = wgs.lat.toFixed(6);
+      pinForm.elements.lon.value = wgs.lon.toFixed(6);
       if (placed) { placed.setLatLng(e.latlng); } else {
         placed = L.circleMarker(e.latlng, {radius: 9, color: '#b3261e', fillOpacity: 0.8}).addTo(pm);
       }

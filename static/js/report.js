@@ -183,12 +183,12 @@
   function placeMarker() {
     if (!map) { return; }
     if (!loc) { if (marker) { map.removeLayer(marker); marker = null; } return; }
-    var point = [loc.lat, loc.lon];
+    var point = window.GridSnapMap.toMap(loc.lat, loc.lon);  // drawn on the tiles' datum, kept in WGS-84
     if (!marker) {
       marker = window.L.marker(point, { draggable: true, keyboard: true, title: T.drag_pin }).addTo(map);
       marker.on('dragend', function () {
-        var p = marker.getLatLng();
-        setLocation(p.lat, p.lng, null, 'map');
+        var p = window.GridSnapMap.fromMap(marker.getLatLng());
+        setLocation(p.lat, p.lon, null, 'map');
       });
     } else {
       marker.setLatLng(point);
@@ -199,13 +199,29 @@
   function initMap() {
     if (map || !window.L) { return; }
     mapBox.hidden = false;
-    var center = [parseFloat(form.getAttribute('data-lat')), parseFloat(form.getAttribute('data-lon'))];
-    map = window.L.map(mapBox, { zoomControl: true, attributionControl: true }).setView(center, 13);
-    window.L.tileLayer(form.getAttribute('data-tiles'), {
-      maxZoom: 19, attribution: form.getAttribute('data-attribution')
-    }).addTo(map);
-    map.on('click', function (e) { setLocation(e.latlng.lat, e.latlng.lng, null, 'map'); });
+    var M = window.GridSnapMap;
+    var center = M.toMap(parseFloat(form.getAttribute('data-lat')), parseFloat(form.getAttribute('data-lon')));
+    map = M.base(window.L.map(mapBox, { zoomControl: true, attributionControl: true })).setView(center, 13);
+    mapBox.gridsnapMap = map;  // the map of this page, for scripts that look at it (the browser tests)
+    map.on('click', function (e) { var p = M.fromMap(e.latlng); setLocation(p.lat, p.lon, null, 'map'); });
+    drawGrids();
     placeMarker();
+  }
+
+  /* The grid outlines under the pin: with no tiles (offline, no key) the rider still sees where they are. */
+  function drawGrids() {
+    if (!navigator.onLine) { return; }
+    var xhr = new XMLHttpRequest();
+    xhr.open('GET', form.getAttribute('data-grids'), true);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.onload = function () {
+      if (xhr.status !== 200 || !map) { return; }
+      window.L.geoJSON(window.GridSnapMap.geoJSON(JSON.parse(xhr.responseText)), {
+        interactive: false,
+        style: function () { return { color: '#0b5cad', weight: 1.5, fillOpacity: 0.04 }; }
+      }).addTo(map);
+    };
+    xhr.send();
   }
 
   function locate() {
@@ -224,6 +240,14 @@
   }
 
   el('locate').addEventListener('click', locate);
+
+  /* A landmark picked by name moves the pin there (the rider drags it to the exact spot). */
+  if (window.GridSnapPlaces && el('place-q')) {
+    window.GridSnapPlaces.attach(el('place-q'), function (place) {
+      initMap();
+      setLocation(place.lat, place.lon, null, 'map');
+    }, function () { return loc; });
+  }
 
   /* ---------- "already reported?" ---------- */
 

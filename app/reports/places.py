@@ -25,7 +25,7 @@ import numpy as np
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select, text
 
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -290,21 +290,51 @@ def label(place: dict | None, locale: str = "zh_CN") -> str:
 
 @dataclass(frozen=True)
 class _Index:
+    """Every place, shortest names first (the order a search without a position ranks by), with two haystacks
+    of one line per place: the lower-case names, and their pinyin (initials and spelled out, ASCII). A query in
+    letters is looked for in the pinyin, one in characters in the names: each string stays compact (an ASCII
+    string is a byte per character), and str.find runs through it in C."""
+
     ids: np.ndarray
     names: list[str]
     kinds: list[str]
     lats: np.ndarray
     lons: np.ndarray
-    haystack: str  # every search key, one per line
-    starts: list[int]  # where each line starts in the haystack
+    lower: list[str]
+    pinyin: list[str]
+    names_hay: str
+    names_starts: list[int]
+    pinyin_hay: str
+    pinyin_starts: list[int]
 
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple, _Index]] = {}
+# Scalar subqueries, each answered from an index (one aggregate over the table would read every row).
+_VERSION_SQL = text(
+    "SELECT (SELECT count(*) FROM place), (SELECT max(id) FROM place), (SELECT max(updated_at) FROM place)"
+)
 
 
 def _version() -> tuple:
-    return tuple(db.session.execute(select(func.count(Place.id), func.max(Place.updated_at), func.max(Place.id))).one())
+    row = db.session.execute(_VERSION_SQL).one()
+    return (row[0], row[1], str(row[2]))
+
+
+def _haystack(lines: list[str]) -> tuple[str, list[int]]:
+    starts, pos = [], 1
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    return "\n" + "\n".join(lines) + "\n", starts
+
+
+def _ascii_part(key: str, lower_name: str) -> str:
+    """The pinyin of a stored search key ("name initials spelled"): what follows the name, ASCII only."""
+    rest = key[len(lower_name) :] if key.startswith(lower_name) else key
+    if lower_name.isascii():
+        rest = lower_name + " " + rest
+    return "".join(c for c in rest if c.isascii()).strip().replace("\n", " ")
 
 
 def _index() -> _Index:
@@ -315,37 +345,85 @@ def _index() -> _Index:
         if hit is not None and hit[0] == version:
             return hit[1]
     rows = db.session.execute(select(Place.id, Place.name, Place.kind, Place.lat, Place.lon, Place.search)).all()
-    starts, pos, lines = [], 0, []
-    for r in rows:
-        line = (r.search or search_key(r.name)).replace("\n", " ")
-        starts.append(pos)
-        lines.append(line)
-        pos += len(line) + 1
+    rows.sort(key=lambda r: (len(r.name), r.name, r.id))
+    lower = [" ".join(r.name.lower().split()) for r in rows]
+    pinyin = [_ascii_part(r.search or search_key(r.name), name) for r, name in zip(rows, lower, strict=True)]
+    names_hay, names_starts = _haystack(lower)
+    pinyin_hay, pinyin_starts = _haystack(pinyin)
     built = _Index(
         ids=np.array([r.id for r in rows], dtype=np.int64),
         names=[r.name for r in rows],
         kinds=[r.kind for r in rows],
         lats=np.array([r.lat for r in rows], dtype=float),
         lons=np.array([r.lon for r in rows], dtype=float),
-        haystack="\n".join(lines),
-        starts=starts,
+        lower=lower,
+        pinyin=pinyin,
+        names_hay=names_hay,
+        names_starts=names_starts,
+        pinyin_hay=pinyin_hay,
+        pinyin_starts=pinyin_starts,
     )
     with _lock:
         _cache[key] = (version, built)
     return built
 
 
-def _matches(index: _Index, q: str, cap: int) -> list[int]:
-    """Row numbers whose search key contains q (at most `cap`), found by str.find over one string."""
-    out, at, hay, starts = [], 0, index.haystack, index.starts
+def _find(hay: str, starts: list[int], needle: str, cap: int, skip: set[int] | None = None) -> list[int]:
+    """Rows (in index order) whose line contains needle, at most `cap`, by str.find over one string."""
+    out, at = [], 0
     while len(out) < cap:
-        at = hay.find(q, at)
+        at = hay.find(needle, at)
         if at < 0:
             break
         row = bisect_right(starts, at) - 1
-        out.append(row)
+        if row >= 0 and (skip is None or row not in skip):
+            out.append(row)
         at = starts[row + 1] if row + 1 < len(starts) else len(hay)
     return out
+
+
+NEAREST_FIRST = 4000  # a search near a position looks at the places nearest to it first
+
+
+def _haystack_for(index: _Index, q: str) -> tuple[str, list[int], list[str]]:
+    return (
+        (index.pinyin_hay, index.pinyin_starts, index.pinyin)
+        if q.isascii()
+        else (
+            index.names_hay,
+            index.names_starts,
+            index.lower,
+        )
+    )
+
+
+def _nearest_matches(index: _Index, q: str, position: tuple[float, float], limit: int) -> list[int]:
+    """Matching rows nearest the position: the NEAREST_FIRST nearest places are tried first (a short query
+    matches thousands of places, a scan of all of them for each keystroke is what this avoids); when fewer
+    than `limit` of those match, every match is ranked (few matches: the scan is short)."""
+    dy = index.lats - position[0]
+    dx = (index.lons - position[1]) * math.cos(math.radians(position[0]))
+    d2 = dy * dy + dx * dx
+    if not q:
+        near = np.argpartition(d2, limit)[:limit] if len(d2) > limit else np.arange(len(d2))
+        return sorted(near.tolist(), key=lambda i: d2[i])
+    hay, starts, lines = _haystack_for(index, q)
+    if len(d2) > NEAREST_FIRST:
+        near = np.argpartition(d2, NEAREST_FIRST)[:NEAREST_FIRST]
+        near = near[np.argsort(d2[near], kind="stable")].tolist()
+        found = [i for i in near if q in lines[i]][:limit]
+        if len(found) >= limit:
+            return found
+    rows = np.array(_find(hay, starts, q, 50_000), dtype=np.int64)
+    if not len(rows):
+        return []
+    return rows[np.argsort(d2[rows], kind="stable")[:limit]].tolist()
+
+
+def _flat_metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    dy = (a[0] - b[0]) * 111_195
+    dx = (a[1] - b[1]) * 111_195 * math.cos(math.radians((a[0] + b[0]) / 2))
+    return math.hypot(dx, dy)
 
 
 def search(q: str, lat=None, lon=None, limit: int = 10) -> list[dict]:
@@ -364,16 +442,13 @@ def search(q: str, lat=None, lon=None, limit: int = 10) -> list[dict]:
     index = _index()
     if not index.names:
         return []
-    rows = np.array(_matches(index, q, 20_000) if q else range(len(index.names)), dtype=np.int64)
-    if not len(rows):
-        return []
     if position is not None:
-        dy = index.lats[rows] - position[0]
-        dx = (index.lons[rows] - position[1]) * math.cos(math.radians(position[0]))
-        order = rows[np.argsort(dy * dy + dx * dx, kind="stable")[:limit]]
-    else:
-        order = sorted(rows.tolist(), key=lambda i: (not index.names[i].lower().startswith(q), len(index.names[i])))
-        order = order[:limit]
+        order = _nearest_matches(index, q, position, limit)
+    else:  # names starting with q (shortest first), then any match (shortest first)
+        order = _find(index.names_hay, index.names_starts, "\n" + q, limit)
+        if len(order) < limit:
+            hay, starts, _lines = _haystack_for(index, q)
+            order += _find(hay, starts, q, limit - len(order), skip=set(order))
     order = [int(i) for i in order]
     grid_ids = current_index().lookup_many([index.lats[i] for i in order], [index.lons[i] for i in order])
     wanted = {g for g in grid_ids if g is not None}
@@ -388,8 +463,8 @@ def search(q: str, lat=None, lon=None, limit: int = 10) -> list[dict]:
             "lon": float(index.lons[i]),
             "grid": grid_names.get(grid_id),
         }
-        if position is not None:
-            item["distance_m"] = int(round(distance_m(position, (item["lat"], item["lon"]))))
+        if position is not None:  # for the list (metres, shown rounded): the flat-earth distance is plenty
+            item["distance_m"] = int(round(_flat_metres(position, (item["lat"], item["lon"]))))
         out.append(item)
     return out
 

@@ -38,6 +38,8 @@ def from_environment(instance_path: str) -> dict:
         "AMAP_KEY": env("GRIDSNAP_AMAP_KEY") or "",
         "TENCENT_MAP_KEY": env("GRIDSNAP_TENCENT_MAP_KEY") or "",
         "MAP_APPROVAL": env("GRIDSNAP_MAP_APPROVAL") or "",  # the 审图号 the provider publishes, shown with the map
+        # The map tiles a rider has seen, kept on the phone by the service worker (0: none)
+        "TILE_CACHE_MB": float(env("GRIDSNAP_TILE_CACHE_MB") or 30),
         # For osm: any WGS-84 XYZ tile server instead of OpenStreetMap's
         "TILE_URL": env("GRIDSNAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "TILE_ATTRIBUTION": env("GRIDSNAP_TILE_ATTRIBUTION") or "&copy; OpenStreetMap contributors",

@@ -108,10 +108,25 @@ def service_worker():
     icons = sorted({f"icons/{c.icon}.svg" for c in categories()})
     assets = [url_for("static", filename=name) for name in (*SHELL_ASSETS, *icons)]
     pages = offline_pages()
-    version = hashlib.sha256("\n".join(assets + pages).encode()).hexdigest()[:12]
+    from app.maps import tile_hosts
+
+    hosts, budget = tile_hosts(current_app.config), int(current_app.config["TILE_CACHE_MB"] * 1024 * 1024)
+    version = hashlib.sha256("\n".join([*assets, *pages, *hosts, str(budget)]).encode()).hexdigest()[:12]
     body = render_template(
-        "sw.js", assets=assets, pages=pages, version=version, outbox=url_for("static", filename="js/outbox.js")
+        "sw.js",
+        assets=assets,
+        pages=pages,
+        version=version,
+        outbox=url_for("static", filename="js/outbox.js"),
+        tile_hosts=hosts,
+        tile_budget=budget,
     )
     response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
+    # The worker fetches the map tiles it keeps: its own policy lets it reach the tile servers, nothing else.
+    from app.security import CONTENT_SECURITY_POLICY
+
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'", " ".join(["connect-src 'self'", *hosts])
+    )
     return response

@@ -8,6 +8,79 @@ var ASSETS = {{ assets|tojson }};
 var PAGES = {{ pages|tojson }};
 var OFFLINE_TEXT = {{ _("You are offline and this page was not saved on the phone yet.")|tojson }};
 
+/* Map tiles the rider has seen, kept (about GRIDSNAP_TILE_CACHE_MB) so the map of their usual area opens with
+   no network: cache first, the least recently used out first, each counted by its size. Only tile servers that
+   allow CORS (OpenStreetMap, Tianditu) are kept. The use order is kept in memory; after the worker restarts
+   it starts again from the order the tiles were stored. */
+var TILE_CACHE = 'gridsnap-tiles';
+var TILE_HOSTS = {{ tile_hosts|tojson }};
+var TILE_BUDGET = {{ tile_budget|tojson }};
+var TILE_GUESS = 20 * 1024;  // a kept tile whose size header is missing
+var tileIndex = null;  // {order: [url, oldest first], bytes: {url: n}, total: n}
+
+function loadTileIndex(cache) {
+  if (tileIndex) { return Promise.resolve(tileIndex); }
+  return cache.keys().then(function (requests) {
+    return Promise.all(requests.map(function (r) {
+      return cache.match(r).then(function (hit) {
+        var n = hit && hit.type !== 'opaque' ? Number(hit.headers.get('X-Tile-Bytes')) : 0;
+        return [r.url, n > 0 ? n : TILE_GUESS];
+      });
+    }));
+  }).then(function (entries) {
+    if (tileIndex) { return tileIndex; }
+    tileIndex = { order: [], bytes: {}, total: 0 };
+    entries.forEach(function (e) { tileIndex.order.push(e[0]); tileIndex.bytes[e[0]] = e[1]; tileIndex.total += e[1]; });
+    return tileIndex;
+  });
+}
+
+function touchTile(url) {
+  var i = tileIndex.order.indexOf(url);
+  if (i >= 0) { tileIndex.order.splice(i, 1); tileIndex.order.push(url); }
+}
+
+function keepTile(cache, request, response) {
+  var sized = response.blob().then(function (blob) {
+    var headers = new Headers(response.headers);
+    headers.set('X-Tile-Bytes', String(blob.size));
+    return [new Response(blob, { status: response.status, headers: headers }), blob.size];
+  });
+  return sized.then(function (pair) {
+    return cache.put(request, pair[0]).then(function () {
+      var url = request.url;
+      if (tileIndex.bytes[url] !== undefined) { tileIndex.total -= tileIndex.bytes[url]; touchTile(url); } else { tileIndex.order.push(url); }
+      tileIndex.bytes[url] = pair[1];
+      tileIndex.total += pair[1];
+      var evictions = [];
+      while (tileIndex.total > TILE_BUDGET && tileIndex.order.length > 1) {
+        var old = tileIndex.order.shift();
+        tileIndex.total -= tileIndex.bytes[old];
+        delete tileIndex.bytes[old];
+        evictions.push(cache['delete'](old));
+      }
+      return Promise.all(evictions);
+    });
+  });
+}
+
+function tile(event) {
+  var request = event.request;
+  return caches.open(TILE_CACHE).then(function (cache) {
+    return loadTileIndex(cache).then(function () { return cache.match(request); }).then(function (hit) {
+      if (hit) { touchTile(request.url); return hit; }
+      // Asked for with CORS, so that it can be kept with its real size (an opaque response counts as megabytes
+      // of the phone's storage quota); a tile server without CORS still draws the map, uncached.
+      return fetch(request.url, { mode: 'cors', credentials: 'omit' }).then(function (response) {
+        if (response.ok) {
+          event.waitUntil(keepTile(cache, request, response.clone())['catch'](function () {}));
+        }
+        return response;
+      }, function () { return fetch(request); });
+    });
+  });
+}
+
 self.addEventListener('install', function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) {
     return cache.addAll(ASSETS).then(function () {
@@ -37,7 +110,10 @@ self.addEventListener('fetch', function (event) {
   var request = event.request;
   if (request.method !== 'GET') { return; }
   var url = new URL(request.url);
-  if (url.origin !== self.location.origin) { return; }
+  if (url.origin !== self.location.origin) {
+    if (TILE_BUDGET > 0 && TILE_HOSTS.indexOf(url.origin) >= 0) { event.respondWith(tile(event)); }
+    return;
+  }
 
   if (request.mode === 'navigate') {
     // Network first (fresh statuses); the saved copy when there is no network.

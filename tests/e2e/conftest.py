@@ -64,6 +64,9 @@ def live_app(tmp_path_factory):
             "RATELIMIT_ENABLED": False,
             "GEOCODER": "",
             "SERVER_NAME": None,
+            # Tiles come from the page's route (a blank tile): the service worker's own fetches would go out to
+            # the real tile server, which these tests do not reach. test_tile_cache.py turns the cache on.
+            "TILE_CACHE_MB": 0,
         }
     )
     with app.app_context():

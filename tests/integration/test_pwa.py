@@ -54,3 +54,19 @@ def test_csrf_token_endpoint_needs_a_login_and_is_never_cached(client, app):
     assert r.status_code == 200 and r.json["csrf_token"]
     assert r.json["user"] == rider.id  # the outbox sends each rider's reports under their own login only
     assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_the_service_worker_keeps_the_providers_tiles_and_may_reach_only_them(client, app):
+    app.config.update(MAP_PROVIDER="tianditu", TIANDITU_KEY="k", TILE_CACHE_MB=30)
+    try:
+        r = client.get("/sw.js")
+        body = r.get_data(as_text=True)
+        assert "https://t0.tianditu.gov.cn" in body and f"var TILE_BUDGET = {30 * 1024 * 1024};" in body
+        policy = r.headers["Content-Security-Policy"]
+        assert "connect-src 'self' https://t0.tianditu.gov.cn" in policy and "https://t7.tianditu.gov.cn" in policy
+        assert "connect-src 'self';" in client.get("/login").headers["Content-Security-Policy"], "pages: no wider"
+        before = body
+        app.config["TILE_CACHE_MB"] = 5
+        assert client.get("/sw.js").get_data(as_text=True) != before, "a new budget is a new worker"
+    finally:
+        app.config.update(MAP_PROVIDER="", TIANDITU_KEY="", TILE_CACHE_MB=30)

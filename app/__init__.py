@@ -112,6 +112,9 @@ def register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     notify.init_app(app)  # the outbox hooks, the bell, /notifications
+    from app import summaries
+
+    summaries.init_app(app)  # the Monday job: publish last week, email the digest
     app.jinja_env.globals["asks_confirmation"] = asks_current_user  # the "Is it fixed?" card
 
 

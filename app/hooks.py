@@ -8,6 +8,7 @@ from flask import Flask, current_app
 FILED = "report_filed"  # (report): a new report, after its rows are flushed
 MOVED = "report_moved"  # (report, event): a status move, after its event is flushed
 CONFIRMED = "report_confirmed"  # (report, event): a rider's answer to "Is it fixed?"
+WEEK_ENDED = "week_ended"  # (now): a new local week has begun (the worker's Monday job, once a week)
 
 
 def register(app: Flask, name: str, fn: Callable) -> None:

@@ -136,6 +136,25 @@ class WeeklySummary(Figures):
             out[k] = getattr(self, k).isoformat() if getattr(self, k) else None
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WeeklySummary:
+        """The summary again from to_dict()'s data (a published record): to_dict() of it gives the same data."""
+        d = dict(data)
+        for k in ("start", "end", "as_of", "generated_at"):
+            d[k] = datetime.fromisoformat(d[k]) if d.get(k) else None
+        for k in ("by_category", "by_grid", "by_department", "by_team"):
+            d[k] = [Group(**_with_hours(g)) for g in d.get(k, [])]
+        d["hotspots"] = [Hotspot(**h) for h in d.get("hotspots", [])]
+        return cls(**_with_hours(d))
+
+
+def _with_hours(d: dict[str, Any]) -> dict[str, Any]:
+    out = dict(d)
+    for k in ("hours_to_accept", "hours_to_resolve"):
+        if isinstance(out.get(k), dict):
+            out[k] = Hours(**out[k])
+    return out
+
 
 def _total(tallies: dict[Key, _Tally]) -> _Tally:
     total = _Tally()

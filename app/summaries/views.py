@@ -1,15 +1,17 @@
-"""Summary pages for coordinators and admins: the list of weeks, one week as HTML, JSON or CSV."""
+"""Summary pages for coordinators and admins: the list of weeks, one week as HTML, JSON or CSV (its
+published record once published), its versions, the recompute comparison, the trends."""
 
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.access import staff_required
+from app.auth.access import role_required, staff_required
 from app.auth.forms import EmptyForm
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.inputs import page_number
-from app.summaries import bp, digest, render, services
+from app.models import Role
+from app.summaries import archive, bp, digest, render, services, trends
 
 PER_PAGE = 26
 MAX_PAGE = 1000  # 26,000 weeks back: far enough, and week arithmetic stays inside the calendar
@@ -20,7 +22,24 @@ MAX_PAGE = 1000  # 26,000 weeks back: far enough, and week arithmetic stays insi
 def index():
     page = page_number(request.args.get("page"), maximum=MAX_PAGE)
     weeks, older = services.recent_weeks(PER_PAGE, offset=(page - 1) * PER_PAGE)
+    archived = archive.published_weeks([w["week"] for w in weeks])
+    for w in weeks:
+        w["published_at"] = archived.get(w["week"])
     return render_template("summaries/index.html", weeks=weeks, page=page, older=older)
+
+
+def _csv(summary, suffix: str = "") -> Response:
+    return Response(
+        render.csv_text(summary),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="gridsnap-{summary.week}{suffix}.csv"'},
+    )
+
+
+def _published_headers(response, record):
+    response.headers["X-GridSnap-Published"] = record.published_at.isoformat()
+    response.headers["X-GridSnap-Version"] = str(record.version)
+    return response
 
 
 @bp.route("/<name>")
@@ -30,24 +49,99 @@ def week(name: str):
     if fmt not in ("", "json", "csv"):
         raise NotFound(_("Summaries come as a page, .json or .csv."))
     try:
-        summary = services.weekly_summary(week_name)
+        summary, record = archive.summary_for(week_name)
     except DomainError as err:
         if fmt != "json":
             raise
         return jsonify({"error": {"code": err.code, "message": str(err.message)}}), err.status
     if fmt == "json":
+        if record is not None:
+            return _published_headers(jsonify(record.data), record)
         return jsonify(summary.to_dict())
     if fmt == "csv":
-        return Response(
-            render.csv_text(summary),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="gridsnap-{summary.week}.csv"'},
-        )
+        return _published_headers(_csv(summary), record) if record is not None else _csv(summary)
+    wk = services.resolve_week(summary.week)
     return render_template(
         "summaries/week.html",
         s=summary,
+        record=record,
+        late=archive.late_changes(record) if record is not None else 0,
+        versions=archive.versions(summary.week) if record is not None and record.version > 1 else [],
+        trend=archive.headline_series(wk, live=None if record is not None else summary),
+        button=EmptyForm(),
         tile_url=current_app.config["TILE_URL"],
         tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+    )
+
+
+@bp.route("/<name>/versions/<int:number>.<any(json, csv):fmt>")
+@staff_required
+def version(name: str, number: int, fmt: str):
+    """One published version of a week, as it was published (the current one or an earlier)."""
+    record = archive.version_of(services.resolve_week(name).name, number)
+    if fmt == "json":
+        return _published_headers(jsonify(record.data), record)
+    return _published_headers(_csv(archive.summary_of(record), f"-v{record.version}"), record)
+
+
+@bp.route("/<name>/recompute")
+@staff_required
+def recompute(name: str):
+    """The published figures beside the figures computed now, differences highlighted."""
+    wk = services.resolve_week(name)
+    record = archive.published(wk.name)
+    if record is None:
+        raise NotFound(_("%(week)s is not published: its page shows the figures computed now.", week=wk.name))
+    live = services.weekly_summary(wk.name)
+    return render_template(
+        "summaries/recompute.html",
+        record=record,
+        live=live,
+        late=archive.late_changes(record),
+        diff=archive.compare(record.data, live),
+        figures=archive.GROUP_FIGURES,
+        button=EmptyForm(),
+    )
+
+
+@bp.route("/<name>/publish", methods=["POST"])
+@role_required(Role.ADMIN.value)
+def republish(name: str):
+    """Publish a complete week (again): a new version, the earlier ones kept."""
+    if not EmptyForm().validate_on_submit():
+        raise ValidationFailed(_("Your form expired. Reload the page and try again."))
+    wk = services.resolve_week(name)
+    record, _created = archive.publish(wk.name, actor=current_user, again=True)
+    db.session.commit()
+    flash(_("%(week)s published: version %(n)s.", week=record.week, n=record.version), "ok")
+    return redirect(url_for("summaries.week", name=record.week))
+
+
+@bp.route("/trends")
+@bp.route("/trends.<any(csv):fmt>")
+@staff_required
+def trends_page(fmt: str = ""):
+    """Weekly series per category, grid or department from the published weeks, as a chart and CSV."""
+    first_default, last_default = trends.default_range()
+    first = request.args.get("from") or first_default
+    last = request.args.get("to") or last_default
+    by = request.args.get("by") or "category"
+    figure = request.args.get("figure") or "received"
+    t = trends.trend(first, last, by, figure)
+    if fmt == "csv":
+        return Response(
+            render.trend_csv(t),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="gridsnap-trends-{by}-{first}-{last}.csv"'},
+        )
+    return render_template(
+        "summaries/trends.html",
+        t=t,
+        chart=trends.chart(t),
+        first=first,
+        last=last,
+        groupings=trends.BY,
+        figures=archive.GROUP_FIGURES,
     )
 
 

@@ -6,17 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from importlib import metadata
+from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import Text, func, inspect, select, text, type_coerce
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from app.database import snapshot
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.i18n import local_zone
 from app.models import User, utcnow
+from app.summaries.backlog_walk import BacklogWalk
 from app.summaries.models import PublishedSummary, ReportCorrection
 from app.summaries.services import HEADLINE, WeeklySummary, _summary, resolve_week, weekly_summary
 from app.summaries.weeks import Week, last_complete_week, parse_week
@@ -58,10 +61,9 @@ def code_version() -> str:
     return f"gridsnap {version}" + (f", schema {revision}" if revision else "")
 
 
-def extracts(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def extracts(data: dict[str, Any], s: WeeklySummary | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The headline figures and the per-group figures of a summary's data (what sparklines and trends read)."""
-    s = WeeklySummary.from_dict(data)
-    headline = s.headline()
+    headline = (s or WeeklySummary.from_dict(data)).headline()
     groups: dict[str, Any] = {}
     for name, attr in GROUPINGS.items():
         groups[name] = {
@@ -72,8 +74,20 @@ def extracts(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def published(week: str) -> PublishedSummary | None:
-    """The version of a week served now (None: the week is not published)."""
-    return db.session.scalar(select(P).where(P.current.is_(True), P.week == week))
+    """The version of a week served now (None: the week is not published); its documents load when read."""
+    return db.session.scalar(
+        select(P).options(defer(P.data), defer(P.groups), defer(P.headline)).where(P.current.is_(True), P.week == week)
+    )
+
+
+def data_text(record: PublishedSummary) -> str:
+    """The published data as stored (JSON text), served as it is without decoding it."""
+    return db.session.scalar(select(type_coerce(P.data, Text)).where(P.id == record.id))
+
+
+def archive_mark() -> int:
+    """Grows with every publication: what the sparklines and the same week last year of a page depend on."""
+    return db.session.scalar(select(func.max(P.id))) or 0
 
 
 def published_weeks(weeks: list[str]) -> dict[str, datetime]:
@@ -93,17 +107,34 @@ def version_of(week: str, number: int) -> PublishedSummary:
     return found
 
 
+def page_facts(record: PublishedSummary) -> SimpleNamespace:
+    """What a published week's page shows around its frozen body: the week and its neighbours."""
+    wk = parse_week(record.week, local_zone())
+    following = wk.shifted(1)
+    return SimpleNamespace(
+        week=wk.name,
+        previous_week=wk.shifted(-1).name,
+        next_week=following.name if following.start <= utcnow() else None,
+    )
+
+
 def summary_of(record: PublishedSummary) -> WeeklySummary:
     """The published summary, to render as the page, CSV or email."""
     return WeeklySummary.from_dict(record.data)
 
 
 def publish(
-    name: str | None, now: datetime | None = None, *, actor: User | None = None, again: bool = False
+    name: str | None,
+    now: datetime | None = None,
+    *,
+    actor: User | None = None,
+    again: bool = False,
+    walk: BacklogWalk | None = None,
 ) -> tuple[PublishedSummary, bool]:
     """Publish a complete week (default: the last one): its summary computed once and stored with the moment,
     the code version and the last correction it saw. Already published: that record, unless `again` (an
-    admin's republish), which adds a version and keeps the earlier. Returns (record, whether it is new)."""
+    admin's republish), which adds a version and keeps the earlier. A back-fill passes its BacklogWalk (the
+    backlog carried from week to week). Returns (record, whether it is new)."""
     now = now or utcnow()
     wk = resolve_week(name, now)
     if wk.end.astimezone(UTC) > now:
@@ -112,9 +143,10 @@ def publish(
     if current is not None and not again:
         return current, False
     with snapshot():  # the figures and the correction mark from one view of the database
-        data = _summary(wk, now, 10, 5).to_dict()
+        summary = _summary(wk, now, 10, 5, backlog=walk.backlog if walk is not None else None)
         mark = db.session.scalar(select(func.max(ReportCorrection.id))) or 0
-    headline, groups = extracts(data)
+    data = summary.to_dict()
+    headline, groups = extracts(data, summary)
     number = (db.session.scalar(select(func.max(P.version)).where(P.week == wk.name)) or 0) + 1
     record = P(
         week=wk.name,
@@ -139,6 +171,20 @@ def publish(
             _l("%(week)s was published by someone else meanwhile. Reload the page.", week=wk.name)
         ) from None
     return record, True
+
+
+def backfill(weeks: list[Week], now: datetime | None = None):
+    """Publish these complete weeks, oldest first, committing each (stopped, a back-fill resumes where it
+    was); yields each record. The backlog is carried from week to week (BacklogWalk)."""
+    now = now or utcnow()
+    walk = None
+    for wk in sorted(weeks, key=lambda w: w.start):
+        if walk is None:
+            with snapshot():
+                walk = BacklogWalk(wk.shifted(-1).end.astimezone(UTC))
+        record, _created = publish(wk.name, now, walk=walk)
+        db.session.commit()
+        yield record
 
 
 def unpublished_weeks(since: str, until: str | None = None, now: datetime | None = None) -> list[Week]:

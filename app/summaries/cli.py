@@ -60,10 +60,10 @@ def _publish(week, since) -> None:
         return
     todo = archive.unpublished_weeks(since, week)
     done = 0
-    with click.progressbar(todo, label=f"publishing {len(todo)} week(s)", file=sys.stderr) as bar:
-        for wk in bar:
-            archive.publish(wk.name)
-            db.session.commit()  # week by week: stopped, it resumes where it was
+    with click.progressbar(
+        archive.backfill(todo), length=len(todo), label=f"publishing {len(todo)} week(s)", file=sys.stderr
+    ) as bar:
+        for _record in bar:  # committed week by week: stopped, it resumes where it was
             done += 1
     click.echo(f"published {done} week(s) since {since}", err=True)
 

@@ -351,17 +351,24 @@ def resolve_week(name: str | None, now: datetime | None = None) -> Week:
 
 
 def weekly_summary(
-    week: str | None, now: datetime | None = None, *, hotspot_limit: int = 10, leaders: int = 5
+    week: str | None,
+    now: datetime | None = None,
+    *,
+    hotspot_limit: int = 10,
+    leaders: int = 5,
+    forward: bool | None = None,
 ) -> WeeklySummary:
     """The summary of one ISO week (default: the last complete week), as of `now`: every figure from one
     snapshot of the database, whatever is written meanwhile."""
     now = now or datetime.now(UTC)
     wk = resolve_week(week, now)
     with snapshot():
-        return _summary(wk, now, hotspot_limit, leaders)
+        return _summary(wk, now, hotspot_limit, leaders, forward)
 
 
-def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> WeeklySummary:
+def _summary(
+    wk: Week, now: datetime, hotspot_limit: int, leaders: int, forward: bool | None = None, backlog=None
+) -> WeeklySummary:
     from app.summaries.follow_up import follow_up
     from app.summaries.narrative import narrative
 
@@ -369,7 +376,9 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     as_of = min(end, now)
     prev = wk.shifted(-1)
     p_start, p_end = prev.start.astimezone(UTC), prev.end.astimezone(UTC)
-    (now_cells, prev_cells), received, moments = _facts([_Window(start, end, as_of), _Window(p_start, p_end, p_end)])
+    (now_cells, prev_cells), received, moments = _facts(
+        [_Window(start, end, as_of), _Window(p_start, p_end, p_end)], now, forward, backlog
+    )
     labels = _labels(now_cells.keys() | prev_cells.keys())
 
     # Category, grid and total roll up from the few category x grid cells; department and team need all.

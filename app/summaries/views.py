@@ -4,14 +4,16 @@ published record once published), its versions, the recompute comparison, the tr
 from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
+from app import i18n
 from app.auth.access import role_required, staff_required
 from app.auth.forms import EmptyForm
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.inputs import page_number
 from app.models import Role
-from app.summaries import archive, bp, digest, render, services, trends
+from app.summaries import archive, bp, digest, frozen, render, services, trends
 
 PER_PAGE = 26
 MAX_PAGE = 1000  # 26,000 weeks back: far enough, and week arithmetic stays inside the calendar
@@ -29,10 +31,12 @@ def index():
 
 
 def _csv(summary, suffix: str = "") -> Response:
+    return _csv_response(render.csv_text(summary), f"{summary.week}{suffix}")
+
+
+def _csv_response(body: str, name: str) -> Response:
     return Response(
-        render.csv_text(summary),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="gridsnap-{summary.week}{suffix}.csv"'},
+        body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="gridsnap-{name}.csv"'}
     )
 
 
@@ -49,26 +53,57 @@ def week(name: str):
     if fmt not in ("", "json", "csv"):
         raise NotFound(_("Summaries come as a page, .json or .csv."))
     try:
-        summary, record = archive.summary_for(week_name)
+        wk = services.resolve_week(week_name)
+        record = archive.published(wk.name)
+        summary = None if record is not None else services.weekly_summary(wk.name)
     except DomainError as err:
         if fmt != "json":
             raise
         return jsonify({"error": {"code": err.code, "message": str(err.message)}}), err.status
+    if record is None:
+        return _live(summary, fmt)
+    if fmt == "json":  # the stored text as it is: nothing decoded or encoded again
+        return _published_headers(Response(archive.data_text(record), mimetype="application/json"), record)
+    if fmt == "csv":
+        body = frozen.rendered(("csv", record.id), lambda: render.csv_text(archive.summary_of(record)))
+        return _published_headers(_csv_response(body, record.week), record)
+    lang = i18n.lang()
+    key = ("page", record.id, lang, archive.archive_mark(), current_app.config["TILE_URL"])
+
+    def body() -> str:
+        s = archive.summary_of(record)
+        return render_template(
+            "summaries/_body.html",
+            s=s,
+            record=record,
+            trend=archive.headline_series(wk),
+            with_map=True,
+            tile_url=current_app.config["TILE_URL"],
+            tile_attribution=current_app.config["TILE_ATTRIBUTION"],
+        )
+
+    return render_template(
+        "summaries/week.html",
+        s=archive.page_facts(record),
+        record=record,
+        body_html=Markup(frozen.rendered(key, body)),
+        late=archive.late_changes(record),
+        versions=archive.versions(record.week) if record.version > 1 else [],
+        button=EmptyForm(),
+    )
+
+
+def _live(summary, fmt: str):
+    """A week not published (the current one, or one not yet published): the figures computed now."""
     if fmt == "json":
-        if record is not None:
-            return _published_headers(jsonify(record.data), record)
         return jsonify(summary.to_dict())
     if fmt == "csv":
-        return _published_headers(_csv(summary), record) if record is not None else _csv(summary)
-    wk = services.resolve_week(summary.week)
+        return _csv(summary)
     return render_template(
         "summaries/week.html",
         s=summary,
-        record=record,
-        late=archive.late_changes(record) if record is not None else 0,
-        versions=archive.versions(summary.week) if record is not None and record.version > 1 else [],
-        trend=archive.headline_series(wk, live=None if record is not None else summary),
-        button=EmptyForm(),
+        record=None,
+        trend=archive.headline_series(services.resolve_week(summary.week), live=summary),
         tile_url=current_app.config["TILE_URL"],
         tile_attribution=current_app.config["TILE_ATTRIBUTION"],
     )

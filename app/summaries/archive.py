@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Text, func, inspect, select, text, type_coerce
+from sqlalchemy import Text, cast, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -82,7 +82,7 @@ def published(week: str) -> PublishedSummary | None:
 
 def data_text(record: PublishedSummary) -> str:
     """The published data as stored (JSON text), served as it is without decoding it."""
-    return db.session.scalar(select(type_coerce(P.data, Text)).where(P.id == record.id))
+    return db.session.scalar(select(cast(P.data, Text)).where(P.id == record.id))
 
 
 def archive_mark() -> int:

@@ -507,7 +507,7 @@ def _moved_since(windows: list[_Window], cells: list[Cells]) -> None:
     def change(values):  # +1 into the set, -1 out of it, 0 within or outside it
         return case((to.in_(values), 1), else_=0) - case((frm.in_(values), 1), else_=0)
 
-    changes = {"open": change(OPEN), "submitted": change((submitted,)), "working": change(WORKING)}
+    changes = {"open": change(OPEN), "unaccepted": change((submitted,)), "working": change(WORKING)}
     # Grouped by report_id + 0, not report_id: given the bare column, SQLite walks every event in report
     # order (ix_event_report_created saves it a sort) instead of the few since as_of by time.
     report = (E.c.report_id + literal_column("0")).label("report_id")
@@ -530,7 +530,7 @@ def _moved_since(windows: list[_Window], cells: list[Cells]) -> None:
     for i, w in enumerate(windows):
         at = _at(w.as_of)
         filed = R.c.created_at < at
-        late = case((R.c.accept_due_at < at, p[f"submitted{i}"]), else_=0) + case(
+        late = case((R.c.accept_due_at < at, p[f"unaccepted{i}"]), else_=0) + case(
             (R.c.resolve_due_at < at, p[f"working{i}"]), else_=0
         )
         out += [_int_sum(case((filed, p[f"open{i}"]), else_=0)), _int_sum(case((filed, late), else_=0))]

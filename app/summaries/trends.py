@@ -33,6 +33,12 @@ class Series:
     values: list[int | None]
     total: int = 0
 
+    @property
+    def cells(self) -> str:
+        """The values as table cells' text joined by "</td><td>" (numbers and dashes only: safe as HTML);
+        a grid's two years are thousands of cells, too many for a template loop."""
+        return "</td><td>".join("—" if v is None else str(int(v)) for v in self.values)
+
 
 @dataclass
 class Trend:
@@ -60,7 +66,7 @@ def trend(first: str, last: str, by: str = "category", figure: str = "received",
     a, b = parse_week(first, zone, now), parse_week(last, zone, now)
     check_range(a, b, MAX_WEEKS)
     weeks = [w.name for w in iter_weeks(a, b)]
-    column = P.headline if by == "total" else P.groups
+    column = P.headline if by == "total" else P.groups[by]  # one grouping's part of the JSON, not all three
     found = dict(
         db.session.execute(select(P.week, column).where(P.current.is_(True), P.week >= a.name, P.week <= b.name)).all()
     )
@@ -74,14 +80,14 @@ def trend(first: str, last: str, by: str = "category", figure: str = "received",
         return out
     names: dict[str, tuple[str, str]] = {}
     for w in weeks:  # the latest names win (a department renamed shows its new name across the range)
-        for code, g in (found.get(w) or {}).get(by, {}).items():
+        for code, g in (found.get(w) or {}).items():
             names[code] = (g["zh"], g["en"])
     for code, (zh, en) in names.items():
-        values = [(found[w].get(by, {}).get(code, {}).get(figure, 0) if w in found else None) for w in weeks]
+        values = [((found[w] or {}).get(code, {}).get(figure, 0) if w in found else None) for w in weeks]
         out.series.append(Series(code, zh, en, values, sum(v or 0 for v in values)))
     out.series.sort(key=lambda s: (-s.total, s.code == "", s.code))
     for w in weeks:
-        for code, g in (found.get(w) or {}).get(by, {}).items():
+        for code, g in (found.get(w) or {}).items():
             out.rows.append({"week": w, "code": code, "name_zh": g["zh"], "name_en": g["en"], **g})
     return out
 

@@ -149,6 +149,7 @@ def pages(s):
                 f"/riders/{s.rider_id}",
                 "/summaries/",
                 f"/summaries/{s.week}",
+                "/summaries/trends",
                 "/profile",
             ],
             False,

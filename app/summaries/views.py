@@ -103,6 +103,7 @@ def _live(summary, fmt: str):
         "summaries/week.html",
         s=summary,
         record=None,
+        button=EmptyForm(),
         trend=archive.headline_series(services.resolve_week(summary.week), live=summary),
         tile_url=current_app.config["TILE_URL"],
         tile_attribution=current_app.config["TILE_ATTRIBUTION"],

@@ -167,6 +167,24 @@ def test_recompute_shows_the_live_figures_beside_the_published_with_differences(
     assert client.get("/summaries/2025-W11/recompute").status_code == 404  # not published
 
 
+def test_an_admin_publishes_a_week_from_its_page(week_data, client):
+    _login(client, "coord")
+    assert 'id="publish"' not in client.get(f"/summaries/{WEEK}").get_data(as_text=True)
+    _login(client, "boss")
+    page = client.get(f"/summaries/{WEEK}").get_data(as_text=True)
+    assert 'id="publish"' in page and 'id="published-badge"' not in page
+    assert client.post(f"/summaries/{WEEK}/publish", data={"csrf_token": f.csrf_from(page)}).status_code == 302
+    record = archive.published(WEEK)
+    assert record.version == 1 and record.published_by_id == db.session.query(User).filter_by(username="boss").one().id
+    assert 'id="published-badge"' in client.get(f"/summaries/{WEEK}").get_data(as_text=True)
+    from app.summaries.weeks import week_of
+
+    current = week_of(datetime.now(SH), SH).name
+    page = client.get(f"/summaries/{current}").get_data(as_text=True)
+    assert 'id="publish"' not in page  # the week in progress cannot be published
+    assert client.post(f"/summaries/{current}/publish", data={"csrf_token": f.csrf_from(page)}).status_code == 409
+
+
 def test_an_admin_republishes_and_every_version_stays_downloadable(week_data, client):
     first, _ = archive.publish(WEEK, AFTER)
     db.session.commit()

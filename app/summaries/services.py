@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -139,20 +139,22 @@ class WeeklySummary(Figures):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WeeklySummary:
         """The summary again from to_dict()'s data (a published record): to_dict() of it gives the same data."""
-        d = dict(data)
+        d = _known(cls, data)
         for k in ("start", "end", "as_of", "generated_at"):
             d[k] = datetime.fromisoformat(d[k]) if d.get(k) else None
         for k in ("by_category", "by_grid", "by_department", "by_team"):
-            d[k] = [Group(**_with_hours(g)) for g in d.get(k, [])]
-        d["hotspots"] = [Hotspot(**h) for h in d.get("hotspots", [])]
-        return cls(**_with_hours(d))
+            d[k] = [Group(**_known(Group, g)) for g in d.get(k, [])]
+        d["hotspots"] = [Hotspot(**_known(Hotspot, h)) for h in d.get("hotspots", [])]
+        return cls(**d)
 
 
-def _with_hours(d: dict[str, Any]) -> dict[str, Any]:
-    out = dict(d)
+def _known(kind, d: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `kind` in d (a record published by an older version may lack some, or have others)."""
+    names = {f.name for f in fields(kind)}
+    out = {k: v for k, v in d.items() if k in names}
     for k in ("hours_to_accept", "hours_to_resolve"):
         if isinstance(out.get(k), dict):
-            out[k] = Hours(**out[k])
+            out[k] = Hours(**_known(Hours, out[k]))
     return out
 
 

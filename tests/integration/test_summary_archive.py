@@ -371,3 +371,18 @@ def test_bad_trend_ranges_are_refused_clearly(week_data, client, query, status):
 def test_104_weeks_of_trends_are_allowed(week_data):
     t = trends.trend("2023-W11", "2025-W10", "department", "received")
     assert len(t.weeks) == 104 and t.series == []
+
+
+def test_a_record_published_by_another_code_version_still_renders(week_data, client):
+    record, _ = archive.publish(WEEK, AFTER)
+    data = dict(record.data)
+    data["a_figure_of_an_older_version"] = 1  # a field since removed
+    del data["top_teams"]  # a field it did not have yet
+    data["by_grid"] = [{**g, "retired": True} for g in data["by_grid"]]
+    record.data = data
+    db.session.commit()
+    _login(client, "coord")
+    page = client.get(f"/summaries/{WEEK}")
+    assert page.status_code == 200 and 'id="published-badge"' in page.get_data(as_text=True)
+    assert client.get(f"/summaries/{WEEK}.csv").status_code == 200
+    assert client.get(f"/summaries/{WEEK}.json").get_json()["a_figure_of_an_older_version"] == 1

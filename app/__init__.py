@@ -119,6 +119,9 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     notify.init_app(app)  # the outbox hooks, the bell, /notifications
     recognition.init_app(app)  # points and badges earned, told through the EARNED hook
+    from app import summaries
+
+    summaries.init_app(app)  # the Monday job: publish last week, email the digest
     app.jinja_env.globals["asks_confirmation"] = asks_current_user  # the "Is it fixed?" card
     app.jinja_env.globals["place_of"] = place_of  # a report's place by name
     app.jinja_env.globals["map_config"] = browser_map_config  # the base map (the leaflet() macro)

@@ -9,6 +9,7 @@ FILED = "report_filed"  # (report): a new report, after its rows are flushed
 MOVED = "report_moved"  # (report, event): a status move, after its event is flushed
 CONFIRMED = "report_confirmed"  # (report, event): a rider's answer to "Is it fixed?" or a passer-by's look
 EARNED = "points_earned"  # (user, report, points, why, badges): a rider's points or badges grew with a move
+WEEK_ENDED = "week_ended"  # (now): a new local week has begun (the worker's Monday job, once a week)
 
 
 def register(app: Flask, name: str, fn: Callable) -> None:

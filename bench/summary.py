@@ -5,6 +5,14 @@ raw SQL behind it: every statement the service sends, captured while it runs and
 through the bare DB-API cursor in the same run. Targets: under 1 s, at most 3x the raw SQL.
 
     .venv/bin/python bench/summary.py [--week 2026-W47] [--runs 5]
+    .venv/bin/python bench/summary.py --archive [--weeks 104] [--fresh-archive] [--requests 60]
+
+--archive measures the published weeks instead (the archive, app/summaries/archive.py): the back-fill of
+the last WEEKS complete weeks (each week's publish timed; the floor is the raw SQL of one publish, replayed),
+a published week's page from the server (p95 over REQUESTS through the app, the floor the raw SQL of one
+request replayed), and 104 weeks of trends (the service and the page; the floor its SQL). Targets: page
+p95 <= 50 ms, back-fill <= 3 s per week, trends <= 200 ms. The back-fill writes published_summary rows:
+point GRIDSNAP_BENCH_DB at a copy of the shared database (the migration it needs is applied to it).
 
 The database (GRIDSNAP_BENCH_DB, default /tmp/gridsnap-bench-1m.db) is built once if missing and
 reused: migrations, the demo, demo.load_synthetic (1,000,000 reports over two years with their events,
@@ -227,8 +235,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--week", default=None, help="week name (default: the last complete week)")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--archive", action="store_true", help="measure the published weeks instead")
+    parser.add_argument("--weeks", type=int, default=104, help="--archive: weeks to back-fill")
+    parser.add_argument("--fresh-archive", action="store_true", help="--archive: empty the archive first")
+    parser.add_argument("--requests", type=int, default=60, help="--archive: page requests to time")
     args = parser.parse_args()
     ensure_database()
+    if args.archive:
+        archive_bench(args)
+        return
 
     from app.extensions import db
     from app.summaries.services import weekly_summary
@@ -270,6 +285,131 @@ def main() -> None:
         f"ratio service / raw SQL: {svc / floor:.2f}x  (target <= 3x; time target < 1000 ms: "
         f"{'met' if svc < 1 else 'NOT met'})"
     )
+
+
+def _p95(values: list[float], q: float = 0.95) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def archive_bench(args) -> None:
+    """The back-fill per week, a published week's page p95, trends over 104 weeks; each with its floor."""
+    from sqlalchemy import delete, select
+
+    from app.auth.services import start_session
+    from app.extensions import db
+    from app.i18n import local_zone
+    from app.models import Role, User
+    from app.summaries import archive, trends
+    from app.summaries.models import PublishedSummary
+    from app.summaries.weeks import last_complete_week
+    from bench.capture import replay, statements
+
+    app = make_app(DB)
+    with app.app_context():
+        if args.fresh_archive:
+            db.session.execute(delete(PublishedSummary))
+            db.session.commit()
+        last = last_complete_week(local_zone())
+        first = last.shifted(-(args.weeks - 1))
+        todo = archive.unpublished_weeks(first.name)
+        per_week: list[tuple[str, float]] = []
+        sample = todo[len(todo) // 2].name if todo else None
+        captured: list = []
+        t = time.perf_counter()
+        walk = archive.backfill(todo)
+        while True:
+            t = time.perf_counter()
+            if per_week and per_week[-1][0] == _before(sample, todo):
+                with statements(db.engine) as captured:
+                    record = next(walk, None)
+            else:
+                record = next(walk, None)
+            if record is None:
+                break
+            per_week.append((record.week, time.perf_counter() - t))
+        if per_week:
+            times = [s for _w, s in per_week]
+            print(f"back-fill: {len(per_week)} weeks {per_week[0][0]}..{per_week[-1][0]}, total {sum(times):.1f} s")
+            print(
+                f"  per week: median {statistics.median(times):.2f} s, mean {statistics.mean(times):.2f} s, "
+                f"p90 {_p95(times, 0.9):.2f} s, max {max(times):.2f} s ({max(per_week, key=lambda p: p[1])[0]}); "
+                f"first (loads the walk) {times[0]:.2f} s  (target <= 3 s per week, median: "
+                f"{'met' if statistics.median(times) <= 3 else 'NOT met'})"
+            )
+            if captured:
+                mid = dict(per_week)[sample]
+                reads = [c for c in captured if c[0].lstrip().upper().startswith("SELECT")]
+                floor = statistics.median(replay(db.engine, reads, 3))
+                print(f"  {sample}: publish {mid:.2f} s, raw SQL replayed {floor:.2f} s, ratio {mid / floor:.2f}x")
+        else:
+            print("back-fill: nothing to do (the archive has these weeks; --fresh-archive to redo)")
+
+        coordinator = db.session.scalar(select(User).where(User.role == Role.COORDINATOR.value).limit(1))
+        login = start_session(coordinator)
+        db.session.commit()
+        client = app.test_client()
+        with client.session_transaction() as sess:
+            sess["_user_id"], sess["_fresh"] = login.id, True
+        week = last.shifted(-8).name
+        url = f"/summaries/{week}"
+        for _ in range(3):
+            assert client.get(url).status_code == 200
+        with statements(db.engine) as page_sql:
+            client.get(url)
+        page, page_floor = [], []
+        for i in range(args.requests):
+            t = time.perf_counter()
+            r = client.get(url)
+            page.append(time.perf_counter() - t)
+            assert r.status_code == 200 and b"published-badge" in r.data
+            if i % 5 == 0:
+                page_floor += replay(db.engine, page_sql, 1)
+        for fmt in ("json", "csv"):
+            t = time.perf_counter()
+            client.get(f"{url}.{fmt}")
+            print(f"published {week}.{fmt}: {(time.perf_counter() - t) * 1000:.0f} ms")
+        p95, floor = _p95(page), statistics.median(page_floor)
+        print(
+            f"published week page {week}: p95 {p95 * 1000:.1f} ms, median {statistics.median(page) * 1000:.1f} ms "
+            f"over {len(page)} requests ({len(page_sql)} statements; raw SQL {floor * 1000:.1f} ms, ratio "
+            f"p95 / SQL {p95 / floor:.1f}x; target p95 <= 50 ms: {'met' if p95 <= 0.05 else 'NOT met'})"
+        )
+
+        a, b = last.shifted(-103).name, last.name
+        trends.trend(a, b, "category", "received")
+        with statements(db.engine) as trend_sql:
+            trends.trend(a, b, "category", "received")
+        service, pages, floor, by_page = [], [], [], {}
+        for by in ("total", "category", "grid", "department"):
+            for _ in range(10):
+                t = time.perf_counter()
+                tr = trends.trend(a, b, by, "received")
+                service.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                r = client.get(f"/summaries/trends?from={a}&to={b}&by={by}&figure=received")
+                pages.append(time.perf_counter() - t)
+                by_page.setdefault(by, []).append(pages[-1])
+                assert r.status_code == 200
+                floor += replay(db.engine, trend_sql, 1)
+        csv_t = time.perf_counter()
+        client.get(f"/summaries/trends.csv?from={a}&to={b}&by=grid")
+        csv_t = time.perf_counter() - csv_t
+        print(
+            f"trends {a}..{b} (104 weeks, {len(tr.weeks) - len(tr.missing)} published): service median "
+            f"{statistics.median(service) * 1000:.0f} ms; page median {statistics.median(pages) * 1000:.0f} ms, "
+            f"p95 {_p95(pages) * 1000:.0f} ms ("
+            + ", ".join(f"{k} {statistics.median(v) * 1000:.0f}" for k, v in by_page.items())
+            + f" ms); CSV by grid {csv_t * 1000:.0f} ms; raw SQL {statistics.median(floor) * 1000:.0f} ms, ratio "
+            f"service / SQL {statistics.median(service) / statistics.median(floor):.1f}x "
+            f"(target <= 200 ms: {'met' if _p95(pages) <= 0.2 else 'NOT met'})"
+        )
+
+
+def _before(sample, todo):
+    """The week published just before `sample` (its publish is the one captured)."""
+    names = [w.name for w in todo]
+    return names[names.index(sample) - 1] if sample in names and names.index(sample) > 0 else None
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
-"""The worker's jobs once a minute: escalation, and telling the admins of deliveries that gave up."""
+"""The worker's jobs once a minute: escalation, telling the admins of deliveries that gave up, and once a
+week (the first pass after Monday 00:00 local) announcing the week's end."""
 
 import logging
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import text
 
+from app import hooks
 from app.extensions import db
+from app.i18n import local_zone
 from app.models import Role, User, utcnow
 
 log = logging.getLogger("gridsnap.worker")
@@ -34,6 +38,35 @@ def every_minute() -> None:
     if only_one_worker():
         tell_admins_of_dead_deliveries()
     db.session.commit()
+    if only_one_worker():
+        week_ended()
+    db.session.commit()
+
+
+WEEK_MARK = "week_ended"
+
+
+def week_ended(now=None) -> bool:
+    """Once a week: the first pass after Monday 00:00 local emits hooks.WEEK_ENDED (the summaries publish the
+    week that ended and email its digest). The job mark, written in the same transaction, makes it once
+    whatever the number of workers (they take turns through only_one_worker's lock); True when it ran."""
+    from app.notify.models import JobMark
+
+    now = now or utcnow()
+    zone = local_zone()
+    local = now.astimezone(zone)
+    monday = datetime.combine(local.date() - timedelta(days=local.weekday()), time(0), tzinfo=zone).astimezone(UTC)
+    mark = db.session.get(JobMark, WEEK_MARK)
+    if mark is not None and mark.ran_until >= monday:
+        return False
+    if mark is None:
+        db.session.add(JobMark(name=WEEK_MARK, ran_until=now))
+    else:
+        mark.ran_until = now
+    db.session.flush()
+    hooks.emit(hooks.WEEK_ENDED, now)
+    log.info("week ended: announced at %s", now.isoformat())
+    return True
 
 
 def tell_admins_of_dead_deliveries(now=None) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -19,7 +19,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from app.extensions import db
 from app.models import Report, ReportEvent, User, status_sql
 from app.summaries.models import ReportBacklogCount
-from app.triage.workflow import OPEN_STATUSES, REOPEN_SOURCES, RESOLVE_DEADLINE_STATUSES, Outcome, Status, deadline_for
+from app.triage.workflow import OPEN_STATUSES, REOPEN_SOURCES, RESOLVE_DEADLINE_STATUSES, Outcome, Status
 
 R, E, U = Report.__table__, ReportEvent.__table__, User.__table__
 B = ReportBacklogCount.__table__
@@ -489,59 +489,158 @@ def _backlog(windows: list[_Window], cells: list[Cells]) -> None:
             key = Key(*row[:4])
             for i, c in enumerate(cells):
                 c.bump(key, OVERDUE_AT_END, -row[4 + i])
-    for i, w in enumerate(windows):
-        _moved_since(w.as_of, cells[i])
+    _moved_since(windows, cells)
 
 
-def _moved_since(as_of: datetime, cells: Cells) -> None:
-    """Correct one window's backlog for reports filed before as_of that moved at or after it: their status
-    at as_of is the from_status of their first such move (the earliest, then the lowest id).
+def _moved_since(windows: list[_Window], cells: list[Cells]) -> None:
+    """Correct each window's backlog for the reports filed before its as_of that moved at or after it.
 
-    Found in SQL and grouped by status then and now: a few hundred rows, however many moves there were."""
-    since = _at(as_of)
-    moved = and_(E.c.created_at >= since, E.c.kind == "transition")
+    A report's moves telescope: what the moves since as_of changed (to_status less from_status: open,
+    submitted, working) is its status now less its status then. These changes are summed per report
+    from the events alone (ix_event_created_moves covers them, and both windows are read in one pass),
+    the reports whose moves cancel out are dropped, and only the rest are joined to their reports for
+    the group and deadlines: about as many as were open then and are not now, where taking each
+    report's first move since as_of and joining it back to its event read every report that moved."""
+    to, frm = E.c.to_status, E.c.from_status
+    submitted = Status.SUBMITTED.value
+
+    def change(values):  # +1 into the set, -1 out of it, 0 within or outside it
+        return case((to.in_(values), 1), else_=0) - case((frm.in_(values), 1), else_=0)
+
+    changes = {"open": change(OPEN), "unaccepted": change((submitted,)), "working": change(WORKING)}
     # Grouped by report_id + 0, not report_id: given the bare column, SQLite walks every event in report
     # order (ix_event_report_created saves it a sort) instead of the few since as_of by time.
     report = (E.c.report_id + literal_column("0")).label("report_id")
-    first_at = select(report, func.min(E.c.created_at).label("at")).where(moved).group_by(report).subquery()
-    first_id = (
-        select(func.min(E.c.id).label("id"))
-        .select_from(first_at.join(E, and_(E.c.report_id == first_at.c.report_id, E.c.created_at == first_at.c.at)))
-        .where(E.c.kind == "transition")
-        .group_by(E.c.report_id)
+    sums, cols = [], []
+    for i, w in enumerate(windows):
+        since = E.c.created_at >= _at(w.as_of)
+        for name, delta in changes.items():
+            total = _int_sum(case((since, delta), else_=0))
+            sums.append(total)
+            cols.append(total.label(f"{name}{i}"))
+    per_report = (
+        select(report, *cols)
+        .where(E.c.created_at >= _at(min(w.as_of for w in windows)), E.c.kind == "transition")
+        .group_by(report)
+        .having(or_(*(total != 0 for total in sums)))
         .subquery()
     )
-    accept_late = case((R.c.accept_due_at < since, 1), else_=0)
-    resolve_late = case((R.c.resolve_due_at < since, 1), else_=0)
-    q = (
-        select(*KEYS, E.c.from_status, R.c.status, accept_late, resolve_late, func.count())
-        .select_from(
-            first_id.join(E, E.c.id == first_id.c.id)
-            .join(R, R.c.id == E.c.report_id)
-            .outerjoin(U, U.c.id == R.c.user_id)
+    p = per_report.c
+    out = []
+    for i, w in enumerate(windows):
+        at = _at(w.as_of)
+        filed = R.c.created_at < at
+        late = case((R.c.accept_due_at < at, p[f"unaccepted{i}"]), else_=0) + case(
+            (R.c.resolve_due_at < at, p[f"working{i}"]), else_=0
         )
-        .where(R.c.created_at < since)
-        .group_by(*KEYS, E.c.from_status, R.c.status, accept_late, resolve_late)
+        out += [_int_sum(case((filed, p[f"open{i}"]), else_=0)), _int_sum(case((filed, late), else_=0))]
+    q = (
+        select(*KEYS, *out)
+        .select_from(per_report.join(R, R.c.id == p.report_id).outerjoin(U, U.c.id == R.c.user_id))
+        .where(R.c.created_at < _at(max(w.as_of for w in windows)))
+        .group_by(*KEYS)
     )
     for row in db.session.execute(q):
-        then, now, a_late, r_late, n = row[4:]
-        open_now, open_then = now in OPEN, then in OPEN
-        late_then, late_now = _late(then, a_late, r_late), (_late(now, a_late, r_late) if open_now else 0)
         key = Key(*row[:4])
-        cells.bump(key, OPEN_AT_END, (open_then - open_now) * n)
-        cells.bump(key, OVERDUE_AT_END, (late_then - late_now) * n)
+        for i, c in enumerate(cells):
+            c.bump(key, OPEN_AT_END, -(row[4 + 2 * i] or 0))
+            c.bump(key, OVERDUE_AT_END, -(row[5 + 2 * i] or 0))
 
 
-def _late(status: str, accept_late: int, resolve_late: int) -> int:
-    """What Report.overdue_clause() says in SQL, given whether each deadline had passed."""
-    return deadline_for(status, accept_late, resolve_late) or 0
+def _backlog_forward(windows: list[_Window], cells: list[Cells]) -> None:
+    """Open and overdue reports as of each window's as_of, counted forward from the filings: every report
+    starts submitted (open; overdue once its accept deadline has passed) and each move before as_of adds
+    what it changes (to_status open minus from_status open, and the same for overdue, each status
+    measured against its own deadline at as_of). The moves telescope to the status at as_of.
+
+    What _backlog finds backward from the reports open now, for a week far back: its cost is the events
+    before as_of, where _backlog's is the events since (a year back: seconds either way, the half less)."""
+    to, frm = E.c.to_status, E.c.from_status
+    submitted = Status.SUBMITTED.value
+    latest = max(w.as_of for w in windows)
+
+    def late(status, moment):
+        return case(
+            (and_(status == submitted, R.c.accept_due_at < moment), 1),
+            (and_(status.in_(WORKING), R.c.resolve_due_at < moment), 1),
+            else_=0,
+        )
+
+    opened = case((to.in_(OPEN), 1), else_=0) - case((frm.in_(OPEN), 1), else_=0)
+    cols = []
+    for w in windows:
+        at = _at(w.as_of)
+        before = E.c.created_at < at
+        cols += [
+            _int_sum(case((before, opened), else_=0)),
+            _int_sum(case((before, late(to, at) - late(frm, at)), else_=0)),
+        ]
+    moves = (
+        select(*KEYS, *cols)
+        .select_from(E.join(R, R.c.id == E.c.report_id).outerjoin(U, U.c.id == R.c.user_id))
+        .where(E.c.created_at < _at(latest), E.c.kind == "transition")
+        .group_by(*KEYS)
+    )
+    filed_cols = []
+    for w in windows:
+        at = _at(w.as_of)
+        filed_cols += [
+            _int_sum(case((R.c.created_at < at, 1), else_=0)),
+            _int_sum(case((and_(R.c.created_at < at, R.c.accept_due_at < at), 1), else_=0)),
+        ]
+    filed = select(*KEYS, *filed_cols).select_from(_joined()).where(R.c.created_at < _at(latest)).group_by(*KEYS)
+    for c in cells:
+        c.open_now = {}
+    for query in (filed, moves):
+        for row in db.session.execute(query):
+            key = Key(*row[:4])
+            for i, c in enumerate(cells):
+                c.bump(key, OPEN_AT_END, row[4 + 2 * i] or 0)
+                c.bump(key, OVERDUE_AT_END, row[5 + 2 * i] or 0)
 
 
-def _facts(windows: list[_Window]):
+def _forward_is_cheaper(windows: list[_Window], now: datetime) -> bool:
+    """Whether fewer events lie before the windows' moments than after them (judged by time)."""
+    first = db.session.scalar(select(func.min(R.c.created_at)))
+    if first is None:
+        return False
+    first = first if first.tzinfo else first.replace(tzinfo=UTC)
+    return max(w.as_of for w in windows) - first < now - min(w.as_of for w in windows)
+
+
+def _drop_empty(cells: Cells) -> None:
+    """Forget the keys where nothing happened and nothing was open (both ways of counting the backlog can
+    leave some at zero: a group's only open report filed after as_of, say), so neither shows empty groups."""
+    timed = {key for key, _h, _m in cells.accept} | {key for key, _h, _m in cells.resolve}
+    open_now = dict(cells.open_now)
+    for key in cells.keys():
+        if key in timed:
+            continue
+        base = open_now.get(key, (0, 0))
+        counts = cells.counts.get(key, {})
+        if (
+            base[0] + counts.get(OPEN_AT_END, 0) == 0
+            and base[1] + counts.get(OVERDUE_AT_END, 0) == 0
+            and not any(n for i, n in counts.items() if i not in (OPEN_AT_END, OVERDUE_AT_END))
+        ):
+            cells.counts.pop(key, None)
+            open_now.pop(key, None)
+    cells.open_now = open_now
+
+
+def _facts(windows: list[_Window], now: datetime | None = None, forward: bool | None = None, backlog=None):
     """Cells per (category, grid, department, team) for each window, with the first window's
-    reports received (for hotspots and the counts per day) and moments (for the counts per day)."""
+    reports received (for hotspots and the counts per day) and moments (for the counts per day).
+    The backlog is counted backward from now or forward from the first filing, whichever reads fewer
+    events (`forward` forces one way), unless a `backlog` step is given (a back-fill's BacklogWalk)."""
     cells = [Cells() for _w in windows]
     received = _received(windows, cells)
     moments = _activity(windows, cells)
-    _backlog(windows, cells)
+    if backlog is None:
+        if forward is None:
+            forward = _forward_is_cheaper(windows, now or datetime.now(UTC))
+        backlog = _backlog_forward if forward else _backlog
+    backlog(windows, cells)
+    for c in cells:
+        _drop_empty(c)
     return cells, received, moments

@@ -50,6 +50,19 @@ def csv_text(s: WeeklySummary) -> str:
     return out.getvalue()
 
 
+def trend_csv(t) -> str:
+    """One row per week and group of a trend (every figure kept for the trends); weeks not published have none."""
+    from app.summaries.archive import GROUP_FIGURES
+
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(["week", t.by, "name_zh", "name_en", *GROUP_FIGURES])
+    for r in t.rows:
+        row = [r["week"], r["code"], r["name_zh"], r["name_en"], *(r.get(k) for k in GROUP_FIGURES)]
+        w.writerow([spreadsheet_safe(v) for v in row])
+    return out.getvalue()
+
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -135,6 +135,27 @@ class WeeklySummary(Figures):
         for k in ("start", "end", "as_of", "generated_at"):
             out[k] = getattr(self, k).isoformat() if getattr(self, k) else None
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WeeklySummary:
+        """The summary again from to_dict()'s data (a published record): to_dict() of it gives the same data."""
+        d = _known(cls, data)
+        for k in ("start", "end", "as_of", "generated_at"):
+            d[k] = datetime.fromisoformat(d[k]) if d.get(k) else None
+        for k in ("by_category", "by_grid", "by_department", "by_team"):
+            d[k] = [Group(**_known(Group, g)) for g in d.get(k, [])]
+        d["hotspots"] = [Hotspot(**_known(Hotspot, h)) for h in d.get("hotspots", [])]
+        return cls(**d)
+
+
+def _known(kind, d: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `kind` in d (a record published by an older version may lack some, or have others)."""
+    names = {f.name for f in fields(kind)}
+    out = {k: v for k, v in d.items() if k in names}
+    for k in ("hours_to_accept", "hours_to_resolve"):
+        if isinstance(out.get(k), dict):
+            out[k] = Hours(**_known(Hours, out[k]))
+    return out
 
 
 def _total(tallies: dict[Key, _Tally]) -> _Tally:
@@ -335,17 +356,24 @@ def resolve_week(name: str | None, now: datetime | None = None) -> Week:
 
 
 def weekly_summary(
-    week: str | None, now: datetime | None = None, *, hotspot_limit: int = 10, leaders: int = 5
+    week: str | None,
+    now: datetime | None = None,
+    *,
+    hotspot_limit: int = 10,
+    leaders: int = 5,
+    forward: bool | None = None,
 ) -> WeeklySummary:
     """The summary of one ISO week (default: the last complete week), as of `now`: every figure from one
     snapshot of the database, whatever is written meanwhile."""
     now = now or datetime.now(UTC)
     wk = resolve_week(week, now)
     with snapshot():
-        return _summary(wk, now, hotspot_limit, leaders)
+        return _summary(wk, now, hotspot_limit, leaders, forward)
 
 
-def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> WeeklySummary:
+def _summary(
+    wk: Week, now: datetime, hotspot_limit: int, leaders: int, forward: bool | None = None, backlog=None
+) -> WeeklySummary:
     from app.summaries.follow_up import follow_up
     from app.summaries.narrative import narrative
 
@@ -353,7 +381,9 @@ def _summary(wk: Week, now: datetime, hotspot_limit: int, leaders: int) -> Weekl
     as_of = min(end, now)
     prev = wk.shifted(-1)
     p_start, p_end = prev.start.astimezone(UTC), prev.end.astimezone(UTC)
-    (now_cells, prev_cells), received, moments = _facts([_Window(start, end, as_of), _Window(p_start, p_end, p_end)])
+    (now_cells, prev_cells), received, moments = _facts(
+        [_Window(start, end, as_of), _Window(p_start, p_end, p_end)], now, forward, backlog
+    )
     labels = _labels(now_cells.keys() | prev_cells.keys())
 
     # Category, grid and total roll up from the few category x grid cells; department and team need all.

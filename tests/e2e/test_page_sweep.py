@@ -148,6 +148,7 @@ def pages(s):
                 f"/riders/{s.rider_id}",
                 "/summaries/",
                 f"/summaries/{s.week}",
+                "/summaries/trends",
                 "/profile",
             ],
             False,

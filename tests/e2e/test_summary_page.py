@@ -51,3 +51,39 @@ def test_week_page_fits_a_phone_draws_hotspots_and_prints(live, phone):
     pdf_ready = phone.evaluate("getComputedStyle(document.querySelector('.cards')).gridTemplateColumns")
     assert len(pdf_ready.split()) == 5  # five headline cards to a row on paper
     assert [e for e in phone.errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_a_published_week_its_recompute_and_the_trends_on_a_phone(live, phone):
+    from app.extensions import db
+    from app.summaries import archive
+
+    factories.make_user("coord", role="coordinator", password=factories.PASSWORD)
+    rider = factories.make_user("rider1", team="犍路先锋")
+    for week, day in (("2025-W09", 24), ("2025-W10", 3)):
+        month = 2 if week == "2025-W09" else 3
+        for i in range(3 if week == "2025-W10" else 2):
+            factories.report_row(rider, "garbage", datetime(2025, month, day + i, 9, tzinfo=SH))
+        archive.publish(week)
+    db.session.commit()
+    offline_tiles(phone)
+    phone.set_viewport_size({"width": 360, "height": 780})
+    log_in_page(phone, "coord", factories.PASSWORD)
+
+    assert phone.goto("/summaries/2025-W10?lang=en").status == 200
+    assert phone.locator("#published-badge").is_visible()
+    assert phone.locator("#fig-received .figure-value").inner_text() == "3"
+    assert phone.locator("#fig-received svg.sparkline polyline").count() == 1
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert phone.locator("#recompute").bounding_box()["height"] >= 44
+    phone.locator("#recompute").click()
+    phone.wait_for_selector("#compare-headline")
+    assert phone.locator("#difference-count").is_visible()
+    assert phone.locator("table.compare td.differs").count() == 0  # nothing changed since publication
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    assert phone.goto("/summaries/trends?from=2025-W08&to=2025-W10&by=category&lang=en").status == 200
+    assert phone.locator("#trend-chart polyline").count() == 1  # garbage, W09..W10 (W08 is a gap)
+    assert phone.locator("#missing-weeks").is_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert phone.locator(".trend-form select").first.bounding_box()["height"] >= 44
+    assert [e for e in phone.errors if not e.startswith("Failed to load resource")] == []

@@ -5,6 +5,7 @@ before it. Every expected number below is derived in the comments from the repor
 times, never from the service's own helpers.
 """
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -483,3 +484,29 @@ def test_what_is_written_while_a_summary_is_built_does_not_skew_it(scenario):
     for s in (quiet, busy):
         s.pop("generated_at")
     assert busy == quiet
+
+
+def test_the_backlog_counted_forward_from_the_filings_equals_the_one_counted_back_from_now(scenario):
+    """Old weeks count their backlog forward (fewer events before them than since): the same figures."""
+    later = NOW + timedelta(days=400)
+    for week in ("2025-W47", "2025-W48", "2025-W49"):
+        for now in (NOW, later):
+            forward = weekly_summary(week, now, forward=True).to_dict()
+            assert forward == weekly_summary(week, now, forward=False).to_dict(), (week, now)
+    assert weekly_summary("2025-W48", NOW, forward=True).open_at_end == weekly_summary("2025-W48", NOW).open_at_end
+
+
+def test_a_back_fill_carrying_the_backlog_week_to_week_gives_the_figures_computed_afresh(scenario):
+    """The back-fill's backlog walk (filings and moves applied week by week) matches each week's own count."""
+    from app.summaries import archive
+    from app.summaries.weeks import parse_week
+
+    later = NOW + timedelta(days=30)
+    zone = ZoneInfo("Asia/Shanghai")
+    weeks = [parse_week(n, zone, later) for n in ("2025-W46", "2025-W47", "2025-W48", "2025-W49", "2025-W50")]
+    records = list(archive.backfill(weeks, later))
+    assert [r.week for r in records] == [w.name for w in weeks]
+    for r in records:
+        fresh = json.loads(json.dumps(weekly_summary(r.week, later).to_dict()))
+        assert r.data == fresh, r.week
+    assert any(r.data["open_at_end"] and r.data["overdue_at_end"] for r in records)

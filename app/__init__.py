@@ -91,7 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from app.ops import bp as ops_bp  # /readyz
     from app.reports import bp as reports_bp
     from app.reports import views as _report_views  # noqa: F401
-    from app.reports.places import place_of
+    from app.reports.places import place_label, place_of
     from app.summaries import bp as summaries_bp
     from app.summaries import views as _summary_views  # noqa: F401
     from app.teams import bp as teams_bp
@@ -124,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
     summaries.init_app(app)  # the Monday job: publish last week, email the digest
     app.jinja_env.globals["asks_confirmation"] = asks_current_user  # the "Is it fixed?" card
     app.jinja_env.globals["place_of"] = place_of  # a report's place by name
+    app.jinja_env.globals["place_label"] = place_label  # a place by name (a hotspot's), "zh" or "en"
     app.jinja_env.globals["map_config"] = browser_map_config  # the base map (the leaflet() macro)
 
 

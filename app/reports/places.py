@@ -507,3 +507,8 @@ def locate_text(text: str | None) -> tuple[float, float] | None:
         if len(found) == 1:
             return found[0]["lat"], found[0]["lon"]
     return None
+
+
+def place_label(place: dict | None, lang: str = "zh") -> str:
+    """label() for a page's language code ("zh" or "en")."""
+    return label(place, "zh_CN" if str(lang).startswith("zh") else "en")

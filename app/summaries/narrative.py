@@ -113,14 +113,19 @@ def narrative(s: Any, prev_category_grid: list[dict]) -> dict[str, str]:
         )
     if s.hotspots:
         h = s.hotspots[0]
-        where_en = f" in grid {h.grid}" if h.grid else ""
-        where_zh = f"{h.grid}网格" if h.grid else ""
+        from app.reports.places import label
+
+        # By name where the gazetteer knows the place ("grid · landmark, direction and distance").
+        named_en, named_zh = label(h.place, "en"), label(h.place, "zh_CN")
+        where_en = f" at {named_en}" if named_en else (f" in grid {h.grid}" if h.grid else "")
+        where_zh = named_zh or (
+            f"{h.grid}网格（{h.lat:.4f}, {h.lon:.4f}）" if h.grid else f"（{h.lat:.4f}, {h.lon:.4f}）"
+        )
         en.append(
             f"The largest hotspot{where_en} gathered {h.count} reports within 150 m, "
             f"mostly {h.category_en.lower()} ({h.category_count})."
         )
         zh.append(
-            f"最集中的热点在{where_zh}（{h.lat:.4f}, {h.lon:.4f}）附近150米内，共{h.count}件，"
-            f"以{h.category_zh}为主（{h.category_count}件）。"
+            f"最集中的热点在{where_zh}附近150米内，共{h.count}件，以{h.category_zh}为主（{h.category_count}件）。"
         )
     return {"zh": "".join(zh), "en": " ".join(en)}

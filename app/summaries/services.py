@@ -100,6 +100,7 @@ class Hotspot:
     category_en: str
     category_count: int
     grid: str | None
+    place: dict[str, Any] | None = None  # by name: the grid and the nearest landmark (reports.places.describe)
 
 
 @dataclass
@@ -306,6 +307,8 @@ def _change(now: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[str, 
 
 
 def _hotspots(received: Received, labels: list[dict], limit: int) -> list[Hotspot]:
+    from app.reports.places import describe
+
     found = []
     pinned = [i for i, lat in enumerate(received.lat) if lat is not None]  # not those waiting for a pin
     if len(pinned) < len(received.lat):
@@ -314,8 +317,9 @@ def _hotspots(received: Received, labels: list[dict], limit: int) -> list[Hotspo
         received.lat, received.lon, received.cell, received.category_id, received.grid_id, limit=limit
     ):
         code, zh, en, _s = labels[0].get(c.category_id, ("", "", "", 0))
-        grid = labels[1].get(c.grid_id, ("",))[0] or None
-        found.append(Hotspot(c.lat, c.lon, c.count, code, zh, en, c.category_count, grid))
+        grid = labels[1].get(c.grid_id, ("", ""))[1] or None  # by name, not its code
+        place = describe(c.lat, c.lon, grid)
+        found.append(Hotspot(c.lat, c.lon, c.count, code, zh, en, c.category_count, grid, place))
     return found
 
 

@@ -269,3 +269,25 @@ def test_open311_addresses_are_placed_by_the_gazetteer_first(app, client):
     r = post(client, key, lat=None, long=None, address_string="医院")
     report = db.session.scalar(select(Report).where(Report.reference == r.get_json()[0]["service_request_id"]))
     assert report.lat is None and report.address == "医院"
+
+
+def test_the_weekly_hotspots_are_named_by_place(app, client):
+    from datetime import UTC, datetime
+
+    from app.i18n import local_zone
+    from app.summaries.services import weekly_summary
+    from app.summaries.weeks import week_of
+
+    load_places()
+    load_grid()
+    rider = f.make_user("rider1")
+    for i in range(3):
+        f.file_report(rider, lat=NE_OF_HOSPITAL[0] + i * 0.0001, lon=NE_OF_HOSPITAL[1])
+    week = week_of(datetime.now(UTC), local_zone())
+    s = weekly_summary(week.name)
+    spot = s.hotspots[0]
+    assert spot.count == 3 and spot.place["landmark"] == "犍为县人民医院" and spot.place["grid"] == "玉津镇滨河社区"
+    assert "犍为县人民医院" in s.narrative["zh"] and "犍为县人民医院" in s.narrative["en"]
+    f.log_in(client, f.make_user("coord1", role="coordinator"))
+    page = client.get(f"/summaries/{week.name}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "玉津镇滨河社区 · 犍为县人民医院 东北" in page

@@ -227,7 +227,7 @@ def test_hotspots_of_the_week_come_from_its_reports(scenario):
     # parking is the main category (2, 5, 8, 10 against the hazards 6 and 7), and G02 holds four of the six.
     assert len(s.hotspots) == 1
     h = s.hotspots[0]
-    assert (h.count, h.category, h.category_count, h.grid) == (6, "illegal_parking", 4, "G02")
+    assert (h.count, h.category, h.category_count, h.grid) == (6, "illegal_parking", 4, "玉津二网格")  # by name
 
 
 def test_top_tables_rank_as_the_teams_leaderboard_does(scenario):

@@ -105,6 +105,7 @@ SCHEMAS: dict[str, dict] = {
             "assignee_id": nullable(INT),
             "description": STR,
             "address": nullable(STR),
+            "place": {"type": "string", "description": "By name (grid · nearest landmark); empty when unknown"},
             "lat": PIN,
             "lon": PIN,
             "grid_id": nullable(INT),

@@ -14,6 +14,7 @@ from app.i18n import iso, lang
 from app.inputs import flag
 from app.reports import services as report_services
 from app.reports.limits import comment_limit
+from app.reports.places import place_label
 from app.triage import board, duplicates, services
 from app.triage.board import deadline_state
 from app.triage.workflow import deadline_for
@@ -37,6 +38,7 @@ def board_item_json(row) -> dict:
         "assignee_id": row.assignee_id,
         "description": row.description,
         "address": row.address,
+        "place": place_label(row.place, lg),
         "lat": row.lat,
         "lon": row.lon,
         "grid_id": row.grid_id,

@@ -208,6 +208,7 @@ ROW_COLUMNS = (
     Report.version,
     Report.description,
     Report.address,
+    Report.place,
     Report.lat,
     Report.lon,
     Report.created_at,

@@ -291,3 +291,16 @@ def test_the_weekly_hotspots_are_named_by_place(app, client):
     f.log_in(client, f.make_user("coord1", role="coordinator"))
     page = client.get(f"/summaries/{week.name}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "玉津镇滨河社区 · 犍为县人民医院 东北" in page
+
+
+def test_the_board_shows_the_place(app, client):
+    load_places()
+    load_grid()
+    r = f.file_report(f.make_user("rider1"), lat=NE_OF_HOSPITAL[0], lon=NE_OF_HOSPITAL[1])
+    coord = f.make_user("coord1", role="coordinator")
+    f.log_in(client, coord)
+    page = client.get("/board", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "玉津镇滨河社区 · 犍为县人民医院 东北" in page
+    items = client.get("/api/v1/reports", headers={**f.bearer(f.api_token(coord)), "Accept-Language": "en"}).get_json()
+    item = next(i for i in items["items"] if i["id"] == r.id)
+    assert item["place"].startswith("玉津镇滨河社区 · 犍为县人民医院") and "northeast" in item["place"]

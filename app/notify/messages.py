@@ -92,6 +92,10 @@ def _values(params: dict, categories: dict[str, Category], locale: str) -> dict:
         values["outcome"] = str(OUTCOME_LABELS[Outcome(params["outcome"])])
     if params.get("to") in Status._value2member_map_:
         values["status"] = str(LABELS[Status(params["to"])])
+    if isinstance(params.get("place"), dict):
+        from app.reports.places import label
+
+        values["place"] = label(params["place"], locale)
     if params.get("why") in WHY:
         values["why"] = str(WHY[params["why"]])
     for key in ("badge", "badge_rule"):  # stored as the badge's English text, a msgid of the catalog
@@ -114,6 +118,8 @@ def render(kind: str, params: dict, locale: str, categories: dict[str, Category]
         values = _Blank(_values(params, categories, locale))
         title = str(TITLES.get(kind, kind)) % values
         body = str(BODIES.get(kind, "")) % values
+        if values.get("place"):  # where, by name (grid · nearest landmark)
+            body = str(_l("%(body)s (%(place)s)", body=body, place=values["place"]))
     return title, body
 
 

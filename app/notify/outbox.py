@@ -80,6 +80,8 @@ def notify(
     params = dict(params or {})
     if report is not None:
         params.setdefault("reference", report.reference)
+        if report.place and kind not in (Kind.POINTS, Kind.BADGE):
+            params.setdefault("place", report.place)
     made, seen = [], set()
     for user in users:
         if user is None or user.id in seen or not user.active:

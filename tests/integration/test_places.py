@@ -304,3 +304,22 @@ def test_the_board_shows_the_place(app, client):
     items = client.get("/api/v1/reports", headers={**f.bearer(f.api_token(coord)), "Accept-Language": "en"}).get_json()
     item = next(i for i in items["items"] if i["id"] == r.id)
     assert item["place"].startswith("玉津镇滨河社区 · 犍为县人民医院") and "northeast" in item["place"]
+
+
+def test_notifications_name_the_place(app):
+    from app.notify.messages import render
+    from app.notify.models import Notification
+    from app.triage.services import transition
+
+    load_places()
+    worker = f.make_user("grid_worker", role="handler", department="urban_management")
+    load_grid(worker=worker)
+    r = f.file_report(f.make_user("rider1"), lat=NE_OF_HOSPITAL[0], lon=NE_OF_HOSPITAL[1])
+    coord = f.make_user("coord1", role="coordinator")
+    transition(r, coord, "accepted", version=r.version)
+    transition(r, coord, "assigned", version=r.version, assignee_id=worker.id)
+    db.session.commit()
+    n = db.session.scalar(select(Notification).where(Notification.user_id == worker.id))
+    zh = render(n.kind, n.params, "zh_CN")[1]
+    en = render(n.kind, n.params, "en")[1]
+    assert "（玉津镇滨河社区 · 犍为县人民医院 东北" in zh and "犍为县人民医院" in en and "northeast" in en

@@ -523,6 +523,11 @@ def set_location(report: Report, actor: User, lat, lon, *, version) -> ReportEve
     report.lat, report.lon, report.cell = lat_f, lon_f, cell_of(lat_f, lon_f)
     report.location_source, report.accuracy = "staff", None
     report.grid_id = grid_for_point(lat_f, lon_f)
+    from app.reports.services import default_department_id, describe_place
+
+    report.place = describe_place(lat_f, lon_f, report.grid_id)  # named again where it now is
+    if report.status == Status.SUBMITTED.value:  # not dispatched yet: the territory's department (属地)
+        report.department_id = default_department_id(report.category, report.grid_id)
     event = ReportEvent(
         report_id=report.id,
         actor_id=actor.id,

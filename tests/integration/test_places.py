@@ -323,3 +323,16 @@ def test_notifications_name_the_place(app):
     zh = render(n.kind, n.params, "zh_CN")[1]
     en = render(n.kind, n.params, "en")[1]
     assert "（玉津镇滨河社区 · 犍为县人民医院 东北" in zh and "犍为县人民医院" in en and "northeast" in en
+
+
+def test_a_pin_set_by_a_coordinator_names_the_place_and_takes_the_grids_department(app):
+    from app.triage.services import set_location
+
+    load_places()
+    load_grid(department="property")
+    rider, coord = f.make_user("rider1"), f.make_user("coord1", role="coordinator")
+    r = f.file_report(rider, category="noise", lat=29.5, lon=104.2)  # outside the grids: the category's
+    assert r.department.code == "environment" and r.place is None
+    set_location(r, coord, NE_OF_HOSPITAL[0], NE_OF_HOSPITAL[1], version=r.version)
+    db.session.commit()
+    assert r.place["landmark"] == "犍为县人民医院" and r.department.code == "property"

@@ -42,6 +42,7 @@ class CategoryForm(FlaskForm):
     accept_hours = StringField(_l("Hours to accept"), validators=[DataRequired(), Length(max=12)])
     resolve_hours = StringField(_l("Hours to resolve"), validators=[DataRequired(), Length(max=12)])
     default_department_id = SelectField(_l("Default department"), coerce=int)
+    own_department = BooleanField(_l("Always its own department, wherever the report is"))
     sort_order = IntegerField(_l("Order in lists"), default=100, validators=[Optional(), NumberRange(0, 10000)])
     active = BooleanField(_l("Offered to riders"), default=True)
 

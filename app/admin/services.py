@@ -27,6 +27,7 @@ CATEGORY_FIELDS = (
     "name_en",
     "icon",
     "hazard",
+    "own_department",
     "accept_hours",
     "resolve_hours",
     "active",
@@ -253,6 +254,7 @@ def save_category(
     default_department_id: int | None,
     active: bool = True,
     sort_order: int = 100,
+    own_department: bool = False,
 ) -> Category:
     """Create or edit a category."""
     code = _code(code)
@@ -266,6 +268,7 @@ def save_category(
         resolve_hours=_hours(resolve_hours, _l("Hours to resolve")),
         sort_order=int(sort_order or 0),
         default_department_id=default_department_id,
+        own_department=bool(own_department),
     )
     if icon not in ICONS:
         raise ValidationFailed(_l("Unknown icon."))

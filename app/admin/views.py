@@ -257,6 +257,7 @@ def category(category_id):
                 resolve_hours=form.resolve_hours.data,
                 active=form.active.data,
                 default_department_id=form.default_department_id.data or None,
+                own_department=form.own_department.data,
                 sort_order=form.sort_order.data if form.sort_order.data is not None else 100,
             ),
             url_for("admin.categories"),

@@ -267,6 +267,10 @@ def test_category_is_created_and_edited_with_deadlines_and_default_department(ap
     assert (created.after["code"], created.after["default_department"]) == ("dog_waste", "urban_management")
     assert updated.before == {"hazard": False, "accept_hours": 12.0}
     assert updated.after == {"hazard": True, "accept_hours": 2.0}
+    # "Always its own department": not the grid's (dispatch by grid, 属地).
+    client.post(f"/admin/categories/{cat.id}", data={**data, "hazard": "y", "accept_hours": "2", "own_department": "y"})
+    assert fresh(Category, cat.id).own_department is True
+    assert audit("category.update")[-1].after == {"own_department": True}
 
 
 def test_category_with_impossible_deadlines_or_a_taken_code_is_refused(app, client):

@@ -11,13 +11,22 @@ from app.auth.access import require_view, safe_next, staff_or_handler_required, 
 from app.auth.forms import EmptyForm
 from app.errors import StaleReport
 from app.extensions import db
+from app.i18n import lang
 from app.inputs import record_id, whole_number
 from app.models import Category
 from app.reports import services as report_services
 from app.triage import board as queries
 from app.triage import bp, duplicates, services
 from app.triage.models import ResponseTemplate
-from app.triage.workflow import MOVE_LABELS, OUTCOME_LABELS, PRIORITIES, PRIORITY_LABELS, Status
+from app.triage.workflow import (
+    DESTRUCTIVE_TARGETS,
+    MOVE_LABELS,
+    OUTCOME_LABELS,
+    PRIORITIES,
+    PRIORITY_LABELS,
+    Status,
+    primary_move,
+)
 
 
 def _pickers():
@@ -139,6 +148,8 @@ def _detail_context(report):
         templates.setdefault(t.target_status, []).append(t)
     staff = current_user.is_staff
     events = report_services.timeline(report, include_internal=True)
+    moves = services.legal_moves_for(current_user, report)
+    primary = primary_move(report.status, moves)
     return {
         "report": report,
         # the riders' answers to "Is it fixed?" since the last resolve, shown beside the close step
@@ -149,14 +160,21 @@ def _detail_context(report):
         ],
         "form": EmptyForm(),
         "events": events,
-        "moves": services.legal_moves_for(current_user, report),
+        "moves": moves,
+        "primary": primary,
+        "secondary": [m for m in moves if m != primary],
+        "destructive": DESTRUCTIVE_TARGETS,
         "move_labels": MOVE_LABELS,
+        "categories": report_services.categories() if staff else [],
+        "category_names": {c.code: c.name(lang()) for c in db.session.scalars(select(Category))},
         "outcome_labels": OUTCOME_LABELS,
         "Status": Status,
         "needs": lambda to: services.workflow.requirements(report.status, to),
         "candidates": duplicates.duplicate_candidates(report) if staff and report.is_open else [],
         "departments": departments,
         "handlers": handlers,
+        # [id, name, department code]: the dispatch form lists only the chosen department's handlers
+        "handler_options": [[h.id, h.display_name, h.department.code if h.department else ""] for h in handlers],
         "templates": templates,
         "priorities": PRIORITIES,
         "priority_labels": PRIORITY_LABELS,
@@ -203,7 +221,8 @@ def move(report_id: int):
             department_id=form.get("department") or None,
             outcome=form.get("outcome"),
             duplicate_of=form.get("duplicate_of"),
-            internal=bool(form.get("internal")),
+            reply=form.get("reply"),
+            internal=True,  # the page's note is internal; the rider reads the separate reply
             after_photo=photo.stream if photo and photo.filename else None,
         )
     except StaleReport as err:
@@ -223,6 +242,36 @@ def comment(report_id: int):
     services.add_comment(r, current_user, request.form.get("note", ""), internal=bool(request.form.get("internal")))
     db.session.commit()
     return redirect(url_for("triage.report", report_id=r.id) + "#timeline")
+
+
+@bp.route("/board/reports/<int:report_id>/correct", methods=["POST"])
+@staff_required
+def correct(report_id: int):
+    from app.reports.addresses import lookup_address_later
+    from app.triage.corrections import correct_report
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    r = report_services.get_report(report_id)
+    form = request.form
+    try:
+        event = correct_report(
+            r,
+            current_user,
+            version=form.get("version"),
+            category=form.get("category"),
+            lat=form.get("lat"),
+            lon=form.get("lon"),
+            note=form.get("note"),
+        )
+    except StaleReport as err:
+        return _stale_page(report_id, err)
+    moved = "lat" in event.details
+    db.session.commit()
+    if moved:
+        lookup_address_later(report_id)
+    flash(_("%(ref)s is corrected.", ref=r.reference), "ok")
+    return redirect(url_for("triage.report", report_id=r.id))
 
 
 @bp.route("/board/reports/<int:report_id>/priority", methods=["POST"])

@@ -19,6 +19,33 @@
     });
   }
 
+  // Dispatch: the handler list follows the chosen department.
+  var depts = document.querySelectorAll('select[data-handlers-for]');
+  for (var d = 0; d < depts.length; d++) {
+    depts[d].addEventListener('change', function (ev) {
+      var dep = ev.target, sel = document.getElementById(dep.getAttribute('data-handlers-for'));
+      if (!sel) { return; }
+      var all = JSON.parse(sel.getAttribute('data-handlers') || '[]');
+      while (sel.options.length > 1) { sel.remove(1); }
+      for (var i = 0; i < all.length; i++) {
+        if (all[i][2] === dep.value) {
+          var opt = document.createElement('option');
+          opt.value = String(all[i][0]);
+          opt.textContent = all[i][1];
+          sel.appendChild(opt);
+        }
+      }
+    });
+  }
+
+  // Reject and duplicate end a report: asked once more before they are sent.
+  document.addEventListener('click', function (ev) {
+    var el = ev.target;
+    while (el && el !== document && !(el.getAttribute && el.getAttribute('data-confirm'))) { el = el.parentNode; }
+    if (!el || el === document) { return; }
+    if (!window.confirm(el.getAttribute('data-confirm'))) { ev.preventDefault(); }
+  });
+
   var mapEl = document.getElementById('board-map');
   if (mapEl && window.L) {
     var map = L.map(mapEl).setView([29.2089, 103.9512], 13);
@@ -58,6 +85,22 @@
     L.tileLayer(small.getAttribute('data-tiles'), {
       maxZoom: 19, attribution: small.getAttribute('data-attribution')
     }).addTo(sm);
-    L.circleMarker([lat, lon], {radius: 9, color: '#b3261e', fillOpacity: 0.8}).addTo(sm);
+    if (small.getAttribute('data-draggable')) {
+      // Staff correct the location by dragging the pin; the correction form carries it.
+      var pin = L.marker([lat, lon], {
+        draggable: true, keyboard: true, title: document.getElementById('correct-pin-hint') ?
+          document.getElementById('correct-pin-hint').textContent : '',
+        icon: L.divIcon({className: 'drag-pin', iconSize: [28, 28], iconAnchor: [14, 28]})
+      }).addTo(sm);
+      pin.on('dragend', function () {
+        var at = pin.getLatLng();
+        document.getElementById('correct-lat').value = at.lat.toFixed(6);
+        document.getElementById('correct-lon').value = at.lng.toFixed(6);
+        var box = document.getElementById('correct');
+        if (box) { box.open = true; }
+      });
+    } else {
+      L.circleMarker([lat, lon], {radius: 9, color: '#b3261e', fillOpacity: 0.8}).addTo(sm);
+    }
   }
 })();

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     case,
+    false,
     or_,
     text,
 )
@@ -308,6 +309,9 @@ class Report(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(20))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    # Outside the service area (grids.area) when filed or corrected: accepted, but flagged for the board.
+    # Only a server default, so inserts that do not name it (older revisions' data, Core inserts) work.
+    outside_area: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])

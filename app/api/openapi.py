@@ -73,6 +73,10 @@ SCHEMAS: dict[str, dict] = {
             "outcome": nullable({"type": "string", "enum": [o.value for o in Outcome]}),
             "duplicate_of": nullable(STR),
             "grid": ref("GridRef"),
+            "outside_area": {
+                "type": "boolean",
+                "description": "The location is outside the service area (accepted, flagged for checking)",
+            },
             "photos": {"type": "array", "items": ref("Photo")},
             "after_photos": {"type": "array", "items": ref("Photo")},
             "co_reporter": {

@@ -40,6 +40,7 @@ def board_item_json(row) -> dict:
         "lat": row.lat,
         "lon": row.lon,
         "grid_id": row.grid_id,
+        "outside_area": bool(row.outside_area),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
         "due_at": iso(due),

@@ -17,6 +17,7 @@ from app.auth.access import sees_private_parts, shared_with_co_reporter
 from app.auth.services import require_approved
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
+from app.grids.area import outside_area
 from app.grids.index import grid_for_point
 from app.models import Category, CoReporter, Photo, Report, ReportEvent, User, utcnow
 from app.reports.geo import cell_of, valid_location
@@ -239,6 +240,7 @@ def submit_report(
         version=1,
     )
     report.grid_id = grid_for_point(lat_f, lon_f)
+    report.outside_area = outside_area(lat_f, lon_f)  # accepted, but flagged for the coordinators
     report.photos = photo_rows
     try:
         with db.session.begin_nested():

@@ -113,14 +113,13 @@ def narrative(s: Any, prev_category_grid: list[dict]) -> dict[str, str]:
         )
     if s.hotspots:
         h = s.hotspots[0]
-        where_en = f" in grid {h.grid}" if h.grid else ""
-        where_zh = f"{h.grid}网格" if h.grid else ""
+        # named by its place (an address or the grid's name), never by coordinates
+        place = getattr(h, "place", None) or (h.grid if h.grid else None)
+        where_en = f" at {place}" if place else ""
+        where_zh = f"在{place}" if place else ""
         en.append(
             f"The largest hotspot{where_en} gathered {h.count} reports within 150 m, "
             f"mostly {h.category_en.lower()} ({h.category_count})."
         )
-        zh.append(
-            f"最集中的热点在{where_zh}（{h.lat:.4f}, {h.lon:.4f}）附近150米内，共{h.count}件，"
-            f"以{h.category_zh}为主（{h.category_count}件）。"
-        )
+        zh.append(f"最集中的热点{where_zh}附近150米内，共{h.count}件，以{h.category_zh}为主（{h.category_count}件）。")
     return {"zh": "".join(zh), "en": " ".join(en)}

@@ -21,7 +21,8 @@ from app.database import snapshot
 from app.extensions import db
 from app.grids.models import Grid
 from app.i18n import local_zone
-from app.models import Category, Department, Team
+from app.models import Category, Department, Report, Team
+from app.reports.geo import cell_of
 from app.summaries import hotspots as hotspot_search
 
 # COUNTS, OUTCOMES, Hours, hours, pct and quantile are also this module's public names (render, tests).
@@ -100,6 +101,8 @@ class Hotspot:
     category_en: str
     category_count: int
     grid: str | None
+    place: str | None = None  # named: a report's address there, else the grid's name (never coordinates)
+    grid_name: str | None = None
 
 
 @dataclass
@@ -290,9 +293,22 @@ def _hotspots(received: Received, labels: list[dict], limit: int) -> list[Hotspo
         received.lat, received.lon, received.cell, received.category_id, received.grid_id, limit=limit
     ):
         code, zh, en, _s = labels[0].get(c.category_id, ("", "", "", 0))
-        grid = labels[1].get(c.grid_id, ("",))[0] or None
-        found.append(Hotspot(c.lat, c.lon, c.count, code, zh, en, c.category_count, grid))
+        grid, _zh, grid_name, _s = labels[1].get(c.grid_id, ("", "", "", 0))
+        place = _place_name(c.lat, c.lon) or grid_name or None
+        found.append(
+            Hotspot(c.lat, c.lon, c.count, code, zh, en, c.category_count, grid or None, place, grid_name or None)
+        )
     return found
+
+
+def _place_name(lat: float, lon: float) -> str | None:
+    """The address of the latest named report in the ~100 m cell at a hotspot's centre (ix_report_cell_created)."""
+    return db.session.scalar(
+        select(Report.address)
+        .where(Report.cell == cell_of(lat, lon), Report.address.is_not(None), Report.address != "")
+        .order_by(Report.created_at.desc())
+        .limit(1)
+    )
 
 
 def _leaders(start: datetime, end: datetime, limit: int) -> tuple[list[dict], list[dict]]:
@@ -394,6 +410,10 @@ def recent_weeks(count: int = 26, offset: int = 0, now: datetime | None = None) 
         select(*cols).where(R.c.created_at >= bounds[-1][0], R.c.created_at < bounds[0][1])
     ).one()
     first = db.session.scalar(select(func.min(R.c.created_at)))
+    if first is not None and first.tzinfo is None:  # SQLite hands back naive UTC
+        first = first.replace(tzinfo=UTC)
+    # From the week of the first report on (the current week always, so the page is never empty)
+    weeks = [w for i, w in enumerate(weeks) if (i == 0 and offset == 0) or (first is not None and w.end > first)]
     listed = [
         {
             "week": w.name,

@@ -22,16 +22,16 @@ from app.models import Category, Report, ReportEvent
 from app.triage.workflow import Status
 
 BADGES = {
-    "first_report": (_l("First report"), _l("Filed a report that was not rejected or marked as a duplicate.")),
+    "first_report": (_l("First report"), _l("File a report that is not rejected or marked as a duplicate.")),
     "first_hazard": (
         _l("Hazard spotter"),
-        _l("A report in a safety-hazard category (lift, fire lane, manhole…) was accepted."),
+        _l("Have a report in a safety-hazard category (lift, fire lane, manhole…) accepted."),
     ),
-    "fixed_10": (_l("10 fixed"), _l("10 of your reports were closed as fixed.")),
-    "fixed_50": (_l("50 fixed"), _l("50 of your reports were closed as fixed.")),
+    "fixed_10": (_l("10 fixed"), _l("Have 10 of your reports closed as fixed.")),
+    "fixed_50": (_l("50 fixed"), _l("Have 50 of your reports closed as fixed.")),
     "steady_month": (
         _l("Steady month"),
-        _l("Filed a report in each week of one calendar month (days 1–7, 8–14, 15–21 and 22 to the end)."),
+        _l("File a report in each week of one calendar month (days 1–7, 8–14, 15–21 and 22 to the end)."),
     ),
 }
 NOT_COUNTED = (Status.REJECTED, Status.DUPLICATE)
@@ -117,3 +117,30 @@ def reports_by_status(user_id: int) -> dict[str, int]:
             select(Report.status, func.count()).where(Report.user_id == user_id).group_by(Report.status)
         ).all()
     )
+
+
+# How far along a rider is towards each badge: what counts and how much it takes.
+GOALS = {"first_report": 1, "first_hazard": 1, "fixed_10": 10, "fixed_50": 50, "steady_month": 4}
+
+
+def progress_for(user_id: int, held: list[Badge]) -> dict[str, tuple[int, int]]:
+    """(done, needed) for each badge not yet held, e.g. (7, 10) for fixed_10: shown as "7 / 10"."""
+    rows = db.session.execute(
+        select(Report.status, Report.created_at, Report.fixed_clause().label("fixed")).where(Report.user_id == user_id)
+    ).all()
+    counted = [r for r in rows if r.status not in NOT_COUNTED]
+    fixed = sum(1 for r in rows if r.fixed)
+    weeks: dict[tuple[int, int], set[int]] = defaultdict(set)
+    zone = local_zone()
+    for r in counted:
+        day = r.created_at.astimezone(zone).date()
+        weeks[(day.year, day.month)].add(_week_of_month(day))
+    done = {
+        "first_report": min(len(counted), 1),
+        "first_hazard": 0,  # not held: no hazard report accepted yet
+        "fixed_10": fixed,
+        "fixed_50": fixed,
+        "steady_month": max((len(w) for w in weeks.values()), default=0),
+    }
+    have = {b.code for b in held}
+    return {code: (min(done[code], need), need) for code, need in GOALS.items() if code not in have}

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.grids.area import outside_area
 from app.grids.index import grid_for_point
 from app.models import Report, ReportEvent, utcnow
 from app.reports.geo import cell_of, distance_m, valid_location
@@ -86,6 +87,7 @@ def correct_report(
         report.location_source = "map"
         report.address = None  # named again after the commit (reports.addresses)
         report.grid_id = grid_for_point(*new_place)
+        report.outside_area = outside_area(*new_place)
         details["grid_id"] = report.grid_id
     event = ReportEvent(
         report_id=report.id,

@@ -64,10 +64,10 @@ def describe_event(event: ReportEvent | None) -> str:
     """One sentence saying who changed a report, when and how (for the 409 page)."""
     if event is None:
         return _("Someone else changed this report.")
-    from app.i18n import local_zone
+    from app.i18n import local_datetime
 
     who = event.actor.display_name if event.actor else _("the system")
-    when = event.created_at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+    when = local_datetime(event.created_at)
     if event.kind == "transition":
         how = _("moved it from %(a)s to %(b)s", a=LABELS[Status(event.from_status)], b=LABELS[Status(event.to_status)])
     elif event.kind == "edit" and "priority" in (event.details or {}):

@@ -1,7 +1,5 @@
 """The triage board, a report's page for staff and handlers, and a handler's tasks."""
 
-from datetime import UTC
-
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -40,27 +38,28 @@ def _pickers():
 
 def _row_helpers() -> dict:
     """Per-page constants for the board's rows: 50 rows must not translate and route 50 times."""
-    from app.i18n import local_zone
+    from app.i18n import local_datetime
 
-    zone = local_zone()
     words = {s.value: str(services.LABELS[s]) for s in Status}
     words.update({p: str(label) for p, label in PRIORITY_LABELS.items()})
     words.update(overdue=_("Overdue"), due_soon=_("Due soon"), escalated=_("Escalated"), warned=_("Half the time used"))
+    words["suggested"] = _("Suggested")
+    words["outside_area"] = _("Outside the area")
+    words["hazard"] = _("Hazard")
 
-    def shorttime(dt):
-        if dt is None:
-            return ""
-        if dt.tzinfo is None:  # Core rows on SQLite: stored as UTC
-            dt = dt.replace(tzinfo=UTC)
-        return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-    return {"words": words, "shorttime": shorttime, "report_url": url_for("triage.report", report_id=0)[:-1]}
+    return {
+        "words": words,
+        "shorttime": local_datetime,
+        "report_url": url_for("triage.report", report_id=0)[:-1],
+        "undispatched": (Status.SUBMITTED.value, Status.ACCEPTED.value),
+        "photo_url": url_for("reports.photo", photo_id=0, variant="thumb")[: -len("0/thumb.jpg")],
+    }
 
 
 @bp.route("/board")
 @staff_required
 def board():
-    f = queries.parse_filter(request.args)
+    f = queries.parse_filter(request.args, sort_default="attention")
     counts = queries.status_counts(f)
     rows = queries.board_rows(f)
     return render_template(
@@ -86,7 +85,7 @@ def board():
 @bp.route("/board/map.json")
 @staff_required
 def board_map():
-    f = queries.parse_filter(request.args)
+    f = queries.parse_filter(request.args, sort_default="attention")
     points = queries.map_points(f)
     return jsonify(
         {
@@ -100,6 +99,7 @@ def board_map():
                     "priority": p.priority,
                     "category": p.code,
                     "color": p.color,
+                    "outside_area": bool(p.outside_area),
                     "url": url_for("triage.report", report_id=p.id),
                 }
                 for p in points
@@ -196,6 +196,20 @@ def report(report_id: int):
     return render_template("triage/report.html", **_detail_context(r))
 
 
+@bp.route("/board/reports/<int:report_id>/panel")
+@staff_required
+def panel(report_id: int):
+    """The report in the board's side panel: the report page's body without the page around it."""
+    r = report_services.get_report(report_id)
+    back = safe_next(request.args.get("back"), url_for("triage.board"))
+    return render_template("triage/_panel.html", back=back, **_detail_context(r))
+
+
+def _back_or(report_id: int) -> str:
+    """Where a form sent from the board's side panel returns (the board, list kept), else the report page."""
+    return safe_next(request.form.get("back"), url_for("triage.report", report_id=report_id))
+
+
 def _stale_page(report_id: int, err: StaleReport):
     db.session.rollback()
     return render_template("triage/stale.html", message=err.message, report_id=report_id), 409
@@ -229,7 +243,7 @@ def move(report_id: int):
         return _stale_page(report_id, err)
     db.session.commit()
     flash(_("%(ref)s is now %(status)s.", ref=r.reference, status=services.LABELS[Status(r.status)]), "ok")
-    return redirect(url_for("triage.report", report_id=r.id))
+    return redirect(_back_or(r.id))
 
 
 @bp.route("/board/reports/<int:report_id>/comment", methods=["POST"])
@@ -271,7 +285,7 @@ def correct(report_id: int):
     if moved:
         lookup_address_later(report_id)
     flash(_("%(ref)s is corrected.", ref=r.reference), "ok")
-    return redirect(url_for("triage.report", report_id=r.id))
+    return redirect(_back_or(r.id))
 
 
 @bp.route("/board/reports/<int:report_id>/priority", methods=["POST"])

@@ -20,7 +20,7 @@
     circle.bindTooltip(String(j + 1), { permanent: true, direction: 'center', className: 'hotspot-rank' });
     var label = document.createElement('span');  // text, never HTML: names come from admins and grid files
     label.textContent = '#' + (j + 1) + ' · ' + h.count + ' · ' + (zh ? h.category_zh : h.category_en) +
-                        (h.grid ? ' · ' + h.grid : '');
+                        (h.place ? ' · ' + h.place : (h.grid_name ? ' · ' + h.grid_name : ''));
     circle.bindPopup(label);
     circle.addTo(map);
     bounds.push([h.lat, h.lon]);

@@ -51,8 +51,10 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
     coord_ctx, coord = desktop(browser, live)
     log_in_page(coord, "coord", f.PASSWORD)
     coord.goto("/board")
-    coord.click(f"text={reference}")
-    assert coord.url.endswith(f"/board/reports/{report_id}")
+    coord.click(f"text={reference}")  # on a wide screen: the side panel, the list kept
+    coord.wait_for_selector("#side-panel:not([hidden]) #panel-title")
+    coord.click("#panel-full")  # the full page
+    coord.wait_for_url(f"**/board/reports/{report_id}")
     submit_move(coord, "accepted")
     assert coord.locator('form.move[data-to="assigned"]').is_visible()
     dispatch = coord.locator('form.move[data-to="assigned"]')
@@ -83,7 +85,7 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
     # the same filter as a map: the closed report is one clustered marker
     coord.goto("/board?status=closed&view=map")
     coord.wait_for_selector('#board-map[data-count="1"]')
-    assert coord.locator("#board-map .leaflet-overlay-pane path.leaflet-interactive").count() == 1  # one circle marker
+    assert coord.locator("#board-map .board-point").count() == 1  # one marker, reachable with the keyboard
     assert coord.errors == [] and hpage.errors == []
     coord_ctx.close()
     handler_ctx.close()

@@ -1,0 +1,26 @@
+"""A report's location outside the service area is flagged (report.outside_area)
+
+Revision ID: a9d4e6f1b237
+Revises: 028aa30bc09f
+Create Date: 2026-12-07 10:00:00
+
+Reports filed before this revision are not checked again: they read as inside (false).
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "a9d4e6f1b237"
+down_revision = "028aa30bc09f"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("report", sa.Column("outside_area", sa.Boolean(), nullable=False, server_default=sa.false()))
+
+
+def downgrade():
+    # SQLite (3.35+) drops a column in place too.
+    op.drop_column("report", "outside_area")

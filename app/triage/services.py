@@ -556,8 +556,8 @@ def bulk(
             with db.session.begin_nested():
                 if action == "accept":
                     transition(report, actor, Status.ACCEPTED, version=version, note=note)
-                elif action == "reject":
-                    transition(report, actor, Status.REJECTED, version=version, note=note)
+                elif action == "reject":  # the reason is for the rider
+                    transition(report, actor, Status.REJECTED, version=version, reply=note)
                 elif action == "assign":
                     transition(
                         report,

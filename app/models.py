@@ -249,6 +249,17 @@ class Report(db.Model):
         # The board's first page: open reports, newest first (a plain (status, created_at)
         # index is ignored by SQLite's planner for IN (...); the partial one is used).
         Index("ix_report_open_created", "created_at", sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
+        # The board's "needs attention" order, read from the index alone (the 50 rows are fetched after).
+        Index(
+            "ix_report_open_attention",
+            "category_id",
+            "status",
+            "accept_due_at",
+            "resolve_due_at",
+            "created_at",
+            sqlite_where=text(_OPEN_SQL),
+            postgresql_where=text(_OPEN_SQL),
+        ),
         # The weekly summary's backlog as of a past moment: open reports whose deadline had not yet come
         # (the rest are counted in report_backlog_count, see app/summaries/models.py).
         Index(

@@ -45,6 +45,10 @@ def from_environment(instance_path: str) -> dict:
         "TILE_ATTRIBUTION": env("GRIDSNAP_TILE_ATTRIBUTION") or "&copy; OpenStreetMap contributors",
         # Where the report map opens before a location is known ("lat,lon"; Qianwei County by default)
         "MAP_CENTER": env("GRIDSNAP_MAP_CENTER") or "29.2254,103.9507",
+        # Where reports can be (a GeoJSON file; default: the grids, else 50 km around the map centre), and its
+        # name in the phone's warning about a location far from it
+        "SERVICE_AREA": env("GRIDSNAP_SERVICE_AREA") or "",
+        "SERVICE_AREA_NAME": env("GRIDSNAP_SERVICE_AREA_NAME") or "犍为县",
         "GEOCODER": env("GRIDSNAP_GEOCODER") or "",
         "GEOCODER_TIMEOUT": float(env("GRIDSNAP_GEOCODER_TIMEOUT") or 2.0),
         "GEOCODER_USER_AGENT": env("GRIDSNAP_GEOCODER_USER_AGENT") or "gridsnap",

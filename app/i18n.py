@@ -4,7 +4,7 @@ Babel names Simplified Chinese `zh_Hans_CN`; the catalog lives in `app/translati
 `app/translations/zh_Hans_CN` is a link to it, so gettext finds it under the name Babel asks for.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, request, session
@@ -13,13 +13,27 @@ from flask_babel import lazy_gettext as _l
 
 from app.models import Role
 
+LANG_COOKIE = "gs_lang"
+
+
+def set_language_cookie(response, code: str) -> None:
+    """Remember the header switch's language in this browser for a year (its own cookie, see auth.views)."""
+    response.set_cookie(
+        LANG_COOKIE,
+        code,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(has_request_context() and request.is_secure),
+    )
+
 
 def select_locale() -> str:
     """The session's chosen language, else the best match for Accept-Language, else Chinese."""
     langs = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI and background work
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = request.args.get("lang") or session.get("lang")
+    chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE) or session.get("lang")
     if chosen in langs:
         return chosen
     best = request.accept_languages.best_match(["zh_CN", "zh", "zh-CN", "en"])
@@ -42,6 +56,20 @@ def iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     return dt.astimezone(local_zone()).isoformat(timespec="seconds")
+
+
+# One date-and-time format per language on every page (the phone's scripts write the same, see outbox.js):
+# ISO order reads the same in Chinese and English and never swaps day and month.
+DATETIME_PATTERNS = {"zh": "yyyy-MM-dd HH:mm", "en": "yyyy-MM-dd HH:mm"}
+
+
+def local_datetime(dt: datetime | None) -> str:
+    """A moment in local time in the page's language's one format, e.g. 2026-12-07 13:46."""
+    if dt is None:
+        return ""
+    if dt.tzinfo is None:  # rows read back naive from SQLite are UTC
+        dt = dt.replace(tzinfo=UTC)
+    return format_datetime(dt, DATETIME_PATTERNS.get(lang(), DATETIME_PATTERNS["zh"]))
 
 
 def lang() -> str:
@@ -82,8 +110,8 @@ def init_app(app: Flask) -> None:
     compile_stale_catalogs(app.config["BABEL_TRANSLATION_DIRECTORIES"])
 
     @app.template_filter("localtime")
-    def _localtime(dt, fmt="short"):
-        return format_datetime(dt, fmt) if dt else ""
+    def _localtime(dt):
+        return local_datetime(dt)
 
     @app.context_processor
     def _helpers():

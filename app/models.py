@@ -253,6 +253,17 @@ class Report(db.Model):
         # The board's first page: open reports, newest first (a plain (status, created_at)
         # index is ignored by SQLite's planner for IN (...); the partial one is used).
         Index("ix_report_open_created", "created_at", sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
+        # The board's "needs attention" order, read from the index alone (the 50 rows are fetched after).
+        Index(
+            "ix_report_open_attention",
+            "category_id",
+            "status",
+            "accept_due_at",
+            "resolve_due_at",
+            "created_at",
+            sqlite_where=text(_OPEN_SQL),
+            postgresql_where=text(_OPEN_SQL),
+        ),
         # The weekly summary's backlog as of a past moment: open reports whose deadline had not yet come
         # (the rest are counted in report_backlog_count, see app/summaries/models.py).
         Index(
@@ -317,6 +328,9 @@ class Report(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(20))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    # Outside the service area (grids.area) when filed or corrected: accepted, but flagged for the board.
+    # Only a server default, so inserts that do not name it (older revisions' data, Core inserts) work.
+    outside_area: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])

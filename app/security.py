@@ -32,11 +32,25 @@ HEADERS = {
 }
 
 
+# Responses that never write the session: static files and the service worker's script and manifest.
+NO_SESSION_ENDPOINTS = frozenset({"static", "pages.service_worker", "pages.manifest"})
+
+
 class SessionInterface(SecureCookieSessionInterface):
-    """The signed-cookie session, marked Secure whenever the request came over HTTPS."""
+    """The signed-cookie session, marked Secure whenever the request came over HTTPS.
+
+    The cookie is written back only by a request that changed the session. Flask's default re-sends a
+    permanent session ("keep me logged in") on every response; a page's static files and the service
+    worker's background requests, sent with the cookie as it was when they started, then wrote that old
+    session over a change made meanwhile (a language switch tapped during the first page load was lost)."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        if has_request_context() and request.endpoint in NO_SESSION_ENDPOINTS:
+            return False
+        return bool(session.modified)
 
 
 def _limit_json_body() -> None:

@@ -144,13 +144,16 @@ def main() -> None:
     with app.app_context():
         total = db.session.scalar(select(func.count()).select_from(Report))
         coordinator = db.session.scalar(select(User).where(User.role == "coordinator").limit(1))
-        coordinator_id = coordinator.id
+        from app.auth.services import start_session
+
+        login_id = start_session(coordinator).id  # the session cookie names a login, not a user
+        db.session.commit()
         db.session.remove()
     print(f"database {path}: {total} reports", flush=True)
 
     client = app.test_client()
     with client.session_transaction() as sess:  # log in as a coordinator without the login form
-        sess["_user_id"] = str(coordinator_id)
+        sess["_user_id"] = str(login_id)
         sess["_fresh"] = True
     for url in (BOARD_URL, API_URL, "/healthz"):
         time_requests(client, url, 3)  # warm caches (page cache, statement cache, templates)

@@ -79,6 +79,10 @@ SCHEMAS: dict[str, dict] = {
             "outcome": nullable({"type": "string", "enum": [o.value for o in Outcome]}),
             "duplicate_of": nullable(STR),
             "grid": ref("GridRef"),
+            "outside_area": {
+                "type": "boolean",
+                "description": "The location is outside the service area (accepted, flagged for checking)",
+            },
             "photos": {"type": "array", "items": ref("Photo")},
             "after_photos": {"type": "array", "items": ref("Photo")},
             "co_reporter": {
@@ -159,12 +163,25 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "to": {"type": "string", "enum": STATUSES},
             "version": {"type": "integer", "description": "The version you saw (stale: 409)"},
-            "note": STR,
+            "note": {"type": "string", "description": "Internal unless `internal` is false"},
+            "reply": {"type": "string", "description": "What the rider reads with the move"},
             "assignee": nullable({"type": "integer", "description": "A handler's user id"}),
             "department": nullable({"type": "string", "description": "A department code or id"}),
             "outcome": {"type": "string", "enum": [o.value for o in Outcome]},
             "duplicate_of": nullable({"type": "string", "description": "A reference or id"}),
-            "internal": {"type": "boolean", "description": "Hide the note from the rider"},
+            "internal": {"type": "boolean", "default": True, "description": "Hide the note from the rider"},
+        },
+    },
+    "Correction": {
+        "type": "object",
+        "required": ["version"],
+        "description": "Staff correct what the rider got wrong; send at least a category or both lat and lon.",
+        "properties": {
+            "version": {"type": "integer", "description": "The version you saw (stale: 409)"},
+            "category": {"type": "string", "description": "A category code"},
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            "note": {"type": "string", "description": "An internal note on the correction"},
         },
     },
     "CsrfToken": {"type": "object", "required": ["csrf_token", "user"], "properties": {"csrf_token": STR, "user": INT}},
@@ -547,7 +564,17 @@ OPERATIONS: dict[str, dict[str, dict]] = {
             "tags": ["reports"],
             "parameters": [REPORT_ID],
             "responses": {"200": ok("Report"), **errors(401, 403, 404)},
-        }
+        },
+        "patch": {
+            "summary": "Correct a report's category or location",
+            "description": "Coordinators and admins. The grid, the suggested department (while not dispatched), "
+            "the deadlines and the default priority are worked out again; an internal timeline event records "
+            "it. A stale version is 409 `stale_version`; riders and handlers 403.",
+            "tags": ["triage"],
+            "parameters": [REPORT_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("Correction")}}},
+            "responses": {"200": ok("Report"), **errors(400, 401, 403, 404, 409)},
+        },
     },
     "/reports/{report_id}/events": {
         "get": {
@@ -580,11 +607,12 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                                 "to": {"type": "string", "enum": STATUSES},
                                 "version": INT,
                                 "note": STR,
+                                "reply": STR,
                                 "assignee": INT,
                                 "department": STR,
                                 "outcome": {"type": "string", "enum": [o.value for o in Outcome]},
                                 "duplicate_of": STR,
-                                "internal": BOOL,
+                                "internal": {"type": "boolean", "default": True},
                                 "after_photo": {"type": "string", "format": "binary"},
                             },
                         }

@@ -57,6 +57,7 @@ def report_json(report: Report, viewer: User) -> dict:
         "outcome": report.outcome,
         "duplicate_of": report.duplicate_of.reference if report.duplicate_of else None,
         "grid": {"code": report.grid.code, "name": report.grid.name} if report.grid else None,
+        "outside_area": bool(report.outside_area),
         "photos": [photo_json(p) for p in photos if p.kind == "report"],
         "after_photos": [photo_json(p) for p in photos if p.kind == "after"],
         "co_reporter": not whole,

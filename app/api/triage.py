@@ -42,6 +42,7 @@ def board_item_json(row) -> dict:
         "lat": row.lat,
         "lon": row.lon,
         "grid_id": row.grid_id,
+        "outside_area": bool(row.outside_area),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
         "due_at": iso(due),
@@ -78,11 +79,41 @@ def post_transition(report_id: int):
         department_id=data.get("department"),
         outcome=data.get("outcome"),
         duplicate_of=data.get("duplicate_of"),
-        internal=flag(data.get("internal"), "internal"),
+        reply=data.get("reply"),
+        # a move's note is internal unless the caller says otherwise; "reply" is what the rider reads
+        internal=True if data.get("internal") in (None, "") else flag(data.get("internal"), "internal"),
         after_photo=photo.stream if photo and photo.filename else None,
     )
     body = report_json(report, current_user)  # before the commit (the service flushed), which would expire the report
     db.session.commit()
+    return jsonify(body)
+
+
+@bp.route("/reports/<int:report_id>", methods=["PATCH"])
+@login_required
+def correct_report(report_id: int):
+    """Staff correct the category and/or the location: {"version", "category"?, "lat"?, "lon"?, "note"?}."""
+    from app.reports.addresses import lookup_address_later
+    from app.triage.corrections import correct_report as correct
+
+    report = report_services.get_report(report_id)
+    if not current_user.is_staff:
+        raise PermissionDenied(_("Only coordinators correct a report's category or location."))
+    data = _body()
+    event = correct(
+        report,
+        current_user,
+        version=data.get("version"),
+        category=data.get("category"),
+        lat=data.get("lat"),
+        lon=data.get("lon"),
+        note=data.get("note"),
+    )
+    body = report_json(report, current_user)
+    moved = "lat" in event.details
+    db.session.commit()
+    if moved:
+        lookup_address_later(report_id)
     return jsonify(body)
 
 

@@ -11,6 +11,7 @@ from app.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, TokenForm
 from app.auth.login import log_in, log_out
 from app.errors import ValidationFailed, error_response
 from app.extensions import db, limiter
+from app.i18n import set_language_cookie
 
 
 def _home_for(user) -> str:
@@ -143,6 +144,9 @@ def revoke_token(token_id: int):
 
 @bp.route("/lang/<code>")
 def set_language(code: str):
+    response = redirect(safe_next(request.args.get("next"), url_for("pages.index")))
     if code in current_app.config["LANGUAGES"]:
-        session["lang"] = code
-    return redirect(safe_next(request.args.get("next"), url_for("pages.index")))
+        # Its own cookie, written only here: no other request's session write can undo the switch.
+        set_language_cookie(response, code)
+        session.pop("lang", None)
+    return response

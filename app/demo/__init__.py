@@ -215,7 +215,7 @@ def walk(report: Report, path: list[str], users: dict) -> None:
             kwargs = {"duplicate_of": _original(report)}
             if kwargs["duplicate_of"] is None:
                 return
-        transition(report, actor, to, version=report.version, note=DEMO_NOTES.get(to, ""), now=t, **kwargs)
+        transition(report, actor, to, version=report.version, reply=DEMO_NOTES.get(to, ""), now=t, **kwargs)
     if path:
         report.updated_at = t
         db.session.flush()

@@ -510,5 +510,7 @@ def locate_text(text: str | None) -> tuple[float, float] | None:
 
 
 def place_label(place: dict | None, lang: str = "zh") -> str:
-    """label() for a page's language code ("zh" or "en")."""
+    """label() for a page's language code ("zh" or "en"); a plain name (kept by older records) as it is."""
+    if isinstance(place, str):
+        return place
     return label(place, "zh_CN" if str(lang).startswith("zh") else "en")

@@ -17,6 +17,7 @@ from app.auth.access import sees_private_parts, shared_with_co_reporter
 from app.auth.services import require_approved
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
+from app.grids.area import outside_area
 from app.grids.index import grid_for_point
 from app.grids.models import Grid
 from app.models import Category, CoReporter, Photo, Report, ReportEvent, User, utcnow
@@ -250,6 +251,7 @@ def submit_report(
     report.grid_id = grid_for_point(lat_f, lon_f) if lat_f is not None else None
     report.department_id = default_department_id(cat, report.grid_id)
     report.place = describe_place(lat_f, lon_f, report.grid_id) if lat_f is not None else None
+    report.outside_area = outside_area(lat_f, lon_f) if lat_f is not None else False  # accepted, but flagged
     report.photos = photo_rows
     try:
         with db.session.begin_nested():

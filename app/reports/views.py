@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from app.auth.access import require_photo_view, require_view
 from app.auth.forms import EmptyForm
 from app.extensions import db
+from app.grids.area import map_center, service_area
 from app.inputs import page_number
 from app.models import Photo
 from app.reports import bp, seen, services
@@ -22,16 +23,9 @@ def new():
         categories=cats,
         form=EmptyForm(),
         map_center=map_center(),
+        service_area=service_area().for_phone(),
+        area_name=current_app.config["SERVICE_AREA_NAME"],
     )
-
-
-def map_center() -> tuple[float, float]:
-    """Where the map opens before a location is known (GRIDSNAP_MAP_CENTER, "lat,lon")."""
-    try:
-        lat, lon = (float(v) for v in current_app.config["MAP_CENTER"].split(","))
-        return lat, lon
-    except (ValueError, AttributeError):
-        return 29.2254, 103.9507
 
 
 @bp.route("/report", methods=["POST"])

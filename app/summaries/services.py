@@ -431,6 +431,10 @@ def recent_weeks(count: int = 26, offset: int = 0, now: datetime | None = None) 
         select(*cols).where(R.c.created_at >= bounds[-1][0], R.c.created_at < bounds[0][1])
     ).one()
     first = db.session.scalar(select(func.min(R.c.created_at)))
+    if first is not None and first.tzinfo is None:  # SQLite hands back naive UTC
+        first = first.replace(tzinfo=UTC)
+    # From the week of the first report on (the current week always, so the page is never empty)
+    weeks = [w for i, w in enumerate(weeks) if (i == 0 and offset == 0) or (first is not None and w.end > first)]
     listed = [
         {
             "week": w.name,

@@ -28,16 +28,16 @@ def N_(text: str) -> str:
 
 
 TEXTS = {  # (title, rule) as msgids: a notification stores them and shows them in its reader's language
-    "first_report": (N_("First report"), N_("Filed a report that was not rejected or marked as a duplicate.")),
+    "first_report": (N_("First report"), N_("File a report that is not rejected or marked as a duplicate.")),
     "first_hazard": (
         N_("Hazard spotter"),
-        N_("A report in a safety-hazard category (lift, fire lane, manhole…) was accepted."),
+        N_("Have a report in a safety-hazard category (lift, fire lane, manhole…) accepted."),
     ),
-    "fixed_10": (N_("10 fixed"), N_("10 of your reports were closed as fixed.")),
-    "fixed_50": (N_("50 fixed"), N_("50 of your reports were closed as fixed.")),
+    "fixed_10": (N_("10 fixed"), N_("Have 10 of your reports closed as fixed.")),
+    "fixed_50": (N_("50 fixed"), N_("Have 50 of your reports closed as fixed.")),
     "steady_month": (
         N_("Steady month"),
-        N_("Filed a report in each week of one calendar month (days 1–7, 8–14, 15–21 and 22 to the end)."),
+        N_("File a report in each week of one calendar month (days 1–7, 8–14, 15–21 and 22 to the end)."),
     ),
 }
 BADGES = {code: (_l(title), _l(rule)) for code, (title, rule) in TEXTS.items()}
@@ -133,3 +133,30 @@ def reports_by_status(user_id: int) -> dict[str, int]:
             select(Report.status, func.count()).where(Report.user_id == user_id).group_by(Report.status)
         ).all()
     )
+
+
+# How far along a rider is towards each badge: what counts and how much it takes.
+GOALS = {"first_report": 1, "first_hazard": 1, "fixed_10": 10, "fixed_50": 50, "steady_month": 4}
+
+
+def progress_for(user_id: int, held: list[Badge]) -> dict[str, tuple[int, int]]:
+    """(done, needed) for each badge not yet held, e.g. (7, 10) for fixed_10: shown as "7 / 10"."""
+    rows = db.session.execute(
+        select(Report.status, Report.created_at, Report.fixed_clause().label("fixed")).where(Report.user_id == user_id)
+    ).all()
+    counted = [r for r in rows if r.status not in NOT_COUNTED]
+    fixed = sum(1 for r in rows if r.fixed)
+    weeks: dict[tuple[int, int], set[int]] = defaultdict(set)
+    zone = local_zone()
+    for r in counted:
+        day = r.created_at.astimezone(zone).date()
+        weeks[(day.year, day.month)].add(_week_of_month(day))
+    done = {
+        "first_report": min(len(counted), 1),
+        "first_hazard": 0,  # not held: no hazard report accepted yet
+        "fixed_10": fixed,
+        "fixed_50": fixed,
+        "steady_month": max((len(w) for w in weeks.values()), default=0),
+    }
+    have = {b.code for b in held}
+    return {code: (min(done[code], need), need) for code, need in GOALS.items() if code not in have}

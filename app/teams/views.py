@@ -194,14 +194,16 @@ def welcome():
 
 
 def _profile(user: User):
+    held = badge_rules.badges_for(user.id)
     return render_template(
         "teams/profile.html",
         person=user,
         total=points.total_points(user.id),
         week=points.points_for([user.id], *points.period_bounds("week"))[user.id],
         month=points.points_for([user.id], *points.period_bounds("month"))[user.id],
-        badges=badge_rules.badges_for(user.id),
+        badges=held,
         all_badges=badge_rules.BADGES,
+        progress=badge_rules.progress_for(user.id, held),
         by_status=badge_rules.reports_by_status(user.id),
     )
 

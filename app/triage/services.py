@@ -64,16 +64,20 @@ def describe_event(event: ReportEvent | None) -> str:
     """One sentence saying who changed a report, when and how (for the 409 page)."""
     if event is None:
         return _("Someone else changed this report.")
-    from app.i18n import local_zone
+    from app.i18n import local_datetime
 
     who = event.actor.display_name if event.actor else _("the system")
-    when = event.created_at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+    when = local_datetime(event.created_at)
     if event.kind == "transition":
         how = _("moved it from %(a)s to %(b)s", a=LABELS[Status(event.from_status)], b=LABELS[Status(event.to_status)])
     elif event.kind == "edit" and "priority" in (event.details or {}):
         how = _(
             "changed its priority to %(p)s", p=PRIORITY_LABELS.get(event.details["priority"], event.details["priority"])
         )
+    elif event.kind == "edit" and "category" in (event.details or {}):
+        how = _("changed its category to %(c)s", c=event.details["category"])
+    elif event.kind == "edit" and "lat" in (event.details or {}):
+        how = _("moved its location by %(m)s m", m=event.details.get("moved_m", "?"))
     else:
         how = _("changed it")
     text = _("%(who)s %(how)s at %(when)s.", who=who, how=how, when=when)
@@ -112,7 +116,7 @@ def _check_version(report: Report, version) -> int:
     return version
 
 
-def _claim(report: Report, version, now: datetime) -> None:
+def claim_version(report: Report, version, now: datetime) -> None:
     """Bump the version with UPDATE ... WHERE version = :v, so of two concurrent edits only one wins."""
     version = _check_version(report, version)
     result = db.session.execute(
@@ -133,7 +137,7 @@ def _claim(report: Report, version, now: datetime) -> None:
 # -- the move ---------------------------------------------------------------------------------
 
 
-def _clean_note(note: str | None) -> str:
+def clean_note(note: str | None) -> str:
     if note is not None and not isinstance(note, str):
         raise ValidationFailed(_l("The note must be text."), code="invalid_note")
     note = (note or "").strip()
@@ -194,6 +198,7 @@ class Move:
     source: Status
     target: Status
     note: str = ""
+    reply: str = ""  # the words for the rider (a note is internal unless said otherwise)
     details: dict = field(default_factory=dict)
     target_report: Report | None = None
     assignee: User | None = None
@@ -207,6 +212,7 @@ def check_move(
     to,
     *,
     note: str | None = None,
+    reply: str | None = None,
     assignee_id=None,
     department_id=None,
     outcome: str | None = None,
@@ -225,9 +231,9 @@ def check_move(
             _l("A report that is %(a)s cannot be moved to %(b)s.", a=LABELS[Status(report.status)], b=LABELS[target]),
             current_status=report.status,
         )
-    move = Move(source=Status(report.status), target=target, note=_clean_note(note))
+    move = Move(source=Status(report.status), target=target, note=clean_note(note), reply=clean_note(reply))
     needs = workflow.requirements(move.source, target)
-    if "note" in needs and not move.note:
+    if "note" in needs and not (move.note or move.reply):
         raise ValidationFailed(_l("A note is required for this step."), code="note_required")
     if "outcome" in needs:
         try:
@@ -255,11 +261,13 @@ def check_move(
 
 
 def apply_move(
-    report: Report, actor: User | None, move: Move, *, version, internal: bool = False, now: datetime | None = None
+    report: Report, actor: User | None, move: Move, *, version, internal: bool = True, now: datetime | None = None
 ) -> ReportEvent:
-    """The apply step: claim the version, change the report, write the event (actor None: the system)."""
+    """The apply step: claim the version, change the report, write the event (actor None: the system).
+
+    The move's note is internal unless `internal` is False; its reply is what the rider reads."""
     now = now or utcnow()
-    _claim(report, version, now)
+    claim_version(report, version, now)
     source, target, details = move.source, move.target, move.details
     report.status = target.value
     if target == Status.ACCEPTED:
@@ -287,9 +295,9 @@ def apply_move(
     if move.target_report is not None:
         report.duplicate_of_id = move.target_report.id
         _follow(move.target_report, report, now)
-    # The rider always sees that the status moved; an internal note goes beside it, hidden from them.
-    note = move.note
-    internal = bool(internal) and bool(note)
+    # The rider always sees that the status moved, with the reply; an internal note goes beside it, hidden.
+    internal = bool(internal) and bool(move.note)
+    note = "\n\n".join(t for t in (move.reply, "" if internal else move.note) if t)
     actor_id = actor.id if actor else None
     event = ReportEvent(
         report_id=report.id,
@@ -298,7 +306,7 @@ def apply_move(
         kind="transition",
         from_status=source.value,
         to_status=target.value,
-        note="" if internal else note,
+        note=note,
         details=details,
     )
     db.session.add(event)
@@ -311,7 +319,7 @@ def apply_move(
                 kind="comment",
                 from_status=target.value,
                 to_status=target.value,
-                note=note,
+                note=move.note,
                 internal=True,
             )
         )
@@ -330,11 +338,12 @@ def transition(
     *,
     version,
     note: str | None = None,
+    reply: str | None = None,
     assignee_id=None,
     department_id=None,
     outcome: str | None = None,
     duplicate_of=None,
-    internal: bool = False,
+    internal: bool = True,
     after_photo: Upload | None = None,
     now: datetime | None = None,
 ) -> ReportEvent:
@@ -346,6 +355,7 @@ def transition(
         actor,
         to,
         note=note,
+        reply=reply,
         assignee_id=assignee_id,
         department_id=department_id,
         outcome=outcome,
@@ -363,8 +373,8 @@ def reopen_by_rule(report: Report, note: str, details: dict, now: datetime | Non
             _l("A report that is %(a)s cannot be moved to %(b)s.", a=LABELS[source], b=LABELS[Status.ACCEPTED]),
             current_status=report.status,
         )
-    move = Move(source=source, target=Status.ACCEPTED, note=_clean_note(note), details=dict(details))
-    return apply_move(report, None, move, version=report.version, now=now)
+    move = Move(source=source, target=Status.ACCEPTED, note=clean_note(note), details=dict(details))
+    return apply_move(report, None, move, version=report.version, internal=False, now=now)
 
 
 def _follow(target: Report, duplicate: Report, now: datetime) -> None:
@@ -400,7 +410,7 @@ def follows(user: User, report: Report) -> bool:
 
 def add_comment(report: Report, actor: User, note: str, *, internal: bool = False) -> ReportEvent:
     """A comment on the timeline: staff and responsible handlers, or the report's own riders."""
-    note = _clean_note(note)
+    note = clean_note(note)
     if not note:
         raise ValidationFailed(_l("Write a comment first."), code="note_required")
     if actor.is_staff or handles(actor, report):
@@ -439,7 +449,7 @@ def add_rider_photos(
     from app.reports.geo import distance_m, valid_location
     from app.reports.services import process_uploads
 
-    note = _clean_note(note)
+    note = clean_note(note)
     if not photos and not note:
         raise ValidationFailed(_l("Add a photo or a comment."), code="photo_required")
     if not rider.is_rider:
@@ -485,7 +495,7 @@ def set_priority(report: Report, actor: User, priority: str, *, version) -> Repo
     if priority not in PRIORITIES:
         raise ValidationFailed(_l("Choose a priority: urgent, high, normal or low."), code="priority_invalid")
     now = utcnow()
-    _claim(report, version, now)
+    claim_version(report, version, now)
     before = report.priority
     report.priority = priority
     event = ReportEvent(
@@ -518,7 +528,7 @@ def set_location(report: Report, actor: User, lat, lon, *, version) -> ReportEve
     if not valid_location(lat_f, lon_f):
         raise ValidationFailed(_l("The location is out of range."), code="invalid_location")
     now = utcnow()
-    _claim(report, version, now)
+    claim_version(report, version, now)
     before = [report.lat, report.lon] if report.has_location else None
     report.lat, report.lon, report.cell = lat_f, lon_f, cell_of(lat_f, lon_f)
     report.location_source, report.accuracy = "staff", None
@@ -586,8 +596,8 @@ def bulk(
             with db.session.begin_nested():
                 if action == "accept":
                     transition(report, actor, Status.ACCEPTED, version=version, note=note)
-                elif action == "reject":
-                    transition(report, actor, Status.REJECTED, version=version, note=note)
+                elif action == "reject":  # the reason is for the rider
+                    transition(report, actor, Status.REJECTED, version=version, reply=note)
                 elif action == "assign":
                     transition(
                         report,

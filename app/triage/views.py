@@ -1,7 +1,5 @@
 """The triage board, a report's page for staff and handlers, and a handler's tasks."""
 
-from datetime import UTC
-
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -11,6 +9,7 @@ from app.auth.access import require_view, safe_next, staff_or_handler_required, 
 from app.auth.forms import EmptyForm
 from app.errors import StaleReport
 from app.extensions import db
+from app.i18n import lang
 from app.inputs import record_id, whole_number
 from app.models import Category
 from app.reports import services as report_services
@@ -18,7 +17,15 @@ from app.reports.views import map_center
 from app.triage import board as queries
 from app.triage import bp, duplicates, services
 from app.triage.models import ResponseTemplate
-from app.triage.workflow import MOVE_LABELS, OUTCOME_LABELS, PRIORITIES, PRIORITY_LABELS, Status
+from app.triage.workflow import (
+    DESTRUCTIVE_TARGETS,
+    MOVE_LABELS,
+    OUTCOME_LABELS,
+    PRIORITIES,
+    PRIORITY_LABELS,
+    Status,
+    primary_move,
+)
 
 
 def _pickers():
@@ -32,27 +39,28 @@ def _pickers():
 
 def _row_helpers() -> dict:
     """Per-page constants for the board's rows: 50 rows must not translate and route 50 times."""
-    from app.i18n import local_zone
+    from app.i18n import local_datetime
 
-    zone = local_zone()
     words = {s.value: str(services.LABELS[s]) for s in Status}
     words.update({p: str(label) for p, label in PRIORITY_LABELS.items()})
     words.update(overdue=_("Overdue"), due_soon=_("Due soon"), escalated=_("Escalated"), warned=_("Half the time used"))
+    words["suggested"] = _("Suggested")
+    words["outside_area"] = _("Outside the area")
+    words["hazard"] = _("Hazard")
 
-    def shorttime(dt):
-        if dt is None:
-            return ""
-        if dt.tzinfo is None:  # Core rows on SQLite: stored as UTC
-            dt = dt.replace(tzinfo=UTC)
-        return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-    return {"words": words, "shorttime": shorttime, "report_url": url_for("triage.report", report_id=0)[:-1]}
+    return {
+        "words": words,
+        "shorttime": local_datetime,
+        "report_url": url_for("triage.report", report_id=0)[:-1],
+        "undispatched": (Status.SUBMITTED.value, Status.ACCEPTED.value),
+        "photo_url": url_for("reports.photo", photo_id=0, variant="thumb")[: -len("0/thumb.jpg")],
+    }
 
 
 @bp.route("/board")
 @staff_required
 def board():
-    f = queries.parse_filter(request.args)
+    f = queries.parse_filter(request.args, sort_default="attention")
     counts = queries.status_counts(f)
     rows = queries.board_rows(f)
     return render_template(
@@ -76,7 +84,7 @@ def board():
 @bp.route("/board/map.json")
 @staff_required
 def board_map():
-    f = queries.parse_filter(request.args)
+    f = queries.parse_filter(request.args, sort_default="attention")
     points = queries.map_points(f)
     return jsonify(
         {
@@ -90,6 +98,7 @@ def board_map():
                     "priority": p.priority,
                     "category": p.code,
                     "color": p.color,
+                    "outside_area": bool(p.outside_area),
                     "url": url_for("triage.report", report_id=p.id),
                 }
                 for p in points
@@ -140,6 +149,8 @@ def _detail_context(report):
         templates.setdefault(t.target_status, []).append(t)
     staff = current_user.is_staff
     events = report_services.timeline(report, include_internal=True)
+    moves = services.legal_moves_for(current_user, report)
+    primary = primary_move(report.status, moves)
     return {
         "report": report,
         # the riders' answers to "Is it fixed?" since the last resolve, shown beside the close step
@@ -150,8 +161,13 @@ def _detail_context(report):
         ],
         "form": EmptyForm(),
         "events": events,
-        "moves": services.legal_moves_for(current_user, report),
+        "moves": moves,
+        "primary": primary,
+        "secondary": [m for m in moves if m != primary],
+        "destructive": DESTRUCTIVE_TARGETS,
         "move_labels": MOVE_LABELS,
+        "categories": report_services.categories() if staff else [],
+        "category_names": {c.code: c.name(lang()) for c in db.session.scalars(select(Category))},
         "outcome_labels": OUTCOME_LABELS,
         "Status": Status,
         "needs": lambda to: services.workflow.requirements(report.status, to),
@@ -159,6 +175,8 @@ def _detail_context(report):
         "departments": departments,
         "handlers": handlers,
         "suggestion": dispatch_suggestion(report),  # by grid (属地), else the category's department
+        # [id, name, department code]: the dispatch form lists only the chosen department's handlers
+        "handler_options": [[h.id, h.display_name, h.department.code if h.department else ""] for h in handlers],
         "templates": templates,
         "priorities": PRIORITIES,
         "priority_labels": PRIORITY_LABELS,
@@ -177,6 +195,20 @@ def report(report_id: int):
     if not require_view(current_user, r):  # a handler whose own report was merged into it: the riders' page
         return redirect(url_for("reports.detail", report_id=r.id))
     return render_template("triage/report.html", **_detail_context(r))
+
+
+@bp.route("/board/reports/<int:report_id>/panel")
+@staff_required
+def panel(report_id: int):
+    """The report in the board's side panel: the report page's body without the page around it."""
+    r = report_services.get_report(report_id)
+    back = safe_next(request.args.get("back"), url_for("triage.board"))
+    return render_template("triage/_panel.html", back=back, **_detail_context(r))
+
+
+def _back_or(report_id: int) -> str:
+    """Where a form sent from the board's side panel returns (the board, list kept), else the report page."""
+    return safe_next(request.form.get("back"), url_for("triage.report", report_id=report_id))
 
 
 def _stale_page(report_id: int, err: StaleReport):
@@ -204,14 +236,15 @@ def move(report_id: int):
             department_id=form.get("department") or None,
             outcome=form.get("outcome"),
             duplicate_of=form.get("duplicate_of"),
-            internal=bool(form.get("internal")),
+            reply=form.get("reply"),
+            internal=True,  # the page's note is internal; the rider reads the separate reply
             after_photo=photo.stream if photo and photo.filename else None,
         )
     except StaleReport as err:
         return _stale_page(report_id, err)
     db.session.commit()
     flash(_("%(ref)s is now %(status)s.", ref=r.reference, status=services.LABELS[Status(r.status)]), "ok")
-    return redirect(url_for("triage.report", report_id=r.id))
+    return redirect(_back_or(r.id))
 
 
 @bp.route("/board/reports/<int:report_id>/comment", methods=["POST"])
@@ -224,6 +257,36 @@ def comment(report_id: int):
     services.add_comment(r, current_user, request.form.get("note", ""), internal=bool(request.form.get("internal")))
     db.session.commit()
     return redirect(url_for("triage.report", report_id=r.id) + "#timeline")
+
+
+@bp.route("/board/reports/<int:report_id>/correct", methods=["POST"])
+@staff_required
+def correct(report_id: int):
+    from app.reports.addresses import lookup_address_later
+    from app.triage.corrections import correct_report
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    r = report_services.get_report(report_id)
+    form = request.form
+    try:
+        event = correct_report(
+            r,
+            current_user,
+            version=form.get("version"),
+            category=form.get("category"),
+            lat=form.get("lat"),
+            lon=form.get("lon"),
+            note=form.get("note"),
+        )
+    except StaleReport as err:
+        return _stale_page(report_id, err)
+    moved = "lat" in event.details
+    db.session.commit()
+    if moved:
+        lookup_address_later(report_id)
+    flash(_("%(ref)s is corrected.", ref=r.reference), "ok")
+    return redirect(_back_or(r.id))
 
 
 @bp.route("/board/reports/<int:report_id>/priority", methods=["POST"])

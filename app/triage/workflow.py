@@ -133,6 +133,24 @@ MOVE_LABELS = {
 }
 
 
+# The step the workflow expects next from each status: the one primary button on the report page.
+NEXT_STEP = {
+    S.SUBMITTED: S.ACCEPTED,
+    S.ACCEPTED: S.ASSIGNED,
+    S.ASSIGNED: S.IN_PROGRESS,
+    S.IN_PROGRESS: S.RESOLVED,
+    S.RESOLVED: S.CLOSED,
+}
+# Moves that end a report without fixing it: styled as destructive and confirmed before they are sent.
+DESTRUCTIVE_TARGETS = frozenset({S.REJECTED, S.DUPLICATE})
+
+
+def primary_move(current: str, moves) -> Status | None:
+    """Of the moves open to someone, the one the workflow expects next (None when it is not among them)."""
+    step = NEXT_STEP.get(Status(current))
+    return step if step in moves else None
+
+
 def allowed_moves(current: str) -> list[Status]:
     """The statuses a report in `current` may move to."""
     return list(TRANSITIONS[Status(current)])

@@ -22,9 +22,26 @@
   function flush() {
     if (!Outbox || !Outbox.available() || navigator.onLine === false) { return; }
     Outbox.flush(function (summary) {
-      if (summary.retryAt) { retryAt(summary.retryAt); }
+      if (summary.retryAt) {
+        retryAt(summary.retryAt);
+      } else if (summary.waiting > 0) {
+        tryAgainSoon();
+      } else {
+        backoff = 0;
+      }
       if (summary.sent.length) { refreshList(true); } else { refreshList(false); }
     });
+  }
+
+  /* The attempt made when the connection returned can fail: the browser announces "online" before its
+     network is usable again, or the server is busy. Nothing else would try again before the next page
+     load (Background Sync retries after minutes, if at all), so try again while the page is open: after
+     2 s, then 4, 8, ... at most a minute apart. */
+  var backoff = 0, backoffTimer = null;
+  function tryAgainSoon() {
+    backoff = Math.min(backoff ? backoff * 2 : 2000, 60000);
+    if (backoffTimer) { window.clearTimeout(backoffTimer); }
+    backoffTimer = window.setTimeout(function () { backoffTimer = null; flush(); }, backoff);
   }
 
   /* Send again once the rider's filing limit lets the held reports through (while this page is open;

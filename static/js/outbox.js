@@ -11,7 +11,7 @@
 
   var DB_NAME = 'gridsnap', STORE = 'outbox', DB_VERSION = 1;
   var TOKEN_URL = '/api/v1/csrf';
-  var flushing = false;
+  var flushing = false, again = [];
 
   function idb() { return root.indexedDB || null; }
 
@@ -196,18 +196,29 @@
      is the rider's. cb({sent: [reports], waiting: n, refused: n, retryAt: time or 0}). */
   function flush(cb) {
     cb = cb || function () {};
-    if (flushing) { cb({ sent: [], waiting: -1, refused: 0, busy: true }); return; }
+    // A call during a flush (the connection returning while an earlier attempt still runs) is not dropped:
+    // one more flush runs when this one is over, and answers every caller that waited for it.
+    if (flushing) { again.push(cb); return; }
     flushing = true;
+    var done = cb;
+    cb = function (summary) {
+      flushing = false;
+      done(summary);
+      if (again.length) {
+        var waiting = again;
+        again = [];
+        flush(function (s) { for (var i = 0; i < waiting.length; i++) { waiting[i](s); } });
+      }
+    };
     all(function (err, list) {
       var summary = { sent: [], waiting: 0, refused: 0, retryAt: 0 };
-      if (err || !list.length) { flushing = false; cb(summary); return; }
+      if (err || !list.length) { cb(summary); return; }
       var pending = [];
       for (var i = 0; i < list.length; i++) { if (!list[i].refused) { pending.push(list[i]); } else { summary.refused++; } }
-      if (!pending.length) { flushing = false; cb(summary); return; }
+      if (!pending.length) { cb(summary); return; }
       fetchToken(function (token, status, user) {
         if (!token) {
           summary.waiting = pending.length;
-          flushing = false;
           cb(summary);
           return;
         }
@@ -215,13 +226,12 @@
         summary.retryAt = heldUntil(pending);
         if (summary.retryAt) {
           summary.waiting = pending.length;
-          flushing = false;
           cb(summary);
           return;
         }
         var index = 0;
         (function next() {
-          if (index >= pending.length) { flushing = false; cb(summary); return; }
+          if (index >= pending.length) { cb(summary); return; }
           var rec = pending[index++];
           send(rec, token, null, function (res) {
             if (res.status === 200 || res.status === 201) {
@@ -229,13 +239,13 @@
               remove(rec.key, function () { next(); });
             } else if (res.status === 429) {
               summary.waiting += pending.length - index + 1;
-              hold(rec, res, function (until) { summary.retryAt = until; flushing = false; cb(summary); });
+              hold(rec, res, function (until) { summary.retryAt = until; cb(summary); });
             } else if (retryable(res.status)) {
               rec.attempts = (rec.attempts || 0) + 1;
               rec.lastError = message(res) || ('HTTP ' + res.status);
               summary.waiting += pending.length - index + 1;
               // The connection is down or the server is struggling: stop here, try again later.
-              put(rec, function () { flushing = false; cb(summary); });
+              put(rec, function () { cb(summary); });
             } else {
               rec.refused = message(res) || ('HTTP ' + res.status);
               summary.refused++;

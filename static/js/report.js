@@ -36,10 +36,30 @@
     return template.replace(/%\((\w+)\)s/g, function (m, k) { return values.hasOwnProperty(k) ? values[k] : m; });
   }
 
-  function showError(text) {
-    errorBox.textContent = text;
-    errorBox.hidden = !text;
-    if (text && errorBox.scrollIntoView) { errorBox.scrollIntoView({ block: 'center' }); }
+  function showError(text, box) {
+    box = box || errorBox;
+    if (box !== errorBox) { errorBox.hidden = true; }
+    box.textContent = text;
+    box.hidden = !text;
+    if (text && box.scrollIntoView) { box.scrollIntoView({ block: 'center' }); }
+  }
+
+  function clearErrors() {
+    showError('');
+    el('photo-error').hidden = true;
+    el('category-error').hidden = true;
+  }
+
+  // A missing part: the message next to it, scrolled into view, the focus moved there.
+  function showMissing(text, box, target) {
+    showError(text, box);
+    if (target && target.focus) {
+      try { target.focus({ preventScroll: true }); } catch (e) { target.focus(); }
+    }
+  }
+
+  function isHeic(file) {
+    return /^image\/hei[cf]/i.test(file.type || '') || /\.(heic|heif)$/i.test(file.name || '');
   }
 
   /* ---------- photos ---------- */
@@ -52,9 +72,9 @@
     cb(new Blob([bytes], { type: 'image/jpeg' }));
   }
 
-  /* The photo as a JPEG of at most 1600 px; the original when the browser cannot decode it (HEIC). */
+  /* The photo as a JPEG of at most 1600 px; the original (decoded false) when the browser cannot decode it. */
   function downscale(file, cb) {
-    if (!window.URL || !URL.createObjectURL || !document.createElement('canvas').getContext) { cb(file); return; }
+    if (!window.URL || !URL.createObjectURL || !document.createElement('canvas').getContext) { cb(file, true); return; }
     var url = URL.createObjectURL(file), img = new Image();
     img.onload = function () {
       var w = img.naturalWidth, h = img.naturalHeight, scale = Math.min(1, LONG_EDGE / Math.max(w, h));
@@ -67,19 +87,29 @@
       ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
       URL.revokeObjectURL(url);
       toBlob(canvas, function (blob) {
-        cb(blob && blob.size && (blob.size < file.size || file.type !== 'image/jpeg') ? blob : file);
+        cb(blob && blob.size && (blob.size < file.size || file.type !== 'image/jpeg') ? blob : file, true);
       });
     };
-    img.onerror = function () { URL.revokeObjectURL(url); cb(file); };
+    img.onerror = function () { URL.revokeObjectURL(url); cb(file, false); };
     img.src = url;
   }
 
   function renderPreviews() {
     previews.innerHTML = '';
     for (var i = 0; i < photos.length; i++) {
-      var li = document.createElement('li'), img = document.createElement('img'), btn = document.createElement('button');
-      img.src = photos[i].url;
-      img.alt = fmt(T.photo_n, { n: i + 1 });
+      var li = document.createElement('li'), img, btn = document.createElement('button');
+      if (photos[i].placeholder) {
+        // A photo this browser cannot show (HEIC): its name instead of a broken image; the server converts it.
+        img = document.createElement('span');
+        img.className = 'placeholder';
+        img.setAttribute('role', 'img');
+        img.setAttribute('aria-label', fmt(T.no_preview, { name: photos[i].original }));
+        img.textContent = photos[i].original;
+      } else {
+        img = document.createElement('img');
+        img.src = photos[i].url;
+        img.alt = fmt(T.photo_n, { n: i + 1 });
+      }
       btn.type = 'button';
       btn.className = 'remove';
       btn.setAttribute('aria-label', fmt(T.remove_photo, { n: i + 1 }));
@@ -89,7 +119,8 @@
       li.appendChild(btn);
       previews.appendChild(li);
     }
-    photoHint.textContent = photos.length >= MAX_PHOTOS ? T.max_photos : fmt(T.photos_count, { n: photos.length, max: MAX_PHOTOS });
+    photoHint.textContent = photos.length >= MAX_PHOTOS ? T.max_photos
+      : photos.length ? fmt(T.photos_count, { n: photos.length, max: MAX_PHOTOS }) : T.up_to;
     el('camera-label').className = el('camera-label').className.replace(/ disabled/g, '') + (photos.length >= MAX_PHOTOS ? ' disabled' : '');
     photoInput.disabled = photos.length >= MAX_PHOTOS;
   }
@@ -110,17 +141,23 @@
 
   function addFile(file) {
     if (photos.length + processing >= MAX_PHOTOS) { showError(T.max_photos); return; }
-    if (file.type && file.type.indexOf('image/') !== 0 && !/\.(heic|heif)$/i.test(file.name || '')) {
-      showError(T.not_image);
+    if (file.type && file.type.indexOf('image/') !== 0 && !isHeic(file)) {
+      showError(fmt(T.not_image_named, { name: file.name || '' }), el('photo-error'));
       return;
     }
     processing++;
     submit.disabled = true;
-    var entry = { blob: null, url: null, gps: null, name: 'photo.jpg' };
+    var entry = { blob: null, url: null, gps: null, name: 'photo.jpg', original: file.name || '' };
     var steps = 0; // EXIF read and downscale both finish before the photo counts
     function finished() {
       if (++steps < 2) { return; }
       processing--;
+      if (entry.unreadable) {
+        // Not a picture at all (a renamed text file): said at once, naming it, instead of at sending.
+        showError(fmt(T.not_image_named, { name: entry.original }), el('photo-error'));
+        if (!processing) { submit.disabled = false; }
+        return;
+      }
       photos.push(entry);
       renderPreviews();
       if (entry.gps && (!loc || loc.source === 'exif' || (geoState === 'failed' && loc.source !== 'map'))) {
@@ -138,7 +175,9 @@
         finished();
       });
     } else { steps++; }
-    downscale(file, function (blob) {
+    downscale(file, function (blob, decoded) {
+      if (!decoded && !isHeic(file)) { entry.unreadable = true; finished(); return; }
+      entry.placeholder = !decoded;
       entry.blob = blob;
       entry.name = blob === file && file.name ? 'photo' + (/\.\w+$/.exec(file.name) || ['.jpg'])[0] : 'photo.jpg';
       try { entry.url = URL.createObjectURL(blob); } catch (e) { entry.url = ''; }
@@ -147,7 +186,7 @@
   }
 
   photoInput.addEventListener('change', function () {
-    showError('');
+    clearErrors();
     var files = photoInput.files || [];
     for (var i = 0; i < files.length; i++) { addFile(files[i]); }
     photoInput.value = '';
@@ -177,7 +216,45 @@
       statusLine.textContent = T.from_map;
     }
     statusLine.className = 'hint location-' + (loc ? loc.source : 'none');
+    var warning = el('area-warning');
+    warning.hidden = !loc || inArea(loc.lat, loc.lon);
+    if (!warning.hidden) { warning.textContent = fmt(T.far_from, { place: form.getAttribute('data-area-name') }); }
     placeMarker();
+  }
+
+  /* ---------- the service area: a location far from it is sent, with a warning first ---------- */
+
+  var area = JSON.parse(form.getAttribute('data-area') || '{}');
+
+  function metres(aLat, aLon, bLat, bLon) {
+    var r = Math.PI / 180, dLat = (bLat - aLat) * r, dLon = (bLon - aLon) * r;
+    var h = Math.pow(Math.sin(dLat / 2), 2) + Math.cos(aLat * r) * Math.cos(bLat * r) * Math.pow(Math.sin(dLon / 2), 2);
+    return 2 * 6371000 * Math.asin(Math.sqrt(h));
+  }
+
+  // Even-odd ray casting over every ring of a Polygon or MultiPolygon (holes fall out of the rule).
+  function inRings(rings, lat, lon) {
+    var inside = false;
+    for (var r = 0; r < rings.length; r++) {
+      var ring = rings[r];
+      for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
+        if ((yi > lat) !== (yj > lat) && lon < (xj - xi) * (lat - yi) / (yj - yi) + xi) { inside = !inside; }
+      }
+    }
+    return inside;
+  }
+
+  function inArea(lat, lon) {
+    if (area.circle) { return metres(area.circle.lat, area.circle.lon, lat, lon) <= area.circle.radius_m; }
+    var g = area.geometry;
+    if (!g) { return true; }
+    if (g.type === 'Polygon') { return inRings(g.coordinates, lat, lon); }
+    if (g.type === 'MultiPolygon') {
+      for (var p = 0; p < g.coordinates.length; p++) { if (inRings(g.coordinates[p], lat, lon)) { return true; } }
+      return false;
+    }
+    return true;
   }
 
   function placeMarker() {
@@ -449,19 +526,25 @@
     pendingKey = null;
   }
 
+  // The app says what is missing, next to it (not the browser's own bubble in its own language).
+  form.noValidate = true;
+
   function validate() {
-    if (processing) { return T.still_processing; }
-    if (!photos.length) { return T.need_photo; }
-    if (!category()) { return T.need_category; }
-    if (!loc) { return T.need_location; }
-    return '';
+    clearErrors();
+    if (processing) { showError(T.still_processing); return false; }
+    if (!photos.length) { showMissing(T.need_photo, el('photo-error'), photoInput); return false; }
+    if (!category()) {
+      showMissing(T.need_category, el('category-error'), form.querySelector('input[name=category]'));
+      return false;
+    }
+    if (!loc) { showError(T.need_location); return false; }
+    return true;
   }
 
   form.addEventListener('submit', function (e) {
     e.preventDefault();
     if (busy) { return; }
-    var problem = validate();
-    if (problem) { showError(problem); return; }
+    if (!validate()) { return; }
     pendingKey = pendingKey || Outbox.newKey();
     var capturedAt = new Date().toISOString();
     var record = {

@@ -8,6 +8,12 @@
   var el = document.getElementById('hotspot-map');
   if (!el || !window.L) { return; }
   var spots = JSON.parse(el.getAttribute('data-hotspots') || '[]');
+  // By name: the nearest landmark and the grid (a record published by older code may hold a plain name).
+  function where(h) {
+    var p = h.place;
+    if (p && typeof p === 'object') { return [p.grid, p.landmark].filter(Boolean).join(' · '); }
+    return p || h.grid || '';
+  }
   var zh = el.getAttribute('data-lang') === 'zh';
   var M = window.GridSnapMap;
   var map = M.base(L.map(el, { scrollWheelZoom: false }));
@@ -19,7 +25,7 @@
     circle.bindTooltip(String(j + 1), { permanent: true, direction: 'center', className: 'hotspot-rank' });
     var label = document.createElement('span');  // text, never HTML: names come from admins and grid files
     label.textContent = '#' + (j + 1) + ' · ' + h.count + ' · ' + (zh ? h.category_zh : h.category_en) +
-                        (h.grid ? ' · ' + h.grid : '');
+                        (where(h) ? ' · ' + where(h) : '');
     circle.bindPopup(label);
     circle.addTo(map);
     bounds.push(at);

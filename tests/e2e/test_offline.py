@@ -261,3 +261,36 @@ def test_a_report_over_the_riders_limit_waits_out_retry_after_then_arrives_once(
     time.sleep(1)
     assert len(sent) == 1 and reports_on_server() == 1
     assert db.session.scalar(select(Report)).idempotency_key == refused[0]
+
+
+def test_a_failed_first_attempt_when_the_connection_returns_is_tried_again(phone, live):
+    """The flake of issue 19 (rough edge 12): the one attempt made on the `online` event failed (the browser
+    says "online" before its network is usable, or the server is busy) and nothing tried again before the
+    next page load. Here the first attempt after the connection returns fails for certain."""
+    install(phone)
+    phone.context.set_offline(True)
+    phone.reload()
+    fill(phone)
+    phone.click("#submit")
+    phone.wait_for_selector("#conf-queued:not([hidden])")
+    phone.goto("/mine")
+    phone.wait_for_selector("#outbox:not([hidden]) .outbox-item")
+    refused = []
+
+    def fail_once(route):
+        refused.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    phone.context.route("**/api/v1/csrf", fail_once, times=1)
+    phone.context.set_offline(False)
+    deadline = time.monotonic() + 10
+    while not refused and time.monotonic() < deadline:
+        phone.wait_for_timeout(100)  # a Playwright call: the route's handler runs only while one waits
+    assert refused, "no attempt when the connection returned"
+    # As in test_upload_the_server_fails_once...: Chromium's interception cannot let later requests of this
+    # service-worker-controlled page through; it is off before the page tries again (after 2 s).
+    phone.context.unroute_all()
+    assert wait_until(lambda: reports_on_server() == 1), "not sent after the first attempt failed"
+    expect(phone.locator(".outbox-item")).to_have_count(0, timeout=15000)
+    time.sleep(1)
+    assert reports_on_server() == 1

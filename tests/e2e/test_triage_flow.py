@@ -51,8 +51,10 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
     coord_ctx, coord = desktop(browser, live)
     log_in_page(coord, "coord", f.PASSWORD)
     coord.goto("/board")
-    coord.click(f"text={reference}")
-    assert coord.url.endswith(f"/board/reports/{report_id}")
+    coord.click(f"text={reference}")  # on a wide screen: the side panel, the list kept
+    coord.wait_for_selector("#side-panel:not([hidden]) #panel-title")
+    coord.click("#panel-full")  # the full page
+    coord.wait_for_url(f"**/board/reports/{report_id}")
     submit_move(coord, "accepted")
     assert coord.locator('form.move[data-to="assigned"]').is_visible()
     dispatch = coord.locator('form.move[data-to="assigned"]')
@@ -66,8 +68,9 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
     log_in_page(hpage, "handler", f.PASSWORD)
     hpage.goto("/tasks")
     hpage.click(f"#tasks >> text={reference}")
+    hpage.locator("details.more-move summary", has_text="Mark resolved").click()  # "start" is the primary step
     resolve = hpage.locator('form.move[data-to="resolved"]')
-    resolve.locator("textarea[name=note]").fill("Car towed, path clear")
+    resolve.locator("textarea[name=reply]").fill("Car towed, path clear")
     submit_move(hpage, "resolved")
     assert "Car towed, path clear" in hpage.locator("#timeline").inner_text()
     assert hpage.locator("form.move").count() == 0  # nothing more for the handler to do
@@ -75,13 +78,14 @@ def test_report_goes_from_accept_to_closed_and_the_rider_sees_it_all(browser, li
     coord.reload()
     close = coord.locator('form.move[data-to="closed"]')
     close.locator('select[name="outcome"]').select_option("fixed")
-    close.locator("textarea[name=note]").fill("Checked on site")
+    close.locator("details.notes summary").click()  # the primary step's note and reply fold away
+    close.locator("textarea[name=reply]").fill("Checked on site")
     submit_move(coord, "closed")
     assert coord.locator("h1 .badge").inner_text().strip() == "Closed"
     # the same filter as a map: the closed report is one clustered marker
     coord.goto("/board?status=closed&view=map")
     coord.wait_for_selector('#board-map[data-count="1"]')
-    assert coord.locator("#board-map .leaflet-overlay-pane path.leaflet-interactive").count() == 1  # one circle marker
+    assert coord.locator("#board-map .board-point").count() == 1  # one marker, reachable with the keyboard
     assert coord.errors == [] and hpage.errors == []
     coord_ctx.close()
     handler_ctx.close()

@@ -53,7 +53,7 @@ def scene(app, client):
     db.session.commit()
     assert join(client, joiner_h, report).status_code == 201
     services.transition(report, coord, "assigned", version=report.version, department_id="traffic_police")
-    services.transition(report, coord, "resolved", version=report.version, note="Van towed", after_photo=f.jpeg())
+    services.transition(report, coord, "resolved", version=report.version, reply="Van towed", after_photo=f.jpeg())
     db.session.commit()
 
     def whose(photo):

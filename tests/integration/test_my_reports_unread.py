@@ -15,11 +15,11 @@ def test_new_status_changes_show_an_unread_badge_once(client, app):
     page = client.get("/mine").get_data(as_text=True)
     assert "badge-unread" not in page  # filing it yourself is not news
 
-    triage.transition(report, coord, "accepted", version=report.version, note="收到，马上处理")
+    triage.transition(report, coord, "accepted", version=report.version, reply="收到，马上处理")
     db.session.commit()
     page = client.get("/mine").get_data(as_text=True)
     assert 'class="badge-unread"' in page
-    assert "收到，马上处理" in page  # the timeline shows the public note
+    assert "收到，马上处理" in page  # the timeline shows the reply to the rider
     page = client.get("/mine").get_data(as_text=True)
     assert "badge-unread" not in page  # seen now
 

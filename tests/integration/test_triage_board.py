@@ -293,6 +293,13 @@ def test_bulk_reject_needs_a_reason(app, board):
     results = services.bulk(board.coord, [board.new.id], "reject", note="not our area")
     db.session.commit()
     assert results[0]["ok"] and db.session.get(Report, board.new.id).status == "rejected"
+    # the reason is the rider's to read (a move's note is otherwise internal)
+    from app.models import ReportEvent
+
+    move = db.session.scalar(
+        select(ReportEvent).where(ReportEvent.report_id == board.new.id, ReportEvent.kind == "transition")
+    )
+    assert (move.note, move.internal) == ("not our area", False)
 
 
 def test_bulk_assign_dispatches_to_a_department(app, board):

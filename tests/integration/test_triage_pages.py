@@ -64,7 +64,7 @@ def test_moving_through_the_form_and_a_stale_form_gets_a_409_page_naming_the_cha
     token = f.csrf_from(html)
     ok = client.post(
         f"/board/reports/{report.id}/transition",
-        data={"csrf_token": token, "to": "accepted", "version": "1", "note": "on it"},
+        data={"csrf_token": token, "to": "accepted", "version": "1", "reply": "on it"},
     )
     assert ok.status_code == 302
     stale = client.post(

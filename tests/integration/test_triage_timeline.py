@@ -27,7 +27,8 @@ def people(app):
 
 def walked(people, rider=None):
     """A report of `rider` (by default the people's rider) through the whole workflow: accepted (with an
-    internal note and an internal comment), priority raised, dispatched, resolved, closed as fixed."""
+    internal note and an internal comment), priority raised, dispatched, resolved (both with a reply to the
+    rider), closed as fixed."""
     coord, handler = people["coord"][0], people["handler"][0]
     report = f.report_row(rider or people["rider"][0])
     services.transition(report, coord, "accepted", version=1, note="plate looks fake", internal=True)
@@ -40,9 +41,9 @@ def walked(people, rider=None):
         version=3,
         department_id="traffic_police",
         assignee_id=handler.id,
-        note="please go today",
+        reply="please go today",
     )
-    services.transition(report, handler, "resolved", version=4, note="car towed")
+    services.transition(report, handler, "resolved", version=4, reply="car towed")
     services.transition(report, coord, "closed", version=5, outcome="fixed", note="checked")
     db.session.commit()
     return report
@@ -71,7 +72,8 @@ def test_every_move_is_an_event_with_who_when_from_to_note_and_details(client, p
     assert by_to["closed"]["details"]["outcome"] == "fixed"
     assert all(e["at"] for e in events)
     internal = [e["note"] for e in events if e["internal"]]
-    assert internal == ["plate looks fake", "checking with the traffic police", ""]  # the priority edit too
+    # the priority edit too, and the close's note: a move's note is internal unless said otherwise
+    assert internal == ["plate looks fake", "checking with the traffic police", "", "checked"]
 
 
 def test_rider_sees_every_move_but_no_internal_note(client, people):

@@ -282,6 +282,8 @@ def label(place: dict | None, locale: str = "zh_CN") -> str:
                 parts.append(
                     str(_l("%(landmark)s, %(m)d m %(direction)s", landmark=place["landmark"], m=d, direction=direction))
                 )
+        elif place.get("address"):  # no landmark: an address given there (a hotspot's)
+            parts.append(place["address"])
     return " · ".join(parts)
 
 

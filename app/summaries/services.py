@@ -21,7 +21,8 @@ from app.database import snapshot
 from app.extensions import db
 from app.grids.models import Grid
 from app.i18n import local_zone
-from app.models import Category, Department, Team
+from app.models import Category, Department, Report, Team
+from app.reports.geo import cell_of
 from app.summaries import hotspots as hotspot_search
 
 # COUNTS, OUTCOMES, Hours, hours, pct and quantile are also this module's public names (render, tests).
@@ -318,9 +319,23 @@ def _hotspots(received: Received, labels: list[dict], limit: int) -> list[Hotspo
     ):
         code, zh, en, _s = labels[0].get(c.category_id, ("", "", "", 0))
         grid = labels[1].get(c.grid_id, ("", ""))[1] or None  # by name, not its code
-        place = describe(c.lat, c.lon, grid)
-        found.append(Hotspot(c.lat, c.lon, c.count, code, zh, en, c.category_count, grid, place))
+        place = describe(c.lat, c.lon, grid) or {}
+        if not place.get("landmark"):  # no landmark near: the address riders' reports there were given
+            address = _address_near(c.lat, c.lon)
+            if address:
+                place["address"] = address
+        found.append(Hotspot(c.lat, c.lon, c.count, code, zh, en, c.category_count, grid, place or None))
     return found
+
+
+def _address_near(lat: float, lon: float) -> str | None:
+    """The address of the latest named report in the ~100 m cell at a hotspot's centre (ix_report_cell_created)."""
+    return db.session.scalar(
+        select(Report.address)
+        .where(Report.cell == cell_of(lat, lon), Report.address.is_not(None), Report.address != "")
+        .order_by(Report.created_at.desc())
+        .limit(1)
+    )
 
 
 def _leaders(start: datetime, end: datetime, limit: int) -> tuple[list[dict], list[dict]]:

@@ -412,7 +412,8 @@ def test_the_board_shows_the_escalation_level(app, client):
     db.session.commit()
     log_in(client, db.session.get(User, coord.id))
     page = client.get("/board").get_data(as_text=True)
-    assert 'class="escalation" data-level="2"' in page and "escalated-2" in page
+    row = page.split(f'data-id="{r.id}"')[1].split("</tr>")[0]
+    assert 'escalation" data-level="2"' in row and 'class="escalated"' in page  # the row's tier: escalated
 
 
 def test_deadlines_in_messages_are_local_time_in_the_readers_language(app):

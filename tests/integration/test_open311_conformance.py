@@ -167,7 +167,7 @@ def test_location_needed_is_on_the_board_and_a_coordinator_sets_the_pin(app, cli
     coord = f.make_user("coord", role="coordinator")
     f.log_in(client, coord)
     board = client.get("/board").get_data(as_text=True)
-    row = board[board.index(report.reference) :][:400]
+    row = board[board.index(report.reference) :].split("</tr>")[0]
     assert "Location needed" in row
     assert all(p["id"] != report.id for p in client.get("/board/map.json").get_json()["points"])
     page = client.get(f"/board/reports/{report.id}").get_data(as_text=True)
@@ -297,7 +297,9 @@ def test_a_staff_transition_note_is_an_update_too(app, client, key):
 
     report = filed(client, key)
     coord = f.make_user("coord", role="coordinator")
-    transition(report, coord, "accepted", version=report.version, note="On our list.")
+    transition(
+        report, coord, "accepted", version=report.version, reply="On our list."
+    )  # the reply to the rider is public
     db.session.commit()
     item = client.get(f"{V2}/requests/{report.reference}.json").get_json()[0]
     event = db.session.scalar(select(ReportEvent).where(ReportEvent.kind == "transition"))

@@ -343,7 +343,7 @@ def test_an_after_photo_is_the_updates_media_url_only_with_public_media_on(app, 
     services.transition(report, coord, "accepted", version=report.version)
     services.add_rider_photos(report, rider, [f.jpeg()], "Still there")  # a rider's photo: never public
     services.transition(report, coord, "assigned", version=report.version, department_id="traffic_police")
-    services.transition(report, coord, "resolved", version=report.version, note="Van towed", after_photo=f.jpeg())
+    services.transition(report, coord, "resolved", version=report.version, reply="Van towed", after_photo=f.jpeg())
     db.session.commit()
     window = {"start_date": w3(report.created_at - timedelta(minutes=1))}
     feed = client.get(f"{V2}/servicerequestupdates.json", query_string=window).get_json()

@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import docs, open311  # Open311 GeoReport v2; the OpenAPI document and its page
     from app.api import notifications as _api_notifications  # noqa: F401  (the bell)
     from app.api import reports as _api_reports  # noqa: F401
+    from app.api import signin as _api_signin  # noqa: F401  (sign-in by text message)
     from app.api import triage as _api_triage  # noqa: F401  (the workflow's /api/v1 routes)
     from app.auth import bp as auth_bp
     from app.auth import views as _auth_views  # noqa: F401

@@ -15,16 +15,21 @@ demo_cli = AppGroup("demo", help="Demo data.")
 @user_cli.command("create")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), default=Role.RIDER.value)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--password", default=None, help="Asked for unless --phone is given (then optional).")
 @click.option("--team", default=None, help="Volunteer team name (created if missing).")
 @click.option("--display-name", default=None)
-def create_user(name, role, password, team, display_name):
+@click.option("--phone", default=None, help="Mobile number: the user signs in with it and a code by text message.")
+def create_user(name, role, password, team, display_name, phone):
     """Create a user."""
+    from app.auth.codes import phone_number
     from app.auth.services import create_user as create
     from app.errors import DomainError
 
+    if password is None and phone is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = create(name, password, role, team=team, display_name=display_name)
+        phone = phone_number(phone) if phone is not None else None
+        user = create(name, password, role, team=team, display_name=display_name, phone=phone)
     except DomainError as err:
         raise click.ClickException(str(err.message)) from err
     db.session.commit()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from app import paths
 
-# Notification defaults, here once: from_environment() and app.notify.sms (given a bare mapping) read them.
+# Notification defaults, here once: from_environment() and app.sms (given a bare mapping) read them.
 SMS_DEFAULTS = {"SMS_PROVIDER": "console", "SMS_TENCENT_REGION": "ap-guangzhou", "SMS_TIMEOUT": 10.0}
 
 
@@ -63,6 +63,9 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env("GRIDSNAP_LOGIN_RATE_LIMIT") or "10 per minute",
         "LOGIN_ACCOUNT_RATE_LIMIT": env("GRIDSNAP_LOGIN_ACCOUNT_RATE_LIMIT") or "20 per hour",
+        # Sign-in codes by text message: per number, and per address (app/auth/codes.py).
+        "SMS_CODE_PHONE_LIMIT": env("GRIDSNAP_SMS_CODE_PHONE_LIMIT") or "1 per minute;5 per hour",
+        "SMS_CODE_ADDRESS_LIMIT": env("GRIDSNAP_SMS_CODE_ADDRESS_LIMIT") or "20 per hour",
         # Per rider, whatever way they file (form, API, Open311); staff and handlers are not limited
         "REPORT_RATE_LIMIT": env("GRIDSNAP_REPORT_RATE_LIMIT") or "20 per hour;100 per day",
         "COMMENT_RATE_LIMIT": env("GRIDSNAP_COMMENT_RATE_LIMIT") or "30 per hour;100 per day",  # and added photos

@@ -198,6 +198,38 @@ SCHEMAS: dict[str, dict] = {
             "all": {"type": "boolean", "enum": [True]},
         },
     },
+    "SmsRequest": {
+        "type": "object",
+        "required": ["phone"],
+        "properties": {
+            "phone": {"type": "string", "example": "138 0013 8000", "description": "Mainland China unless +"}
+        },
+    },
+    "SmsSent": {
+        "type": "object",
+        "required": ["sent", "expires_in"],
+        "properties": {"sent": {"type": "boolean", "enum": [True]}, "expires_in": INT},
+    },
+    "SmsVerify": {
+        "type": "object",
+        "required": ["phone", "code"],
+        "properties": {
+            "phone": STR,
+            "code": {"type": "string", "pattern": "^[0-9]{6}$"},
+            "token": {"type": "boolean", "description": "true: a personal API token in the answer, no cookie"},
+        },
+    },
+    "SignedIn": {
+        "type": "object",
+        "required": ["user"],
+        "properties": {
+            "user": {
+                "type": "object",
+                "properties": {"id": INT, "username": STR, "display_name": STR, "role": STR},
+            },
+            "token": {"type": "string", "description": "Only when asked for: shown once, send as Bearer"},
+        },
+    },
     "Marked": {"type": "object", "required": ["marked", "unread"], "properties": {"marked": INT, "unread": INT}},
     "Confirmation": {
         "type": "object",
@@ -715,6 +747,33 @@ OPERATIONS: dict[str, dict[str, dict]] = {
             "tags": ["notifications"],
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref("MarkRead")}}},
             "responses": {"200": ok("Marked"), **errors(400, 401)},
+        }
+    },
+    "/auth/sms/request": {
+        "post": {
+            "summary": "Send a sign-in code by text message",
+            "description": "A 6-digit code valid 5 minutes. The same 202 whether or not the number has an account. "
+            "At most 1 code a minute and 5 an hour per number, 20 an hour per address.",
+            "tags": ["auth"],
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("SmsRequest")}}},
+            "responses": {
+                "202": ok("SmsSent", "Sent (or not, for a number that cannot be told apart)"),
+                **errors(400),
+                **limited("codes"),
+            },
+        }
+    },
+    "/auth/sms/verify": {
+        "post": {
+            "summary": "Sign in with the code",
+            "description": "A session cookie (long-lived), or with `token: true` a personal API token. Five wrong "
+            "tries burn the code. 400 `invalid_code` for a wrong or expired code; 403 `no_account` for a number "
+            "without an account.",
+            "tags": ["auth"],
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("SmsVerify")}}},
+            "responses": {"200": ok("SignedIn"), **errors(400, 403), **limited("tries")},
         }
     },
     "/reports/nearby": {

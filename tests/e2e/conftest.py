@@ -154,8 +154,8 @@ def phone_no_geo(browser, live):
 
 
 def log_in_page(page, username: str, password: str) -> None:
-    """Log a browser page in through the /login form."""
-    page.goto("/login")
+    """Log a browser page in through the password form (/login/password)."""
+    page.goto("/login/password")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")

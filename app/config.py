@@ -63,6 +63,10 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env("GRIDSNAP_LOGIN_RATE_LIMIT") or "10 per minute",
         "LOGIN_ACCOUNT_RATE_LIMIT": env("GRIDSNAP_LOGIN_ACCOUNT_RATE_LIMIT") or "20 per hour",
+        # Receipts of a stop: the county's Ed25519 signing key (PEM, or the 32-byte seed in base64); made in
+        # the instance folder on first use when unset. RECEIPT_FONT: a font with Chinese glyphs for the image.
+        "RECEIPT_KEY": env("GRIDSNAP_RECEIPT_KEY") or "",
+        "RECEIPT_FONT": env("GRIDSNAP_RECEIPT_FONT") or "",
         # Sign-in codes by text message: per number, and per address (app/auth/codes.py).
         "SMS_CODE_PHONE_LIMIT": env("GRIDSNAP_SMS_CODE_PHONE_LIMIT") or "1 per minute;5 per hour",
         "SMS_CODE_ADDRESS_LIMIT": env("GRIDSNAP_SMS_CODE_ADDRESS_LIMIT") or "20 per hour",

@@ -373,6 +373,7 @@ class Photo(db.Model):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     byte_size: Mapped[int] = mapped_column(Integer, default=0)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # from the photo's EXIF, when it says
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     report: Mapped[Report] = relationship(back_populates="photos")

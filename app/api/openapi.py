@@ -230,6 +230,15 @@ SCHEMAS: dict[str, dict] = {
             "token": {"type": "string", "description": "Only when asked for: shown once, send as Bearer"},
         },
     },
+    "Receipt": {
+        "type": "object",
+        "required": ["token", "url", "image_url"],
+        "properties": {
+            "token": {"type": "string", "description": "base64url(facts JSON) . base64url(Ed25519 signature)"},
+            "url": {"type": "string", "format": "uri", "description": "The public check page (/verify/<token>)"},
+            "image_url": {"type": "string", "format": "uri", "description": "The receipt as a PNG (the rider's)"},
+        },
+    },
     "Marked": {"type": "object", "required": ["marked", "unread"], "properties": {"marked": INT, "unread": INT}},
     "Confirmation": {
         "type": "object",
@@ -747,6 +756,17 @@ OPERATIONS: dict[str, dict[str, dict]] = {
             "tags": ["notifications"],
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref("MarkRead")}}},
             "responses": {"200": ok("Marked"), **errors(400, 401)},
+        }
+    },
+    "/reports/{report_id}/receipt": {
+        "get": {
+            "summary": "The rider's signed receipt of a report (免责凭证)",
+            "description": "Only the rider who filed the report. The facts (reference, category, photo and filing "
+            "times, place rounded to 100 m, status) are signed with the county's Ed25519 key, published at "
+            "/.well-known/gridsnap-receipt-key.json.",
+            "tags": ["reports"],
+            "parameters": [REPORT_ID],
+            "responses": {"200": ok("Receipt"), **errors(401, 403, 404)},
         }
     },
     "/auth/sms/request": {

@@ -99,6 +99,17 @@ def _files_abandoned(session, transaction):
                 logging.getLogger(__name__).warning("could not remove orphan photo %s", key)
 
 
+def _aware(when: datetime | None) -> datetime | None:
+    """A photo's own time in UTC: a time without an offset is the county's local time."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        from app.i18n import local_zone
+
+        when = when.replace(tzinfo=local_zone())
+    return when.astimezone(UTC)
+
+
 def store_photos(store: PhotoStore, processed: list[ProcessedPhoto]) -> list[Photo]:
     """Write display and thumbnail files (atomically) and return unsaved Photo rows."""
     rows, written = [], []
@@ -109,7 +120,16 @@ def store_photos(store: PhotoStore, processed: list[ProcessedPhoto]) -> list[Pho
             written.append(key)
             store.put(thumb_key, p.thumb)
             written.append(thumb_key)
-            rows.append(Photo(key=key, thumb_key=thumb_key, width=p.width, height=p.height, byte_size=len(p.display)))
+            rows.append(
+                Photo(
+                    key=key,
+                    thumb_key=thumb_key,
+                    width=p.width,
+                    height=p.height,
+                    byte_size=len(p.display),
+                    taken_at=_aware(p.taken_at),
+                )
+            )
     except Exception:
         for key in written:
             try:

@@ -117,7 +117,7 @@ def site(live_app, live_server):
 def pages(s):
     """(user or None, paths, rider page?) for every role."""
     return [
-        (None, ["/login", s.join], True),
+        (None, ["/login", "/login/password", s.join], True),
         (
             "rider_zhang",
             [
@@ -125,6 +125,7 @@ def pages(s):
                 "/mine",
                 *[f"/reports/{i}" for i in s.rider_reports],
                 f"/reports/{s.rider_reports[0]}/filed",
+                f"/reports/{s.rider_reports[0]}/receipt",
                 "/me/points",
                 "/leaderboard",
                 "/leaderboard?period=month",

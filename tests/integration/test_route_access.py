@@ -30,6 +30,8 @@ PUBLIC = (
     "/api/v1/openapi.json",
     "/join/",
     "/lang/",
+    "/verify/",  # a receipt's check page: anyone who scans its code
+    "/.well-known/",
 )
 ADMIN = ("/admin",)
 STAFF = ("/board", "/summaries", "/api/v1/reports/<int:report_id>/duplicates")
@@ -38,6 +40,8 @@ HANDLERS = ("/tasks",)
 RIDERS = ("/api/v1/reports/fixed-nearby",)
 # Team management and other riders' profiles: coordinators and admins (team leaders for their team).
 MANAGERS = ("/riders/", "/teams/invites/")
+# A report's receipt: the rider who filed it, nobody else (staff neither).
+FILERS = ("/reports/<int:report_id>/receipt", "/api/v1/reports/<int:report_id>/receipt")
 # The rider's own report: its owner and the staff see it; another rider does not.
 OWNED = ("/reports/<int:report_id>", "/api/v1/reports/<int:report_id>", "/photos/<int:photo_id>")
 
@@ -50,6 +54,7 @@ def area(rule: str) -> str:
         ("handlers", HANDLERS),
         ("riders", RIDERS),
         ("managers", MANAGERS),
+        ("filers", FILERS),
         ("owned", OWNED),
     ):
         if rule.startswith(prefixes):
@@ -138,6 +143,8 @@ def expected(rule: str, role: str) -> set[int] | None:
         return {200} if role in ("handler", "coordinator", "admin") else {403}
     if kind == "riders":
         return {400} if role in ("rider", "other_rider") else {403}
+    if kind == "filers":
+        return {200} if role == "rider" else {403}
     if kind == "owned":
         if role in ("rider", "coordinator", "admin"):
             return {200, 302}

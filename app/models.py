@@ -308,6 +308,10 @@ class Report(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(20))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    # The rider's voice note (app/reports/voice.py), stored with the photos' storage backend.
+    voice_key: Mapped[str | None] = mapped_column(String(100))
+    voice_type: Mapped[str | None] = mapped_column(String(40))
+    voice_seconds: Mapped[float | None] = mapped_column(Float)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])

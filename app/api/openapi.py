@@ -75,6 +75,13 @@ SCHEMAS: dict[str, dict] = {
             "grid": ref("GridRef"),
             "photos": {"type": "array", "items": ref("Photo")},
             "after_photos": {"type": "array", "items": ref("Photo")},
+            "voice": nullable(
+                {
+                    "type": "object",
+                    "description": "The rider's voice note (not shown to co-reporters)",
+                    "properties": {"url": STR, "type": STR, "seconds": nullable(NUM)},
+                }
+            ),
             "co_reporter": {
                 "type": "boolean",
                 "description": "The caller co-reports it and sees only their share: no description, "
@@ -538,6 +545,13 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                                 "location_source": {"type": "string", "enum": ["device", "exif", "map"]},
                                 "building": {"type": "string", "maxLength": 100},
                                 "captured_at": {"type": "string", "format": "date-time"},
+                                "voice": {
+                                    "type": "string",
+                                    "format": "binary",
+                                    "description": "A voice note: Opus in WebM or Ogg, or AAC in MP4; at most 60 s "
+                                    "and about 100 KB per 30 s (413 beyond, 415 when it is not audio)",
+                                },
+                                "voice_seconds": {"type": "number", "minimum": 0, "maximum": 60},
                             },
                         }
                     }

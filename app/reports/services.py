@@ -21,6 +21,7 @@ from app.grids.index import grid_for_point
 from app.models import Category, CoReporter, Photo, Report, ReportEvent, User, utcnow
 from app.reports.geo import cell_of, valid_location
 from app.reports.photos import ProcessedPhoto, Upload, check_photo, process_photo
+from app.reports.voice import EXTENSIONS, read_voice
 from app.storage import PhotoStore, new_key
 from app.text import clean_text
 from app.triage.workflow import Priority, Status
@@ -110,6 +111,14 @@ def _aware(when: datetime | None) -> datetime | None:
     return when.astimezone(UTC)
 
 
+def store_voice(store: PhotoStore, data: bytes, kind: str) -> str:
+    """Write a voice note next to the photos (removed again unless the transaction commits); its key."""
+    key = new_key(EXTENSIONS[kind])
+    store.put(key, data)
+    track_new_files(db.session, store, [key])
+    return key
+
+
 def store_photos(store: PhotoStore, processed: list[ProcessedPhoto]) -> list[Photo]:
     """Write display and thumbnail files (atomically) and return unsaved Photo rows."""
     rows, written = [], []
@@ -191,8 +200,11 @@ def submit_report(
     require_photo: bool = True,
     max_description: int = MAX_DESCRIPTION,
     max_photos: int = 4,
+    voice: Upload | None = None,
+    voice_seconds=None,
 ) -> tuple[Report, bool]:
-    """File a report; returns (report, created). A repeated idempotency key returns the first report."""
+    """File a report, with photos and an optional voice note; returns (report, created). A repeated
+    idempotency key returns the first report."""
     idempotency_key = stored_idempotency_key(idempotency_key)
     existing = find_by_idempotency_key(user, idempotency_key)
     if existing is not None:
@@ -212,6 +224,7 @@ def submit_report(
         )
     if require_photo and not photos:
         raise ValidationFailed(_l("Add at least one photo."), code="photo_required")
+    recording = read_voice(voice, voice_seconds) if voice is not None else None
     lat_f, lon_f, acc = _float(lat, "lat"), _float(lon, "lon"), _float(accuracy, "accuracy")
     if (lat_f is None) != (lon_f is None):
         raise ValidationFailed(_l("Send both latitude and longitude."), code="invalid_location")
@@ -233,6 +246,7 @@ def submit_report(
     location_source = location_source if location_source in LOCATION_SOURCES else "device"
 
     photo_rows = store_photos(store, processed)
+    voice_key = store_voice(store, recording[0], recording[1]) if recording else None
     report = Report(
         user=user,
         category=cat,
@@ -257,6 +271,9 @@ def submit_report(
         resolve_due_at=now + timedelta(hours=cat.resolve_hours),
         status=Status.SUBMITTED.value,
         version=1,
+        voice_key=voice_key,
+        voice_type=recording[1] if recording else None,
+        voice_seconds=recording[2] if recording else None,
     )
     report.grid_id = grid_for_point(lat_f, lon_f)
     report.photos = photo_rows
@@ -269,6 +286,8 @@ def submit_report(
         for p in photo_rows:
             store.delete(p.key)
             store.delete(p.thumb_key)
+        if voice_key:
+            store.delete(voice_key)
         existing = find_by_idempotency_key(user, idempotency_key)
         if existing is None:
             raise

@@ -75,6 +75,7 @@
   }
 
   function renderPreviews() {
+    form.className = form.className.replace(/ has-photo/g, '') + (photos.length ? ' has-photo' : '');  // send button in reach
     previews.innerHTML = '';
     for (var i = 0; i < photos.length; i++) {
       var li = document.createElement('li'), img = document.createElement('img'), btn = document.createElement('button');
@@ -190,11 +191,29 @@
         var p = marker.getLatLng();
         setLocation(p.lat, p.lng, null, 'map');
       });
+      marker.getElement().addEventListener('keydown', movePinByKey);
     } else {
       marker.setLatLng(point);
     }
     map.setView(point, Math.max(map.getZoom(), 16));
   }
+
+  // Arrow keys move the focused pin (a few metres at street zoom), for keyboards and switch access.
+  function movePinByKey(e) {
+    var step = { ArrowUp: [1, 0], ArrowDown: [-1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[e.key];
+    if (!step || !loc) { return; }
+    e.preventDefault();
+    var metres = 5 * Math.pow(2, Math.max(0, 18 - map.getZoom())) * (e.shiftKey ? 5 : 1);
+    var dLat = step[0] * metres / 111320, dLon = step[1] * metres / (111320 * Math.cos(loc.lat * Math.PI / 180));
+    setLocation(loc.lat + dLat, loc.lon + dLon, null, 'map');
+    marker.getElement().focus();
+  }
+
+  // The place without the map (static/js/place.js): typed, or the map's centre.
+  window.GridSnapPlace = {
+    set: function (lat, lon) { setLocation(lat, lon, null, 'map'); },
+    centre: function () { return map ? map.getCenter() : null; }
+  };
 
   function initMap() {
     if (map || !window.L) { return; }
@@ -276,8 +295,16 @@
   }
 
   form.addEventListener('change', function (e) {
-    if (e.target && e.target.name === 'category') { checkNearby(); }
+    if (e.target && e.target.name === 'category') { checkNearby(); askLocationOnce(); }
   });
+
+  // The location is asked for after the rider's first gesture (a photo or a tile), not on load: a prompt
+  // refused without thinking cannot be asked again. Where it is already allowed, it is read at once.
+  var asked = false;
+  function askLocationOnce() {
+    if (!asked) { asked = true; locate(); }
+  }
+  photoInput.addEventListener('change', askLocationOnce);
 
   /* ---------- "Fixed? Take a look" (reports handled lately near the rider) ---------- */
 
@@ -422,6 +449,8 @@
     el('conf-held').hidden = true;
     box.hidden = false;
     window.scrollTo(0, 0);
+    box.setAttribute('tabindex', '-1');
+    box.focus();  // screen readers and keyboards land on the confirmation
     pendingKey = null;
   }
 
@@ -448,7 +477,8 @@
         lat: loc.lat.toFixed(6), lon: loc.lon.toFixed(6), accuracy: loc.accuracy === null ? '' : String(Math.round(loc.accuracy)),
         location_source: loc.source, captured_at: capturedAt
       },
-      photos: photos.map(function (p) { return { blob: p.blob, name: p.name }; })
+      photos: photos.map(function (p) { return { blob: p.blob, name: p.name }; }),
+      voice: window.GridSnapVoice ? window.GridSnapVoice.note() : null  // static/js/voice.js
     };
     var saved = false;
     Outbox.put(record, function (err) {
@@ -500,6 +530,10 @@
   }
   renderPreviews();
   initMap();
-  locate();
+  if (navigator.permissions && navigator.permissions.query) {
+    navigator.permissions.query({ name: 'geolocation' }).then(function (state) {
+      if (state.state === 'granted') { askLocationOnce(); } else { geoState = 'failed'; updateLocation(); }
+    })['catch'](function () { geoState = 'failed'; updateLocation(); });
+  } else { geoState = 'failed'; updateLocation(); }
   if (window.GridSnapApp) { window.GridSnapApp.start(); }
 })();

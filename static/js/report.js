@@ -44,15 +44,34 @@
 
   /* ---------- photos ---------- */
 
-  function toBlob(canvas, cb) {
-    if (canvas.toBlob) { canvas.toBlob(cb, 'image/jpeg', QUALITY); return; }
-    var data = canvas.toDataURL('image/jpeg', QUALITY), bin = atob(data.split(',')[1]);
+  // WebP where the browser can encode it (smaller at the same look), JPEG otherwise; the server takes both.
+  var PHOTO_TYPE = (function () {
+    try {
+      var c = document.createElement('canvas');
+      c.width = c.height = 1;
+      return c.toDataURL('image/webp').indexOf('data:image/webp') === 0 ? 'image/webp' : 'image/jpeg';
+    } catch (e) { return 'image/jpeg'; }
+  })();
+  // Lower qualities tried in turn until the photo fits TARGET_BYTES (a noisy 12 MP photo needs them).
+  var QUALITIES = [QUALITY, 0.7, 0.6, 0.5], TARGET_BYTES = 300 * 1024;
+
+  function encode(canvas, quality, cb) {
+    if (canvas.toBlob) { canvas.toBlob(cb, PHOTO_TYPE, quality); return; }
+    var data = canvas.toDataURL(PHOTO_TYPE, quality), bin = atob(data.split(',')[1]);
     var bytes = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
-    cb(new Blob([bytes], { type: 'image/jpeg' }));
+    cb(new Blob([bytes], { type: data.slice(5, data.indexOf(';')) }));
   }
 
-  /* The photo as a JPEG of at most 1600 px; the original when the browser cannot decode it (HEIC). */
+  function toBlob(canvas, cb, step) {
+    step = step || 0;
+    encode(canvas, QUALITIES[step], function (blob) {
+      if (blob && blob.size > TARGET_BYTES && step + 1 < QUALITIES.length) { toBlob(canvas, cb, step + 1); return; }
+      cb(blob);
+    });
+  }
+
+  /* The photo as a WebP or JPEG of at most 1600 px; the original when the browser cannot decode it (HEIC). */
   function downscale(file, cb) {
     if (!window.URL || !URL.createObjectURL || !document.createElement('canvas').getContext) { cb(file); return; }
     var url = URL.createObjectURL(file), img = new Image();
@@ -141,7 +160,8 @@
     } else { steps++; }
     downscale(file, function (blob) {
       entry.blob = blob;
-      entry.name = blob === file && file.name ? 'photo' + (/\.\w+$/.exec(file.name) || ['.jpg'])[0] : 'photo.jpg';
+      entry.name = blob === file && file.name ? 'photo' + (/\.\w+$/.exec(file.name) || ['.jpg'])[0]
+        : (blob.type === 'image/webp' ? 'photo.webp' : 'photo.jpg');
       try { entry.url = URL.createObjectURL(blob); } catch (e) { entry.url = ''; }
       finished();
     });
@@ -416,6 +436,7 @@
   function showProgress(fraction) {
     progress.hidden = false;
     bar.style.width = Math.round(fraction * 100) + '%';
+    el('conf-sending-bar').style.width = Math.round(fraction * 100) + '%';
   }
 
   /* Send now with a fresh CSRF token; cb(response). */
@@ -447,6 +468,7 @@
       : Outbox.localTime(when);
     el('conf-queued').hidden = !queued;
     el('conf-held').hidden = true;
+    el('conf-sending').hidden = true;
     box.hidden = false;
     window.scrollTo(0, 0);
     box.setAttribute('tabindex', '-1');
@@ -484,6 +506,7 @@
     Outbox.put(record, function (err) {
       saved = !err;
       if (saved && navigator.onLine === false) { queued(); return; }
+      if (saved) { savedOnPhone(); }  // the rider is free at once; the upload goes on and its answer fills in
       transmit(record, function (res) {
         if (res.status === 200 || res.status === 201) {
           if (saved) { Outbox.remove(record.key); }
@@ -503,6 +526,8 @@
         } else {
           // Refused (bad input): nothing was created; the rider fixes the form and sends again.
           if (saved) { Outbox.remove(record.key); }
+          form.hidden = false;
+          el('confirmation').hidden = true;
           showError(Outbox.message(res) || (res.status ? T.send_failed : T.offline_no_outbox));
         }
       }, true);
@@ -510,6 +535,10 @@
     function queued() {
       requestSync();
       done(T.queued_title, '', capturedAt, true);
+    }
+    function savedOnPhone() {
+      done(T.saved_title, '', capturedAt, false);
+      el('conf-sending').hidden = false;
     }
   });
 

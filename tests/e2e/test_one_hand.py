@@ -49,7 +49,7 @@ def test_without_location_or_map_the_rider_types_the_place_and_sends(browser, li
     page.press("#place-text", "Enter")
     page.wait_for_selector(".location-map")
     page.click("#submit")
-    page.wait_for_selector("#confirmation:not([hidden])")
+    page.wait_for_selector("#conf-reference-line:not([hidden])")  # the server answered
     assert page.evaluate("document.activeElement.id") == "confirmation"  # focus moves to the confirmation
     db.session.expire_all()
     report = db.session.scalar(select(Report).where(Report.reference == page.inner_text("#conf-reference")))

@@ -50,7 +50,7 @@ def test_a_rider_records_a_voice_note_sends_it_and_plays_it_back(browser, live):
     button.dispatch_event("pointerup", {"pointerId": 1, "isPrimary": True})
     page.wait_for_selector("#voice-player:not([hidden])")
     page.click("#submit")
-    page.wait_for_selector("#confirmation:not([hidden])")
+    page.wait_for_selector("#conf-reference-line:not([hidden])")  # the server answered
     reference = page.inner_text("#conf-reference")
 
     db.session.expire_all()

@@ -43,7 +43,7 @@ def test_in_wechat_one_line_says_what_does_not_work_and_a_report_is_still_filed(
     page.wait_for_selector("#previews li img")
     page.click("label.tile:has(input[value=illegal_parking])")
     page.click("#submit")
-    page.wait_for_selector("#confirmation:not([hidden])")  # through the outbox, as in any browser
+    page.wait_for_selector("#conf-reference-line:not([hidden])")  # through the outbox, as in any browser
     reference = page.inner_text("#conf-reference")
     db.session.expire_all()
     assert db.session.scalar(select(Report.id).where(Report.reference == reference)) is not None

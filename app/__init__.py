@@ -82,7 +82,9 @@ def register_blueprints(app: Flask) -> None:
     from app.api import community as _api_community  # noqa: F401  (leaderboard, grids, teams)
     from app.api import docs, open311  # Open311 GeoReport v2; the OpenAPI document and its page
     from app.api import notifications as _api_notifications  # noqa: F401  (the bell)
+    from app.api import receipts as _api_receipts  # noqa: F401  (a report's signed receipt)
     from app.api import reports as _api_reports  # noqa: F401
+    from app.api import signin as _api_signin  # noqa: F401  (sign-in by text message)
     from app.api import triage as _api_triage  # noqa: F401  (the workflow's /api/v1 routes)
     from app.auth import bp as auth_bp
     from app.auth import views as _auth_views  # noqa: F401
@@ -90,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from app.notify import views as _notify_views  # noqa: F401  (/notifications)
     from app.ops import bp as ops_bp  # /readyz
     from app.reports import bp as reports_bp
+    from app.reports import receipt_views as _receipt_views  # noqa: F401  (receipts, /verify, the key)
     from app.reports import views as _report_views  # noqa: F401
     from app.reports.places import place_label, place_of
     from app.summaries import bp as summaries_bp

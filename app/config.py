@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from app import paths
 
-# Notification defaults, here once: from_environment() and app.notify.sms (given a bare mapping) read them.
+# Notification defaults, here once: from_environment() and app.sms (given a bare mapping) read them.
 SMS_DEFAULTS = {"SMS_PROVIDER": "console", "SMS_TENCENT_REGION": "ap-guangzhou", "SMS_TIMEOUT": 10.0}
 
 
@@ -76,6 +76,13 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env("GRIDSNAP_LOGIN_RATE_LIMIT") or "10 per minute",
         "LOGIN_ACCOUNT_RATE_LIMIT": env("GRIDSNAP_LOGIN_ACCOUNT_RATE_LIMIT") or "20 per hour",
+        # Receipts of a stop: the county's Ed25519 signing key (PEM, or the 32-byte seed in base64); made in
+        # the instance folder on first use when unset. RECEIPT_FONT: a font with Chinese glyphs for the image.
+        "RECEIPT_KEY": env("GRIDSNAP_RECEIPT_KEY") or "",
+        "RECEIPT_FONT": env("GRIDSNAP_RECEIPT_FONT") or "",
+        # Sign-in codes by text message: per number, and per address (app/auth/codes.py).
+        "SMS_CODE_PHONE_LIMIT": env("GRIDSNAP_SMS_CODE_PHONE_LIMIT") or "1 per minute;5 per hour",
+        "SMS_CODE_ADDRESS_LIMIT": env("GRIDSNAP_SMS_CODE_ADDRESS_LIMIT") or "20 per hour",
         # Per rider, whatever way they file (form, API, Open311); staff and handlers are not limited
         "REPORT_RATE_LIMIT": env("GRIDSNAP_REPORT_RATE_LIMIT") or "20 per hour;100 per day",
         "COMMENT_RATE_LIMIT": env("GRIDSNAP_COMMENT_RATE_LIMIT") or "30 per hour;100 per day",  # and added photos

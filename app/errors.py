@@ -109,6 +109,8 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
         response = app.make_response(error_response(err.status, err.code, err.message, **err.extra))
+        if err.status == 429 and err.extra.get("retry_after"):  # a limit that knows when it lifts
+            response.headers["Retry-After"] = str(err.extra["retry_after"])
         if err.status == 503:  # e.g. the photo store is unreachable: retrying later will work
             response.headers.setdefault("Retry-After", "5")
             app.logger.warning("%s: %s", err.code, err.__cause__ or err)

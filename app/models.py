@@ -331,6 +331,10 @@ class Report(db.Model):
     # Outside the service area (grids.area) when filed or corrected: accepted, but flagged for the board.
     # Only a server default, so inserts that do not name it (older revisions' data, Core inserts) work.
     outside_area: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The rider's voice note (app/reports/voice.py), stored with the photos' storage backend.
+    voice_key: Mapped[str | None] = mapped_column(String(100))
+    voice_type: Mapped[str | None] = mapped_column(String(40))
+    voice_seconds: Mapped[float | None] = mapped_column(Float)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
@@ -401,6 +405,7 @@ class Photo(db.Model):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     byte_size: Mapped[int] = mapped_column(Integer, default=0)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # from the photo's EXIF, when it says
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     report: Mapped[Report] = relationship(back_populates="photos")
@@ -452,3 +457,15 @@ class CoReporter(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
     duplicate_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsCode(db.Model):
+    """A sign-in code sent by text message: only its keyed hash is kept, with its expiry and wrong tries."""
+
+    __tablename__ = "sms_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -171,5 +171,21 @@ def client(app):
 
 
 @pytest.fixture
+def texts(monkeypatch):
+    """The text messages the console SMS provider sends, as (number, kind, params), in order."""
+    from app.sms import ConsoleSms
+
+    sent: list[tuple[str, str, dict]] = []
+    send = ConsoleSms.send
+
+    def record(self, phone_e164, kind, params, *, key):
+        sent.append((phone_e164, str(kind), dict(params)))
+        return send(self, phone_e164, kind, params, key=key)
+
+    monkeypatch.setattr(ConsoleSms, "send", record)
+    return sent
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()

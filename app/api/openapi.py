@@ -85,6 +85,13 @@ SCHEMAS: dict[str, dict] = {
             },
             "photos": {"type": "array", "items": ref("Photo")},
             "after_photos": {"type": "array", "items": ref("Photo")},
+            "voice": nullable(
+                {
+                    "type": "object",
+                    "description": "The rider's voice note (not shown to co-reporters)",
+                    "properties": {"url": STR, "type": STR, "seconds": nullable(NUM)},
+                }
+            ),
             "co_reporter": {
                 "type": "boolean",
                 "description": "The caller co-reports it and sees only their share: no description, "
@@ -220,6 +227,47 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "ids": {"type": "array", "items": {"type": "integer", "minimum": 1}},
             "all": {"type": "boolean", "enum": [True]},
+        },
+    },
+    "SmsRequest": {
+        "type": "object",
+        "required": ["phone"],
+        "properties": {
+            "phone": {"type": "string", "example": "138 0013 8000", "description": "Mainland China unless +"}
+        },
+    },
+    "SmsSent": {
+        "type": "object",
+        "required": ["sent", "expires_in"],
+        "properties": {"sent": {"type": "boolean", "enum": [True]}, "expires_in": INT},
+    },
+    "SmsVerify": {
+        "type": "object",
+        "required": ["phone", "code"],
+        "properties": {
+            "phone": STR,
+            "code": {"type": "string", "pattern": "^[0-9]{6}$"},
+            "token": {"type": "boolean", "description": "true: a personal API token in the answer, no cookie"},
+        },
+    },
+    "SignedIn": {
+        "type": "object",
+        "required": ["user"],
+        "properties": {
+            "user": {
+                "type": "object",
+                "properties": {"id": INT, "username": STR, "display_name": STR, "role": STR},
+            },
+            "token": {"type": "string", "description": "Only when asked for: shown once, send as Bearer"},
+        },
+    },
+    "Receipt": {
+        "type": "object",
+        "required": ["token", "url", "image_url"],
+        "properties": {
+            "token": {"type": "string", "description": "base64url(facts JSON) . base64url(Ed25519 signature)"},
+            "url": {"type": "string", "format": "uri", "description": "The public check page (/verify/<token>)"},
+            "image_url": {"type": "string", "format": "uri", "description": "The receipt as a PNG (the rider's)"},
         },
     },
     "Marked": {"type": "object", "required": ["marked", "unread"], "properties": {"marked": INT, "unread": INT}},
@@ -543,6 +591,13 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                                 "location_source": {"type": "string", "enum": ["device", "exif", "map"]},
                                 "building": {"type": "string", "maxLength": 100},
                                 "captured_at": {"type": "string", "format": "date-time"},
+                                "voice": {
+                                    "type": "string",
+                                    "format": "binary",
+                                    "description": "A voice note: Opus in WebM or Ogg, or AAC in MP4; at most 60 s "
+                                    "and about 100 KB per 30 s (413 beyond, 415 when it is not audio)",
+                                },
+                                "voice_seconds": {"type": "number", "minimum": 0, "maximum": 60},
                             },
                         }
                     }
@@ -772,6 +827,44 @@ OPERATIONS: dict[str, dict[str, dict]] = {
             "tags": ["notifications"],
             "requestBody": {"required": True, "content": {"application/json": {"schema": ref("MarkRead")}}},
             "responses": {"200": ok("Marked"), **errors(400, 401)},
+        }
+    },
+    "/reports/{report_id}/receipt": {
+        "get": {
+            "summary": "The rider's signed receipt of a report (免责凭证)",
+            "description": "Only the rider who filed the report. The facts (reference, category, photo and filing "
+            "times, place rounded to 100 m, status) are signed with the county's Ed25519 key, published at "
+            "/.well-known/gridsnap-receipt-key.json.",
+            "tags": ["reports"],
+            "parameters": [REPORT_ID],
+            "responses": {"200": ok("Receipt"), **errors(401, 403, 404)},
+        }
+    },
+    "/auth/sms/request": {
+        "post": {
+            "summary": "Send a sign-in code by text message",
+            "description": "A 6-digit code valid 5 minutes. The same 202 whether or not the number has an account. "
+            "At most 1 code a minute and 5 an hour per number, 20 an hour per address.",
+            "tags": ["auth"],
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("SmsRequest")}}},
+            "responses": {
+                "202": ok("SmsSent", "Sent (or not, for a number that cannot be told apart)"),
+                **errors(400),
+                **limited("codes"),
+            },
+        }
+    },
+    "/auth/sms/verify": {
+        "post": {
+            "summary": "Sign in with the code",
+            "description": "A session cookie (long-lived), or with `token: true` a personal API token. Five wrong "
+            "tries burn the code. 400 `invalid_code` for a wrong or expired code; 403 `no_account` for a number "
+            "without an account.",
+            "tags": ["auth"],
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("SmsVerify")}}},
+            "responses": {"200": ok("SignedIn"), **errors(400, 403), **limited("tries")},
         }
     },
     "/reports/nearby": {

@@ -36,6 +36,8 @@ def create_report():
         idempotency_key=request.headers.get("Idempotency-Key"),
         captured_at=form.get("captured_at"),
         max_photos=current_app.config["MAX_PHOTOS"],
+        voice=_voice_upload(),
+        voice_seconds=request.form.get("voice_seconds"),
     )
     # From the objects in memory (flushed by the service): a commit expires them.
     body = report_json(report, current_user)
@@ -102,3 +104,9 @@ def list_reports():
     from app.api.triage import staff_report_list  # the board's filters
 
     return staff_report_list(page, per_page)
+
+
+def _voice_upload():
+    """The voice note sent with the report, if any."""
+    upload = request.files.get("voice")
+    return upload.stream if upload and upload.filename != "" else None

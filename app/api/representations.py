@@ -9,7 +9,7 @@ from app.reports.places import place_of
 from app.reports.services import shared_photos
 
 # What a co-reporter is not told: the rider's own words and when they took their photos.
-PRIVATE_FIELDS = ("description", "building", "captured_at")
+PRIVATE_FIELDS = ("description", "building", "captured_at", "voice")
 
 
 def photo_json(photo: Photo) -> dict:
@@ -61,6 +61,13 @@ def report_json(report: Report, viewer: User) -> dict:
         "photos": [photo_json(p) for p in photos if p.kind == "report"],
         "after_photos": [photo_json(p) for p in photos if p.kind == "after"],
         "co_reporter": not whole,
+        "voice": {
+            "url": url_for("reports.voice", report_id=report.id),
+            "type": report.voice_type,
+            "seconds": report.voice_seconds,
+        }
+        if report.voice_key
+        else None,
     }
     return body if whole else {k: v for k, v in body.items() if k not in PRIVATE_FIELDS}
 

@@ -116,7 +116,7 @@ def safe_next(target: str | None, default: str) -> str:
 
 # Where a personal API token counts: the APIs, and the photo files their JSON links to (JPEGs, never a
 # page). Elsewhere a Bearer header is ignored, so a token never opens the HTML pages: they need a login.
-TOKEN_PATHS = ("/api/", "/open311/", "/photos/")
+TOKEN_PATHS = ("/api/", "/open311/", "/photos/", "/voice/")
 
 
 def wants_bearer() -> str | None:

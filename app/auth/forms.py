@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -10,6 +10,11 @@ class LoginForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=40)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Keep me logged in on this phone"), default=True)
+
+
+class SmsLoginForm(FlaskForm):
+    phone = TelField(_l("Mobile number"), validators=[DataRequired(), Length(max=40)])
+    code = StringField(_l("Code from the text message"), validators=[Length(max=12)])
 
 
 class PasswordChangeForm(FlaskForm):

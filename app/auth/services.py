@@ -16,6 +16,8 @@ from app.models import ROLES, ApiToken, LoginSession, Role, Team, User, utcnow
 
 # A fixed hash to compare against when the user does not exist, so timing does not tell (a plain hash check:
 # no model instance at import, when the feature models may not all be registered yet).
+# The hash of a user without a password: no password matches it (werkzeug reads it as no known method).
+NO_PASSWORD = "!"
 _DUMMY_HASH = "scrypt:32768:8:1$dummy$" + "0" * 128
 
 
@@ -28,7 +30,7 @@ def require_approved(user: User) -> None:
 
 def create_user(
     username: str,
-    password: str,
+    password: str | None,
     role: str = Role.RIDER,
     *,
     display_name: str | None = None,
@@ -36,13 +38,15 @@ def create_user(
     phone: str | None = None,
     department_id: int | None = None,
 ) -> User:
-    """Create a user with a hashed password; the team is created if it does not exist."""
+    """Create a user with a hashed password (None: no password, they sign in by text message); the team is
+    created if it does not exist."""
     username = (username or "").strip()
     if not username or len(username) > 40:
         raise ValidationFailed(_l("A user name of 1 to 40 characters is required."))
     if role not in ROLES:
         raise ValidationFailed(_l("Unknown role."))
-    check_new_password(password)
+    if password is not None:
+        check_new_password(password)
     display_name = (display_name or "").strip() or username  # the columns' limits: PostgreSQL refuses more
     if len(display_name) > 80:
         raise ValidationFailed(_l("A display name of 1 to 80 characters is required."), code="invalid_name")
@@ -51,8 +55,13 @@ def create_user(
         raise ValidationFailed(_l("A team name of 1 to 80 characters is required."))
     if db.session.scalar(select(User).where(User.username == username)):
         raise ValidationFailed(_l("That user name is taken."), status=409, code="exists")
+    if phone and db.session.scalar(select(User.id).where(User.phone == phone)):
+        raise ValidationFailed(_l("That mobile number has an account already."), status=409, code="exists")
     user = User(username=username, display_name=display_name, role=role, phone=phone, department_id=department_id)
-    user.set_password(password)
+    if password is None:
+        user.password_hash = NO_PASSWORD
+    else:
+        user.set_password(password)
     if team:
         user.team = db.session.scalar(select(Team).where(Team.name == team)) or Team(name=team)
     db.session.add(user)

@@ -3,13 +3,14 @@
 from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
-from app.auth import bp, services, throttle
+from app.auth import bp, codes, services, throttle
 from app.auth.access import home_endpoint, safe_next
-from app.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, TokenForm
+from app.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, SmsLoginForm, TokenForm
 from app.auth.login import log_in, log_out
-from app.errors import ValidationFailed, error_response
+from app.errors import DomainError, ValidationFailed, error_response
 from app.extensions import db, limiter
 from app.i18n import set_language_cookie
 
@@ -23,9 +24,52 @@ def _known_device() -> bool:
     return throttle.known_device(throttle.account_key(request.form.get("username"))) is not None
 
 
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], exempt_when=_known_device)
+def _sms_page(form, status=200, *, sent=False, error=None):
+    response = make_response(render_template("auth/login_sms.html", form=form, sent=sent, error=error), status)
+    if error is not None and error.extra.get("retry_after"):
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
+    return response
+
+
+@bp.route("/login", methods=["GET"])
 def login():
+    """Riders sign in with their phone number and a code by text message (the password form is one link away)."""
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next"), _home_for(current_user)))
+    return _sms_page(SmsLoginForm(formdata=None))
+
+
+def _sending_code() -> bool:
+    return request.form.get("action") != "verify"
+
+
+@bp.route("/login/sms", methods=["POST"])  # sending a code is limited by codes.request_code; tries by this
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], exempt_when=_sending_code)
+def login_sms():
+    form = SmsLoginForm()
+    sending = _sending_code()
+    if not form.validate_on_submit():
+        return _sms_page(form, 400, sent=not sending)
+    try:
+        if sending:
+            codes.request_code(form.phone.data, get_remote_address())
+            db.session.commit()
+            return _sms_page(form, sent=True)
+        user = codes.sign_in_user(form.phone.data, form.code.data)
+    except DomainError as err:
+        db.session.rollback()
+        field = {"invalid_phone": form.phone, "invalid_code": form.code}.get(err.code)
+        if field is not None:
+            field.errors = list(field.errors) + [str(err.message)]
+        return _sms_page(form, err.status, sent=not sending or err.code == "rate_limited", error=err)
+    log_in(user, remember=True)
+    db.session.commit()
+    return redirect(safe_next(request.args.get("next"), _home_for(user)))
+
+
+@bp.route("/login/password", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], exempt_when=_known_device)
+def login_password():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next"), _home_for(current_user)))
     form = LoginForm()
@@ -48,8 +92,7 @@ def login():
         user = services.authenticate(form.username.data, form.password.data)
         if user is None:
             throttle.note_failure(account)
-            flash(_("Wrong user name or password."), "error")
-            return render_template("auth/login.html", form=form), 400
+            return render_template("auth/login.html", form=form, failed=True), 400
         log_in(user, remember=form.remember.data)
         db.session.commit()
         response = redirect(safe_next(request.args.get("next"), _home_for(user)))

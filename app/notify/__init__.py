@@ -3,7 +3,7 @@
 
 from flask import Blueprint, Flask
 
-from app.notify.errors import DeliveryFailed
+from app.sending import DeliveryFailed
 
 __all__ = ["DeliveryFailed", "bp", "init_app"]
 

@@ -16,10 +16,10 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.mail import send_mail
 from app.models import Category, User, utcnow
-from app.notify.errors import DeliveryFailed
 from app.notify.messages import render
 from app.notify.models import DUE_STATES, Channel, Delivery, DeliveryState, Notification
 from app.notify.robots import RobotMessage, send_to_robot
+from app.sending import DeliveryFailed
 
 log = logging.getLogger("gridsnap.notify")
 
@@ -123,7 +123,7 @@ class _Context:
     @property
     def sms(self):
         if self._sms is None:
-            from app.notify.sms import sms_provider
+            from app.sms import sms_provider
 
             self._sms = sms_provider(current_app.config)
         return self._sms
@@ -161,7 +161,7 @@ def _send(d: Delivery, context: _Context) -> None:
         if not user or not user.phone:
             raise DeliveryFailed("no phone number", permanent=True)
         from app.notify.outbox import SMS_KINDS
-        from app.notify.sms import normalise_phone
+        from app.sms import normalise_phone
 
         try:
             phone = normalise_phone(user.phone)

@@ -12,11 +12,11 @@ from app.extensions import db
 from app.models import STAFF_ROLES, CoReporter, Department, Report, ReportEvent, User, utcnow
 from app.notify.messages import Kind
 from app.notify.models import Channel, Delivery, Notification
-from app.notify.sms import SmsKind
+from app.sms import SmsKind
 from app.triage.workflow import Status, is_reopen
 
 S = Status
-# The kinds that have an approved SMS template (app/notify/sms.py KINDS): a text message says only these.
+# The kinds that have an approved SMS template (app/sms.py KINDS): a text message says only these.
 SMS_KINDS = {
     Kind.DISPATCHED: SmsKind.ASSIGNED,
     Kind.ESCALATED: SmsKind.OVERDUE,

@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.notify.errors import DeliveryFailed
+from app.sending import DeliveryFailed
 
 KINDS = ("wecom", "dingtalk", "feishu", "generic")
 HOSTS = {

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, func, inspect, select, text
 
 from app.extensions import db
-from app.models import Photo
+from app.models import Photo, Report
 from app.storage import PhotoStore
 
 FORMAT = 1
@@ -47,6 +47,7 @@ def _counts_and_keys(conn) -> tuple[dict[str, int], list[str]]:
     keys = []
     for key, thumb in conn.execute(select(Photo.key, Photo.thumb_key).order_by(Photo.id)):
         keys += [key, thumb]
+    keys += conn.scalars(select(Report.voice_key).where(Report.voice_key.is_not(None)).order_by(Report.id)).all()
     return counts, keys
 
 

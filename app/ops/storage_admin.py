@@ -9,16 +9,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Photo
+from app.models import Photo, Report
 from app.storage import PhotoStore, StoredObject
 
 
 def referenced_keys() -> set[str]:
-    """Every key a Photo row points at (display and thumbnail)."""
+    """Every key a Photo row points at (display and thumbnail), and every report's voice note."""
     keys: set[str] = set()
     for key, thumb in db.session.execute(select(Photo.key, Photo.thumb_key)):
         keys.add(key)
         keys.add(thumb)
+    keys.update(db.session.scalars(select(Report.voice_key).where(Report.voice_key.is_not(None))))
     return keys
 
 

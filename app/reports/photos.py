@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO
 
 from flask_babel import lazy_gettext as _l
@@ -65,6 +67,7 @@ class ProcessedPhoto:
     height: int
     gps: tuple[float, float] | None
     source_format: str
+    taken_at: datetime | None = None  # EXIF DateTimeOriginal: aware if the photo says its offset, else naive
 
 
 Upload = bytes | IO[bytes]  # the bytes, or a seekable binary file such as an upload's stream
@@ -96,6 +99,7 @@ def process_photo(
             height=display.height,
             gps=gps,
             source_format=im.format,
+            taken_at=taken_from_exif(exif),
         )
     except Exception:
         # Whatever a damaged file makes the decoders raise, the rider gets a 400, never a 500.
@@ -315,6 +319,20 @@ def gps_from_exif(exif) -> tuple[float, float] | None:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     return round(lat, 7), round(lon, 7)
+
+
+def taken_from_exif(exif) -> datetime | None:
+    """When the photo was taken (EXIF DateTimeOriginal, with OffsetTimeOriginal when given), or None."""
+    try:
+        ifd = exif.get_ifd(0x8769)
+        raw = str(ifd.get(0x9003) or exif.get(0x0132) or "").strip().rstrip("\x00")
+        when = datetime.strptime(raw[:19], "%Y:%m:%d %H:%M:%S")
+        offset = str(ifd.get(0x9011) or "").strip().rstrip("\x00")
+        if re.fullmatch(r"[+-]\d\d:\d\d", offset):
+            when = datetime.fromisoformat(when.isoformat() + offset)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return None
+    return when if 1990 <= when.year <= 2100 else None
 
 
 def read_gps(data: bytes) -> tuple[float, float] | None:

@@ -23,6 +23,7 @@ from app.grids.models import Grid
 from app.models import Category, CoReporter, Photo, Report, ReportEvent, User, utcnow
 from app.reports.geo import cell_of, valid_location
 from app.reports.photos import ProcessedPhoto, Upload, check_photo, process_photo
+from app.reports.voice import EXTENSIONS, read_voice
 from app.storage import PhotoStore, new_key
 from app.text import clean_text
 from app.triage.workflow import Priority, Status
@@ -102,6 +103,25 @@ def _files_abandoned(session, transaction):
                 logging.getLogger(__name__).warning("could not remove orphan photo %s", key)
 
 
+def _aware(when: datetime | None) -> datetime | None:
+    """A photo's own time in UTC: a time without an offset is the county's local time."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        from app.i18n import local_zone
+
+        when = when.replace(tzinfo=local_zone())
+    return when.astimezone(UTC)
+
+
+def store_voice(store: PhotoStore, data: bytes, kind: str) -> str:
+    """Write a voice note next to the photos (removed again unless the transaction commits); its key."""
+    key = new_key(EXTENSIONS[kind])
+    store.put(key, data)
+    track_new_files(db.session, store, [key])
+    return key
+
+
 def store_photos(store: PhotoStore, processed: list[ProcessedPhoto]) -> list[Photo]:
     """Write display and thumbnail files (atomically) and return unsaved Photo rows."""
     rows, written = [], []
@@ -112,7 +132,16 @@ def store_photos(store: PhotoStore, processed: list[ProcessedPhoto]) -> list[Pho
             written.append(key)
             store.put(thumb_key, p.thumb)
             written.append(thumb_key)
-            rows.append(Photo(key=key, thumb_key=thumb_key, width=p.width, height=p.height, byte_size=len(p.display)))
+            rows.append(
+                Photo(
+                    key=key,
+                    thumb_key=thumb_key,
+                    width=p.width,
+                    height=p.height,
+                    byte_size=len(p.display),
+                    taken_at=_aware(p.taken_at),
+                )
+            )
     except Exception:
         for key in written:
             try:
@@ -153,6 +182,22 @@ def find_by_idempotency_key(user: User, key: str | None) -> Report | None:
     return db.session.scalar(select(Report).where(Report.user_id == user.id, Report.idempotency_key == key))
 
 
+def _texts(description: str, building: str, max_description: int) -> tuple[str, str]:
+    """The description and the building / unit / lift number, cleaned and within their lengths."""
+    description = clean_text(description)
+    if len(description) > max_description:
+        raise ValidationFailed(
+            _l("The description is too long (at most %(n)d characters).", n=max_description),
+            code="description_too_long",
+        )
+    building = clean_text(building)
+    if len(building) > 100:
+        raise ValidationFailed(
+            _l("The building / unit / lift number is too long (at most 100 characters)."), code="building_too_long"
+        )
+    return description, building
+
+
 def submit_report(
     user: User,
     store: PhotoStore,
@@ -175,29 +220,23 @@ def submit_report(
     max_description: int = MAX_DESCRIPTION,
     max_photos: int = 4,
     location_needed: bool = False,
+    voice: Upload | None = None,
+    voice_seconds=None,
 ) -> tuple[Report, bool]:
-    """File a report; returns (report, created). A repeated idempotency key returns the first report.
-    With location_needed a report without any location is filed without a pin (an Open311 address no
-    geocoder could place); the board shows it as "location needed" until a coordinator sets the pin."""
+    """File a report, with photos and an optional voice note; returns (report, created). A repeated idempotency
+    key returns the first report. With location_needed a report without any location is filed without a pin (an
+    Open311 address no geocoder could place); the board shows it as "location needed" until a coordinator sets
+    the pin."""
     idempotency_key = stored_idempotency_key(idempotency_key)
     existing = find_by_idempotency_key(user, idempotency_key)
     if existing is not None:
         return existing, False
     require_approved(user)
     cat = category_by_code(clean_text(category))
-    description = clean_text(description)
-    if len(description) > max_description:
-        raise ValidationFailed(
-            _l("The description is too long (at most %(n)d characters).", n=max_description),
-            code="description_too_long",
-        )
-    building = clean_text(building)
-    if len(building) > 100:
-        raise ValidationFailed(
-            _l("The building / unit / lift number is too long (at most 100 characters)."), code="building_too_long"
-        )
+    description, building = _texts(description, building, max_description)
     if require_photo and not photos:
         raise ValidationFailed(_l("Add at least one photo."), code="photo_required")
+    recording = read_voice(voice, voice_seconds) if voice is not None else None
     lat_f, lon_f, acc = _float(lat, "lat"), _float(lon, "lon"), _float(accuracy, "accuracy")
     if (lat_f is None) != (lon_f is None):
         raise ValidationFailed(_l("Send both latitude and longitude."), code="invalid_location")
@@ -223,6 +262,7 @@ def submit_report(
         location_source = location_source if location_source in LOCATION_SOURCES else "device"
 
     photo_rows = store_photos(store, processed)
+    voice_key = store_voice(store, recording[0], recording[1]) if recording else None
     report = Report(
         user=user,
         category=cat,
@@ -247,6 +287,9 @@ def submit_report(
         resolve_due_at=now + timedelta(hours=cat.resolve_hours),
         status=Status.SUBMITTED.value,
         version=1,
+        voice_key=voice_key,
+        voice_type=recording[1] if recording else None,
+        voice_seconds=recording[2] if recording else None,
     )
     report.grid_id = grid_for_point(lat_f, lon_f) if lat_f is not None else None
     report.department_id = default_department_id(cat, report.grid_id)
@@ -262,6 +305,8 @@ def submit_report(
         for p in photo_rows:
             store.delete(p.key)
             store.delete(p.thumb_key)
+        if voice_key:
+            store.delete(voice_key)
         existing = find_by_idempotency_key(user, idempotency_key)
         if existing is None:
             raise

@@ -1,6 +1,8 @@
 """The rider's pages: the report form, the confirmation, My reports, a report, and photos."""
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+import io
+
+from flask import abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from app.auth.access import require_photo_view, require_view
@@ -50,6 +52,8 @@ def create():
         building=request.form.get("building", ""),
         idempotency_key=request.form.get("idempotency_key"),
         max_photos=current_app.config["MAX_PHOTOS"],
+        voice=_voice_upload(),
+        voice_seconds=request.form.get("voice_seconds"),
     )
     db.session.commit()
     if created:
@@ -108,3 +112,27 @@ def photo(photo_id: int, variant: str):
     from app.storage import photo_response  # local file, S3 stream or presigned redirect
 
     return photo_response(photo.key if variant == "display" else photo.thumb_key)
+
+
+@bp.route("/voice/<int:report_id>")  # under TOKEN_PATHS: API clients fetch it with their token
+@login_required
+def voice(report_id: int):
+    """The report's voice note, to whoever sees the report whole (its rider, the staff, its handlers)."""
+    report = services.get_report(report_id)
+    if not require_view(current_user, report) or not report.voice_key:
+        abort(404)
+    try:
+        data = photo_store().get(report.voice_key)
+    except FileNotFoundError:
+        current_app.logger.error("voice note missing from the store: %s", report.voice_key)
+        abort(404)
+    # From memory (at most 200 KB) with Range support: Safari and WeChat on iOS play only what answers 206.
+    response = send_file(io.BytesIO(data), mimetype=report.voice_type, conditional=True, max_age=0)
+    response.headers["Cache-Control"] = "private, max-age=86400, immutable"
+    return response
+
+
+def _voice_upload():
+    """The voice note sent with the report, if any."""
+    upload = request.files.get("voice")
+    return upload.stream if upload and upload.filename != "" else None

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 class JoinForm(FlaskForm):
     display_name = StringField(_l("Display name (shown to others)"), validators=[DataRequired(), Length(max=80)])
     phone = TelField(_l("Mobile number"), validators=[DataRequired(), Length(max=32)])
+    code = StringField(_l("Code from the text message"), validators=[Length(max=12)])
     password = PasswordField(
         _l("Password (at least 8 characters)"), validators=[DataRequired(), Length(min=8, max=200)]
     )

@@ -3,10 +3,12 @@
 import io
 
 import segno
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
+from app.auth import codes
 from app.auth.access import staff_required
 from app.auth.forms import EmptyForm
 from app.errors import DomainError, ValidationFailed
@@ -152,25 +154,49 @@ def leader(team_id: int, user_id: int):
     return redirect(url_for("teams.show", team_id=team.id))
 
 
+def _send_join_code(form: JoinForm, invite):
+    """The join form's first step: a code to the number, to be typed back with the rest of the form."""
+    try:
+        codes.request_code(form.phone.data, get_remote_address())
+    except DomainError as err:
+        db.session.rollback()
+        if err.code == "invalid_phone":
+            form.phone.errors = [str(err.message)]
+            return render_template("teams/join.html", form=form, invite=invite), err.status
+        if err.code not in ("rate_limited", "sms_unavailable"):
+            raise
+        form.code.errors = [str(err.message)]
+        response = make_response(render_template("teams/join.html", form=form, invite=invite, sent=True), err.status)
+        if err.extra.get("retry_after"):
+            response.headers["Retry-After"] = str(err.extra["retry_after"])
+        return response
+    db.session.commit()
+    return render_template("teams/join.html", form=form, invite=invite, sent=True)
+
+
 @bp.route("/join/<token>", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def join(token: str):
     invite = services.usable_invite(token)
     form = JoinForm()
+    if request.method == "POST" and request.form.get("action") == "send":
+        return _send_join_code(form, invite)
     if form.validate_on_submit():
         try:
+            codes.confirm_phone(form.phone.data, form.code.data)  # the number is theirs
             services.join_team(
                 token, display_name=form.display_name.data, phone=form.phone.data, password=form.password.data
             )
             db.session.commit()
         except DomainError as err:
             db.session.rollback()
-            if err.code not in ("invalid_phone", "invalid_name", "invalid", "exists"):
+            if err.code not in ("invalid_phone", "invalid_name", "invalid", "exists", "invalid_code"):
                 raise
             if err.code != "exists":  # "exists": the same number joined a moment ago; answered as below
-                field = form.phone if err.code == "invalid_phone" else form.display_name
+                fields = {"invalid_phone": form.phone, "invalid_code": form.code}
+                field = fields.get(err.code, form.display_name)
                 field.errors = list(field.errors) + [str(err.message)]
-                return render_template("teams/join.html", form=form, invite=invite), err.status
+                return render_template("teams/join.html", form=form, invite=invite, sent=True), err.status
         # The same answer whether the number was new (its account is made) or already registered (nothing
         # happened): the rider logs in either way, so nobody learns here who has an account.
         flash(
@@ -182,9 +208,9 @@ def join(token: str):
             ),
             "info",
         )
-        return redirect(url_for("auth.login", next=url_for("teams.welcome")))
+        return redirect(url_for("auth.login_password", next=url_for("teams.welcome")))
     status = 400 if request.method == "POST" else 200
-    return render_template("teams/join.html", form=form, invite=invite), status
+    return render_template("teams/join.html", form=form, invite=invite, sent=request.method == "POST"), status
 
 
 @bp.route("/welcome")

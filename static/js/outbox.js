@@ -112,6 +112,10 @@
     for (var i = 0; i < record.photos.length; i++) {
       fd.append(record.fieldName || 'photos', record.photos[i].blob, record.photos[i].name || ('photo-' + (i + 1) + '.jpg'));
     }
+    if (record.voice) {  // the voice note (static/js/voice.js)
+      fd.append('voice', record.voice.blob, record.voice.name);
+      fd.append('voice_seconds', record.voice.seconds);
+    }
     return fd;
   }
 

@@ -64,15 +64,34 @@
 
   /* ---------- photos ---------- */
 
-  function toBlob(canvas, cb) {
-    if (canvas.toBlob) { canvas.toBlob(cb, 'image/jpeg', QUALITY); return; }
-    var data = canvas.toDataURL('image/jpeg', QUALITY), bin = atob(data.split(',')[1]);
+  // WebP where the browser can encode it (smaller at the same look), JPEG otherwise; the server takes both.
+  var PHOTO_TYPE = (function () {
+    try {
+      var c = document.createElement('canvas');
+      c.width = c.height = 1;
+      return c.toDataURL('image/webp').indexOf('data:image/webp') === 0 ? 'image/webp' : 'image/jpeg';
+    } catch (e) { return 'image/jpeg'; }
+  })();
+  // Lower qualities tried in turn until the photo fits TARGET_BYTES (a noisy 12 MP photo needs them).
+  var QUALITIES = [QUALITY, 0.7, 0.6, 0.5], TARGET_BYTES = 300 * 1024;
+
+  function encode(canvas, quality, cb) {
+    if (canvas.toBlob) { canvas.toBlob(cb, PHOTO_TYPE, quality); return; }
+    var data = canvas.toDataURL(PHOTO_TYPE, quality), bin = atob(data.split(',')[1]);
     var bytes = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
-    cb(new Blob([bytes], { type: 'image/jpeg' }));
+    cb(new Blob([bytes], { type: data.slice(5, data.indexOf(';')) }));
   }
 
-  /* The photo as a JPEG of at most 1600 px; the original (decoded false) when the browser cannot decode it. */
+  function toBlob(canvas, cb, step) {
+    step = step || 0;
+    encode(canvas, QUALITIES[step], function (blob) {
+      if (blob && blob.size > TARGET_BYTES && step + 1 < QUALITIES.length) { toBlob(canvas, cb, step + 1); return; }
+      cb(blob);
+    });
+  }
+
+  /* The photo as a WebP or JPEG of at most 1600 px; the original (decoded false) when the browser cannot decode it. */
   function downscale(file, cb) {
     if (!window.URL || !URL.createObjectURL || !document.createElement('canvas').getContext) { cb(file, true); return; }
     var url = URL.createObjectURL(file), img = new Image();
@@ -95,6 +114,7 @@
   }
 
   function renderPreviews() {
+    form.className = form.className.replace(/ has-photo/g, '') + (photos.length ? ' has-photo' : '');  // send button in reach
     previews.innerHTML = '';
     for (var i = 0; i < photos.length; i++) {
       var li = document.createElement('li'), img, btn = document.createElement('button');
@@ -179,7 +199,8 @@
       if (!decoded && !isHeic(file)) { entry.unreadable = true; finished(); return; }
       entry.placeholder = !decoded;
       entry.blob = blob;
-      entry.name = blob === file && file.name ? 'photo' + (/\.\w+$/.exec(file.name) || ['.jpg'])[0] : 'photo.jpg';
+      entry.name = blob === file && file.name ? 'photo' + (/\.\w+$/.exec(file.name) || ['.jpg'])[0]
+        : (blob.type === 'image/webp' ? 'photo.webp' : 'photo.jpg');
       try { entry.url = URL.createObjectURL(blob); } catch (e) { entry.url = ''; }
       finished();
     });
@@ -267,11 +288,33 @@
         var p = window.GridSnapMap.fromMap(marker.getLatLng());
         setLocation(p.lat, p.lon, null, 'map');
       });
+      marker.getElement().addEventListener('keydown', movePinByKey);
     } else {
       marker.setLatLng(point);
     }
     map.setView(point, Math.max(map.getZoom(), 16));
   }
+
+  // Arrow keys move the focused pin (a few metres at street zoom), for keyboards and switch access.
+  function movePinByKey(e) {
+    var step = { ArrowUp: [1, 0], ArrowDown: [-1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[e.key];
+    if (!step || !loc) { return; }
+    e.preventDefault();
+    var metres = 5 * Math.pow(2, Math.max(0, 18 - map.getZoom())) * (e.shiftKey ? 5 : 1);
+    var dLat = step[0] * metres / 111320, dLon = step[1] * metres / (111320 * Math.cos(loc.lat * Math.PI / 180));
+    setLocation(loc.lat + dLat, loc.lon + dLon, null, 'map');
+    marker.getElement().focus();
+  }
+
+  // The place without the map (static/js/place.js): typed, or the map's centre.
+  window.GridSnapPlace = {
+    set: function (lat, lon) { setLocation(lat, lon, null, 'map'); },
+    centre: function () {  // in WGS-84, whatever the tiles' datum
+      if (!map) { return null; }
+      var p = window.GridSnapMap.fromMap(map.getCenter());
+      return { lat: p.lat, lng: p.lon };
+    }
+  };
 
   function initMap() {
     if (map || !window.L) { return; }
@@ -377,8 +420,16 @@
   }
 
   form.addEventListener('change', function (e) {
-    if (e.target && e.target.name === 'category') { checkNearby(); }
+    if (e.target && e.target.name === 'category') { checkNearby(); askLocationOnce(); }
   });
+
+  // The location is asked for after the rider's first gesture (a photo or a tile), not on load: a prompt
+  // refused without thinking cannot be asked again. Where it is already allowed, it is read at once.
+  var asked = false;
+  function askLocationOnce() {
+    if (!asked) { asked = true; locate(); }
+  }
+  photoInput.addEventListener('change', askLocationOnce);
 
   /* ---------- "Fixed? Take a look" (reports handled lately near the rider) ---------- */
 
@@ -490,6 +541,7 @@
   function showProgress(fraction) {
     progress.hidden = false;
     bar.style.width = Math.round(fraction * 100) + '%';
+    el('conf-sending-bar').style.width = Math.round(fraction * 100) + '%';
   }
 
   /* Send now with a fresh CSRF token; cb(response). */
@@ -521,8 +573,11 @@
       : Outbox.localTime(when);
     el('conf-queued').hidden = !queued;
     el('conf-held').hidden = true;
+    el('conf-sending').hidden = true;
     box.hidden = false;
     window.scrollTo(0, 0);
+    box.setAttribute('tabindex', '-1');
+    box.focus();  // screen readers and keyboards land on the confirmation
     pendingKey = null;
   }
 
@@ -555,12 +610,14 @@
         lat: loc.lat.toFixed(6), lon: loc.lon.toFixed(6), accuracy: loc.accuracy === null ? '' : String(Math.round(loc.accuracy)),
         location_source: loc.source, captured_at: capturedAt
       },
-      photos: photos.map(function (p) { return { blob: p.blob, name: p.name }; })
+      photos: photos.map(function (p) { return { blob: p.blob, name: p.name }; }),
+      voice: window.GridSnapVoice ? window.GridSnapVoice.note() : null  // static/js/voice.js
     };
     var saved = false;
     Outbox.put(record, function (err) {
       saved = !err;
       if (saved && navigator.onLine === false) { queued(); return; }
+      if (saved) { savedOnPhone(); }  // the rider is free at once; the upload goes on and its answer fills in
       transmit(record, function (res) {
         if (res.status === 200 || res.status === 201) {
           if (saved) { Outbox.remove(record.key); }
@@ -580,6 +637,8 @@
         } else {
           // Refused (bad input): nothing was created; the rider fixes the form and sends again.
           if (saved) { Outbox.remove(record.key); }
+          form.hidden = false;
+          el('confirmation').hidden = true;
           showError(Outbox.message(res) || (res.status ? T.send_failed : T.offline_no_outbox));
         }
       }, true);
@@ -587,6 +646,10 @@
     function queued() {
       requestSync();
       done(T.queued_title, '', capturedAt, true);
+    }
+    function savedOnPhone() {
+      done(T.saved_title, '', capturedAt, false);
+      el('conf-sending').hidden = false;
     }
   });
 
@@ -607,6 +670,10 @@
   }
   renderPreviews();
   initMap();
-  locate();
+  if (navigator.permissions && navigator.permissions.query) {
+    navigator.permissions.query({ name: 'geolocation' }).then(function (state) {
+      if (state.state === 'granted') { askLocationOnce(); } else { geoState = 'failed'; updateLocation(); }
+    })['catch'](function () { geoState = 'failed'; updateLocation(); });
+  } else { geoState = 'failed'; updateLocation(); }
   if (window.GridSnapApp) { window.GridSnapApp.start(); }
 })();

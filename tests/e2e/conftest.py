@@ -30,6 +30,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # A microphone that plays a tone and no permission prompt: voice notes are recorded in the tests.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 
 pytestmark = pytest.mark.e2e
@@ -157,8 +160,8 @@ def phone_no_geo(browser, live):
 
 
 def log_in_page(page, username: str, password: str) -> None:
-    """Log a browser page in through the /login form."""
-    page.goto("/login")
+    """Log a browser page in through the password form (/login/password)."""
+    page.goto("/login/password")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")

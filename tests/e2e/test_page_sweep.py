@@ -116,7 +116,7 @@ def site(live_app, live_server):
 def pages(s):
     """(user or None, paths, rider page?) for every role."""
     return [
-        (None, ["/login", s.join], True),
+        (None, ["/login", "/login/password", s.join], True),
         (
             "rider_zhang",
             [
@@ -124,6 +124,7 @@ def pages(s):
                 "/mine",
                 *[f"/reports/{i}" for i in s.rider_reports],
                 f"/reports/{s.rider_reports[0]}/filed",
+                f"/reports/{s.rider_reports[0]}/receipt",
                 "/me/points",
                 "/leaderboard",
                 "/leaderboard?period=month",
@@ -187,4 +188,34 @@ def test_every_rider_page_and_the_staff_pages_fit_a_360px_phone(browser, site, l
             problems += [f"{where}: {p}" for p in page.evaluate(CHECK_PAGE, [WIDTH, rider_page])]
             problems += [f"{where}: console: {e}" for e in errors]
         context.close()
-    assert problems == []
+    assert problems == [], "\n".join(problems)
+
+
+def test_at_320px_in_english_nothing_is_cut_off_and_the_header_is_one_row(browser, site):
+    """The narrowest phones with the longer English words: the rider pages, the leaderboard and the summary's
+    "most active" tables fit, and the header stays one row."""
+    problems = []
+    for user, paths, _rider_page in pages(site):
+        if user == "handler_jj":
+            continue
+        context = phone_context(browser, site.url, locale="en", viewport={"width": 320, "height": 640})
+        page = context.new_page()
+        offline_tiles(page)
+        if user:
+            log_in_page(page, user, PASSWORD)
+        for path in paths:
+            page.goto(path)
+            if settles_late(path):
+                page.wait_for_load_state("networkidle")
+            where = f"{user or 'anonymous'} {path} (en, 320 px)"
+            problems += [f"{where}: {p}" for p in page.evaluate(CHECK_PAGE, [320, False]) if "h1" not in p]
+            rows = page.evaluate(
+                """() => {
+                  const links = [...document.querySelectorAll('.topbar a')].filter(a => a.offsetParent);
+                  return new Set(links.map(a => Math.round(a.getBoundingClientRect().top))).size;
+                }"""
+            )
+            if rows > 1:
+                problems.append(f"{where}: the header takes {rows} rows")
+        context.close()
+    assert problems == [], "\n".join(problems)

@@ -35,7 +35,7 @@ def file_report_on_page(page, photo: str, category: str = "illegal_parking", des
     if description:
         page.fill("textarea[name=description]", description)
     page.click("#submit")
-    page.wait_for_selector("#confirmation:not([hidden])")
+    page.wait_for_selector("#conf-reference-line:not([hidden])")
     return page.inner_text("#conf-reference")
 
 
@@ -101,7 +101,7 @@ def test_without_any_location_the_rider_taps_the_map(phone_no_geo, live):
     page.click("#map", position={"x": 120, "y": 100})
     page.wait_for_selector(".location-map")
     page.click("#submit")
-    page.wait_for_selector("#confirmation:not([hidden])")
+    page.wait_for_selector("#conf-reference-line:not([hidden])")
     db.session.expire_all()
     report = db.session.scalar(select(Report))
     assert report.location_source == "map"

@@ -22,7 +22,7 @@ def test_login_wrong_password_is_refused(client, app):
 
 def test_login_without_csrf_token_is_refused(client, app):
     make_user("rider1", password=PASSWORD)
-    r = client.post("/login", data={"username": "rider1", "password": PASSWORD})
+    r = client.post("/login/password", data={"username": "rider1", "password": PASSWORD})
     assert r.status_code == 400
     assert client.get("/mine").status_code == 302
 
@@ -31,7 +31,7 @@ def test_next_redirect_stays_on_site(client, app):
     make_user("rider1", password=PASSWORD)
     page = client.get("/login?next=https://evil.example/steal")
     r = client.post(
-        "/login?next=https://evil.example/steal",
+        "/login/password?next=https://evil.example/steal",
         data={"username": "rider1", "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))},
     )
     assert r.status_code == 302
@@ -42,7 +42,7 @@ def test_next_redirect_to_a_local_page_is_followed(client, app):
     make_user("rider1", password=PASSWORD)
     page = client.get("/login?next=/mine")
     r = client.post(
-        "/login?next=/mine",
+        "/login/password?next=/mine",
         data={"username": "rider1", "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))},
     )
     assert r.headers["Location"].endswith("/mine")
@@ -72,7 +72,7 @@ def test_failed_logins_slow_guessing_an_account_from_any_address(client, app):
     guesser = app.test_client()
     assert [_attempt(guesser, "rider1", "nope", "10.0.0.1") for _ in range(4)] == [400, 400, 400, 429]
     r = guesser.post(
-        "/login",
+        "/login/password",
         data={
             "username": "RIDER1 ",
             "password": "nope",  # however it is typed
@@ -181,7 +181,8 @@ def _remembered_login(client, username="rider1", password=PASSWORD):
     """Log in with "keep me logged in"; the login's two cookies, as someone copying them would have them."""
     page = client.get("/login").get_data(as_text=True)
     r = client.post(
-        "/login", data={"username": username, "password": password, "remember": "y", "csrf_token": csrf_from(page)}
+        "/login/password",
+        data={"username": username, "password": password, "remember": "y", "csrf_token": csrf_from(page)},
     )
     assert r.status_code == 302
     return client.get_cookie("session").value, client.get_cookie("remember_token").value

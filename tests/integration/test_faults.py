@@ -270,7 +270,7 @@ def test_rate_limits_hold_per_process_while_redis_is_unreachable_and_never_500(t
     )
     client = app.test_client()
     wrong = {"username": "nobody", "password": "not-the-password"}
-    assert [client.post("/login", data=wrong).status_code for _ in range(3)] == [400, 400, 429]
+    assert [client.post("/login/password", data=wrong).status_code for _ in range(3)] == [400, 400, 429]
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

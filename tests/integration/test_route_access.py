@@ -6,6 +6,7 @@ an anonymous caller without a CSRF token and by a rider with one, and staff/admi
 the rider with 403.
 """
 
+import io
 import re
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Category, Department, Photo, Team
 from tests import factories
+from tests.conftest import fixture_bytes
 
 ROLES = ["anonymous", "rider", "other_rider", "handler", "coordinator", "admin"]
 
@@ -30,6 +32,8 @@ PUBLIC = (
     "/api/v1/openapi.json",
     "/join/",
     "/lang/",
+    "/verify/",  # a receipt's check page: anyone who scans its code
+    "/.well-known/",
 )
 ADMIN = ("/admin",)
 STAFF = ("/board", "/summaries", "/api/v1/reports/<int:report_id>/duplicates")
@@ -38,8 +42,15 @@ HANDLERS = ("/tasks",)
 RIDERS = ("/api/v1/reports/fixed-nearby",)
 # Team management and other riders' profiles: coordinators and admins (team leaders for their team).
 MANAGERS = ("/riders/", "/teams/invites/")
+# A report's receipt: the rider who filed it, nobody else (staff neither).
+FILERS = ("/reports/<int:report_id>/receipt", "/api/v1/reports/<int:report_id>/receipt")
 # The rider's own report: its owner and the staff see it; another rider does not.
-OWNED = ("/reports/<int:report_id>", "/api/v1/reports/<int:report_id>", "/photos/<int:photo_id>")
+OWNED = (
+    "/reports/<int:report_id>",
+    "/api/v1/reports/<int:report_id>",
+    "/photos/<int:photo_id>",
+    "/voice/<int:report_id>",
+)
 
 
 def area(rule: str) -> str:
@@ -50,6 +61,7 @@ def area(rule: str) -> str:
         ("handlers", HANDLERS),
         ("riders", RIDERS),
         ("managers", MANAGERS),
+        ("filers", FILERS),
         ("owned", OWNED),
     ):
         if rule.startswith(prefixes):
@@ -70,7 +82,7 @@ def world(app):
         "coordinator": factories.make_user("coord1", "coordinator"),
         "admin": factories.make_user("admin1", "admin"),
     }
-    report = factories.file_report(users["rider"])
+    report = factories.file_report(users["rider"], voice=io.BytesIO(fixture_bytes("audio/voice-3s.webm")))
     photo = db.session.scalar(select(Photo).where(Photo.report_id == report.id))
     team = db.session.scalar(select(Team))
     values = {
@@ -138,6 +150,8 @@ def expected(rule: str, role: str) -> set[int] | None:
         return {200} if role in ("handler", "coordinator", "admin") else {403}
     if kind == "riders":
         return {400} if role in ("rider", "other_rider") else {403}
+    if kind == "filers":
+        return {200} if role == "rider" else {403}
     if kind == "owned":
         if role in ("rider", "coordinator", "admin"):
             return {200, 302}

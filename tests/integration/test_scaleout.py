@@ -116,11 +116,11 @@ def test_a_login_rate_limit_reached_on_one_server_holds_on_the_other(site):
     token = page.text.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
     wrong = {"username": "rider1", "password": "not-the-password", "csrf_token": token}
     # Alternate servers: the session (and its CSRF token) made by a is valid on b, and every try counts.
-    tries = [browser.post((a, b)[i % 2] + "/login", data=wrong, timeout=10) for i in range(LOGIN_LIMIT)]
+    tries = [browser.post((a, b)[i % 2] + "/login/password", data=wrong, timeout=10) for i in range(LOGIN_LIMIT)]
     # 400 with the login form again: the password was judged (a CSRF failure would show the error page).
     assert [(r.status_code, 'name="password"' in r.text) for r in tries] == [(400, True)] * LOGIN_LIMIT
     for server in (b, a):
-        refused = browser.post(server + "/login", data=wrong, timeout=10)
+        refused = browser.post(server + "/login/password", data=wrong, timeout=10)
         assert refused.status_code == 429 and refused.headers["Retry-After"]
 
 

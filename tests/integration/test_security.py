@@ -41,7 +41,7 @@ def _login_over(client, scheme: str):
     base = f"{scheme}://localhost"
     page = client.get("/login", base_url=base).get_data(as_text=True)
     return client.post(
-        "/login",
+        "/login/password",
         base_url=base,
         headers={"Referer": base + "/login"},  # CSRF checks it on HTTPS
         data={"username": "rider1", "password": f.PASSWORD, "remember": "y", "csrf_token": f.csrf_from(page)},
@@ -84,7 +84,7 @@ def test_a_new_password_ends_the_sessions_and_remember_me_logins_made_before(cli
         assert r.status_code == 302 and "/login" in r.headers["Location"]
     page = client.get("/login").get_data(as_text=True)  # the new password logs in again
     r = client.post(
-        "/login", data={"username": "rider1", "password": "a-new-secret-9", "csrf_token": f.csrf_from(page)}
+        "/login/password", data={"username": "rider1", "password": "a-new-secret-9", "csrf_token": f.csrf_from(page)}
     )
     assert r.status_code == 302 and client.get("/mine").status_code == 200
 
@@ -131,7 +131,7 @@ def test_json_bodies_over_a_megabyte_are_refused_before_parsing(client, app):
     )
     assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_large"
     # also for anonymous callers on any path: nothing reads a large JSON body for them
-    assert client.post("/login", data=big, content_type="application/json").status_code == 413
+    assert client.post("/login/password", data=big, content_type="application/json").status_code == 413
     small = client.post(f"/api/v1/reports/{r0.id}/comments", json={"note": "still there"}, headers=headers)
     assert small.status_code == 201
 

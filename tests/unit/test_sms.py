@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from app.notify import DeliveryFailed
-from app.notify.sms import (
+from app.sms import (
     AliyunSms,
     ConsoleSms,
     normalise_phone,

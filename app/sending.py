@@ -1,4 +1,4 @@
-"""The one error every notification adapter raises when a message did not get through."""
+"""The one error every outside message sender (SMS, email, group robots) raises when a message did not get through."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from app.config import SMS_DEFAULTS
-from app.notify.errors import DeliveryFailed
+from app.sending import DeliveryFailed
 
 log = logging.getLogger("gridsnap.sms")
 
@@ -31,6 +31,7 @@ class SmsKind(StrEnum):
     ASSIGNED = "assigned"
     OVERDUE = "overdue"
     RESOLVED = "resolved"
+    LOGIN_CODE = "login_code"
 
 
 KINDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -40,6 +41,7 @@ KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     SmsKind.OVERDUE: (("ref", "category", "deadline"), "{ref}（{category}）已超过处理期限 {deadline}，请尽快处理。"),
     SmsKind.RESOLVED: (("ref", "category"), "您上报的 {ref}（{category}）已处理完毕，感谢您的参与。"),
+    SmsKind.LOGIN_CODE: (("code",), "您的网格随手拍登录验证码为 {code}，5分钟内有效。请勿告诉他人。"),
 }
 
 

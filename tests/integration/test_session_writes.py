@@ -7,9 +7,9 @@ from tests import factories as f
 
 def logged_in_remembered(client):
     f.make_user("rider", password=f.PASSWORD)
-    html = client.get("/login").get_data(as_text=True)
+    html = client.get("/login/password").get_data(as_text=True)
     r = client.post(
-        "/login",
+        "/login/password",
         data={"csrf_token": f.csrf_from(html), "username": "rider", "password": f.PASSWORD, "remember": "y"},
     )
     assert r.status_code == 302

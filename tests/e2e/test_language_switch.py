@@ -16,7 +16,7 @@ def test_the_switch_tapped_during_the_first_load_after_login_sticks(browser, liv
     context = phone_context(browser, live.url)  # a Chinese phone
     page = context.new_page()
     offline_tiles(page)
-    page.goto("/login")
+    page.goto("/login/password")  # the password form (/login is the SMS sign-in)
     page.fill("input[name=username]", "rider1")
     page.fill("input[name=password]", f.PASSWORD)
     page.check("input[name=remember]")

@@ -30,6 +30,7 @@ def test_coordinator_taps_the_map_to_set_a_missing_pin(browser, live):
     assert "新民街 12 号" in page.locator(".detail").inner_text()
     pin_map = page.locator("#pin-map")
     pin_map.wait_for()
+    pin_map.scroll_into_view_if_needed()  # in the board's side panel it may start below the fold
     box = pin_map.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)
     lat = float(page.locator("#location-form input[name=lat]").input_value())

@@ -33,6 +33,7 @@ class Kind(StrEnum):
     ESCALATED = "escalated"
     DEAD_DELIVERIES = "dead_deliveries"
     LOOKED_NOT_FIXED = "looked_not_fixed"
+    RECEIVED = "received"
     POINTS = "points"
     BADGE = "badge"
 
@@ -52,6 +53,7 @@ TITLES = {
     Kind.ESCALATED: _l("Overdue (level %(level)s): %(reference)s"),
     Kind.DEAD_DELIVERIES: _l("%(count)s notifications could not be delivered"),
     Kind.LOOKED_NOT_FIXED: _l("A passer-by says %(reference)s is not fixed"),
+    Kind.RECEIVED: _l("Your report %(reference)s was received"),
     Kind.POINTS: _l("You earned %(points)s points"),
     Kind.BADGE: _l("New badge: %(badge)s"),
 }
@@ -71,6 +73,7 @@ BODIES = {
     Kind.ESCALATED: _l("%(category)s: was due %(due)s."),
     Kind.DEAD_DELIVERIES: _l("See the delivery page in the admin area."),
     Kind.LOOKED_NOT_FIXED: _l("%(category)s, resolved lately: %(note)s"),
+    Kind.RECEIVED: _l("%(category)s: thank you, the coordinators will look at it."),
     Kind.POINTS: _l("%(why)s: %(reference)s"),
     Kind.BADGE: _l("%(badge_rule)s"),
 }

@@ -135,7 +135,9 @@ def handlers_of(report: Report) -> list[User]:
 
 
 def on_filed(report: Report) -> None:
-    """A new hazard report: the coordinators hear of it at once."""
+    """Its rider gets the reference in the app (a report sent from the phone's outbox after the page was closed
+    arrives while nobody looks); a new hazard report: the coordinators hear of it at once."""
+    notify(Kind.RECEIVED, users=[report.user], report=report, params={"category": report.category.code}, outside=False)
     if report.category.hazard:
         notify(Kind.NEW_HAZARD, users=staff(), report=report, hazard=True, params={"category": report.category.code})
 

@@ -38,15 +38,15 @@ def test_the_bell_counts_up_and_the_rider_says_not_fixed_with_a_photo(live, phon
         transition(r, coord, "accepted", version=r.version)
         db.session.commit()
         deliver_due()  # what the worker does
-        # The first report's badge (written at filing), the acceptance and its points.
-        phone.wait_for_selector("[data-bell-count]:text-is('3')", timeout=10000)
+        # The reference and the first report's badge (written at filing), the acceptance and its points.
+        phone.wait_for_selector("[data-bell-count]:text-is('4')", timeout=10000)
 
         r = db.session.get(Report, report_id)
         transition(r, coord, "assigned", version=r.version, assignee_id=handler.id)
         transition(r, db.session.get(User, handler.id), "resolved", version=r.version, note="towed")
         db.session.commit()
         deliver_due()
-        phone.wait_for_selector("[data-bell-count]:text-is('4')", timeout=10000)
+        phone.wait_for_selector("[data-bell-count]:text-is('5')", timeout=10000)
 
         phone.reload()
         card = phone.locator("#confirm")

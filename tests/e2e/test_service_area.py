@@ -29,7 +29,9 @@ def test_the_phone_warns_far_from_the_area_and_still_sends(browser, live):
     page.wait_for_selector("#previews li img")
     page.click("label.tile:has(input[value=illegal_parking])")
     page.click("#submit")
-    page.wait_for_selector("#conf-reference-line:not([hidden])")  # the server's answer (the phone frees the rider first)
+    page.wait_for_selector(
+        "#conf-reference-line:not([hidden])"
+    )  # the server's answer (the phone frees the rider first)
     db.session.expire_all()
     report = db.session.scalar(select(Report))
     assert report.outside_area and round(report.lat, 2) == 39.90

@@ -50,15 +50,15 @@ def test_a_move_writes_its_notifications_which_the_worker_delivers_once(app):
     transition(r, coord, "accepted", version=r.version)
     transition(r, coord, "assigned", version=r.version, assignee_id=handler.id)
     db.session.commit()
-    # Filing earned the rider's first badge; the acceptance, its points.
-    assert kinds_for(rider) == ["badge", "accepted", "points"] and kinds_for(handler) == ["dispatched"]
+    # Filing: the reference in the app, and the rider's first badge; the acceptance, and its points.
+    assert kinds_for(rider) == ["received", "badge", "accepted", "points"] and kinds_for(handler) == ["dispatched"]
     from app.notify.services import unread_count
 
     assert unread_count(rider) == 0  # written, not yet delivered
-    assert deliver_due() >= 4
-    assert unread_count(rider) == 3 and unread_count(handler) == 1
+    assert deliver_due() >= 5
+    assert unread_count(rider) == 4 and unread_count(handler) == 1
     assert deliver_due() == 0  # nothing twice
-    assert unread_count(rider) == 3
+    assert unread_count(rider) == 4
 
 
 def test_a_move_that_rolls_back_leaves_no_notification(app):
@@ -227,8 +227,8 @@ def test_the_bell_api_lists_and_marks_read(app, client):
     deliver_due()
     headers = bearer(api_token(rider))
     answer = client.get("/api/v1/notifications", headers=headers).get_json()
-    assert answer["unread"] == 3  # the first badge, the acceptance and its points
-    assert [i["kind"] for i in answer["items"]] == ["points", "accepted", "badge"]  # newest first
+    assert answer["unread"] == 4  # the reference, the first badge, the acceptance and its points
+    assert [i["kind"] for i in answer["items"]] == ["points", "accepted", "badge", "received"]  # newest first
     item = answer["items"][1]
     assert item["kind"] == "accepted" and item["report"] == {"id": r.id, "reference": r.reference}
     assert r.reference in item["title"] and item["read"] is False
@@ -236,9 +236,9 @@ def test_the_bell_api_lists_and_marks_read(app, client):
     bad = client.post("/api/v1/notifications/read", headers=headers, json={"ids": ["x"]})
     assert bad.status_code == 400
     done = client.post("/api/v1/notifications/read", headers=headers, json={"ids": [item["id"]]}).get_json()
-    assert done == {"marked": 1, "unread": 2}
+    assert done == {"marked": 1, "unread": 3}
     done = client.post("/api/v1/notifications/read", headers=headers, json={"all": True}).get_json()
-    assert done == {"marked": 2, "unread": 0}
+    assert done == {"marked": 3, "unread": 0}
     assert client.get("/api/v1/notifications?unread=1", headers=headers).get_json()["items"] == []
     # Someone else's notification cannot be marked.
     other = bearer(api_token(coord))
@@ -255,7 +255,7 @@ def test_the_bell_in_the_header_counts_unread_and_the_page_lists_them(app, clien
     deliver_due()
     log_in(client, db.session.get(User, rider.id))
     page = client.get(f"/reports/{r.id}").get_data(as_text=True)
-    assert "data-bell-count>3<" in page  # the first badge, the acceptance and its points
+    assert "data-bell-count>4<" in page  # the reference, the first badge, the acceptance and its points
     listing = client.get("/notifications").get_data(as_text=True)
     assert r.reference in listing and "accepted" in listing
 

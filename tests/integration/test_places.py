@@ -254,6 +254,17 @@ def test_the_demo_looks_like_the_county(app):
     assert places.search("rmyy")[0]["name"] == "犍为县人民医院"
 
 
+def test_the_demo_riders_sign_in_by_text_message(app, client):
+    from app.demo import load_demo
+
+    load_demo(2)
+    code = f.sms_code("13800138001")
+    answer = client.post("/api/v1/auth/sms/verify", json={"phone": "138 0013 8001", "code": code, "token": True})
+    assert answer.status_code == 200, answer.get_json()
+    me = client.get("/api/v1/notifications", headers=f.bearer(answer.get_json()["token"]))
+    assert me.status_code == 200
+
+
 def test_open311_addresses_are_placed_by_the_gazetteer_first(app, client):
     from app.models import Report
     from tests.integration.test_open311 import post

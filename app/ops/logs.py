@@ -131,10 +131,24 @@ class RequestIdMiddleware:
         return ClosingIterator(body, [done])
 
 
+def _show_console_sms() -> None:
+    """Plain-text logs (`flask run`, the demo): nothing configures logging there, so Python would print only
+    warnings. The `console` SMS provider's messages (a rider's sign-in code in the demo) are shown on stderr."""
+    sms = logging.getLogger("gridsnap.sms")
+    if sms.handlers or logging.getLogger().handlers:
+        return  # someone configured logging (gunicorn's JSON, pytest's capture): theirs
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    sms.addHandler(handler)
+    sms.setLevel(logging.INFO)
+
+
 def init_logging(app: Flask) -> None:
     """Request ids on every request; JSON logs when GRIDSNAP_LOG_FORMAT=json (gunicorn sets it)."""
     if app.config["LOG_FORMAT"] == "json" and not _json_configured():
         logging.config.dictConfig(logging_config(app.config["LOG_LEVEL"]))
+    else:
+        _show_console_sms()
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)

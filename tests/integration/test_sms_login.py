@@ -248,3 +248,21 @@ def test_user_create_with_a_phone_signs_in_by_code_only(runner, client):
     again = runner.invoke(args=["user", "create", "x3", "--phone", PHONE])
     assert again.exit_code != 0 and "Traceback" not in again.output
     assert db.session.scalar(select(db.func.count()).select_from(User).where(User.phone == E164)) == 1
+
+
+def test_the_console_providers_codes_are_shown_when_nothing_configures_logging(tmp_path):
+    """`make run` (flask run, plain-text logs): the demo's sign-in codes must reach the terminal."""
+    import subprocess
+    import sys
+
+    script = (
+        "from app import create_app\n"
+        f"app = create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/x.db', 'SECRET_KEY': 'x'}})\n"
+        "from app.sms import ConsoleSms\n"
+        "with app.app_context():\n"
+        "    ConsoleSms().send('+8613800138001', 'login_code', {'code': '424242'}, key='k')\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("GRIDSNAP_LOG")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "SMS to +8613800138001" in out.stderr and "424242" in out.stderr

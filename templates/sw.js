@@ -10,7 +10,7 @@ var OFFLINE_TEXT = {{ _("You are offline and this page was not saved on the phon
 
 /* Map tiles the rider has seen, kept (about GRIDSNAP_TILE_CACHE_MB) so the map of their usual area opens with
    no network: cache first, the least recently used out first, each counted by its size. Only tile servers that
-   allow CORS (OpenStreetMap, Tianditu) are kept. The use order is kept in memory; after the worker restarts
+   allow CORS (as OpenStreetMap does) are kept. The use order is kept in memory; after the worker restarts
    it starts again from the order the tiles were stored. */
 var TILE_CACHE = 'gridsnap-tiles';
 var TILE_HOSTS = {{ tile_hosts|tojson }};

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import STAFF_ROLES, CoReporter, Department, Report, ReportEvent, User, utcnow
+from app.models import STAFF_ROLES, Department, Report, ReportEvent, User, utcnow
 from app.notify.messages import Kind
 from app.notify.models import Channel, Delivery, Notification
+from app.reports.services import followers
 from app.sms import SmsKind
 from app.triage.workflow import Status, is_reopen
 
@@ -119,14 +120,6 @@ def notify(
 def staff() -> list[User]:
     """Active coordinators and admins."""
     return list(db.session.scalars(select(User).where(User.role.in_(STAFF_ROLES), User.active.is_(True))))
-
-
-def followers(report: Report) -> list[User]:
-    """The rider who filed the report and its co-reporters."""
-    co = db.session.scalars(
-        select(User).join(CoReporter, CoReporter.user_id == User.id).where(CoReporter.report_id == report.id)
-    )
-    return [report.user, *co]
 
 
 def handlers_of(report: Report) -> list[User]:

@@ -350,6 +350,14 @@ def describe_place(lat: float, lon: float, grid_id: int | None) -> dict | None:
     return describe(lat, lon, grid_name)
 
 
+def followers(report: Report) -> list[User]:
+    """The rider who filed the report and its co-reporters (those told of its progress)."""
+    co = db.session.scalars(
+        select(User).join(CoReporter, CoReporter.user_id == User.id).where(CoReporter.report_id == report.id)
+    )
+    return [report.user, *co]
+
+
 def get_report(report_id: int) -> Report:
     """A report by id, or NotFound."""
     report = db.session.get(Report, report_id)

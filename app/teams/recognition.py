@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from app import hooks
 from app.extensions import db
 from app.i18n import local_zone
-from app.models import CoReporter, Report, ReportEvent, User
+from app.models import Report, ReportEvent, User
+from app.reports.services import followers
 from app.teams import badges, points
 from app.triage.workflow import Outcome, Status
 
@@ -51,13 +50,6 @@ def announce(user: User | None, report: Report, at: datetime) -> None:
         hooks.emit(hooks.EARNED, user, report, delta, why, new)
 
 
-def _riders(report: Report) -> list[User]:
-    co = db.session.scalars(
-        select(User).join(CoReporter, CoReporter.user_id == User.id).where(CoReporter.report_id == report.id)
-    )
-    return [report.user, *co]
-
-
 def on_filed(report: Report) -> None:
     """A first report, a steady month: badges earned by filing."""
     announce(report.user, report, report.created_at)
@@ -68,7 +60,7 @@ def on_move(report: Report, event: ReportEvent) -> None:
     accepted = event.to_status == Status.ACCEPTED.value and report.first_accepted_at == event.created_at
     fixed = event.to_status == Status.CLOSED.value and (event.details or {}).get("outcome") == Outcome.FIXED.value
     if accepted or fixed:
-        for user in _riders(report):
+        for user in followers(report):
             announce(user, report, event.created_at)
 
 

@@ -83,6 +83,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     problems: list[str] = field(default_factory=list)
+    places: list = field(default_factory=list)  # the rows, in the file's order
 
     def summary(self) -> str:
         return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
@@ -162,6 +163,11 @@ def import_places(data: bytes | str, filename: str = "") -> ImportResult:
             code="invalid_places",
             problems=problems,
         )
+    return _upsert(places)
+
+
+def _upsert(places: list[dict]) -> ImportResult:
+    """Add the new places, update the kind of known ones (matched by name and position)."""
     result = ImportResult()
     names = {p["name"] for p in places}
     existing: dict[tuple[str, float, float], Place] = {}
@@ -191,29 +197,22 @@ def import_places(data: bytes | str, filename: str = "") -> ImportResult:
         else:
             result.unchanged += 1
     db.session.flush()
+    result.places = [existing[(p["name"], p["lat"], p["lon"])] for p in places]
     return result
 
 
 def add_place(name: str, kind: str, lat, lon) -> Place:
-    """One place from the admin form (validated as a line of a file would be); the caller commits."""
-    places, problems = parse(json.dumps({"type": "FeatureCollection", "features": [_feature(name, kind, lat, lon)]}))
-    if problems:
+    """One place from the admin form (checked as a line of a file is); the caller commits."""
+    row = f"{_csv_cell(name)},{_csv_cell(kind)},{_csv_cell(lat)},{_csv_cell(lon)}"
+    places, problems = parse(row, "place.csv")
+    if problems or len(places) != 1:
         raise ValidationFailed(_l("Give a name and a valid position."), code="invalid_place")
-    import_places(json.dumps({"type": "FeatureCollection", "features": [_feature(**places[0])]}))
-    p = places[0]
-    return db.session.scalar(select(Place).where(Place.name == p["name"], Place.lat == p["lat"], Place.lon == p["lon"]))
+    return _upsert(places).places[0]
 
 
-def _feature(name, kind, lat, lon) -> dict:
-    try:
-        coords = [float(lon), float(lat)]
-    except (TypeError, ValueError):
-        coords = None
-    return {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": coords},
-        "properties": {"name": name, "kind": kind},
-    }
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return '"' + text.replace('"', '""') + '"'
 
 
 def delete_places(ids: list[int]) -> int:

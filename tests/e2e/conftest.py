@@ -108,6 +108,17 @@ def browser():
         b.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_context_outlives_its_test(request):
+    """Close what a test left open: a page left behind keeps polling the live server (the bell, every few
+    seconds) while later tests run, and its requests' log lines land in their captures."""
+    yield
+    if "browser" in request.fixturenames:
+        left = request.getfixturevalue("browser").contexts
+        for context in list(left):
+            context.close()
+
+
 def phone_context(browser, base_url: str, *, geolocation: bool = True, locale: str = "zh-CN", **extra):
     """A phone-sized context; geolocation granted at a fixed point in Qianwei, or denied."""
     options = dict(

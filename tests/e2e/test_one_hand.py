@@ -31,6 +31,7 @@ def contrast(a: str, b: str) -> float:
 
 
 def rider_page(browser, live, **options):
+    """A logged-in rider's page; its context is closed after the test (conftest)."""
     factories.make_user("rider1", password=factories.PASSWORD)
     db.session.commit()
     page = phone_context(browser, live.url, **options).new_page()

@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -66,6 +67,9 @@ def test_every_log_line_of_a_request_is_json_with_its_request_id(app, client):
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
+    # Only this request's lines: a server thread elsewhere in the process may log its own requests meanwhile.
+    this_thread = threading.get_ident()
+    handler.addFilter(lambda record: record.thread == this_thread)
     loggers = [logging.getLogger("gridsnap.access"), app.logger]
     for lg in loggers:
         lg.addHandler(handler)

@@ -10,34 +10,70 @@ var OFFLINE_TEXT = {{ _("You are offline and this page was not saved on the phon
 
 /* Map tiles the rider has seen, kept (about GRIDSNAP_TILE_CACHE_MB) so the map of their usual area opens with
    no network: cache first, the least recently used out first, each counted by its size. Only tile servers that
-   allow CORS (as OpenStreetMap does) are kept. The use order is kept in memory; after the worker restarts
-   it starts again from the order the tiles were stored. */
+   allow CORS (as OpenStreetMap does) are kept. The use order is written (a moment after it changes) to a cache of
+   its own, so a worker the browser stopped and started again still drops the least recently used first. */
 var TILE_CACHE = 'gridsnap-tiles';
+var TILE_ORDER_CACHE = 'gridsnap-tile-order';
+var TILE_ORDER_KEY = '/tile-order.json';
 var TILE_HOSTS = {{ tile_hosts|tojson }};
 var TILE_BUDGET = {{ tile_budget|tojson }};
 var TILE_GUESS = 20 * 1024;  // a kept tile whose size header is missing
+var TILE_ORDER_DELAY = 1000;  // ms: touches within it are written once
 var tileIndex = null;  // {order: [url, oldest first], bytes: {url: n}, total: n}
+var orderWrite = null;  // the pending write of the use order, if any
+
+function storedTileOrder() {
+  return caches.open(TILE_ORDER_CACHE).then(function (cache) {
+    return cache.match(TILE_ORDER_KEY);
+  }).then(function (hit) {
+    return hit ? hit.json() : [];
+  })['catch'](function () { return []; });
+}
 
 function loadTileIndex(cache) {
   if (tileIndex) { return Promise.resolve(tileIndex); }
-  return cache.keys().then(function (requests) {
+  var sizes = cache.keys().then(function (requests) {
     return Promise.all(requests.map(function (r) {
       return cache.match(r).then(function (hit) {
         var n = hit && hit.type !== 'opaque' ? Number(hit.headers.get('X-Tile-Bytes')) : 0;
         return [r.url, n > 0 ? n : TILE_GUESS];
       });
     }));
-  }).then(function (entries) {
+  });
+  return Promise.all([sizes, storedTileOrder()]).then(function (both) {
     if (tileIndex) { return tileIndex; }
-    tileIndex = { order: [], bytes: {}, total: 0 };
-    entries.forEach(function (e) { tileIndex.order.push(e[0]); tileIndex.bytes[e[0]] = e[1]; tileIndex.total += e[1]; });
+    var index = { order: [], bytes: {}, total: 0 };
+    both[0].forEach(function (e) { index.bytes[e[0]] = e[1]; index.total += e[1]; });
+    // The written order first (those still kept), then tiles kept after the last write, in the order stored.
+    var placed = {};
+    both[1].concat(both[0].map(function (e) { return e[0]; })).forEach(function (url) {
+      if (index.bytes[url] !== undefined && !placed[url]) { placed[url] = true; index.order.push(url); }
+    });
+    tileIndex = index;
     return tileIndex;
   });
 }
 
+function saveTileOrder() {
+  if (orderWrite) { return orderWrite; }
+  orderWrite = new Promise(function (resolve) { setTimeout(resolve, TILE_ORDER_DELAY); }).then(function () {
+    orderWrite = null;
+    var body = JSON.stringify(tileIndex.order);
+    return caches.open(TILE_ORDER_CACHE).then(function (cache) {
+      return cache.put(TILE_ORDER_KEY, new Response(body, { headers: { 'Content-Type': 'application/json' } }));
+    });
+  })['catch'](function () { orderWrite = null; });
+  return orderWrite;
+}
+
 function touchTile(url) {
   var i = tileIndex.order.indexOf(url);
-  if (i >= 0) { tileIndex.order.splice(i, 1); tileIndex.order.push(url); }
+  if (i >= 0 && i < tileIndex.order.length - 1) {
+    tileIndex.order.splice(i, 1);
+    tileIndex.order.push(url);
+    return true;
+  }
+  return false;
 }
 
 function keepTile(cache, request, response) {
@@ -59,6 +95,7 @@ function keepTile(cache, request, response) {
         delete tileIndex.bytes[old];
         evictions.push(cache['delete'](old));
       }
+      evictions.push(saveTileOrder());
       return Promise.all(evictions);
     });
   });
@@ -68,7 +105,10 @@ function tile(event) {
   var request = event.request;
   return caches.open(TILE_CACHE).then(function (cache) {
     return loadTileIndex(cache).then(function () { return cache.match(request); }).then(function (hit) {
-      if (hit) { touchTile(request.url); return hit; }
+      if (hit) {
+        if (touchTile(request.url)) { event.waitUntil(saveTileOrder()); }
+        return hit;
+      }
       // Asked for with CORS, so that it can be kept with its real size (an opaque response counts as megabytes
       // of the phone's storage quota); a tile server without CORS still draws the map, uncached.
       return fetch(request.url, { mode: 'cors', credentials: 'omit' }).then(function (response) {
@@ -97,7 +137,9 @@ self.addEventListener('install', function (event) {
 self.addEventListener('activate', function (event) {
   event.waitUntil(caches.keys().then(function (names) {
     return Promise.all(names.map(function (name) {
-      if (name.indexOf('gridsnap-') === 0 && name !== CACHE) { return caches['delete'](name); }
+      // An older version's pages and assets; the kept tiles and their order outlive versions.
+      var kept = name === CACHE || name === TILE_CACHE || name === TILE_ORDER_CACHE;
+      if (name.indexOf('gridsnap-') === 0 && !kept) { return caches['delete'](name); }
     }));
   }).then(function () { return self.clients.claim(); }));
 });

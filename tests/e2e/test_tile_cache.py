@@ -104,3 +104,82 @@ def test_tiles_are_kept_within_the_budget_and_open_offline(live, live_app, brows
             context.set_offline(False)
             context.close()
             live_app.config.update(TILE_URL="https://tile.openstreetmap.org/{z}/{x}/{y}.png", TILE_CACHE_MB=0)
+
+
+KEPT_AND_ORDER = """async () => {
+  const tiles = await caches.open('gridsnap-tiles');
+  const kept = (await tiles.keys()).map(function (r) { return new URL(r.url).pathname; });
+  const hit = await (await caches.open('gridsnap-tile-order')).match('/tile-order.json');
+  const order = hit ? (await hit.json()).map(function (u) { return new URL(u).pathname; }) : [];
+  return [kept, order, await caches.keys()];
+}"""
+
+# As the map asks for a tile: an image (the page's own policy lets it load images, not fetch, from tile servers).
+FETCH = """(url) => new Promise(function (done) {
+  const img = new Image();
+  img.onload = function () { done(200); };
+  img.onerror = function () { done(0); };
+  img.src = url;
+})"""
+
+
+def test_the_use_order_outlives_a_stopped_worker_and_the_tiles_outlive_a_new_version(live, live_app, browser):
+    """The browser stops an idle service worker whenever it likes: the tile it starts again with must still drop
+    the least recently used tile, not the first one stored. A new version of the app keeps the rider's tiles."""
+    from tests.e2e.conftest import log_in_page, phone_context
+
+    with stand_in(Tiles) as tiles:
+        # Room for exactly ten tiles: the eleventh pushes one out.
+        live_app.config.update(TILE_URL=tiles.base + "/{z}/{x}/{y}.png", TILE_CACHE_MB=10.5 * len(PNG) / 2**20)
+        context = phone_context(browser, live.url)
+        page = context.new_page()
+        try:
+            factories.make_user("rider1", password=factories.PASSWORD)
+            log_in_page(page, "rider1", factories.PASSWORD)
+            page.goto("/notifications")  # no map asking for tiles of its own
+            assert wait_until(lambda: page.evaluate(SHELL_CACHED)), "the service worker did not take the page"
+
+            def state():
+                return page.evaluate(KEPT_AND_ORDER)
+
+            assert state()[0] == []
+            urls = [f"/9/{n}/1.png" for n in range(1, 12)]
+            for n, url in enumerate(urls[:10], start=1):
+                assert page.evaluate(FETCH, tiles.base + url) == 200
+                assert wait_until(lambda n=n: len(state()[0]) == n), state()
+            page.reload()  # a new document: the image is asked for again, not taken from the page's memory
+            assert page.evaluate(FETCH, tiles.base + urls[0]) == 200  # seen again: now the most recently used
+            assert wait_until(lambda: state()[1][-1:] == [urls[0]]), state()  # the order is written down
+            assert len([r for r in tiles.requests if r in urls]) == 10, "the second look came from the phone"
+
+            cdp = context.new_cdp_session(page)
+            statuses = []
+            cdp.on(
+                "ServiceWorker.workerVersionUpdated",
+                lambda e: statuses.extend(v["runningStatus"] for v in e["versions"]),
+            )
+            cdp.send("ServiceWorker.enable")
+            cdp.send("ServiceWorker.stopAllWorkers")
+            # (the sync API hands events over while it talks to the browser: hence the evaluate)
+            assert wait_until(lambda: page.evaluate("0") == 0 and statuses[-1:] == ["stopped"]), statuses
+
+            assert page.evaluate(FETCH, tiles.base + urls[10]) == 200  # a new worker: its memory is empty
+            assert wait_until(lambda: urls[10] in state()[0]), state()
+            kept = state()[0]
+            assert len(kept) == 10 and urls[0] in kept and urls[1] not in kept, kept
+
+            # A new version of the app (here: another budget) replaces the pages' cache, not the tiles.
+            old_caches = state()[2]
+            live_app.config.update(TILE_CACHE_MB=11.5 * len(PNG) / 2**20)
+            page.evaluate("() => navigator.serviceWorker.getRegistration().then(function (r) { return r.update(); })")
+            assert wait_until(lambda: not set(old_caches) >= set(state()[2])), (old_caches, state()[2])
+            assert wait_until(
+                lambda: (
+                    len([c for c in state()[2] if c not in old_caches]) == 1
+                    and (len(set(old_caches) - set(state()[2])) == 1)
+                )
+            ), (old_caches, state()[2])
+            assert sorted(state()[0]) == sorted(kept), "the tiles were kept across versions"
+        finally:
+            context.close()
+            live_app.config.update(TILE_URL="https://tile.openstreetmap.org/{z}/{x}/{y}.png", TILE_CACHE_MB=0)

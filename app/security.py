@@ -3,8 +3,9 @@ a small body limit for JSON requests, and a limit on sending unknown API tokens.
 
 from flask import Flask, abort, current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_limiter.util import get_remote_address
 from limits import parse
+
+from app.extensions import client_address
 
 # Scripts only from our own files (no inline code, no eval); styles may be inline (templates and Leaflet
 # set style attributes); images from anywhere, because map tiles and presigned photo URLs come from
@@ -74,7 +75,7 @@ def _protect(response):
 
 
 def _token_failures():
-    return parse(current_app.config["TOKEN_FAILURE_LIMIT"]), "token-failures", get_remote_address()
+    return parse(current_app.config["TOKEN_FAILURE_LIMIT"]), "token-failures", client_address()
 
 
 def note_token_failure() -> None:

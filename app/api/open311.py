@@ -7,14 +7,13 @@ import re
 from flask import Blueprint, abort, current_app, g, request, send_file, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from werkzeug.datastructures import CombinedMultiDict
 
 from app.api import open311_services as services
 from app.api import open311_updates as updates
 from app.api.open311_format import render
 from app.errors import PermissionDenied, register_error_format
-from app.extensions import csrf, db, limiter
+from app.extensions import client_address, csrf, db, limiter
 from app.i18n import lang
 from app.reports.limits import report_limit
 from app.security import note_token_failure
@@ -119,7 +118,7 @@ def _api_key_bucket() -> str:
     """Rate-limit POSTs per api_key (hashed, so no token sits in the limiter's storage)."""
     key = (_params().get("api_key") or "").strip()
     if not key:
-        return "ip:" + get_remote_address()
+        return "ip:" + client_address()
     return "key:" + hashlib.sha256(key.encode()).hexdigest()
 
 

@@ -2,13 +2,12 @@
 
 from flask import current_app, jsonify, request
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 
 from app.api import bp
 from app.auth import codes, services
 from app.auth.login import log_in
 from app.errors import ValidationFailed
-from app.extensions import db, limiter
+from app.extensions import client_address, db, limiter
 
 
 def _body() -> dict:
@@ -21,7 +20,7 @@ def _body() -> dict:
 @bp.route("/auth/sms/request", methods=["POST"])  # limited per number and address by codes.request_code
 def sms_request():
     """Send a sign-in code: the same answer whether or not the number has an account."""
-    codes.request_code(_body()["phone"], get_remote_address())
+    codes.request_code(_body()["phone"], client_address())
     db.session.commit()
     return jsonify({"sent": True, "expires_in": int(codes.CODE_LIFETIME.total_seconds())}), 202
 

@@ -15,11 +15,10 @@ import secrets
 import time
 
 from flask import Response, current_app, request, url_for
-from flask_limiter.util import get_remote_address
 from itsdangerous import BadData, URLSafeSerializer
 from limits import parse
 
-from app.extensions import limiter
+from app.extensions import client_address, limiter
 
 DEVICE_COOKIE = "gs_device"
 DEVICE_ACCOUNTS = 5  # accounts one device remembers (a phone a few riders share)
@@ -70,7 +69,7 @@ def wait(account: str) -> int:
             own = counts.get_window_stats(limit, "login-device", account, device)
             return 0 if own.remaining > 0 else _seconds(own)
         everywhere = counts.get_window_stats(limit, "login-account", account)
-        here = counts.get_window_stats(limit, "login-address", account, get_remote_address())
+        here = counts.get_window_stats(limit, "login-address", account, client_address())
     except Exception as err:  # the limits' store is down: answer as without it, like Flask-Limiter
         current_app.logger.warning("login failures not checked: %s", err)
         return 0
@@ -86,7 +85,7 @@ def note_failure(account: str) -> None:
     limit, counts = parse(current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]), limiter.limiter
     try:
         counts.hit(limit, "login-account", account)
-        counts.hit(limit, "login-address", account, get_remote_address())
+        counts.hit(limit, "login-address", account, client_address())
         device = known_device(account)
         if device:
             counts.hit(limit, "login-device", account, device)

@@ -3,7 +3,6 @@
 from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
 from app.auth import bp, codes, services, throttle
@@ -11,7 +10,7 @@ from app.auth.access import home_endpoint, safe_next
 from app.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, SmsLoginForm, TokenForm
 from app.auth.login import log_in, log_out
 from app.errors import DomainError, ValidationFailed, error_response
-from app.extensions import db, limiter
+from app.extensions import client_address, db, limiter
 from app.i18n import set_language_cookie
 
 
@@ -52,7 +51,7 @@ def login_sms():
         return _sms_page(form, 400, sent=not sending)
     try:
         if sending:
-            codes.request_code(form.phone.data, get_remote_address())
+            codes.request_code(form.phone.data, client_address())
             db.session.commit()
             return _sms_page(form, sent=True)
         user = codes.sign_in_user(form.phone.data, form.code.data)

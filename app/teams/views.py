@@ -5,14 +5,13 @@ import io
 import segno
 from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from app.auth import codes
 from app.auth.access import staff_required
 from app.auth.forms import EmptyForm
 from app.errors import DomainError, ValidationFailed
-from app.extensions import db, limiter
+from app.extensions import client_address, db, limiter
 from app.models import User
 from app.teams import badges as badge_rules
 from app.teams import bp, points, services
@@ -157,7 +156,7 @@ def leader(team_id: int, user_id: int):
 def _send_join_code(form: JoinForm, invite):
     """The join form's first step: a code to the number, to be typed back with the rest of the form."""
     try:
-        codes.request_code(form.phone.data, get_remote_address())
+        codes.request_code(form.phone.data, client_address())
     except DomainError as err:
         db.session.rollback()
         if err.code == "invalid_phone":

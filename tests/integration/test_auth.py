@@ -84,6 +84,19 @@ def test_failed_logins_slow_guessing_an_account_from_any_address(client, app):
     assert _attempt(guesser, "rider2", "nope", "10.0.0.1") == 400
 
 
+def test_an_ipv6_guesser_counts_as_its_whole_64_network(client, app):
+    """A phone on IPv6 may use any address of its /64: the guesses from all of them count together, while
+    another network (and the same network's IPv4 neighbour written as IPv6) keep their own."""
+    app.config["LOGIN_ACCOUNT_RATE_LIMIT"] = "3 per hour"
+    make_user("rider1", password=PASSWORD)
+    guesser = app.test_client()
+    rotating = [f"2408:8456:3e01:7a10::{n:x}" for n in range(1, 5)]
+    assert [_attempt(guesser, "rider1", "nope", address) for address in rotating] == [400, 400, 400, 429]
+    assert _attempt(guesser, "rider1", "nope", "2408:8456:3e01:7a10:abcd:1:2:3") == 429
+    assert [_attempt(guesser, "rider1", "nope", "2408:8456:3e01:7a11::1") for _ in range(2)] == [400, 429]
+    assert _attempt(app.test_client(), "rider1", PASSWORD, "::ffff:10.9.9.9") == 302  # a fresh IPv4 address
+
+
 def test_failures_from_elsewhere_never_refuse_the_right_password(client, app):
     """A rider's user name is their phone number: anyone can fail logins for it. The right password still logs
     in from an address that has not been failing, and from a phone the rider logged in on before, even on the

@@ -16,11 +16,13 @@ from typing import Any
 import shapely
 from flask import current_app
 from shapely.geometry import mapping, shape
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.grids.index import grids_version
 from app.grids.models import Grid
+from app.models import Report
+from app.triage.workflow import OPEN_STATUSES
 
 RADIUS_M = 50_000
 EDGE_DEG = 0.001  # ~100 m of slack around the grids
@@ -58,6 +60,12 @@ class ServiceArea:
         if self.geometry is None:
             return _distance_m(self.centre, (lat, lon)) <= self.radius_m
         return bool(self.geometry.intersects(shapely.Point(lon, lat)))
+
+    def contains_many(self, lats: list[float], lons: list[float]) -> list[bool]:
+        """contains() for many locations at once (vectorised for a polygon)."""
+        if self.geometry is None:
+            return [self.contains(lat, lon) for lat, lon in zip(lats, lons, strict=True)]
+        return [bool(v) for v in shapely.intersects_xy(self.geometry, lons, lats)]
 
     def for_phone(self) -> dict:
         """What the report page checks a location against, offline too: a small polygon or the circle."""
@@ -106,3 +114,32 @@ def service_area() -> ServiceArea:
 def outside_area(lat: float, lon: float) -> bool:
     """Whether a location is outside the service area."""
     return not service_area().contains(lat, lon)
+
+
+def recheck_reports(*, every_report: bool = False, batch: int = 5000) -> tuple[int, int]:
+    """Flag again, against the area as it is now, the open reports (or every report) that have a location:
+    after the grids or the area file changed, and once after the upgrade that added the flag (older reports
+    read as inside). Returns (checked, changed); flushes, the caller commits."""
+    area = service_area()
+    query = select(Report.id, Report.lat, Report.lon, Report.outside_area).where(Report.lat.is_not(None))
+    if not every_report:
+        query = query.where(Report.status.in_([s.value for s in OPEN_STATUSES]))
+    checked, last = 0, 0
+    flips: dict[bool, list[int]] = {True: [], False: []}
+    while True:
+        rows = db.session.execute(query.where(Report.id > last).order_by(Report.id).limit(batch)).all()
+        if not rows:
+            break
+        inside = area.contains_many([r.lat for r in rows], [r.lon for r in rows])
+        for row, is_inside in zip(rows, inside, strict=True):
+            if bool(row.outside_area) == is_inside:  # flagged wrongly, either way
+                flips[not is_inside].append(row.id)
+        checked, last = checked + len(rows), rows[-1].id
+    for flag, ids in flips.items():
+        for start in range(0, len(ids), batch):
+            db.session.execute(
+                update(Report).where(Report.id.in_(ids[start : start + batch])).values(outside_area=flag),
+                execution_options={"synchronize_session": False},
+            )
+    db.session.flush()
+    return checked, len(flips[True]) + len(flips[False])

@@ -39,6 +39,18 @@ def import_command(path, regrid):
         click.echo("run with --regrid (or use the admin page) to move open reports into the changed grids")
 
 
+@grids_cli.command("check-area")
+@click.option("--all", "every_report", is_flag=True, help="Closed and rejected reports too, not only open ones.")
+def check_area_command(every_report):
+    """Flag again the reports outside the service area, as it is now (after changing GRIDSNAP_SERVICE_AREA, and
+    once after the upgrade that added the flag)."""
+    from app.grids.area import recheck_reports, service_area
+
+    checked, changed = recheck_reports(every_report=every_report)
+    db.session.commit()
+    click.echo(f"service area ({service_area().source}): {checked} reports checked, {changed} flags changed")
+
+
 @grids_cli.command("export")
 @click.option(
     "--output",

@@ -249,7 +249,10 @@ def regrid_preview() -> list[tuple[Report, int | None]]:
 
 
 def regrid_open_reports(actor: User | None) -> int:
-    """Put every open report in the grid that contains it now; returns how many moved."""
+    """Put every open report in the grid that contains it now, and flag again those now outside the service
+    area (drawn from the grids unless a file sets it); returns how many moved grid."""
+    from app.grids.area import recheck_reports
+
     moves = regrid_preview()
     codes = dict(db.session.execute(select(Grid.id, Grid.code)).all()) if moves else {}
     before = {r.reference or str(r.id): codes.get(r.grid_id) for r, _n in moves[:500]}
@@ -266,4 +269,5 @@ def regrid_open_reports(actor: User | None) -> int:
             {"grid": {r.reference or str(r.id): codes.get(n) for r, n in moves[:500]}},
         )
     db.session.flush()
+    recheck_reports()
     return len(moves)

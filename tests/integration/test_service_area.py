@@ -93,3 +93,46 @@ def test_the_report_page_carries_the_area_for_the_phones_warning(app, client):
     html = client.get("/report").get_data(as_text=True)
     assert 'data-area="{&#34;circle&#34;' in html and 'data-area-name="犍为县"' in html
     assert 'id="area-warning"' in html
+
+
+def test_reports_are_flagged_again_when_the_grids_change_and_by_the_command(app, client, runner):
+    """Flags follow the area: drawing the grids (and re-gridding) flags the open reports now outside them and
+    clears those now inside; `flask grids check-area` does it on demand (closed reports with --all), e.g. once
+    after the upgrade that added the flag, when every older report read as inside."""
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from app.triage.workflow import Status
+
+    rider, hour_ago = f.make_user("rider"), utcnow() - timedelta(hours=1)
+    inside, town_edge = f.file_report(rider, lat=29.21, lon=103.93), f.file_report(rider, lat=29.30, lon=103.93)
+    far = f.file_report(rider, lat=BEIJING[0], lon=BEIJING[1])
+    done = f.report_row(rider, at=hour_ago, lat=29.30, lon=103.93)
+    f.history(
+        done, [(Status.ACCEPTED, hour_ago + timedelta(minutes=5)), (Status.REJECTED, hour_ago + timedelta(minutes=9))]
+    )
+    assert [r.outside_area for r in (inside, town_edge, far, done)] == [False, False, True, False]  # 50 km circle
+
+    db.session.add(Grid(code="G01", name="玉津一网格", geometry=SQUARE))
+    db.session.commit()
+    from app.grids.services import regrid_open_reports
+
+    regrid_open_reports(None)  # as the admin page's re-grid and `grids import --regrid` do
+    db.session.commit()
+    db.session.expire_all()
+    assert [r.outside_area for r in (inside, town_edge, far, done)] == [False, True, True, False]  # done: closed
+
+    result = runner.invoke(args=["grids", "check-area", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "(grids): 4 reports checked, 1 flags changed" in result.output, result.output
+    db.session.expire_all()
+    assert done.outside_area is True
+
+    from app.grids.services import delete_grid
+
+    delete_grid(db.session.scalar(db.select(Grid)), None)
+    db.session.commit()  # no grids: the circle again
+    result = runner.invoke(args=["grids", "check-area"])
+    assert "(centre): 3 reports checked, 1 flags changed" in result.output, result.output
+    db.session.expire_all()
+    assert [r.outside_area for r in (inside, town_edge, far, done)] == [False, False, True, True]

@@ -123,6 +123,8 @@ class User(UserMixin, db.Model):
     # Notifications by email / SMS besides the bell (chosen on the profile page).
     notify_email: Mapped[bool] = mapped_column(Boolean, default=False)
     notify_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Within a channel switched on, the kinds turned off: "email:resolved", "sms:dispatched", ...
+    notify_off: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     team: Mapped[Team | None] = relationship()

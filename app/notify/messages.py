@@ -12,7 +12,7 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
-from app.models import Category
+from app.models import Category, Role
 from app.triage.workflow import LABELS, OUTCOME_LABELS, Outcome, Status
 
 
@@ -36,6 +36,43 @@ class Kind(StrEnum):
     RECEIVED = "received"
     POINTS = "points"
     BADGE = "badge"
+
+
+# What may reach each role outside the app (the bell has everything): the rows of the settings page.
+_RIDER_KINDS = (Kind.ACCEPTED, Kind.REJECTED, Kind.DUPLICATE, Kind.RESOLVED, Kind.CLOSED)
+_HANDLER_KINDS = (
+    Kind.DISPATCHED,
+    Kind.RECALLED,
+    Kind.REOPENED,
+    Kind.NOT_FIXED,
+    Kind.ESCALATION_WARNING,
+    Kind.ESCALATED,
+)
+_STAFF_KINDS = (Kind.NEW_HAZARD, Kind.ESCALATION_WARNING, Kind.ESCALATED, Kind.NOT_FIXED, Kind.LOOKED_NOT_FIXED)
+OUTSIDE_KINDS = {
+    Role.RIDER.value: _RIDER_KINDS,
+    Role.HANDLER.value: _HANDLER_KINDS,
+    Role.COORDINATOR.value: _STAFF_KINDS,
+    Role.ADMIN.value: (*_STAFF_KINDS, Kind.DEAD_DELIVERIES),
+}
+
+# The settings page's words for each kind.
+KIND_LABELS = {
+    Kind.ACCEPTED: _l("My report was accepted"),
+    Kind.REJECTED: _l("My report was not accepted"),
+    Kind.DUPLICATE: _l("My report was merged into another"),
+    Kind.RESOLVED: _l("My report was handled: is it fixed?"),
+    Kind.CLOSED: _l("My report was closed"),
+    Kind.DISPATCHED: _l("A report was dispatched to me"),
+    Kind.RECALLED: _l("A report was recalled from me"),
+    Kind.REOPENED: _l("A report of mine was reopened"),
+    Kind.NOT_FIXED: _l("A rider says it is not fixed"),
+    Kind.ESCALATION_WARNING: _l("Half the time is used"),
+    Kind.ESCALATED: _l("A report is overdue"),
+    Kind.NEW_HAZARD: _l("A new hazard report"),
+    Kind.LOOKED_NOT_FIXED: _l("A passer-by says it is not fixed"),
+    Kind.DEAD_DELIVERIES: _l("Notifications could not be delivered"),
+}
 
 
 TITLES = {

@@ -97,9 +97,12 @@ def notify(
             created_at=now,
         )
         n.deliveries.append(Delivery(channel=Channel.APP.value, next_attempt_at=now, created_at=now))
-        if outside and user.notify_email and user.email:
+        off = set(user.notify_off or ())
+        if outside and user.notify_email and user.email and f"email:{kind}" not in off:
             n.deliveries.append(Delivery(channel=Channel.EMAIL.value, next_attempt_at=outside_at, created_at=now))
-        if outside and kind in SMS_KINDS and user.phone and (user.notify_sms or (sms and hazard and user.is_handler)):
+        # A hazard dispatched or overdue reaches its handler's phone whatever they chose.
+        chosen = user.notify_sms and f"sms:{kind}" not in off
+        if outside and kind in SMS_KINDS and user.phone and (chosen or (sms and hazard and user.is_handler)):
             n.deliveries.append(Delivery(channel=Channel.SMS.value, next_attempt_at=outside_at, created_at=now))
         made.append(n)
     if department is not None and department.webhook_url:

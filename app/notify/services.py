@@ -52,6 +52,38 @@ def mark_read(user: User, ids: Iterable[int] | None = None, now: datetime | None
     return db.session.execute(query.values(read_at=now or utcnow())).rowcount
 
 
+def channel_choices(user: User) -> list[dict]:
+    """The settings page's rows: each kind that may reach this user outside the app, with whether email and
+    (for the kinds sent by text message) SMS are on for it."""
+    from app.notify.messages import KIND_LABELS, OUTSIDE_KINDS
+    from app.notify.outbox import SMS_KINDS
+
+    off = set(user.notify_off or ())
+    return [
+        {
+            "kind": kind.value,
+            "label": KIND_LABELS[kind],
+            "email": f"email:{kind}" not in off,
+            "sms": (f"sms:{kind}" not in off) if kind in SMS_KINDS else None,
+        }
+        for kind in OUTSIDE_KINDS.get(user.role, ())
+    ]
+
+
+def set_kinds(user: User, on: Iterable[str]) -> None:
+    """Keep on exactly the given "channel:kind" pairs among this user's rows; the others are turned off."""
+    possible = set()
+    for row in channel_choices(user):
+        possible.add(f"email:{row['kind']}")
+        if row["sms"] is not None:
+            possible.add(f"sms:{row['kind']}")
+    chosen = set(on)
+    if not chosen <= possible:
+        raise ValidationFailed(_l("That is not a kind of message you can receive."), code="invalid_kind")
+    user.notify_off = sorted(possible - chosen)
+    db.session.flush()
+
+
 def set_channels(user: User, *, email: bool, sms: bool, address: str = "") -> None:
     """Switch email and SMS notifications on or off; email needs an address, SMS a phone number."""
     import re

@@ -52,7 +52,7 @@ def settings():
     form = EmptyForm()
     if request.method == "POST":
         if not form.validate_on_submit():
-            return render_template("notify/settings.html", form=form), 400
+            return _settings_page(form), 400
         try:
             services.set_channels(
                 current_user,
@@ -60,11 +60,17 @@ def settings():
                 sms=bool(request.form.get("sms")),
                 address=request.form.get("address", ""),
             )
+            if request.form.get("kinds"):  # the form lists the kinds: what is not ticked is off
+                services.set_kinds(current_user, request.form.getlist("on"))
         except DomainError as err:
             db.session.rollback()
             flash(str(err.message), "error")
-            return render_template("notify/settings.html", form=form), err.status
+            return _settings_page(form), err.status
         db.session.commit()
         flash(_("Saved."), "ok")
         return redirect(url_for("notify.settings"))
-    return render_template("notify/settings.html", form=form)
+    return _settings_page(form)
+
+
+def _settings_page(form):
+    return render_template("notify/settings.html", form=form, rows=services.channel_choices(current_user))

@@ -365,6 +365,69 @@ def test_users_switch_email_and_sms_on_their_settings_page(app, client):
     assert rider.notify_email and rider.email == "r1@example.org" and not rider.notify_sms
 
 
+def channels_of(user, kind) -> list[str]:
+    n = db.session.scalar(
+        select(Notification)
+        .where(Notification.user_id == user.id, Notification.kind == kind)
+        .order_by(Notification.id.desc())
+    )
+    return sorted(d.channel for d in n.deliveries)
+
+
+def test_each_kind_of_message_is_switched_on_or_off_per_channel(app, client):
+    """Within a channel switched on, a user ticks the kinds they want: the rows follow their role, what is not
+    ticked is off, and a kind they cannot receive is refused with nothing changed."""
+    from tests.factories import csrf_from
+
+    rider, coord, handler, dept = people()
+    rider.notify_email, rider.email = True, "r1@example.org"
+    db.session.commit()
+    log_in(client, db.session.get(User, rider.id))
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    assert "My report was accepted" in page and "A report was dispatched to me" not in page
+    assert page.count('name="on"') == 6  # five by email, "is it fixed?" by text too
+    base = {"csrf_token": csrf_from(page), "email": "1", "address": "r1@example.org", "kinds": "1"}
+    wanted = ["email:accepted", "email:rejected", "email:duplicate", "email:closed", "sms:resolved"]
+    refused = client.post("/notifications/settings", data={**base, "on": [*wanted, "email:dispatched"]})
+    assert refused.status_code == 400 and "not a kind of message" in refused.get_data(as_text=True)
+    db.session.refresh(rider)
+    assert not rider.notify_off
+    assert client.post("/notifications/settings", data={**base, "on": wanted}).status_code == 302
+    db.session.refresh(rider)
+    assert rider.notify_off == ["email:resolved"]
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    assert 'value="email:resolved" aria' in page and 'value="email:accepted" checked' in page
+
+    r = file_report(rider)
+    transition(r, coord, "accepted", version=r.version)
+    transition(r, coord, "assigned", version=r.version, assignee_id=handler.id)
+    transition(r, handler, "in_progress", version=r.version)
+    transition(r, handler, "resolved", version=r.version, note="towed")
+    db.session.commit()
+    assert channels_of(rider, "accepted") == ["app", "email"]
+    assert channels_of(rider, "resolved") == ["app"]  # turned off by email; text messages are off altogether
+
+
+def test_a_handler_who_turned_off_dispatch_texts_still_gets_a_hazards(app):
+    rider, coord, handler, dept = people()
+    from app.notify.services import set_kinds
+
+    handler.notify_sms = True
+    set_kinds(handler, ["sms:escalated"])  # every email and the dispatch texts off
+    db.session.commit()
+    r = file_report(rider)
+    transition(r, coord, "accepted", version=r.version)
+    transition(r, coord, "assigned", version=r.version, assignee_id=handler.id)
+    db.session.commit()
+    assert channels_of(handler, "dispatched") == ["app"]
+    hazard = file_report(rider, category="elevator_hazard")
+    transition(hazard, coord, "accepted", version=hazard.version)
+    transition(hazard, coord, "assigned", version=hazard.version, assignee_id=handler.id)
+    db.session.commit()
+    assert channels_of(handler, "dispatched") == ["app", "sms"]
+
+
 def test_an_opted_in_rider_gets_an_email_with_a_link(app):
     from email import message_from_bytes
     from email.header import decode_header, make_header

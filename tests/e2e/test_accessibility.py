@@ -1,12 +1,15 @@
 """The outside audit's check, kept: axe-core (tests/vendor/axe-core, WCAG 2.0 and 2.1, levels A and AA) finds no
 violation on any page a rider opens, in Chinese and in English, on a phone.
 
-The pages are those of the page sweep (tests/e2e/demo_pages.py, over the demo data), with the states the
-sweep does not reach: the header's menu open; signing in gone wrong (a wrong number, a wrong code, a wrong
-password) and the code sent; the report form with a photo in, a category chosen, the place search's
-list open, the "Fixed? Take a look" and "Already reported?" cards, the errors of an empty send and the
-confirmation after sending; a report
-page asking "Is it fixed?", its details unfolded; the notifications; a receipt's public check, valid and not valid.
+The pages are those of the page sweep (tests/e2e/demo_pages.py, over the demo data), with the states the sweep
+does not reach:
+- the header's menu open; a team's page as a plain member, and another team's;
+- signing in and joining a team gone wrong (a wrong number, a wrong code, a wrong password, passwords that
+  differ), and the code sent;
+- the report form with a photo in, a category chosen, the place search's list open, a place typed wrong, the
+  "Fixed? Take a look" and "Already reported?" cards, the errors of an empty send, the confirmation after sending;
+- a report page asking "Is it fixed?", its details unfolded; the notifications; the error page (404);
+- a receipt's public check, valid and not valid.
 """
 
 from pathlib import Path
@@ -70,6 +73,7 @@ def site(live_app, live_server):
         deliver_due()
         db.session.commit()
         s.resolved = mine.id
+        s.other_team = users["rider_zhao"].team_id
         db.session.remove()
     return s
 
@@ -101,7 +105,10 @@ def open_confirm_details(page):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_the_rider_pages_have_no_axe_violations(browser, site, locale):
     riders = [(user, paths) for user, paths, rider_page_ in pages(site) if rider_page_]
-    riders[1][1].extend([f"/reports/{site.resolved}", "/notifications", "/notifications/settings"])
+    missing = "/reports/999999"  # the error page
+    riders[1][1].extend([f"/reports/{site.resolved}", "/notifications", "/notifications/settings", missing])
+    # the team pages as a member who leads none, and another team's
+    riders.append(("rider_chen", [f"/teams/{site.rider_team}", f"/teams/{site.other_team}"]))
     # states of a page checked after it as it loaded: path -> an action that returns what it did
     states = {"/mine": open_menu, f"/reports/{site.resolved}": open_confirm_details}
     problems, receipt_link = [], None
@@ -109,7 +116,7 @@ def test_the_rider_pages_have_no_axe_violations(browser, site, locale):
         page = rider_page(browser, site, locale, user)
         for path in paths:
             response = page.goto(path)
-            assert response.status == 200, f"{path}: HTTP {response.status}"
+            assert response.status == (404 if path == missing else 200), f"{path}: HTTP {response.status}"
             if settles_late(path):
                 page.wait_for_load_state("networkidle")
             if path == "/notifications":
@@ -134,7 +141,8 @@ def test_the_rider_pages_have_no_axe_violations(browser, site, locale):
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_signing_in_has_no_axe_violations_when_it_goes_wrong_either(browser, site, texts, locale):
-    """The SMS form: a wrong number, the code sent, a wrong code; the password form: a wrong password."""
+    """The SMS form: a wrong number, the code sent, a wrong code; the password form: a wrong password; joining a
+    team by invite: the code sent, then a wrong code and passwords that differ."""
     page = rider_page(browser, site, locale)
     problems = []
 
@@ -163,6 +171,18 @@ def test_signing_in_has_no_axe_violations_when_it_goes_wrong_either(browser, sit
     page.click("button[type=submit]")
     page.wait_for_selector("[role=alert]")
     check("/login/password with a wrong password")
+    page.goto(site.join)
+    page.fill("input[name=display_name]", "新骑手")
+    page.fill("input[name=phone]", {"zh-CN": "139 0000 2001", "en": "139 0000 2002"}[locale])
+    page.click("#join-form button[value=send]")
+    page.wait_for_selector("#code-sent")
+    check("/join/<token> with the code sent")
+    page.fill("input[name=code]", f"{(int(texts[-1][2]['code']) + 1) % 1_000_000:06d}")
+    page.fill("input[name=password]", "a-long-password-2")
+    page.fill("input[name=confirm]", "a-different-password")
+    page.click("#join-form button[value=join]")
+    page.wait_for_selector("#join-form [aria-invalid=true]")
+    check("/join/<token> with a wrong code and passwords that differ")
     page.context.close()
     assert problems == [], "\n" + "\n".join(problems)
 

@@ -20,6 +20,7 @@
     function show(found) {
       items = found;
       active = -1;
+      input.removeAttribute('aria-activedescendant');  // the option it named is gone
       list.innerHTML = '';
       for (var i = 0; i < found.length; i++) {
         var li = document.createElement('li'), it = found[i];

@@ -313,6 +313,21 @@ def test_tencent_sends_a_tc3_signed_sendsms_with_ordered_parameters(tencent):
     }
 
 
+def test_both_providers_send_the_sign_in_code_with_its_own_template(aliyun, tencent):
+    """The rider sign-in code goes through the same adapters: its template and the code as its one parameter."""
+    templates = {**TEMPLATES, "login_code": "SMS_300000009"}
+    sent = aliyun_sms(aliyun, SMS_TEMPLATES=templates).send(PHONE, "login_code", {"code": "482913"}, key="code-7")
+    assert sent == "900619746936498440^0"
+    query = aliyun.requests[0]["query"]
+    assert query["TemplateCode"] == "SMS_300000009" and json.loads(query["TemplateParam"]) == {"code": "482913"}
+    assert query["OutId"] == "code-7" and query["PhoneNumbers"] == "13912345678"
+
+    tc_templates = json.dumps({"assigned": "1888001", "login_code": "1888009"})
+    tencent_sms(tencent, SMS_TEMPLATES=tc_templates).send(PHONE, "login_code", {"code": "482913"}, key="code-7")
+    body = json.loads(tencent.requests[0]["body"])
+    assert (body["TemplateId"], body["TemplateParamSet"], body["SessionContext"]) == ("1888009", ["482913"], "code-7")
+
+
 def test_tencent_region_comes_from_the_configuration(tencent):
     tencent_sms(tencent, SMS_TENCENT_REGION="ap-beijing").send(PHONE, "overdue", PARAMS, key="d-43")
     seen = tencent.requests[0]

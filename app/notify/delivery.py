@@ -195,12 +195,21 @@ def _send(d: Delivery, context: _Context) -> None:
                 "priority": _("Priority"),
                 "deadline": _("Deadline"),
             }
+            link_text = _("View details")
         lines = [(str(labels[k]), str(v)) for k, v in facts.items() if v and k in labels]
         send_to_robot(
             dept.webhook_kind or "generic",
             dept.webhook_url,
             dept.webhook_secret,
-            RobotMessage(title=title, lines=lines, url=report_url(n), key=d.key, kind=n.kind),
+            RobotMessage(
+                title=title,
+                lines=lines,
+                url=report_url(n),
+                key=d.key,
+                kind=n.kind,
+                link_text=link_text,
+                language=str(context.locale),
+            ),
         )
     else:
         raise DeliveryFailed(f"unknown channel {d.channel}", permanent=True)

@@ -34,7 +34,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # Feishu request limit / rate limit. The platforms allow about 20 messages a minute per robot.
 RATE_LIMIT_CODES = {"wecom": {45009}, "dingtalk": {130101}, "feishu": {9499, 11232}}
 RATE_LIMIT_WAIT = 60.0
-LINK_TEXT = "查看详情"
+LINK_TEXT = "查看详情"  # the default; messages carry their own in the county's language
 USER_AGENT = "GridSnap-Notify/1"
 
 
@@ -47,6 +47,12 @@ class RobotMessage:
     url: str
     key: str  # the same for every attempt at one delivery, so receivers can drop duplicates
     kind: str = "notice"  # what happened (e.g. "assigned", "overdue"); only the generic webhook sends it
+    link_text: str = LINK_TEXT  # "查看详情", in the language the message is written in
+    language: str = "zh_CN"  # of the title and labels (Feishu's post names it)
+
+    @property
+    def chinese(self) -> bool:
+        return self.language.lower().startswith("zh")
 
 
 def validate_webhook(kind: str, url: str) -> None:
@@ -79,7 +85,8 @@ def send_to_robot(kind: str, url: str, secret: str | None, message: RobotMessage
 
 
 def _markdown_lines(message: RobotMessage, bullet: str) -> list[str]:
-    return [f"{bullet}{_one_line(label)}：{_one_line(value)}" for label, value in message.lines]
+    colon = "：" if message.chinese else ": "
+    return [f"{bullet}{_one_line(label)}{colon}{_one_line(value)}" for label, value in message.lines]
 
 
 def _one_line(text: str) -> str:
@@ -89,14 +96,18 @@ def _one_line(text: str) -> str:
 
 def _wecom(url: str, secret: str, message: RobotMessage) -> tuple[str, bytes, dict]:
     # WeCom robots have no signature: the key in the URL is the secret.
-    lines = [f"**{_one_line(message.title)}**", *_markdown_lines(message, "> "), f"[{LINK_TEXT}]({message.url})"]
+    lines = [
+        f"**{_one_line(message.title)}**",
+        *_markdown_lines(message, "> "),
+        f"[{message.link_text}]({message.url})",
+    ]
     return url, _json({"msgtype": "markdown", "markdown": {"content": "\n".join(lines)}}), {}
 
 
 def _dingtalk(url: str, secret: str, message: RobotMessage) -> tuple[str, bytes, dict]:
     title = _one_line(message.title)
     # DingTalk markdown needs a blank line between lines, else they run together.
-    text = "\n\n".join([f"#### {title}", *_markdown_lines(message, "- "), f"[{LINK_TEXT}]({message.url})"])
+    text = "\n\n".join([f"#### {title}", *_markdown_lines(message, "- "), f"[{message.link_text}]({message.url})"])
     if secret:
         url = _with_query(url, dingtalk_signature(secret, int(time.time() * 1000)))
     return url, _json({"msgtype": "markdown", "markdown": {"title": title, "text": text}}), {}
@@ -109,11 +120,14 @@ def dingtalk_signature(secret: str, timestamp_ms: int) -> dict[str, str]:
 
 
 def _feishu(url: str, secret: str, message: RobotMessage) -> tuple[str, bytes, dict]:
-    rows = [[{"tag": "text", "text": f"{_one_line(label)}：{_one_line(value)}"}] for label, value in message.lines]
-    rows.append([{"tag": "a", "text": LINK_TEXT, "href": message.url}])
+    colon = "：" if message.chinese else ": "
+    rows = [[{"tag": "text", "text": f"{_one_line(label)}{colon}{_one_line(value)}"}] for label, value in message.lines]
+    rows.append([{"tag": "a", "text": message.link_text, "href": message.url}])
     body: dict = {
         "msg_type": "post",
-        "content": {"post": {"zh_cn": {"title": _one_line(message.title), "content": rows}}},
+        "content": {
+            "post": {"zh_cn" if message.chinese else "en_us": {"title": _one_line(message.title), "content": rows}}
+        },
     }
     if secret:
         body.update(feishu_signature(secret, int(time.time())))

@@ -120,6 +120,29 @@ def test_a_webhook_failing_twice_is_delivered_on_the_third_try_with_growing_wait
         assert receiver.requests[-1][1]["kind"] == "dispatched"
 
 
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [("zh_CN", ["编号：GS-", "[查看详情](http"]), ("en", ["Reference: GS-", "[View details](http"])],
+)
+def test_a_group_robots_message_is_written_in_the_countys_language_link_included(app, locale, says):
+    from tests.unit.test_robots import RobotStandIn
+
+    app.config["BABEL_DEFAULT_LOCALE"] = locale
+    rider, coord, handler, dept = people()
+    try:
+        with stand_in(RobotStandIn, secrets={}, canned=None, delay=0.0) as robots:
+            dept.webhook_kind, dept.webhook_url = "wecom", robots.base + "/wecom?key=KEY"
+            db.session.commit()
+            _r, robot = hazard_dispatched_to(dept, rider, coord)
+            deliver_due(datetime.now(UTC))  # a hazard: not held by quiet hours
+            db.session.refresh(robot)
+            assert robot.state == DeliveryState.SENT.value, robot.last_error
+            content = robots.requests[0]["json"]["markdown"]["content"]
+            assert all(s in content for s in says), content
+    finally:
+        app.config["BABEL_DEFAULT_LOCALE"] = "zh_CN"
+
+
 def test_backoff_doubles_with_jitter_and_is_capped():
     assert backoff(1, rng=lambda: 0.0) == 15 and backoff(1, rng=lambda: 0.999) < 30
     assert backoff(2, rng=lambda: 0.0) == 30 and backoff(3, rng=lambda: 0.0) == 60

@@ -172,6 +172,21 @@ def test_feishu_post_signature_passes_the_documented_check(robots):
     assert post["content"][-1] == [{"tag": "a", "text": "查看详情", "href": MESSAGE.url}]
 
 
+def test_a_message_in_english_says_so_to_feishu_and_keeps_its_own_link_text(robots):
+    english = RobotMessage(
+        title="Dispatched: R-7",
+        lines=[("Category", "Street vending")],
+        url=MESSAGE.url,
+        key="k",
+        link_text="View details",
+        language="en",
+    )
+    send_to_robot("feishu", robots.base + "/feishu", "", english)
+    post = robots.requests[0]["json"]["content"]["post"]["en_us"]
+    assert [{"tag": "text", "text": "Category: Street vending"}] in post["content"]
+    assert post["content"][-1] == [{"tag": "a", "text": "View details", "href": MESSAGE.url}]
+
+
 def test_feishu_with_a_wrong_secret_is_refused_for_good(robots):
     robots.secrets["feishu"] = SECRET
     with pytest.raises(DeliveryFailed) as failure:

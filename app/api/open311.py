@@ -207,9 +207,23 @@ def request_detail(service_request_id: str, fmt: str):
 @read_limit
 def update_list(fmt: str):
     """mySociety's extension: the public updates whose updated_datetime lies in [start_date, end_date]."""
-    rows = updates.find_updates(updates.parse_window(request.args))
+    rows = updates.find_updates(updates.parse_window(request.args), _reader())
     public = bool(current_app.config.get("OPEN311_PUBLIC_MEDIA"))  # photos may show number plates
     return render("updates", updates.update_documents(rows, _photo_url if public else None), fmt)
+
+
+def _reader():
+    """The account a GET's api_key names, or None without one (FixMyStreet sends its key, or an empty one);
+    an unknown or revoked key is a 403, as on POST."""
+    key = (request.args.get("api_key") or "").strip()
+    if not key:
+        return None
+    try:
+        return services.user_for_api_key(key)
+    except PermissionDenied as err:
+        if err.code == "api_key_invalid":
+            note_token_failure()
+        raise
 
 
 def _photo_url(photo_id: int) -> str:

@@ -487,6 +487,17 @@ def published():
     return and_(Report.reference.is_not(None), Report.status != Status.REJECTED.value)
 
 
+def published_to(reader: User | None):
+    """SQL: the reports whose updates this client reads: the published ones, and those its api_key's account
+    filed (staff: every filed one), rejected ones too, so that the system which filed a request learns it was
+    closed (FixMyStreet otherwise keeps it open for ever)."""
+    if reader is None:
+        return published()
+    if reader.is_staff:
+        return Report.reference.is_not(None)
+    return or_(published(), and_(Report.reference.is_not(None), Report.user_id == reader.id))
+
+
 def find_requests(q: RequestQuery, with_photos: bool = False) -> list[Report]:
     """The published reports matching the query, newest first, one page (at most 1000)."""
     stmt = select(Report).where(published())

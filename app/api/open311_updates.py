@@ -22,7 +22,7 @@ from app.api.open311_services import (
     get_request,
     parse_w3,
     public_update,
-    published,
+    published_to,
 )
 from app.auth.access import handles
 from app.errors import PermissionDenied, ValidationFailed
@@ -86,9 +86,9 @@ def parse_window(args: Mapping[str, str], now: datetime | None = None) -> Update
     return UpdateWindow(_to_second(start, up=True), _to_second(end, up=False) + ONE_SECOND)
 
 
-def find_updates(window: UpdateWindow) -> list:
-    """The public updates of published reports in the window, oldest first: moves (with their note when a
-    staff member or handler wrote it) and staff comments."""
+def find_updates(window: UpdateWindow, reader: User | None = None) -> list:
+    """The public updates in the window of the reports this client reads (published_to), oldest first: moves
+    (with their note when a staff member or handler wrote it) and staff comments."""
     rows = db.session.execute(
         select(
             ReportEvent.id,
@@ -102,7 +102,7 @@ def find_updates(window: UpdateWindow) -> list:
         )
         .join(Report, Report.id == ReportEvent.report_id)
         .where(
-            published(),
+            published_to(reader),
             public_update(),
             ReportEvent.created_at >= window.lower,
             ReportEvent.created_at < window.upper,

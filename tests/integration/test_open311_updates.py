@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Report, ReportEvent
+from app.models import Report, ReportEvent, utcnow
 from tests import factories as f
 from tests.open311_checks import parse_xml, tags
 
@@ -137,6 +137,35 @@ def test_rejected_reports_updates_are_left_out_like_the_report(app, client, stor
     assert client.get(f"{V2}/servicerequestupdates.json", query_string=window).get_json() == []
     app.config["OPEN311_INCLUDE_REJECTED"] = True
     assert len(client.get(f"{V2}/servicerequestupdates.json", query_string=window).get_json()) == 4
+
+
+def test_the_system_that_filed_a_request_learns_it_was_rejected(app, client, filed_by_client):
+    """FixMyStreet's poller sends its api_key with GET servicerequestupdates (Open311.pm); without the rejection
+    in its feed it would keep the report open for ever."""
+    from app.triage import services
+
+    report, key = filed_by_client
+    coord = f.make_user("coord", role="coordinator")
+    services.transition(report, coord, "rejected", version=report.version, reply="Not a real problem.")
+    db.session.commit()
+    window = {
+        "start_date": w3(report.created_at - timedelta(minutes=1)),
+        "end_date": w3(utcnow() + timedelta(minutes=1)),
+    }
+    url = f"{V2}/servicerequestupdates.xml"
+    assert len(parse_xml(client.get(url, query_string=window))) == 0  # the public feed leaves rejected ones out
+    for api_key in ("", "   "):  # FixMyStreet sends api_key= when its body has none: the public feed
+        assert len(parse_xml(client.get(url, query_string={**window, "api_key": api_key}))) == 0
+    root = parse_xml(client.get(url, query_string={**window, "api_key": key}))
+    assert [(u.findtext("service_request_id"), u.findtext("status"), u.findtext("description")) for u in root] == [
+        (report.reference, "closed", "Not a real problem.")
+    ]
+    other = f.api_token(f.make_user("other_client"))
+    assert len(parse_xml(client.get(url, query_string={**window, "api_key": other}))) == 0  # not its request
+    staff = f.api_token(f.make_user("coord2", role="coordinator"))
+    assert len(parse_xml(client.get(url, query_string={**window, "api_key": staff}))) == 1
+    refused = client.get(f"{V2}/servicerequestupdates.json", query_string={**window, "api_key": "gs_revoked"})
+    assert refused.status_code == 403 and "api_key" in refused.get_json()[0]["description"]
 
 
 @pytest.mark.parametrize(

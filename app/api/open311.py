@@ -136,6 +136,17 @@ def _attributes(form) -> dict[str, list[str]]:
     return found
 
 
+_PHOTO_FIELD = re.compile(r"^photo([1-9]\d{0,2})$")
+
+
+def _uploads() -> list:
+    """A POST's photo files: `media`, then FixMyStreet's photo1, photo2, ... in order (Open311.pm uploads a
+    private report's photos itself, with no media_url, as the server could not fetch them)."""
+    numbered = sorted((int(m.group(1)), key) for key in request.files if (m := _PHOTO_FIELD.match(key)))
+    names = ["media"] + [key for _n, key in numbered]
+    return [u.stream for name in names for u in request.files.getlist(name) if u.filename]
+
+
 @bp.route(f"/v2/requests.{FORMAT}", methods=["POST"])
 @limiter.limit(lambda: current_app.config["OPEN311_RATE_LIMIT"], key_func=_api_key_bucket)
 @report_limit(filer=_api_key_owner)
@@ -145,15 +156,13 @@ def create_request(fmt: str):
         if g.api_key_refused.code == "api_key_invalid":
             note_token_failure()
         raise g.api_key_refused
-    upload = request.files.get("media")
-    media = upload.stream if upload is not None and upload.filename else None
     params = _params()
     report, created = services.file_request(
         user,
         photo_store(),
         params,
         _attributes(params),
-        media=media,
+        media=_uploads(),
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
     db.session.commit()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -294,10 +294,11 @@ def file_request(
     store,
     form: Mapping[str, str],
     attributes: Mapping[str, list[str]],
-    media: Upload | None = None,
+    media: Sequence[Upload] = (),
     idempotency_key: str | None = None,
 ) -> tuple[Report, bool]:
-    """POST requests: validate the Open311 fields and file a report; the caller commits."""
+    """POST requests: validate the Open311 fields and file a report with the uploaded photos; the caller
+    commits."""
     code = clean_text(form.get("service_code"))
     if not code:
         raise ValidationFailed(_l("service_code is required."), code="service_code_missing")
@@ -339,7 +340,8 @@ def file_request(
         user,
         store,
         category=code,
-        photos=[media] if media else [],
+        photos=list(media),
+        max_photos=current_app.config["MAX_PHOTOS"],
         description=description,
         lat=lat,
         lon=lon,

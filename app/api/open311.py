@@ -248,7 +248,7 @@ def post_update(fmt: str):
         if g.api_key_refused.code == "api_key_invalid":
             note_token_failure()
         raise g.api_key_refused
-    event, _created = updates.post_update(user, _params())
+    event, _created = updates.post_update(user, _params(), _uploads(), current_app.config["MAX_PHOTOS"])
     db.session.commit()
     return render("updates", [{"update_id": str(event.id)}], fmt)
 

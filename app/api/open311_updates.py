@@ -6,7 +6,7 @@ Plain functions over the models, no Flask request objects; app.api.open311 rende
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,8 +29,10 @@ from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.i18n import iso
 from app.models import Photo, Report, ReportEvent, User, utcnow
+from app.reports.photos import Upload
+from app.reports.services import process_uploads
 from app.text import clean_text
-from app.triage.services import follows
+from app.triage.services import attach_photos, follows
 from app.triage.workflow import LABELS, Status, is_open
 
 UPDATE_KIND = "update"  # a timeline event: a citizen's update posted by an Open311 client; never public here
@@ -155,10 +157,13 @@ def update_documents(rows, media_url: Callable[[int], str] | None) -> list[dict]
     return documents
 
 
-def post_update(user: User, params: Mapping[str, str]) -> tuple[ReportEvent, bool]:
+def post_update(
+    user: User, params: Mapping[str, str], photos: Sequence[Upload] = (), max_photos: int = 4
+) -> tuple[ReportEvent, bool]:
     """POST servicerequestupdates: a citizen's update kept on the report's timeline for the staff, never a
-    move (a "still there" or a client's CLOSED changes no status). A repeated update_id from the same
-    account returns the first; returns (event, created). The caller commits."""
+    move (a "still there" or a client's CLOSED changes no status), with its uploaded photos as follow-up
+    photos. A repeated update_id from the same account returns the first; returns (event, created). The
+    caller commits."""
     wanted = clean_text(params.get("service_request_id"), single_line=True)
     if not wanted:
         raise ValidationFailed(_l("service_request_id is required."), code="service_request_id_missing")
@@ -181,7 +186,7 @@ def post_update(user: User, params: Mapping[str, str]) -> tuple[ReportEvent, boo
         )
     getlist = params.getlist if hasattr(params, "getlist") else lambda k: [params.get(k)]
     media = [m for m in (_media_url(v or "") for v in getlist("media_url")) if m][:10]
-    if not description and not media:
+    if not description and not media and not photos:
         raise ValidationFailed(_l("description is required."), code="description_missing")
     client_time = params.get("updated_datetime")
     when = parse_w3(client_time, "updated_datetime") if clean_text(client_time) else None
@@ -190,6 +195,7 @@ def post_update(user: User, params: Mapping[str, str]) -> tuple[ReportEvent, boo
         earlier = _posted(report, user, client_id)
         if earlier is not None:
             return earlier, False
+    processed = process_uploads(photos, max_photos)  # refused before anything is stored
     details = {
         "update_id": client_id or None,
         "status": status,
@@ -209,6 +215,8 @@ def post_update(user: User, params: Mapping[str, str]) -> tuple[ReportEvent, boo
     )
     db.session.add(event)
     db.session.flush()
+    if processed:
+        attach_photos(report, event, processed, kind="followup")  # never public, like a rider's
     return event, True
 
 

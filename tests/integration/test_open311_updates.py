@@ -356,6 +356,26 @@ def test_post_update_takes_a_photo_url_alone_and_the_key_in_the_query(client, fi
     assert stored.details["media_url"] == ["https://fms.example.org/photo/1.jpeg"] and stored.note == ""
 
 
+def test_fixmystreets_photo_uploads_on_an_update_are_kept_as_follow_up_photos(app, client, filed_by_client):
+    """With upload_files_for_updates, FixMyStreet's Open311.pm posts an update's photos as photo1, ... (multipart);
+    for a private report it sends no media_url, so a photo-only update was refused and retried for ever."""
+    from io import BytesIO
+
+    report, key = filed_by_client
+    data = fms_update(key, report, description="")
+    data["photo1"] = (BytesIO(f.jpeg(320, 240)), "55.0.full.jpeg")
+    r = client.post(f"{V2}/servicerequestupdates.xml", content_type="multipart/form-data", data=data)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    stored = db.session.get(ReportEvent, int(parse_xml(r)[0].findtext("update_id")))
+    photos = [p for p in db.session.get(Report, report.id).photos if p.event_id == stored.id]
+    assert [(p.kind, p.width, p.height) for p in photos] == [("followup", 320, 240)]
+    bad = fms_update(key, report, update_id="7002")
+    bad["photo1"] = (BytesIO(b"not an image"), "x.jpeg")
+    refused = client.post(f"{V2}/servicerequestupdates.json", content_type="multipart/form-data", data=bad)
+    assert refused.status_code in (400, 415)
+    assert db.session.scalar(select(db.func.count()).where(ReportEvent.kind == "update")) == 1
+
+
 def test_staff_may_post_updates_to_any_request(client, filed_by_client):
     report, _key = filed_by_client
     staff_key = f.api_token(f.make_user("coord", role="coordinator"))

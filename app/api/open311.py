@@ -218,7 +218,8 @@ def update_list(fmt: str):
     """mySociety's extension: the public updates whose updated_datetime lies in [start_date, end_date]."""
     rows = updates.find_updates(updates.parse_window(request.args), _reader())
     public = bool(current_app.config.get("OPEN311_PUBLIC_MEDIA"))  # photos may show number plates
-    return render("updates", updates.update_documents(rows, _photo_url if public else None), fmt)
+    extended = bool(current_app.config.get("OPEN311_EXTENDED_STATUSES"))
+    return render("updates", updates.update_documents(rows, _photo_url if public else None, extended), fmt)
 
 
 def _reader():

@@ -33,7 +33,7 @@ from app.reports.photos import Upload
 from app.reports.services import process_uploads
 from app.text import clean_text
 from app.triage.services import attach_photos, follows
-from app.triage.workflow import LABELS, Status, is_open
+from app.triage.workflow import LABELS, Outcome, Status, is_open
 
 UPDATE_KIND = "update"  # a timeline event: a citizen's update posted by an Open311 client; never public here
 DEFAULT_WINDOW = timedelta(days=1)
@@ -58,6 +58,22 @@ CLIENT_STATUSES = frozenset(
     }
 )
 UPDATE_CONTACT = ("email", "first_name", "last_name", "phone", "account_id")
+# GRIDSNAP_OPEN311_EXTENDED_STATUSES: the status after an update in the words FixMyStreet's Open311::map_state
+# reads whatever its body's settings ("closed" alone it shows as fixed unless the body sends extended statuses).
+EXTENDED_STATUSES = {
+    Status.SUBMITTED: "open",
+    Status.ACCEPTED: "investigating",
+    Status.ASSIGNED: "action_scheduled",
+    Status.IN_PROGRESS: "in_progress",  # not a status: FixMyStreet's word
+    Status.RESOLVED: "fixed",
+    Status.REJECTED: "no_further_action",  # found not real: nothing will be done
+    Status.DUPLICATE: "duplicate",  # not a status: FixMyStreet's word
+}
+EXTENDED_OUTCOMES = {
+    Outcome.FIXED: "fixed",
+    Outcome.NOT_RESPONSIBLE: "not_councils_responsibility",
+    Outcome.UNABLE_TO_FIX: "no_further_action",
+}
 ONE_SECOND = timedelta(seconds=1)
 
 
@@ -98,9 +114,11 @@ def find_updates(window: UpdateWindow, reader: User | None = None) -> list:
             ReportEvent.kind,
             ReportEvent.to_status,
             ReportEvent.note,
+            ReportEvent.details,
             by_staff().label("staff"),
             Report.reference,
             Report.status,
+            Report.outcome,
         )
         .join(Report, Report.id == ReportEvent.report_id)
         .where(
@@ -133,7 +151,16 @@ def after_photos(event_ids: list[int]) -> dict[int, int]:
     return found
 
 
-def update_documents(rows, media_url: Callable[[int], str] | None) -> list[dict]:
+def update_status(status: str, outcome: str | None, extended: bool) -> str:
+    """The status after an update: open or closed, or with extended statuses FixMyStreet's finer word."""
+    if not extended:
+        return "open" if is_open(status) else Status.CLOSED.value
+    if status == Status.CLOSED:
+        return EXTENDED_OUTCOMES.get(outcome, Status.CLOSED.value)
+    return EXTENDED_STATUSES.get(status, Status.CLOSED.value)
+
+
+def update_documents(rows, media_url: Callable[[int], str] | None, extended: bool = False) -> list[dict]:
     """The request_update documents in the extension's order: update_id, service_request_id, status,
     updated_datetime, description, media_url."""
     photos = after_photos([r.id for r in rows]) if media_url else {}
@@ -148,7 +175,7 @@ def update_documents(rows, media_url: Callable[[int], str] | None) -> list[dict]
             {
                 "update_id": str(r.id),
                 "service_request_id": r.reference,
-                "status": "open" if is_open(status) else Status.CLOSED.value,
+                "status": update_status(status, (r.details or {}).get("outcome") or r.outcome, extended),
                 "updated_datetime": iso(r.created_at),
                 "description": note,
                 "media_url": media_url(photo) if media_url and photo else None,

@@ -168,6 +168,59 @@ def test_the_system_that_filed_a_request_learns_it_was_rejected(app, client, fil
     assert refused.status_code == 403 and "api_key" in refused.get_json()[0]["description"]
 
 
+def test_extended_statuses_say_what_fixmystreet_should_show(app, client, filed_by_client):
+    """FixMyStreet's Open311::map_state reads "closed" as fixed (unless its body sends extended statuses): a
+    report closed as not the council's, rejected, or a duplicate showed as fixed there. With
+    GRIDSNAP_OPEN311_EXTENDED_STATUSES the feed says its finer words instead."""
+    from app.triage import services
+
+    report, key = filed_by_client
+    coord = f.make_user("coord", role="coordinator")
+    moves = [
+        ("accepted", {}),
+        ("assigned", {"department_id": "traffic_police"}),
+        ("in_progress", {}),
+        ("resolved", {"note": "Filled."}),
+        ("in_progress", {"note": "Not filled after all."}),
+        ("resolved", {"note": "Filled again."}),
+        ("closed", {"outcome": "not_responsible"}),
+    ]
+    for to, extra in moves:
+        services.transition(report, coord, to, version=report.version, **extra)
+    services.add_comment(report, coord, "The highway bureau has it.", internal=False)
+    fake, twin = (f.file_report(f.make_user(name)) for name in ("rider2", "rider3"))
+    services.transition(fake, coord, "rejected", version=fake.version, note="Not real.")
+    services.transition(twin, coord, "duplicate", version=twin.version, duplicate_of=report.id)
+    db.session.commit()
+    window = {"start_date": w3(report.created_at - timedelta(minutes=1)), "api_key": key}
+    url = f"{V2}/servicerequestupdates.xml"
+
+    def statuses():
+        return [
+            (u.findtext("service_request_id"), u.findtext("status"))
+            for u in parse_xml(client.get(url, query_string=window))
+        ]
+
+    staff_key = f.api_token(f.make_user("coord2", role="coordinator"))  # sees the rejected report too
+    window["api_key"] = staff_key
+    plain = statuses()
+    app.config["OPEN311_EXTENDED_STATUSES"] = True
+    ref, fake_ref, twin_ref = report.reference, fake.reference, twin.reference
+    assert statuses() == [
+        (ref, "investigating"),
+        (ref, "action_scheduled"),
+        (ref, "in_progress"),
+        (ref, "fixed"),
+        (ref, "in_progress"),
+        (ref, "fixed"),
+        (ref, "not_councils_responsibility"),
+        (ref, "not_councils_responsibility"),  # the comment after it: the report's outcome
+        (fake_ref, "no_further_action"),
+        (twin_ref, "duplicate"),
+    ]
+    assert [s for _r, s in plain] == ["open"] * 6 + ["closed"] * 4  # off: the spec's open/closed
+
+
 @pytest.mark.parametrize(
     ("query", "words"),
     [

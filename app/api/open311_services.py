@@ -33,6 +33,7 @@ PUBLIC_KINDS = ("transition", "comment")  # the timeline events the feeds show (
 PUBLIC_PHOTO_KINDS = ("report", "after")
 MAX_RANGE = timedelta(days=90)
 MAX_PAGE_SIZE = 1000
+MAX_MEDIA_URLS = 10
 NOT_PINPOINTED = "#NOTPINPOINTED#"  # FixMyStreet's address_id for a report without a pin
 CONTACT_FIELDS = ("email", "first_name", "last_name", "phone", "device_id", "account_id")
 # When the attribute definitions below last changed: move it with them (Service Discovery's changeset is the
@@ -314,9 +315,12 @@ def file_request(
             code="description_too_long",
         )
     contact = {k: _text(form, k) for k in CONTACT_FIELDS if clean_text(form.get(k))}
-    external = _media_url(form.get("media_url") or "")
-    if external:
-        answers["media_url"] = external
+    getlist = form.getlist if hasattr(form, "getlist") else lambda k: [form.get(k)]
+    external = [u for u in (_media_url(v or "") for v in getlist("media_url")) if u][:MAX_MEDIA_URLS]
+    if external:  # FixMyStreet's multi_photos repeats media_url: every link is kept for the staff
+        answers["media_url"] = external[0]
+        if len(external) > 1:
+            answers["media_urls"] = external
     address = _text(form, "address_string", 300) or None
     address_id = _text(form, "address_id", 100)
     if address_id and address_id != NOT_PINPOINTED:  # no gazetteer yet: kept for the coordinator to read

@@ -15,6 +15,7 @@ from sqlalchemy import and_, select
 
 from app.api.open311_services import (
     MAX_DESCRIPTION,
+    MAX_MEDIA_URLS,
     MAX_RANGE,
     _media_url,
     _text,
@@ -212,7 +213,7 @@ def post_update(
             code="description_too_long",
         )
     getlist = params.getlist if hasattr(params, "getlist") else lambda k: [params.get(k)]
-    media = [m for m in (_media_url(v or "") for v in getlist("media_url")) if m][:10]
+    media = [m for m in (_media_url(v or "") for v in getlist("media_url")) if m][:MAX_MEDIA_URLS]
     if not description and not media and not photos:
         raise ValidationFailed(_l("description is required."), code="description_missing")
     client_time = params.get("updated_datetime")

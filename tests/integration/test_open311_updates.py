@@ -429,6 +429,27 @@ def test_fixmystreets_photo_uploads_on_an_update_are_kept_as_follow_up_photos(ap
     assert db.session.scalar(select(db.func.count()).where(ReportEvent.kind == "update")) == 1
 
 
+def test_fixmystreets_photo_links_reach_the_staff(client):
+    """FixMyStreet sends its photos as media_url links (repeated with multi_photos), on requests and on updates:
+    they were kept where no one could see them, and all but the first link of a request were dropped."""
+    key = f.api_token(f.make_user("fms", display_name="FixMyStreet"))
+    links = ["https://fms.example.org/photo/9.0.full.jpeg", "https://fms.example.org/photo/9.1.full.jpeg"]
+    r = client.post(
+        f"{V2}/requests.xml",
+        data={"api_key": key, "service_code": "road_damage", "lat": "29.2", "long": "103.9", "media_url": links},
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    report = db.session.scalar(select(Report).where(Report.reference == parse_xml(r)[0].findtext("service_request_id")))
+    link = "https://fms.example.org/photo/c/10.0.full.jpeg"
+    posted = client.post(f"{V2}/servicerequestupdates.xml", data=fms_update(key, report, media_url=link))
+    assert posted.status_code == 200, posted.get_data(as_text=True)
+    assert client.get(f"{V2}/requests/{report.reference}.json").get_json()[0]["media_url"] is None  # public media off
+    f.log_in(client, f.make_user("coord", role="coordinator"))
+    page = client.get(f"/board/reports/{report.id}").get_data(as_text=True)
+    for url in [*links, link]:
+        assert f'href="{url}"' in page and 'rel="noopener noreferrer nofollow"' in page
+
+
 def test_staff_may_post_updates_to_any_request(client, filed_by_client):
     report, _key = filed_by_client
     staff_key = f.api_token(f.make_user("coord", role="coordinator"))

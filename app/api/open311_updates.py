@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 
@@ -28,7 +29,7 @@ from app.api.open311_services import (
 from app.auth.access import handles
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.i18n import iso
+from app.i18n import iso, outcome_label
 from app.models import Photo, Report, ReportEvent, User, utcnow
 from app.reports.photos import Upload
 from app.reports.services import process_uploads
@@ -171,6 +172,9 @@ def update_documents(rows, media_url: Callable[[int], str] | None, extended: boo
         note = r.note if r.staff else ""
         if not note and r.kind == "transition":
             note = str(LABELS.get(status, status))
+            outcome = (r.details or {}).get("outcome") if status == Status.CLOSED else None
+            if outcome:  # open/closed alone tells a client nothing of it (FixMyStreet shows "fixed")
+                note = gettext("%(status)s: %(outcome)s", status=note, outcome=outcome_label(outcome))
         photo = photos.get(r.id)
         documents.append(
             {

@@ -219,6 +219,8 @@ def test_extended_statuses_say_what_fixmystreet_should_show(app, client, filed_b
         (twin_ref, "duplicate"),
     ]
     assert [s for _r, s in plain] == ["open"] * 6 + ["closed"] * 4  # off: the spec's open/closed
+    closing = parse_xml(client.get(url, query_string=window))[6]
+    assert closing.findtext("description") == "Closed: Not our responsibility"  # the outcome, in words too
 
 
 @pytest.mark.parametrize(

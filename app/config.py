@@ -71,6 +71,10 @@ def from_environment(instance_path: str) -> dict:
         # Rejected reports (not real, with the coordinator's reason) stay out of the public feed unless on
         "OPEN311_INCLUDE_REJECTED": (env("GRIDSNAP_OPEN311_INCLUDE_REJECTED") or "").lower()
         in ("1", "true", "yes", "on"),
+        # The updates feed's status in FixMyStreet's finer words (fixed, duplicate, not_councils_responsibility,
+        # ...) instead of open/closed, which FixMyStreet reads as "fixed" whatever the outcome
+        "OPEN311_EXTENDED_STATUSES": (env("GRIDSNAP_OPEN311_EXTENDED_STATUSES") or "").lower()
+        in ("1", "true", "yes", "on"),
         "OPEN311_CONTACT": env("GRIDSNAP_OPEN311_CONTACT") or "",
         "RATELIMIT_STORAGE_URI": env("GRIDSNAP_REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -135,6 +135,17 @@ def _attributes(form) -> dict[str, list[str]]:
     return found
 
 
+_PHOTO_FIELD = re.compile(r"^photo([1-9]\d{0,2})$")
+
+
+def _uploads() -> list:
+    """A POST's photo files: `media`, then FixMyStreet's photo1, photo2, ... in order (Open311.pm uploads a
+    private report's photos itself, with no media_url, as the server could not fetch them)."""
+    numbered = sorted((int(m.group(1)), key) for key in request.files if (m := _PHOTO_FIELD.match(key)))
+    names = ["media"] + [key for _n, key in numbered]
+    return [u.stream for name in names for u in request.files.getlist(name) if u.filename]
+
+
 @bp.route(f"/v2/requests.{FORMAT}", methods=["POST"])
 @limiter.limit(lambda: current_app.config["OPEN311_RATE_LIMIT"], key_func=_api_key_bucket)
 @report_limit(filer=_api_key_owner)
@@ -144,15 +155,13 @@ def create_request(fmt: str):
         if g.api_key_refused.code == "api_key_invalid":
             note_token_failure()
         raise g.api_key_refused
-    upload = request.files.get("media")
-    media = upload.stream if upload is not None and upload.filename else None
     params = _params()
     report, created = services.file_request(
         user,
         photo_store(),
         params,
         _attributes(params),
-        media=media,
+        media=_uploads(),
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
     db.session.commit()
@@ -206,9 +215,24 @@ def request_detail(service_request_id: str, fmt: str):
 @read_limit
 def update_list(fmt: str):
     """mySociety's extension: the public updates whose updated_datetime lies in [start_date, end_date]."""
-    rows = updates.find_updates(updates.parse_window(request.args))
+    rows = updates.find_updates(updates.parse_window(request.args), _reader())
     public = bool(current_app.config.get("OPEN311_PUBLIC_MEDIA"))  # photos may show number plates
-    return render("updates", updates.update_documents(rows, _photo_url if public else None), fmt)
+    extended = bool(current_app.config.get("OPEN311_EXTENDED_STATUSES"))
+    return render("updates", updates.update_documents(rows, _photo_url if public else None, extended), fmt)
+
+
+def _reader():
+    """The account a GET's api_key names, or None without one (FixMyStreet sends its key, or an empty one);
+    an unknown or revoked key is a 403, as on POST."""
+    key = (request.args.get("api_key") or "").strip()
+    if not key:
+        return None
+    try:
+        return services.user_for_api_key(key)
+    except PermissionDenied as err:
+        if err.code == "api_key_invalid":
+            note_token_failure()
+        raise
 
 
 def _photo_url(photo_id: int) -> str:
@@ -224,7 +248,7 @@ def post_update(fmt: str):
         if g.api_key_refused.code == "api_key_invalid":
             note_token_failure()
         raise g.api_key_refused
-    event, _created = updates.post_update(user, _params())
+    event, _created = updates.post_update(user, _params(), _uploads(), current_app.config["MAX_PHOTOS"])
     db.session.commit()
     return render("updates", [{"update_id": str(event.id)}], fmt)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -33,6 +33,7 @@ PUBLIC_KINDS = ("transition", "comment")  # the timeline events the feeds show (
 PUBLIC_PHOTO_KINDS = ("report", "after")
 MAX_RANGE = timedelta(days=90)
 MAX_PAGE_SIZE = 1000
+MAX_MEDIA_URLS = 10
 NOT_PINPOINTED = "#NOTPINPOINTED#"  # FixMyStreet's address_id for a report without a pin
 CONTACT_FIELDS = ("email", "first_name", "last_name", "phone", "device_id", "account_id")
 # When the attribute definitions below last changed: move it with them (Service Discovery's changeset is the
@@ -294,10 +295,11 @@ def file_request(
     store,
     form: Mapping[str, str],
     attributes: Mapping[str, list[str]],
-    media: Upload | None = None,
+    media: Sequence[Upload] = (),
     idempotency_key: str | None = None,
 ) -> tuple[Report, bool]:
-    """POST requests: validate the Open311 fields and file a report; the caller commits."""
+    """POST requests: validate the Open311 fields and file a report with the uploaded photos; the caller
+    commits."""
     code = clean_text(form.get("service_code"))
     if not code:
         raise ValidationFailed(_l("service_code is required."), code="service_code_missing")
@@ -313,9 +315,12 @@ def file_request(
             code="description_too_long",
         )
     contact = {k: _text(form, k) for k in CONTACT_FIELDS if clean_text(form.get(k))}
-    external = _media_url(form.get("media_url") or "")
-    if external:
-        answers["media_url"] = external
+    getlist = form.getlist if hasattr(form, "getlist") else lambda k: [form.get(k)]
+    external = [u for u in (_media_url(v or "") for v in getlist("media_url")) if u][:MAX_MEDIA_URLS]
+    if external:  # FixMyStreet's multi_photos repeats media_url: every link is kept for the staff
+        answers["media_url"] = external[0]
+        if len(external) > 1:
+            answers["media_urls"] = external
     address = _text(form, "address_string", 300) or None
     address_id = _text(form, "address_id", 100)
     if address_id and address_id != NOT_PINPOINTED:  # no gazetteer yet: kept for the coordinator to read
@@ -339,7 +344,8 @@ def file_request(
         user,
         store,
         category=code,
-        photos=[media] if media else [],
+        photos=list(media),
+        max_photos=current_app.config["MAX_PHOTOS"],
         description=description,
         lat=lat,
         lon=lon,
@@ -485,6 +491,17 @@ def published():
     if current_app.config.get("OPEN311_INCLUDE_REJECTED"):
         return Report.reference.is_not(None)
     return and_(Report.reference.is_not(None), Report.status != Status.REJECTED.value)
+
+
+def published_to(reader: User | None):
+    """SQL: the reports whose updates this client reads: the published ones, and those its api_key's account
+    filed (staff: every filed one), rejected ones too, so that the system which filed a request learns it was
+    closed (FixMyStreet otherwise keeps it open for ever)."""
+    if reader is None:
+        return published()
+    if reader.is_staff:
+        return Report.reference.is_not(None)
+    return or_(published(), and_(Report.reference.is_not(None), Report.user_id == reader.id))
 
 
 def find_requests(q: RequestQuery, with_photos: bool = False) -> list[Report]:

@@ -6,15 +6,17 @@ Plain functions over the models, no Flask request objects; app.api.open311 rende
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 
 from app.api.open311_services import (
     MAX_DESCRIPTION,
+    MAX_MEDIA_URLS,
     MAX_RANGE,
     _media_url,
     _text,
@@ -22,16 +24,18 @@ from app.api.open311_services import (
     get_request,
     parse_w3,
     public_update,
-    published,
+    published_to,
 )
 from app.auth.access import handles
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.i18n import iso
+from app.i18n import iso, outcome_label
 from app.models import Photo, Report, ReportEvent, User, utcnow
+from app.reports.photos import Upload
+from app.reports.services import process_uploads
 from app.text import clean_text
-from app.triage.services import follows
-from app.triage.workflow import LABELS, Status, is_open
+from app.triage.services import attach_photos, follows
+from app.triage.workflow import LABELS, Outcome, Status, is_open
 
 UPDATE_KIND = "update"  # a timeline event: a citizen's update posted by an Open311 client; never public here
 DEFAULT_WINDOW = timedelta(days=1)
@@ -56,6 +60,22 @@ CLIENT_STATUSES = frozenset(
     }
 )
 UPDATE_CONTACT = ("email", "first_name", "last_name", "phone", "account_id")
+# GRIDSNAP_OPEN311_EXTENDED_STATUSES: the status after an update in the words FixMyStreet's Open311::map_state
+# reads whatever its body's settings ("closed" alone it shows as fixed unless the body sends extended statuses).
+EXTENDED_STATUSES = {
+    Status.SUBMITTED: "open",
+    Status.ACCEPTED: "investigating",
+    Status.ASSIGNED: "action_scheduled",
+    Status.IN_PROGRESS: "in_progress",  # not a status: FixMyStreet's word
+    Status.RESOLVED: "fixed",
+    Status.REJECTED: "no_further_action",  # found not real: nothing will be done
+    Status.DUPLICATE: "duplicate",  # not a status: FixMyStreet's word
+}
+EXTENDED_OUTCOMES = {
+    Outcome.FIXED: "fixed",
+    Outcome.NOT_RESPONSIBLE: "not_councils_responsibility",
+    Outcome.UNABLE_TO_FIX: "no_further_action",
+}
 ONE_SECOND = timedelta(seconds=1)
 
 
@@ -86,9 +106,9 @@ def parse_window(args: Mapping[str, str], now: datetime | None = None) -> Update
     return UpdateWindow(_to_second(start, up=True), _to_second(end, up=False) + ONE_SECOND)
 
 
-def find_updates(window: UpdateWindow) -> list:
-    """The public updates of published reports in the window, oldest first: moves (with their note when a
-    staff member or handler wrote it) and staff comments."""
+def find_updates(window: UpdateWindow, reader: User | None = None) -> list:
+    """The public updates in the window of the reports this client reads (published_to), oldest first: moves
+    (with their note when a staff member or handler wrote it) and staff comments."""
     rows = db.session.execute(
         select(
             ReportEvent.id,
@@ -96,13 +116,15 @@ def find_updates(window: UpdateWindow) -> list:
             ReportEvent.kind,
             ReportEvent.to_status,
             ReportEvent.note,
+            ReportEvent.details,
             by_staff().label("staff"),
             Report.reference,
             Report.status,
+            Report.outcome,
         )
         .join(Report, Report.id == ReportEvent.report_id)
         .where(
-            published(),
+            published_to(reader),
             public_update(),
             ReportEvent.created_at >= window.lower,
             ReportEvent.created_at < window.upper,
@@ -131,7 +153,16 @@ def after_photos(event_ids: list[int]) -> dict[int, int]:
     return found
 
 
-def update_documents(rows, media_url: Callable[[int], str] | None) -> list[dict]:
+def update_status(status: str, outcome: str | None, extended: bool) -> str:
+    """The status after an update: open or closed, or with extended statuses FixMyStreet's finer word."""
+    if not extended:
+        return "open" if is_open(status) else Status.CLOSED.value
+    if status == Status.CLOSED:
+        return EXTENDED_OUTCOMES.get(outcome, Status.CLOSED.value)
+    return EXTENDED_STATUSES.get(status, Status.CLOSED.value)
+
+
+def update_documents(rows, media_url: Callable[[int], str] | None, extended: bool = False) -> list[dict]:
     """The request_update documents in the extension's order: update_id, service_request_id, status,
     updated_datetime, description, media_url."""
     photos = after_photos([r.id for r in rows]) if media_url else {}
@@ -141,12 +172,15 @@ def update_documents(rows, media_url: Callable[[int], str] | None) -> list[dict]
         note = r.note if r.staff else ""
         if not note and r.kind == "transition":
             note = str(LABELS.get(status, status))
+            outcome = (r.details or {}).get("outcome") if status == Status.CLOSED else None
+            if outcome:  # open/closed alone tells a client nothing of it (FixMyStreet shows "fixed")
+                note = gettext("%(status)s: %(outcome)s", status=note, outcome=outcome_label(outcome))
         photo = photos.get(r.id)
         documents.append(
             {
                 "update_id": str(r.id),
                 "service_request_id": r.reference,
-                "status": "open" if is_open(status) else Status.CLOSED.value,
+                "status": update_status(status, (r.details or {}).get("outcome") or r.outcome, extended),
                 "updated_datetime": iso(r.created_at),
                 "description": note,
                 "media_url": media_url(photo) if media_url and photo else None,
@@ -155,10 +189,13 @@ def update_documents(rows, media_url: Callable[[int], str] | None) -> list[dict]
     return documents
 
 
-def post_update(user: User, params: Mapping[str, str]) -> tuple[ReportEvent, bool]:
+def post_update(
+    user: User, params: Mapping[str, str], photos: Sequence[Upload] = (), max_photos: int = 4
+) -> tuple[ReportEvent, bool]:
     """POST servicerequestupdates: a citizen's update kept on the report's timeline for the staff, never a
-    move (a "still there" or a client's CLOSED changes no status). A repeated update_id from the same
-    account returns the first; returns (event, created). The caller commits."""
+    move (a "still there" or a client's CLOSED changes no status), with its uploaded photos as follow-up
+    photos. A repeated update_id from the same account returns the first; returns (event, created). The
+    caller commits."""
     wanted = clean_text(params.get("service_request_id"), single_line=True)
     if not wanted:
         raise ValidationFailed(_l("service_request_id is required."), code="service_request_id_missing")
@@ -180,8 +217,8 @@ def post_update(user: User, params: Mapping[str, str]) -> tuple[ReportEvent, boo
             code="description_too_long",
         )
     getlist = params.getlist if hasattr(params, "getlist") else lambda k: [params.get(k)]
-    media = [m for m in (_media_url(v or "") for v in getlist("media_url")) if m][:10]
-    if not description and not media:
+    media = [m for m in (_media_url(v or "") for v in getlist("media_url")) if m][:MAX_MEDIA_URLS]
+    if not description and not media and not photos:
         raise ValidationFailed(_l("description is required."), code="description_missing")
     client_time = params.get("updated_datetime")
     when = parse_w3(client_time, "updated_datetime") if clean_text(client_time) else None
@@ -190,6 +227,7 @@ def post_update(user: User, params: Mapping[str, str]) -> tuple[ReportEvent, boo
         earlier = _posted(report, user, client_id)
         if earlier is not None:
             return earlier, False
+    processed = process_uploads(photos, max_photos)  # refused before anything is stored
     details = {
         "update_id": client_id or None,
         "status": status,
@@ -209,6 +247,8 @@ def post_update(user: User, params: Mapping[str, str]) -> tuple[ReportEvent, boo
     )
     db.session.add(event)
     db.session.flush()
+    if processed:
+        attach_photos(report, event, processed, kind="followup")  # never public, like a rider's
     return event, True
 
 

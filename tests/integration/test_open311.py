@@ -8,7 +8,7 @@ import pytest
 from app.extensions import db
 from app.models import Report, ReportEvent, utcnow
 from tests import factories as f
-from tests.open311_checks import as_text, check_xml, tags, validate
+from tests.open311_checks import as_text, check_xml, parse_xml, tags, validate
 
 V2 = "/open311/v2"
 HERE = f.QIANWEI
@@ -291,6 +291,27 @@ def test_uploaded_media_goes_through_the_photo_pipeline(app, client, key):
     )
     assert bad.status_code in (400, 415)
     check_xml(bad, "errors")
+
+
+def test_fixmystreets_photo_uploads_are_kept(app, client, key):
+    """FixMyStreet's Open311.pm sends a private report's photos as photo1, photo2, ... (multipart), with no
+    media_url (_add_photos_to_upload): they were silently dropped."""
+    from io import BytesIO
+
+    def send(**files):
+        form = {"api_key": key, "service_code": "garbage", "lat": "29.21", "long": "103.95", "first_name": "Li"}
+        for name, (w, h) in files.items():
+            form[name] = (BytesIO(f.jpeg(w, h)), f"{name}.jpeg")
+        return client.post(f"{V2}/requests.xml", content_type="multipart/form-data", data=form)
+
+    r = send(photo2=(300, 200), photo1=(200, 300))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    report = db.session.scalar(
+        db.select(Report).where(Report.reference == parse_xml(r)[0].findtext("service_request_id"))
+    )
+    assert [(p.width, p.height) for p in sorted(report.photos, key=lambda p: p.id)] == [(200, 300), (300, 200)]
+    too_many = send(**{f"photo{n}": (100, 100) for n in range(1, app.config["MAX_PHOTOS"] + 2)})
+    assert too_many.status_code == 400 and "At most" in parse_xml(too_many)[0].findtext("description")
 
 
 def test_media_url_is_kept_but_not_fetched(client, key):

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Report, ReportEvent
+from app.models import Report, ReportEvent, utcnow
 from tests import factories as f
 from tests.open311_checks import parse_xml, tags
 
@@ -137,6 +137,90 @@ def test_rejected_reports_updates_are_left_out_like_the_report(app, client, stor
     assert client.get(f"{V2}/servicerequestupdates.json", query_string=window).get_json() == []
     app.config["OPEN311_INCLUDE_REJECTED"] = True
     assert len(client.get(f"{V2}/servicerequestupdates.json", query_string=window).get_json()) == 4
+
+
+def test_the_system_that_filed_a_request_learns_it_was_rejected(app, client, filed_by_client):
+    """FixMyStreet's poller sends its api_key with GET servicerequestupdates (Open311.pm); without the rejection
+    in its feed it would keep the report open for ever."""
+    from app.triage import services
+
+    report, key = filed_by_client
+    coord = f.make_user("coord", role="coordinator")
+    services.transition(report, coord, "rejected", version=report.version, reply="Not a real problem.")
+    db.session.commit()
+    window = {
+        "start_date": w3(report.created_at - timedelta(minutes=1)),
+        "end_date": w3(utcnow() + timedelta(minutes=1)),
+    }
+    url = f"{V2}/servicerequestupdates.xml"
+    assert len(parse_xml(client.get(url, query_string=window))) == 0  # the public feed leaves rejected ones out
+    for api_key in ("", "   "):  # FixMyStreet sends api_key= when its body has none: the public feed
+        assert len(parse_xml(client.get(url, query_string={**window, "api_key": api_key}))) == 0
+    root = parse_xml(client.get(url, query_string={**window, "api_key": key}))
+    assert [(u.findtext("service_request_id"), u.findtext("status"), u.findtext("description")) for u in root] == [
+        (report.reference, "closed", "Not a real problem.")
+    ]
+    other = f.api_token(f.make_user("other_client"))
+    assert len(parse_xml(client.get(url, query_string={**window, "api_key": other}))) == 0  # not its request
+    staff = f.api_token(f.make_user("coord2", role="coordinator"))
+    assert len(parse_xml(client.get(url, query_string={**window, "api_key": staff}))) == 1
+    refused = client.get(f"{V2}/servicerequestupdates.json", query_string={**window, "api_key": "gs_revoked"})
+    assert refused.status_code == 403 and "api_key" in refused.get_json()[0]["description"]
+
+
+def test_extended_statuses_say_what_fixmystreet_should_show(app, client, filed_by_client):
+    """FixMyStreet's Open311::map_state reads "closed" as fixed (unless its body sends extended statuses): a
+    report closed as not the council's, rejected, or a duplicate showed as fixed there. With
+    GRIDSNAP_OPEN311_EXTENDED_STATUSES the feed says its finer words instead."""
+    from app.triage import services
+
+    report, key = filed_by_client
+    coord = f.make_user("coord", role="coordinator")
+    moves = [
+        ("accepted", {}),
+        ("assigned", {"department_id": "traffic_police"}),
+        ("in_progress", {}),
+        ("resolved", {"note": "Filled."}),
+        ("in_progress", {"note": "Not filled after all."}),
+        ("resolved", {"note": "Filled again."}),
+        ("closed", {"outcome": "not_responsible"}),
+    ]
+    for to, extra in moves:
+        services.transition(report, coord, to, version=report.version, **extra)
+    services.add_comment(report, coord, "The highway bureau has it.", internal=False)
+    fake, twin = (f.file_report(f.make_user(name)) for name in ("rider2", "rider3"))
+    services.transition(fake, coord, "rejected", version=fake.version, note="Not real.")
+    services.transition(twin, coord, "duplicate", version=twin.version, duplicate_of=report.id)
+    db.session.commit()
+    window = {"start_date": w3(report.created_at - timedelta(minutes=1)), "api_key": key}
+    url = f"{V2}/servicerequestupdates.xml"
+
+    def statuses():
+        return [
+            (u.findtext("service_request_id"), u.findtext("status"))
+            for u in parse_xml(client.get(url, query_string=window))
+        ]
+
+    staff_key = f.api_token(f.make_user("coord2", role="coordinator"))  # sees the rejected report too
+    window["api_key"] = staff_key
+    plain = statuses()
+    app.config["OPEN311_EXTENDED_STATUSES"] = True
+    ref, fake_ref, twin_ref = report.reference, fake.reference, twin.reference
+    assert statuses() == [
+        (ref, "investigating"),
+        (ref, "action_scheduled"),
+        (ref, "in_progress"),
+        (ref, "fixed"),
+        (ref, "in_progress"),
+        (ref, "fixed"),
+        (ref, "not_councils_responsibility"),
+        (ref, "not_councils_responsibility"),  # the comment after it: the report's outcome
+        (fake_ref, "no_further_action"),
+        (twin_ref, "duplicate"),
+    ]
+    assert [s for _r, s in plain] == ["open"] * 6 + ["closed"] * 4  # off: the spec's open/closed
+    closing = parse_xml(client.get(url, query_string=window))[6]
+    assert closing.findtext("description") == "Closed: Not our responsibility"  # the outcome, in words too
 
 
 @pytest.mark.parametrize(
@@ -325,6 +409,47 @@ def test_post_update_takes_a_photo_url_alone_and_the_key_in_the_query(client, fi
     assert r.status_code == 200, r.get_data(as_text=True)
     stored = db.session.get(ReportEvent, int(r.get_json()[0]["update_id"]))
     assert stored.details["media_url"] == ["https://fms.example.org/photo/1.jpeg"] and stored.note == ""
+
+
+def test_fixmystreets_photo_uploads_on_an_update_are_kept_as_follow_up_photos(app, client, filed_by_client):
+    """With upload_files_for_updates, FixMyStreet's Open311.pm posts an update's photos as photo1, ... (multipart);
+    for a private report it sends no media_url, so a photo-only update was refused and retried for ever."""
+    from io import BytesIO
+
+    report, key = filed_by_client
+    data = fms_update(key, report, description="")
+    data["photo1"] = (BytesIO(f.jpeg(320, 240)), "55.0.full.jpeg")
+    r = client.post(f"{V2}/servicerequestupdates.xml", content_type="multipart/form-data", data=data)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    stored = db.session.get(ReportEvent, int(parse_xml(r)[0].findtext("update_id")))
+    photos = [p for p in db.session.get(Report, report.id).photos if p.event_id == stored.id]
+    assert [(p.kind, p.width, p.height) for p in photos] == [("followup", 320, 240)]
+    bad = fms_update(key, report, update_id="7002")
+    bad["photo1"] = (BytesIO(b"not an image"), "x.jpeg")
+    refused = client.post(f"{V2}/servicerequestupdates.json", content_type="multipart/form-data", data=bad)
+    assert refused.status_code in (400, 415)
+    assert db.session.scalar(select(db.func.count()).where(ReportEvent.kind == "update")) == 1
+
+
+def test_fixmystreets_photo_links_reach_the_staff(client):
+    """FixMyStreet sends its photos as media_url links (repeated with multi_photos), on requests and on updates:
+    they were kept where no one could see them, and all but the first link of a request were dropped."""
+    key = f.api_token(f.make_user("fms", display_name="FixMyStreet"))
+    links = ["https://fms.example.org/photo/9.0.full.jpeg", "https://fms.example.org/photo/9.1.full.jpeg"]
+    r = client.post(
+        f"{V2}/requests.xml",
+        data={"api_key": key, "service_code": "road_damage", "lat": "29.2", "long": "103.9", "media_url": links},
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    report = db.session.scalar(select(Report).where(Report.reference == parse_xml(r)[0].findtext("service_request_id")))
+    link = "https://fms.example.org/photo/c/10.0.full.jpeg"
+    posted = client.post(f"{V2}/servicerequestupdates.xml", data=fms_update(key, report, media_url=link))
+    assert posted.status_code == 200, posted.get_data(as_text=True)
+    assert client.get(f"{V2}/requests/{report.reference}.json").get_json()[0]["media_url"] is None  # public media off
+    f.log_in(client, f.make_user("coord", role="coordinator"))
+    page = client.get(f"/board/reports/{report.id}").get_data(as_text=True)
+    for url in [*links, link]:
+        assert f'href="{url}"' in page and 'rel="noopener noreferrer nofollow"' in page
 
 
 def test_staff_may_post_updates_to_any_request(client, filed_by_client):

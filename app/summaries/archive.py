@@ -143,7 +143,7 @@ def publish(
     if current is not None and not again:
         return current, False
     with snapshot():  # the figures and the correction mark from one view of the database
-        summary = _summary(wk, now, 10, 5, backlog=walk.backlog if walk is not None else None)
+        summary = _summary(wk, now, 10, 5, walk=walk)
         mark = db.session.scalar(select(func.max(ReportCorrection.id))) or 0
     data = summary.to_dict()
     headline, groups = extracts(data, summary)

@@ -510,3 +510,49 @@ def test_a_back_fill_carrying_the_backlog_week_to_week_gives_the_figures_compute
         fresh = json.loads(json.dumps(weekly_summary(r.week, later).to_dict()))
         assert r.data == fresh, r.week
     assert any(r.data["open_at_end"] and r.data["overdue_at_end"] for r in records)
+
+
+def test_a_back_fill_counts_reports_overdue_when_their_deadline_passes_and_skips_weeks_already_published(app):
+    """The back-fill's walk keeps the open and overdue counts as reports change, and makes a report overdue in
+    the week its deadline passes though nothing moved; a week published before is not in the walk's way
+    (the week after it counts its week before afresh). Worked out by hand, then checked against a fresh
+    computation of every week."""
+    from app.summaries import archive
+    from app.summaries.weeks import parse_week
+
+    rider = f.make_user("walker")
+    P = "illegal_parking"
+    # A: filed in W47, never moved, accept deadline Wednesday of W49: open from W47, overdue from W49.
+    f.report_row(rider, P, at(-7, 9), accept_due_at=at(9, 9))
+    # B: filed in W47, accepted at once (its accept deadline no longer counts), resolve deadline Friday of
+    # W49, resolved in W50 (open, with no deadline): overdue at the end of W49 only.
+    f.raw_history(
+        f.report_row(rider, P, at(-7, 9), accept_due_at=at(-6, 9), resolve_due_at=at(11, 9)),
+        [("accepted", at(-7, 10)), ("resolved", at(15, 9))],
+    )
+    # C: filed in W46 (open when the walk starts), never moved, accept deadline Wednesday of W48.
+    f.report_row(rider, P, at(-14, 9), accept_due_at=at(2, 9))
+    # D: filed and closed in W46 (not open when the walk starts), reopened on Thursday of W48, resolve
+    # deadline Thursday of W49.
+    f.raw_history(
+        f.report_row(rider, P, at(-14, 9), resolve_due_at=at(10, 9)),
+        [
+            ("accepted", at(-14, 10)),
+            ("resolved", at(-13, 9)),
+            ("closed", at(-13, 12), {"outcome": "fixed"}),
+            ("accepted", at(3, 9)),
+        ],
+    )
+    later = at(40)
+    zone = ZoneInfo("Asia/Shanghai")
+    archive.publish("2025-W48", later)  # published before the back-fill: a gap in its weeks
+    db.session.commit()
+    weeks = [parse_week(n, zone, later) for n in ("2025-W47", "2025-W49", "2025-W50")]
+    records = list(archive.backfill(weeks, later))
+    assert [r.week for r in records] == ["2025-W47", "2025-W49", "2025-W50"]
+    assert [r.data["open_at_end"] for r in records] == [3, 4, 4]
+    assert [r.data["overdue_at_end"] for r in records] == [0, 4, 3]
+    assert [r.data["previous"]["open_at_end"] for r in records] == [1, 4, 4]
+    assert [r.data["previous"]["overdue_at_end"] for r in records] == [0, 1, 4]
+    for r in records:
+        assert r.data == json.loads(json.dumps(weekly_summary(r.week, later).to_dict())), r.week

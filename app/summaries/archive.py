@@ -181,7 +181,7 @@ def backfill(weeks: list[Week], now: datetime | None = None):
     for wk in sorted(weeks, key=lambda w: w.start):
         if walk is None:
             with snapshot():
-                walk = BacklogWalk(wk.shifted(-1).end.astimezone(UTC))
+                walk = BacklogWalk(wk.shifted(-1).end.astimezone(UTC), now)
         record, _created = publish(wk.name, now, walk=walk)
         db.session.commit()
         yield record

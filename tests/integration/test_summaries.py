@@ -512,6 +512,33 @@ def test_a_back_fill_carrying_the_backlog_week_to_week_gives_the_figures_compute
     assert any(r.data["open_at_end"] and r.data["overdue_at_end"] for r in records)
 
 
+def test_a_back_fill_loads_its_walk_from_the_first_filings_or_back_from_the_open_reports_alike(scenario):
+    """Started early in the history, the walk reads each report's last move before its moment; started late
+    (a back-fill resumed), the reports open now and the first move of each since: the same reports, in the
+    same status, counted the same, and the same back-fill."""
+    from app.summaries import archive
+    from app.summaries.backlog_walk import BacklogWalk
+    from app.summaries.weeks import parse_week
+
+    zone = ZoneInfo("Asia/Shanghai")
+    for moment in (at(-7), at(0, 0, 0), at(2, 9), at(7), at(30)):
+        moment = moment.astimezone(UTC)
+        forward = BacklogWalk(moment, now=moment + timedelta(days=36500))
+        back = BacklogWalk(moment, now=moment)
+        assert back.open == forward.open and back.tallies == forward.tallies, moment
+        assert back.open or moment < at(-1, 23, 59).astimezone(UTC)
+    # The back-fill's moment decides: W48 a year on loads forward, the day after it ends backward.
+    week = parse_week("2025-W48", zone, NOW)
+    forward = [r.data for r in archive.backfill([week], NOW + timedelta(days=365))]
+    for r in archive.versions("2025-W48"):
+        db.session.delete(r)
+    db.session.commit()
+    back = [r.data for r in archive.backfill([week], week.end + timedelta(days=1))]
+    for data in (forward[0], back[0]):
+        data.pop("generated_at")
+    assert back == forward and forward[0]["open_at_end"]
+
+
 def test_a_back_fill_counts_reports_overdue_when_their_deadline_passes_and_skips_weeks_already_published(app):
     """The back-fill's walk keeps the open and overdue counts as reports change, and makes a report overdue in
     the week its deadline passes though nothing moved; a week published before is not in the walk's way

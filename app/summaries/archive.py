@@ -143,7 +143,7 @@ def publish(
     if current is not None and not again:
         return current, False
     with snapshot():  # the figures and the correction mark from one view of the database
-        summary = _summary(wk, now, 10, 5, backlog=walk.backlog if walk is not None else None)
+        summary = _summary(wk, now, 10, 5, walk=walk)
         mark = db.session.scalar(select(func.max(ReportCorrection.id))) or 0
     data = summary.to_dict()
     headline, groups = extracts(data, summary)
@@ -181,7 +181,7 @@ def backfill(weeks: list[Week], now: datetime | None = None):
     for wk in sorted(weeks, key=lambda w: w.start):
         if walk is None:
             with snapshot():
-                walk = BacklogWalk(wk.shifted(-1).end.astimezone(UTC))
+                walk = BacklogWalk(wk.shifted(-1).end.astimezone(UTC), now)
         record, _created = publish(wk.name, now, walk=walk)
         db.session.commit()
         yield record

@@ -321,7 +321,7 @@ def _received(windows: list[_Window], cells: list[Cells]) -> Received:
         .select_from(_joined())
         .where(R.c.created_at >= first.start, R.c.created_at < first.end)
     ):
-        first_cells.bump((category, grid, department, team), received, 1)
+        first_cells.bump(Key(category, grid, department, team), received, 1)
         got.lat.append(lat)
         got.lon.append(lon)
         got.cell.append(cell)
@@ -628,19 +628,28 @@ def _drop_empty(cells: Cells) -> None:
     cells.open_now = open_now
 
 
-def _facts(windows: list[_Window], now: datetime | None = None, forward: bool | None = None, backlog=None):
+def _facts(windows: list[_Window], now: datetime | None = None, forward: bool | None = None, walk=None):
     """Cells per (category, grid, department, team) for each window, with the first window's
     reports received (for hotspots and the counts per day) and moments (for the counts per day).
     The backlog is counted backward from now or forward from the first filing, whichever reads fewer
-    events (`forward` forces one way), unless a `backlog` step is given (a back-fill's BacklogWalk)."""
-    cells = [Cells() for _w in windows]
-    received = _received(windows, cells)
-    moments = _activity(windows, cells)
-    if backlog is None:
+    events (`forward` forces one way), unless a back-fill's BacklogWalk is given: then its backlog is
+    carried, and a later window it counted last (the week before the one published before) is not
+    counted again; the first window's cells are kept for the next."""
+    known = walk.counted if walk is not None and walk.counted is not None else (None, None)
+    todo = [w for w in windows if w != known[0] or w == windows[0]]
+    cells = [Cells() for _w in todo]
+    received = _received(todo, cells)
+    moments = _activity(todo, cells)
+    if walk is not None:
+        backlog = walk.backlog
+    else:
         if forward is None:
             forward = _forward_is_cheaper(windows, now or datetime.now(UTC))
         backlog = _backlog_forward if forward else _backlog
-    backlog(windows, cells)
+    backlog(todo, cells)
     for c in cells:
         _drop_empty(c)
-    return cells, received, moments
+    counted = dict(zip(todo, cells, strict=True))
+    if walk is not None:
+        walk.counted = (windows[0], counted[windows[0]])
+    return [counted.get(w, known[1]) for w in windows], received, moments

@@ -391,7 +391,7 @@ def weekly_summary(
 
 
 def _summary(
-    wk: Week, now: datetime, hotspot_limit: int, leaders: int, forward: bool | None = None, backlog=None
+    wk: Week, now: datetime, hotspot_limit: int, leaders: int, forward: bool | None = None, walk=None
 ) -> WeeklySummary:
     from app.summaries.follow_up import follow_up
     from app.summaries.narrative import narrative
@@ -401,7 +401,7 @@ def _summary(
     prev = wk.shifted(-1)
     p_start, p_end = prev.start.astimezone(UTC), prev.end.astimezone(UTC)
     (now_cells, prev_cells), received, moments = _facts(
-        [_Window(start, end, as_of), _Window(p_start, p_end, p_end)], now, forward, backlog
+        [_Window(start, end, as_of), _Window(p_start, p_end, p_end)], now, forward, walk
     )
     labels = _labels(now_cells.keys() | prev_cells.keys())
 

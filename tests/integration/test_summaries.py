@@ -510,3 +510,76 @@ def test_a_back_fill_carrying_the_backlog_week_to_week_gives_the_figures_compute
         fresh = json.loads(json.dumps(weekly_summary(r.week, later).to_dict()))
         assert r.data == fresh, r.week
     assert any(r.data["open_at_end"] and r.data["overdue_at_end"] for r in records)
+
+
+def test_a_back_fill_loads_its_walk_from_the_first_filings_or_back_from_the_open_reports_alike(scenario):
+    """Started early in the history, the walk reads each report's last move before its moment; started late
+    (a back-fill resumed), the reports open now and the first move of each since: the same reports, in the
+    same status, counted the same, and the same back-fill."""
+    from app.summaries import archive
+    from app.summaries.backlog_walk import BacklogWalk
+    from app.summaries.weeks import parse_week
+
+    zone = ZoneInfo("Asia/Shanghai")
+    for moment in (at(-7), at(0, 0, 0), at(2, 9), at(7), at(30)):
+        moment = moment.astimezone(UTC)
+        forward = BacklogWalk(moment, now=moment + timedelta(days=36500))
+        back = BacklogWalk(moment, now=moment)
+        assert back.open == forward.open and back.tallies == forward.tallies, moment
+        assert back.open or moment < at(-1, 23, 59).astimezone(UTC)
+    # The back-fill's moment decides: W48 a year on loads forward, the day after it ends backward.
+    week = parse_week("2025-W48", zone, NOW)
+    forward = [r.data for r in archive.backfill([week], NOW + timedelta(days=365))]
+    for r in archive.versions("2025-W48"):
+        db.session.delete(r)
+    db.session.commit()
+    back = [r.data for r in archive.backfill([week], week.end + timedelta(days=1))]
+    for data in (forward[0], back[0]):
+        data.pop("generated_at")
+    assert back == forward and forward[0]["open_at_end"]
+
+
+def test_a_back_fill_counts_reports_overdue_when_their_deadline_passes_and_skips_weeks_already_published(app):
+    """The back-fill's walk keeps the open and overdue counts as reports change, and makes a report overdue in
+    the week its deadline passes though nothing moved; a week published before is not in the walk's way
+    (the week after it counts its week before afresh). Worked out by hand, then checked against a fresh
+    computation of every week."""
+    from app.summaries import archive
+    from app.summaries.weeks import parse_week
+
+    rider = f.make_user("walker")
+    P = "illegal_parking"
+    # A: filed in W47, never moved, accept deadline Wednesday of W49: open from W47, overdue from W49.
+    f.report_row(rider, P, at(-7, 9), accept_due_at=at(9, 9))
+    # B: filed in W47, accepted at once (its accept deadline no longer counts), resolve deadline Friday of
+    # W49, resolved in W50 (open, with no deadline): overdue at the end of W49 only.
+    f.raw_history(
+        f.report_row(rider, P, at(-7, 9), accept_due_at=at(-6, 9), resolve_due_at=at(11, 9)),
+        [("accepted", at(-7, 10)), ("resolved", at(15, 9))],
+    )
+    # C: filed in W46 (open when the walk starts), never moved, accept deadline Wednesday of W48.
+    f.report_row(rider, P, at(-14, 9), accept_due_at=at(2, 9))
+    # D: filed and closed in W46 (not open when the walk starts), reopened on Thursday of W48, resolve
+    # deadline Thursday of W49.
+    f.raw_history(
+        f.report_row(rider, P, at(-14, 9), resolve_due_at=at(10, 9)),
+        [
+            ("accepted", at(-14, 10)),
+            ("resolved", at(-13, 9)),
+            ("closed", at(-13, 12), {"outcome": "fixed"}),
+            ("accepted", at(3, 9)),
+        ],
+    )
+    later = at(40)
+    zone = ZoneInfo("Asia/Shanghai")
+    archive.publish("2025-W48", later)  # published before the back-fill: a gap in its weeks
+    db.session.commit()
+    weeks = [parse_week(n, zone, later) for n in ("2025-W47", "2025-W49", "2025-W50")]
+    records = list(archive.backfill(weeks, later))
+    assert [r.week for r in records] == ["2025-W47", "2025-W49", "2025-W50"]
+    assert [r.data["open_at_end"] for r in records] == [3, 4, 4]
+    assert [r.data["overdue_at_end"] for r in records] == [0, 4, 3]
+    assert [r.data["previous"]["open_at_end"] for r in records] == [1, 4, 4]
+    assert [r.data["previous"]["overdue_at_end"] for r in records] == [0, 1, 4]
+    for r in records:
+        assert r.data == json.loads(json.dumps(weekly_summary(r.week, later).to_dict())), r.week

@@ -113,12 +113,36 @@ def _failed(d: Delivery, err: DeliveryFailed, now: datetime) -> None:
 
 
 class _Context:
-    """What a batch looks up once: categories, the SMS provider."""
+    """What a batch looks up once: categories, the SMS provider, the words outside messages use."""
 
     def __init__(self):
         self.categories = {c.code: c for c in db.session.scalars(select(Category))}
         self._sms = None
+        self._words = None
         self.locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+
+    @property
+    def words(self) -> dict:
+        """Robot labels, link text and priority names in the county's language, translated once a batch."""
+        if self._words is None:
+            from flask_babel import force_locale
+            from flask_babel import gettext as _
+
+            from app.triage.workflow import PRIORITY_LABELS
+
+            with force_locale(self.locale):
+                self._words = {
+                    "labels": {
+                        "reference": _("Reference"),
+                        "category": _("Category"),
+                        "place": _("Place"),
+                        "priority": _("Priority"),
+                        "deadline": _("Deadline"),
+                    },
+                    "link": _("View details"),
+                    "priority": {key: str(label) for key, label in PRIORITY_LABELS.items()},
+                }
+        return self._words
 
     @property
     def sms(self):
@@ -183,19 +207,7 @@ def _send(d: Delivery, context: _Context) -> None:
         dept = n.department
         if not dept or not dept.webhook_url:
             raise DeliveryFailed("the department has no webhook", permanent=True)
-        from flask_babel import force_locale
-        from flask_babel import gettext as _
-
-        facts = _facts(n, context)
-        with force_locale(context.locale):
-            labels = {
-                "reference": _("Reference"),
-                "category": _("Category"),
-                "place": _("Place"),
-                "priority": _("Priority"),
-                "deadline": _("Deadline"),
-            }
-            link_text = _("View details")
+        facts, labels = _facts(n, context), context.words["labels"]
         lines = [(str(labels[k]), str(v)) for k, v in facts.items() if v and k in labels]
         send_to_robot(
             dept.webhook_kind or "generic",
@@ -207,7 +219,7 @@ def _send(d: Delivery, context: _Context) -> None:
                 url=report_url(n),
                 key=d.key,
                 kind=n.kind,
-                link_text=link_text,
+                link_text=context.words["link"],
                 language=str(context.locale),
             ),
         )
@@ -218,17 +230,13 @@ def _send(d: Delivery, context: _Context) -> None:
 def _facts(n: Notification, context: _Context) -> dict[str, str]:
     """What an outside message names: reference, category, place, priority, deadline (local time)."""
     from app.reports.places import place_of
-    from app.triage.workflow import PRIORITY_LABELS
 
     report = n.report
     if report is None:
         return {"reference": "", "category": "", "place": "", "priority": "", "deadline": ""}
     cat = context.categories.get(n.params.get("category") or "") or report.category
     due = report.due_at
-    from flask_babel import force_locale
-
-    with force_locale(context.locale):
-        priority = str(PRIORITY_LABELS.get(report.priority, report.priority))
+    priority = context.words["priority"].get(report.priority, report.priority or "")
     return {
         "reference": report.reference or "",
         "category": cat.name(context.locale),

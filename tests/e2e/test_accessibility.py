@@ -1,5 +1,5 @@
 """The outside audit's check, kept: axe-core (tests/vendor/axe-core, WCAG 2.0 and 2.1, levels A and AA) finds no
-violation on any page a rider opens, in Chinese and in English, on a phone.
+violation on any page a rider opens, in Chinese and in English, on a phone, nor on the staff pages on a desktop.
 
 The pages are those of the page sweep (tests/e2e/demo_pages.py, over the demo data), with the states the sweep
 does not reach:
@@ -221,4 +221,27 @@ def test_the_report_form_in_every_state_has_no_axe_violations(browser, site, loc
     page.wait_for_selector("#conf-reference-line:not([hidden])")
     check("after sending")
     page.context.close()
+    assert problems == [], "\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_staff_pages_on_a_desktop_have_no_axe_violations(browser, site, locale):
+    """The coordinators' and handlers' pages of the sweep (board, its map, report pages, teams, summaries, trends,
+    tasks) at a desktop's width, where the side panel and the wide tables are."""
+    problems = []
+    for user, paths, rider in pages(site):
+        if rider:
+            continue
+        context = browser.new_context(
+            viewport={"width": 1366, "height": 800}, base_url=site.url, locale=locale, bypass_csp=True
+        )
+        page = context.new_page()
+        offline_tiles(page)
+        log_in_page(page, user, PASSWORD)
+        for path in paths:
+            page.goto(path)
+            if settles_late(path):
+                page.wait_for_load_state("networkidle")
+            problems += axe_problems(page, f"{user} {path} ({locale}, 1366 px)")
+        context.close()
     assert problems == [], "\n" + "\n".join(problems)

@@ -32,15 +32,16 @@ ARGS = [
 ]
 
 
-def serve():
+def rider_app(prefix: str):
+    """A fresh app on a temporary SQLite database (migrated, reference data, rider1 / bench-password-1)."""
     from app import create_app
     from app.auth.services import create_user
     from app.extensions import db
 
-    base = tempfile.mkdtemp(prefix="gs-weight-")
+    base = tempfile.mkdtemp(prefix=prefix)
     app = create_app(
         {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{base}/weight.db",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{base}/bench.db",
             "UPLOAD_DIR": f"{base}/uploads",
             "SECRET_KEY": "bench",
             "RATELIMIT_ENABLED": False,
@@ -56,6 +57,11 @@ def serve():
         seed_reference_data()
         create_user("rider1", "bench-password-1", "rider")
         db.session.commit()
+    return app
+
+
+def serve():
+    app = rider_app("gs-weight-")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"

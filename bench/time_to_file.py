@@ -51,29 +51,9 @@ def floor_jpeg(path: str) -> bytes:
 
 
 def serve(uploads: list[int]):
-    from app import create_app
-    from app.auth.services import create_user
-    from app.extensions import db
+    from bench.page_weight import rider_app
 
-    base = tempfile.mkdtemp(prefix="gs-ttf-")
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{base}/ttf.db",
-            "UPLOAD_DIR": f"{base}/uploads",
-            "SECRET_KEY": "bench",
-            "RATELIMIT_ENABLED": False,
-            "GEOCODER": "",
-        }
-    )
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        from app.catalog import seed_reference_data
-
-        upgrade()
-        seed_reference_data()
-        create_user("rider1", "bench-password-1", "rider")
-        db.session.commit()
+    app = rider_app("gs-ttf-")
     inner = app.wsgi_app
 
     def counting(environ, start_response):  # the bytes each report upload carried

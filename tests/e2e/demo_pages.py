@@ -101,3 +101,11 @@ def pages(s: Site):
 def settles_late(path: str) -> bool:
     """Pages that fetch more after "load": the maps (tiles, the board's points) and the report form."""
     return path == "/report" or "view=map" in path or path.startswith(("/board/reports/", "/summaries/2"))
+
+
+def visit(page, path: str):
+    """Open a page of the sweep and wait until it has settled; returns the response."""
+    response = page.goto(path)
+    if settles_late(path):
+        page.wait_for_load_state("networkidle")
+    return response

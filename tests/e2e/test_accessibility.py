@@ -23,7 +23,7 @@ from app.models import User, utcnow
 from app.notify.delivery import deliver_due
 from tests import factories
 from tests.e2e.conftest import QIANWEI, SAMSUNG, log_in_page, offline_tiles, phone_context
-from tests.e2e.demo_pages import build_site, pages, settles_late
+from tests.e2e.demo_pages import build_site, pages, visit
 
 pytestmark = pytest.mark.e2e
 
@@ -115,10 +115,8 @@ def test_the_rider_pages_have_no_axe_violations(browser, site, locale):
     for user, paths in riders:
         page = rider_page(browser, site, locale, user)
         for path in paths:
-            response = page.goto(path)
+            response = visit(page, path)
             assert response.status == (404 if path == missing else 200), f"{path}: HTTP {response.status}"
-            if settles_late(path):
-                page.wait_for_load_state("networkidle")
             if path == "/notifications":
                 assert page.locator(".notification").count(), "the rider has notifications"
             if path.endswith("/receipt"):
@@ -239,9 +237,7 @@ def test_the_staff_pages_on_a_desktop_have_no_axe_violations(browser, site, loca
         offline_tiles(page)
         log_in_page(page, user, PASSWORD)
         for path in paths:
-            page.goto(path)
-            if settles_late(path):
-                page.wait_for_load_state("networkidle")
+            visit(page, path)
             problems += axe_problems(page, f"{user} {path} ({locale}, 1366 px)")
         context.close()
     assert problems == [], "\n" + "\n".join(problems)

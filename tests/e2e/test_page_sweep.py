@@ -9,7 +9,7 @@ import pytest
 
 from app.demo import PASSWORD
 from tests.e2e.conftest import ConsoleErrors, log_in_page, offline_tiles, phone_context
-from tests.e2e.demo_pages import build_site, pages, settles_late
+from tests.e2e.demo_pages import build_site, pages, visit
 
 pytestmark = pytest.mark.e2e
 
@@ -83,9 +83,7 @@ def test_every_rider_page_and_the_staff_pages_fit_a_360px_phone(browser, site, l
             log_in_page(page, user, PASSWORD)
         for path in paths:
             del errors[:]
-            response = page.goto(path)
-            if settles_late(path):
-                page.wait_for_load_state("networkidle")
+            response = visit(page, path)
             where = f"{user or 'anonymous'} {path} ({locale})"
             if response.status != 200:
                 problems.append(f"{where}: HTTP {response.status}")
@@ -112,9 +110,7 @@ def test_at_320px_in_english_nothing_is_cut_off_and_the_header_is_one_row(browse
         if user:
             log_in_page(page, user, PASSWORD)
         for path in paths:
-            page.goto(path)
-            if settles_late(path):
-                page.wait_for_load_state("networkidle")
+            visit(page, path)
             where = f"{user or 'anonymous'} {path} (en, 320 px)"
             problems += [f"{where}: {p}" for p in page.evaluate(CHECK_PAGE, [320, False]) if "h1" not in p]
             rows = page.evaluate(
